@@ -1,0 +1,19 @@
+import { defineConfig } from 'tsup';
+
+// Entries are flat in dist/ on purpose: the sandbox starts its worker with
+// `new URL('./sandbox-worker.js', import.meta.url)`, which must resolve the same
+// way from every bundle and chunk.
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    testing: 'src/testing/index.ts',
+  },
+  format: ['esm'],
+  target: 'node22',
+  platform: 'node',
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  splitting: true,
+  treeshake: true,
+});
