@@ -9,6 +9,7 @@
 // --- core: errors, events, logging ---------------------------------------------------------
 export {
   type EventMap,
+  InvalidOptionError,
   type Logger,
   SiaError,
   type SiaErrorOptions,
