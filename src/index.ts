@@ -17,8 +17,66 @@ export {
   type TypedEmitterOptions,
 } from './core/index.ts';
 
+// --- memory -----------------------------------------------------------------------------------
+export {
+  canonicalJson,
+  hashValue,
+  type MemoryDroppedEvent,
+  MemoryFlushError,
+  type MemoryFlushedEvent,
+  type MemoryPrunedEvent,
+  type MemoryRecordRejectedEvent,
+  type MemoryStats,
+  type MemoryStorageErrorEvent,
+  type MemorySummary,
+  PerformanceMemory,
+  type PerformanceMemoryEvents,
+  type PerformanceMemoryOptions,
+  type RecordInput,
+  type WindowOptions,
+} from './memory/index.ts';
+
 // --- sandbox ----------------------------------------------------------------------------------
 
 // --- storage ----------------------------------------------------------------------------------
-
-// --- memory -----------------------------------------------------------------------------------
+export {
+  type AggregatableInvocation,
+  type AuditEntry,
+  type AuditQuery,
+  aggregateInvocations,
+  type CompareAndSetResult,
+  type InvocationQuery,
+  type InvocationRecord,
+  type JsonObject,
+  type JsonValue,
+  type LatencyStats,
+  memoryStorage,
+  type NewAuditEntry,
+  type NewTestCase,
+  type NewTool,
+  type NewToolVersion,
+  type NodeSqliteStorageOptions,
+  nodeSqliteStorage,
+  RECENT_ERRORS_LIMIT,
+  type RetentionPolicy,
+  type SqlJsStorageOptions,
+  type StorageAdapter,
+  StorageClosedError,
+  StorageCorruptError,
+  StorageInputError,
+  StorageLockedError,
+  StorageUnavailableError,
+  type StoredInvocation,
+  type StoredTestCase,
+  sqlJsStorage,
+  type TestCaseOrigin,
+  type ToolCapabilities,
+  type ToolCounters,
+  ToolExistsError,
+  ToolNotFoundError,
+  type ToolRecord,
+  type ToolVersion,
+  type VersionAuthor,
+  VersionNotFoundError,
+  type WindowAggregate,
+} from './storage/index.ts';

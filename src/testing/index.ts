@@ -3,4 +3,4 @@
  * adapter against the behaviour the library relies on.
  * @packageDocumentation
  */
-export {};
+export { runStorageContract, type StorageContractOptions } from './storage-contract.ts';

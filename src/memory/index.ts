@@ -1,0 +1,18 @@
+export { canonicalJson, hashValue } from './hash-value.ts';
+export type {
+  MemoryDroppedEvent,
+  MemoryFlushedEvent,
+  MemoryPrunedEvent,
+  MemoryRecordRejectedEvent,
+  MemoryStorageErrorEvent,
+  PerformanceMemoryEvents,
+} from './memory-events.ts';
+export {
+  MemoryFlushError,
+  type MemoryStats,
+  type MemorySummary,
+  PerformanceMemory,
+  type RecordInput,
+  type WindowOptions,
+} from './performance-memory.ts';
+export type { PerformanceMemoryOptions } from './performance-memory-options.ts';

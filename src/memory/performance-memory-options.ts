@@ -1,0 +1,148 @@
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import type { Logger } from '../core/logger.ts';
+import { booleanOption, integerOption, objectOption } from '../core/options.ts';
+import type { StorageAdapter } from '../storage/types.ts';
+
+/** Options of `PerformanceMemory`. */
+export interface PerformanceMemoryOptions {
+  /**
+   * Where records go. The memory does not close a storage it was given; it closes the one it
+   * created itself.
+   * @default memoryStorage()
+   */
+  storage?: StorageAdapter;
+  /** When buffered records are written. */
+  batch?: {
+    /** Write as soon as this many records are buffered. @default 500 */
+    maxRecords?: number;
+    /** Write at most this long after the first buffered record, ms. @default 50 */
+    maxDelayMs?: number;
+  };
+  /** What to keep. Applied after flushes, at most every `pruneEveryMs`. */
+  retention?: {
+    /** Keep the most recent N records per (tool, version). @default 10_000 */
+    maxRecordsPerVersion?: number;
+    /** Delete records older than this many ms. @default undefined (no age limit) */
+    maxAgeMs?: number;
+    /** How often pruning may run, ms. @default 60_000 */
+    pruneEveryMs?: number;
+  };
+  /**
+   * Whether call inputs and outputs are stored with the records (they feed regression-case
+   * harvesting). Off unless you opt in.
+   */
+  capture?: {
+    /** Store inputs. @default false */
+    inputs?: boolean;
+    /** Store outputs. @default false */
+    outputs?: boolean;
+    /**
+     * Applied to every captured value before it is stored; return a redacted copy (for
+     * example without secrets or personal data). Returning `undefined` stores nothing.
+     * @default the identity
+     */
+    redact?: (value: unknown, context: { toolName: string; kind: 'input' | 'output' }) => unknown;
+  };
+  /**
+   * Upper bound on records held in memory while storage is failing. Past it the oldest are
+   * dropped, counted, and reported with a `memory:dropped` event.
+   * @default 100_000
+   */
+  maxBufferedRecords?: number;
+  /** Back-off between retries of a failed flush. */
+  retry?: {
+    /** First delay, ms. @default 100 */
+    initialDelayMs?: number;
+    /** Largest delay, ms. @default 30_000 */
+    maxDelayMs?: number;
+  };
+  /** Longest error message kept per record, characters. @default 500 */
+  maxErrorMessageLength?: number;
+  /** Optional logger for diagnostics (events are the main channel). */
+  logger?: Logger;
+}
+
+/** The options with every default applied. */
+export interface ResolvedPerformanceMemoryOptions {
+  readonly batch: { readonly maxRecords: number; readonly maxDelayMs: number };
+  readonly retention: {
+    readonly maxRecordsPerVersion: number;
+    readonly maxAgeMs: number | undefined;
+    readonly pruneEveryMs: number;
+  };
+  readonly capture: {
+    readonly inputs: boolean;
+    readonly outputs: boolean;
+    readonly redact:
+      | ((value: unknown, context: { toolName: string; kind: 'input' | 'output' }) => unknown)
+      | undefined;
+  };
+  readonly maxBufferedRecords: number;
+  readonly retry: { readonly initialDelayMs: number; readonly maxDelayMs: number };
+  readonly maxErrorMessageLength: number;
+  readonly logger: Logger | undefined;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Validates `options` and applies defaults once; throws `InvalidOptionError` naming the field. */
+export function resolvePerformanceMemoryOptions(
+  options: PerformanceMemoryOptions,
+): ResolvedPerformanceMemoryOptions {
+  objectOption('options', options);
+  const batch = options.batch === undefined ? {} : objectOption('batch', options.batch);
+  const retention = options.retention === undefined ? {} : objectOption('retention', options.retention);
+  const capture = options.capture === undefined ? {} : objectOption('capture', options.capture);
+  const retry = options.retry === undefined ? {} : objectOption('retry', options.retry);
+  if (capture.redact !== undefined && typeof capture.redact !== 'function') {
+    throw new InvalidOptionError('capture.redact', 'a function', capture.redact);
+  }
+  if (options.storage !== undefined && (typeof options.storage !== 'object' || options.storage === null)) {
+    throw new InvalidOptionError('storage', 'a StorageAdapter object', options.storage);
+  }
+  const initialDelayMs = integerOption('retry.initialDelayMs', retry.initialDelayMs ?? 100, 1, DAY_MS);
+  const resolved: ResolvedPerformanceMemoryOptions = {
+    batch: {
+      maxRecords: integerOption('batch.maxRecords', batch.maxRecords ?? 500, 1, 1_000_000),
+      maxDelayMs: integerOption('batch.maxDelayMs', batch.maxDelayMs ?? 50, 0, DAY_MS),
+    },
+    retention: {
+      maxRecordsPerVersion: integerOption(
+        'retention.maxRecordsPerVersion',
+        retention.maxRecordsPerVersion ?? 10_000,
+        1,
+      ),
+      maxAgeMs:
+        retention.maxAgeMs === undefined
+          ? undefined
+          : integerOption('retention.maxAgeMs', retention.maxAgeMs, 1),
+      pruneEveryMs: integerOption('retention.pruneEveryMs', retention.pruneEveryMs ?? 60_000, 0, DAY_MS),
+    },
+    capture: {
+      inputs: booleanOption('capture.inputs', capture.inputs ?? false),
+      outputs: booleanOption('capture.outputs', capture.outputs ?? false),
+      redact: capture.redact as ResolvedPerformanceMemoryOptions['capture']['redact'],
+    },
+    maxBufferedRecords: integerOption('maxBufferedRecords', options.maxBufferedRecords ?? 100_000, 1),
+    retry: {
+      initialDelayMs,
+      maxDelayMs: integerOption('retry.maxDelayMs', retry.maxDelayMs ?? 30_000, initialDelayMs, DAY_MS),
+    },
+    maxErrorMessageLength: integerOption('maxErrorMessageLength', options.maxErrorMessageLength ?? 500, 16),
+    logger: options.logger,
+  };
+  if (resolved.maxBufferedRecords < resolved.batch.maxRecords) {
+    throw new InvalidOptionError(
+      'maxBufferedRecords',
+      `an integer ≥ batch.maxRecords (${resolved.batch.maxRecords})`,
+      resolved.maxBufferedRecords,
+    );
+  }
+  return Object.freeze({
+    ...resolved,
+    batch: Object.freeze(resolved.batch),
+    retention: Object.freeze(resolved.retention),
+    capture: Object.freeze(resolved.capture),
+    retry: Object.freeze(resolved.retry),
+  });
+}

@@ -1,0 +1,585 @@
+import { SiaError } from '../core/sia-error.ts';
+import { TypedEmitter } from '../core/typed-emitter.ts';
+import { aggregateInvocations } from '../storage/aggregate-invocations.ts';
+import { memoryStorage } from '../storage/memory-storage.ts';
+import type {
+  InvocationQuery,
+  InvocationRecord,
+  JsonValue,
+  LatencyStats,
+  StorageAdapter,
+  WindowAggregate,
+} from '../storage/types.ts';
+import type { PerformanceMemoryEvents } from './memory-events.ts';
+import {
+  type PerformanceMemoryOptions,
+  type ResolvedPerformanceMemoryOptions,
+  resolvePerformanceMemoryOptions,
+} from './performance-memory-options.ts';
+
+/** One call to record with {@link PerformanceMemory.record}. */
+export interface RecordInput {
+  /** The tool that was called. */
+  toolName: string;
+  /** The version that actually ran. */
+  version: number;
+  /** When the call started, epoch ms. */
+  startedAt: number;
+  /** Wall-clock duration, ms. */
+  latencyMs: number;
+  /** Whether the call returned a value. */
+  success: boolean;
+  /** Stable error code when it failed. */
+  errorCode?: string;
+  /** Error message when it failed (truncated to `maxErrorMessageLength`). */
+  errorMessage?: string;
+  /** Fingerprint of the input (see `hashValue`). */
+  inputHash: string;
+  /** Fingerprint of the output. */
+  outputHash?: string;
+  /** The input; stored only with `capture.inputs`. */
+  input?: unknown;
+  /** The output; stored only with `capture.outputs`. */
+  output?: unknown;
+}
+
+/** Which records a summary or a read covers. */
+export interface WindowOptions {
+  /** Only this version. Omit to cover every version (rarely what an evaluation wants). */
+  version?: number;
+  /** Only calls that started at or after this time, epoch ms. */
+  since?: number;
+}
+
+/** Summary of the most recent calls of one tool version. */
+export interface MemorySummary {
+  toolName: string;
+  /** The version summarised; `null` when every version was covered. */
+  version: number | null;
+  /** Calls in the window. */
+  invocations: number;
+  successes: number;
+  failures: number;
+  /** successes / invocations; 0 when the window is empty (check `invocations`). */
+  successRate: number;
+  /** Latency statistics, ms (nearest-rank percentiles); `null` when the window is empty. */
+  latencyMs: LatencyStats | null;
+  /** Messages of the most recent failures, newest first (at most 5). */
+  recentErrors: string[];
+  /** Start of the oldest call in the window, epoch ms; `null` when empty. */
+  firstAt: number | null;
+  /** Start of the newest call in the window, epoch ms; `null` when empty. */
+  lastAt: number | null;
+}
+
+/** Counters describing what the memory did so far. */
+export interface MemoryStats {
+  /** Records waiting to be written (including a batch being written now). */
+  buffered: number;
+  /** Records accepted by `record()`. */
+  recorded: number;
+  /** Records written to storage. */
+  flushed: number;
+  /** Records given up because the buffer bound was hit. */
+  dropped: number;
+  /** Records refused by `record()` (invalid, or after `close()`). */
+  rejected: number;
+  /** Failed storage writes (each retried). */
+  flushFailures: number;
+}
+
+const flushErrorMarker = Symbol.for('self-improving-agent.error.MemoryFlushError');
+
+/** Thrown by `flush()`/`close()` when storage refused the records. They stay buffered and are retried. */
+export class MemoryFlushError extends SiaError {
+  readonly [flushErrorMarker] = true;
+  /** Records still buffered. */
+  readonly buffered: number;
+
+  constructor(buffered: number, cause: unknown) {
+    super({
+      code: 'MEMORY_FLUSH_FAILED',
+      message: `Could not write ${buffered} buffered invocation records to storage: ${String(
+        (cause as Error)?.message ?? cause,
+      )}. The records are kept in memory and retried automatically; fix the storage and call flush() again.`,
+      cause,
+    });
+    this.name = 'MemoryFlushError';
+    this.buffered = buffered;
+  }
+
+  /** True when `error` is a {@link MemoryFlushError} (from any copy of the package). */
+  static override isInstance(error: unknown): error is MemoryFlushError {
+    return SiaError.hasMarker(error, flushErrorMarker);
+  }
+}
+
+/**
+ * Records every tool call and answers per-version questions about recent calls.
+ *
+ * `record()` is synchronous and never throws: records are buffered and written in batches
+ * (`batch.maxRecords` or `batch.maxDelayMs`, whichever comes first). Summaries see buffered
+ * records too (read-your-writes) and cost O(window), not O(history). When storage fails,
+ * records stay buffered (bounded by `maxBufferedRecords`) and are retried with back-off;
+ * failures and drops are reported as events, never thrown into a tool call.
+ *
+ * @example
+ * ```ts
+ * const memory = new PerformanceMemory({ storage: sqlJsStorage({ path: 'sia.sqlite' }) });
+ * memory.record({ toolName: 'fetch_exchange_rate', version: 2, startedAt: Date.now(),
+ *   latencyMs: 412, success: true, inputHash: hashValue({ from: 'USD', to: 'EUR' }) });
+ * const summary = await memory.summary('fetch_exchange_rate', { version: 2, window: 20 });
+ * console.log(summary.successRate, summary.latencyMs?.p95);
+ * await memory.close();
+ * ```
+ */
+export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
+  /** The storage the records go to. */
+  readonly storage: StorageAdapter;
+  /** The options in force (defaults applied, frozen). */
+  readonly options: ResolvedPerformanceMemoryOptions;
+
+  readonly #ownsStorage: boolean;
+  /** Records not yet handed to storage, oldest first. */
+  #pending: InvocationRecord[] = [];
+  /** The batch being written now. */
+  #inFlight: readonly InvocationRecord[] = [];
+  /** Per tool: records in `#pending` plus `#inFlight`, so summaries know in O(1) whether to merge. */
+  readonly #bufferedByTool = new Map<string, number>();
+  #writing: Promise<unknown> | null = null;
+  #writesStarted = 0;
+  #draining: Promise<boolean> | null = null;
+  #lastWriteError: unknown;
+  #batchTimer: NodeJS.Timeout | null = null;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #consecutiveFailures = 0;
+  #pauses = 0;
+  #pauseReleased: Promise<void> = Promise.resolve();
+  #releasePause: () => void = () => {};
+  #lastPruneAt = 0;
+  #pruning = false;
+  #pruneFailures = 0;
+  #closed = false;
+  readonly #stats = { recorded: 0, flushed: 0, dropped: 0, rejected: 0, flushFailures: 0 };
+
+  constructor(options: PerformanceMemoryOptions = {}) {
+    super({ ...(options.logger ? { logger: options.logger } : {}) });
+    this.options = resolvePerformanceMemoryOptions(options);
+    this.#ownsStorage = options.storage === undefined;
+    this.storage = options.storage ?? memoryStorage();
+    this.#lastPruneAt = Date.now();
+  }
+
+  /**
+   * Records one call. Synchronous and cheap; never throws. An invalid record is refused with
+   * a `memory:record-rejected` event that names the field and the value.
+   */
+  record(input: RecordInput): void {
+    const problem = this.#closed
+      ? 'the memory is closed; create a new PerformanceMemory'
+      : invalidRecord(input);
+    if (problem !== undefined) {
+      this.#stats.rejected += 1;
+      const toolName = typeof input?.toolName === 'string' ? input.toolName : undefined;
+      this.emit('memory:record-rejected', { reason: problem, ...(toolName ? { toolName } : {}) });
+      return;
+    }
+    const record: InvocationRecord = {
+      toolName: input.toolName,
+      version: input.version,
+      startedAt: input.startedAt,
+      latencyMs: input.latencyMs,
+      success: input.success,
+      inputHash: input.inputHash,
+    };
+    if (input.errorCode !== undefined) record.errorCode = input.errorCode;
+    if (input.errorMessage !== undefined) {
+      const max = this.options.maxErrorMessageLength;
+      record.errorMessage =
+        input.errorMessage.length > max ? `${input.errorMessage.slice(0, max - 1)}…` : input.errorMessage;
+    }
+    if (input.outputHash !== undefined) record.outputHash = input.outputHash;
+    const { capture } = this.options;
+    if (capture.inputs && input.input !== undefined) {
+      const value = this.#captured(input.input, input.toolName, 'input');
+      if (value !== undefined) record.input = value;
+    }
+    if (capture.outputs && input.output !== undefined) {
+      const value = this.#captured(input.output, input.toolName, 'output');
+      if (value !== undefined) record.output = value;
+    }
+    this.#stats.recorded += 1;
+    this.#pending.push(record);
+    this.#bufferedByTool.set(record.toolName, (this.#bufferedByTool.get(record.toolName) ?? 0) + 1);
+    this.#enforceBound();
+    this.#schedule();
+  }
+
+  /**
+   * Writes every buffered record and waits until the storage made it durable (`storage.flush`
+   * when the adapter has one). Rejects with {@link MemoryFlushError} when storage fails; the
+   * records then stay buffered and are retried.
+   */
+  async flush(): Promise<void> {
+    this.#clearTimer('batch');
+    this.#clearTimer('retry');
+    // Records leave the buffer in order (written, or dropped oldest-first), so the call is done
+    // once as many have left as had been recorded when it started.
+    const target = this.#stats.recorded;
+    let retriedJoinedWrite = false;
+    while (this.#stats.flushed + this.#stats.dropped < target) {
+      const joined = this.#draining !== null;
+      if (await this.#drain()) continue;
+      // A write that was already under way when flush() was called may have failed on an
+      // older state of the storage: make one attempt of our own before giving up.
+      if (joined && !retriedJoinedWrite) {
+        retriedJoinedWrite = true;
+        this.#clearTimer('retry');
+        continue;
+      }
+      throw new MemoryFlushError(this.#bufferedCount(), this.#lastWriteError);
+    }
+    try {
+      await this.storage.flush?.();
+    } catch (error) {
+      throw new MemoryFlushError(0, error);
+    }
+  }
+
+  /**
+   * Summary of the most recent `window` calls of a tool (one version when `version` is given),
+   * including records not written yet.
+   */
+  async summary(toolName: string, options: WindowOptions & { window?: number } = {}): Promise<MemorySummary> {
+    const query = this.#query(toolName, options.window ?? 20, options);
+    const aggregate = await this.#aggregate(query);
+    return {
+      toolName,
+      version: query.version ?? null,
+      invocations: aggregate.invocations,
+      successes: aggregate.successes,
+      failures: aggregate.invocations - aggregate.successes,
+      successRate: aggregate.invocations === 0 ? 0 : aggregate.successes / aggregate.invocations,
+      latencyMs: aggregate.latencyMs,
+      recentErrors: aggregate.recentErrors,
+      firstAt: aggregate.firstAt,
+      lastAt: aggregate.lastAt,
+    };
+  }
+
+  /** The most recent calls of a tool, newest first, including records not written yet. */
+  async recent(
+    toolName: string,
+    options: WindowOptions & { limit?: number } = {},
+  ): Promise<InvocationRecord[]> {
+    return this.#readMerged(this.#query(toolName, options.limit ?? 20, options));
+  }
+
+  /** Applies the retention policy now; returns how many records were deleted. */
+  async prune(): Promise<{ deleted: number }> {
+    const { maxRecordsPerVersion, maxAgeMs } = this.options.retention;
+    this.#lastPruneAt = Date.now();
+    const result = await this.storage.pruneInvocations({
+      maxRecordsPerVersion,
+      ...(maxAgeMs === undefined ? {} : { olderThan: Date.now() - maxAgeMs }),
+    });
+    if (result.deleted > 0) this.emit('memory:pruned', { deleted: result.deleted });
+    return result;
+  }
+
+  /** What the memory did so far. */
+  stats(): MemoryStats {
+    return { buffered: this.#bufferedCount(), ...this.#stats };
+  }
+
+  /**
+   * Flushes, stops the timers, and closes the storage if this memory created it. Later
+   * `record()` calls are refused. Rejects with {@link MemoryFlushError} when the final flush
+   * fails; the records are kept, so calling `flush()` again can still save them.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.flush();
+    this.#clearTimer('batch');
+    this.#clearTimer('retry');
+    if (this.#ownsStorage) await this.storage.close();
+  }
+
+  #captured(value: unknown, toolName: string, kind: 'input' | 'output'): JsonValue | undefined {
+    try {
+      const redacted = this.options.capture.redact
+        ? this.options.capture.redact(value, { toolName, kind })
+        : value;
+      if (redacted === undefined) return undefined;
+      // A JSON round trip stores a detached, JSON-only copy: later mutation by the caller, class
+      // instances and functions cannot leak into storage.
+      return JSON.parse(JSON.stringify(redacted)) as JsonValue;
+    } catch (error) {
+      this.options.logger?.warn?.(
+        `could not capture the ${kind} of ${toolName}; stored the record without it`,
+        {
+          error: String(error),
+        },
+      );
+      return undefined;
+    }
+  }
+
+  #query(toolName: string, limit: number, options: WindowOptions): InvocationQuery {
+    if (typeof toolName !== 'string' || toolName.length === 0) {
+      throw new TypeError(`toolName must be a non-empty string, received ${JSON.stringify(toolName)}`);
+    }
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000) {
+      throw new RangeError(`window/limit must be an integer between 1 and 1000000, received ${limit}`);
+    }
+    if (options.version !== undefined && (!Number.isInteger(options.version) || options.version < 1)) {
+      throw new RangeError(`version must be a positive integer, received ${options.version}`);
+    }
+    if (options.since !== undefined && !Number.isFinite(options.since)) {
+      throw new RangeError(`since must be a finite epoch-ms number, received ${options.since}`);
+    }
+    return {
+      toolName,
+      limit,
+      ...(options.version === undefined ? {} : { version: options.version }),
+      ...(options.since === undefined ? {} : { since: options.since }),
+    };
+  }
+
+  async #aggregate(query: InvocationQuery): Promise<WindowAggregate> {
+    // Nothing of this tool is buffered: every earlier record is already in storage, so the
+    // store's own O(window) aggregate is exact.
+    if (!this.#bufferedByTool.has(query.toolName)) return this.storage.aggregateWindow(query);
+    return aggregateInvocations(await this.#readMerged(query));
+  }
+
+  /**
+   * Stored records merged with buffered ones, newest first, at most `query.limit`. The read
+   * must not count a record twice when a write lands while it runs: it retries when a write
+   * started during the read, and after a few conflicts holds writes back for one read.
+   */
+  async #readMerged(query: InvocationQuery): Promise<InvocationRecord[]> {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      while (this.#writing) await this.#writing.catch(() => {});
+      const writesBefore = this.#writesStarted;
+      const stored = await this.storage.recentInvocations(query);
+      if (this.#writesStarted === writesBefore && !this.#writing) return this.#merge(stored, query);
+    }
+    this.#pause();
+    try {
+      while (this.#writing) await this.#writing.catch(() => {});
+      return this.#merge(await this.storage.recentInvocations(query), query);
+    } finally {
+      this.#resume();
+    }
+  }
+
+  #merge(stored: readonly InvocationRecord[], query: InvocationQuery): InvocationRecord[] {
+    const buffered: InvocationRecord[] = [];
+    if (this.#bufferedByTool.has(query.toolName)) {
+      for (const record of [...this.#inFlight, ...this.#pending]) {
+        if (
+          record.toolName === query.toolName &&
+          (query.version === undefined || record.version === query.version) &&
+          (query.since === undefined || record.startedAt >= query.since)
+        ) {
+          buffered.push(record);
+        }
+      }
+    }
+    if (buffered.length === 0) return stored.slice(0, query.limit);
+    // Buffered records were recorded after every stored one, so on equal start times they are
+    // the newer; a stable sort keeps that order.
+    buffered.reverse();
+    return [...buffered, ...stored].sort((a, b) => b.startedAt - a.startedAt).slice(0, query.limit);
+  }
+
+  #bufferedCount(): number {
+    return this.#pending.length + this.#inFlight.length;
+  }
+
+  #enforceBound(): void {
+    const max = this.options.maxBufferedRecords;
+    if (this.#bufferedCount() <= max) return;
+    // Drop a tenth of the bound at once (the oldest pending records) so a long outage costs
+    // one event per many records, not one per call.
+    const count = Math.min(this.#pending.length, Math.max(this.#bufferedCount() - max, Math.floor(max / 10)));
+    if (count === 0) return;
+    const dropped = this.#pending.splice(0, count);
+    this.#forget(dropped);
+    this.#stats.dropped += dropped.length;
+    this.emit('memory:dropped', {
+      dropped: dropped.length,
+      totalDropped: this.#stats.dropped,
+      maxBufferedRecords: max,
+    });
+  }
+
+  #forget(records: readonly InvocationRecord[]): void {
+    for (const record of records) {
+      const count = (this.#bufferedByTool.get(record.toolName) ?? 1) - 1;
+      if (count <= 0) this.#bufferedByTool.delete(record.toolName);
+      else this.#bufferedByTool.set(record.toolName, count);
+    }
+  }
+
+  #schedule(): void {
+    if (this.#retryTimer || this.#draining) return; // a retry or a running drain will pick them up
+    if (this.#pending.length >= this.options.batch.maxRecords) {
+      this.#clearTimer('batch');
+      void this.#drain();
+    } else if (!this.#batchTimer) {
+      this.#batchTimer = setTimeout(() => {
+        this.#batchTimer = null;
+        void this.#drain();
+      }, this.options.batch.maxDelayMs);
+    }
+  }
+
+  /** Writes pending records batch by batch. Resolves true when the buffer emptied. */
+  #drain(): Promise<boolean> {
+    if (!this.#draining) {
+      this.#draining = this.#drainLoop().finally(() => {
+        this.#draining = null;
+        // Records may have arrived after the loop's last check.
+        if (this.#pending.length > 0 && !this.#retryTimer) this.#schedule();
+      });
+    }
+    return this.#draining;
+  }
+
+  async #drainLoop(): Promise<boolean> {
+    while (this.#pending.length > 0) {
+      while (this.#pauses > 0) await this.#pauseReleased;
+      const batch = this.#pending.splice(0, this.options.batch.maxRecords);
+      this.#inFlight = batch;
+      this.#writesStarted += 1;
+      const started = performance.now();
+      const writing = this.storage.appendInvocations(batch);
+      this.#writing = writing;
+      try {
+        await writing;
+      } catch (error) {
+        this.#pending = [...batch, ...this.#pending];
+        this.#inFlight = [];
+        this.#writing = null;
+        this.#lastWriteError = error;
+        this.#stats.flushFailures += 1;
+        this.#consecutiveFailures += 1;
+        const retryInMs = this.#retryDelay();
+        this.#clearTimer('retry');
+        this.#retryTimer = setTimeout(() => {
+          this.#retryTimer = null;
+          void this.#drain();
+        }, retryInMs);
+        // The retry must not keep a process alive whose storage is gone; close() flushes anyway.
+        this.#retryTimer.unref();
+        this.emit('storage:error', {
+          operation: 'flush',
+          error,
+          attempt: this.#consecutiveFailures,
+          buffered: this.#bufferedCount(),
+          retryInMs,
+        });
+        this.#enforceBound();
+        return false;
+      }
+      this.#inFlight = [];
+      this.#writing = null;
+      this.#forget(batch);
+      this.#consecutiveFailures = 0;
+      this.#stats.flushed += batch.length;
+      this.emit('memory:flushed', {
+        records: batch.length,
+        durationMs: performance.now() - started,
+        buffered: this.#bufferedCount(),
+      });
+    }
+    this.#maybePrune();
+    return true;
+  }
+
+  #retryDelay(): number {
+    const { initialDelayMs, maxDelayMs } = this.options.retry;
+    const exponential = Math.min(
+      maxDelayMs,
+      initialDelayMs * 2 ** Math.min(30, this.#consecutiveFailures - 1),
+    );
+    // Full jitter on the upper half, so several processes sharing a store do not retry in step.
+    return Math.round(exponential / 2 + Math.random() * (exponential / 2));
+  }
+
+  #maybePrune(): void {
+    const { pruneEveryMs } = this.options.retention;
+    if (this.#pruning || Date.now() - this.#lastPruneAt < pruneEveryMs) return;
+    this.#pruning = true;
+    this.prune()
+      .then(
+        () => {
+          this.#pruneFailures = 0;
+        },
+        (error: unknown) => {
+          this.#pruneFailures += 1;
+          this.emit('storage:error', {
+            operation: 'prune',
+            error,
+            attempt: this.#pruneFailures,
+            buffered: this.#bufferedCount(),
+            retryInMs: pruneEveryMs,
+          });
+        },
+      )
+      .finally(() => {
+        this.#pruning = false;
+      });
+  }
+
+  #pause(): void {
+    if (this.#pauses === 0) {
+      this.#pauseReleased = new Promise((resolve) => {
+        this.#releasePause = resolve;
+      });
+    }
+    this.#pauses += 1;
+  }
+
+  #resume(): void {
+    this.#pauses -= 1;
+    if (this.#pauses === 0) this.#releasePause();
+  }
+
+  #clearTimer(which: 'batch' | 'retry'): void {
+    if (which === 'batch' && this.#batchTimer) {
+      clearTimeout(this.#batchTimer);
+      this.#batchTimer = null;
+    } else if (which === 'retry' && this.#retryTimer) {
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = null;
+    }
+  }
+}
+
+/** Why a record cannot be stored, naming the field and value; `undefined` when it is fine. */
+function invalidRecord(input: RecordInput): string | undefined {
+  if (typeof input !== 'object' || input === null)
+    return `record must be an object, received ${String(input)}`;
+  if (typeof input.toolName !== 'string' || input.toolName.length === 0)
+    return `toolName must be a non-empty string, received ${JSON.stringify(input.toolName)}`;
+  if (!Number.isInteger(input.version) || input.version < 1)
+    return `version must be a positive integer, received ${String(input.version)}`;
+  if (!Number.isFinite(input.startedAt))
+    return `startedAt must be epoch ms, received ${String(input.startedAt)}`;
+  if (!Number.isFinite(input.latencyMs) || input.latencyMs < 0)
+    return `latencyMs must be a finite number ≥ 0, received ${String(input.latencyMs)}`;
+  if (typeof input.success !== 'boolean')
+    return `success must be true or false, received ${String(input.success)}`;
+  if (typeof input.inputHash !== 'string')
+    return `inputHash must be a string, received ${String(input.inputHash)}`;
+  if (input.errorMessage !== undefined && typeof input.errorMessage !== 'string')
+    return `errorMessage must be a string, received ${typeof input.errorMessage}`;
+  if (input.errorCode !== undefined && typeof input.errorCode !== 'string')
+    return `errorCode must be a string, received ${typeof input.errorCode}`;
+  if (input.outputHash !== undefined && typeof input.outputHash !== 'string')
+    return `outputHash must be a string, received ${typeof input.outputHash}`;
+  return undefined;
+}

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { type AggregatableInvocation, aggregateInvocations } from './aggregate-invocations.ts';
+
+/** Nearest rank by its definition: the smallest rank r with r / n ≥ p, counted by walking. */
+function nearestRankByDefinition(values: readonly number[], percent: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  let rank = 1;
+  while (rank * 100 < percent * sorted.length) rank += 1;
+  return sorted[rank - 1] as number;
+}
+
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+describe('aggregateInvocations', () => {
+  it('returns an empty aggregate for an empty window', () => {
+    expect(aggregateInvocations([])).toEqual({
+      invocations: 0,
+      successes: 0,
+      latencyMs: null,
+      recentErrors: [],
+      firstAt: null,
+      lastAt: null,
+    });
+  });
+
+  it('aggregates a small window exactly', () => {
+    const window: AggregatableInvocation[] = [
+      { startedAt: 50, latencyMs: 5, success: false, errorMessage: 'newest failure' },
+      { startedAt: 40, latencyMs: 1, success: true },
+      { startedAt: 30, latencyMs: 4, success: false, errorCode: 'TIMEOUT' },
+      { startedAt: 20, latencyMs: 2, success: true },
+      { startedAt: 10, latencyMs: 3, success: false },
+    ];
+    expect(aggregateInvocations(window)).toEqual({
+      invocations: 5,
+      successes: 2,
+      latencyMs: { avg: 3, min: 1, max: 5, p50: 3, p95: 5 },
+      recentErrors: ['newest failure', 'TIMEOUT', 'unknown error'],
+      firstAt: 10,
+      lastAt: 50,
+    });
+  });
+
+  it('uses nearest rank at the boundaries: n = 1, 2, 20 and 100', () => {
+    const of = (latencies: number[]) =>
+      aggregateInvocations(
+        latencies.map((latencyMs, index) => ({ startedAt: -index, latencyMs, success: true })),
+      ).latencyMs;
+    expect(of([7])).toEqual({ avg: 7, min: 7, max: 7, p50: 7, p95: 7 });
+    // ceil(0.5 · 2) = 1 → the lower of two values; ceil(0.95 · 2) = 2 → the higher.
+    expect(of([9, 1])).toMatchObject({ p50: 1, p95: 9 });
+    const twenty = Array.from({ length: 20 }, (_, index) => 20 - index); // 20..1
+    expect(of(twenty)).toMatchObject({ p50: 10, p95: 19, min: 1, max: 20 });
+    const hundred = Array.from({ length: 100 }, (_, index) => index + 1);
+    expect(of(hundred)).toMatchObject({ p50: 50, p95: 95 });
+  });
+
+  it('keeps the five most recent error messages, newest first', () => {
+    const window = Array.from({ length: 12 }, (_, index) => ({
+      startedAt: 100 - index,
+      latencyMs: 1,
+      success: index % 2 === 1,
+      errorMessage: `error ${index}`,
+    }));
+    expect(aggregateInvocations(window).recentErrors).toEqual([
+      'error 0',
+      'error 2',
+      'error 4',
+      'error 6',
+      'error 8',
+    ]);
+  });
+
+  it('matches an independent computation on random windows', () => {
+    const random = seededRandom(42);
+    for (let round = 0; round < 200; round += 1) {
+      const size = 1 + Math.floor(random() * 300);
+      const window = Array.from({ length: size }, (_, index) => ({
+        startedAt: 1_000_000 - index * Math.floor(random() * 3),
+        latencyMs: Math.round(random() * 10_000) / 10,
+        success: random() < 0.7,
+        errorMessage: `failure ${index}`,
+      }));
+      const latencies = window.map((record) => record.latencyMs);
+      const result = aggregateInvocations(window);
+      expect(result.invocations).toBe(size);
+      expect(result.successes).toBe(window.filter((record) => record.success).length);
+      expect(result.latencyMs?.min).toBe(Math.min(...latencies));
+      expect(result.latencyMs?.max).toBe(Math.max(...latencies));
+      expect(result.latencyMs?.avg).toBeCloseTo(latencies.reduce((a, b) => a + b, 0) / size, 9);
+      expect(result.latencyMs?.p50).toBe(nearestRankByDefinition(latencies, 50));
+      expect(result.latencyMs?.p95).toBe(nearestRankByDefinition(latencies, 95));
+      expect(result.recentErrors).toEqual(
+        window
+          .filter((record) => !record.success)
+          .slice(0, 5)
+          .map((record) => record.errorMessage),
+      );
+      expect(result.firstAt).toBe(Math.min(...window.map((record) => record.startedAt)));
+      expect(result.lastAt).toBe(Math.max(...window.map((record) => record.startedAt)));
+    }
+  });
+});

@@ -1,0 +1,47 @@
+/**
+ * Storage: the {@link StorageAdapter} contract and its built-in adapters.
+ * @packageDocumentation
+ */
+export {
+  type AggregatableInvocation,
+  aggregateInvocations,
+  RECENT_ERRORS_LIMIT,
+} from './aggregate-invocations.ts';
+export { memoryStorage } from './memory-storage.ts';
+export { type NodeSqliteStorageOptions, nodeSqliteStorage } from './node-sqlite-storage.ts';
+export { type SqlJsStorageOptions, sqlJsStorage } from './sql-js-storage.ts';
+export {
+  StorageClosedError,
+  StorageCorruptError,
+  StorageInputError,
+  StorageLockedError,
+  StorageUnavailableError,
+  ToolExistsError,
+  ToolNotFoundError,
+  VersionNotFoundError,
+} from './storage-errors.ts';
+export type {
+  AuditEntry,
+  AuditQuery,
+  CompareAndSetResult,
+  InvocationQuery,
+  InvocationRecord,
+  JsonObject,
+  JsonValue,
+  LatencyStats,
+  NewAuditEntry,
+  NewTestCase,
+  NewTool,
+  NewToolVersion,
+  RetentionPolicy,
+  StorageAdapter,
+  StoredInvocation,
+  StoredTestCase,
+  TestCaseOrigin,
+  ToolCapabilities,
+  ToolCounters,
+  ToolRecord,
+  ToolVersion,
+  VersionAuthor,
+  WindowAggregate,
+} from './types.ts';

@@ -1,0 +1,434 @@
+import { aggregateInvocations } from './aggregate-invocations.ts';
+import {
+  StorageClosedError,
+  ToolExistsError,
+  ToolNotFoundError,
+  VersionNotFoundError,
+} from './storage-errors.ts';
+import {
+  checkAuditQuery,
+  checkBoolean,
+  checkFinite,
+  checkInteger,
+  checkInvocationQuery,
+  checkInvocations,
+  checkNewAuditEntry,
+  checkNewTestCase,
+  checkNewTool,
+  checkNewVersion,
+  checkRetention,
+  cloneJson,
+} from './storage-input.ts';
+import type {
+  AuditEntry,
+  InvocationQuery,
+  InvocationRecord,
+  JsonObject,
+  NewToolVersion,
+  StorageAdapter,
+  StoredInvocation,
+  StoredTestCase,
+  ToolRecord,
+  ToolVersion,
+} from './types.ts';
+
+interface ToolState {
+  readonly name: string;
+  readonly description: string;
+  readonly createdAt: number;
+  activeVersion: number;
+  pinned: boolean;
+  rewrites: number;
+  lastRewriteAt: number | null;
+  readonly versions: ToolVersion[];
+}
+
+/** Invocations of one tool, each list sorted by (startedAt, id) ascending. */
+interface ToolInvocations {
+  all: StoredInvocation[];
+  readonly byVersion: Map<number, StoredInvocation[]>;
+}
+
+/**
+ * A {@link StorageAdapter} that keeps everything in this process's memory: zero dependencies,
+ * nothing survives the process. The default storage, and the one to use in tests.
+ *
+ * It behaves like the file stores: JSON values are copied through JSON on the way in and out
+ * (so later mutations of the caller's objects do not leak in), ids increase and are never
+ * reused, and the most recent N invocations are read in O(N) from per-version lists kept
+ * sorted by start time.
+ *
+ * @example
+ * ```ts
+ * const storage = memoryStorage();
+ * await storage.createTool({ name: 'add', description: 'Adds two numbers', firstVersion });
+ * await storage.appendInvocations([{ toolName: 'add', version: 1, startedAt: Date.now(),
+ *   latencyMs: 2, success: true, inputHash: 'ab12' }]);
+ * await storage.aggregateWindow({ toolName: 'add', version: 1, limit: 20 });
+ * ```
+ */
+export function memoryStorage(): StorageAdapter {
+  const tools = new Map<string, ToolState>();
+  const invocations = new Map<string, ToolInvocations>();
+  const testCases = new Map<string, StoredTestCase[]>();
+  const audit: AuditEntry[] = [];
+  let nextInvocationId = 1;
+  let nextTestCaseId = 1;
+  let nextAuditId = 1;
+  let closed = false;
+
+  const assertOpen = () => {
+    if (closed) throw new StorageClosedError('memory');
+  };
+  const requireTool = (name: string): ToolState => {
+    const tool = tools.get(name);
+    if (!tool) throw new ToolNotFoundError(name);
+    return tool;
+  };
+  const toolRecord = (tool: ToolState): ToolRecord => ({
+    name: tool.name,
+    description: tool.description,
+    createdAt: tool.createdAt,
+    activeVersion: tool.activeVersion,
+    pinned: tool.pinned,
+    counters: { rewrites: tool.rewrites, lastRewriteAt: tool.lastRewriteAt },
+  });
+  const storeVersion = (
+    tool: ToolState,
+    field: string,
+    version: NewToolVersion,
+    createdAt: number,
+  ): ToolVersion => {
+    const stored: ToolVersion = {
+      toolName: tool.name,
+      version: tool.versions.length + 1,
+      source: version.source,
+      inputSchema: cloneJson<JsonObject>(`${field}.inputSchema`, version.inputSchema),
+      capabilities: { network: [...version.capabilities.network] },
+      parentVersion: version.parentVersion,
+      reason: version.reason,
+      author: version.author,
+      createdAt,
+    };
+    tool.versions.push(stored);
+    return stored;
+  };
+  const copyVersion = (version: ToolVersion): ToolVersion => ({
+    ...version,
+    inputSchema: cloneJson<JsonObject>('inputSchema', version.inputSchema),
+    capabilities: { network: [...version.capabilities.network] },
+  });
+  const copyInvocation = (record: StoredInvocation): StoredInvocation => {
+    const copy = { ...record };
+    if (record.input !== undefined) copy.input = cloneJson('input', record.input);
+    if (record.output !== undefined) copy.output = cloneJson('output', record.output);
+    return copy;
+  };
+  /** The newest `limit` matching invocations, newest first, walking back from the end. */
+  const window = (query: InvocationQuery): StoredInvocation[] => {
+    const ofTool = invocations.get(query.toolName);
+    const list = query.version === undefined ? ofTool?.all : ofTool?.byVersion.get(query.version);
+    const result: StoredInvocation[] = [];
+    if (!list) return result;
+    const since = query.since ?? Number.NEGATIVE_INFINITY;
+    for (let index = list.length - 1; index >= 0 && result.length < query.limit; index -= 1) {
+      const record = list[index] as StoredInvocation;
+      if (record.startedAt < since) break;
+      result.push(record);
+    }
+    return result;
+  };
+
+  return {
+    name: 'memory',
+
+    async ready() {
+      assertOpen();
+    },
+
+    async flush() {
+      assertOpen();
+    },
+
+    async close() {
+      closed = true;
+    },
+
+    async appendInvocations(records) {
+      assertOpen();
+      // Check and copy the whole batch before inserting anything: all or none.
+      checkInvocations(records);
+      const stored = records.map((record, index) =>
+        storedInvocation(record, index, nextInvocationId + index),
+      );
+      nextInvocationId += stored.length;
+      for (const record of stored) {
+        let ofTool = invocations.get(record.toolName);
+        if (!ofTool) {
+          ofTool = { all: [], byVersion: new Map() };
+          invocations.set(record.toolName, ofTool);
+        }
+        let ofVersion = ofTool.byVersion.get(record.version);
+        if (!ofVersion) {
+          ofVersion = [];
+          ofTool.byVersion.set(record.version, ofVersion);
+        }
+        insertSorted(ofTool.all, record);
+        insertSorted(ofVersion, record);
+      }
+    },
+
+    async recentInvocations(query) {
+      assertOpen();
+      checkInvocationQuery(query);
+      return window(query).map(copyInvocation);
+    },
+
+    async aggregateWindow(query) {
+      assertOpen();
+      checkInvocationQuery(query);
+      return aggregateInvocations(window(query));
+    },
+
+    async pruneInvocations(policy) {
+      assertOpen();
+      checkRetention(policy);
+      const { maxRecordsPerVersion, olderThan } = policy;
+      let deleted = 0;
+      for (const [toolName, ofTool] of invocations) {
+        const removedIds = new Set<number>();
+        for (const [version, list] of ofTool.byVersion) {
+          let cut = olderThan === undefined ? 0 : firstAtOrAfter(list, olderThan);
+          if (maxRecordsPerVersion !== undefined) cut = Math.max(cut, list.length - maxRecordsPerVersion);
+          if (cut <= 0) continue;
+          for (const record of list.splice(0, cut)) removedIds.add(record.id);
+          if (list.length === 0) ofTool.byVersion.delete(version);
+        }
+        if (removedIds.size === 0) continue;
+        deleted += removedIds.size;
+        ofTool.all = ofTool.all.filter((record) => !removedIds.has(record.id));
+        if (ofTool.all.length === 0) invocations.delete(toolName);
+      }
+      return { deleted };
+    },
+
+    async createTool(tool) {
+      assertOpen();
+      checkNewTool(tool);
+      if (tools.has(tool.name)) throw new ToolExistsError(tool.name);
+      const createdAt = Date.now();
+      const state: ToolState = {
+        name: tool.name,
+        description: tool.description,
+        createdAt,
+        activeVersion: 1,
+        pinned: false,
+        rewrites: 0,
+        lastRewriteAt: null,
+        versions: [],
+      };
+      const version = storeVersion(state, 'tool.firstVersion', tool.firstVersion, createdAt);
+      tools.set(tool.name, state);
+      return { tool: toolRecord(state), version: copyVersion(version) };
+    },
+
+    async getTool(name) {
+      assertOpen();
+      const tool = tools.get(name);
+      return tool ? toolRecord(tool) : undefined;
+    },
+
+    async listTools() {
+      assertOpen();
+      return [...tools.values()]
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+        .map(toolRecord);
+    },
+
+    async addVersion(toolName, version) {
+      assertOpen();
+      checkNewVersion('version', version);
+      const tool = requireTool(toolName);
+      return copyVersion(storeVersion(tool, 'version', version, Date.now()));
+    },
+
+    async getVersion(toolName, version) {
+      assertOpen();
+      const stored = tools.get(toolName)?.versions[version - 1];
+      return stored ? copyVersion(stored) : undefined;
+    },
+
+    async listVersions(toolName) {
+      assertOpen();
+      return (tools.get(toolName)?.versions ?? []).map(copyVersion);
+    },
+
+    async getActiveVersion(toolName) {
+      assertOpen();
+      const tool = tools.get(toolName);
+      const active = tool?.versions[tool.activeVersion - 1];
+      return active ? copyVersion(active) : undefined;
+    },
+
+    async compareAndSetActive(toolName, expected, next) {
+      assertOpen();
+      checkInteger('expected', expected, 1);
+      checkInteger('next', next, 1);
+      const tool = requireTool(toolName);
+      if (next > tool.versions.length) throw new VersionNotFoundError(toolName, next);
+      if (tool.activeVersion !== expected) return { swapped: false, actual: tool.activeVersion };
+      tool.activeVersion = next;
+      return { swapped: true };
+    },
+
+    async setPinned(toolName, pinned) {
+      assertOpen();
+      checkBoolean('pinned', pinned);
+      requireTool(toolName).pinned = pinned;
+    },
+
+    async recordRewrite(toolName, at) {
+      assertOpen();
+      checkFinite('at', at);
+      const tool = requireTool(toolName);
+      tool.rewrites += 1;
+      tool.lastRewriteAt = at;
+      return { rewrites: tool.rewrites, lastRewriteAt: tool.lastRewriteAt };
+    },
+
+    async addTestCase(toolName, testCase) {
+      assertOpen();
+      checkNewTestCase(testCase);
+      requireTool(toolName);
+      const stored: StoredTestCase = {
+        id: nextTestCaseId,
+        toolName,
+        input: cloneJson('testCase.input', testCase.input),
+        expect: cloneJson('testCase.expect', testCase.expect),
+        description: testCase.description,
+        origin: testCase.origin,
+        heldOut: testCase.heldOut === true,
+        createdAt: Date.now(),
+      };
+      if (testCase.inputHash !== undefined) stored.inputHash = testCase.inputHash;
+      if (testCase.maxLatencyMs !== undefined) stored.maxLatencyMs = testCase.maxLatencyMs;
+      nextTestCaseId += 1;
+      let list = testCases.get(toolName);
+      if (!list) {
+        list = [];
+        testCases.set(toolName, list);
+      }
+      list.push(stored);
+      return copyTestCase(stored);
+    },
+
+    async listTestCases(toolName) {
+      assertOpen();
+      return (testCases.get(toolName) ?? []).map(copyTestCase);
+    },
+
+    async removeTestCase(toolName, id) {
+      assertOpen();
+      const list = testCases.get(toolName);
+      const index = list?.findIndex((testCase) => testCase.id === id) ?? -1;
+      if (!list || index < 0) return false;
+      list.splice(index, 1);
+      return true;
+    },
+
+    async appendAudit(entry) {
+      assertOpen();
+      checkNewAuditEntry(entry);
+      const stored: AuditEntry = {
+        id: nextAuditId,
+        type: entry.type,
+        actor: entry.actor,
+        reason: entry.reason,
+        evidence: entry.evidence === undefined ? null : cloneJson('entry.evidence', entry.evidence),
+        at: entry.at ?? Date.now(),
+      };
+      if (entry.toolName !== undefined) stored.toolName = entry.toolName;
+      if (entry.fromVersion !== undefined) stored.fromVersion = entry.fromVersion;
+      if (entry.toVersion !== undefined) stored.toVersion = entry.toVersion;
+      nextAuditId += 1;
+      audit.push(stored);
+      return copyAudit(stored);
+    },
+
+    async listAudit(query = {}) {
+      assertOpen();
+      checkAuditQuery(query);
+      const result: AuditEntry[] = [];
+      const limit = query.limit ?? Number.POSITIVE_INFINITY;
+      for (const entry of audit) {
+        if (result.length >= limit) break;
+        if (query.afterId !== undefined && entry.id <= query.afterId) continue;
+        if (query.toolName !== undefined && entry.toolName !== query.toolName) continue;
+        if (query.type !== undefined && entry.type !== query.type) continue;
+        if (query.since !== undefined && entry.at < query.since) continue;
+        result.push(copyAudit(entry));
+      }
+      return result;
+    },
+  };
+}
+
+function storedInvocation(record: InvocationRecord, index: number, id: number): StoredInvocation {
+  const stored: StoredInvocation = {
+    id,
+    toolName: record.toolName,
+    version: record.version,
+    startedAt: record.startedAt,
+    latencyMs: record.latencyMs,
+    success: record.success,
+    inputHash: record.inputHash,
+  };
+  if (record.errorCode !== undefined) stored.errorCode = record.errorCode;
+  if (record.errorMessage !== undefined) stored.errorMessage = record.errorMessage;
+  if (record.outputHash !== undefined) stored.outputHash = record.outputHash;
+  if (record.input !== undefined) stored.input = cloneJson(`records[${index}].input`, record.input);
+  if (record.output !== undefined) stored.output = cloneJson(`records[${index}].output`, record.output);
+  return stored;
+}
+
+/** Inserts keeping (startedAt, id) ascending; `record` has the largest id so far. */
+function insertSorted(list: StoredInvocation[], record: StoredInvocation): void {
+  const last = list[list.length - 1];
+  if (last === undefined || last.startedAt <= record.startedAt) {
+    list.push(record);
+    return;
+  }
+  // Out-of-order start time: after every record that started at or before it.
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((list[middle] as StoredInvocation).startedAt <= record.startedAt) low = middle + 1;
+    else high = middle;
+  }
+  list.splice(low, 0, record);
+}
+
+/** Index of the first record with startedAt ≥ time in a list sorted by startedAt. */
+function firstAtOrAfter(list: readonly StoredInvocation[], time: number): number {
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((list[middle] as StoredInvocation).startedAt < time) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+function copyTestCase(testCase: StoredTestCase): StoredTestCase {
+  return {
+    ...testCase,
+    input: cloneJson('input', testCase.input),
+    expect: cloneJson('expect', testCase.expect),
+  };
+}
+
+function copyAudit(entry: AuditEntry): AuditEntry {
+  return { ...entry, evidence: cloneJson('evidence', entry.evidence) };
+}

@@ -1,0 +1,154 @@
+import type { SqliteDriver } from './sqlite-driver.ts';
+import { StorageCorruptError } from './storage-errors.ts';
+
+/** One step of the SQLite schema. Applied once, in order, inside one transaction. */
+export interface Migration {
+  /** Schema version after this step: 1, 2, 3, … */
+  readonly version: number;
+  /** What the step does, for people. */
+  readonly description: string;
+  /** The statements. */
+  readonly sql: string;
+}
+
+/**
+ * The SQLite schema, as a list of steps. Never edit a released step; append a new one.
+ *
+ * Invocations are read newest first per (tool, version) and per tool, so each read is an index
+ * range scan of exactly `limit` rows: (tool_name, version, started_at, id) and
+ * (tool_name, started_at, id). AUTOINCREMENT keeps ids increasing even after the newest rows
+ * were pruned. JSON columns are TEXT.
+ */
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'invocations, tools, versions, test cases, audit log',
+    sql: `
+      CREATE TABLE sia_invocations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tool_name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        latency_ms REAL NOT NULL,
+        success INTEGER NOT NULL,
+        error_code TEXT,
+        error_message TEXT,
+        input_hash TEXT NOT NULL,
+        output_hash TEXT,
+        input TEXT,
+        output TEXT
+      );
+      CREATE INDEX sia_invocations_by_version ON sia_invocations (tool_name, version, started_at, id);
+      CREATE INDEX sia_invocations_by_tool ON sia_invocations (tool_name, started_at, id);
+
+      CREATE TABLE sia_tools (
+        name TEXT PRIMARY KEY,
+        description TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        active_version INTEGER NOT NULL,
+        pinned INTEGER NOT NULL DEFAULT 0,
+        rewrites INTEGER NOT NULL DEFAULT 0,
+        last_rewrite_at INTEGER
+      );
+      CREATE TABLE sia_tool_versions (
+        tool_name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        input_schema TEXT NOT NULL,
+        capabilities TEXT NOT NULL,
+        parent_version INTEGER,
+        reason TEXT NOT NULL,
+        author TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (tool_name, version)
+      );
+
+      CREATE TABLE sia_test_cases (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tool_name TEXT NOT NULL,
+        input TEXT NOT NULL,
+        expect TEXT NOT NULL,
+        description TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        input_hash TEXT,
+        max_latency_ms REAL,
+        held_out INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX sia_test_cases_by_tool ON sia_test_cases (tool_name, id);
+
+      CREATE TABLE sia_audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        type TEXT NOT NULL,
+        tool_name TEXT,
+        actor TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        from_version INTEGER,
+        to_version INTEGER,
+        evidence TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX sia_audit_by_tool ON sia_audit (tool_name, id);
+    `,
+  },
+];
+
+/** What {@link migrate} did. */
+export interface MigrationResult {
+  /** Schema version found (0 for a new database). */
+  from: number;
+  /** Schema version now. */
+  to: number;
+  /** Versions applied by this call; empty when the schema was current (re-running is a no-op). */
+  applied: number[];
+}
+
+/**
+ * Brings the schema to the newest version, in one transaction (all steps or none). The version
+ * lives in `sia_meta` under `schema_version`. Idempotent: a current schema is left untouched.
+ * Throws {@link StorageCorruptError} when the database was written by a newer release.
+ */
+export function migrate(
+  driver: SqliteDriver,
+  location: string,
+  steps: readonly Migration[] = migrations,
+): MigrationResult {
+  const latest = steps.reduce((max, step) => Math.max(max, step.version), 0);
+  return driver.transaction(() => {
+    driver.exec('CREATE TABLE IF NOT EXISTS sia_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    const row = driver.all("SELECT value FROM sia_meta WHERE key = 'schema_version'")[0];
+    const from = row === undefined ? 0 : Number(row.value);
+    if (!Number.isInteger(from) || from < 0)
+      throw new StorageCorruptError(
+        location,
+        `has an invalid schema version ${JSON.stringify(row?.value)}`,
+        'Restore the file from a backup.',
+      );
+    if (from > latest)
+      throw new StorageCorruptError(
+        location,
+        `was written by a newer release of self-improving-agent (schema version ${from}; this release knows up to ${latest})`,
+        'Upgrade self-improving-agent, or open a backup written by this release.',
+      );
+    const applied: number[] = [];
+    for (const step of [...steps].sort((a, b) => a.version - b.version)) {
+      if (step.version <= from) continue;
+      driver.exec(step.sql);
+      applied.push(step.version);
+    }
+    if (applied.length > 0)
+      driver.run(
+        "INSERT INTO sia_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [String(latest)],
+      );
+    return { from, to: Math.max(from, latest), applied };
+  });
+}
+
+/** The schema version recorded in a database, 0 when it has none. */
+export function schemaVersion(driver: SqliteDriver): number {
+  const table = driver.all("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'sia_meta'");
+  if (table.length === 0) return 0;
+  const row = driver.all("SELECT value FROM sia_meta WHERE key = 'schema_version'")[0];
+  return row === undefined ? 0 : Number(row.value);
+}

@@ -1,0 +1,521 @@
+import { type AggregatableInvocation, aggregateInvocations } from './aggregate-invocations.ts';
+import type { SqliteDriver, SqlRow, SqlValue } from './sqlite-driver.ts';
+import { ToolExistsError, ToolNotFoundError, VersionNotFoundError } from './storage-errors.ts';
+import {
+  checkAuditQuery,
+  checkBoolean,
+  checkFinite,
+  checkInteger,
+  checkInvocationQuery,
+  checkInvocations,
+  checkNewAuditEntry,
+  checkNewTestCase,
+  checkNewTool,
+  checkNewVersion,
+  checkRetention,
+  toJsonText,
+} from './storage-input.ts';
+import type {
+  AuditEntry,
+  InvocationQuery,
+  JsonObject,
+  JsonValue,
+  NewToolVersion,
+  StorageAdapter,
+  StoredInvocation,
+  StoredTestCase,
+  ToolCapabilities,
+  ToolRecord,
+  ToolVersion,
+  VersionAuthor,
+} from './types.ts';
+
+/** How a SQLite adapter plugs its engine and lifecycle into {@link sqliteStore}. */
+export interface SqliteStoreOptions {
+  /** Adapter name, e.g. `sql.js`. */
+  name: string;
+  /**
+   * The open driver, opening it on first use (loading, locking, migrating). Called before
+   * every operation; must reject with `StorageClosedError` once the adapter is closed.
+   */
+  driver: () => Promise<SqliteDriver>;
+  /** Called after every committed write, e.g. to mark an in-memory database dirty. */
+  onWrite?: () => void;
+  /** See {@link StorageAdapter.ready}. */
+  ready: () => Promise<void>;
+  /** See {@link StorageAdapter.flush}; omitted by stores that are durable per transaction. */
+  flush?: () => Promise<void>;
+  /** See {@link StorageAdapter.close}. */
+  close: () => Promise<void>;
+}
+
+const invocationColumns =
+  'id, tool_name, version, started_at, latency_ms, success, error_code, error_message, input_hash, output_hash, input, output';
+const windowColumns = 'started_at, latency_ms, success, error_code, error_message';
+const insertInvocation =
+  'INSERT INTO sia_invocations (tool_name, version, started_at, latency_ms, success, error_code, error_message, input_hash, output_hash, input, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const versionColumns =
+  'tool_name, version, source, input_schema, capabilities, parent_version, reason, author, created_at';
+const joinedVersionColumns = versionColumns
+  .split(', ')
+  .map((column) => `v.${column}`)
+  .join(', ');
+const insertVersion = `INSERT INTO sia_tool_versions (${versionColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const toolColumns = 'name, description, created_at, active_version, pinned, rewrites, last_rewrite_at';
+const testCaseColumns =
+  'id, tool_name, input, expect, description, origin, input_hash, max_latency_ms, held_out, created_at';
+const auditColumns = 'id, type, tool_name, actor, reason, from_version, to_version, evidence, at';
+
+/**
+ * The SQL for the most recent invocations of a query. The ORDER BY matches an index exactly
+ * (`sia_invocations_by_version` or `sia_invocations_by_tool`), so SQLite walks the index
+ * backwards from the newest entry and stops after `limit` rows: O(limit), never O(history).
+ */
+export function windowSql(columns: string, query: InvocationQuery): string {
+  return (
+    `SELECT ${columns} FROM sia_invocations WHERE tool_name = ?` +
+    (query.version === undefined ? '' : ' AND version = ?') +
+    (query.since === undefined ? '' : ' AND started_at >= ?') +
+    ' ORDER BY started_at DESC, id DESC LIMIT ?'
+  );
+}
+
+function windowParams(query: InvocationQuery): SqlValue[] {
+  const params: SqlValue[] = [query.toolName];
+  if (query.version !== undefined) params.push(query.version);
+  if (query.since !== undefined) params.push(query.since);
+  params.push(query.limit);
+  return params;
+}
+
+/**
+ * The {@link StorageAdapter} contract implemented once in SQL over a {@link SqliteDriver}, shared
+ * by `sqlJsStorage` and `nodeSqliteStorage`. Every method checks its input, awaits the open
+ * driver, then runs synchronously to the end, so its transaction never interleaves with
+ * another call of this adapter (which is what makes compare-and-swap and version numbering
+ * atomic within a process; `BEGIN IMMEDIATE` makes them atomic across connections).
+ */
+export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
+  const { driver: open, onWrite } = options;
+  const write = async <T>(body: (driver: SqliteDriver) => T): Promise<T> => {
+    const driver = await open();
+    const result = driver.transaction(() => body(driver));
+    onWrite?.();
+    return result;
+  };
+  const toolRow = (driver: SqliteDriver, name: string): SqlRow | undefined =>
+    driver.all(`SELECT ${toolColumns} FROM sia_tools WHERE name = ?`, [name])[0];
+  const requireTool = (driver: SqliteDriver, name: string): SqlRow => {
+    const row = toolRow(driver, name);
+    if (!row) throw new ToolNotFoundError(name);
+    return row;
+  };
+  const addVersionRow = (
+    driver: SqliteDriver,
+    toolName: string,
+    field: string,
+    version: NewToolVersion,
+    number: number,
+    createdAt: number,
+  ): ToolVersion => {
+    const stored: ToolVersion = {
+      toolName,
+      version: number,
+      source: version.source,
+      inputSchema: JSON.parse(toJsonText(`${field}.inputSchema`, version.inputSchema)) as JsonObject,
+      capabilities: { network: [...version.capabilities.network] },
+      parentVersion: version.parentVersion,
+      reason: version.reason,
+      author: version.author,
+      createdAt,
+    };
+    driver.run(insertVersion, [
+      toolName,
+      number,
+      stored.source,
+      JSON.stringify(stored.inputSchema),
+      JSON.stringify(stored.capabilities),
+      stored.parentVersion,
+      stored.reason,
+      stored.author,
+      createdAt,
+    ]);
+    return stored;
+  };
+
+  const store: StorageAdapter = {
+    name: options.name,
+    ready: options.ready,
+    close: options.close,
+
+    async appendInvocations(records) {
+      checkInvocations(records);
+      if (records.length === 0) return;
+      // Serialise everything first: a value JSON cannot hold fails before anything is written.
+      const rows: SqlValue[][] = records.map((record, index) => [
+        record.toolName,
+        record.version,
+        record.startedAt,
+        record.latencyMs,
+        record.success ? 1 : 0,
+        record.errorCode ?? null,
+        record.errorMessage ?? null,
+        record.inputHash,
+        record.outputHash ?? null,
+        record.input === undefined ? null : toJsonText(`records[${index}].input`, record.input),
+        record.output === undefined ? null : toJsonText(`records[${index}].output`, record.output),
+      ]);
+      await write((driver) => {
+        for (const row of rows) driver.run(insertInvocation, row);
+      });
+    },
+
+    async recentInvocations(query) {
+      checkInvocationQuery(query);
+      const driver = await open();
+      return driver.all(windowSql(invocationColumns, query), windowParams(query)).map(toInvocation);
+    },
+
+    async aggregateWindow(query) {
+      checkInvocationQuery(query);
+      const driver = await open();
+      const rows = driver.all(windowSql(windowColumns, query), windowParams(query));
+      return aggregateInvocations(rows.map(toAggregatable));
+    },
+
+    async pruneInvocations(policy) {
+      checkRetention(policy);
+      const { maxRecordsPerVersion, olderThan } = policy;
+      if (maxRecordsPerVersion === undefined && olderThan === undefined) return { deleted: 0 };
+      return write((driver) => {
+        let deleted = 0;
+        for (const [toolName, version] of versionGroups(driver)) {
+          if (olderThan !== undefined)
+            deleted += driver.run(
+              'DELETE FROM sia_invocations WHERE tool_name = ? AND version = ? AND started_at < ?',
+              [toolName, version, olderThan],
+            );
+          if (maxRecordsPerVersion !== undefined) {
+            // The newest row beyond the kept ones; it and everything older goes.
+            const cutoff = driver.all(
+              'SELECT started_at, id FROM sia_invocations WHERE tool_name = ? AND version = ? ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET ?',
+              [toolName, version, maxRecordsPerVersion],
+            )[0];
+            if (cutoff)
+              deleted += driver.run(
+                'DELETE FROM sia_invocations WHERE tool_name = ? AND version = ? AND (started_at, id) <= (?, ?)',
+                [toolName, version, cutoff.started_at as number, cutoff.id as number],
+              );
+          }
+        }
+        return { deleted };
+      });
+    },
+
+    async createTool(tool) {
+      checkNewTool(tool);
+      return write((driver) => {
+        if (toolRow(driver, tool.name)) throw new ToolExistsError(tool.name);
+        const createdAt = Date.now();
+        driver.run(
+          'INSERT INTO sia_tools (name, description, created_at, active_version, pinned, rewrites, last_rewrite_at) VALUES (?, ?, ?, 1, 0, 0, NULL)',
+          [tool.name, tool.description, createdAt],
+        );
+        const version = addVersionRow(
+          driver,
+          tool.name,
+          'tool.firstVersion',
+          tool.firstVersion,
+          1,
+          createdAt,
+        );
+        return { tool: toToolRecord(requireTool(driver, tool.name)), version };
+      });
+    },
+
+    async getTool(name) {
+      const driver = await open();
+      const row = toolRow(driver, name);
+      return row ? toToolRecord(row) : undefined;
+    },
+
+    async listTools() {
+      const driver = await open();
+      return driver.all(`SELECT ${toolColumns} FROM sia_tools ORDER BY name`).map(toToolRecord);
+    },
+
+    async addVersion(toolName, version) {
+      checkNewVersion('version', version);
+      return write((driver) => {
+        requireTool(driver, toolName);
+        const next = driver.all(
+          'SELECT COALESCE(MAX(version), 0) + 1 AS next FROM sia_tool_versions WHERE tool_name = ?',
+          [toolName],
+        )[0]?.next as number;
+        return addVersionRow(driver, toolName, 'version', version, next, Date.now());
+      });
+    },
+
+    async getVersion(toolName, version) {
+      const driver = await open();
+      const row = driver.all(
+        `SELECT ${versionColumns} FROM sia_tool_versions WHERE tool_name = ? AND version = ?`,
+        [toolName, version],
+      )[0];
+      return row ? toToolVersion(row) : undefined;
+    },
+
+    async listVersions(toolName) {
+      const driver = await open();
+      return driver
+        .all(`SELECT ${versionColumns} FROM sia_tool_versions WHERE tool_name = ? ORDER BY version`, [
+          toolName,
+        ])
+        .map(toToolVersion);
+    },
+
+    async getActiveVersion(toolName) {
+      const driver = await open();
+      const row = driver.all(
+        `SELECT ${joinedVersionColumns} FROM sia_tools t JOIN sia_tool_versions v ON v.tool_name = t.name AND v.version = t.active_version WHERE t.name = ?`,
+        [toolName],
+      )[0];
+      return row ? toToolVersion(row) : undefined;
+    },
+
+    async compareAndSetActive(toolName, expected, next) {
+      checkInteger('expected', expected, 1);
+      checkInteger('next', next, 1);
+      return write((driver) => {
+        const tool = requireTool(driver, toolName);
+        const exists = driver.all(
+          'SELECT 1 AS found FROM sia_tool_versions WHERE tool_name = ? AND version = ?',
+          [toolName, next],
+        );
+        if (exists.length === 0) throw new VersionNotFoundError(toolName, next);
+        // The WHERE clause is the compare; inside the write transaction nobody can change it in between.
+        const changed = driver.run(
+          'UPDATE sia_tools SET active_version = ? WHERE name = ? AND active_version = ?',
+          [next, toolName, expected],
+        );
+        return changed === 1
+          ? ({ swapped: true } as const)
+          : ({ swapped: false, actual: tool.active_version as number } as const);
+      });
+    },
+
+    async setPinned(toolName, pinned) {
+      checkBoolean('pinned', pinned);
+      await write((driver) => {
+        if (driver.run('UPDATE sia_tools SET pinned = ? WHERE name = ?', [pinned ? 1 : 0, toolName]) === 0)
+          throw new ToolNotFoundError(toolName);
+      });
+    },
+
+    async recordRewrite(toolName, at) {
+      checkFinite('at', at);
+      return write((driver) => {
+        const changed = driver.run(
+          'UPDATE sia_tools SET rewrites = rewrites + 1, last_rewrite_at = ? WHERE name = ?',
+          [at, toolName],
+        );
+        if (changed === 0) throw new ToolNotFoundError(toolName);
+        return toToolRecord(requireTool(driver, toolName)).counters;
+      });
+    },
+
+    async addTestCase(toolName, testCase) {
+      checkNewTestCase(testCase);
+      const input = toJsonText('testCase.input', testCase.input);
+      const expect = toJsonText('testCase.expect', testCase.expect);
+      return write((driver) => {
+        requireTool(driver, toolName);
+        const row = driver.all(
+          `INSERT INTO sia_test_cases (tool_name, input, expect, description, origin, input_hash, max_latency_ms, held_out, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${testCaseColumns}`,
+          [
+            toolName,
+            input,
+            expect,
+            testCase.description,
+            testCase.origin,
+            testCase.inputHash ?? null,
+            testCase.maxLatencyMs ?? null,
+            testCase.heldOut ? 1 : 0,
+            Date.now(),
+          ],
+        )[0] as SqlRow;
+        return toTestCase(row);
+      });
+    },
+
+    async listTestCases(toolName) {
+      const driver = await open();
+      return driver
+        .all(`SELECT ${testCaseColumns} FROM sia_test_cases WHERE tool_name = ? ORDER BY id`, [toolName])
+        .map(toTestCase);
+    },
+
+    async removeTestCase(toolName, id) {
+      return write(
+        (driver) =>
+          driver.run('DELETE FROM sia_test_cases WHERE tool_name = ? AND id = ?', [toolName, id]) > 0,
+      );
+    },
+
+    async appendAudit(entry) {
+      checkNewAuditEntry(entry);
+      const evidence = toJsonText('entry.evidence', entry.evidence ?? null);
+      const at = entry.at ?? Date.now();
+      return write((driver) => {
+        const row = driver.all(
+          `INSERT INTO sia_audit (type, tool_name, actor, reason, from_version, to_version, evidence, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${auditColumns}`,
+          [
+            entry.type,
+            entry.toolName ?? null,
+            entry.actor,
+            entry.reason,
+            entry.fromVersion ?? null,
+            entry.toVersion ?? null,
+            evidence,
+            at,
+          ],
+        )[0] as SqlRow;
+        return toAuditEntry(row);
+      });
+    },
+
+    async listAudit(query = {}) {
+      checkAuditQuery(query);
+      const conditions: string[] = [];
+      const params: SqlValue[] = [];
+      if (query.afterId !== undefined) {
+        conditions.push('id > ?');
+        params.push(query.afterId);
+      }
+      if (query.toolName !== undefined) {
+        conditions.push('tool_name = ?');
+        params.push(query.toolName);
+      }
+      if (query.type !== undefined) {
+        conditions.push('type = ?');
+        params.push(query.type);
+      }
+      if (query.since !== undefined) {
+        conditions.push('at >= ?');
+        params.push(query.since);
+      }
+      params.push(query.limit ?? -1); // LIMIT -1: no limit
+      const where = conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`;
+      const driver = await open();
+      return driver
+        .all(`SELECT ${auditColumns} FROM sia_audit${where} ORDER BY id LIMIT ?`, params)
+        .map(toAuditEntry);
+    },
+  };
+  if (options.flush) store.flush = options.flush;
+  return store;
+}
+
+/**
+ * Every (tool, version) that has invocations, found by skipping through the index one group
+ * at a time (a seek per group) instead of scanning every row.
+ */
+function* versionGroups(driver: SqliteDriver): Generator<[string, number]> {
+  let row = driver.all(
+    'SELECT tool_name, version FROM sia_invocations ORDER BY tool_name, version LIMIT 1',
+  )[0];
+  while (row) {
+    const toolName = row.tool_name as string;
+    const version = row.version as number;
+    yield [toolName, version];
+    row = driver.all(
+      'SELECT tool_name, version FROM sia_invocations WHERE (tool_name, version) > (?, ?) ORDER BY tool_name, version LIMIT 1',
+      [toolName, version],
+    )[0];
+  }
+}
+
+function toInvocation(row: SqlRow): StoredInvocation {
+  const record: StoredInvocation = {
+    id: row.id as number,
+    toolName: row.tool_name as string,
+    version: row.version as number,
+    startedAt: row.started_at as number,
+    latencyMs: row.latency_ms as number,
+    success: row.success === 1,
+    inputHash: row.input_hash as string,
+  };
+  if (row.error_code !== null) record.errorCode = row.error_code as string;
+  if (row.error_message !== null) record.errorMessage = row.error_message as string;
+  if (row.output_hash !== null) record.outputHash = row.output_hash as string;
+  if (row.input !== null) record.input = JSON.parse(row.input as string) as JsonValue;
+  if (row.output !== null) record.output = JSON.parse(row.output as string) as JsonValue;
+  return record;
+}
+
+function toAggregatable(row: SqlRow): AggregatableInvocation {
+  const record: AggregatableInvocation = {
+    startedAt: row.started_at as number,
+    latencyMs: row.latency_ms as number,
+    success: row.success === 1,
+  };
+  if (row.error_code !== null) record.errorCode = row.error_code as string;
+  if (row.error_message !== null) record.errorMessage = row.error_message as string;
+  return record;
+}
+
+function toToolRecord(row: SqlRow): ToolRecord {
+  return {
+    name: row.name as string,
+    description: row.description as string,
+    createdAt: row.created_at as number,
+    activeVersion: row.active_version as number,
+    pinned: row.pinned === 1,
+    counters: { rewrites: row.rewrites as number, lastRewriteAt: row.last_rewrite_at as number | null },
+  };
+}
+
+function toToolVersion(row: SqlRow): ToolVersion {
+  return {
+    toolName: row.tool_name as string,
+    version: row.version as number,
+    source: row.source as string,
+    inputSchema: JSON.parse(row.input_schema as string) as JsonObject,
+    capabilities: JSON.parse(row.capabilities as string) as ToolCapabilities,
+    parentVersion: row.parent_version as number | null,
+    reason: row.reason as string,
+    author: row.author as VersionAuthor,
+    createdAt: row.created_at as number,
+  };
+}
+
+function toTestCase(row: SqlRow): StoredTestCase {
+  const testCase: StoredTestCase = {
+    id: row.id as number,
+    toolName: row.tool_name as string,
+    input: JSON.parse(row.input as string) as JsonValue,
+    expect: JSON.parse(row.expect as string) as JsonValue,
+    description: row.description as string,
+    origin: row.origin as StoredTestCase['origin'],
+    heldOut: row.held_out === 1,
+    createdAt: row.created_at as number,
+  };
+  if (row.input_hash !== null) testCase.inputHash = row.input_hash as string;
+  if (row.max_latency_ms !== null) testCase.maxLatencyMs = row.max_latency_ms as number;
+  return testCase;
+}
+
+function toAuditEntry(row: SqlRow): AuditEntry {
+  const entry: AuditEntry = {
+    id: row.id as number,
+    type: row.type as string,
+    actor: row.actor as string,
+    reason: row.reason as string,
+    evidence: JSON.parse(row.evidence as string) as JsonValue,
+    at: row.at as number,
+  };
+  if (row.tool_name !== null) entry.toolName = row.tool_name as string;
+  if (row.from_version !== null) entry.fromVersion = row.from_version as number;
+  if (row.to_version !== null) entry.toVersion = row.to_version as number;
+  return entry;
+}

@@ -1,0 +1,96 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { memoryStorage } from './memory-storage.ts';
+import { nodeSqliteStorage } from './node-sqlite-storage.ts';
+import { sqlJsStorage } from './sql-js-storage.ts';
+import { StorageInputError } from './storage-errors.ts';
+import type { InvocationRecord, NewToolVersion, StorageAdapter } from './types.ts';
+
+const directory = mkdtempSync(join(tmpdir(), 'sia-input-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+const adapters: Array<[string, () => StorageAdapter]> = [
+  ['memory', () => memoryStorage()],
+  ['sql.js', () => sqlJsStorage()],
+  ['node:sqlite', () => nodeSqliteStorage({ path: join(directory, `${Math.random()}.db`) })],
+];
+
+const good: InvocationRecord = {
+  toolName: 't',
+  version: 1,
+  startedAt: 1,
+  latencyMs: 1,
+  success: true,
+  inputHash: 'h',
+};
+const firstVersion: NewToolVersion = {
+  source: 's',
+  inputSchema: {},
+  capabilities: { network: [] },
+  parentVersion: null,
+  reason: 'r',
+  author: 'human',
+};
+const cyclic: Record<string, unknown> = {};
+cyclic.self = cyclic;
+
+const badCalls: Array<[string, (storage: StorageAdapter) => Promise<unknown>]> = [
+  ['records[1].latencyMs', (s) => s.appendInvocations([good, { ...good, latencyMs: Number.NaN }])],
+  ['records[0].version', (s) => s.appendInvocations([{ ...good, version: 0 }])],
+  ['records[0].success', (s) => s.appendInvocations([{ ...good, success: 'yes' as never }])],
+  ['records[0].toolName', (s) => s.appendInvocations([{ ...good, toolName: '' }])],
+  ['records[1].input', (s) => s.appendInvocations([good, { ...good, input: cyclic as never }])],
+  ['records[0].output', (s) => s.appendInvocations([{ ...good, output: 10n as never }])],
+  ['query.limit', (s) => s.recentInvocations({ toolName: 't', limit: -1 })],
+  ['query.limit', (s) => s.aggregateWindow({ toolName: 't', limit: 1.5 })],
+  ['policy.maxRecordsPerVersion', (s) => s.pruneInvocations({ maxRecordsPerVersion: -1 })],
+  [
+    'tool.firstVersion.parentVersion',
+    (s) => s.createTool({ name: 'x', description: 'd', firstVersion: { ...firstVersion, parentVersion: 1 } }),
+  ],
+  [
+    'tool.firstVersion.author',
+    (s) =>
+      s.createTool({
+        name: 'x',
+        description: 'd',
+        firstVersion: { ...firstVersion, author: 'robot' as never },
+      }),
+  ],
+  [
+    'version.capabilities.network',
+    (s) => s.addVersion('x', { ...firstVersion, capabilities: { network: [1] as never } }),
+  ],
+  [
+    'testCase.origin',
+    (s) => s.addTestCase('x', { input: 1, expect: 1, description: 'd', origin: 'guess' as never }),
+  ],
+  ['entry.evidence', (s) => s.appendAudit({ type: 't', actor: 'a', reason: 'r', evidence: cyclic as never })],
+  ['query.afterId', (s) => s.listAudit({ afterId: -2 })],
+];
+
+describe('every built-in adapter rejects unstorable input the same way', () => {
+  for (const [name, create] of adapters) {
+    it(`${name}: StorageInputError naming the field, and nothing written`, async () => {
+      const storage = create();
+      try {
+        for (const [field, call] of badCalls) {
+          const error = await call(storage).then(
+            () => undefined,
+            (caught: unknown) => caught,
+          );
+          expect(StorageInputError.isInstance(error), field).toBe(true);
+          expect((error as StorageInputError).field).toBe(field);
+          expect((error as Error).message).toContain('nothing was written');
+        }
+        expect(await storage.recentInvocations({ toolName: 't', limit: 10 })).toEqual([]);
+        expect(await storage.listTools()).toEqual([]);
+        expect(await storage.listAudit()).toEqual([]);
+      } finally {
+        await storage.close();
+      }
+    });
+  }
+});

@@ -1,0 +1,194 @@
+import { StorageInputError } from './storage-errors.ts';
+import type {
+  AuditQuery,
+  InvocationQuery,
+  InvocationRecord,
+  JsonValue,
+  NewAuditEntry,
+  NewTestCase,
+  NewTool,
+  NewToolVersion,
+  RetentionPolicy,
+  TestCaseOrigin,
+  VersionAuthor,
+} from './types.ts';
+
+/**
+ * Checks of the values passed to storage methods, shared by every built-in adapter so they
+ * reject the same inputs with the same {@link StorageInputError} before writing anything
+ * (SQLite would otherwise fail on a NOT NULL column halfway, and the in-memory store would
+ * accept what a file store rejects).
+ */
+
+const authors: ReadonlySet<string> = new Set<VersionAuthor>([
+  'generator',
+  'llm-rewriter',
+  'hardening',
+  'human',
+]);
+const origins: ReadonlySet<string> = new Set<TestCaseOrigin>(['manual', 'example', 'harvested']);
+
+/** Throws unless `value` is a non-empty string. */
+export function checkName(field: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0)
+    throw new StorageInputError(field, 'a non-empty string', value);
+  return value;
+}
+
+/** Throws unless `value` is an integer ≥ `min`. */
+export function checkInteger(field: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min)
+    throw new StorageInputError(field, `an integer ≥ ${min}`, value);
+  return value;
+}
+
+/** Throws unless `value` is a finite number ≥ `min`. */
+export function checkFinite(field: string, value: unknown, min = Number.NEGATIVE_INFINITY): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min)
+    throw new StorageInputError(
+      field,
+      min === Number.NEGATIVE_INFINITY ? 'a finite number' : `a finite number ≥ ${min}`,
+      value,
+    );
+  return value;
+}
+
+/** Throws unless `value` is true or false. */
+export function checkBoolean(field: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new StorageInputError(field, 'true or false', value);
+  return value;
+}
+
+function checkString(field: string, value: unknown): void {
+  if (typeof value !== 'string') throw new StorageInputError(field, 'a string', value);
+}
+
+function checkOptionalString(field: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'string')
+    throw new StorageInputError(field, 'a string or undefined', value);
+}
+
+/**
+ * Serialises a JSON value, throwing {@link StorageInputError} for values JSON cannot hold
+ * (BigInt, cycles, `undefined`, functions).
+ */
+export function toJsonText(field: string, value: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw new StorageInputError(field, 'a JSON value', value, error);
+  }
+  if (text === undefined) throw new StorageInputError(field, 'a JSON value', value);
+  return text;
+}
+
+/** A deep copy through JSON, so the in-memory store keeps what a file store would keep. */
+export function cloneJson<T extends JsonValue>(field: string, value: T): T {
+  return JSON.parse(toJsonText(field, value)) as T;
+}
+
+/** Checks a batch for `appendInvocations`. */
+export function checkInvocations(records: readonly InvocationRecord[]): void {
+  if (!Array.isArray(records))
+    throw new StorageInputError('records', 'an array of invocation records', records);
+  for (let index = 0; index < records.length; index += 1) {
+    const record = records[index] as InvocationRecord;
+    const field = `records[${index}]`;
+    if (typeof record !== 'object' || record === null)
+      throw new StorageInputError(field, 'an object', record);
+    checkName(`${field}.toolName`, record.toolName);
+    checkInteger(`${field}.version`, record.version, 1);
+    checkFinite(`${field}.startedAt`, record.startedAt);
+    checkFinite(`${field}.latencyMs`, record.latencyMs, 0);
+    checkBoolean(`${field}.success`, record.success);
+    checkString(`${field}.inputHash`, record.inputHash);
+    checkOptionalString(`${field}.errorCode`, record.errorCode);
+    checkOptionalString(`${field}.errorMessage`, record.errorMessage);
+    checkOptionalString(`${field}.outputHash`, record.outputHash);
+  }
+}
+
+/** Checks an {@link InvocationQuery}. */
+export function checkInvocationQuery(query: InvocationQuery): void {
+  if (typeof query !== 'object' || query === null) throw new StorageInputError('query', 'an object', query);
+  checkName('query.toolName', query.toolName);
+  checkInteger('query.limit', query.limit, 0);
+  if (query.version !== undefined) checkInteger('query.version', query.version, 1);
+  if (query.since !== undefined) checkFinite('query.since', query.since);
+}
+
+/** Checks a {@link RetentionPolicy}. */
+export function checkRetention(policy: RetentionPolicy): void {
+  if (typeof policy !== 'object' || policy === null)
+    throw new StorageInputError('policy', 'an object', policy);
+  if (policy.maxRecordsPerVersion !== undefined)
+    checkInteger('policy.maxRecordsPerVersion', policy.maxRecordsPerVersion, 0);
+  if (policy.olderThan !== undefined) checkFinite('policy.olderThan', policy.olderThan);
+}
+
+/** Checks a {@link NewToolVersion}; `field` names it in errors. */
+export function checkNewVersion(field: string, version: NewToolVersion): void {
+  if (typeof version !== 'object' || version === null)
+    throw new StorageInputError(field, 'an object', version);
+  checkString(`${field}.source`, version.source);
+  const schema: unknown = version.inputSchema;
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema))
+    throw new StorageInputError(`${field}.inputSchema`, 'a JSON object', schema);
+  const network: unknown = version.capabilities?.network;
+  if (!Array.isArray(network) || network.some((entry) => typeof entry !== 'string'))
+    throw new StorageInputError(`${field}.capabilities.network`, 'an array of strings', network);
+  if (version.parentVersion !== null) checkInteger(`${field}.parentVersion`, version.parentVersion, 1);
+  checkString(`${field}.reason`, version.reason);
+  if (!authors.has(version.author))
+    throw new StorageInputError(`${field}.author`, `one of ${[...authors].join(', ')}`, version.author);
+}
+
+/** Checks a {@link NewTool}. */
+export function checkNewTool(tool: NewTool): void {
+  if (typeof tool !== 'object' || tool === null) throw new StorageInputError('tool', 'an object', tool);
+  checkName('tool.name', tool.name);
+  checkString('tool.description', tool.description);
+  checkNewVersion('tool.firstVersion', tool.firstVersion);
+  if (tool.firstVersion.parentVersion !== null)
+    throw new StorageInputError(
+      'tool.firstVersion.parentVersion',
+      'null (a first version has no parent)',
+      tool.firstVersion.parentVersion,
+    );
+}
+
+/** Checks a {@link NewTestCase}. */
+export function checkNewTestCase(testCase: NewTestCase): void {
+  if (typeof testCase !== 'object' || testCase === null)
+    throw new StorageInputError('testCase', 'an object', testCase);
+  checkString('testCase.description', testCase.description);
+  if (!origins.has(testCase.origin))
+    throw new StorageInputError('testCase.origin', `one of ${[...origins].join(', ')}`, testCase.origin);
+  checkOptionalString('testCase.inputHash', testCase.inputHash);
+  if (testCase.maxLatencyMs !== undefined) checkFinite('testCase.maxLatencyMs', testCase.maxLatencyMs, 0);
+  if (testCase.heldOut !== undefined && typeof testCase.heldOut !== 'boolean')
+    throw new StorageInputError('testCase.heldOut', 'true, false or undefined', testCase.heldOut);
+}
+
+/** Checks a {@link NewAuditEntry}. */
+export function checkNewAuditEntry(entry: NewAuditEntry): void {
+  if (typeof entry !== 'object' || entry === null) throw new StorageInputError('entry', 'an object', entry);
+  checkName('entry.type', entry.type);
+  if (entry.toolName !== undefined) checkName('entry.toolName', entry.toolName);
+  checkString('entry.actor', entry.actor);
+  checkString('entry.reason', entry.reason);
+  if (entry.fromVersion !== undefined) checkInteger('entry.fromVersion', entry.fromVersion, 1);
+  if (entry.toVersion !== undefined) checkInteger('entry.toVersion', entry.toVersion, 1);
+  if (entry.at !== undefined) checkFinite('entry.at', entry.at);
+}
+
+/** Checks an {@link AuditQuery}. */
+export function checkAuditQuery(query: AuditQuery): void {
+  if (typeof query !== 'object' || query === null) throw new StorageInputError('query', 'an object', query);
+  if (query.toolName !== undefined) checkName('query.toolName', query.toolName);
+  if (query.type !== undefined) checkName('query.type', query.type);
+  if (query.since !== undefined) checkFinite('query.since', query.since);
+  if (query.limit !== undefined) checkInteger('query.limit', query.limit, 0);
+  if (query.afterId !== undefined) checkInteger('query.afterId', query.afterId, 0);
+}

@@ -1,0 +1,787 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { SiaError } from '../core/sia-error.ts';
+import { ToolExistsError, ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
+import type {
+  InvocationRecord,
+  JsonValue,
+  NewToolVersion,
+  StorageAdapter,
+  StoredInvocation,
+} from '../storage/types.ts';
+
+/** Options of {@link runStorageContract}. */
+export interface StorageContractOptions {
+  /**
+   * Time limit of each test in ms. Raise it for adapters that talk to a remote server.
+   * @default 20_000
+   */
+  timeoutMs?: number;
+  /**
+   * Seed of the pseudo-random data (latencies, start times, outcomes), so a failure can be
+   * replayed exactly.
+   * @default 20_240_601
+   */
+  seed?: number;
+}
+
+/**
+ * Registers a vitest suite that checks a {@link StorageAdapter} against the behaviour the
+ * library relies on: every method, ordering, filters, nearest-rank percentiles against an
+ * independent computation, retention, atomic compare-and-swap under concurrency, version
+ * numbers without gaps, JSON round-trips, error types and an idempotent `close()`.
+ *
+ * `factory` is called once per test and must return an adapter over an EMPTY store (a fresh
+ * temp file, a new schema, …). The suite closes each adapter after its test.
+ *
+ * @example
+ * ```ts
+ * // my-storage.test.ts
+ * import { runStorageContract } from 'self-improving-agent/testing';
+ * runStorageContract('my storage', () => myStorage({ url: freshDatabaseUrl() }));
+ * ```
+ */
+export function runStorageContract(
+  name: string,
+  factory: () => StorageAdapter | Promise<StorageAdapter>,
+  options: StorageContractOptions = {},
+): void {
+  const timeout = options.timeoutMs ?? 20_000;
+  const seed = options.seed ?? 20_240_601;
+
+  describe(`storage contract: ${name}`, () => {
+    const opened: StorageAdapter[] = [];
+    const open = async (): Promise<StorageAdapter> => {
+      const storage = await factory();
+      opened.push(storage);
+      return storage;
+    };
+    afterEach(async () => {
+      for (const storage of opened.splice(0)) await storage.close();
+    });
+
+    describe('invocations', () => {
+      it(
+        'returns the most recent invocations newest first, by startedAt then id, with every field intact',
+        async () => {
+          const storage = await open();
+          const full: InvocationRecord = {
+            toolName: 'fetch_rate',
+            version: 1,
+            startedAt: 1_000,
+            latencyMs: 12.5,
+            success: false,
+            errorCode: 'TIMEOUT',
+            errorMessage: 'took "too" long\nline 2 — ünïcödé ✓ 😀',
+            inputHash: 'in-1',
+            outputHash: 'out-1',
+            input: { base: 'EUR', nested: { list: [1, 2.5, -3, null, true, 'x'] }, empty: {} },
+            output: null,
+          };
+          await storage.appendInvocations([
+            full,
+            invocation({ startedAt: 3_000, inputHash: 'b' }),
+            invocation({ startedAt: 2_000, inputHash: 'c' }),
+          ]);
+          // Same startedAt as the newest: the later insert (larger id) comes first.
+          await storage.appendInvocations([invocation({ startedAt: 3_000, inputHash: 'd' })]);
+
+          const recent = await storage.recentInvocations({ toolName: 'fetch_rate', limit: 10 });
+          expect(recent.map((record) => record.inputHash)).toEqual(['d', 'b', 'c', 'in-1']);
+          const byHash = new Map(recent.map((record) => [record.inputHash, record]));
+          const ids = ['in-1', 'b', 'c', 'd'].map((hash) => byHash.get(hash)?.id as number);
+          expect(ids.every((id) => Number.isInteger(id))).toBe(true);
+          expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+          expect(new Set(ids).size).toBe(4);
+
+          const { id: _id, ...stored } = byHash.get('in-1') as StoredInvocation;
+          expect(stored).toEqual(full);
+          expect(stored.output).toBeNull();
+          const minimal = byHash.get('b') as StoredInvocation;
+          for (const key of ['errorCode', 'errorMessage', 'outputHash', 'input', 'output'] as const)
+            expect(minimal[key]).toBeUndefined();
+        },
+        timeout,
+      );
+
+      it(
+        'honours limit, version and since (inclusive), and returns nothing for unknown tools',
+        async () => {
+          const storage = await open();
+          const records: InvocationRecord[] = [];
+          for (let index = 0; index < 30; index += 1)
+            records.push(
+              invocation({ version: (index % 3) + 1, startedAt: 100 + index, inputHash: `h${index}` }),
+            );
+          records.push(invocation({ toolName: 'other_tool', startedAt: 500 }));
+          await storage.appendInvocations(records);
+
+          const hashes = (list: StoredInvocation[]) => list.map((record) => record.inputHash);
+          expect(hashes(await storage.recentInvocations({ toolName: 'fetch_rate', limit: 3 }))).toEqual([
+            'h29',
+            'h28',
+            'h27',
+          ]);
+          expect(
+            hashes(await storage.recentInvocations({ toolName: 'fetch_rate', version: 2, limit: 4 })),
+          ).toEqual(['h28', 'h25', 'h22', 'h19']);
+          expect(
+            hashes(
+              await storage.recentInvocations({ toolName: 'fetch_rate', version: 2, limit: 50, since: 122 }),
+            ),
+          ).toEqual(['h28', 'h25', 'h22']);
+          expect(
+            hashes(await storage.recentInvocations({ toolName: 'fetch_rate', limit: 50, since: 127 })),
+          ).toEqual(['h29', 'h28', 'h27']);
+          expect(await storage.recentInvocations({ toolName: 'fetch_rate', limit: 0 })).toEqual([]);
+          expect(await storage.recentInvocations({ toolName: 'fetch_rate', version: 9, limit: 5 })).toEqual(
+            [],
+          );
+          expect(await storage.recentInvocations({ toolName: 'missing', limit: 5 })).toEqual([]);
+          expect(hashes(await storage.recentInvocations({ toolName: 'other_tool', limit: 5 }))).toHaveLength(
+            1,
+          );
+        },
+        timeout,
+      );
+
+      it(
+        'appends a batch atomically: a batch with one unstorable record stores nothing',
+        async () => {
+          const storage = await open();
+          await storage.appendInvocations([invocation({ inputHash: 'kept' })]);
+          const broken = [
+            invocation({ inputHash: 'first' }),
+            invocation({ inputHash: 'second' }),
+            { ...invocation({ inputHash: 'third' }), toolName: null } as unknown as InvocationRecord,
+          ];
+          await expect(storage.appendInvocations(broken)).rejects.toBeInstanceOf(Error);
+          const recent = await storage.recentInvocations({ toolName: 'fetch_rate', limit: 10 });
+          expect(recent.map((record) => record.inputHash)).toEqual(['kept']);
+          await storage.appendInvocations([]);
+          expect(await storage.recentInvocations({ toolName: 'fetch_rate', limit: 10 })).toHaveLength(1);
+        },
+        timeout,
+      );
+
+      it(
+        'aggregates a window like an independent computation on random data (nearest-rank p50/p95)',
+        async () => {
+          const storage = await open();
+          const random = seededRandom(seed);
+          const records: InvocationRecord[] = [];
+          for (let index = 0; index < 600; index += 1) {
+            const success = random() < 0.75;
+            const record = invocation({
+              toolName: random() < 0.8 ? 'fetch_rate' : 'other_tool',
+              version: 1 + Math.floor(random() * 3),
+              // Many equal start times, so the id tie-break matters.
+              startedAt: 10_000 + Math.floor(random() * 200),
+              latencyMs: Math.round(random() * 50_000) / 100,
+              success,
+              inputHash: `h${index}`,
+            });
+            if (!success) record.errorMessage = `failure ${index}`;
+            records.push(record);
+          }
+          for (let start = 0; start < records.length; start += 97)
+            await storage.appendInvocations(records.slice(start, start + 97));
+
+          const inserted = records.map((record, order) => ({ record, order }));
+          const queries = [
+            { toolName: 'fetch_rate', version: 2, limit: 20 },
+            { toolName: 'fetch_rate', version: 1, limit: 1000 },
+            { toolName: 'fetch_rate', limit: 50 },
+            { toolName: 'fetch_rate', version: 3, limit: 100, since: 10_100 },
+            { toolName: 'other_tool', limit: 7 },
+            { toolName: 'fetch_rate', version: 2, limit: 1 },
+          ];
+          for (const query of queries) {
+            const expected = inserted
+              .filter(
+                ({ record }) =>
+                  record.toolName === query.toolName &&
+                  (query.version === undefined || record.version === query.version) &&
+                  (query.since === undefined || record.startedAt >= query.since),
+              )
+              .sort((a, b) => b.record.startedAt - a.record.startedAt || b.order - a.order)
+              .slice(0, query.limit)
+              .map(({ record }) => record);
+            const recent = await storage.recentInvocations(query);
+            expect(recent.map((record) => record.inputHash)).toEqual(
+              expected.map((record) => record.inputHash),
+            );
+
+            const aggregate = await storage.aggregateWindow(query);
+            const latencies = expected.map((record) => record.latencyMs);
+            expect(aggregate.invocations).toBe(expected.length);
+            expect(aggregate.successes).toBe(expected.filter((record) => record.success).length);
+            expect(aggregate.latencyMs?.min).toBe(Math.min(...latencies));
+            expect(aggregate.latencyMs?.max).toBe(Math.max(...latencies));
+            expect(aggregate.latencyMs?.avg).toBeCloseTo(
+              latencies.reduce((a, b) => a + b, 0) / latencies.length,
+              6,
+            );
+            expect(aggregate.latencyMs?.p50).toBe(nearestRank(latencies, 50));
+            expect(aggregate.latencyMs?.p95).toBe(nearestRank(latencies, 95));
+            expect(aggregate.recentErrors).toEqual(
+              expected
+                .filter((record) => !record.success)
+                .slice(0, 5)
+                .map((record) => record.errorMessage),
+            );
+            expect(aggregate.firstAt).toBe(Math.min(...expected.map((record) => record.startedAt)));
+            expect(aggregate.lastAt).toBe(Math.max(...expected.map((record) => record.startedAt)));
+          }
+        },
+        timeout,
+      );
+
+      it(
+        'reports the five newest failures, newest first, and an empty window as nulls',
+        async () => {
+          const storage = await open();
+          const records = Array.from({ length: 10 }, (_, index) =>
+            invocation({
+              startedAt: 1_000 + index,
+              success: false,
+              latencyMs: index,
+              errorMessage: `error ${index}`,
+            }),
+          );
+          records.push(invocation({ startedAt: 2_000, success: true }));
+          records.push(invocation({ startedAt: 2_001, success: false, errorCode: 'TIMEOUT' }));
+          await storage.appendInvocations(records);
+          const aggregate = await storage.aggregateWindow({ toolName: 'fetch_rate', limit: 100 });
+          expect(aggregate.invocations).toBe(12);
+          expect(aggregate.successes).toBe(1);
+          expect(aggregate.recentErrors).toEqual(['TIMEOUT', 'error 9', 'error 8', 'error 7', 'error 6']);
+          expect(await storage.aggregateWindow({ toolName: 'fetch_rate', version: 5, limit: 20 })).toEqual({
+            invocations: 0,
+            successes: 0,
+            latencyMs: null,
+            recentErrors: [],
+            firstAt: null,
+            lastAt: null,
+          });
+        },
+        timeout,
+      );
+
+      it(
+        'prunes per (tool, version) to the most recent N, by age, or both, and counts deletions',
+        async () => {
+          const storage = await open();
+          const records: InvocationRecord[] = [];
+          for (const toolName of ['fetch_rate', 'other_tool'])
+            for (const version of [1, 2])
+              for (let index = 0; index < 10; index += 1)
+                records.push(
+                  invocation({
+                    toolName,
+                    version,
+                    startedAt: 1_000 + index,
+                    inputHash: `${version}-${index}`,
+                  }),
+                );
+          // Inserted last but started first: pruning goes by start time, not insertion order.
+          records.push(invocation({ version: 1, startedAt: 500, inputHash: 'late-old' }));
+          await storage.appendInvocations(records);
+          const everyId = [
+            ...(await storage.recentInvocations({ toolName: 'fetch_rate', limit: 100 })),
+            ...(await storage.recentInvocations({ toolName: 'other_tool', limit: 100 })),
+          ].map((record) => record.id);
+          expect(everyId).toHaveLength(41);
+
+          expect(await storage.pruneInvocations({})).toEqual({ deleted: 0 });
+          expect(await storage.pruneInvocations({ maxRecordsPerVersion: 6 })).toEqual({ deleted: 17 });
+          const version1 = await storage.recentInvocations({
+            toolName: 'fetch_rate',
+            version: 1,
+            limit: 100,
+          });
+          expect(version1.map((record) => record.inputHash)).toEqual([
+            '1-9',
+            '1-8',
+            '1-7',
+            '1-6',
+            '1-5',
+            '1-4',
+          ]);
+          expect(
+            await storage.recentInvocations({ toolName: 'other_tool', version: 2, limit: 100 }),
+          ).toHaveLength(6);
+
+          expect(await storage.pruneInvocations({ olderThan: 1_006 })).toEqual({ deleted: 8 });
+          const left = await storage.recentInvocations({ toolName: 'fetch_rate', limit: 100 });
+          expect(left.every((record) => record.startedAt >= 1_006)).toBe(true);
+          expect(left).toHaveLength(8);
+
+          expect(await storage.pruneInvocations({ maxRecordsPerVersion: 3, olderThan: 1_009 })).toEqual({
+            deleted: 12,
+          });
+          expect(await storage.recentInvocations({ toolName: 'other_tool', limit: 100 })).toHaveLength(2);
+          expect(await storage.pruneInvocations({ maxRecordsPerVersion: 0 })).toEqual({ deleted: 4 });
+          expect(await storage.recentInvocations({ toolName: 'fetch_rate', limit: 100 })).toEqual([]);
+
+          // Ids are never reused, not even those of the newest rows after everything was deleted.
+          const maxIdBefore = Math.max(...everyId);
+          await storage.appendInvocations([invocation({ inputHash: 'after-prune' })]);
+          const [after] = await storage.recentInvocations({ toolName: 'fetch_rate', limit: 1 });
+          expect(after?.id).toBeGreaterThan(maxIdBefore);
+        },
+        timeout,
+      );
+      it(
+        'prunes ties in start time by id: the later inserts are the more recent ones',
+        async () => {
+          const storage = await open();
+          await storage.appendInvocations(
+            Array.from({ length: 5 }, (_, index) =>
+              invocation({ startedAt: 7_000, inputHash: `tie-${index}` }),
+            ),
+          );
+          await storage.appendInvocations([invocation({ startedAt: 6_999, inputHash: 'older' })]);
+          expect(await storage.pruneInvocations({ maxRecordsPerVersion: 2 })).toEqual({ deleted: 4 });
+          const left = await storage.recentInvocations({ toolName: 'fetch_rate', limit: 10 });
+          expect(left.map((record) => record.inputHash)).toEqual(['tie-4', 'tie-3']);
+        },
+        timeout,
+      );
+    });
+
+    describe('tools and versions', () => {
+      it(
+        'creates a tool with version 1 active, and reads it back every way',
+        async () => {
+          const storage = await open();
+          const before = Date.now();
+          const created = await storage.createTool({
+            name: 'fetch_rate',
+            description: 'Fetches an exchange rate',
+            firstVersion: toolVersion({ reason: 'generated from a spec', author: 'generator' }),
+          });
+          const after = Date.now();
+          expect(created.tool).toEqual({
+            name: 'fetch_rate',
+            description: 'Fetches an exchange rate',
+            createdAt: created.tool.createdAt,
+            activeVersion: 1,
+            pinned: false,
+            counters: { rewrites: 0, lastRewriteAt: null },
+          });
+          expect(created.tool.createdAt).toBeGreaterThanOrEqual(before);
+          expect(created.tool.createdAt).toBeLessThanOrEqual(after);
+          expect(created.version).toEqual({
+            ...toolVersion({ reason: 'generated from a spec', author: 'generator' }),
+            toolName: 'fetch_rate',
+            version: 1,
+            createdAt: created.version.createdAt,
+          });
+          expect(created.version.createdAt).toBeGreaterThanOrEqual(before);
+          expect(await storage.getTool('fetch_rate')).toEqual(created.tool);
+          expect(await storage.getVersion('fetch_rate', 1)).toEqual(created.version);
+          expect(await storage.getActiveVersion('fetch_rate')).toEqual(created.version);
+          expect(await storage.listVersions('fetch_rate')).toEqual([created.version]);
+
+          await storage.createTool({ name: 'add', description: 'Adds', firstVersion: toolVersion() });
+          await storage.createTool({ name: 'zip_code', description: 'Zips', firstVersion: toolVersion() });
+          expect((await storage.listTools()).map((tool) => tool.name)).toEqual([
+            'add',
+            'fetch_rate',
+            'zip_code',
+          ]);
+        },
+        timeout,
+      );
+
+      it(
+        'returns undefined or empty for what does not exist, and throws typed errors from writers',
+        async () => {
+          const storage = await open();
+          expect(await storage.getTool('missing')).toBeUndefined();
+          expect(await storage.getVersion('missing', 1)).toBeUndefined();
+          expect(await storage.getActiveVersion('missing')).toBeUndefined();
+          expect(await storage.listVersions('missing')).toEqual([]);
+          expect(await storage.listTools()).toEqual([]);
+
+          const notFound = [
+            storage.addVersion('missing', toolVersion({ parentVersion: 1 })),
+            storage.compareAndSetActive('missing', 1, 2),
+            storage.setPinned('missing', true),
+            storage.recordRewrite('missing', 1),
+            storage.addTestCase('missing', testCase()),
+          ];
+          for (const attempt of notFound) {
+            const error = await rejection(attempt);
+            expect(ToolNotFoundError.isInstance(error)).toBe(true);
+            expect(SiaError.isInstance(error)).toBe(true);
+            expect((error as ToolNotFoundError).toolName).toBe('missing');
+          }
+
+          const original = await storage.createTool({
+            name: 'add',
+            description: 'Adds',
+            firstVersion: toolVersion({ source: 'original' }),
+          });
+          const exists = await rejection(
+            storage.createTool({
+              name: 'add',
+              description: 'Other',
+              firstVersion: toolVersion({ source: 'other' }),
+            }),
+          );
+          expect(ToolExistsError.isInstance(exists)).toBe(true);
+          expect(await storage.getTool('add')).toEqual(original.tool);
+          expect(await storage.listVersions('add')).toEqual([original.version]);
+          expect(await storage.getVersion('add', 2)).toBeUndefined();
+        },
+        timeout,
+      );
+
+      it(
+        'adds immutable versions numbered without gaps, also when added concurrently',
+        async () => {
+          const storage = await open();
+          await storage.createTool({ name: 'add', description: 'Adds', firstVersion: toolVersion() });
+          const second = await storage.addVersion(
+            'add',
+            toolVersion({
+              source: 'function add({ a, b }) { return a + b; }',
+              inputSchema: {
+                type: 'object',
+                properties: { a: { type: 'number' }, b: { type: 'number', description: 'ünïcödé ✓' } },
+                required: ['a', 'b'],
+              },
+              capabilities: { network: ['api.example.com:443', 'localhost'] },
+              parentVersion: 1,
+              reason: 'handle strings',
+              author: 'llm-rewriter',
+            }),
+          );
+          expect(second.version).toBe(2);
+          expect(second.parentVersion).toBe(1);
+          expect(await storage.getVersion('add', 2)).toEqual(second);
+
+          const concurrent = await Promise.all(
+            Array.from({ length: 20 }, (_, index) =>
+              storage.addVersion(
+                'add',
+                toolVersion({ parentVersion: 2, reason: `attempt ${index}`, author: 'hardening' }),
+              ),
+            ),
+          );
+          expect(concurrent.map((version) => version.version).sort((a, b) => a - b)).toEqual(
+            Array.from({ length: 20 }, (_, index) => index + 3),
+          );
+          const versions = await storage.listVersions('add');
+          expect(versions.map((version) => version.version)).toEqual(
+            Array.from({ length: 22 }, (_, index) => index + 1),
+          );
+          expect(versions[1]).toEqual(second);
+          // Adding versions does not change which one is active.
+          expect((await storage.getTool('add'))?.activeVersion).toBe(1);
+        },
+        timeout,
+      );
+
+      it(
+        'sets the active version only from the expected one (compare-and-swap)',
+        async () => {
+          const storage = await open();
+          await storage.createTool({ name: 'add', description: 'Adds', firstVersion: toolVersion() });
+          await storage.addVersion('add', toolVersion({ parentVersion: 1 }));
+          await storage.addVersion('add', toolVersion({ parentVersion: 1 }));
+
+          expect(await storage.compareAndSetActive('add', 1, 2)).toEqual({ swapped: true });
+          expect((await storage.getActiveVersion('add'))?.version).toBe(2);
+          expect(await storage.compareAndSetActive('add', 1, 3)).toEqual({ swapped: false, actual: 2 });
+          expect((await storage.getTool('add'))?.activeVersion).toBe(2);
+          // Rolling back is a swap like any other.
+          expect(await storage.compareAndSetActive('add', 2, 1)).toEqual({ swapped: true });
+
+          const missing = await rejection(storage.compareAndSetActive('add', 1, 4));
+          expect(VersionNotFoundError.isInstance(missing)).toBe(true);
+          expect((missing as VersionNotFoundError).version).toBe(4);
+          expect((await storage.getTool('add'))?.activeVersion).toBe(1);
+        },
+        timeout,
+      );
+
+      it(
+        'lets exactly one of several concurrent compare-and-swaps from the same expected version win',
+        async () => {
+          const storage = await open();
+          await storage.createTool({ name: 'add', description: 'Adds', firstVersion: toolVersion() });
+          for (let index = 0; index < 6; index += 1)
+            await storage.addVersion('add', toolVersion({ parentVersion: 1 }));
+          for (let round = 0; round < 5; round += 1) {
+            const current = (await storage.getTool('add'))?.activeVersion as number;
+            const candidates = [1, 2, 3, 4, 5, 6, 7].filter((version) => version !== current);
+            const results = await Promise.all(
+              candidates.map((next) => storage.compareAndSetActive('add', current, next)),
+            );
+            const winners = candidates.filter((_, index) => results[index]?.swapped);
+            expect(winners).toHaveLength(1);
+            const winner = winners[0] as number;
+            for (const result of results) if (!result.swapped) expect(result.actual).toBe(winner);
+            expect((await storage.getTool('add'))?.activeVersion).toBe(winner);
+          }
+        },
+        timeout,
+      );
+
+      it(
+        'pins, unpins and counts rewrites',
+        async () => {
+          const storage = await open();
+          await storage.createTool({ name: 'add', description: 'Adds', firstVersion: toolVersion() });
+          await storage.setPinned('add', true);
+          expect((await storage.getTool('add'))?.pinned).toBe(true);
+          await storage.setPinned('add', false);
+          expect((await storage.getTool('add'))?.pinned).toBe(false);
+
+          expect(await storage.recordRewrite('add', 1_700_000_000_000)).toEqual({
+            rewrites: 1,
+            lastRewriteAt: 1_700_000_000_000,
+          });
+          expect(await storage.recordRewrite('add', 1_700_000_000_500)).toEqual({
+            rewrites: 2,
+            lastRewriteAt: 1_700_000_000_500,
+          });
+          expect((await storage.getTool('add'))?.counters).toEqual({
+            rewrites: 2,
+            lastRewriteAt: 1_700_000_000_500,
+          });
+        },
+        timeout,
+      );
+    });
+
+    describe('test cases', () => {
+      it(
+        'adds, lists oldest first, and removes test cases per tool, with JSON intact',
+        async () => {
+          const storage = await open();
+          await storage.createTool({ name: 'add', description: 'Adds', firstVersion: toolVersion() });
+          await storage.createTool({ name: 'other', description: 'Other', firstVersion: toolVersion() });
+          const before = Date.now();
+          const first = await storage.addTestCase('add', testCase());
+          const second = await storage.addTestCase('add', {
+            input: { a: 0.1, b: -2e-7, text: 'ünïcödé "quoted"\n', list: [[], {}, null] },
+            expect: { kind: 'equals', value: { sum: 0.0999998 } },
+            description: 'floats',
+            origin: 'harvested',
+            inputHash: 'abc123',
+            maxLatencyMs: 250,
+            heldOut: true,
+          });
+          const third = await storage.addTestCase('other', {
+            ...testCase(),
+            input: null,
+            expect: 'plain string',
+          });
+
+          expect(first).toEqual({
+            ...testCase(),
+            id: first.id,
+            toolName: 'add',
+            heldOut: false,
+            createdAt: first.createdAt,
+          });
+          expect(first.createdAt).toBeGreaterThanOrEqual(before);
+          expect(second.id).toBeGreaterThan(first.id);
+          expect(second).toMatchObject({
+            inputHash: 'abc123',
+            maxLatencyMs: 250,
+            heldOut: true,
+            origin: 'harvested',
+          });
+          expect(await storage.listTestCases('add')).toEqual([first, second]);
+          expect(await storage.listTestCases('other')).toEqual([third]);
+          expect(third.input).toBeNull();
+          expect(await storage.listTestCases('missing')).toEqual([]);
+
+          expect(await storage.removeTestCase('other', first.id)).toBe(false);
+          expect(await storage.removeTestCase('add', first.id)).toBe(true);
+          expect(await storage.removeTestCase('add', first.id)).toBe(false);
+          expect(await storage.listTestCases('add')).toEqual([second]);
+        },
+        timeout,
+      );
+    });
+
+    describe('audit log', () => {
+      it(
+        'appends entries with ids, defaults and evidence, and lists them oldest first with filters and paging',
+        async () => {
+          const storage = await open();
+          const before = Date.now();
+          const created = await storage.appendAudit({
+            type: 'tool:created',
+            toolName: 'add',
+            actor: 'agent',
+            reason: 'new',
+          });
+          const after = Date.now();
+          expect(created).toEqual({
+            id: created.id,
+            type: 'tool:created',
+            toolName: 'add',
+            actor: 'agent',
+            reason: 'new',
+            evidence: null,
+            at: created.at,
+          });
+          expect(created.at).toBeGreaterThanOrEqual(before);
+          expect(created.at).toBeLessThanOrEqual(after);
+
+          const evidence: JsonValue = {
+            score: 0.42,
+            reasons: ['slow', 'errors'],
+            report: { passed: 9, failed: 1 },
+          };
+          const promoted = await storage.appendAudit({
+            type: 'tool:promoted',
+            toolName: 'add',
+            actor: 'human:alice',
+            reason: 'passed the gate',
+            fromVersion: 1,
+            toVersion: 2,
+            evidence,
+            at: 5_000,
+          });
+          expect(promoted).toMatchObject({ fromVersion: 1, toVersion: 2, evidence, at: 5_000 });
+          expect(promoted.id).toBeGreaterThan(created.id);
+          for (let index = 0; index < 7; index += 1)
+            await storage.appendAudit({
+              type: index % 2 === 0 ? 'tool:rewrite-rejected' : 'tool:promoted',
+              toolName: index < 4 ? 'other' : 'add',
+              actor: 'agent',
+              reason: `event ${index}`,
+              at: 6_000 + index,
+            });
+
+          const all = await storage.listAudit();
+          expect(all).toHaveLength(9);
+          expect(all[0]).toEqual(created);
+          expect(all[1]).toEqual(promoted);
+          expect(all.map((entry) => entry.id)).toEqual(
+            [...all.map((entry) => entry.id)].sort((a, b) => a - b),
+          );
+
+          const reasons = (list: { reason: string }[]) => list.map((entry) => entry.reason);
+          expect(reasons(await storage.listAudit({ toolName: 'other' }))).toEqual([
+            'event 0',
+            'event 1',
+            'event 2',
+            'event 3',
+          ]);
+          expect(reasons(await storage.listAudit({ type: 'tool:promoted' }))).toEqual([
+            'passed the gate',
+            'event 1',
+            'event 3',
+            'event 5',
+          ]);
+          expect(reasons(await storage.listAudit({ since: 6_004 }))).toEqual([
+            'new',
+            'event 4',
+            'event 5',
+            'event 6',
+          ]);
+          expect(
+            reasons(await storage.listAudit({ toolName: 'add', type: 'tool:promoted', since: 6_000 })),
+          ).toEqual(['event 5']);
+          expect(reasons(await storage.listAudit({ limit: 2 }))).toEqual(['new', 'passed the gate']);
+
+          const paged: string[] = [];
+          let afterId = 0;
+          for (;;) {
+            const page = await storage.listAudit({ limit: 4, afterId });
+            if (page.length === 0) break;
+            paged.push(...reasons(page));
+            afterId = (page[page.length - 1] as { id: number }).id;
+          }
+          expect(paged).toEqual(reasons(all));
+          expect(await storage.listAudit({ afterId: all[8]?.id as number })).toEqual([]);
+        },
+        timeout,
+      );
+    });
+
+    describe('lifecycle', () => {
+      it(
+        'opens with ready(), flushes with flush(), and closes idempotently',
+        async () => {
+          const storage = await open();
+          expect(typeof storage.name).toBe('string');
+          expect(storage.name.length).toBeGreaterThan(0);
+          await storage.ready?.();
+          await storage.appendInvocations([invocation()]);
+          await storage.flush?.();
+          await storage.close();
+          await storage.close();
+          await expect(Promise.all([storage.close(), storage.close()])).resolves.toBeDefined();
+        },
+        timeout,
+      );
+    });
+  });
+}
+
+/** Walks ranks up from 1 until r / n ≥ p: the nearest-rank definition, independently of the adapters. */
+function nearestRank(values: readonly number[], percent: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  let rank = 1;
+  while (rank * 100 < percent * sorted.length) rank += 1;
+  return sorted[rank - 1] as number;
+}
+
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to reject, but it resolved');
+}
+
+function invocation(overrides: Partial<InvocationRecord> = {}): InvocationRecord {
+  return {
+    toolName: 'fetch_rate',
+    version: 1,
+    startedAt: 1_000,
+    latencyMs: 10,
+    success: true,
+    inputHash: 'hash',
+    ...overrides,
+  };
+}
+
+function toolVersion(overrides: Partial<NewToolVersion> = {}): NewToolVersion {
+  return {
+    source: 'function run(input) { return input; }',
+    inputSchema: { type: 'object', properties: { value: { type: 'string' } } },
+    capabilities: { network: [] },
+    parentVersion: null,
+    reason: 'first version',
+    author: 'human',
+    ...overrides,
+  };
+}
+
+function testCase() {
+  return {
+    input: { a: 1, b: 2 },
+    expect: { kind: 'equals', value: 3 },
+    description: 'adds small numbers',
+    origin: 'manual' as const,
+  };
+}
