@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import type { InvocationRecord, StorageAdapter } from '../storage/types.ts';
+import { nearestRank, seededRandom } from '../testing/reference-math.ts';
 import { canonicalJson, hashValue } from './hash-value.ts';
 import type { MemoryDroppedEvent, MemoryStorageErrorEvent } from './memory-events.ts';
 import { MemoryFlushError, PerformanceMemory, type RecordInput } from './performance-memory.ts';
@@ -57,12 +58,6 @@ function controllableStorage(inner: StorageAdapter = memoryStorage()) {
   return { storage, control };
 }
 
-/** Nearest-rank percentile computed independently of the library. */
-function nearestRank(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] as number;
-}
-
 describe('PerformanceMemory', () => {
   it('sees buffered records before they are written (read-your-writes) and keeps versions apart', async () => {
     const { storage, control } = controllableStorage();
@@ -91,11 +86,7 @@ describe('PerformanceMemory', () => {
     const memory = track(
       new PerformanceMemory({ storage, batch: { maxRecords: 10_000, maxDelayMs: 60_000 } }),
     );
-    let seed = 42;
-    const random = () => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
+    const random = seededRandom(42);
     const v3: RecordInput[] = [];
     for (let i = 0; i < 1_234; i += 1) {
       const version = 1 + Math.floor(random() * 3);
@@ -119,8 +110,8 @@ describe('PerformanceMemory', () => {
       const summary = await memory.summary('fetch_rate', { version: 3, window });
       expect(summary.invocations).toBe(expected.length);
       expect(summary.successes).toBe(expected.filter((record) => record.success).length);
-      expect(summary.latencyMs?.p50).toBe(nearestRank(latencies, 0.5));
-      expect(summary.latencyMs?.p95).toBe(nearestRank(latencies, 0.95));
+      expect(summary.latencyMs?.p50).toBe(nearestRank(latencies, 50));
+      expect(summary.latencyMs?.p95).toBe(nearestRank(latencies, 95));
       expect(summary.latencyMs?.min).toBe(Math.min(...latencies));
       expect(summary.latencyMs?.max).toBe(Math.max(...latencies));
       expect(summary.latencyMs?.avg).toBeCloseTo(latencies.reduce((a, b) => a + b, 0) / latencies.length, 9);

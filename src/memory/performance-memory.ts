@@ -17,26 +17,11 @@ import {
   resolvePerformanceMemoryOptions,
 } from './performance-memory-options.ts';
 
-/** One call to record with {@link PerformanceMemory.record}. */
-export interface RecordInput {
-  /** The tool that was called. */
-  toolName: string;
-  /** The version that actually ran. */
-  version: number;
-  /** When the call started, epoch ms. */
-  startedAt: number;
-  /** Wall-clock duration, ms. */
-  latencyMs: number;
-  /** Whether the call returned a value. */
-  success: boolean;
-  /** Stable error code when it failed. */
-  errorCode?: string;
-  /** Error message when it failed (truncated to `maxErrorMessageLength`). */
-  errorMessage?: string;
-  /** Fingerprint of the input (see `hashValue`). */
-  inputHash: string;
-  /** Fingerprint of the output. */
-  outputHash?: string;
+/**
+ * One call to record with {@link PerformanceMemory.record}: an {@link InvocationRecord} whose
+ * `input`/`output` may be any value (stored only with `capture`, as redacted JSON).
+ */
+export interface RecordInput extends Omit<InvocationRecord, 'input' | 'output'> {
   /** The input; stored only with `capture.inputs`. */
   input?: unknown;
   /** The output; stored only with `capture.outputs`. */

@@ -1,21 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { nearestRank, seededRandom } from '../testing/reference-math.ts';
 import { type AggregatableInvocation, aggregateInvocations } from './aggregate-invocations.ts';
-
-/** Nearest rank by its definition: the smallest rank r with r / n ≥ p, counted by walking. */
-function nearestRankByDefinition(values: readonly number[], percent: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  let rank = 1;
-  while (rank * 100 < percent * sorted.length) rank += 1;
-  return sorted[rank - 1] as number;
-}
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 describe('aggregateInvocations', () => {
   it('returns an empty aggregate for an empty window', () => {
@@ -94,8 +79,8 @@ describe('aggregateInvocations', () => {
       expect(result.latencyMs?.min).toBe(Math.min(...latencies));
       expect(result.latencyMs?.max).toBe(Math.max(...latencies));
       expect(result.latencyMs?.avg).toBeCloseTo(latencies.reduce((a, b) => a + b, 0) / size, 9);
-      expect(result.latencyMs?.p50).toBe(nearestRankByDefinition(latencies, 50));
-      expect(result.latencyMs?.p95).toBe(nearestRankByDefinition(latencies, 95));
+      expect(result.latencyMs?.p50).toBe(nearestRank(latencies, 50));
+      expect(result.latencyMs?.p95).toBe(nearestRank(latencies, 95));
       expect(result.recentErrors).toEqual(
         window
           .filter((record) => !record.success)

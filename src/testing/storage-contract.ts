@@ -8,6 +8,7 @@ import type {
   StorageAdapter,
   StoredInvocation,
 } from '../storage/types.ts';
+import { nearestRank, seededRandom } from './reference-math.ts';
 
 /** Options of {@link runStorageContract}. */
 export interface StorageContractOptions {
@@ -726,22 +727,6 @@ export function runStorageContract(
       );
     });
   });
-}
-
-/** Walks ranks up from 1 until r / n ≥ p: the nearest-rank definition, independently of the adapters. */
-function nearestRank(values: readonly number[], percent: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  let rank = 1;
-  while (rank * 100 < percent * sorted.length) rank += 1;
-  return sorted[rank - 1] as number;
-}
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
-    return state / 2 ** 32;
-  };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
