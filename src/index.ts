@@ -37,6 +37,25 @@ export {
 } from './memory/index.ts';
 
 // --- sandbox ----------------------------------------------------------------------------------
+export {
+  type GuestErrorInfo,
+  isSandboxError,
+  QuickJsSandbox,
+  type QuickJsSandboxOptions,
+  type ResolvedNetworkOptions,
+  type ResolvedSandboxOptions,
+  type SandboxCall,
+  SandboxClosedError,
+  type SandboxDeterminism,
+  SandboxError,
+  type SandboxErrorCode,
+  type SandboxErrorOptions,
+  type SandboxIsolation,
+  type SandboxLogEntry,
+  type SandboxLogLevel,
+  type SandboxNetworkOptions,
+  type SandboxRunResult,
+} from './sandbox/index.ts';
 
 // --- storage ----------------------------------------------------------------------------------
 export {

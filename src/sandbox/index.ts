@@ -1,0 +1,23 @@
+/**
+ * The QuickJS sandbox: runs untrusted tool source in WebAssembly, in worker threads, under
+ * time, memory, stack, output and network limits.
+ */
+export { QuickJsSandbox } from './quickjs-sandbox.ts';
+export type { SandboxCall } from './sandbox-call.ts';
+export { SandboxClosedError } from './sandbox-closed-error.ts';
+export {
+  type GuestErrorInfo,
+  isSandboxError,
+  SandboxError,
+  type SandboxErrorCode,
+  type SandboxErrorOptions,
+} from './sandbox-error.ts';
+export type {
+  QuickJsSandboxOptions,
+  ResolvedNetworkOptions,
+  ResolvedSandboxOptions,
+  SandboxDeterminism,
+  SandboxIsolation,
+  SandboxNetworkOptions,
+} from './sandbox-options.ts';
+export type { SandboxLogEntry, SandboxLogLevel, SandboxRunResult } from './sandbox-result.ts';

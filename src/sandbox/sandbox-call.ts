@@ -1,0 +1,115 @@
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { integerOption, objectOption } from '../core/options.ts';
+import {
+  type ResolvedNetworkOptions,
+  type ResolvedSandboxOptions,
+  resolveDeterminism,
+  resolveIsolation,
+  resolveNetworkOptions,
+  type SandboxDeterminism,
+  type SandboxIsolation,
+  type SandboxNetworkOptions,
+  sandboxLimits,
+} from './sandbox-options.ts';
+
+/**
+ * What to run: a tool's source, the function to call, and optional per-call overrides of the
+ * sandbox's settings (a regression run, for example, gives each tool its own network
+ * allow-list and deterministic clock).
+ *
+ * The source is a script (not a module) that defines a function named `entry` at its top level,
+ * sync or async, taking one object argument and returning JSON data. Its top-level code runs
+ * again for every call, so module-level variables never carry over between calls.
+ */
+export interface SandboxCall {
+  /** JavaScript source defining `entry` at its top level. At most 1 MiB. */
+  readonly source: string;
+  /** Name of the top-level function to call, e.g. `fetch_exchange_rate`. */
+  readonly entry: string;
+  /** Deadline of this call. @default the sandbox's `timeoutMs` */
+  readonly timeoutMs?: number;
+  /** Network capability of this call; fields not given fall back to the sandbox's. */
+  readonly network?: SandboxNetworkOptions;
+  /** Deterministic clock and seed for this call, or `false` to turn the sandbox's off. */
+  readonly deterministic?: SandboxDeterminism | false;
+  /** Isolation mode of this call. @default the sandbox's `isolation` */
+  readonly isolation?: SandboxIsolation;
+}
+
+/** A call after validation, with every setting resolved. */
+export interface ResolvedCall {
+  readonly source: string;
+  readonly entry: string;
+  readonly inputJson: string;
+  readonly timeoutMs: number;
+  readonly network: ResolvedNetworkOptions;
+  readonly deterministic: SandboxDeterminism | false;
+  readonly isolation: SandboxIsolation;
+}
+
+const maxSourceLength = 1024 * 1024;
+const identifierPattern = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+const reservedWords = new Set(
+  (
+    'await break case catch class const continue debugger default delete do else enum export extends false ' +
+    'finally for function if implements import in instanceof interface let new null package private ' +
+    'protected public return static super switch this throw true try typeof var void while with yield ' +
+    'arguments eval undefined NaN Infinity globalThis'
+  ).split(' '),
+);
+
+/**
+ * Validates a call and its input and resolves its settings on top of the sandbox's.
+ * @throws InvalidOptionError naming `call.<field>` or `input`.
+ */
+export function resolveSandboxCall(
+  call: SandboxCall,
+  input: unknown,
+  defaults: ResolvedSandboxOptions,
+): ResolvedCall {
+  objectOption('call', call);
+  if (typeof call.source !== 'string' || call.source.trim() === '' || call.source.length > maxSourceLength) {
+    throw new InvalidOptionError(
+      'call.source',
+      'a non-empty JavaScript source of at most 1 MiB',
+      call.source,
+    );
+  }
+  if (
+    typeof call.entry !== 'string' ||
+    !identifierPattern.test(call.entry) ||
+    reservedWords.has(call.entry)
+  ) {
+    throw new InvalidOptionError(
+      'call.entry',
+      'the name of a function (a JavaScript identifier)',
+      call.entry,
+    );
+  }
+  return {
+    source: call.source,
+    entry: call.entry,
+    inputJson: serializeInput(input),
+    timeoutMs:
+      call.timeoutMs === undefined
+        ? defaults.timeoutMs
+        : integerOption('call.timeoutMs', call.timeoutMs, 1, sandboxLimits.maxTimeoutMs),
+    network: resolveNetworkOptions(call.network, defaults.network, 'call.network'),
+    deterministic: resolveDeterminism(call.deterministic, defaults.deterministic, 'call.deterministic'),
+    isolation: resolveIsolation(call.isolation, defaults.isolation, 'call.isolation'),
+  };
+}
+
+function serializeInput(input: unknown): string {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new InvalidOptionError('input', 'an object (the tool takes one object argument)', input);
+  }
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(input);
+  } catch (error) {
+    throw new InvalidOptionError('input', `JSON-serialisable data (${String(error)})`, input);
+  }
+  if (json === undefined) throw new InvalidOptionError('input', 'JSON-serialisable data', input);
+  return json;
+}

@@ -1,0 +1,24 @@
+/** Severity of a captured guest `console.*` call. */
+export type SandboxLogLevel = 'debug' | 'info' | 'log' | 'warn' | 'error';
+
+/** One captured guest `console.*` call, formatted inside the guest. */
+export interface SandboxLogEntry {
+  /** `console.debug`/`trace` → `debug`, `console.info` → `info`, `console.log`/`dir`/`table` → `log`, … */
+  readonly level: SandboxLogLevel;
+  /** The formatted arguments, truncated to a few KiB. */
+  readonly message: string;
+}
+
+/** What {@link QuickJsSandbox.runDetailed} resolves with. */
+export interface SandboxRunResult<T = unknown> {
+  /** The tool's return value, parsed on the host from JSON produced inside the guest. */
+  readonly value: T;
+  /** `console.*` calls made by the tool, in order (capped by `maxLogBytes`). */
+  readonly logs: readonly SandboxLogEntry[];
+  /** Wall-clock time on the host from the `run` call to its result, queueing included. */
+  readonly durationMs: number;
+  /** Time the guest call took inside its worker (compiling, running, awaiting host I/O). */
+  readonly executionMs: number;
+  /** Number of HTTP requests the tool made (each redirect hop counts). */
+  readonly requests: number;
+}

@@ -1,0 +1,338 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../core/logger.ts';
+import { SiaError } from '../core/sia-error.ts';
+import { SandboxClosedError } from './sandbox-closed-error.ts';
+import type { WorkerInit, WorkerMessage, WorkerRunRequest, WorkerRunResult } from './worker-protocol.ts';
+
+/** A call as the pool receives it (the pool assigns the id). */
+export type PoolRequest = Omit<WorkerRunRequest, 'type' | 'id'>;
+
+/** Options of {@link WorkerPool}. */
+export interface WorkerPoolOptions {
+  /** Number of worker threads. */
+  readonly size: number;
+  /** Per-worker settings (the compiled WebAssembly module is added by the pool). */
+  readonly init: Omit<WorkerInit, 'wasmModule'>;
+  /** Location of the worker entry (`sandbox-worker.ts` in source, `sandbox-worker.js` built). */
+  readonly workerUrl: URL;
+  /**
+   * Extra time after a call's deadline before its worker is terminated. The worker normally
+   * reports the timeout itself; this only fires when the guest is stuck in a native call.
+   */
+  readonly killGraceMs: number;
+  readonly logger: Logger | undefined;
+}
+
+interface Job {
+  readonly request: WorkerRunRequest;
+  readonly resolve: (result: WorkerRunResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface PooledWorker {
+  /** The thread, once the WebAssembly module is compiled and the worker spawned. */
+  worker: Worker | undefined;
+  readonly number: number;
+  ready: boolean;
+  job: Job | undefined;
+  killTimer: NodeJS.Timeout | undefined;
+  /** Sources this worker ran recently; calls prefer a worker that already compiled theirs. */
+  readonly recent: Set<string>;
+  retiring: boolean;
+  /** Busy with between-calls work (preparing a fresh context) after its last result. */
+  preparing: boolean;
+  /** Reported its between-calls work failed: replace it as soon as it is idle. */
+  damaged: boolean;
+}
+
+const recentSourcesPerWorker = 32;
+
+/**
+ * A pool of sandbox worker threads, each running one call at a time. Calls queue when every
+ * worker is busy. A worker is terminated and replaced when a call overruns its deadline by
+ * more than `killGraceMs`, when it crashes, and when it reports its guest as damaged. Idle
+ * workers are `unref()`ed so an idle pool never keeps the process alive; a worker with a call
+ * (or still starting) is referenced.
+ */
+export class WorkerPool {
+  readonly #options: WorkerPoolOptions;
+  readonly #workers = new Set<PooledWorker>();
+  readonly #queue: Job[] = [];
+  #wasmModule: Promise<WebAssembly.Module> | undefined;
+  #nextJobId = 1;
+  #nextWorkerNumber = 1;
+  #closed = false;
+  #startError: Error | undefined;
+  readonly #readyWaiters: Array<() => void> = [];
+
+  constructor(options: WorkerPoolOptions) {
+    this.#options = options;
+  }
+
+  /** Runs one call on the next free worker. */
+  run(request: PoolRequest): Promise<WorkerRunResult> {
+    if (this.#closed) return Promise.reject(new SandboxClosedError());
+    if (this.#startError) return Promise.reject(this.#startError);
+    return new Promise<WorkerRunResult>((resolve, reject) => {
+      this.#queue.push({ request: { ...request, type: 'run', id: this.#nextJobId++ }, resolve, reject });
+      this.#dispatch();
+    });
+  }
+
+  /** Starts every worker and resolves once all are ready to take calls. */
+  async warmup(): Promise<void> {
+    if (this.#closed) throw new SandboxClosedError();
+    this.#fill();
+    while (!this.#closed && this.#startError === undefined && !this.#allReady()) {
+      await new Promise<void>((resolve) => this.#readyWaiters.push(resolve));
+    }
+    if (this.#startError) throw this.#startError;
+    if (this.#closed) throw new SandboxClosedError();
+  }
+
+  /** Rejects queued and running calls with {@link SandboxClosedError} and stops every worker. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const closed = new SandboxClosedError();
+    for (const job of this.#queue.splice(0)) job.reject(closed);
+    const exits: Promise<number>[] = [];
+    for (const pooled of this.#workers) {
+      if (pooled.job) pooled.job.reject(closed);
+      pooled.job = undefined;
+      clearTimeout(pooled.killTimer);
+      pooled.retiring = true;
+      if (pooled.worker) exits.push(pooled.worker.terminate());
+    }
+    this.#workers.clear();
+    this.#wakeReadyWaiters();
+    await Promise.allSettled(exits);
+  }
+
+  #allReady(): boolean {
+    let ready = 0;
+    for (const pooled of this.#workers) if (pooled.ready) ready += 1;
+    return ready >= this.#options.size;
+  }
+
+  #wakeReadyWaiters(): void {
+    for (const wake of this.#readyWaiters.splice(0)) wake();
+  }
+
+  #fill(): void {
+    while (!this.#closed && this.#startError === undefined && this.#workers.size < this.#options.size) {
+      this.#spawn();
+    }
+  }
+
+  #spawn(): void {
+    const number = this.#nextWorkerNumber++;
+    const pooled: PooledWorker = {
+      worker: undefined,
+      number,
+      ready: false,
+      job: undefined,
+      killTimer: undefined,
+      recent: new Set(),
+      retiring: false,
+      preparing: false,
+      damaged: false,
+    };
+    this.#workers.add(pooled);
+    this.#compiledWasm().then(
+      (wasmModule) => {
+        if (this.#closed || pooled.retiring) {
+          this.#workers.delete(pooled);
+          return;
+        }
+        const memoryMb = Math.ceil(this.#options.init.memoryLimitBytes / (1024 * 1024));
+        const worker = new Worker(this.#options.workerUrl, {
+          workerData: { ...this.#options.init, wasmModule } satisfies WorkerInit,
+          // Bounds the worker's own JavaScript heap (bridges, response bodies, output copies);
+          // the guest's memory is the separately bounded WebAssembly memory.
+          resourceLimits: { maxOldGenerationSizeMb: 128 + 4 * memoryMb },
+        });
+        pooled.worker = worker;
+        worker.on('message', (message: WorkerMessage) => this.#onMessage(pooled, message));
+        worker.on('error', (error) => this.#onCrash(pooled, error));
+        worker.on('exit', (code) =>
+          this.#onCrash(pooled, new Error(`the sandbox worker exited with code ${code}`)),
+        );
+      },
+      (error: unknown) => this.#failStart(error),
+    );
+  }
+
+  #compiledWasm(): Promise<WebAssembly.Module> {
+    this.#wasmModule ??= (async () => {
+      // Resolve the WASM build through quickjs-emscripten, which depends on it, so this works in
+      // nested and hoisted node_modules layouts alike.
+      const require = createRequire(import.meta.url);
+      const fromQuickJs = createRequire(require.resolve('quickjs-emscripten'));
+      const bytes = await readFile(fromQuickJs.resolve('@jitl/quickjs-wasmfile-release-sync/wasm'));
+      const wasm = (
+        globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WebAssembly.Module> } }
+      ).WebAssembly;
+      return wasm.compile(bytes);
+    })();
+    return this.#wasmModule;
+  }
+
+  #failStart(error: unknown): void {
+    this.#startError = new SiaError({
+      code: 'SANDBOX_START_FAILED',
+      message: `The sandbox could not start its QuickJS workers: ${error instanceof Error ? error.message : String(error)}. Check that quickjs-emscripten is installed.`,
+      cause: error,
+    });
+    for (const job of this.#queue.splice(0)) job.reject(this.#startError);
+    for (const pooled of this.#workers) {
+      pooled.retiring = true;
+      if (pooled.job) pooled.job.reject(this.#startError);
+      void pooled.worker?.terminate();
+    }
+    this.#workers.clear();
+    this.#wakeReadyWaiters();
+  }
+
+  #dispatch(): void {
+    if (this.#closed) return;
+    this.#fill();
+    while (this.#queue.length > 0) {
+      const job = this.#queue[0] as Job;
+      const worker = this.#pickIdle(job.request.source);
+      if (worker === undefined) return;
+      this.#queue.shift();
+      this.#assign(worker, job);
+    }
+  }
+
+  /**
+   * Prefers an idle worker that is not busy preparing its next context and that compiled this
+   * source recently; any idle worker otherwise (a preparing one takes the call right after).
+   */
+  #pickIdle(source: string): PooledWorker | undefined {
+    let best: PooledWorker | undefined;
+    let bestScore = -1;
+    for (const pooled of this.#workers) {
+      if (!pooled.ready || pooled.job !== undefined || pooled.retiring || pooled.damaged) continue;
+      const score = (pooled.preparing ? 0 : 2) + (pooled.recent.has(source) ? 1 : 0);
+      if (score > bestScore) {
+        best = pooled;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
+  #assign(pooled: PooledWorker, job: Job): void {
+    pooled.job = job;
+    pooled.worker?.ref();
+    pooled.recent.delete(job.request.source);
+    pooled.recent.add(job.request.source);
+    if (pooled.recent.size > recentSourcesPerWorker) {
+      pooled.recent.delete(pooled.recent.values().next().value as string);
+    }
+    pooled.killTimer = setTimeout(
+      () => this.#kill(pooled),
+      job.request.timeoutMs + this.#options.killGraceMs,
+    );
+    pooled.worker?.postMessage(job.request);
+  }
+
+  #onMessage(pooled: PooledWorker, message: WorkerMessage): void {
+    if (message.type === 'ready') {
+      pooled.ready = true;
+      // Referenced while starting (a queued call must keep the process alive); idle workers
+      // never do.
+      pooled.worker?.unref();
+      this.#wakeReadyWaiters();
+      this.#dispatch();
+      return;
+    }
+    if (message.type === 'prepared') {
+      pooled.preparing = false;
+      return;
+    }
+    if (message.type === 'damaged') {
+      pooled.preparing = false;
+      pooled.damaged = true;
+      if (pooled.job === undefined) {
+        this.#retire(pooled, `its between-calls work failed (${message.message})`);
+        this.#dispatch();
+      }
+      return;
+    }
+    if (message.type === 'start-failed') {
+      this.#failStart(new Error(message.message));
+      return;
+    }
+    const job = pooled.job;
+    if (job === undefined || job.request.id !== message.id) return;
+    clearTimeout(pooled.killTimer);
+    pooled.job = undefined;
+    pooled.preparing = job.request.isolation === 'context';
+    pooled.worker?.unref();
+    job.resolve(message);
+    if (message.replaceWorker || pooled.damaged) this.#retire(pooled, 'its guest needs a clean start');
+    this.#dispatch();
+  }
+
+  #kill(pooled: PooledWorker): void {
+    const job = pooled.job;
+    pooled.job = undefined;
+    this.#retire(pooled, 'a call overran its deadline');
+    if (job) {
+      job.resolve({
+        type: 'result',
+        id: job.request.id,
+        ok: false,
+        code: 'TIMEOUT',
+        message: `The tool did not finish within timeoutMs (${job.request.timeoutMs} ms) and its worker was terminated. Make it faster or raise timeoutMs.`,
+        guestError: undefined,
+        logs: [],
+        executionMs: job.request.timeoutMs + this.#options.killGraceMs,
+        requests: 0,
+        replaceWorker: true,
+      });
+    }
+    this.#dispatch();
+  }
+
+  #onCrash(pooled: PooledWorker, error: Error): void {
+    if (pooled.retiring || !this.#workers.has(pooled)) return;
+    const job = pooled.job;
+    pooled.job = undefined;
+    this.#retire(pooled, `it crashed (${error.message})`);
+    if (job) {
+      const outOfMemory = (error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY';
+      job.resolve({
+        type: 'result',
+        id: job.request.id,
+        ok: false,
+        code: outOfMemory ? 'MEMORY' : 'TOOL_ERROR',
+        message: outOfMemory
+          ? 'The tool made its worker run out of memory; make it use less memory (large responses, outputs or logs).'
+          : `The sandbox worker crashed while running the tool (${error.message}); it was replaced.`,
+        guestError: undefined,
+        logs: [],
+        executionMs: 0,
+        requests: 0,
+        replaceWorker: true,
+      });
+    } else if (!pooled.ready) {
+      this.#failStart(error);
+      return;
+    }
+    this.#dispatch();
+  }
+
+  #retire(pooled: PooledWorker, reason: string): void {
+    clearTimeout(pooled.killTimer);
+    pooled.retiring = true;
+    this.#workers.delete(pooled);
+    void pooled.worker?.terminate();
+    this.#options.logger?.debug?.(`sandbox worker ${pooled.number} replaced: ${reason}`);
+  }
+}
