@@ -22,7 +22,7 @@ export interface SiaErrorOptions {
  * try {
  *   await sandbox.run({ source, entry: 'add' }, { a: 1, b: 2 });
  * } catch (error) {
- *   if (SiaError.isInstance(error)) console.log(error.code);
+ *   if (SiaError.isInstance(error)) report(error.code);
  * }
  * ```
  */

@@ -114,7 +114,7 @@ export class MemoryFlushError extends SiaError {
  * memory.record({ toolName: 'fetch_exchange_rate', version: 2, startedAt: Date.now(),
  *   latencyMs: 412, success: true, inputHash: hashValue({ from: 'USD', to: 'EUR' }) });
  * const summary = await memory.summary('fetch_exchange_rate', { version: 2, window: 20 });
- * console.log(summary.successRate, summary.latencyMs?.p95);
+ * const { successRate, latencyMs } = summary; // latencyMs?.p95 …
  * await memory.close();
  * ```
  */
