@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import type { InvocationRecord, StorageAdapter } from '../storage/types.ts';
-import { nearestRank, seededRandom } from '../testing/reference-math.ts';
+import { expectAggregateOf } from '../testing/expect-aggregate.ts';
+import { seededRandom } from '../testing/reference-math.ts';
 import { canonicalJson, hashValue } from './hash-value.ts';
 import type { MemoryDroppedEvent, MemoryStorageErrorEvent } from './memory-events.ts';
 import { MemoryFlushError, PerformanceMemory, type RecordInput } from './performance-memory.ts';
@@ -106,24 +107,8 @@ describe('PerformanceMemory', () => {
 
     for (const window of [1, 20, 100, 1_000]) {
       const expected = v3.slice(-window);
-      const latencies = expected.map((record) => record.latencyMs);
       const summary = await memory.summary('fetch_rate', { version: 3, window });
-      expect(summary.invocations).toBe(expected.length);
-      expect(summary.successes).toBe(expected.filter((record) => record.success).length);
-      expect(summary.latencyMs?.p50).toBe(nearestRank(latencies, 50));
-      expect(summary.latencyMs?.p95).toBe(nearestRank(latencies, 95));
-      expect(summary.latencyMs?.min).toBe(Math.min(...latencies));
-      expect(summary.latencyMs?.max).toBe(Math.max(...latencies));
-      expect(summary.latencyMs?.avg).toBeCloseTo(latencies.reduce((a, b) => a + b, 0) / latencies.length, 9);
-      expect(summary.firstAt).toBe(expected[0]?.startedAt);
-      expect(summary.lastAt).toBe(expected.at(-1)?.startedAt);
-      expect(summary.recentErrors).toEqual(
-        expected
-          .filter((record) => !record.success)
-          .reverse()
-          .slice(0, 5)
-          .map((record) => record.errorMessage),
-      );
+      expectAggregateOf(summary, [...expected].reverse(), 9);
     }
     await memory.flush();
     const afterFlush = await memory.summary('fetch_rate', { version: 3, window: 1_000 });

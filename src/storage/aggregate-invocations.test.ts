@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { nearestRank, seededRandom } from '../testing/reference-math.ts';
+import { expectAggregateOf } from '../testing/expect-aggregate.ts';
+import { seededRandom } from '../testing/reference-math.ts';
 import { type AggregatableInvocation, aggregateInvocations } from './aggregate-invocations.ts';
 
 describe('aggregateInvocations', () => {
@@ -72,23 +73,7 @@ describe('aggregateInvocations', () => {
         success: random() < 0.7,
         errorMessage: `failure ${index}`,
       }));
-      const latencies = window.map((record) => record.latencyMs);
-      const result = aggregateInvocations(window);
-      expect(result.invocations).toBe(size);
-      expect(result.successes).toBe(window.filter((record) => record.success).length);
-      expect(result.latencyMs?.min).toBe(Math.min(...latencies));
-      expect(result.latencyMs?.max).toBe(Math.max(...latencies));
-      expect(result.latencyMs?.avg).toBeCloseTo(latencies.reduce((a, b) => a + b, 0) / size, 9);
-      expect(result.latencyMs?.p50).toBe(nearestRank(latencies, 50));
-      expect(result.latencyMs?.p95).toBe(nearestRank(latencies, 95));
-      expect(result.recentErrors).toEqual(
-        window
-          .filter((record) => !record.success)
-          .slice(0, 5)
-          .map((record) => record.errorMessage),
-      );
-      expect(result.firstAt).toBe(Math.min(...window.map((record) => record.startedAt)));
-      expect(result.lastAt).toBe(Math.max(...window.map((record) => record.startedAt)));
+      expectAggregateOf(aggregateInvocations(window), window, 9);
     }
   });
 });

@@ -19,3 +19,47 @@ export function seededRandom(seed: number): () => number {
     return state / 2 ** 32;
   };
 }
+
+/** The fields {@link expectAggregateOf} needs of each record. */
+export interface ReferenceInvocation {
+  startedAt: number;
+  latencyMs: number;
+  success: boolean;
+  errorMessage?: string | undefined;
+}
+
+/** What a window aggregate must say about `recordsNewestFirst`, computed from the definitions. */
+export interface ReferenceAggregate {
+  invocations: number;
+  successes: number;
+  latencyMs: { min: number; max: number; avg: number; p50: number; p95: number } | null;
+  recentErrors: (string | undefined)[];
+  firstAt: number | null;
+  lastAt: number | null;
+}
+
+/** The aggregate of a window (newest record first), independently of the library's code. */
+export function referenceAggregate(recordsNewestFirst: readonly ReferenceInvocation[]): ReferenceAggregate {
+  const latencies = recordsNewestFirst.map((record) => record.latencyMs);
+  const starts = recordsNewestFirst.map((record) => record.startedAt);
+  const empty = recordsNewestFirst.length === 0;
+  return {
+    invocations: recordsNewestFirst.length,
+    successes: recordsNewestFirst.filter((record) => record.success).length,
+    latencyMs: empty
+      ? null
+      : {
+          min: Math.min(...latencies),
+          max: Math.max(...latencies),
+          avg: latencies.reduce((sum, latency) => sum + latency, 0) / latencies.length,
+          p50: nearestRank(latencies, 50),
+          p95: nearestRank(latencies, 95),
+        },
+    recentErrors: recordsNewestFirst
+      .filter((record) => !record.success)
+      .slice(0, 5)
+      .map((record) => record.errorMessage),
+    firstAt: empty ? null : Math.min(...starts),
+    lastAt: empty ? null : Math.max(...starts),
+  };
+}

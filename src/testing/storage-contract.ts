@@ -8,7 +8,8 @@ import type {
   StorageAdapter,
   StoredInvocation,
 } from '../storage/types.ts';
-import { nearestRank, seededRandom } from './reference-math.ts';
+import { expectAggregateOf } from './expect-aggregate.ts';
+import { seededRandom } from './reference-math.ts';
 
 /** Options of {@link runStorageContract}. */
 export interface StorageContractOptions {
@@ -212,26 +213,7 @@ export function runStorageContract(
               expected.map((record) => record.inputHash),
             );
 
-            const aggregate = await storage.aggregateWindow(query);
-            const latencies = expected.map((record) => record.latencyMs);
-            expect(aggregate.invocations).toBe(expected.length);
-            expect(aggregate.successes).toBe(expected.filter((record) => record.success).length);
-            expect(aggregate.latencyMs?.min).toBe(Math.min(...latencies));
-            expect(aggregate.latencyMs?.max).toBe(Math.max(...latencies));
-            expect(aggregate.latencyMs?.avg).toBeCloseTo(
-              latencies.reduce((a, b) => a + b, 0) / latencies.length,
-              6,
-            );
-            expect(aggregate.latencyMs?.p50).toBe(nearestRank(latencies, 50));
-            expect(aggregate.latencyMs?.p95).toBe(nearestRank(latencies, 95));
-            expect(aggregate.recentErrors).toEqual(
-              expected
-                .filter((record) => !record.success)
-                .slice(0, 5)
-                .map((record) => record.errorMessage),
-            );
-            expect(aggregate.firstAt).toBe(Math.min(...expected.map((record) => record.startedAt)));
-            expect(aggregate.lastAt).toBe(Math.max(...expected.map((record) => record.startedAt)));
+            expectAggregateOf(await storage.aggregateWindow(query), expected);
           }
         },
         timeout,
