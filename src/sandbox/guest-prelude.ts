@@ -75,7 +75,14 @@ export interface GuestControl {
  */
 export function guestPrelude(host: GuestHost): GuestControl {
   const ObjectCtor = Object;
-  const { defineProperty, freeze, getOwnPropertyDescriptor, getPrototypeOf, keys: objectKeys } = Object;
+  const {
+    defineProperty,
+    defineProperties,
+    freeze,
+    getOwnPropertyDescriptor,
+    getPrototypeOf,
+    keys: objectKeys,
+  } = Object;
   const { apply, ownKeys } = Reflect;
   const objectToString = Object.prototype.toString;
   const hasOwn = Object.hasOwn;
@@ -1382,40 +1389,57 @@ export function guestPrelude(host: GuestHost): GuestControl {
 
   // --- installation and hardening ---------------------------------------------------------------
 
+  function globalDescriptor(value: unknown): PropertyDescriptor {
+    // Null prototype: descriptor fields are read with [[Get]], so nothing inherited may count.
+    const descriptor: PropertyDescriptor = ObjectCtor.create(null);
+    descriptor.value = value;
+    descriptor.writable = true;
+    descriptor.enumerable = false;
+    descriptor.configurable = true;
+    return freeze(descriptor);
+  }
+
+  /**
+   * The globals every realm shares, as one descriptor map built once (every bridge above is
+   * initialised by now). One `defineProperties` call instead of a `defineProperty` and a fresh
+   * descriptor per name matters in `context` isolation, where `install` runs once per call.
+   */
+  const sharedGlobals: PropertyDescriptorMap = (() => {
+    const values: Record<string, unknown> = {
+      console: consoleObject,
+      fetch,
+      Headers,
+      Response,
+      URL,
+      URLSearchParams,
+      TextEncoder,
+      TextDecoder,
+      structuredClone,
+      setTimeout,
+      clearTimeout,
+      setInterval,
+      clearInterval,
+      queueMicrotask,
+      AbortController,
+      AbortSignal,
+      DOMException,
+      Event,
+      EventTarget,
+      atob,
+      btoa,
+    };
+    const map: PropertyDescriptorMap = ObjectCtor.create(null);
+    for (const name of objectKeys(values)) map[name] = globalDescriptor(values[name]);
+    return freeze(map);
+  })();
+  const randomDescriptor = globalDescriptor(random);
+
   function install(target: any): void {
-    const date = makeDate(target.Date);
-    const define = (name: string, value: unknown) =>
-      defineProperty(target, name, { value, writable: true, enumerable: false, configurable: true });
-    define('Date', date);
-    defineProperty(target.Math, 'random', {
-      value: random,
-      writable: true,
-      enumerable: false,
-      configurable: true,
-    });
+    defineProperty(target, 'Date', globalDescriptor(makeDate(target.Date)));
+    defineProperty(target.Math, 'random', randomDescriptor);
     // A FinalizationRegistry callback could run during a later call, so none are offered.
     delete target.FinalizationRegistry;
-    define('console', consoleObject);
-    define('fetch', fetch);
-    define('Headers', Headers);
-    define('Response', Response);
-    define('URL', URL);
-    define('URLSearchParams', URLSearchParams);
-    define('TextEncoder', TextEncoder);
-    define('TextDecoder', TextDecoder);
-    define('structuredClone', structuredClone);
-    define('setTimeout', setTimeout);
-    define('clearTimeout', clearTimeout);
-    define('setInterval', setInterval);
-    define('clearInterval', clearInterval);
-    define('queueMicrotask', queueMicrotask);
-    define('AbortController', AbortController);
-    define('AbortSignal', AbortSignal);
-    define('DOMException', DOMException);
-    define('Event', Event);
-    define('EventTarget', EventTarget);
-    define('atob', atob);
-    define('btoa', btoa);
+    defineProperties(target, sharedGlobals);
   }
 
   /**

@@ -46,6 +46,7 @@ const initialPages = 256; // the QuickJS build's own 16 MiB initial memory: data
 const cleanupBudgetMs = 50;
 const maxPendingTimers = 10_000;
 const identifierPattern = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+const parsedSourcesLimit = 32;
 
 /**
  * One QuickJS WebAssembly instance with bounded memory, one runtime with memory, stack and
@@ -66,6 +67,8 @@ export class GuestRuntime {
   readonly #control: ControlHandles;
   readonly #cache = new Map<string, QuickJSHandle>();
   readonly #policies = new Map<string, NetworkPolicy>();
+  /** Recent sources known to parse as a script on their own (see `#compile`). */
+  readonly #parsedSources = new Map<string, true>();
   #call: HostCall | undefined;
   #interruptAt = 0;
   /** The context the next `context`-isolated call will use, prepared between calls. */
@@ -384,18 +387,23 @@ export class GuestRuntime {
     }
     // The source must parse as a script on its own: that rules out sources that would break
     // out of the function wrapper below (e.g. a stray "})(); ..." ) and top-level return/await.
-    const check = context.evalCode(source, 'tool.js', { type: 'global', compileOnly: true });
-    if (check.error) {
-      const described = this.#describe(context, check.error);
-      check.error.dispose();
-      if (described.name === 'InternalError') return { failure: this.#classifyDescribed(described) };
-      return {
-        failure: this.#invalidSource(
-          `it does not parse as a script: ${described.name}: ${described.message}${described.where}. Fix the syntax; import/export and top-level await/return are not supported.`,
-        ),
-      };
+    // Whether it parses depends on the text alone, so a source that passed once is not parsed
+    // twice (saves a parse per `context`-isolated call, which compiles into every new context).
+    if (!this.#parsedSources.has(source)) {
+      const check = context.evalCode(source, 'tool.js', { type: 'global', compileOnly: true });
+      if (check.error) {
+        const described = this.#describe(context, check.error);
+        check.error.dispose();
+        if (described.name === 'InternalError') return { failure: this.#classifyDescribed(described) };
+        return {
+          failure: this.#invalidSource(
+            `it does not parse as a script: ${described.name}: ${described.message}${described.where}. Fix the syntax; import/export and top-level await/return are not supported.`,
+          ),
+        };
+      }
+      check.value.dispose();
+      remember(this.#parsedSources, source, parsedSourcesLimit);
     }
-    check.value.dispose();
     // The tool's top level runs inside a function, once per call: its declarations are never
     // globals, and `globalThis` is a per-call view (realm mode) whose writes do not persist.
     const wrapper = `(function (globalThis) { return (function () { ${source}\n;return [typeof ${entry} === 'function' ? ${entry} : undefined]; })(); })`;

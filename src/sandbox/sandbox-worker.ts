@@ -22,22 +22,24 @@ async function main(): Promise<void> {
     });
     return;
   }
+  const preparing = new Int32Array((workerData as WorkerInit).preparingFlag);
   port.on('message', (request: WorkerRunRequest) => {
     runtime.run(request).then((result) => {
+      const prepare = request.isolation === 'context' && !result.replaceWorker;
+      // Raised before the result is posted, so the pool never sees this worker as ready early.
+      if (prepare) Atomics.store(preparing, 0, 1);
       post(result);
-      if (result.replaceWorker) return;
+      if (!prepare) return;
       // Off the critical path: dispose the finished call's context and prepare the next one.
-      // The pool prefers other workers until this one reports `prepared`.
-      if (request.isolation === 'context') {
-        setImmediate(() => {
-          try {
-            runtime.prepareFreshContext();
-            post({ type: 'prepared' });
-          } catch (error) {
-            post({ type: 'damaged', message: error instanceof Error ? error.message : String(error) });
-          }
-        });
-      }
+      setImmediate(() => {
+        try {
+          runtime.prepareFreshContext();
+        } catch (error) {
+          post({ type: 'damaged', message: error instanceof Error ? error.message : String(error) });
+        } finally {
+          Atomics.store(preparing, 0, 0);
+        }
+      });
     });
   });
   post({ type: 'ready' });

@@ -13,8 +13,8 @@ export type PoolRequest = Omit<WorkerRunRequest, 'type' | 'id'>;
 export interface WorkerPoolOptions {
   /** Number of worker threads. */
   readonly size: number;
-  /** Per-worker settings (the compiled WebAssembly module is added by the pool). */
-  readonly init: Omit<WorkerInit, 'wasmModule'>;
+  /** Per-worker settings (the pool adds the compiled WebAssembly module and the shared flag). */
+  readonly init: Omit<WorkerInit, 'wasmModule' | 'preparingFlag'>;
   /** Location of the worker entry (`sandbox-worker.ts` in source, `sandbox-worker.js` built). */
   readonly workerUrl: URL;
   /**
@@ -41,8 +41,11 @@ interface PooledWorker {
   /** Sources this worker ran recently; calls prefer a worker that already compiled theirs. */
   readonly recent: Set<string>;
   retiring: boolean;
-  /** Busy with between-calls work (preparing a fresh context) after its last result. */
-  preparing: boolean;
+  /**
+   * Non-zero while the worker does between-calls work (preparing a fresh context) after its
+   * last result; written by the worker (see `WorkerInit.preparingFlag`).
+   */
+  readonly preparing: Int32Array;
   /** Reported its between-calls work failed: replace it as soon as it is idle. */
   damaged: boolean;
 }
@@ -137,7 +140,7 @@ export class WorkerPool {
       killTimer: undefined,
       recent: new Set(),
       retiring: false,
-      preparing: false,
+      preparing: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)),
       damaged: false,
     };
     this.#workers.add(pooled);
@@ -149,7 +152,11 @@ export class WorkerPool {
         }
         const memoryMb = Math.ceil(this.#options.init.memoryLimitBytes / (1024 * 1024));
         const worker = new Worker(this.#options.workerUrl, {
-          workerData: { ...this.#options.init, wasmModule } satisfies WorkerInit,
+          workerData: {
+            ...this.#options.init,
+            wasmModule,
+            preparingFlag: pooled.preparing.buffer as SharedArrayBuffer,
+          } satisfies WorkerInit,
           // Bounds the worker's own JavaScript heap (bridges, response bodies, output copies);
           // the guest's memory is the separately bounded WebAssembly memory.
           resourceLimits: { maxOldGenerationSizeMb: 128 + 4 * memoryMb },
@@ -217,7 +224,8 @@ export class WorkerPool {
     let bestScore = -1;
     for (const pooled of this.#workers) {
       if (!pooled.ready || pooled.job !== undefined || pooled.retiring || pooled.damaged) continue;
-      const score = (pooled.preparing ? 0 : 2) + (pooled.recent.has(source) ? 1 : 0);
+      const preparing = Atomics.load(pooled.preparing, 0) !== 0;
+      const score = (preparing ? 0 : 2) + (pooled.recent.has(source) ? 1 : 0);
       if (score > bestScore) {
         best = pooled;
         bestScore = score;
@@ -251,12 +259,7 @@ export class WorkerPool {
       this.#dispatch();
       return;
     }
-    if (message.type === 'prepared') {
-      pooled.preparing = false;
-      return;
-    }
     if (message.type === 'damaged') {
-      pooled.preparing = false;
       pooled.damaged = true;
       if (pooled.job === undefined) {
         this.#retire(pooled, `its between-calls work failed (${message.message})`);
@@ -272,7 +275,6 @@ export class WorkerPool {
     if (job === undefined || job.request.id !== message.id) return;
     clearTimeout(pooled.killTimer);
     pooled.job = undefined;
-    pooled.preparing = job.request.isolation === 'context';
     pooled.worker?.unref();
     job.resolve(message);
     if (message.replaceWorker || pooled.damaged) this.#retire(pooled, 'its guest needs a clean start');

@@ -16,6 +16,12 @@ export interface WorkerInit {
   readonly maxOutputBytes: number;
   readonly maxLogBytes: number;
   readonly compileCacheSize: number;
+  /**
+   * One Int32 the worker sets to 1 while it prepares its next `context`-isolated call and back
+   * to 0 when done; the pool reads it to prefer other workers meanwhile. Shared memory rather
+   * than a message: every message costs a cross-thread wake-up on both sides.
+   */
+  readonly preparingFlag: SharedArrayBuffer;
 }
 
 /** Main → worker: run one call. */
@@ -60,12 +66,11 @@ export type WorkerRunResult =
     };
 
 /**
- * Worker → main messages. `prepared`: the worker finished its between-calls work; `damaged`:
- * that work failed and the worker should be replaced once idle.
+ * Worker → main messages. `damaged`: the worker's between-calls work failed and the worker
+ * should be replaced once idle.
  */
 export type WorkerMessage =
   | { readonly type: 'ready' }
-  | { readonly type: 'prepared' }
   | { readonly type: 'damaged'; readonly message: string }
   | { readonly type: 'start-failed'; readonly message: string }
   | WorkerRunResult;
