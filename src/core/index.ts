@@ -1,5 +1,12 @@
 export { describeValue, InvalidOptionError } from './invalid-option-error.ts';
 export type { Logger } from './logger.ts';
-export { booleanOption, integerOption, numberOption, objectOption, stringOption } from './options.ts';
+export {
+  booleanOption,
+  type InvalidValueError,
+  integerOption,
+  numberOption,
+  objectOption,
+  stringOption,
+} from './options.ts';
 export { SiaError, type SiaErrorOptions } from './sia-error.ts';
 export { type EventMap, TypedEmitter, type TypedEmitterOptions } from './typed-emitter.ts';

@@ -1,52 +1,72 @@
 import { InvalidOptionError } from './invalid-option-error.ts';
 
 /**
- * Small validators used by every options handler, so each module checks its options the same
- * way and every failure names the option path and the received value.
+ * Small validators used by every options handler (and, with their own error, by the storage
+ * input checks), so every failure names the field path, what was expected and the value.
  */
 
-/** Returns `value` if it is an integer in [min, max], else throws {@link InvalidOptionError}. */
+/** Builds the error thrown for an invalid value: field path, expectation, received value. */
+export type InvalidValueError = (field: string, expected: string, value: unknown) => Error;
+
+const invalidOption: InvalidValueError = (field, expected, value) =>
+  new InvalidOptionError(field, expected, value);
+
+/** Returns `value` if it is an integer in [min, max], else throws (an {@link InvalidOptionError} by default). */
 export function integerOption(
   option: string,
   value: unknown,
   min: number,
   max = Number.MAX_SAFE_INTEGER,
+  fail: InvalidValueError = invalidOption,
 ): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `between ${min} and ${max}`;
-    throw new InvalidOptionError(option, `an integer ${range}`, value);
+    throw fail(option, `an integer ${range}`, value);
   }
   return value;
 }
 
-/** Returns `value` if it is a finite number in [min, max], else throws {@link InvalidOptionError}. */
+/** Returns `value` if it is a finite number in [min, max], else throws (an {@link InvalidOptionError} by default). */
 export function numberOption(
   option: string,
   value: unknown,
-  min: number,
+  min = Number.NEGATIVE_INFINITY,
   max = Number.POSITIVE_INFINITY,
+  fail: InvalidValueError = invalidOption,
 ): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    const range = max === Number.POSITIVE_INFINITY ? `≥ ${min}` : `between ${min} and ${max}`;
-    throw new InvalidOptionError(option, `a finite number ${range}`, value);
+    const range =
+      max !== Number.POSITIVE_INFINITY
+        ? ` between ${min} and ${max}`
+        : min === Number.NEGATIVE_INFINITY
+          ? ''
+          : ` ≥ ${min}`;
+    throw fail(option, `a finite number${range}`, value);
   }
   return value;
 }
 
-/** Returns `value` if it is a non-empty string, else throws {@link InvalidOptionError}. */
-export function stringOption(option: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0)
-    throw new InvalidOptionError(option, 'a non-empty string', value);
+/** Returns `value` if it is a non-empty string, else throws (an {@link InvalidOptionError} by default). */
+export function stringOption(
+  option: string,
+  value: unknown,
+  fail: InvalidValueError = invalidOption,
+): string {
+  if (typeof value !== 'string' || value.length === 0) throw fail(option, 'a non-empty string', value);
   return value;
 }
 
-/** Returns `value` if it is a boolean, else throws {@link InvalidOptionError}. */
-export function booleanOption(option: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new InvalidOptionError(option, 'true or false', value);
+/** Returns `value` if it is a boolean, else throws (an {@link InvalidOptionError} by default). */
+export function booleanOption(
+  option: string,
+  value: unknown,
+  fail: InvalidValueError = invalidOption,
+): boolean {
+  if (typeof value !== 'boolean') throw fail(option, 'true or false', value);
   return value;
 }
 
-/** Throws {@link InvalidOptionError} unless `value` is a plain object (or undefined when optional). */
+/** Returns `value` if it is a plain object (not null, not an array), else throws {@link InvalidOptionError}. */
 export function objectOption(option: string, value: unknown): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new InvalidOptionError(option, 'an object', value);

@@ -9,7 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import initSqlJs from 'sql.js';
-import { printRows } from '../../test/support/benchmark.ts';
+import { median, printRows } from '../../test/support/benchmark.ts';
 import { sqlJsStorage } from '../storage/sql-js-storage.ts';
 import type { InvocationRecord } from '../storage/types.ts';
 import { PerformanceMemory } from './performance-memory.ts';
@@ -27,11 +27,6 @@ function record(index: number, toolName = 'fetch_rate', version = 1 + (index % 4
     ...(index % 7 === 0 ? { errorCode: 'TOOL_ERROR', errorMessage: `HTTP 503 (${index})` } : {}),
     inputHash: `h${index % 1000}`,
   };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 async function timeMs(operation: () => Promise<unknown> | unknown, trials: number): Promise<number> {

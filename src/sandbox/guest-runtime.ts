@@ -243,27 +243,17 @@ export class GuestRuntime {
     const target = fresh === undefined ? context.global : fresh.global;
     const seedHandle = context.newNumber(seed);
     const nowHandle = context.newNumber(now);
-    const begun = context.callFunction(
-      this.#control.beginCall,
-      context.undefined,
-      seedHandle,
-      nowHandle,
-      target,
-    );
+    const begun = this.#callOrFinish(call, this.#control.beginCall, seedHandle, nowHandle, target);
     seedHandle.dispose();
     nowHandle.dispose();
-    if (begun.error) {
-      this.#finish(call, this.#classifyException(begun.error));
-      begun.error.dispose();
-      return;
-    }
-    begun.value.dispose();
+    if (begun === undefined) return;
+    begun.dispose();
     const entry = context.newString(request.entry);
     const input = context.newString(request.inputJson);
     const maxChars = context.newNumber(this.#options.maxOutputBytes);
-    const result = context.callFunction(
+    const result = this.#callOrFinish(
+      call,
       this.#control.runCall,
-      context.undefined,
       factory,
       entry,
       input,
@@ -273,19 +263,30 @@ export class GuestRuntime {
     entry.dispose();
     input.dispose();
     maxChars.dispose();
-    if (result.error) {
-      this.#finish(call, this.#classifyException(result.error));
-      result.error.dispose();
-      return;
-    }
-    if (context.typeof(result.value) === 'string') {
-      const text = context.getString(result.value);
-      result.value.dispose();
+    if (result === undefined) return;
+    if (context.typeof(result) === 'string') {
+      const text = context.getString(result);
+      result.dispose();
       this.#finish(call, this.#outcomeFrom(text));
       return;
     }
-    call.promise = result.value;
+    call.promise = result;
     this.#pump(call);
+  }
+
+  /**
+   * Calls a privileged control function of the prelude. A guest exception settles `call` with
+   * its classified outcome and yields `undefined`; otherwise the result handle is the caller's.
+   */
+  #callOrFinish(call: HostCall, fn: QuickJSHandle, ...args: QuickJSHandle[]): QuickJSHandle | undefined {
+    const context = this.#context;
+    const result = context.callFunction(fn, context.undefined, ...args);
+    if (result.error) {
+      this.#finish(call, this.#classifyException(result.error));
+      result.error.dispose();
+      return undefined;
+    }
+    return result.value;
   }
 
   /** Runs queued guest jobs after any host event and settles the call when its promise did. */
@@ -827,16 +828,11 @@ export class GuestRuntime {
   #fireTimer(call: HostCall, id: number): void {
     if (!call.active || call !== this.#call) return;
     try {
-      const context = this.#context;
-      const idHandle = context.newNumber(id);
-      const result = context.callFunction(this.#control.fireTimer, context.undefined, idHandle);
+      const idHandle = this.#context.newNumber(id);
+      const result = this.#callOrFinish(call, this.#control.fireTimer, idHandle);
       idHandle.dispose();
-      if (result.error) {
-        this.#finish(call, this.#classifyException(result.error));
-        result.error.dispose();
-        return;
-      }
-      result.value.dispose();
+      if (result === undefined) return;
+      result.dispose();
     } catch (error) {
       this.#finish(call, this.#hostFailure(error));
       return;

@@ -1,3 +1,10 @@
+import {
+  booleanOption,
+  type InvalidValueError,
+  integerOption,
+  numberOption,
+  stringOption,
+} from '../core/options.ts';
 import { StorageInputError } from './storage-errors.ts';
 import type {
   AuditQuery,
@@ -28,35 +35,27 @@ const authors: ReadonlySet<string> = new Set<VersionAuthor>([
 ]);
 const origins: ReadonlySet<string> = new Set<TestCaseOrigin>(['manual', 'example', 'harvested']);
 
+const storageInput: InvalidValueError = (field, expected, value) =>
+  new StorageInputError(field, expected, value);
+
 /** Throws unless `value` is a non-empty string. */
 export function checkName(field: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0)
-    throw new StorageInputError(field, 'a non-empty string', value);
-  return value;
+  return stringOption(field, value, storageInput);
 }
 
 /** Throws unless `value` is an integer ≥ `min`. */
 export function checkInteger(field: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min)
-    throw new StorageInputError(field, `an integer ≥ ${min}`, value);
-  return value;
+  return integerOption(field, value, min, undefined, storageInput);
 }
 
 /** Throws unless `value` is a finite number ≥ `min`. */
 export function checkFinite(field: string, value: unknown, min = Number.NEGATIVE_INFINITY): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min)
-    throw new StorageInputError(
-      field,
-      min === Number.NEGATIVE_INFINITY ? 'a finite number' : `a finite number ≥ ${min}`,
-      value,
-    );
-  return value;
+  return numberOption(field, value, min, undefined, storageInput);
 }
 
 /** Throws unless `value` is true or false. */
 export function checkBoolean(field: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new StorageInputError(field, 'true or false', value);
-  return value;
+  return booleanOption(field, value, storageInput);
 }
 
 function checkString(field: string, value: unknown): void {
