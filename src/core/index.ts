@@ -1,4 +1,5 @@
 export { describeValue, InvalidOptionError } from './invalid-option-error.ts';
+export { type JsonEqualOptions, jsonEqual } from './json-equal.ts';
 export type { Logger } from './logger.ts';
 export {
   booleanOption,
