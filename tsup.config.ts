@@ -7,6 +7,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     testing: 'src/testing/index.ts',
+    postgres: 'src/storage/postgres/index.ts',
     'sandbox-worker': 'src/sandbox/sandbox-worker.ts',
   },
   format: ['esm'],

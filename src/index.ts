@@ -6,6 +6,42 @@
  * @packageDocumentation
  */
 
+// --- agent ------------------------------------------------------------------------------------
+export {
+  AgentClosedError,
+  type AgentEvents,
+  type AgentRunOptions,
+  type AgentRunResult,
+  type AgentToolCall,
+  type AgentToolDefinition,
+  type AttemptStage,
+  IMPROVEMENT_AUDIT_TYPE,
+  type ImprovementAttemptFailedEvent,
+  type ImprovementFailedEvent,
+  type ImprovementLoopEvidence,
+  type ImprovementOptions,
+  type ImprovementSkippedEvent,
+  type ImprovementStartedEvent,
+  type ManagedTool,
+  type PromotionProposal,
+  REQUEST_NEW_TOOL_DESCRIPTION,
+  type RegressionCompletedEvent,
+  type RequestNewToolInput,
+  type ResolvedImprovementOptions,
+  requestNewToolInput,
+  SelfImprovingAgent,
+  type SelfImprovingAgentOptions,
+  type ShadowResult,
+  type SkipReason,
+  type ToolCreatedEvent,
+  type ToolEvaluatedEvent,
+  ToolInputError,
+  ToolInvocationError,
+  type ToolInvokedEvent,
+  type ToolPromotedEvent,
+  type ToolRolledBackEvent,
+  ToolUnavailableError,
+} from './agent/index.ts';
 // --- core: errors, events, logging ---------------------------------------------------------
 export {
   type EventMap,
@@ -16,7 +52,49 @@ export {
   TypedEmitter,
   type TypedEmitterOptions,
 } from './core/index.ts';
-
+// --- evaluation -------------------------------------------------------------------------------
+export {
+  type ConsistencyMode,
+  type DegradationOptions,
+  type EvaluateOptions,
+  type Evaluation,
+  type EvaluationReason,
+  type EvaluationReasonCode,
+  type EvaluationSource,
+  Evaluator,
+  type EvaluatorOptions,
+  INCONSISTENT_BELOW,
+  type ResolvedDegradationOptions,
+  type ResolvedEvaluatorOptions,
+  type ScoreComponents,
+  type ScoreWeights,
+  type SummaryScore,
+  scoreSummary,
+} from './evaluation/index.ts';
+// --- generation -------------------------------------------------------------------------------
+export {
+  CodeValidator,
+  type CodeValidatorOptions,
+  extractCode,
+  type GenerateOptions,
+  type GenerationAttempt,
+  GenerationFailedError,
+  type GenerationResult,
+  type GenerationSandbox,
+  type GenerationValidator,
+  ModelCallError,
+  type SpecCapabilities,
+  type SpecExample,
+  type TokenUsage,
+  ToolGenerator,
+  type ToolGeneratorOptions,
+  type ToolSpec,
+  VALIDATION_ISSUE_CODES,
+  type ValidateOptions,
+  type ValidationIssue,
+  type ValidationIssueCode,
+  type ValidationResult,
+} from './generation/index.ts';
 // --- memory -----------------------------------------------------------------------------------
 export {
   canonicalJson,
@@ -35,7 +113,78 @@ export {
   type RecordInput,
   type WindowOptions,
 } from './memory/index.ts';
-
+// --- registry ---------------------------------------------------------------------------------
+export {
+  type ActivationResult,
+  type CandidateInput,
+  type ChangeContext,
+  checkToolName,
+  InvalidToolError,
+  type PromoteOptions,
+  PromotionConflictError,
+  REGISTRY_AUDIT_TYPES,
+  type RollbackOptions,
+  RollbackUnavailableError,
+  TOOL_NAME_PATTERN,
+  type ToolDefinition,
+  type ToolExample,
+  ToolPinnedError,
+  ToolRegistry,
+  type ToolRegistryOptions,
+  toInputSchema,
+  type ZodSchemaLike,
+} from './registry/index.ts';
+// --- regression -------------------------------------------------------------------------------
+export {
+  type ApproxExpectation,
+  type CompiledSchema,
+  checkExpectation,
+  DEFAULT_DETERMINISM,
+  type Expectation,
+  type ExpectationContext,
+  type ExpectationResult,
+  type HarvestOptions,
+  type HarvestResult,
+  type HarvestSource,
+  InvalidExpectationError,
+  InvalidTestCaseError,
+  type JsonType,
+  parseExpectation,
+  type RegressionCaseInput,
+  type RegressionCaseResult,
+  type RegressionRejectionCode,
+  type RegressionReport,
+  RegressionRunner,
+  type RegressionRunnerOptions,
+  type RegressionRunOptions,
+  type RegressionSandbox,
+  type RegressionSideStats,
+  type RunErrorInfo,
+  SchemaCache,
+  type SchemaCacheOptions,
+  type SchemaViolation,
+} from './regression/index.ts';
+// --- rewriting --------------------------------------------------------------------------------
+export {
+  type ChainRewritersOptions,
+  chainRewriters,
+  classifyError,
+  type ErrorKind,
+  HardeningRewriter,
+  type HardeningRewriterOptions,
+  LlmRewriter,
+  type LlmRewriterOptions,
+  type RejectedProposal,
+  type ResolvedHardeningRewriterOptions,
+  type RewriteAuthor,
+  type RewriteProposal,
+  type RewriteRequest,
+  type Rewriter,
+  type RewriterFailure,
+  RewritersFailedError,
+  type RewriteTool,
+  type VisibleCase,
+} from './rewriting/index.ts';
 // --- sandbox ----------------------------------------------------------------------------------
 export {
   type GuestErrorInfo,
@@ -56,9 +205,9 @@ export {
   type SandboxNetworkOptions,
   type SandboxRunResult,
 } from './sandbox/index.ts';
-
 // --- storage ----------------------------------------------------------------------------------
 export {
+  type ActiveVersionChange,
   type AggregatableInvocation,
   type AuditEntry,
   type AuditQuery,

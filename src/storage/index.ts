@@ -21,6 +21,7 @@ export {
   VersionNotFoundError,
 } from './storage-errors.ts';
 export type {
+  ActiveVersionChange,
   AuditEntry,
   AuditQuery,
   CompareAndSetResult,

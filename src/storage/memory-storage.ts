@@ -1,6 +1,7 @@
 import { aggregateInvocations } from './aggregate-invocations.ts';
 import {
   StorageClosedError,
+  StorageInputError,
   ToolExistsError,
   ToolNotFoundError,
   VersionNotFoundError,
@@ -12,6 +13,7 @@ import {
   checkInteger,
   checkInvocationQuery,
   checkInvocations,
+  checkName,
   checkNewAuditEntry,
   checkNewTestCase,
   checkNewTool,
@@ -20,6 +22,7 @@ import {
   cloneJson,
 } from './storage-input.ts';
 import type {
+  ActiveVersionChange,
   AuditEntry,
   InvocationQuery,
   InvocationRecord,
@@ -58,6 +61,10 @@ interface ToolInvocations {
  * reused, and the most recent N invocations are read in O(N) from per-version lists kept
  * sorted by start time.
  *
+ * It implements the optional coordination capabilities for this process: leases (by this
+ * process's clock) and `watchActive`, whose listeners run right after the change, before the
+ * writing call resolves.
+ *
  * @example
  * ```ts
  * const storage = memoryStorage();
@@ -76,6 +83,8 @@ export function memoryStorage(): StorageAdapter {
   let nextTestCaseId = 1;
   let nextAuditId = 1;
   let closed = false;
+  const leases = new Map<string, { holder: string; expiresAt: number }>();
+  const watchers = new Set<(change: ActiveVersionChange) => void>();
 
   const assertOpen = () => {
     if (closed) throw new StorageClosedError('memory');
@@ -124,6 +133,16 @@ export function memoryStorage(): StorageAdapter {
     if (record.output !== undefined) copy.output = cloneJson('output', record.output);
     return copy;
   };
+  /** Tells every watcher, after the change is in place; a throwing watcher does not stop the others. */
+  const notifyActive = (toolName: string, activeVersion: number) => {
+    for (const listener of [...watchers]) {
+      try {
+        listener({ toolName, activeVersion });
+      } catch {
+        // A faulty listener must not undo or fail the write that already happened.
+      }
+    }
+  };
   /** The newest `limit` matching invocations, newest first, walking back from the end. */
   const window = (query: InvocationQuery): StoredInvocation[] => {
     const ofTool = invocations.get(query.toolName);
@@ -152,6 +171,7 @@ export function memoryStorage(): StorageAdapter {
 
     async close() {
       closed = true;
+      watchers.clear();
     },
 
     async appendInvocations(records) {
@@ -229,6 +249,7 @@ export function memoryStorage(): StorageAdapter {
       };
       const version = storeVersion(state, 'tool.firstVersion', tool.firstVersion, createdAt);
       tools.set(tool.name, state);
+      notifyActive(tool.name, 1);
       return { tool: toolRecord(state), version: copyVersion(version) };
     },
 
@@ -278,6 +299,7 @@ export function memoryStorage(): StorageAdapter {
       if (next > tool.versions.length) throw new VersionNotFoundError(toolName, next);
       if (tool.activeVersion !== expected) return { swapped: false, actual: tool.activeVersion };
       tool.activeVersion = next;
+      notifyActive(toolName, next);
       return { swapped: true };
     },
 
@@ -369,6 +391,48 @@ export function memoryStorage(): StorageAdapter {
         result.push(copyAudit(entry));
       }
       return result;
+    },
+
+    async acquireLease(key, holder, ttlMs) {
+      assertOpen();
+      checkName('key', key);
+      checkName('holder', holder);
+      checkInteger('ttlMs', ttlMs, 1);
+      const now = Date.now();
+      const lease = leases.get(key);
+      if (lease && lease.holder !== holder && lease.expiresAt > now) return false;
+      leases.set(key, { holder, expiresAt: now + ttlMs });
+      return true;
+    },
+
+    async releaseLease(key, holder) {
+      assertOpen();
+      checkName('key', key);
+      checkName('holder', holder);
+      if (leases.get(key)?.holder === holder) leases.delete(key);
+    },
+
+    watchActive(listener) {
+      assertOpen();
+      if (typeof listener !== 'function') throw new StorageInputError('listener', 'a function', listener);
+      // A wrapper per subscription, so subscribing the same function twice needs two unsubscribes.
+      const subscription = (change: ActiveVersionChange) => listener(change);
+      watchers.add(subscription);
+      // First the current state, read after watchActive returned (so nothing between reading the
+      // tools and subscribing is missed, and a change made in between arrives before it, not after).
+      queueMicrotask(() => {
+        for (const tool of [...tools.values()]) {
+          if (!watchers.has(subscription)) return;
+          try {
+            subscription({ toolName: tool.name, activeVersion: tool.activeVersion });
+          } catch {
+            // As in notifyActive.
+          }
+        }
+      });
+      return () => {
+        watchers.delete(subscription);
+      };
     },
   };
 }

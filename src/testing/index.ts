@@ -3,4 +3,12 @@
  * adapter against the behaviour the library relies on.
  * @packageDocumentation
  */
+
+export { type CoordinationContractOptions, runCoordinationContract } from './coordination-contract.ts';
+export {
+  type ScriptedCall,
+  type ScriptedCallKind,
+  type ScriptedReply,
+  scriptedModel,
+} from './scripted-model.ts';
 export { runStorageContract, type StorageContractOptions } from './storage-contract.ts';

@@ -387,15 +387,17 @@ export function runStorageContract(
           expect(await storage.listVersions('missing')).toEqual([]);
           expect(await storage.listTools()).toEqual([]);
 
+          // Each rejection is handled as soon as it is created: with a networked store they settle
+          // at different times, and one settling while another is awaited must not go unhandled.
           const notFound = [
-            storage.addVersion('missing', toolVersion({ parentVersion: 1 })),
-            storage.compareAndSetActive('missing', 1, 2),
-            storage.setPinned('missing', true),
-            storage.recordRewrite('missing', 1),
-            storage.addTestCase('missing', testCase()),
+            rejection(storage.addVersion('missing', toolVersion({ parentVersion: 1 }))),
+            rejection(storage.compareAndSetActive('missing', 1, 2)),
+            rejection(storage.setPinned('missing', true)),
+            rejection(storage.recordRewrite('missing', 1)),
+            rejection(storage.addTestCase('missing', testCase())),
           ];
           for (const attempt of notFound) {
-            const error = await rejection(attempt);
+            const error = await attempt;
             expect(ToolNotFoundError.isInstance(error)).toBe(true);
             expect(SiaError.isInstance(error)).toBe(true);
             expect((error as ToolNotFoundError).toolName).toBe('missing');

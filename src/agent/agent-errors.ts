@@ -1,0 +1,108 @@
+import { SiaError } from '../core/sia-error.ts';
+
+const invocationMarker = Symbol.for('self-improving-agent.error.ToolInvocationError');
+const inputMarker = Symbol.for('self-improving-agent.error.ToolInputError');
+const unavailableMarker = Symbol.for('self-improving-agent.error.ToolUnavailableError');
+const closedMarker = Symbol.for('self-improving-agent.error.AgentClosedError');
+
+/**
+ * Thrown by `agent.invoke()` when the tool ran and failed (it threw, timed out, was denied a
+ * capability, …). The call was recorded as a failure. `errorCode` is the sandbox's code and
+ * `cause` the original error.
+ */
+export class ToolInvocationError extends SiaError {
+  readonly [invocationMarker] = true;
+  /** The tool. */
+  readonly toolName: string;
+  /** The version that ran. */
+  readonly version: number;
+  /** The sandbox error code: `TOOL_ERROR`, `TIMEOUT`, `MEMORY`, `CAPABILITY_DENIED`, … */
+  readonly errorCode: string;
+
+  constructor(toolName: string, version: number, errorCode: string, message: string, cause: unknown) {
+    super({
+      code: 'TOOL_FAILED',
+      message: `Tool "${toolName}" (version ${version}) failed with ${errorCode}: ${message}. The failure was recorded; repeated failures trigger an improvement.`,
+      cause,
+    });
+    this.name = 'ToolInvocationError';
+    this.toolName = toolName;
+    this.version = version;
+    this.errorCode = errorCode;
+  }
+
+  /** True when `error` is a {@link ToolInvocationError} (from any copy of the package). */
+  static override isInstance(error: unknown): error is ToolInvocationError {
+    return SiaError.hasMarker(error, invocationMarker);
+  }
+}
+
+/**
+ * Thrown when a call's input does not match the tool's input schema. The tool did not run and
+ * nothing was recorded: the caller (or the model) must fix the input.
+ */
+export class ToolInputError extends SiaError {
+  readonly [inputMarker] = true;
+  /** The tool. */
+  readonly toolName: string;
+  /** Each problem, with its JSON path. */
+  readonly problems: string[];
+
+  constructor(toolName: string, problems: string[]) {
+    super({
+      code: 'TOOL_INPUT_INVALID',
+      message: `Input for tool "${toolName}" does not match its input schema: ${problems.join('; ')}. Fix the input; the tool did not run.`,
+    });
+    this.name = 'ToolInputError';
+    this.toolName = toolName;
+    this.problems = problems;
+  }
+
+  /** True when `error` is a {@link ToolInputError} (from any copy of the package). */
+  static override isInstance(error: unknown): error is ToolInputError {
+    return SiaError.hasMarker(error, inputMarker);
+  }
+}
+
+/**
+ * Thrown when a stored tool cannot be used: its active source fails validation when loaded
+ * (for example after a manual edit of the database). Roll it back to a valid version, or add
+ * a fixed one.
+ */
+export class ToolUnavailableError extends SiaError {
+  readonly [unavailableMarker] = true;
+  /** The tool. */
+  readonly toolName: string;
+
+  constructor(toolName: string, version: number, problem: string) {
+    super({
+      code: 'TOOL_UNAVAILABLE',
+      message: `Tool "${toolName}" cannot be used: its active version ${version} failed validation when loaded (${problem}). Roll it back to a valid version (registry.rollback) or promote a fixed one.`,
+    });
+    this.name = 'ToolUnavailableError';
+    this.toolName = toolName;
+  }
+
+  /** True when `error` is a {@link ToolUnavailableError} (from any copy of the package). */
+  static override isInstance(error: unknown): error is ToolUnavailableError {
+    return SiaError.hasMarker(error, unavailableMarker);
+  }
+}
+
+/** Thrown by every method of an agent after `close()`. Create a new agent. */
+export class AgentClosedError extends SiaError {
+  readonly [closedMarker] = true;
+
+  constructor(operation: string) {
+    super({
+      code: 'AGENT_CLOSED',
+      message: `Cannot ${operation}: the agent is closed. Create a new SelfImprovingAgent (on the same storage to keep its tools).`,
+    });
+    this.name = 'AgentClosedError';
+  }
+
+  /** True when `error` is an {@link AgentClosedError} (from any copy of the package). */
+  static override isInstance(error: unknown): error is AgentClosedError {
+    return SiaError.hasMarker(error, closedMarker);
+  }
+}

@@ -1,0 +1,155 @@
+import type { LanguageModel } from 'ai';
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import type { Logger } from '../core/logger.ts';
+import { integerOption, numberOption, objectOption } from '../core/options.ts';
+import type { Evaluation } from '../evaluation/evaluation.ts';
+import type { Evaluator } from '../evaluation/evaluator.ts';
+import type { CodeValidator } from '../generation/code-validator.ts';
+import type { ToolGenerator } from '../generation/tool-generator.ts';
+import type { PerformanceMemoryOptions } from '../memory/performance-memory-options.ts';
+import type { RegressionReport } from '../regression/regression-report.ts';
+import type { RegressionRunner, RegressionRunnerOptions } from '../regression/regression-runner.ts';
+import type { RewriteProposal, Rewriter } from '../rewriting/rewriter.ts';
+import type { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
+import type { StorageAdapter } from '../storage/types.ts';
+
+/** How and when the agent improves its tools. */
+export interface ImprovementOptions {
+  /** Evaluate a tool's version after every N of its calls. @default 5 */
+  evaluateEvery?: number;
+  /** Improvements per tool, ever (kept in storage, so a restart does not reset it). @default 3 */
+  maxRewritesPerTool?: number;
+  /** Proposals tried per improvement before giving up. @default 3 */
+  attemptsPerRewrite?: number;
+  /** Minimum time between two improvements of one tool, ms (kept in storage). @default 60_000 */
+  cooldownMs?: number;
+  /** Tools never changed automatically (in addition to tools pinned in storage). @default [] */
+  pinned?: string[];
+  /**
+   * `background`: calls return at once and improvement runs beside them (`idle()` waits for it).
+   * `inline`: the call that triggers an evaluation waits for the whole improvement.
+   * @default 'background'
+   */
+  mode?: 'background' | 'inline';
+  /**
+   * Before promotion, run a candidate that passed the gate beside the active version on the
+   * next K live inputs (its result is not returned); promote only if it did not do worse.
+   * Tools added with `sideEffects: true` skip this. @default 0 (off)
+   */
+  shadowCalls?: number;
+  /** After a promotion, score the new version separately over this many calls. @default 20 */
+  watchCalls?: number;
+  /** Roll back when the watched version scores lower than the replaced one by more than this. @default 0.1 */
+  rollbackMargin?: number;
+  /** Spending limit of LLM tokens for improvements, per UTC day (kept in storage). */
+  budget?: { maxTokensPerDay?: number };
+  /** How long one instance may hold a tool's improvement lease before another may take it, ms. @default 120_000 */
+  leaseMs?: number;
+  /** Recent successful calls turned into regression cases before a gate (needs `capture`). @default 10 */
+  harvestCases?: number;
+}
+
+/** What the `approve` hook sees before a promotion. */
+export interface PromotionProposal {
+  toolName: string;
+  /** The active version the proposal replaces. */
+  fromVersion: number;
+  /** The proposal (source, rationale, author). */
+  proposal: RewriteProposal;
+  /** The evaluation that triggered the improvement. */
+  evaluation: Evaluation;
+  /** The gate's report. */
+  regression: RegressionReport;
+  /** A unified diff from the active source to the proposal. */
+  diff: string;
+}
+
+/** Options of {@link SelfImprovingAgent}. */
+export interface SelfImprovingAgentOptions {
+  /**
+   * The AI SDK model used by `run()`, by the default generator and by the default LLM
+   * rewriter. Optional when only `invoke()` and hand-written tools are used (then tools are
+   * improved by the hardening rewriter alone).
+   */
+  model?: LanguageModel;
+  /** Where tools, versions, metrics and the audit log live. The agent closes only storage it created. @default sqlJsStorage() (in memory) */
+  storage?: StorageAdapter;
+  /** Where every tool runs. The agent closes only a sandbox it created. @default new QuickJsSandbox() */
+  sandbox?: QuickJsSandbox;
+  /** Writes new tools for `request_new_tool`. @default new ToolGenerator({ model, sandbox }) when a model is given */
+  generator?: ToolGenerator;
+  /** Proposes better versions. @default chainRewriters([new HardeningRewriter(), new LlmRewriter({ model })]) (hardening only without a model) */
+  rewriter?: Rewriter;
+  /** Checks every generated or rewritten source before it is gated. @default new CodeValidator() */
+  validator?: CodeValidator;
+  /** Scores tool versions. @default new Evaluator() */
+  evaluator?: Evaluator;
+  /** The promotion gate, or options for the default one. @default new RegressionRunner({ storage, sandbox }) */
+  regression?: RegressionRunner | Omit<RegressionRunnerOptions, 'storage' | 'sandbox'>;
+  /** When and how tools are improved. */
+  improvement?: ImprovementOptions;
+  /** Human-in-the-loop: called before each promotion; `false` keeps the current version. */
+  approve?: (proposal: PromotionProposal) => boolean | Promise<boolean>;
+  /** Whether call inputs/outputs are stored (they become regression cases). @default off */
+  capture?: PerformanceMemoryOptions['capture'];
+  /** Batching, retention and buffering of the call records. */
+  memory?: Omit<PerformanceMemoryOptions, 'storage' | 'capture' | 'logger'>;
+  /** The system prompt of `run()`. @default a short prompt about using and requesting tools */
+  system?: string;
+  /** Names this agent in audit entries and leases. @default `agent:<pid>:<random>` */
+  instanceId?: string;
+  /** Receives warnings (failed improvements, listener errors). */
+  logger?: Logger;
+}
+
+/** {@link ImprovementOptions} with defaults applied. */
+export interface ResolvedImprovementOptions {
+  readonly evaluateEvery: number;
+  readonly maxRewritesPerTool: number;
+  readonly attemptsPerRewrite: number;
+  readonly cooldownMs: number;
+  readonly pinned: readonly string[];
+  readonly mode: 'background' | 'inline';
+  readonly shadowCalls: number;
+  readonly watchCalls: number;
+  readonly rollbackMargin: number;
+  readonly maxTokensPerDay: number | undefined;
+  readonly leaseMs: number;
+  readonly harvestCases: number;
+}
+
+/** Validates and freezes the improvement options. */
+export function resolveImprovementOptions(value: unknown): ResolvedImprovementOptions {
+  const options = value === undefined ? {} : (objectOption('improvement', value) as ImprovementOptions);
+  const mode = options.mode ?? 'background';
+  if (mode !== 'background' && mode !== 'inline') {
+    throw new InvalidOptionError('improvement.mode', '"background" or "inline"', mode);
+  }
+  const pinned = options.pinned ?? [];
+  if (!Array.isArray(pinned) || pinned.some((name) => typeof name !== 'string')) {
+    throw new InvalidOptionError('improvement.pinned', 'an array of tool names', pinned);
+  }
+  const budget = options.budget === undefined ? {} : objectOption('improvement.budget', options.budget);
+  return Object.freeze({
+    evaluateEvery: integerOption('improvement.evaluateEvery', options.evaluateEvery ?? 5, 1),
+    maxRewritesPerTool: integerOption('improvement.maxRewritesPerTool', options.maxRewritesPerTool ?? 3, 0),
+    attemptsPerRewrite: integerOption(
+      'improvement.attemptsPerRewrite',
+      options.attemptsPerRewrite ?? 3,
+      1,
+      20,
+    ),
+    cooldownMs: integerOption('improvement.cooldownMs', options.cooldownMs ?? 60_000, 0),
+    pinned: Object.freeze([...pinned]),
+    mode,
+    shadowCalls: integerOption('improvement.shadowCalls', options.shadowCalls ?? 0, 0, 10_000),
+    watchCalls: integerOption('improvement.watchCalls', options.watchCalls ?? 20, 1, 100_000),
+    rollbackMargin: numberOption('improvement.rollbackMargin', options.rollbackMargin ?? 0.1, 0, 1),
+    maxTokensPerDay:
+      budget.maxTokensPerDay === undefined
+        ? undefined
+        : integerOption('improvement.budget.maxTokensPerDay', budget.maxTokensPerDay, 0),
+    leaseMs: integerOption('improvement.leaseMs', options.leaseMs ?? 120_000, 1_000),
+    harvestCases: integerOption('improvement.harvestCases', options.harvestCases ?? 10, 0),
+  });
+}

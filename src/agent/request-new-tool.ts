@@ -1,0 +1,37 @@
+import { z } from 'zod';
+
+/**
+ * Input of the `request_new_tool` meta-tool the model calls to get a tool it lacks. The
+ * agent generates, validates, runs the examples in the sandbox, registers version 1 (the
+ * examples become regression cases) and answers with success or the precise failure.
+ */
+export const requestNewToolInput = z.object({
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,63}$/)
+    .describe('snake_case name of the new tool, e.g. fetch_exchange_rate'),
+  description: z.string().min(1).describe('what the tool does, for later use'),
+  inputSchema: z
+    .record(z.string(), z.unknown())
+    .describe(
+      'JSON Schema of the single input object, e.g. {"type":"object","properties":{…},"required":[…]}',
+    ),
+  returns: z.string().min(1).describe('what the tool returns: shape, units, edge cases'),
+  examples: z
+    .array(z.object({ input: z.record(z.string(), z.unknown()), output: z.unknown() }))
+    .optional()
+    .describe('input/output pairs the tool must reproduce; they become its regression tests'),
+  network: z
+    .array(z.string())
+    .optional()
+    .describe('hosts ("api.example.com" or "host:port") the tool may fetch from; none by default'),
+});
+
+/** The parsed input of `request_new_tool`. */
+export type RequestNewToolInput = z.infer<typeof requestNewToolInput>;
+
+/** The description the model sees for `request_new_tool`. */
+export const REQUEST_NEW_TOOL_DESCRIPTION =
+  'Create a new tool when none of the available tools can do what the task needs. Describe its ' +
+  'input as a JSON Schema, what it returns, examples if you know exact answers, and any hosts it ' +
+  'must fetch from. The tool is written, tested in a sandbox and becomes callable in your next step.';

@@ -1,0 +1,546 @@
+import {
+  dynamicTool,
+  generateText,
+  jsonSchema,
+  type LanguageModel,
+  type ModelMessage,
+  type StepResult,
+  type ToolSet,
+  tool,
+} from 'ai';
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { integerOption } from '../core/options.ts';
+import { TypedEmitter } from '../core/typed-emitter.ts';
+import { Evaluator } from '../evaluation/evaluator.ts';
+import { CodeValidator } from '../generation/code-validator.ts';
+import { GenerationFailedError } from '../generation/generation-errors.ts';
+import { addUsage, emptyUsage, type TokenUsage, usageFromModel } from '../generation/token-usage.ts';
+import { ToolGenerator } from '../generation/tool-generator.ts';
+import { hashValue } from '../memory/hash-value.ts';
+import { PerformanceMemory } from '../memory/performance-memory.ts';
+import { InvalidToolError } from '../registry/registry-errors.ts';
+import type { ToolDefinition } from '../registry/tool-definition.ts';
+import { ToolRegistry } from '../registry/tool-registry.ts';
+import { type RegressionCaseInput, RegressionRunner } from '../regression/regression-runner.ts';
+import { SchemaCache } from '../regression/schema-cache.ts';
+import { chainRewriters } from '../rewriting/chain-rewriters.ts';
+import { HardeningRewriter } from '../rewriting/hardening-rewriter.ts';
+import { LlmRewriter } from '../rewriting/llm-rewriter.ts';
+import type { Rewriter } from '../rewriting/rewriter.ts';
+import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
+import { sqlJsStorage } from '../storage/sql-js-storage.ts';
+import { ToolNotFoundError } from '../storage/storage-errors.ts';
+import type { JsonObject, JsonValue, StorageAdapter, ToolVersion } from '../storage/types.ts';
+import {
+  AgentClosedError,
+  ToolInputError,
+  ToolInvocationError,
+  ToolUnavailableError,
+} from './agent-errors.ts';
+import type { AgentEvents } from './agent-events.ts';
+import {
+  type PromotionProposal,
+  type ResolvedImprovementOptions,
+  resolveImprovementOptions,
+  type SelfImprovingAgentOptions,
+} from './agent-options.ts';
+import {
+  REQUEST_NEW_TOOL_DESCRIPTION,
+  type RequestNewToolInput,
+  requestNewToolInput,
+} from './request-new-tool.ts';
+import { type ManagedTool, ToolCatalog } from './tool-catalog.ts';
+import { ToolImprover } from './tool-improver.ts';
+
+/** A hand-written tool for {@link SelfImprovingAgent.addTool}. */
+export interface AgentToolDefinition extends ToolDefinition {
+  /** Regression cases to store with the tool (in addition to `examples`). */
+  tests?: RegressionCaseInput[];
+  /** The tool changes things outside itself: never run it in shadow. @default false */
+  sideEffects?: boolean;
+}
+
+/** One tool call made during {@link SelfImprovingAgent.run}. */
+export interface AgentToolCall {
+  toolName: string;
+  input: unknown;
+  output: unknown;
+}
+
+/** The result of {@link SelfImprovingAgent.run}. */
+export interface AgentRunResult {
+  /** The model's final text. */
+  text: string;
+  /** Every step of the tool loop, as the AI SDK reports it. */
+  steps: StepResult<ToolSet>[];
+  /** Every tool call with its input and output, in order. */
+  toolCalls: AgentToolCall[];
+  /** Tokens used by the model across all steps (generation of new tools included). */
+  usage: TokenUsage;
+}
+
+/** Options of {@link SelfImprovingAgent.run}. */
+export interface AgentRunOptions {
+  /** Most model steps (each may call tools). @default 15 */
+  maxSteps?: number;
+  /** Cancels the run. */
+  abortSignal?: AbortSignal;
+}
+
+const DEFAULT_SYSTEM =
+  'You are a helpful assistant that completes tasks with tools. Use the available tools. When no ' +
+  'tool can do what the task needs, call request_new_tool to create one, then call the new tool. ' +
+  'When a tool returns an error, read it and decide: retry with other input, use another tool, or explain.';
+
+/**
+ * An agent whose tools get better by themselves. It composes the parts of this library: tools
+ * live in a {@link ToolRegistry}, run in a {@link QuickJsSandbox}, every call is recorded in a
+ * {@link PerformanceMemory} with the version that ran, an {@link Evaluator} scores each version
+ * every `evaluateEvery` calls, and a version that needs it is rewritten (hardening first, then
+ * the LLM), validated, gated by the {@link RegressionRunner} against the active version,
+ * optionally shadowed and approved, promoted with compare-and-swap, watched, and rolled back if
+ * it does worse. In `background` mode none of this adds latency to calls.
+ * @example
+ * const agent = new SelfImprovingAgent({ model: openai.chat('gpt-4o-mini'), storage: sqlJsStorage({ path: '.sia/agent.sqlite' }) });
+ * agent.on('tool:promoted', ({ toolName, fromVersion, toVersion }) => console.log(toolName, fromVersion, '→', toVersion));
+ * const { text } = await agent.run('Convert 5000 USD to ILS');
+ * await agent.close();
+ */
+export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
+  /** The storage everything lives in. */
+  readonly storage: StorageAdapter;
+  /** Tools, versions, pins and history. */
+  readonly registry: ToolRegistry;
+  /** Every call, per version. */
+  readonly memory: PerformanceMemory;
+  /** The promotion gate and the tools' regression cases. */
+  readonly regression: RegressionRunner;
+  /** The sandbox every tool runs in. */
+  readonly sandbox: QuickJsSandbox;
+  /** The improvement settings in force. */
+  readonly improvement: ResolvedImprovementOptions;
+  /** This agent's name in audit entries and leases. */
+  readonly instanceId: string;
+  readonly #model: LanguageModel | undefined;
+  readonly #generator: ToolGenerator | undefined;
+  readonly #validator: CodeValidator;
+  readonly #catalog: ToolCatalog;
+  readonly #improver: ToolImprover;
+  readonly #sideEffects = new Set<string>();
+  readonly #system: string;
+  readonly #owned: { storage: boolean; sandbox: boolean; generator: boolean };
+  readonly #unwatch: (() => void) | undefined;
+  readonly #ready: Promise<void>;
+  readonly #toolCache = new Map<string, { version: number; tool: ToolSet[string] }>();
+  #closed = false;
+
+  constructor(options: SelfImprovingAgentOptions = {}) {
+    super({ logger: options.logger });
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidOptionError('options', 'an object', options);
+    }
+    if (options.approve !== undefined && typeof options.approve !== 'function') {
+      throw new InvalidOptionError(
+        'approve',
+        'a function (proposal) => boolean | Promise<boolean>',
+        options.approve,
+      );
+    }
+    this.improvement = resolveImprovementOptions(options.improvement);
+    this.instanceId = options.instanceId ?? `agent:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+    this.#model = options.model;
+    this.#system = options.system ?? DEFAULT_SYSTEM;
+    this.#owned = { storage: !options.storage, sandbox: !options.sandbox, generator: false };
+    this.storage = options.storage ?? sqlJsStorage();
+    this.sandbox = options.sandbox ?? new QuickJsSandbox({ logger: options.logger });
+    this.memory = new PerformanceMemory({
+      ...options.memory,
+      storage: this.storage,
+      capture: options.capture,
+      logger: options.logger,
+    });
+    this.memory.on('storage:error', (event) => this.emit('storage:error', event));
+    this.registry = new ToolRegistry({ storage: this.storage, actor: this.instanceId });
+    this.#validator = options.validator ?? new CodeValidator();
+    const evaluator = options.evaluator ?? new Evaluator();
+    this.regression =
+      options.regression instanceof RegressionRunner
+        ? options.regression
+        : new RegressionRunner({ ...options.regression, storage: this.storage, sandbox: this.sandbox });
+    if (options.generator) {
+      this.#generator = options.generator;
+    } else if (options.model) {
+      this.#generator = new ToolGenerator({
+        model: options.model,
+        sandbox: this.sandbox,
+        logger: options.logger,
+      });
+      this.#owned.generator = true;
+    }
+    const rewriter: Rewriter =
+      options.rewriter ??
+      (options.model
+        ? chainRewriters([new HardeningRewriter(), new LlmRewriter({ model: options.model })], {
+            logger: options.logger,
+          })
+        : new HardeningRewriter());
+    this.#catalog = new ToolCatalog(this.registry, this.#validator, new SchemaCache());
+    this.#improver = new ToolImprover({
+      storage: this.storage,
+      registry: this.registry,
+      memory: this.memory,
+      evaluator,
+      watchEvaluator: new Evaluator({ ...evaluator.options, window: this.improvement.watchCalls }),
+      runner: this.regression,
+      rewriter,
+      validator: this.#validator,
+      sandbox: this.sandbox,
+      catalog: this.#catalog,
+      events: this,
+      options: this.improvement,
+      approve: options.approve as ((proposal: PromotionProposal) => boolean | Promise<boolean>) | undefined,
+      sideEffects: this.#sideEffects,
+      captureEnabled: options.capture?.inputs === true && options.capture?.outputs === true,
+      instanceId: this.instanceId,
+      logger: options.logger,
+    });
+    // Another process promoted or rolled back: serve the new active version from the next call.
+    this.#unwatch = this.storage.watchActive?.((change) => {
+      const known = this.#catalog.get(change.toolName);
+      if (known?.version.version === change.activeVersion) return;
+      void this.#catalog.refresh(change.toolName).catch((error: unknown) => {
+        options.logger?.warn?.('could not refresh a tool after a change notice', { error: String(error) });
+      });
+    });
+    const storage = this.storage;
+    const catalog = this.#catalog;
+    this.#ready = (async () => {
+      await storage.ready?.();
+      await catalog.load();
+    })();
+    // Surfaced by the first call that awaits readiness; never an unhandled rejection.
+    this.#ready.catch(() => undefined);
+  }
+
+  /** Resolves when stored tools are loaded (and their sources re-validated). Rejects if storage cannot open. */
+  async ready(): Promise<void> {
+    await this.#ready;
+  }
+
+  /** The tools the agent serves, with their active versions. */
+  async listTools(): Promise<ManagedTool[]> {
+    await this.#open('listTools');
+    return this.#catalog.list();
+  }
+
+  /**
+   * Calls a managed tool without any model: validates the input against the tool's schema, runs
+   * the active version in the sandbox, records the call, and returns the value. Throws
+   * {@link ToolInvocationError} when the tool fails (the failure is recorded),
+   * {@link ToolInputError} for input that does not match the schema (nothing recorded).
+   */
+  async invoke<T = unknown>(toolName: string, input: object = {}): Promise<T> {
+    await this.#open('invoke');
+    const outcome = await this.#execute(toolName, input);
+    if (outcome.ok) return outcome.value as T;
+    throw outcome.error;
+  }
+
+  /**
+   * Registers a hand-written tool (version 1, author `human`). Its source is validated;
+   * `examples` and `tests` become regression cases.
+   */
+  async addTool(definition: AgentToolDefinition): Promise<ToolVersion> {
+    await this.#open('addTool');
+    const validation = this.#validator.validate(definition?.source, { name: definition?.name });
+    if (!validation.ok) {
+      throw new InvalidToolError(
+        'source',
+        `a valid tool source (${validation.issues.map((issue) => `${issue.code}: ${issue.message}`).join('; ')})`,
+        definition.source,
+      );
+    }
+    const { tests = [], sideEffects = false, ...rest } = definition;
+    const { version } = await this.registry.create(
+      { ...rest, source: validation.source },
+      { reason: 'added by the app' },
+    );
+    for (const test of tests) await this.regression.addCase(version.toolName, test);
+    if (sideEffects) this.#sideEffects.add(version.toolName);
+    this.#catalog.set(rest.description, version);
+    this.emit('tool:created', {
+      toolName: version.toolName,
+      version: version.version,
+      author: version.author,
+      via: 'addTool',
+      attempts: 1,
+      usage: emptyUsage(),
+    });
+    return version;
+  }
+
+  /**
+   * The managed tools plus `request_new_tool`, as an AI SDK `ToolSet` for your own
+   * `generateText`/`streamText`. The object is live: a tool created through
+   * `request_new_tool` appears in it. Every tool keeps its real input schema; a tool that fails
+   * answers the model with `{ error: { code, message } }` instead of throwing, so the run goes on.
+   * Call `await agent.ready()` first when the storage holds tools from an earlier run.
+   */
+  tools(): ToolSet {
+    const names = (): string[] => [
+      ...this.#catalog.list().map((managed) => managed.name),
+      'request_new_tool',
+    ];
+    const lookup = (name: string): ToolSet[string] | undefined => {
+      if (name === 'request_new_tool') return this.#requestNewTool();
+      const managed = this.#catalog.get(name);
+      return managed ? this.#aiTool(managed) : undefined;
+    };
+    return new Proxy({} as ToolSet, {
+      ownKeys: () => names(),
+      has: (_target, key) => typeof key === 'string' && lookup(key) !== undefined,
+      get: (_target, key) => (typeof key === 'string' ? lookup(key) : undefined),
+      getOwnPropertyDescriptor: (_target, key) => {
+        const value = typeof key === 'string' ? lookup(key) : undefined;
+        return value ? { value, enumerable: true, configurable: true, writable: false } : undefined;
+      },
+    });
+  }
+
+  /**
+   * Runs a task with the model and the managed tools (plus `request_new_tool`). Each step
+   * sees the tools as they are at that moment, so a tool created in one step is callable in the
+   * next. Improvement of the tools happens beside the run (`background`) or inside the calls
+   * that trigger it (`inline`).
+   */
+  async run(task: string, options: AgentRunOptions = {}): Promise<AgentRunResult> {
+    await this.#open('run');
+    if (!this.#model) {
+      throw new InvalidOptionError(
+        'model',
+        'an AI SDK LanguageModel (run() needs a model; invoke() does not)',
+        undefined,
+      );
+    }
+    if (typeof task !== 'string' || task.trim() === '')
+      throw new InvalidOptionError('task', 'a non-empty string', task);
+    const maxSteps = integerOption('maxSteps', options.maxSteps ?? 15, 1, 1000);
+    const messages: ModelMessage[] = [{ role: 'user', content: task }];
+    const steps: StepResult<ToolSet>[] = [];
+    const toolCalls: AgentToolCall[] = [];
+    let usage = emptyUsage();
+    let text = '';
+    for (let step = 0; step < maxSteps; step += 1) {
+      const result = await generateText({
+        model: this.#model,
+        system: this.#system,
+        messages,
+        tools: this.#snapshotTools(),
+        abortSignal: options.abortSignal,
+      });
+      steps.push(...(result.steps as StepResult<ToolSet>[]));
+      usage = addUsage(usage, usageFromModel(result.totalUsage));
+      for (const call of result.toolResults) {
+        toolCalls.push({ toolName: call.toolName, input: call.input, output: call.output });
+      }
+      messages.push(...result.responseMessages);
+      text = result.text;
+      if (result.finishReason !== 'tool-calls' || result.toolCalls.length === 0) break;
+    }
+    return { text, steps, toolCalls, usage };
+  }
+
+  /** Resolves when every background evaluation, improvement and watch started so far has settled. */
+  async idle(): Promise<void> {
+    await this.#improver.idle();
+    await this.memory.flush();
+  }
+
+  /**
+   * Finishes running improvement work, writes every record, and releases what the agent
+   * created (sandbox, generator, storage). Storage or a sandbox passed in stays open.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#improver.close();
+    await this.#improver.idle();
+    this.#unwatch?.();
+    await this.memory.close();
+    if (this.#owned.generator) await this.#generator?.close();
+    if (this.#owned.sandbox) await this.sandbox.close();
+    if (this.#owned.storage) await this.storage.close();
+  }
+
+  async #open(operation: string): Promise<void> {
+    if (this.#closed) throw new AgentClosedError(operation);
+    await this.#ready;
+  }
+
+  /** Runs the active version and records the call; never throws for tool failures. */
+  async #execute(
+    toolName: string,
+    input: unknown,
+  ): Promise<{ ok: true; value: unknown; version: number } | { ok: false; error: Error; version?: number }> {
+    const managed = this.#catalog.get(toolName);
+    if (!managed) return { ok: false, error: new ToolNotFoundError(toolName) };
+    const version = managed.version;
+    if (managed.problem !== null) {
+      return { ok: false, error: new ToolUnavailableError(toolName, version.version, managed.problem) };
+    }
+    const problems = managed.inputSchema.validate(input);
+    if (typeof input !== 'object' || input === null || Array.isArray(input) || problems.length > 0) {
+      const details =
+        problems.length > 0
+          ? problems.slice(0, 5).map((problem) => `${problem.path || '(input)'}: ${problem.message}`)
+          : ['the input must be a JSON object'];
+      return { ok: false, error: new ToolInputError(toolName, details) };
+    }
+    const startedAt = Date.now();
+    const started = performance.now();
+    let value: unknown;
+    let failure: { code: string; message: string; error: unknown } | undefined;
+    try {
+      value = await this.sandbox.run(
+        { source: version.source, entry: toolName, network: { allow: version.capabilities.network } },
+        input,
+      );
+    } catch (error) {
+      const code =
+        typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : 'ERROR';
+      failure = { code, message: error instanceof Error ? error.message : String(error), error };
+    }
+    const latencyMs = performance.now() - started;
+    this.memory.record({
+      toolName,
+      version: version.version,
+      startedAt,
+      latencyMs,
+      success: failure === undefined,
+      inputHash: hashValue(input),
+      input,
+      ...(failure
+        ? { errorCode: failure.code, errorMessage: failure.message }
+        : { outputHash: hashValue(value), output: value }),
+    });
+    this.emit('tool:invoked', {
+      toolName,
+      version: version.version,
+      latencyMs,
+      success: failure === undefined,
+      ...(failure ? { error: { code: failure.code, message: failure.message } } : {}),
+    });
+    const work = this.#improver.afterCall(toolName, version.version, input, {
+      success: failure === undefined,
+      latencyMs,
+    });
+    if (work && this.improvement.mode === 'inline') await work;
+    if (failure) {
+      return {
+        ok: false,
+        version: version.version,
+        error: new ToolInvocationError(
+          toolName,
+          version.version,
+          failure.code,
+          failure.message,
+          failure.error,
+        ),
+      };
+    }
+    return { ok: true, value, version: version.version };
+  }
+
+  /** A fixed copy of the live tool set, for one step of `run()`. */
+  #snapshotTools(): ToolSet {
+    const live = this.tools();
+    return Object.fromEntries(Object.keys(live).map((name) => [name, live[name]])) as ToolSet;
+  }
+
+  #aiTool(managed: ManagedTool): ToolSet[string] {
+    const cached = this.#toolCache.get(managed.name);
+    if (cached && cached.version === managed.version.version) return cached.tool;
+    const name = managed.name;
+    const created = dynamicTool({
+      description: managed.description,
+      inputSchema: jsonSchema(managed.version.inputSchema as Parameters<typeof jsonSchema>[0]),
+      execute: async (input: unknown) => {
+        const outcome = await this.#execute(name, input);
+        if (outcome.ok) return outcome.value;
+        const code = (outcome.error as { code?: string }).code ?? 'ERROR';
+        return { error: { code, message: outcome.error.message } };
+      },
+    });
+    this.#toolCache.set(name, { version: managed.version.version, tool: created });
+    return created;
+  }
+
+  #requestNewTool(): ToolSet[string] {
+    const cached = this.#toolCache.get('request_new_tool');
+    if (cached) return cached.tool;
+    const created = tool({
+      description: REQUEST_NEW_TOOL_DESCRIPTION,
+      inputSchema: requestNewToolInput,
+      execute: async (request: RequestNewToolInput) => this.#createRequestedTool(request),
+    });
+    this.#toolCache.set('request_new_tool', { version: 0, tool: created as ToolSet[string] });
+    return created as ToolSet[string];
+  }
+
+  async #createRequestedTool(request: RequestNewToolInput): Promise<JsonObject> {
+    if (!this.#generator) {
+      return {
+        ok: false,
+        error: 'No model is configured for writing tools; the app must add this tool with addTool().',
+      };
+    }
+    if (this.#catalog.get(request.name)) {
+      return { ok: false, error: `A tool named "${request.name}" already exists: call it instead.` };
+    }
+    const examples = (request.examples ?? []).map((example) => ({
+      input: example.input as JsonObject,
+      output: (example.output ?? null) as JsonValue,
+    }));
+    try {
+      const generated = await this.#generator.generate({
+        name: request.name,
+        description: request.description,
+        inputSchema: request.inputSchema,
+        returns: request.returns,
+        examples,
+        capabilities: { network: request.network ?? [] },
+      });
+      const { version } = await this.registry.create(
+        {
+          name: request.name,
+          description: request.description,
+          inputSchema: request.inputSchema as JsonObject,
+          source: generated.source,
+          capabilities: { network: request.network ?? [] },
+          examples,
+          author: 'generator',
+        },
+        { reason: `requested by the model: ${request.description}` },
+      );
+      this.#catalog.set(request.description, version);
+      this.emit('tool:created', {
+        toolName: request.name,
+        version: version.version,
+        author: 'generator',
+        via: 'request_new_tool',
+        attempts: generated.attempts.length,
+        usage: generated.usage,
+      });
+      return {
+        ok: true,
+        tool: request.name,
+        version: version.version,
+        message: `Tool "${request.name}" is ready. Call it next with input matching its schema.`,
+      };
+    } catch (error) {
+      const message =
+        GenerationFailedError.isInstance(error) || error instanceof Error ? error.message : String(error);
+      return { ok: false, error: `Could not create "${request.name}": ${message}` };
+    }
+  }
+}

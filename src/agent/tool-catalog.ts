@@ -1,0 +1,81 @@
+import type { CodeValidator } from '../generation/code-validator.ts';
+import type { ToolRegistry } from '../registry/tool-registry.ts';
+import type { CompiledSchema, SchemaCache } from '../regression/schema-cache.ts';
+import type { ToolVersion } from '../storage/types.ts';
+
+/** A tool as the agent serves it: the active version and what is needed to call it. */
+export interface ManagedTool {
+  readonly name: string;
+  readonly description: string;
+  /** The active version at the time it was loaded or promoted. */
+  readonly version: ToolVersion;
+  /** Why the active source cannot be used (it failed validation on load), or null. */
+  readonly problem: string | null;
+  /** Checks call inputs against the tool's input schema. */
+  readonly inputSchema: CompiledSchema;
+}
+
+/**
+ * The agent's view of the registry: the active version of every tool, re-validated when loaded
+ * from storage, and updated on promotion, rollback and notices from other processes. A call
+ * takes the version it finds here when it starts and keeps it to the end, so a promotion never
+ * interrupts a call already running.
+ */
+export class ToolCatalog {
+  readonly #registry: ToolRegistry;
+  readonly #validator: CodeValidator;
+  readonly #schemas: SchemaCache;
+  readonly #tools = new Map<string, ManagedTool>();
+
+  constructor(registry: ToolRegistry, validator: CodeValidator, schemas: SchemaCache) {
+    this.#registry = registry;
+    this.#validator = validator;
+    this.#schemas = schemas;
+  }
+
+  /** Loads every stored tool and its active version. */
+  async load(): Promise<void> {
+    for (const record of await this.#registry.list()) {
+      this.set(record.description, await this.#registry.active(record.name));
+    }
+  }
+
+  /** The tool, or undefined when the agent does not know it. */
+  get(name: string): ManagedTool | undefined {
+    return this.#tools.get(name);
+  }
+
+  /** Every tool, by name. */
+  list(): ManagedTool[] {
+    return [...this.#tools.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Re-reads a tool's active version from storage (after a change elsewhere). */
+  async refresh(name: string): Promise<ManagedTool | undefined> {
+    const record = await this.#registry.storage.getTool(name);
+    if (!record) return undefined;
+    const version = await this.#registry.active(name);
+    return this.set(record.description, version);
+  }
+
+  /** Serves `version` from now on; its source is validated again. */
+  set(description: string, version: ToolVersion): ManagedTool {
+    const current = this.#tools.get(version.toolName);
+    if (current && current.version.version === version.version) return current;
+    const result = this.#validator.validate(version.source, { name: version.toolName });
+    const problem = result.ok
+      ? null
+      : result.issues
+          .map((issue) => `${issue.code}${issue.line ? ` (line ${issue.line})` : ''}: ${issue.message}`)
+          .join('; ');
+    const tool: ManagedTool = {
+      name: version.toolName,
+      description,
+      version: result.ok ? { ...version, source: result.source } : version,
+      problem,
+      inputSchema: this.#schemas.compile(version.inputSchema),
+    };
+    this.#tools.set(version.toolName, tool);
+    return tool;
+  }
+}

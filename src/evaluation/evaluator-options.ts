@@ -1,0 +1,186 @@
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { integerOption, numberOption, objectOption } from '../core/options.ts';
+
+/** How the consistency component is computed (see {@link EvaluatorOptions.consistency}). */
+export type ConsistencyMode = 'spread' | 'percentile';
+
+/** Weights of the three score components; each ≥ 0, together 1. */
+export interface ScoreWeights {
+  /** Weight of the success rate. @default 0.5 */
+  successRate?: number;
+  /** Weight of the latency component. @default 0.3 */
+  latency?: number;
+  /** Weight of the consistency component. @default 0.2 */
+  consistency?: number;
+}
+
+/**
+ * When a version counts as `DEGRADED`: its current window against the `window` calls of the
+ * same version just before it. Either rule is enough.
+ */
+export interface DegradationOptions {
+  /**
+   * The earlier window must hold at least this many calls to be compared with.
+   * @default min(10, window)
+   */
+  minBaselineInvocations?: number;
+  /** Flag when the success rate fell by at least this much (absolute, 0.2 = 20 points). @default 0.2 */
+  successDrop?: number;
+  /** Flag when the median latency grew to at least this factor of the earlier median. @default 2 */
+  latencyFactor?: number;
+  /**
+   * …and by at least this many milliseconds, so a 1 ms tool that now takes 2 ms is not
+   * "degraded" (sub-millisecond noise would otherwise trigger rewrites).
+   * @default 100
+   */
+  minLatencyIncreaseMs?: number;
+}
+
+/**
+ * Options of `Evaluator` (and of `scoreSummary`). The defaults reproduce the article's
+ * scoring exactly: `0.5 · successRate + 0.3 · latency + 0.2 · consistency`, rewrite below 0.6.
+ */
+export interface EvaluatorOptions {
+  /** Weights of the components. Missing fields take their default; the sum must be 1 (±1e-9). */
+  weights?: ScoreWeights;
+  /** At or below this average latency the latency component is 1, ms. @default 1000 */
+  targetLatencyMs?: number;
+  /** At or above this average latency the latency component is 0 (linear in between), ms. @default 5000 */
+  maxLatencyMs?: number;
+  /** A score below this needs a rewrite (`LOW_SCORE`). @default 0.6 */
+  threshold?: number;
+  /**
+   * A success rate below this needs a rewrite whatever the score (`LOW_SUCCESS`). The
+   * article's weights alone let a fast, steady tool fail 80% of its calls before its score
+   * falls below 0.6; 0.8 is where the article's own explanation starts to report failures.
+   * @default 0.8
+   */
+  minSuccessRate?: number;
+  /** With fewer calls in the window the score is 1 and nothing is rewritten (`INSUFFICIENT_DATA`). @default 3 */
+  minInvocations?: number;
+  /** How many of the version's most recent calls are scored. @default 20 */
+  window?: number;
+  /**
+   * `'spread'` (the article): `max(0, 1 − (max − min) / (3 · avg))`; one slow call among twenty
+   * can take it to 0. `'percentile'`: `max(0, 1 − (p95 − p50) / (3 · p50))`, the same shape on
+   * robust statistics: the median ignores outliers, and the nearest-rank p95 of 20 calls is the
+   * second-slowest, so a single outlier does not count (with fewer than 20 calls p95 is the
+   * maximum, so use a window of at least 20).
+   * @default 'spread'
+   */
+  consistency?: ConsistencyMode;
+  /**
+   * When a version counts as `DEGRADED` (which needs a rewrite). `false` turns the check off.
+   * The evaluation source must have a `recent()` method for it (PerformanceMemory does).
+   */
+  degradation?: DegradationOptions | false;
+  /** Clock for `evaluatedAt`, epoch ms. @default Date.now */
+  clock?: () => number;
+}
+
+/** {@link DegradationOptions} with every default applied. */
+export interface ResolvedDegradationOptions {
+  readonly minBaselineInvocations: number;
+  readonly successDrop: number;
+  readonly latencyFactor: number;
+  readonly minLatencyIncreaseMs: number;
+}
+
+/** {@link EvaluatorOptions} with every default applied (frozen). */
+export interface ResolvedEvaluatorOptions {
+  readonly weights: { readonly successRate: number; readonly latency: number; readonly consistency: number };
+  readonly targetLatencyMs: number;
+  readonly maxLatencyMs: number;
+  readonly threshold: number;
+  readonly minSuccessRate: number;
+  readonly minInvocations: number;
+  readonly window: number;
+  readonly consistency: ConsistencyMode;
+  readonly degradation: ResolvedDegradationOptions | false;
+  readonly clock: () => number;
+}
+
+const WEIGHT_SUM_TOLERANCE = 1e-9;
+/** `recent()` reads 2 · window records, and PerformanceMemory accepts limits up to 1e6. */
+const MAX_WINDOW = 500_000;
+
+/** Validates `options` and applies defaults once; throws `InvalidOptionError` naming the field. */
+export function resolveEvaluatorOptions(options: EvaluatorOptions = {}): ResolvedEvaluatorOptions {
+  objectOption('options', options);
+  const weightsInput = options.weights === undefined ? {} : objectOption('weights', options.weights);
+  const weights = Object.freeze({
+    successRate: numberOption('weights.successRate', weightsInput.successRate ?? 0.5, 0, 1),
+    latency: numberOption('weights.latency', weightsInput.latency ?? 0.3, 0, 1),
+    consistency: numberOption('weights.consistency', weightsInput.consistency ?? 0.2, 0, 1),
+  });
+  const sum = weights.successRate + weights.latency + weights.consistency;
+  if (Math.abs(sum - 1) > WEIGHT_SUM_TOLERANCE) {
+    throw new InvalidOptionError(
+      'weights',
+      `weights summing to 1 (successRate ${weights.successRate} + latency ${weights.latency} + consistency ${weights.consistency} = ${Number(sum.toPrecision(12))})`,
+      options.weights,
+    );
+  }
+  const targetLatencyMs = numberOption('targetLatencyMs', options.targetLatencyMs ?? 1000, 0);
+  const maxLatencyMs = numberOption('maxLatencyMs', options.maxLatencyMs ?? 5000, 0);
+  if (maxLatencyMs <= targetLatencyMs) {
+    throw new InvalidOptionError(
+      'maxLatencyMs',
+      `a number greater than targetLatencyMs (${targetLatencyMs})`,
+      maxLatencyMs,
+    );
+  }
+  const window = integerOption('window', options.window ?? 20, 1, MAX_WINDOW);
+  const minInvocations = integerOption('minInvocations', options.minInvocations ?? 3, 1, window);
+  const consistency = options.consistency ?? 'spread';
+  if (consistency !== 'spread' && consistency !== 'percentile') {
+    throw new InvalidOptionError('consistency', "'spread' or 'percentile'", consistency);
+  }
+  const clock = options.clock ?? Date.now;
+  if (typeof clock !== 'function')
+    throw new InvalidOptionError('clock', 'a function returning epoch ms', clock);
+  return Object.freeze({
+    weights,
+    targetLatencyMs,
+    maxLatencyMs,
+    threshold: numberOption('threshold', options.threshold ?? 0.6, 0, 1),
+    minSuccessRate: numberOption('minSuccessRate', options.minSuccessRate ?? 0.8, 0, 1),
+    minInvocations,
+    window,
+    consistency,
+    degradation: resolveDegradation(options.degradation, window),
+    clock,
+  });
+}
+
+function resolveDegradation(
+  value: DegradationOptions | false | undefined,
+  window: number,
+): ResolvedDegradationOptions | false {
+  if (value === false) return false;
+  const degradation = value === undefined ? {} : objectOption('degradation', value);
+  return Object.freeze({
+    minBaselineInvocations: integerOption(
+      'degradation.minBaselineInvocations',
+      degradation.minBaselineInvocations ?? Math.min(10, window),
+      1,
+      window,
+    ),
+    successDrop: positive('degradation.successDrop', degradation.successDrop ?? 0.2, 0, 1),
+    latencyFactor: positive('degradation.latencyFactor', degradation.latencyFactor ?? 2, 1),
+    minLatencyIncreaseMs: numberOption(
+      'degradation.minLatencyIncreaseMs',
+      degradation.minLatencyIncreaseMs ?? 100,
+      0,
+    ),
+  });
+}
+
+/** A finite number in (min, max]: a drop of 0 or a factor of 1 would flag every version. */
+function positive(option: string, value: unknown, min: number, max = Number.POSITIVE_INFINITY): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= min || value > max) {
+    const range = max === Number.POSITIVE_INFINITY ? `> ${min}` : `> ${min} and ≤ ${max}`;
+    throw new InvalidOptionError(option, `a finite number ${range}`, value);
+  }
+  return value;
+}

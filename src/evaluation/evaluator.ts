@@ -1,0 +1,125 @@
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import type { MemorySummary } from '../memory/performance-memory.ts';
+import { type AggregatableInvocation, aggregateInvocations } from '../storage/aggregate-invocations.ts';
+import type { Evaluation } from './evaluation.ts';
+import {
+  type EvaluatorOptions,
+  type ResolvedEvaluatorOptions,
+  resolveEvaluatorOptions,
+} from './evaluator-options.ts';
+import { scoreWithOptions } from './score-summary.ts';
+
+/**
+ * Where an {@link Evaluator} reads a version's calls: a `PerformanceMemory`, or anything with
+ * the same methods (a remote metrics service, a test double).
+ */
+export interface EvaluationSource {
+  /** Summary of the most recent `window` calls of one version (see `PerformanceMemory.summary`). */
+  summary(toolName: string, options: { version: number; window: number }): Promise<MemorySummary>;
+  /**
+   * The most recent calls of one version, newest first, at most `limit`. Optional: when present,
+   * the evaluator reads `2 · window` calls once and splits them into the current window and the
+   * baseline before it (for `DEGRADED`); without it there is no baseline.
+   */
+  recent?(
+    toolName: string,
+    options: { version: number; limit: number },
+  ): Promise<readonly AggregatableInvocation[]>;
+}
+
+/** Per-call arguments of {@link Evaluator.evaluate}. */
+export interface EvaluateOptions {
+  /** The version to score; only its own calls count. */
+  version: number;
+  /** `evaluatedAt` of the result, epoch ms. @default the evaluator's `clock()` */
+  now?: number;
+}
+
+/**
+ * Scores one tool version from its recent calls and says whether it needs a rewrite, and why.
+ *
+ * The defaults are the article's: `0.5 · successRate + 0.3 · latency + 0.2 · consistency` over
+ * the version's last 20 calls, latency 1 at ≤ 1000 ms falling linearly to 0 at ≥ 5000 ms
+ * (on the average), consistency `max(0, 1 − (max − min) / (3 · avg))`, rewrite below 0.6,
+ * fewer than 3 calls → score 1. On top of the score, a success rate below 0.8 (`LOW_SUCCESS`)
+ * or a window clearly worse than the same version's previous window (`DEGRADED`) also needs a
+ * rewrite; `SLOW` and `INCONSISTENT` are informational.
+ *
+ * Only the given version's calls are read (through the memory API, nothing else), so a new
+ * version is never blamed for its predecessor's failures.
+ *
+ * @example
+ * ```ts
+ * const evaluator = new Evaluator({ consistency: 'percentile' });
+ * const result = await evaluator.evaluate(memory, 'fetch_exchange_rate', { version: 2 });
+ * if (result.needsRewrite) console.log(result.reasons.map((reason) => reason.message));
+ * ```
+ */
+export class Evaluator {
+  /** The options in force (defaults applied, frozen). */
+  readonly options: ResolvedEvaluatorOptions;
+
+  constructor(options: EvaluatorOptions = {}) {
+    this.options = resolveEvaluatorOptions(options);
+  }
+
+  /**
+   * Reads the version's current window (and, for `DEGRADED`, the window before it) and scores it.
+   * Reads `2 · window` records with one `recent()` call when the source has it and degradation
+   * is on (so both windows come from one consistent read), else one `summary()`.
+   */
+  async evaluate(source: EvaluationSource, toolName: string, options: EvaluateOptions): Promise<Evaluation> {
+    if (typeof toolName !== 'string' || toolName.length === 0) {
+      throw new InvalidOptionError('toolName', 'a non-empty string', toolName);
+    }
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidOptionError('options', 'an object with a version', options);
+    }
+    const { version } = options;
+    if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
+      throw new InvalidOptionError('version', 'a positive integer', version);
+    }
+    if (options.now !== undefined && !Number.isFinite(options.now)) {
+      throw new InvalidOptionError('now', 'epoch ms', options.now);
+    }
+    const { window } = this.options;
+    let summary: MemorySummary;
+    let baseline: MemorySummary | null = null;
+    if (this.options.degradation !== false && typeof source.recent === 'function') {
+      const records = await source.recent(toolName, { version, limit: 2 * window });
+      summary = toSummary(toolName, version, records.slice(0, window));
+      if (records.length > window) baseline = toSummary(toolName, version, records.slice(window));
+    } else {
+      summary = await source.summary(toolName, { version, window });
+    }
+    return {
+      toolName,
+      version,
+      ...scoreWithOptions(summary, this.options, baseline),
+      summary,
+      baseline,
+      evaluatedAt: options.now ?? this.options.clock(),
+    };
+  }
+}
+
+/** The same summary `PerformanceMemory.summary` returns, built from records newest first. */
+function toSummary(
+  toolName: string,
+  version: number,
+  recordsNewestFirst: readonly AggregatableInvocation[],
+): MemorySummary {
+  const aggregate = aggregateInvocations(recordsNewestFirst);
+  return {
+    toolName,
+    version,
+    invocations: aggregate.invocations,
+    successes: aggregate.successes,
+    failures: aggregate.invocations - aggregate.successes,
+    successRate: aggregate.invocations === 0 ? 0 : aggregate.successes / aggregate.invocations,
+    latencyMs: aggregate.latencyMs,
+    recentErrors: aggregate.recentErrors,
+    firstAt: aggregate.firstAt,
+    lastAt: aggregate.lastAt,
+  };
+}

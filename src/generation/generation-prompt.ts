@@ -1,0 +1,112 @@
+import type { ToolSpec } from './tool-spec.ts';
+
+/** A failed attempt, as the next prompt reports it. */
+export interface PreviousAttempt {
+  /** The code the model wrote (after fence stripping), or `null` when there was none. */
+  readonly source: string | null;
+  /** Why it failed, one line each. */
+  readonly reasons: readonly string[];
+}
+
+const MAX_REASONS = 20;
+const MAX_REASON_LENGTH = 600;
+const MAX_QUOTED_SOURCE = 24_000;
+
+/**
+ * The system prompt of {@link ToolGenerator}: the exact answer format, what the sandbox offers and
+ * what a tool must and must not do. It is the same for every tool (so providers can cache it).
+ */
+export function buildGenerationSystemPrompt(): string {
+  return `You write one JavaScript tool: a function that an AI agent calls with one JSON object and that returns JSON data. It runs in a sandbox (QuickJS, ES2023), not in Node.js or a browser.
+
+Answer format (answers that break it are rejected automatically):
+- Answer with only the code, in one \`\`\`js fence. No explanation before or after it.
+- The code is a plain script with exactly one top-level function, named exactly as the task says: \`function NAME(input) { … }\` or \`async function NAME(input) { … }\`. It takes ONE parameter, the input object; destructuring it is fine: \`function NAME({ a, b })\`.
+- Helpers and constants are top-level \`const\` declarations (\`const toCents = (amount) => Math.round(amount * 100);\`) or live inside the function. Nothing else at the top level: no \`let\`/\`var\`, no other function declarations, no classes, no example calls, no tests, no console output.
+- Plain JavaScript only: no TypeScript types, no JSX, no \`import\`/\`export\`, no \`require\`, no \`import()\`, no \`module.exports\`, no \`eval\`/\`Function\`/\`new Function\`, no assignments to undeclared variables or to \`globalThis\`.
+
+What the sandbox offers:
+- The ES2023 built-ins (JSON, Math, Date, Map, Set, RegExp, Promise, array and string methods, …).
+- \`fetch\` (standard Response: \`ok\`, \`status\`, \`headers\`, \`json()\`, \`text()\`), but only to the hosts the task lists; every other host is denied.
+- \`URL\`, \`URLSearchParams\`, \`TextEncoder\`, \`TextDecoder\`, \`setTimeout\`, \`clearTimeout\`, \`AbortController\`, \`atob\`, \`btoa\`, \`structuredClone\`, \`console\`.
+- Not available: Node.js APIs (\`process\`, \`Buffer\`, \`fs\`, \`require\`), \`Intl\`, \`crypto\`, \`performance\`, streams, \`Blob\`, \`FormData\`.
+- Every call is independent (nothing persists between calls) and has a deadline: no endless loops, no busy waiting.
+
+How the tool must behave:
+- Return JSON data only: objects, arrays, strings, finite numbers, booleans, null. Never undefined, functions, Map/Set or class instances.
+- Use \`async function\` and \`await\` for \`fetch\`; check \`response.ok\` and throw on failure.
+- On invalid input or a failed upstream call, \`throw new Error('…')\` with a message that says what was wrong (e.g. "amount must be a positive number, got -1"). Do not return error objects.`;
+}
+
+/**
+ * The user prompt of one attempt: the tool's spec and, from the second attempt on, why the
+ * previous attempt failed and its code, so the model can fix exactly that.
+ *
+ * Reasons and quoted code come from the model's own earlier answer and from the sandbox (error
+ * messages a tool threw); they are fenced and labelled as data.
+ */
+export function buildGenerationPrompt(spec: ToolSpec, previous: readonly PreviousAttempt[] = []): string {
+  const network = spec.capabilities?.network ?? [];
+  const sections = [
+    `Write the tool \`${spec.name}\`.`,
+    `Entry function: \`function ${spec.name}(input)\` (or \`async function ${spec.name}(input)\`).`,
+    `What it does:\n${spec.description}`,
+    `Input: one object matching this JSON Schema:\n${fence(JSON.stringify(spec.inputSchema, null, 2), 'json')}`,
+    `Returns: ${spec.returns}`,
+    network.length === 0
+      ? 'Network: none. `fetch` is denied for every host; compute the result locally.'
+      : `Network: \`fetch\` may reach only these hosts: ${network.map((host) => `\`${host}\``).join(', ')}.`,
+  ];
+  const examples = spec.examples ?? [];
+  if (examples.length > 0) {
+    const lines = examples.map(
+      (example, index) =>
+        `${index + 1}. ${spec.name}(${JSON.stringify(example.input)}) must return ${JSON.stringify(example.output)}`,
+    );
+    sections.push(
+      `Examples (your code is run on each of them and must return exactly these values):\n${lines.join('\n')}`,
+    );
+  }
+
+  const last = previous.at(-1);
+  if (last !== undefined) {
+    const earlier = previous.slice(0, -1);
+    if (earlier.length > 0) {
+      const summary = earlier.map(
+        (attempt, index) =>
+          `attempt ${index + 1}: ${attempt.reasons.map((reason) => clip(reason, 200)).join('; ')}`,
+      );
+      sections.push(`Earlier attempts also failed (do not repeat these mistakes):\n${summary.join('\n')}`);
+    }
+    sections.push(`Your previous attempt failed because:\n${formatReasons(last.reasons)}`);
+    sections.push(
+      last.source === null || last.source.trim() === ''
+        ? 'Your previous answer contained no code.'
+        : `Your previous code (quoted as data):\n${fence(clip(last.source, MAX_QUOTED_SOURCE), 'js')}`,
+    );
+    sections.push(
+      `Fix every problem listed above and answer with the complete corrected code of \`${spec.name}\`, in one \`\`\`js fence, with no other text.`,
+    );
+  } else {
+    sections.push(`Answer with the code of \`${spec.name}\` in one \`\`\`js fence, with no other text.`);
+  }
+  return sections.join('\n\n');
+}
+
+function formatReasons(reasons: readonly string[]): string {
+  const shown = reasons.slice(0, MAX_REASONS).map((reason) => `- ${clip(reason, MAX_REASON_LENGTH)}`);
+  if (reasons.length > MAX_REASONS) shown.push(`- … and ${reasons.length - MAX_REASONS} more problems`);
+  return shown.join('\n');
+}
+
+/** Wraps `text` in a Markdown fence longer than any backtick run inside it. */
+export function fence(text: string, language: string): string {
+  let longest = 0;
+  for (const run of text.match(/`+/g) ?? []) longest = Math.max(longest, run.length);
+  const marker = '`'.repeat(Math.max(3, longest + 1));
+  return `${marker}${language}\n${text}\n${marker}`;
+}
+
+function clip(text: string, length: number): string {
+  return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
+}

@@ -1,0 +1,83 @@
+import { APICallError, generateText, type LanguageModel, RetryError } from 'ai';
+import { ModelCallError } from './generation-errors.ts';
+import { type TokenUsage, usageFromModel } from './token-usage.ts';
+
+/** One plain-text request to a model, see {@link generateCodeText}. */
+export interface CodeTextRequest {
+  /** Instructions (the system prompt). */
+  readonly system: string;
+  /** The user prompt. */
+  readonly prompt: string;
+  /** Sampling temperature; the provider's default when omitted. */
+  readonly temperature?: number;
+  /** Cap on the answer's length; the provider's default when omitted. */
+  readonly maxOutputTokens?: number;
+  /**
+   * Retries the AI SDK makes on transient failures (429, 5xx, network), with exponential
+   * back-off that honours `retry-after`.
+   * @default 2
+   */
+  readonly maxRetries?: number;
+  /** Cancels the call; an abort is rethrown as is, not wrapped. */
+  readonly abortSignal?: AbortSignal;
+}
+
+/** The model's answer and what it cost. */
+export interface CodeTextResult {
+  /** The answer's text (may be empty). */
+  readonly text: string;
+  /** Tokens used by the call. */
+  readonly usage: TokenUsage;
+}
+
+/**
+ * Asks `model` for one plain-text answer (no tools, one step) with the AI SDK's `generateText`.
+ * Provider failures that survive the SDK's retries become a {@link ModelCallError} whose message
+ * says what failed and what to check; the SDK's error is its `cause`.
+ *
+ * @example
+ * ```ts
+ * const { text, usage } = await generateCodeText(openai('gpt-4o-mini'), { system, prompt });
+ * ```
+ */
+export async function generateCodeText(
+  model: LanguageModel,
+  request: CodeTextRequest,
+): Promise<CodeTextResult> {
+  try {
+    const result = await generateText({
+      model,
+      instructions: request.system,
+      prompt: request.prompt,
+      ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+      ...(request.maxOutputTokens === undefined ? {} : { maxOutputTokens: request.maxOutputTokens }),
+      maxRetries: request.maxRetries ?? 2,
+      ...(request.abortSignal === undefined ? {} : { abortSignal: request.abortSignal }),
+    });
+    return { text: result.text, usage: usageFromModel(result.usage) };
+  } catch (error) {
+    if (request.abortSignal?.aborted === true || isAbort(error)) throw error;
+    throw toModelCallError(model, error);
+  }
+}
+
+/** Wraps whatever `generateText` threw into a {@link ModelCallError}. */
+export function toModelCallError(model: LanguageModel, error: unknown): ModelCallError {
+  const modelId = typeof model === 'string' ? model : model.modelId;
+  const attempts = RetryError.isInstance(error) ? error.errors.length : 1;
+  const last = RetryError.isInstance(error) ? error.lastError : error;
+  const statusCode = APICallError.isInstance(last) ? last.statusCode : undefined;
+  const message = (last instanceof Error ? last.message : String(last)).trim().replace(/\.$/, '');
+  const detail = `${statusCode === undefined ? '' : `HTTP ${statusCode}: `}${message || 'no error message'}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`;
+  return new ModelCallError({
+    detail,
+    modelId,
+    ...(statusCode === undefined ? {} : { statusCode }),
+    isRetryable: APICallError.isInstance(last) ? last.isRetryable : false,
+    cause: error,
+  });
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
+}

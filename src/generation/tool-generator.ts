@@ -1,0 +1,333 @@
+import type { LanguageModel } from 'ai';
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { jsonEqual } from '../core/json-equal.ts';
+import type { Logger } from '../core/logger.ts';
+import { integerOption, numberOption, objectOption } from '../core/options.ts';
+import { SiaError } from '../core/sia-error.ts';
+import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
+import type { SandboxCall } from '../sandbox/sandbox-call.ts';
+import { isSandboxError } from '../sandbox/sandbox-error.ts';
+import { CodeValidator, type ValidationIssue } from './code-validator.ts';
+import { extractCode } from './extract-code.ts';
+import type { GenerationAttempt } from './generation-attempt.ts';
+import { GenerationFailedError, ModelCallError } from './generation-errors.ts';
+import { buildGenerationPrompt, buildGenerationSystemPrompt } from './generation-prompt.ts';
+import { generateCodeText } from './model-text.ts';
+import { addUsage, emptyUsage, type TokenUsage } from './token-usage.ts';
+import { type ToolSpec, validateToolSpec } from './tool-spec.ts';
+
+/** The part of a sandbox the generator uses: `QuickJsSandbox` fits. */
+export interface GenerationSandbox {
+  run(call: SandboxCall, input: object): Promise<unknown>;
+}
+
+/** The part of a validator the generator uses: {@link CodeValidator} fits. */
+export type GenerationValidator = Pick<CodeValidator, 'validate'>;
+
+/** Options of {@link ToolGenerator}. */
+export interface ToolGeneratorOptions {
+  /** Any AI SDK language model (`openai('gpt-4o-mini')`, a gateway model id string, a mock). */
+  readonly model: LanguageModel;
+  /**
+   * Runs the spec's examples against each attempt. A sandbox passed here is never closed by the
+   * generator; without one, the generator creates a `QuickJsSandbox` on first use and closes it
+   * in {@link ToolGenerator.close}.
+   * @default a QuickJsSandbox with 2 workers, created lazily
+   */
+  readonly sandbox?: GenerationSandbox;
+  /** Checks each answer before it runs. @default new CodeValidator({ maxBytes }) */
+  readonly validator?: GenerationValidator;
+  /**
+   * Attempts (model calls) per `generate`, each told why the previous one failed.
+   * @default 3
+   */
+  readonly maxAttempts?: number;
+  /** Sampling temperature (0–2). @default the provider's default */
+  readonly temperature?: number;
+  /** Cap on each answer's tokens. @default the provider's default */
+  readonly maxOutputTokens?: number;
+  /**
+   * Retries the AI SDK makes per model call on transient failures (429, 5xx, network), honouring
+   * `retry-after`. They do not count as attempts.
+   * @default 2
+   */
+  readonly maxRetries?: number;
+  /** Largest accepted source in UTF-8 bytes. @default 65_536 */
+  readonly maxBytes?: number;
+  /** Deadline of each example run in the sandbox. @default the sandbox's `timeoutMs` (5 000 ms) */
+  readonly timeoutMs?: number;
+  /** Receives a debug line per attempt and errors thrown by `onAttempt`. */
+  readonly logger?: Logger;
+}
+
+/** Per-call options of {@link ToolGenerator.generate}. */
+export interface GenerateOptions {
+  /** Cancels the generation; the abort error is rethrown as is. */
+  readonly abortSignal?: AbortSignal;
+  /** Called after every attempt, successful or not (errors it throws are logged and ignored). */
+  readonly onAttempt?: (attempt: GenerationAttempt) => void;
+}
+
+/** A generated tool. */
+export interface GenerationResult {
+  /** The validated source (fence and prose stripped) that passed every example. */
+  readonly source: string;
+  /** Every attempt, the successful last one included. */
+  readonly attempts: readonly GenerationAttempt[];
+  /** Tokens used by all attempts together. */
+  readonly usage: TokenUsage;
+}
+
+interface ResolvedGeneratorOptions {
+  readonly model: LanguageModel;
+  readonly maxAttempts: number;
+  readonly temperature: number | undefined;
+  readonly maxOutputTokens: number | undefined;
+  readonly maxRetries: number;
+  readonly maxBytes: number | undefined;
+  readonly timeoutMs: number | undefined;
+}
+
+const RELATIVE_TOLERANCE = 1e-9;
+const MAX_VALUE_IN_REASON = 300;
+
+/**
+ * Writes a new tool from a {@link ToolSpec} with any AI SDK model. Each attempt asks the model
+ * for plain-text code (fenced or not), validates it ({@link CodeValidator}), and runs it in the
+ * sandbox against the spec's examples; a failed attempt's reasons and code go into the next
+ * prompt ("Your previous attempt failed because: …"). After `maxAttempts` failures it throws
+ * {@link GenerationFailedError} listing every attempt's reasons. A model call that fails after
+ * the AI SDK's own retries (bad key, wrong URL, quota) ends the generation at once with a
+ * {@link GenerationFailedError} whose `cause` is the {@link ModelCallError}.
+ *
+ * Generated code never runs on the host: only in the sandbox.
+ *
+ * @example
+ * ```ts
+ * const generator = new ToolGenerator({ model: openai('gpt-4o-mini') });
+ * const { source, attempts, usage } = await generator.generate({
+ *   name: 'celsius_to_fahrenheit',
+ *   description: 'Converts a temperature from Celsius to Fahrenheit.',
+ *   inputSchema: { type: 'object', properties: { celsius: { type: 'number' } }, required: ['celsius'] },
+ *   returns: 'the temperature in Fahrenheit, a number',
+ *   examples: [{ input: { celsius: 100 }, output: 212 }],
+ * });
+ * await generator.close();
+ * ```
+ */
+export class ToolGenerator {
+  readonly #options: ResolvedGeneratorOptions;
+  readonly #validator: GenerationValidator;
+  readonly #sandbox: GenerationSandbox | undefined;
+  readonly #logger: Logger | undefined;
+  #ownSandbox: QuickJsSandbox | undefined;
+  #closed = false;
+
+  constructor(options: ToolGeneratorOptions) {
+    objectOption('options', options);
+    checkModel(options.model);
+    if (options.sandbox !== undefined && typeof options.sandbox?.run !== 'function') {
+      throw new InvalidOptionError(
+        'sandbox',
+        'an object with a run(call, input) method (e.g. a QuickJsSandbox)',
+        options.sandbox,
+      );
+    }
+    if (options.validator !== undefined && typeof options.validator?.validate !== 'function') {
+      throw new InvalidOptionError(
+        'validator',
+        'an object with a validate(source, options) method (e.g. a CodeValidator)',
+        options.validator,
+      );
+    }
+    const maxBytes =
+      options.maxBytes === undefined
+        ? undefined
+        : integerOption('maxBytes', options.maxBytes, 1, 16 * 1024 * 1024);
+    this.#options = Object.freeze({
+      model: options.model,
+      maxAttempts:
+        options.maxAttempts === undefined ? 3 : integerOption('maxAttempts', options.maxAttempts, 1, 20),
+      temperature:
+        options.temperature === undefined
+          ? undefined
+          : numberOption('temperature', options.temperature, 0, 2),
+      maxOutputTokens:
+        options.maxOutputTokens === undefined
+          ? undefined
+          : integerOption('maxOutputTokens', options.maxOutputTokens, 1),
+      maxRetries:
+        options.maxRetries === undefined ? 2 : integerOption('maxRetries', options.maxRetries, 0, 10),
+      maxBytes,
+      timeoutMs:
+        options.timeoutMs === undefined
+          ? undefined
+          : integerOption('timeoutMs', options.timeoutMs, 1, 600_000),
+    });
+    this.#validator = options.validator ?? new CodeValidator(maxBytes === undefined ? {} : { maxBytes });
+    this.#sandbox = options.sandbox;
+    this.#logger = options.logger;
+  }
+
+  /**
+   * Generates a tool for `spec`. Resolves with the first attempt that passes validation and all
+   * examples; rejects with {@link GenerationFailedError} when no attempt does, and with
+   * `InvalidOptionError` (before any model call) when the spec is invalid.
+   */
+  async generate(spec: ToolSpec, options: GenerateOptions = {}): Promise<GenerationResult> {
+    if (this.#closed) {
+      throw new SiaError({
+        code: 'GENERATOR_CLOSED',
+        message: 'This ToolGenerator was closed. Create a new one.',
+      });
+    }
+    const resolved = validateToolSpec(spec);
+    objectOption('options', options);
+    const { abortSignal, onAttempt } = options;
+    const system = buildGenerationSystemPrompt();
+    const attempts: GenerationAttempt[] = [];
+    let usage = emptyUsage();
+
+    const record = (attempt: GenerationAttempt) => {
+      attempts.push(attempt);
+      this.#logger?.debug?.('tool generation attempt', {
+        tool: resolved.name,
+        attempt: attempt.attempt,
+        ok: attempt.ok,
+        reasons: attempt.reasons,
+      });
+      try {
+        onAttempt?.(attempt);
+      } catch (error) {
+        this.#logger?.error?.('onAttempt listener threw', { tool: resolved.name, error });
+      }
+    };
+
+    for (let number = 1; number <= this.#options.maxAttempts; number += 1) {
+      abortSignal?.throwIfAborted();
+      const prompt = buildGenerationPrompt(resolved, attempts);
+      let answer: { text: string; usage: TokenUsage };
+      try {
+        answer = await generateCodeText(this.#options.model, {
+          system,
+          prompt,
+          maxRetries: this.#options.maxRetries,
+          ...(this.#options.temperature === undefined ? {} : { temperature: this.#options.temperature }),
+          ...(this.#options.maxOutputTokens === undefined
+            ? {}
+            : { maxOutputTokens: this.#options.maxOutputTokens }),
+          ...(abortSignal === undefined ? {} : { abortSignal }),
+        });
+      } catch (error) {
+        if (!ModelCallError.isInstance(error)) throw error;
+        // The AI SDK already retried transient failures; what is left (bad key, wrong URL, quota)
+        // will not change on the next attempt.
+        record({
+          attempt: number,
+          source: null,
+          ok: false,
+          reasons: [`${error.code}: ${error.message}`],
+          usage: emptyUsage(),
+        });
+        throw new GenerationFailedError({ toolName: resolved.name, attempts, cause: error });
+      }
+      usage = addUsage(usage, answer.usage);
+      const checked = await this.#check(resolved, answer.text);
+      abortSignal?.throwIfAborted();
+      const attempt: GenerationAttempt = {
+        attempt: number,
+        source: checked.source,
+        ok: checked.reasons.length === 0,
+        reasons: checked.reasons,
+        usage: answer.usage,
+      };
+      record(attempt);
+      if (attempt.ok) return { source: checked.source, attempts, usage };
+    }
+    throw new GenerationFailedError({ toolName: resolved.name, attempts });
+  }
+
+  /**
+   * Closes the sandbox this generator created, if any. A sandbox passed in through the options
+   * belongs to the caller and stays open. Idempotent.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const sandbox = this.#ownSandbox;
+    this.#ownSandbox = undefined;
+    await sandbox?.close();
+  }
+
+  async #check(spec: ToolSpec, text: string): Promise<{ source: string; reasons: string[] }> {
+    const validation = this.#validator.validate(text, {
+      name: spec.name,
+      ...(this.#options.maxBytes === undefined ? {} : { maxBytes: this.#options.maxBytes }),
+    });
+    if (!validation.ok) return { source: extractCode(text), reasons: validation.issues.map(formatIssue) };
+    const source = validation.source;
+    const examples = spec.examples ?? [];
+    if (examples.length === 0) return { source, reasons: [] };
+
+    const sandbox = this.#sandboxForExamples();
+    const call: SandboxCall = {
+      source,
+      entry: spec.name,
+      network: { allow: spec.capabilities?.network ?? [] },
+      ...(this.#options.timeoutMs === undefined ? {} : { timeoutMs: this.#options.timeoutMs }),
+    };
+    const outcomes = await Promise.all(
+      examples.map(async (example, index) => {
+        const label = `example ${index + 1}: input ${show(example.input)}`;
+        try {
+          const actual = await sandbox.run(call, example.input);
+          return jsonEqual(actual, example.output, { relTol: RELATIVE_TOLERANCE })
+            ? null
+            : `${label} expected ${show(example.output)} got ${show(actual)}`;
+        } catch (error) {
+          // Anything but a SandboxError (invalid hosts in the spec, a closed sandbox) is not the
+          // model's fault: surface it instead of burning attempts.
+          if (!isSandboxError(error)) throw error;
+          return `${label} failed with ${error.code}: ${error.message}`;
+        }
+      }),
+    );
+    return { source, reasons: outcomes.filter((outcome): outcome is string => outcome !== null) };
+  }
+
+  #sandboxForExamples(): GenerationSandbox {
+    if (this.#sandbox !== undefined) return this.#sandbox;
+    this.#ownSandbox ??= new QuickJsSandbox({ workers: 2 });
+    return this.#ownSandbox;
+  }
+}
+
+function checkModel(model: unknown): void {
+  if (typeof model === 'string' && model.length > 0) return;
+  if (
+    typeof model === 'object' &&
+    model !== null &&
+    typeof (model as { doGenerate?: unknown }).doGenerate === 'function' &&
+    typeof (model as { specificationVersion?: unknown }).specificationVersion === 'string'
+  ) {
+    return;
+  }
+  throw new InvalidOptionError(
+    'model',
+    'an AI SDK LanguageModel (e.g. openai("gpt-4o-mini")) or a model id string',
+    model,
+  );
+}
+
+function formatIssue(issue: ValidationIssue): string {
+  return `${issue.code}${issue.line === undefined ? '' : ` (line ${issue.line})`}: ${issue.message}`;
+}
+
+function show(value: unknown): string {
+  let json: string;
+  try {
+    json = JSON.stringify(value) ?? String(value);
+  } catch {
+    json = String(value);
+  }
+  return json.length > MAX_VALUE_IN_REASON ? `${json.slice(0, MAX_VALUE_IN_REASON - 1)}…` : json;
+}

@@ -1,0 +1,147 @@
+import { Validator } from '@cfworker/json-schema';
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { objectOption, stringOption } from '../core/options.ts';
+
+/** One input and the output the tool must return for it. */
+export interface SpecExample {
+  /** The input object (it must match the spec's `inputSchema`). */
+  readonly input: Record<string, unknown>;
+  /** The expected JSON result; numbers compare with a relative tolerance of 1e-9. */
+  readonly output: unknown;
+}
+
+/** What a tool may do beyond computing. */
+export interface SpecCapabilities {
+  /** Hosts its `fetch` may reach, in the sandbox's `network.allow` format (`host` or `host:port`). */
+  readonly network: readonly string[];
+}
+
+/** What {@link ToolGenerator.generate} should write. */
+export interface ToolSpec {
+  /** The tool's name, also the entry function's name: snake_case, 1–64 characters. */
+  readonly name: string;
+  /** What the tool does, for the model (and later for the agent's tool list). */
+  readonly description: string;
+  /** JSON Schema of the one input object the tool receives. */
+  readonly inputSchema: Record<string, unknown>;
+  /** What the tool returns, in words (shape, units, edge cases). */
+  readonly returns: string;
+  /** Input/output pairs every generated version must reproduce. */
+  readonly examples?: readonly SpecExample[];
+  /** Capabilities granted to the tool. @default no network */
+  readonly capabilities?: SpecCapabilities;
+}
+
+const TOOL_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+const MAX_DESCRIPTION = 8_000;
+const MAX_EXAMPLES = 50;
+// Lowercase JavaScript reserved words and globals a function declaration cannot (or must not) shadow.
+const RESERVED = new Set(
+  (
+    'await break case catch class const continue debugger default delete do else enum export extends false ' +
+    'finally for function if implements import in instanceof interface let new null package private ' +
+    'protected public return static super switch this throw true try typeof var void while with yield ' +
+    'arguments eval undefined fetch console'
+  ).split(' '),
+);
+
+/**
+ * Checks a {@link ToolSpec} and returns a frozen copy. Every failure is an `InvalidOptionError`
+ * naming the field (`spec.examples[1].input`) and the value received.
+ */
+export function validateToolSpec(spec: ToolSpec): ToolSpec {
+  objectOption('spec', spec);
+  const name = stringOption('spec.name', spec.name);
+  if (!TOOL_NAME.test(name) || RESERVED.has(name)) {
+    throw new InvalidOptionError(
+      'spec.name',
+      'a snake_case name of 1–64 characters (a-z, 0-9, _; starting with a letter) that is not a JavaScript keyword',
+      name,
+    );
+  }
+  const description = stringOption('spec.description', spec.description);
+  if (description.length > MAX_DESCRIPTION) {
+    throw new InvalidOptionError('spec.description', `at most ${MAX_DESCRIPTION} characters`, description);
+  }
+  const returns = stringOption('spec.returns', spec.returns);
+  const inputSchema = objectOption('spec.inputSchema', spec.inputSchema);
+  if (inputSchema.type !== undefined && inputSchema.type !== 'object') {
+    throw new InvalidOptionError(
+      'spec.inputSchema.type',
+      '"object" (a tool receives one object argument)',
+      inputSchema.type,
+    );
+  }
+  let schemaValidator: Validator;
+  try {
+    schemaValidator = new Validator(structuredClone(inputSchema), '2020-12');
+  } catch (error) {
+    throw new InvalidOptionError('spec.inputSchema', `a valid JSON Schema (${String(error)})`, inputSchema);
+  }
+
+  if (spec.examples !== undefined && !Array.isArray(spec.examples)) {
+    throw new InvalidOptionError('spec.examples', 'an array of { input, output }', spec.examples);
+  }
+  const examples = (spec.examples ?? []).map((example, index) => {
+    const field = `spec.examples[${index}]`;
+    objectOption(field, example);
+    const input = objectOption(`${field}.input`, example.input);
+    if (!isJson(input)) throw new InvalidOptionError(`${field}.input`, 'JSON data', input);
+    const result = schemaValidator.validate(input);
+    if (!result.valid) {
+      const first = result.errors.at(-1);
+      throw new InvalidOptionError(
+        `${field}.input`,
+        `a value matching spec.inputSchema (${first === undefined ? 'invalid' : `${first.instanceLocation}: ${first.error}`})`,
+        input,
+      );
+    }
+    if (!isJson(example.output)) {
+      throw new InvalidOptionError(
+        `${field}.output`,
+        'JSON data (not undefined, a function or a cycle)',
+        example.output,
+      );
+    }
+    return Object.freeze({ input: structuredClone(input), output: structuredClone(example.output) });
+  });
+  if (examples.length > MAX_EXAMPLES) {
+    throw new InvalidOptionError('spec.examples', `at most ${MAX_EXAMPLES} examples`, spec.examples);
+  }
+
+  let network: string[] = [];
+  if (spec.capabilities !== undefined) {
+    objectOption('spec.capabilities', spec.capabilities);
+    const hosts = spec.capabilities.network ?? [];
+    if (!Array.isArray(hosts)) {
+      throw new InvalidOptionError(
+        'spec.capabilities.network',
+        'an array of "host" or "host:port" strings',
+        hosts,
+      );
+    }
+    network = hosts.map((host, index) => stringOption(`spec.capabilities.network[${index}]`, host));
+  }
+
+  return Object.freeze({
+    name,
+    description,
+    inputSchema: structuredClone(inputSchema),
+    returns,
+    examples: Object.freeze(examples),
+    capabilities: Object.freeze({ network: Object.freeze(network) }),
+  });
+}
+
+function isJson(value: unknown, depth = 0): boolean {
+  if (depth > 100) return false;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (Array.isArray(value)) return value.every((item) => isJson(item, depth + 1));
+  if (typeof value === 'object') {
+    const prototype = Object.getPrototypeOf(value);
+    if (prototype !== Object.prototype && prototype !== null) return false;
+    return Object.values(value).every((item) => isJson(item, depth + 1));
+  }
+  return false;
+}

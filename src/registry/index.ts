@@ -1,0 +1,27 @@
+export {
+  InvalidToolError,
+  PromotionConflictError,
+  RollbackUnavailableError,
+  ToolPinnedError,
+} from './registry-errors.ts';
+export { type DiffSide, sourceDiff } from './source-diff.ts';
+export {
+  checkJson,
+  checkToolName,
+  isZodSchema,
+  TOOL_NAME_PATTERN,
+  type ToolDefinition,
+  type ToolExample,
+  toInputSchema,
+  type ZodSchemaLike,
+} from './tool-definition.ts';
+export {
+  type ActivationResult,
+  type CandidateInput,
+  type ChangeContext,
+  type PromoteOptions,
+  REGISTRY_AUDIT_TYPES,
+  type RollbackOptions,
+  ToolRegistry,
+  type ToolRegistryOptions,
+} from './tool-registry.ts';

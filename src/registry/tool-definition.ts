@@ -1,0 +1,160 @@
+import { type $ZodType, toJSONSchema } from 'zod/v4/core';
+import type { InvalidValueError } from '../core/options.ts';
+import { schemaProblem } from '../regression/schema-cache.ts';
+import { parseAllowEntry } from '../sandbox/network-policy.ts';
+import type { JsonObject, JsonValue, ToolCapabilities, VersionAuthor } from '../storage/types.ts';
+import { InvalidToolError } from './registry-errors.ts';
+
+/** Tool names: snake_case, starting with a letter, 1–64 characters. */
+export const TOOL_NAME_PATTERN: RegExp = /^[a-z][a-z0-9_]{0,63}$/;
+
+/**
+ * A zod 4 schema, recognised structurally (zod 4 schemas carry a `_zod` property), so that a
+ * schema from any copy of zod 4 is accepted and converted with zod's own `toJSONSchema`.
+ */
+export interface ZodSchemaLike {
+  readonly _zod: unknown;
+}
+
+/** An input example for a new tool; it becomes a regression case (origin `example`). */
+export interface ToolExample {
+  /** The input passed to the tool. */
+  input: JsonValue;
+  /** The output the tool must return for it (compared with deep equality). */
+  output: JsonValue;
+}
+
+/** What {@link ToolRegistry.create} needs to register a tool. */
+export interface ToolDefinition {
+  /** snake_case, 1–64 characters, unique. */
+  name: string;
+  /** What the tool does, for the model and for people. */
+  description: string;
+  /** JSON Schema (an object schema) of the tool's single input, or a zod 4 object schema. */
+  inputSchema: JsonObject | ZodSchemaLike;
+  /** JavaScript source defining `function <name>(input)` (async allowed). */
+  source: string;
+  /** What the tool may do. @default { network: [] } */
+  capabilities?: { network?: string[] };
+  /** Who wrote the source. @default 'human' */
+  author?: VersionAuthor;
+  /** Input/output examples; each becomes a regression case. */
+  examples?: ToolExample[];
+}
+
+const fail: InvalidValueError = (field, expected, value) => new InvalidToolError(field, expected, value);
+
+/** Returns `name` if it is a valid tool name, else throws {@link InvalidToolError}. */
+export function checkToolName(name: unknown, field = 'name'): string {
+  if (typeof name !== 'string' || !TOOL_NAME_PATTERN.test(name)) {
+    throw fail(field, 'snake_case (a-z, 0-9, _), starting with a letter, 1 to 64 characters', name);
+  }
+  return name;
+}
+
+/** Returns `value` if it is a non-empty string, else throws {@link InvalidToolError}. */
+export function checkText(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw fail(field, 'a non-empty string', value);
+  return value;
+}
+
+/** True for zod 4 schemas (from any copy of zod 4). */
+export function isZodSchema(value: unknown): value is ZodSchemaLike {
+  return typeof value === 'object' && value !== null && '_zod' in value;
+}
+
+/**
+ * Normalises an input schema to a JSON Schema object: zod 4 schemas are converted with zod's
+ * own `toJSONSchema`; JSON Schemas must be plain JSON objects whose `type`, when present, is
+ * `"object"` (a tool takes one object argument).
+ */
+export function toInputSchema(value: unknown, field = 'inputSchema'): JsonObject {
+  let schema: unknown = value;
+  if (isZodSchema(value)) {
+    try {
+      schema = toJSONSchema(value as unknown as $ZodType);
+    } catch (error) {
+      throw fail(
+        field,
+        `a zod schema that zod can convert to JSON Schema (${error instanceof Error ? error.message : String(error)})`,
+        '(zod schema)',
+      );
+    }
+  }
+  const json = checkJson(schema, field);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw fail(field, 'a JSON Schema object (or a zod 4 schema)', value);
+  }
+  if (json.type !== undefined && json.type !== 'object') {
+    throw fail(`${field}.type`, '"object" (a tool takes a single object argument)', json.type);
+  }
+  const problem = schemaProblem(json);
+  if (problem !== null) throw fail(field, `a valid JSON Schema (draft 2020-12): ${problem}`, value);
+  return json;
+}
+
+/** Validates `network` entries (`host[:port]`) the way the sandbox will read them. */
+export function toCapabilities(value: unknown, field = 'capabilities'): ToolCapabilities {
+  if (value === undefined) return { network: [] };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw fail(field, 'an object like { network: ["api.example.com"] }', value);
+  }
+  const network = (value as { network?: unknown }).network ?? [];
+  if (!Array.isArray(network)) throw fail(`${field}.network`, 'an array of "host[:port]" strings', network);
+  network.forEach((entry, index) => {
+    try {
+      parseAllowEntry(entry, `${field}.network[${index}]`);
+    } catch {
+      throw fail(`${field}.network[${index}]`, 'a "host", "host:port" or "*.domain" entry', entry);
+    }
+  });
+  return { network: [...(network as string[])] };
+}
+
+/**
+ * Returns a detached copy of `value` if it is plain JSON (no functions, `undefined`, `NaN`,
+ * cycles, class instances), else throws {@link InvalidToolError} naming the field.
+ */
+export function checkJson(value: unknown, field: string): JsonValue {
+  const seen = new Set<object>();
+  const visit = (item: unknown, path: string): JsonValue => {
+    if (item === null || typeof item === 'string' || typeof item === 'boolean') return item;
+    if (typeof item === 'number') {
+      if (!Number.isFinite(item)) throw fail(path, 'a finite number (JSON has no NaN or Infinity)', item);
+      return item;
+    }
+    if (typeof item !== 'object') throw fail(path, 'a JSON value', item);
+    if (seen.has(item)) throw fail(path, 'a JSON value without cycles', '(a cycle)');
+    seen.add(item);
+    try {
+      if (Array.isArray(item)) return item.map((element, index) => visit(element, `${path}[${index}]`));
+      const prototype = Object.getPrototypeOf(item);
+      if (prototype !== Object.prototype && prototype !== null) {
+        throw fail(path, 'a plain JSON object', item);
+      }
+      const copy: JsonObject = {};
+      for (const [key, element] of Object.entries(item)) {
+        if (element === undefined) continue;
+        copy[key] = visit(element, `${path}.${key}`);
+      }
+      return copy;
+    } finally {
+      seen.delete(item);
+    }
+  };
+  return visit(value, field);
+}
+
+/** Validates the examples of a tool definition. */
+export function toExamples(value: unknown, field = 'examples'): ToolExample[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw fail(field, 'an array of { input, output }', value);
+  return value.map((example: unknown, index) => {
+    const path = `${field}[${index}]`;
+    if (typeof example !== 'object' || example === null || !('input' in example) || !('output' in example)) {
+      throw fail(path, 'an object { input, output }', example);
+    }
+    const { input, output } = example as { input: unknown; output: unknown };
+    return { input: checkJson(input, `${path}.input`), output: checkJson(output, `${path}.output`) };
+  });
+}

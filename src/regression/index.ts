@@ -1,0 +1,39 @@
+/**
+ * Regression: test cases, harvesting, and the promotion gate's report.
+ * @packageDocumentation
+ */
+export {
+  type ApproxExpectation,
+  checkExpectation,
+  type Expectation,
+  type ExpectationContext,
+  type ExpectationResult,
+  type JsonType,
+  parseExpectation,
+} from './expectation.ts';
+export { InvalidExpectationError } from './invalid-expectation-error.ts';
+export { InvalidTestCaseError } from './regression-errors.ts';
+export type {
+  RegressionCaseResult,
+  RegressionRejectionCode,
+  RegressionReport,
+  RegressionSideStats,
+  RunErrorInfo,
+} from './regression-report.ts';
+export {
+  DEFAULT_DETERMINISM,
+  type HarvestOptions,
+  type HarvestResult,
+  type HarvestSource,
+  type RegressionCaseInput,
+  RegressionRunner,
+  type RegressionRunnerOptions,
+  type RegressionRunOptions,
+  type RegressionSandbox,
+} from './regression-runner.ts';
+export {
+  type CompiledSchema,
+  SchemaCache,
+  type SchemaCacheOptions,
+  type SchemaViolation,
+} from './schema-cache.ts';

@@ -1,0 +1,630 @@
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { integerOption, numberOption } from '../core/options.ts';
+import { hashValue } from '../memory/hash-value.ts';
+import { checkJson, checkToolName } from '../registry/tool-definition.ts';
+import type { SandboxCall } from '../sandbox/sandbox-call.ts';
+import type { SandboxDeterminism } from '../sandbox/sandbox-options.ts';
+import type { SandboxRunResult } from '../sandbox/sandbox-result.ts';
+import { ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
+import type {
+  InvocationRecord,
+  JsonObject,
+  JsonValue,
+  StorageAdapter,
+  StoredTestCase,
+  TestCaseOrigin,
+  ToolVersion,
+} from '../storage/types.ts';
+import { checkExpectation, type Expectation, parseExpectation } from './expectation.ts';
+import { InvalidTestCaseError } from './regression-errors.ts';
+import type {
+  RegressionCaseResult,
+  RegressionReport,
+  RegressionSideStats,
+  RunErrorInfo,
+} from './regression-report.ts';
+import { SchemaCache } from './schema-cache.ts';
+
+/** What the runner needs from a sandbox: `QuickJsSandbox` fits. */
+export interface RegressionSandbox {
+  runDetailed(call: SandboxCall, input: object): Promise<SandboxRunResult>;
+}
+
+/** What `harvest` needs from a memory: `PerformanceMemory` fits. */
+export interface HarvestSource {
+  recent(toolName: string, options: { version?: number; limit?: number }): Promise<InvocationRecord[]>;
+}
+
+/** Options of {@link RegressionRunner}. */
+export interface RegressionRunnerOptions {
+  /** Where cases are kept and tool versions are read. */
+  readonly storage: StorageAdapter;
+  /** Where candidate and baseline run. Never the host. */
+  readonly sandbox: RegressionSandbox;
+  /**
+   * Runs per case and side; latency is the median over them, and every run must pass.
+   * @default 3
+   */
+  readonly repeats?: number;
+  /**
+   * How much slower (relative) the candidate's median latency may be than the baseline's.
+   * @default 0.5 (50% slower at most)
+   */
+  readonly latencyMargin?: number;
+  /**
+   * Absolute slack added to the latency margin, so sub-millisecond noise on trivial tools does
+   * not reject a candidate.
+   * @default 5
+   */
+  readonly latencyMarginMs?: number;
+  /**
+   * Fraction of new manual and harvested cases held out from rewriters (every ⌈1/f⌉-th case).
+   * Examples are never held out: the tool's author already showed them.
+   * @default 0.2
+   */
+  readonly heldOutFraction?: number;
+  /** Deadline of each sandbox run, ms. @default the sandbox's own */
+  readonly timeoutMs?: number;
+}
+
+/** A case to add with {@link RegressionRunner.addCase}. */
+export interface RegressionCaseInput {
+  /** The tool's input (a JSON object). */
+  input: JsonObject;
+  /** What the output must satisfy: `type`, `schema`, `equals`, `approx`, `matchesBaseline` (combined with AND). */
+  expect: Expectation;
+  /** What the case checks, for people. */
+  description: string;
+  /** Latency budget for the candidate's median, ms. */
+  maxLatencyMs?: number;
+  /** Run with a pinned clock and seeded `Math.random` (`true` picks a fixed clock and seed). */
+  deterministic?: boolean | SandboxDeterminism;
+  /** Hide from rewriters. @default by `heldOutFraction` */
+  heldOut?: boolean;
+  /** Where the case came from. @default 'manual' */
+  origin?: TestCaseOrigin;
+}
+
+/** Options of {@link RegressionRunner.run}. */
+export interface RegressionRunOptions {
+  /** The version to compare against; `null` runs without a baseline. @default the active version */
+  baselineVersion?: number | null;
+  /** Called after each case with the number of cases done and the total. */
+  onProgress?: (progress: { done: number; total: number; caseId: number }) => void;
+  /** Stops between cases; the run rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link RegressionRunner.harvest}. */
+export interface HarvestOptions {
+  /** Where the recorded calls come from (they must have captured inputs and outputs). */
+  from: HarvestSource;
+  /** At most this many new cases. @default 20 */
+  max?: number;
+  /** How many recent calls to look through. @default 200 */
+  scan?: number;
+  /** Only calls of this version. @default all versions */
+  version?: number;
+  /** The expectation of new cases. @default 'matchesBaseline' (live data may change between runs) */
+  expect?: 'matchesBaseline' | 'equals';
+  /** Rewrites or drops (return `null`) an input before it is stored, e.g. to remove secrets. */
+  redact?: (input: JsonObject) => JsonObject | null;
+}
+
+/** What {@link RegressionRunner.harvest} did. */
+export interface HarvestResult {
+  /** The cases it added. */
+  added: StoredTestCase[];
+  /** Calls skipped: already a case with that input, not captured, failed, or dropped by `redact`. */
+  skipped: { duplicate: number; notCaptured: number; failed: number; redacted: number };
+}
+
+/** A fixed clock and seed for cases that ask for deterministic mode with `true`. */
+export const DEFAULT_DETERMINISM: SandboxDeterminism = Object.freeze({ now: Date.UTC(2025, 0, 1), seed: 42 });
+
+interface ResolvedRunnerOptions {
+  readonly repeats: number;
+  readonly latencyMargin: number;
+  readonly latencyMarginMs: number;
+  readonly heldOutFraction: number;
+  readonly timeoutMs: number | undefined;
+}
+
+interface SideRun {
+  outputs: unknown[];
+  errors: RunErrorInfo[];
+  latencies: number[];
+}
+
+/**
+ * The promotion gate: keeps a tool's regression cases and decides, by running a candidate
+ * source and the current version side by side in the sandbox, whether the candidate may
+ * replace it.
+ *
+ * Verdict `promote` only when at least one case exists, every case passes in every repeat,
+ * and the candidate is not worse than the baseline: its error rate is not higher and its
+ * median latency is at most `latencyMargin` (plus `latencyMarginMs`) above. With no cases the
+ * verdict is `reject` (`NO_TEST_CASES`): there is no smoke test with `{}`.
+ * @example
+ * const runner = new RegressionRunner({ storage, sandbox });
+ * await runner.addCase('add_numbers', { input: { a: 2, b: 3 }, expect: { equals: 5 }, description: 'adds' });
+ * const report = await runner.run('add_numbers', candidateSource);
+ * if (report.verdict === 'promote') { … }
+ */
+export class RegressionRunner {
+  /** The resolved, frozen options. */
+  readonly options: ResolvedRunnerOptions;
+  readonly #storage: StorageAdapter;
+  readonly #sandbox: RegressionSandbox;
+  readonly #schemas = new SchemaCache();
+  /** Parsed stored expectations by their JSON text: parsing a schema costs ~70 µs. */
+  readonly #parsed = new Map<string, { expectation: Expectation; determinism: SandboxDeterminism | false }>();
+
+  constructor(options: RegressionRunnerOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidOptionError('options', 'an object { storage, sandbox }', options);
+    }
+    if (typeof options.storage !== 'object' || options.storage === null) {
+      throw new InvalidOptionError('storage', 'a StorageAdapter, e.g. memoryStorage()', options.storage);
+    }
+    if (typeof options.sandbox?.runDetailed !== 'function') {
+      throw new InvalidOptionError(
+        'sandbox',
+        'a QuickJsSandbox (or an object with runDetailed)',
+        options.sandbox,
+      );
+    }
+    this.#storage = options.storage;
+    this.#sandbox = options.sandbox;
+    this.options = Object.freeze({
+      repeats: integerOption('repeats', options.repeats ?? 3, 1, 100),
+      latencyMargin: numberOption('latencyMargin', options.latencyMargin ?? 0.5, 0),
+      latencyMarginMs: numberOption('latencyMarginMs', options.latencyMarginMs ?? 5, 0),
+      heldOutFraction: numberOption('heldOutFraction', options.heldOutFraction ?? 0.2, 0, 0.9),
+      timeoutMs:
+        options.timeoutMs === undefined
+          ? undefined
+          : integerOption('timeoutMs', options.timeoutMs, 1, 600_000),
+    });
+  }
+
+  /**
+   * Stores a case for a tool. The expectation is validated (an invalid or empty one throws
+   * `InvalidExpectationError`); the input must be a JSON object.
+   */
+  async addCase(toolName: string, testCase: RegressionCaseInput): Promise<StoredTestCase> {
+    checkToolName(toolName, 'toolName');
+    if (typeof testCase !== 'object' || testCase === null) {
+      throw new InvalidTestCaseError('case', 'an object { input, expect, description }', testCase);
+    }
+    const input = checkInput(testCase.input, 'case.input');
+    const expectation = parseExpectation(testCase.expect, 'case.expect');
+    if (typeof testCase.description !== 'string' || testCase.description.trim() === '') {
+      throw new InvalidTestCaseError('case.description', 'a non-empty string', testCase.description);
+    }
+    const stored = storedExpectation(expectation, checkDeterminism(testCase.deterministic));
+    if (testCase.maxLatencyMs !== undefined) {
+      numberOption('case.maxLatencyMs', testCase.maxLatencyMs, 0, Number.POSITIVE_INFINITY, invalidCase);
+    }
+    const origin = testCase.origin ?? 'manual';
+    const heldOut = testCase.heldOut ?? (origin !== 'example' && (await this.#nextIsHeldOut(toolName)));
+    return this.#storage.addTestCase(toolName, {
+      input,
+      expect: stored,
+      description: testCase.description,
+      origin,
+      inputHash: hashValue(input),
+      maxLatencyMs: testCase.maxLatencyMs,
+      heldOut,
+    });
+  }
+
+  /** Every case of a tool, held-out ones included, oldest first. */
+  async cases(toolName: string): Promise<StoredTestCase[]> {
+    return this.#storage.listTestCases(checkToolName(toolName, 'toolName'));
+  }
+
+  /** The cases a rewriter may see: every case that is not held out. */
+  async visibleCases(toolName: string): Promise<StoredTestCase[]> {
+    return (await this.cases(toolName)).filter((testCase) => !testCase.heldOut);
+  }
+
+  /** Removes a case; true when it existed. */
+  async removeCase(toolName: string, id: number): Promise<boolean> {
+    return this.#storage.removeTestCase(checkToolName(toolName, 'toolName'), id);
+  }
+
+  /**
+   * Runs every case of `toolName` against `candidateSource` and, in the same pass, against the
+   * baseline version, in the sandbox with the tool's own capabilities, and returns the verdict.
+   * Candidate and baseline alternate run by run so both see the same conditions.
+   */
+  async run(
+    toolName: string,
+    candidateSource: string,
+    options: RegressionRunOptions = {},
+  ): Promise<RegressionReport> {
+    checkToolName(toolName, 'toolName');
+    if (typeof candidateSource !== 'string' || candidateSource.trim() === '') {
+      throw new InvalidOptionError('candidateSource', 'a non-empty JavaScript source', candidateSource);
+    }
+    const startedAt = Date.now();
+    const started = performance.now();
+    const tool = await this.#storage.getTool(toolName);
+    if (!tool) throw new ToolNotFoundError(toolName);
+    const baselineNumber =
+      options.baselineVersion === undefined ? tool.activeVersion : options.baselineVersion;
+    const baseline =
+      baselineNumber === null ? null : await this.#storage.getVersion(toolName, baselineNumber);
+    if (baselineNumber !== null && !baseline) throw new VersionNotFoundError(toolName, baselineNumber);
+    const reference = baseline ?? (await this.#storage.getActiveVersion(toolName));
+    if (!reference) throw new ToolNotFoundError(toolName);
+
+    const cases = await this.#storage.listTestCases(toolName);
+    const results: RegressionCaseResult[] = [];
+    const candidateRuns: SideRun = { outputs: [], errors: [], latencies: [] };
+    const baselineRuns: SideRun = { outputs: [], errors: [], latencies: [] };
+    const reasons: string[] = [];
+    if (cases.length === 0) {
+      reasons.push(
+        `NO_TEST_CASES: "${toolName}" has no regression cases, so nothing shows the candidate is correct. Add cases with addCase(), examples, or harvest().`,
+      );
+    }
+    for (const [index, testCase] of cases.entries()) {
+      options.signal?.throwIfAborted();
+      const result = await this.#runCase(toolName, testCase, candidateSource, reference, baseline ?? null, {
+        candidate: candidateRuns,
+        baseline: baselineRuns,
+      });
+      results.push(result);
+      if (!result.passed) {
+        const code = result.reason?.startsWith('invalid case') ? 'INVALID_CASE' : 'CASE_FAILED';
+        reasons.push(`${code}: case ${testCase.id} (${testCase.description}): ${result.reason}`);
+      }
+      options.onProgress?.({ done: index + 1, total: cases.length, caseId: testCase.id });
+    }
+
+    const candidate = sideStats(null, candidateRuns);
+    const baselineStats = baseline ? sideStats(baseline.version, baselineRuns) : null;
+    if (baselineStats && candidate.runs > 0) {
+      if (candidate.errorRate > baselineStats.errorRate) {
+        reasons.push(
+          `ERROR_RATE_HIGHER: the candidate failed ${candidate.errors} of ${candidate.runs} runs (${percent(candidate.errorRate)}), the baseline v${baselineStats.version} ${baselineStats.errors} (${percent(baselineStats.errorRate)}).`,
+        );
+      }
+      const allowed =
+        baselineStats.medianLatencyMs * (1 + this.options.latencyMargin) + this.options.latencyMarginMs;
+      // A candidate that fails less often than the baseline may be slower: retries that turn
+      // failures into answers cost time, and a baseline that fails fast is not a fair clock.
+      const moreReliable = candidate.errorRate < baselineStats.errorRate;
+      if (candidate.medianLatencyMs > allowed && !moreReliable) {
+        reasons.push(
+          `SLOWER: the candidate's median latency ${candidate.medianLatencyMs.toFixed(2)} ms is above the allowed ${allowed.toFixed(2)} ms (baseline v${baselineStats.version} ${baselineStats.medianLatencyMs.toFixed(2)} ms + ${percent(this.options.latencyMargin)} + ${this.options.latencyMarginMs} ms).`,
+        );
+      }
+    }
+    const passedCases = results.filter((result) => result.passed).length;
+    const passed = reasons.length === 0;
+    return {
+      toolName,
+      passed,
+      verdict: passed ? 'promote' : 'reject',
+      reasons,
+      cases: results,
+      passRate: cases.length === 0 ? 0 : passedCases / cases.length,
+      candidate,
+      baseline: baselineStats,
+      repeats: this.options.repeats,
+      startedAt,
+      durationMs: performance.now() - started,
+    };
+  }
+
+  /**
+   * Turns recent successful live calls (with captured inputs and outputs) into cases, skipping
+   * inputs that already have a case (by input hash). New cases expect `matchesBaseline` by
+   * default, or `equals` the recorded output.
+   */
+  async harvest(toolName: string, options: HarvestOptions): Promise<HarvestResult> {
+    checkToolName(toolName, 'toolName');
+    if (typeof options?.from?.recent !== 'function') {
+      throw new InvalidOptionError('from', 'a PerformanceMemory (an object with recent())', options?.from);
+    }
+    const max = integerOption('max', options.max ?? 20, 0);
+    const scan = integerOption('scan', options.scan ?? 200, 1);
+    const mode = options.expect ?? 'matchesBaseline';
+    if (mode !== 'matchesBaseline' && mode !== 'equals') {
+      throw new InvalidOptionError('expect', '"matchesBaseline" or "equals"', mode);
+    }
+    const existing = await this.#storage.listTestCases(toolName);
+    const seen = new Set(existing.map((testCase) => testCase.inputHash ?? hashValue(testCase.input)));
+    const records = await options.from.recent(toolName, { version: options.version, limit: scan });
+    const result: HarvestResult = {
+      added: [],
+      skipped: { duplicate: 0, notCaptured: 0, failed: 0, redacted: 0 },
+    };
+    for (const record of records) {
+      if (result.added.length >= max) break;
+      if (!record.success) {
+        result.skipped.failed += 1;
+        continue;
+      }
+      if (!isJsonObject(record.input) || (mode === 'equals' && record.output === undefined)) {
+        result.skipped.notCaptured += 1;
+        continue;
+      }
+      const input = options.redact ? options.redact(structuredClone(record.input)) : record.input;
+      if (input === null) {
+        result.skipped.redacted += 1;
+        continue;
+      }
+      const inputHash = hashValue(input);
+      if (seen.has(inputHash)) {
+        result.skipped.duplicate += 1;
+        continue;
+      }
+      seen.add(inputHash);
+      const expect: Expectation =
+        mode === 'equals' ? { equals: record.output as JsonValue } : { matchesBaseline: true };
+      result.added.push(
+        await this.addCase(toolName, {
+          input,
+          expect,
+          description: `harvested from a v${record.version} call at ${new Date(record.startedAt).toISOString()}`,
+          origin: 'harvested',
+        }),
+      );
+    }
+    return result;
+  }
+
+  async #runCase(
+    toolName: string,
+    testCase: StoredTestCase,
+    candidateSource: string,
+    reference: ToolVersion,
+    baseline: ToolVersion | null,
+    totals: { candidate: SideRun; baseline: SideRun },
+  ): Promise<RegressionCaseResult> {
+    const base = {
+      id: testCase.id,
+      description: testCase.description,
+      origin: testCase.origin,
+      heldOut: testCase.heldOut,
+    };
+    let expectation: Expectation;
+    let determinism: SandboxDeterminism | false;
+    try {
+      ({ expectation, determinism } = this.#readStored(testCase.expect));
+    } catch (error) {
+      const reason = `invalid case: ${error instanceof Error ? error.message : String(error)}`;
+      return { ...base, passed: false, reason, latencyMs: 0, output: null };
+    }
+    const call = (source: string): SandboxCall => ({
+      source,
+      entry: toolName,
+      network: { allow: reference.capabilities.network },
+      deterministic: determinism,
+      ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),
+    });
+    const candidate: SideRun = { outputs: [], errors: [], latencies: [] };
+    const baselineRun: SideRun = { outputs: [], errors: [], latencies: [] };
+    const input = (isJsonObject(testCase.input) ? testCase.input : {}) as object;
+    for (let repeat = 0; repeat < this.options.repeats; repeat += 1) {
+      // Alternate which side goes first so neither always gets the warmer worker.
+      const order = repeat % 2 === 0 ? ['candidate', 'baseline'] : ['baseline', 'candidate'];
+      for (const side of order) {
+        if (side === 'baseline' && !baseline) continue;
+        const source = side === 'candidate' ? candidateSource : (baseline as ToolVersion).source;
+        await this.#runOnce(call(source), input, side === 'candidate' ? candidate : baselineRun);
+      }
+    }
+    mergeInto(totals.candidate, candidate);
+    if (baseline) mergeInto(totals.baseline, baselineRun);
+
+    const latencyMs = median(candidate.latencies);
+    const failure = this.#judge(
+      expectation,
+      candidate,
+      baselineRun,
+      baseline !== null,
+      testCase.maxLatencyMs,
+      latencyMs,
+    );
+    const result: RegressionCaseResult = {
+      ...base,
+      passed: failure === null,
+      reason: failure,
+      latencyMs,
+      output: candidate.outputs[0] ?? null,
+    };
+    if (candidate.errors[0]) result.error = candidate.errors[0];
+    if (baseline) {
+      if (baselineRun.outputs.length > 0) result.baselineOutput = baselineRun.outputs[0];
+      result.baselineLatencyMs = median(baselineRun.latencies);
+      result.baselinePassed =
+        baselineRun.errors.length === 0 &&
+        baselineRun.outputs.every(
+          (output) =>
+            checkExpectation(expectation, output, {
+              baselineOutput: output,
+              hasBaseline: true,
+              schemas: this.#schemas,
+            }).passed,
+        );
+    }
+    return result;
+  }
+
+  #judge(
+    expectation: Expectation,
+    candidate: SideRun,
+    baseline: SideRun,
+    hasBaseline: boolean,
+    maxLatencyMs: number | undefined,
+    latencyMs: number,
+  ): string | null {
+    const runs = candidate.outputs.length + candidate.errors.length;
+    const firstError = candidate.errors[0];
+    if (firstError) {
+      return `the candidate failed ${candidate.errors.length} of ${runs} runs: ${firstError.code}: ${truncate(firstError.message)}`;
+    }
+    for (const output of candidate.outputs) {
+      const verdicts = (hasBaseline && baseline.outputs.length > 0 ? baseline.outputs : [undefined]).map(
+        (baselineOutput) =>
+          checkExpectation(expectation, output, {
+            baselineOutput,
+            hasBaseline: hasBaseline && baseline.outputs.length > 0,
+            schemas: this.#schemas,
+          }),
+      );
+      const match = verdicts.find((verdict) => verdict.passed);
+      if (!match) return verdicts[0]?.reason ?? 'the output does not meet the expectation';
+    }
+    if (maxLatencyMs !== undefined && latencyMs > maxLatencyMs) {
+      return `median latency ${latencyMs.toFixed(2)} ms is above the case's budget of ${maxLatencyMs} ms`;
+    }
+    return null;
+  }
+
+  async #runOnce(call: SandboxCall, input: object, into: SideRun): Promise<void> {
+    const started = performance.now();
+    try {
+      const result = await this.#sandbox.runDetailed(call, input);
+      into.outputs.push(result.value);
+      into.latencies.push(result.executionMs);
+    } catch (error) {
+      into.errors.push(errorInfo(error));
+      into.latencies.push(performance.now() - started);
+    }
+  }
+
+  #readStored(stored: JsonValue): { expectation: Expectation; determinism: SandboxDeterminism | false } {
+    const key = JSON.stringify(stored);
+    let parsed = this.#parsed.get(key);
+    if (!parsed) {
+      parsed = readStoredExpectation(stored);
+      if (this.#parsed.size >= 1000) this.#parsed.clear();
+      this.#parsed.set(key, parsed);
+    }
+    return parsed;
+  }
+
+  async #nextIsHeldOut(toolName: string): Promise<boolean> {
+    const fraction = this.options.heldOutFraction;
+    if (fraction === 0) return false;
+    const count = (await this.#storage.listTestCases(toolName)).filter(
+      (testCase) => testCase.origin !== 'example',
+    ).length;
+    // Every ⌈1/f⌉-th non-example case is held out: deterministic, and spread evenly.
+    return Math.floor((count + 1) * fraction) > Math.floor(count * fraction);
+  }
+}
+
+const invalidCase = (field: string, expected: string, value: unknown): Error =>
+  new InvalidTestCaseError(field, expected, value);
+
+function checkInput(value: unknown, field: string): JsonObject {
+  const json = checkJsonAsCase(value, field);
+  if (!isJsonObject(json))
+    throw new InvalidTestCaseError(field, 'a JSON object (a tool takes one object argument)', value);
+  return json;
+}
+
+function checkJsonAsCase(value: unknown, field: string): JsonValue {
+  try {
+    return checkJson(value, field);
+  } catch (error) {
+    throw new InvalidTestCaseError(
+      field,
+      'a JSON value',
+      error instanceof Error && 'value' in error ? error.value : value,
+    );
+  }
+}
+
+function checkDeterminism(value: unknown): SandboxDeterminism | false {
+  if (value === undefined || value === false) return false;
+  if (value === true) return DEFAULT_DETERMINISM;
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    Number.isFinite((value as SandboxDeterminism).now) &&
+    Number.isSafeInteger((value as SandboxDeterminism).seed) &&
+    (value as SandboxDeterminism).seed >= 0
+  ) {
+    return { now: (value as SandboxDeterminism).now, seed: (value as SandboxDeterminism).seed };
+  }
+  throw new InvalidTestCaseError('case.deterministic', 'true, false or { now, seed }', value);
+}
+
+/**
+ * Cases are stored with their expectation as JSON; the run condition (deterministic mode) is
+ * kept beside it under `deterministic`, since it belongs to the case, not to the output.
+ */
+function storedExpectation(expectation: Expectation, determinism: SandboxDeterminism | false): JsonObject {
+  const stored = { ...expectation } as JsonObject;
+  if (determinism) stored.deterministic = { now: determinism.now, seed: determinism.seed };
+  return stored;
+}
+
+function readStoredExpectation(stored: JsonValue): {
+  expectation: Expectation;
+  determinism: SandboxDeterminism | false;
+} {
+  if (!isJsonObject(stored)) return { expectation: parseExpectation(stored, 'expect'), determinism: false };
+  const { deterministic, ...rest } = stored;
+  return {
+    expectation: parseExpectation(rest, 'expect'),
+    determinism: checkDeterminism(deterministic ?? false),
+  };
+}
+
+function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function errorInfo(error: unknown): RunErrorInfo {
+  if (typeof error === 'object' && error !== null) {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    return {
+      code: typeof code === 'string' ? code : 'ERROR',
+      message: typeof message === 'string' ? message : String(error),
+    };
+  }
+  return { code: 'ERROR', message: String(error) };
+}
+
+function mergeInto(target: SideRun, source: SideRun): void {
+  target.outputs.push(...source.outputs);
+  target.errors.push(...source.errors);
+  target.latencies.push(...source.latencies);
+}
+
+function sideStats(version: number | null, run: SideRun): RegressionSideStats {
+  const runs = run.outputs.length + run.errors.length;
+  return {
+    version,
+    medianLatencyMs: median(run.latencies),
+    errorRate: runs === 0 ? 0 : run.errors.length / runs,
+    runs,
+    errors: run.errors.length,
+  };
+}
+
+function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+function percent(value: number): string {
+  return `${(value * 100).toFixed(0)}%`;
+}
+
+function truncate(text: string, max = 200): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

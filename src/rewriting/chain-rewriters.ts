@@ -1,0 +1,77 @@
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import type { Logger } from '../core/logger.ts';
+import type { RewriteProposal, RewriteRequest, Rewriter } from './rewriter.ts';
+import { type RewriterFailure, RewritersFailedError } from './rewriters-failed-error.ts';
+
+/** Options of {@link chainRewriters}. */
+export interface ChainRewritersOptions {
+  /** Receives a `warn` line for each rewriter that threw while a later one was still tried. */
+  readonly logger?: Logger;
+}
+
+/**
+ * Combines rewriters into one that tries them in order and resolves with the first proposal,
+ * e.g. the deterministic hardening first and the LLM next: `chainRewriters([new
+ * HardeningRewriter(), new LlmRewriter({ model })])`.
+ *
+ * - A rewriter resolving with `null` passes to the next one.
+ * - A rewriter that throws (a failed model call, a bug) also passes to the next one; the error
+ *   goes to `logger.warn`. When no rewriter offers a proposal and at least one threw, the chain
+ *   rejects with {@link RewritersFailedError} listing every failure, so a broken model
+ *   configuration is not mistaken for "nothing to improve". When all resolved with `null`, so
+ *   does the chain.
+ * - An aborted `request.abortSignal` stops the chain at once with the abort error.
+ *
+ * Its `name` is `chain(<names>)`, e.g. `chain(hardening,llm-rewriter)`.
+ *
+ * @example
+ * ```ts
+ * const rewriter = chainRewriters([new HardeningRewriter(), new LlmRewriter({ model })], { logger: console });
+ * const proposal = await rewriter.rewrite(request);
+ * ```
+ * @throws InvalidOptionError when `rewriters` is empty or holds something without `rewrite`.
+ */
+export function chainRewriters(
+  rewriters: readonly Rewriter[],
+  options: ChainRewritersOptions = {},
+): Rewriter {
+  if (!Array.isArray(rewriters) || rewriters.length === 0) {
+    throw new InvalidOptionError('rewriters', 'a non-empty array of rewriters', rewriters);
+  }
+  rewriters.forEach((rewriter, index) => {
+    if (typeof rewriter?.rewrite !== 'function' || typeof rewriter.name !== 'string') {
+      throw new InvalidOptionError(
+        `rewriters[${index}]`,
+        'a Rewriter (an object with a name and a rewrite(request) method)',
+        rewriter,
+      );
+    }
+  });
+  const members = [...rewriters];
+  const name = `chain(${members.map((rewriter) => rewriter.name).join(',')})`;
+  const logger = options.logger;
+  return {
+    name,
+    async rewrite(request: RewriteRequest): Promise<RewriteProposal | null> {
+      const failures: RewriterFailure[] = [];
+      for (const rewriter of members) {
+        request.abortSignal?.throwIfAborted();
+        try {
+          const proposal = await rewriter.rewrite(request);
+          if (proposal !== null) return proposal;
+        } catch (error) {
+          if (request.abortSignal?.aborted === true) throw error;
+          failures.push({ rewriter: rewriter.name, error });
+          logger?.warn?.(`rewriter ${rewriter.name} failed; trying the next one`, {
+            chain: name,
+            tool: request.tool.name,
+            version: request.version,
+            error,
+          });
+        }
+      }
+      if (failures.length > 0) throw new RewritersFailedError(name, failures);
+      return null;
+    },
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * Rewriters: proposals for better versions of a tool, from a language model or from the
+ * deterministic hardening pass. They only propose; the caller validates and gates.
+ */
+export { type ChainRewritersOptions, chainRewriters } from './chain-rewriters.ts';
+export { classifyError, type ErrorKind } from './classify-error.ts';
+export {
+  HardeningRewriter,
+  type HardeningRewriterOptions,
+  type ResolvedHardeningRewriterOptions,
+} from './hardening-rewriter.ts';
+export { LlmRewriter, type LlmRewriterOptions } from './llm-rewriter.ts';
+export {
+  buildRewritePrompt,
+  buildRewriteSystemPrompt,
+  type RewritePrompt,
+  untrustedClose,
+  untrustedDataBlock,
+  untrustedOpen,
+} from './rewrite-prompt.ts';
+export type {
+  RejectedProposal,
+  RewriteAuthor,
+  RewriteProposal,
+  RewriteRequest,
+  Rewriter,
+  RewriteTool,
+  VisibleCase,
+} from './rewriter.ts';
+export { type RewriterFailure, RewritersFailedError } from './rewriters-failed-error.ts';

@@ -1,0 +1,150 @@
+import type { LanguageModel } from 'ai';
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { integerOption, numberOption, objectOption } from '../core/options.ts';
+import { CodeValidator } from '../generation/code-validator.ts';
+import { extractCode } from '../generation/extract-code.ts';
+import { generateCodeText } from '../generation/model-text.ts';
+import type { GenerationValidator } from '../generation/tool-generator.ts';
+import { buildRewritePrompt } from './rewrite-prompt.ts';
+import type { RewriteProposal, RewriteRequest, Rewriter } from './rewriter.ts';
+
+/** Options of {@link LlmRewriter}. */
+export interface LlmRewriterOptions {
+  /** Any AI SDK language model (`openai('gpt-4o-mini')`, a gateway model id string, a mock). */
+  readonly model: LanguageModel;
+  /** Sampling temperature (0–2). @default the provider's default */
+  readonly temperature?: number;
+  /** Cap on the answer's tokens. @default the provider's default */
+  readonly maxOutputTokens?: number;
+  /**
+   * Retries the AI SDK makes on transient provider failures (429, 5xx, network), honouring
+   * `retry-after`.
+   * @default 2
+   */
+  readonly maxRetries?: number;
+  /**
+   * Tells a refusal (an answer with no code) from code. It does not filter proposals: invalid
+   * code is still proposed, and the caller's validation rejects it with precise reasons that
+   * reach the next attempt.
+   * @default new CodeValidator()
+   */
+  readonly validator?: GenerationValidator;
+}
+
+interface ResolvedLlmRewriterOptions {
+  readonly model: LanguageModel;
+  readonly temperature: number | undefined;
+  readonly maxOutputTokens: number | undefined;
+  readonly maxRetries: number;
+}
+
+/**
+ * Rewrites a tool version with a language model (AI SDK `generateText`, one call per
+ * `rewrite`).
+ *
+ * The prompt ({@link buildRewritePrompt}) carries the current source, the metrics (score and
+ * components, success rate, p50/p95 latency, invocations), the evaluation's reasons, and, in one
+ * escaped `<untrusted-data>` block the model is told to treat as data, the recent errors, the
+ * visible test cases and the earlier rejected proposals with why they were rejected. Name,
+ * signature, input schema and capabilities are stated as fixed.
+ *
+ * The answer is plain text (code, fenced or not, prose around it is stripped):
+ * - code → a proposal with the extracted source, a rationale and the token usage. It is NOT
+ *   validated here beyond that: the caller validates and gates every proposal, and feeds the
+ *   reasons of a rejection back through `previousAttempts`;
+ * - no code at all (empty, or a refusal in prose) → `null`, never an error;
+ * - the current source unchanged → `null` (nothing new to offer).
+ *
+ * A provider failure that survives the SDK's retries rejects with `ModelCallError`; an abort
+ * through `request.abortSignal` rejects with the abort error.
+ *
+ * @example
+ * ```ts
+ * import { openai } from '@ai-sdk/openai';
+ * const rewriter = new LlmRewriter({ model: openai('gpt-4o-mini'), temperature: 0.2 });
+ * const proposal = await rewriter.rewrite(request);
+ * if (proposal) console.log(proposal.rationale, proposal.usage?.totalTokens);
+ * ```
+ */
+export class LlmRewriter implements Rewriter {
+  /** Always `llm-rewriter`. */
+  readonly name = 'llm-rewriter';
+  readonly #options: ResolvedLlmRewriterOptions;
+  readonly #validator: GenerationValidator;
+
+  /** @throws InvalidOptionError naming the invalid option and the value received. */
+  constructor(options: LlmRewriterOptions) {
+    objectOption('options', options);
+    checkModel(options.model);
+    if (options.validator !== undefined && typeof options.validator?.validate !== 'function') {
+      throw new InvalidOptionError(
+        'validator',
+        'an object with a validate(source, options) method (e.g. a CodeValidator)',
+        options.validator,
+      );
+    }
+    this.#options = Object.freeze({
+      model: options.model,
+      temperature:
+        options.temperature === undefined
+          ? undefined
+          : numberOption('temperature', options.temperature, 0, 2),
+      maxOutputTokens:
+        options.maxOutputTokens === undefined
+          ? undefined
+          : integerOption('maxOutputTokens', options.maxOutputTokens, 1),
+      maxRetries:
+        options.maxRetries === undefined ? 2 : integerOption('maxRetries', options.maxRetries, 0, 10),
+    });
+    this.#validator = options.validator ?? new CodeValidator();
+  }
+
+  /**
+   * Asks the model for a better version. Resolves with `null` when the answer holds no code or
+   * repeats the current source; rejects with `ModelCallError` when the provider fails.
+   */
+  async rewrite(request: RewriteRequest): Promise<RewriteProposal | null> {
+    // Providers differ in how they honour a signal; checking here makes an abort certain.
+    request.abortSignal?.throwIfAborted();
+    const { system, prompt } = buildRewritePrompt(request);
+    const options = this.#options;
+    const { text, usage } = await generateCodeText(options.model, {
+      system,
+      prompt,
+      maxRetries: options.maxRetries,
+      ...(options.temperature === undefined ? {} : { temperature: options.temperature }),
+      ...(options.maxOutputTokens === undefined ? {} : { maxOutputTokens: options.maxOutputTokens }),
+      ...(request.abortSignal === undefined ? {} : { abortSignal: request.abortSignal }),
+    });
+    request.abortSignal?.throwIfAborted();
+    const source = extractCode(text);
+    if (source === '' || source === request.source.trim()) return null;
+    const checked = this.#validator.validate(text, { name: request.tool.name });
+    if (!checked.ok && checked.issues.some((issue) => issue.code === 'EMPTY')) return null;
+    const reasons = request.evaluation.reasons.map((reason) => reason.code);
+    const modelId = typeof options.model === 'string' ? options.model : options.model.modelId;
+    return {
+      source: checked.ok ? checked.source : source,
+      rationale: `Rewritten by model ${modelId} to address ${reasons.length === 0 ? 'a low evaluation' : reasons.join(', ')} of version ${request.version}${request.previousAttempts.length === 0 ? '' : `, after ${request.previousAttempts.length} rejected proposal${request.previousAttempts.length === 1 ? '' : 's'}`}.`,
+      author: 'llm-rewriter',
+      usage,
+    };
+  }
+}
+
+function checkModel(model: unknown): void {
+  if (typeof model === 'string' && model.length > 0) return;
+  if (
+    typeof model === 'object' &&
+    model !== null &&
+    typeof (model as { doGenerate?: unknown }).doGenerate === 'function' &&
+    typeof (model as { specificationVersion?: unknown }).specificationVersion === 'string'
+  ) {
+    return;
+  }
+  throw new InvalidOptionError(
+    'model',
+    'an AI SDK LanguageModel (e.g. openai("gpt-4o-mini")) or a model id string',
+    model,
+  );
+}

@@ -1,0 +1,173 @@
+import { StorageCorruptError } from '../storage-errors.ts';
+import { PostgresSchemaTooNewError } from './postgres-errors.ts';
+import type { PostgresQueryable } from './postgres-pool.ts';
+
+/** One step of the PostgreSQL schema. Applied once, in order, inside one transaction. */
+export interface PostgresMigration {
+  /** Schema version after this step: 1, 2, 3, … */
+  readonly version: number;
+  /** What the step does, for people. */
+  readonly description: string;
+  /** The statements, for the schema (namespace) given as a quoted identifier. */
+  readonly sql: (schema: string) => string;
+}
+
+/**
+ * The PostgreSQL schema, as a list of steps. Never edit a released step; append a new one.
+ *
+ * Everything lives in one schema (namespace), `sia` by default, so several deployments can
+ * share a database. Times are epoch ms in `double precision` (as given: a caller's time may
+ * have a fraction); ids come from identity sequences, which never reuse a value. JSON values
+ * are stored as their JSON text, exactly as written. Invocations are read newest first per
+ * (tool, version) and per tool, each an index range scan of `limit` rows.
+ */
+export const postgresMigrations: readonly PostgresMigration[] = [
+  {
+    version: 1,
+    description: 'invocations, tools, versions, test cases, audit log, leases',
+    sql: (schema) => `
+      CREATE TABLE ${schema}.invocations (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        tool_name text NOT NULL,
+        version integer NOT NULL,
+        started_at double precision NOT NULL,
+        latency_ms double precision NOT NULL,
+        success boolean NOT NULL,
+        error_code text,
+        error_message text,
+        input_hash text NOT NULL,
+        output_hash text,
+        input text,
+        output text
+      );
+      CREATE INDEX invocations_by_version ON ${schema}.invocations (tool_name, version, started_at, id);
+      CREATE INDEX invocations_by_tool ON ${schema}.invocations (tool_name, started_at, id);
+
+      CREATE TABLE ${schema}.tools (
+        name text PRIMARY KEY,
+        description text NOT NULL,
+        created_at double precision NOT NULL,
+        active_version integer NOT NULL,
+        pinned boolean NOT NULL DEFAULT false,
+        rewrites integer NOT NULL DEFAULT 0,
+        last_rewrite_at double precision
+      );
+      CREATE TABLE ${schema}.tool_versions (
+        tool_name text NOT NULL REFERENCES ${schema}.tools (name),
+        version integer NOT NULL,
+        source text NOT NULL,
+        input_schema text NOT NULL,
+        capabilities text NOT NULL,
+        parent_version integer,
+        reason text NOT NULL,
+        author text NOT NULL,
+        created_at double precision NOT NULL,
+        PRIMARY KEY (tool_name, version)
+      );
+
+      CREATE TABLE ${schema}.test_cases (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        tool_name text NOT NULL,
+        input text NOT NULL,
+        expect text NOT NULL,
+        description text NOT NULL,
+        origin text NOT NULL,
+        input_hash text,
+        max_latency_ms double precision,
+        held_out boolean NOT NULL,
+        created_at double precision NOT NULL
+      );
+      CREATE INDEX test_cases_by_tool ON ${schema}.test_cases (tool_name, id);
+
+      CREATE TABLE ${schema}.audit (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        type text NOT NULL,
+        tool_name text,
+        actor text NOT NULL,
+        reason text NOT NULL,
+        from_version integer,
+        to_version integer,
+        evidence text NOT NULL,
+        at double precision NOT NULL
+      );
+      CREATE INDEX audit_by_tool ON ${schema}.audit (tool_name, id);
+
+      CREATE TABLE ${schema}.leases (
+        key text PRIMARY KEY,
+        holder text NOT NULL,
+        expires_at timestamptz NOT NULL
+      );
+    `,
+  },
+];
+
+/** What {@link migratePostgres} did. */
+export interface PostgresMigrationResult {
+  /** Schema version found (0 for a new schema). */
+  from: number;
+  /** Schema version now. */
+  to: number;
+  /** Versions applied by this call; empty when the schema was current (re-running is a no-op). */
+  applied: number[];
+}
+
+/** Quotes a schema name that {@link postgresStorage}'s options check already restricted to `[a-z_][a-z0-9_]*`. */
+export function quoteSchema(schema: string): string {
+  return `"${schema}"`;
+}
+
+/**
+ * Brings `schema` to the newest version. Must run inside a transaction on `client` (the
+ * adapter runs it in one, rerun on connection failures: it is idempotent). Takes a
+ * transaction-scoped advisory lock first, so when several processes start at once one
+ * migrates and the others wait, then find the schema current and change nothing. The version
+ * lives in `<schema>.meta` under `schema_version`. Throws {@link PostgresSchemaTooNewError}
+ * when a newer release migrated the schema.
+ *
+ * Needs the CREATE privilege on the database only while something is missing: a role that
+ * can only read and write the tables of a migrated schema can use it.
+ */
+export async function migratePostgres(
+  client: PostgresQueryable,
+  schema: string,
+  steps: readonly PostgresMigration[] = postgresMigrations,
+): Promise<PostgresMigrationResult> {
+  const quoted = quoteSchema(schema);
+  const latest = steps.reduce((max, step) => Math.max(max, step.version), 0);
+  await client.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [
+    'self-improving-agent:migrate',
+    schema,
+  ]);
+  const found = await client.query(
+    'SELECT to_regnamespace($1) IS NOT NULL AS has_schema, to_regclass($2) IS NOT NULL AS has_meta',
+    [quoted, `${quoted}.meta`],
+  );
+  const { has_schema: hasSchema, has_meta: hasMeta } = found.rows[0] as {
+    has_schema: boolean;
+    has_meta: boolean;
+  };
+  // CREATE … IF NOT EXISTS would check the CREATE privilege even when the object exists.
+  if (!hasSchema) await client.query(`CREATE SCHEMA ${quoted}`);
+  if (!hasMeta) await client.query(`CREATE TABLE ${quoted}.meta (key text PRIMARY KEY, value text NOT NULL)`);
+  const row = (await client.query(`SELECT value FROM ${quoted}.meta WHERE key = 'schema_version'`)).rows[0];
+  const from = row === undefined ? 0 : Number(row.value);
+  if (!Number.isInteger(from) || from < 0)
+    throw new StorageCorruptError(
+      `${schema}.meta`,
+      `(PostgreSQL) records an invalid schema version ${JSON.stringify(row?.value)}`,
+      'Restore the schema from a backup, or use another one with the `schema` option.',
+    );
+  if (from > latest) throw new PostgresSchemaTooNewError(schema, from, latest);
+  const applied: number[] = [];
+  for (const step of [...steps].sort((a, b) => a.version - b.version)) {
+    if (step.version <= from) continue;
+    await client.query(step.sql(quoted));
+    applied.push(step.version);
+  }
+  if (applied.length > 0)
+    await client.query(
+      `INSERT INTO ${quoted}.meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+      [String(latest)],
+    );
+  return { from, to: Math.max(from, latest), applied };
+}

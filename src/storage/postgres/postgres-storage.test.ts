@@ -1,0 +1,374 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  adminPool,
+  clusterDirectory,
+  databaseUrl,
+  dropSchemas,
+  freshSchema,
+  noteSkipped,
+  terminateBackends,
+} from '../../../test/support/postgres-database.ts';
+import { InvalidOptionError } from '../../core/invalid-option-error.ts';
+import { PerformanceMemory } from '../../memory/performance-memory.ts';
+import { runCoordinationContract } from '../../testing/coordination-contract.ts';
+import { runStorageContract } from '../../testing/storage-contract.ts';
+import { StorageUnavailableError } from '../storage-errors.ts';
+import type { InvocationRecord, StorageAdapter } from '../types.ts';
+import { loadPg } from './load-pg.ts';
+import { PostgresDriverMissingError, PostgresSchemaTooNewError } from './postgres-errors.ts';
+import { isConnectionFailure, isRerunnable, loginProblem } from './postgres-failures.ts';
+import { migratePostgres, postgresMigrations } from './postgres-migrations.ts';
+import type { PostgresPool } from './postgres-pool.ts';
+import { postgresStorage } from './postgres-storage.ts';
+import { describeTarget } from './postgres-storage-options.ts';
+
+noteSkipped('PostgreSQL adapter tests');
+
+describe('postgresStorage() without a server', () => {
+  it('checks its options at construction, naming the field and the value', () => {
+    const invalid = (call: () => unknown, option: string) => {
+      let error: unknown;
+      try {
+        call();
+      } catch (caught) {
+        error = caught;
+      }
+      expect(InvalidOptionError.isInstance(error)).toBe(true);
+      expect((error as InvalidOptionError).option).toBe(option);
+    };
+    const url = 'postgres://u@127.0.0.1:1/db';
+    invalid(() => postgresStorage({} as never), 'connection');
+    invalid(() => postgresStorage({ connectionString: url, pool: {} } as never), 'connection');
+    invalid(() => postgresStorage({ connectionString: '' }), 'connection.connectionString');
+    invalid(() => postgresStorage({ pool: { connect: 1 } as never }), 'connection.pool');
+    invalid(() => postgresStorage({ connectionString: url }, { schema: 'Sia' }), 'schema');
+    invalid(() => postgresStorage({ connectionString: url }, { schema: 'a-b; DROP' }), 'schema');
+    invalid(() => postgresStorage({ connectionString: url }, { schema: 'x'.repeat(57) }), 'schema');
+    invalid(
+      () => postgresStorage({ connectionString: url }, { statementTimeoutMs: -1 }),
+      'statementTimeoutMs',
+    );
+    invalid(
+      () => postgresStorage({ connectionString: url }, { retry: { maxAttempts: 0 } }),
+      'retry.maxAttempts',
+    );
+    invalid(
+      () => postgresStorage({ connectionString: url }, { retry: { initialDelayMs: 100, maxDelayMs: 10 } }),
+      'retry.maxDelayMs',
+    );
+    invalid(
+      () => postgresStorage({ connectionString: url }, { watch: { pollIntervalMs: 1 } }),
+      'watch.pollIntervalMs',
+    );
+    invalid(() => postgresStorage({ connectionString: url }, { onError: 'log' as never }), 'onError');
+    const pool = new pg.Pool({ connectionString: url });
+    invalid(() => postgresStorage({ pool }, { statementTimeoutMs: 1000 }), 'statementTimeoutMs');
+    invalid(() => postgresStorage({ pool }, { poolSize: 2 }), 'poolSize');
+    // Valid options construct without connecting.
+    expect(postgresStorage({ pool }, { schema: 'tenant_7' }).name).toBe('postgres');
+    void pool.end();
+  });
+
+  it('accepts a pg.Pool as PostgresPool (a compile-time check of the structural type)', () => {
+    const pool: PostgresPool = new pg.Pool();
+    expect(typeof pool.connect).toBe('function');
+    void pool.end();
+  });
+
+  it('turns a missing pg package into PostgresDriverMissingError telling to npm install pg', async () => {
+    const missing = Object.assign(new Error("Cannot find package 'pg'"), { code: 'ERR_MODULE_NOT_FOUND' });
+    const error = await loadPg(() => Promise.reject(missing)).catch((caught: unknown) => caught);
+    expect(PostgresDriverMissingError.isInstance(error)).toBe(true);
+    expect((error as PostgresDriverMissingError).code).toBe('POSTGRES_DRIVER_MISSING');
+    expect((error as Error).message).toContain('npm install pg');
+    expect((error as Error).cause).toBe(missing);
+    // Other failures are not disguised.
+    const broken = new SyntaxError('bad module');
+    await expect(loadPg(() => Promise.reject(broken))).rejects.toBe(broken);
+    // The real one loads, with its Pool.
+    expect(typeof (await loadPg()).Pool).toBe('function');
+  });
+
+  it('reports an unreachable server as StorageUnavailableError after bounded retries', async () => {
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    const storage = postgresStorage(
+      { connectionString: 'postgres://sia:secret-password@127.0.0.1:1/sia' },
+      { retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 2 } },
+    );
+    const error = await storage.listTools().catch((caught: unknown) => caught);
+    expect(StorageUnavailableError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toContain('127.0.0.1:1/sia as "sia"');
+    expect((error as Error).message).toContain('after 3 attempts');
+    expect((error as Error).message).toContain('ECONNREFUSED');
+    expect((error as Error).message).not.toContain('secret-password');
+    await storage.close();
+  });
+
+  it('classifies failures: what may be rerun, what is a lost connection, what is a bad login', () => {
+    const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code });
+    expect(isRerunnable(withCode('40001'))).toBe(true);
+    expect(isRerunnable(withCode('40P01'))).toBe(true);
+    expect(isRerunnable(withCode('23505'))).toBe(false);
+    for (const code of ['57P01', '57P03', '08006', 'ECONNREFUSED', 'ECONNRESET'])
+      expect(isConnectionFailure(withCode(code))).toBe(true);
+    expect(isConnectionFailure(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isConnectionFailure(withCode('42P01'))).toBe(false);
+    expect(loginProblem(withCode('28P01'), 'h:5432/db')).toContain('Check the user and password');
+    expect(loginProblem(withCode('3D000'), 'h:5432/db')).toContain('createdb');
+    expect(loginProblem(withCode('28000'), 'h:5432/db')).toContain('pg_hba.conf');
+    expect(loginProblem(withCode('57P01'), 'h:5432/db')).toBeUndefined();
+    expect(describeTarget('postgres://alice:pw@db.example:6543/app')).toBe('db.example:6543/app as "alice"');
+    expect(describeTarget('host=/tmp dbname=x')).toBe('the server in the connection string');
+  });
+});
+
+describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server', () => {
+  const url = databaseUrl as string;
+  const schemas: string[] = [];
+  const schemaOf = new WeakMap<StorageAdapter, string>();
+  let admin: pg.Pool;
+  beforeAll(() => {
+    admin = adminPool();
+  });
+  afterAll(async () => {
+    await dropSchemas(admin, schemas);
+    await admin.end();
+  });
+  const open = (schema = freshSchema(), options: Parameters<typeof postgresStorage>[1] = {}) => {
+    schemas.push(schema);
+    const storage = postgresStorage({ connectionString: url }, { schema, ...options });
+    schemaOf.set(storage, schema);
+    return storage;
+  };
+
+  runStorageContract('postgresStorage()', () => open());
+  runCoordinationContract('postgresStorage()', () => open(), {
+    connect: (storage) => open(schemaOf.get(storage)),
+  });
+
+  it('migrates once: a second start, or a rerun, changes nothing', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const client = await admin.connect();
+    try {
+      await client.query('BEGIN');
+      const first = await migratePostgres(client, schema);
+      await client.query('COMMIT');
+      expect(first).toEqual({ from: 0, to: 1, applied: [1] });
+      await client.query('BEGIN');
+      expect(await migratePostgres(client, schema)).toEqual({ from: 1, to: 1, applied: [] });
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    const { rows } = await admin.query(
+      'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
+      [schema],
+    );
+    expect(rows.map((row) => row.table_name)).toEqual([
+      'audit',
+      'invocations',
+      'leases',
+      'meta',
+      'test_cases',
+      'tool_versions',
+      'tools',
+    ]);
+    // The adapter opens on the migrated schema without changing it.
+    const storage = open(schema);
+    await storage.ready?.();
+    expect(await storage.listTools()).toEqual([]);
+    await storage.close();
+    expect(postgresMigrations.map((step) => step.version)).toEqual([1]);
+  });
+
+  it('refuses a schema migrated by a newer release', async () => {
+    const storage = open();
+    await storage.ready?.();
+    await storage.close();
+    const schema = schemas.at(-1) as string;
+    await admin.query(`UPDATE "${schema}".meta SET value = '99' WHERE key = 'schema_version'`);
+    const again = open(schema);
+    const error = await again.listTools().catch((caught: unknown) => caught);
+    expect(PostgresSchemaTooNewError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ schema, found: 99, supported: 1, code: 'POSTGRES_SCHEMA_TOO_NEW' });
+    expect((error as Error).message).toContain('Upgrade self-improving-agent');
+    await again.close();
+  });
+
+  it('writes a batch larger than one INSERT statement atomically', async () => {
+    const storage = open();
+    const batch = (count: number, prefix: string): InvocationRecord[] =>
+      Array.from({ length: count }, (_, index) => ({
+        toolName: 'bulk',
+        version: 1,
+        startedAt: index,
+        latencyMs: index % 97,
+        success: index % 5 !== 0,
+        ...(index % 5 === 0 ? { errorMessage: `failed ${index}` } : {}),
+        inputHash: `${prefix}${index}`,
+      }));
+    await storage.appendInvocations(batch(2_500, 'ok-'));
+    expect((await storage.aggregateWindow({ toolName: 'bulk', limit: 10_000 })).invocations).toBe(2_500);
+    // The server refuses a NUL in text; the row is past the first two statements of the batch.
+    const broken = batch(2_500, 'broken-');
+    broken[2_400] = { ...(broken[2_400] as InvocationRecord), inputHash: 'nul\u0000here' };
+    await expect(storage.appendInvocations(broken)).rejects.toThrow();
+    expect((await storage.aggregateWindow({ toolName: 'bulk', limit: 10_000 })).invocations).toBe(2_500);
+    // A NUL in an error message (tool output we do not control) is replaced, not refused.
+    await storage.appendInvocations([
+      {
+        toolName: 'nul',
+        version: 1,
+        startedAt: 1,
+        latencyMs: 1,
+        success: false,
+        errorMessage: 'a\u0000b',
+        inputHash: 'h',
+      },
+    ]);
+    expect((await storage.recentInvocations({ toolName: 'nul', limit: 1 }))[0]?.errorMessage).toBe(
+      'a\uFFFDb',
+    );
+    await storage.close();
+  });
+
+  it('aggregates a window by reading only the window from the (tool, version, time) index', async () => {
+    const storage = open();
+    const records: InvocationRecord[] = [];
+    for (let index = 0; index < 20_000; index += 1)
+      records.push({
+        toolName: `tool_${index % 4}`,
+        version: 1 + (index % 3),
+        startedAt: 1_000_000 + index,
+        latencyMs: index % 250,
+        success: true,
+        inputHash: 'h',
+      });
+    await storage.appendInvocations(records);
+    const schema = schemas.at(-1) as string;
+    await admin.query(`ANALYZE "${schema}".invocations`);
+    const plan = async (versionClause: string) => {
+      const { rows } = await admin.query(
+        `EXPLAIN (ANALYZE, FORMAT JSON) SELECT id, started_at, latency_ms, success, error_code, error_message FROM "${schema}".invocations WHERE tool_name = 'tool_1' ${versionClause} ORDER BY started_at DESC, id DESC LIMIT 20`,
+      );
+      return JSON.stringify(rows[0]?.['QUERY PLAN']);
+    };
+    const byVersion = await plan('AND version = 2');
+    expect(byVersion).toContain('"Index Name":"invocations_by_version"');
+    expect(byVersion).toContain('"Scan Direction":"Backward"');
+    expect(byVersion).toMatch(/"Node Type":"Index (Only )?Scan"[^}]*"Actual Rows":20/);
+    const byTool = await plan('');
+    expect(byTool).toContain('"Index Name":"invocations_by_tool"');
+    const window = await storage.aggregateWindow({ toolName: 'tool_1', version: 2, limit: 20 });
+    expect(window.invocations).toBe(20);
+    expect(window.lastAt).toBe(1_000_000 + 19_993); // the last index ≡ 1 (mod 4) and ≡ 1 (mod 3)
+    await storage.close();
+  });
+
+  it('borrows a given pool: adds an error listener while open, leaves the pool open on close', async () => {
+    const pool = new pg.Pool({ connectionString: url, max: 3 });
+    const listenersBefore = pool.listenerCount('error');
+    const schema = freshSchema();
+    schemas.push(schema);
+    const storage = postgresStorage({ pool }, { schema });
+    await storage.ready?.();
+    expect(pool.listenerCount('error')).toBe(listenersBefore + 1);
+    await storage.close();
+    expect(pool.listenerCount('error')).toBe(listenersBefore);
+    expect((await pool.query('SELECT 1 AS one')).rows[0]?.one).toBe(1);
+    await pool.end();
+  });
+
+  it('survives its idle connections being terminated, reports it through onError, and keeps working', async () => {
+    const reports: string[] = [];
+    const applicationName = `sia-idle-${freshSchema('t')}`;
+    const storage = open(freshSchema(), {
+      applicationName,
+      onError: (_error, context) => reports.push(context),
+    });
+    const memory = new PerformanceMemory({ storage, batch: { maxRecords: 10, maxDelayMs: 5 } });
+    for (let index = 0; index < 30; index += 1)
+      memory.record({
+        toolName: 't',
+        version: 1,
+        startedAt: index,
+        latencyMs: 1,
+        success: true,
+        inputHash: 'h',
+      });
+    await memory.flush();
+    expect(await terminateBackends(admin, applicationName)).toBeGreaterThan(0);
+    for (let wait = 0; wait < 100 && reports.length === 0; wait += 1) await delay(20);
+    expect(reports.some((context) => context.includes('idle PostgreSQL connection failed'))).toBe(true);
+    for (let index = 30; index < 60; index += 1)
+      memory.record({
+        toolName: 't',
+        version: 1,
+        startedAt: index,
+        latencyMs: 1,
+        success: true,
+        inputHash: 'h',
+      });
+    await memory.flush();
+    expect((await memory.summary('t', { window: 100 })).invocations).toBe(60);
+    await memory.close();
+    await storage.close();
+  });
+
+  it('fails fast with StorageUnavailableError saying what to check for a missing database or role', async () => {
+    const base = new URL(url);
+    const attempt = async (change: (target: URL) => void) => {
+      const target = new URL(base);
+      change(target);
+      const storage = postgresStorage({ connectionString: target.href }, { schema: freshSchema() });
+      const started = performance.now();
+      const error = await storage.ready?.().catch((caught: unknown) => caught);
+      await storage.close();
+      expect(StorageUnavailableError.isInstance(error)).toBe(true);
+      return { message: (error as Error).message, elapsedMs: performance.now() - started };
+    };
+    const database = await attempt((target) => {
+      target.pathname = '/sia_no_such_database';
+    });
+    expect(database.message).toContain('3D000');
+    expect(database.message).toContain('createdb');
+    const role = await attempt((target) => {
+      target.username = 'sia_no_such_role';
+    });
+    expect(role.message).toContain('28000');
+    expect(role.message).toContain('role');
+  });
+
+  it.skipIf(clusterDirectory === undefined)(
+    'fails fast with StorageUnavailableError on a wrong password (28P01), never echoing it',
+    async () => {
+      await admin.query('DROP ROLE IF EXISTS sia_password_user');
+      await admin.query("CREATE ROLE sia_password_user LOGIN PASSWORD 'right-password'");
+      try {
+        const target = new URL(url);
+        target.username = 'sia_password_user';
+        target.password = 'wrong-password';
+        const storage = postgresStorage({ connectionString: target.href }, { schema: freshSchema() });
+        const error = await storage.ready?.().catch((caught: unknown) => caught);
+        await storage.close();
+        expect(StorageUnavailableError.isInstance(error)).toBe(true);
+        expect((error as Error).message).toContain('28P01');
+        expect((error as Error).message).toContain('Check the user and password');
+        expect((error as Error).message).not.toContain('wrong-password');
+        target.password = 'right-password';
+        const schema = freshSchema();
+        await admin.query(`CREATE SCHEMA "${schema}" AUTHORIZATION sia_password_user`);
+        schemas.push(schema);
+        const allowed = postgresStorage({ connectionString: target.href }, { schema });
+        expect(await allowed.listTools()).toEqual([]);
+        await allowed.close();
+      } finally {
+        await dropSchemas(admin, schemas.splice(-1));
+        await admin.query('DROP ROLE IF EXISTS sia_password_user');
+      }
+    },
+  );
+});

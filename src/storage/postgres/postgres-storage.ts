@@ -1,0 +1,801 @@
+import {
+  StorageClosedError,
+  StorageInputError,
+  ToolExistsError,
+  ToolNotFoundError,
+  VersionNotFoundError,
+} from '../storage-errors.ts';
+import {
+  checkAuditQuery,
+  checkBoolean,
+  checkFinite,
+  checkInteger,
+  checkInvocationQuery,
+  checkInvocations,
+  checkName,
+  checkNewAuditEntry,
+  checkNewTestCase,
+  checkNewTool,
+  checkNewVersion,
+  checkRetention,
+  toJsonText,
+} from '../storage-input.ts';
+import type {
+  ActiveVersionChange,
+  AuditEntry,
+  InvocationQuery,
+  JsonObject,
+  JsonValue,
+  NewToolVersion,
+  StorageAdapter,
+  StoredInvocation,
+  StoredTestCase,
+  ToolCapabilities,
+  ToolRecord,
+  ToolVersion,
+  VersionAuthor,
+  WindowAggregate,
+} from '../types.ts';
+import { type ActiveVersionWatcher, activeVersionWatcher } from './active-version-watcher.ts';
+import { loadPg } from './load-pg.ts';
+import { type PostgresExecutor, postgresExecutor } from './postgres-executor.ts';
+import { migratePostgres, quoteSchema } from './postgres-migrations.ts';
+import type { PostgresPool, PostgresQueryable, PostgresRow } from './postgres-pool.ts';
+import {
+  describeTarget,
+  type PostgresConnection,
+  type PostgresStorageOptions,
+  resolvePostgresStorageOptions,
+} from './postgres-storage-options.ts';
+
+const adapterName = 'postgres';
+const invocationColumns =
+  'tool_name, version, started_at, latency_ms, success, error_code, error_message, input_hash, output_hash, input, output';
+/** Rows per INSERT statement: 11 parameters each stays far below PostgreSQL's 65,535. */
+const rowsPerInsert = 1000;
+const versionColumns =
+  'tool_name, version, source, input_schema, capabilities, parent_version, reason, author, created_at';
+const toolColumns = 'name, description, created_at, active_version, pinned, rewrites, last_rewrite_at';
+const testCaseColumns =
+  'id, tool_name, input, expect, description, origin, input_hash, max_latency_ms, held_out, created_at';
+const auditColumns = 'id, type, tool_name, actor, reason, from_version, to_version, evidence, at';
+
+interface OpenStore {
+  readonly pool: PostgresPool;
+  readonly executor: PostgresExecutor;
+  readonly watcher: ActiveVersionWatcher;
+}
+
+/**
+ * A {@link StorageAdapter} on PostgreSQL, for many processes (app servers, workers, serverless
+ * instances) sharing one memory and one registry. Import it from
+ * `self-improving-agent/postgres`; it needs the `pg` package (an optional peer dependency),
+ * loaded when the storage opens, not when the library is imported.
+ *
+ * - Tables live in one schema (`sia` by default), created and migrated on first use inside a
+ *   transaction under an advisory lock: processes starting together migrate once; a schema
+ *   migrated by a newer release is refused (`PostgresSchemaTooNewError`).
+ * - Versions are numbered without gaps under a row lock on the tool (`SELECT … FOR UPDATE`),
+ *   with the (tool, version) primary key as a backstop; `compareAndSetActive` compares and
+ *   sets under the same lock, so of several processes promoting from one base exactly one wins.
+ * - Invocation batches are multi-row INSERTs in one transaction; window aggregates (counts,
+ *   nearest-rank p50/p95 with `percentile_disc`, recent errors) are computed in SQL over the
+ *   newest `limit` rows of an index on (tool, version, started_at, id): O(window).
+ * - Coordination: `acquireLease`/`releaseLease` (one atomic statement, judged by the
+ *   server's clock) and `watchActive` (LISTEN/NOTIFY, sent inside the promoting transaction;
+ *   polling while the LISTEN connection is down).
+ * - Resilience: failures that may pass (dropped connections, a restarting server,
+ *   serialization failures, deadlocks) are retried with back-off where that is safe; an idle
+ *   connection that drops is reported through `onError`, never crashing the process; a login
+ *   that cannot succeed fails with `StorageUnavailableError` saying what to check.
+ *
+ * Ownership: with `{ connectionString }` the adapter owns its pool and `close()` ends it. With
+ * `{ pool }` the pool stays yours: `close()` leaves it open (end it yourself); while open, the
+ * adapter adds an `'error'` listener to it so a dropped idle connection cannot crash the process.
+ *
+ * @example
+ * ```ts
+ * import { PerformanceMemory } from 'self-improving-agent';
+ * import { postgresStorage } from 'self-improving-agent/postgres';
+ *
+ * const storage = postgresStorage({ connectionString: process.env.DATABASE_URL! }, { schema: 'sia' });
+ * await storage.ready?.(); // connects and migrates now, failing fast on bad credentials
+ * const memory = new PerformanceMemory({ storage });
+ * const stop = storage.watchActive?.(({ toolName, activeVersion }) => reload(toolName, activeVersion));
+ * // …
+ * stop?.();
+ * await memory.close();
+ * await storage.close();
+ * ```
+ */
+export function postgresStorage(
+  connection: PostgresConnection,
+  options: PostgresStorageOptions = {},
+): StorageAdapter {
+  const settings = resolvePostgresStorageOptions(connection, options);
+  const schema = quoteSchema(settings.schema);
+  const channel = `${settings.schema}_active`;
+  const target = describeTarget(settings.connectionString);
+  const table = (name: string) => `${schema}.${name}`;
+  let opening: Promise<OpenStore> | undefined;
+  let closed = false;
+  let closing: Promise<void> | undefined;
+
+  const report = (error: unknown, context: string) => {
+    try {
+      settings.onError(error, context);
+    } catch {
+      // A failing reporter must not turn a handled failure into a crash.
+    }
+  };
+  const onPoolError = (error: Error) =>
+    report(error, 'an idle PostgreSQL connection failed; the pool opens a new one when needed');
+
+  const openNow = async (): Promise<OpenStore> => {
+    let pool = settings.pool;
+    const ownPool = pool === undefined;
+    if (pool === undefined) {
+      const pg = await loadPg();
+      pool = new pg.Pool({
+        connectionString: settings.connectionString,
+        max: settings.poolSize,
+        connectionTimeoutMillis: settings.connectTimeoutMs,
+        application_name: settings.applicationName,
+        keepAlive: true,
+        idleTimeoutMillis: 10_000,
+        allowExitOnIdle: true,
+        ...(settings.statementTimeoutMs > 0 ? { statement_timeout: settings.statementTimeoutMs } : {}),
+      }) as unknown as PostgresPool;
+    }
+    // Without a listener, an idle connection that drops (server restart, pg_terminate_backend)
+    // is an unhandled 'error' event: it would crash the process.
+    pool.on('error', onPoolError);
+    const executor = postgresExecutor(pool, settings.retry, target);
+    try {
+      await executor.write((client) => migratePostgres(client, settings.schema), { idempotent: true });
+    } catch (error) {
+      if (ownPool) await pool.end().catch(() => undefined);
+      else pool.removeListener('error', onPoolError);
+      throw error;
+    }
+    const watcher = activeVersionWatcher({
+      pool,
+      schema,
+      channel,
+      pollIntervalMs: settings.watch.pollIntervalMs,
+      reconnectInitialDelayMs: settings.watch.reconnectInitialDelayMs,
+      reconnectMaxDelayMs: settings.watch.reconnectMaxDelayMs,
+      report,
+    });
+    return { pool, executor, watcher };
+  };
+
+  const open = async (): Promise<OpenStore> => {
+    if (closed) throw new StorageClosedError(adapterName);
+    if (!opening) {
+      const attempt = openNow();
+      opening = attempt;
+      attempt.catch(() => {
+        if (opening === attempt) opening = undefined;
+      });
+    }
+    const store = await opening;
+    if (closed) throw new StorageClosedError(adapterName);
+    return store;
+  };
+  const read = async <T>(body: (queryable: PostgresQueryable) => Promise<T>): Promise<T> =>
+    (await open()).executor.read(body);
+  const write = async <T>(body: (client: PostgresQueryable) => Promise<T>): Promise<T> =>
+    (await open()).executor.write(body);
+  const notifyActive = (client: PostgresQueryable, toolName: string, activeVersion: number) =>
+    client.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify({ toolName, activeVersion })]);
+
+  /** Locks the tool's row until the transaction ends; throws ToolNotFoundError. */
+  const lockTool = async (client: PostgresQueryable, toolName: string): Promise<PostgresRow> => {
+    const row = (
+      await client.query(`SELECT ${toolColumns} FROM ${table('tools')} WHERE name = $1 FOR UPDATE`, [
+        toolName,
+      ])
+    ).rows[0];
+    if (!row) throw new ToolNotFoundError(toolName);
+    return row;
+  };
+  const insertVersion = async (
+    client: PostgresQueryable,
+    toolName: string,
+    field: string,
+    version: NewToolVersion,
+    number: number,
+    createdAt: number,
+  ): Promise<ToolVersion> => {
+    const inputSchema = toJsonText(`${field}.inputSchema`, version.inputSchema);
+    const stored: ToolVersion = {
+      toolName,
+      version: number,
+      source: version.source,
+      inputSchema: JSON.parse(inputSchema) as JsonObject,
+      capabilities: { network: [...version.capabilities.network] },
+      parentVersion: version.parentVersion,
+      reason: version.reason,
+      author: version.author,
+      createdAt,
+    };
+    await client.query(
+      `INSERT INTO ${table('tool_versions')} (${versionColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        toolName,
+        number,
+        stored.source,
+        inputSchema,
+        JSON.stringify(stored.capabilities),
+        stored.parentVersion,
+        stored.reason,
+        stored.author,
+        createdAt,
+      ],
+    );
+    return stored;
+  };
+
+  const store: StorageAdapter = {
+    name: adapterName,
+
+    async ready() {
+      await open();
+    },
+
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        const pending = opening;
+        if (!pending) return;
+        let opened: OpenStore;
+        try {
+          opened = await pending;
+        } catch {
+          return; // never opened: nothing to release
+        }
+        opened.watcher.close();
+        if (settings.pool === undefined) await opened.pool.end();
+        else opened.pool.removeListener('error', onPoolError);
+      })();
+      return closing;
+    },
+
+    async appendInvocations(records) {
+      checkInvocations(records);
+      if (records.length === 0) return;
+      // Serialise everything first: a value JSON cannot hold fails before anything is written.
+      const rows = records.map((record, index) => [
+        record.toolName,
+        record.version,
+        record.startedAt,
+        record.latencyMs,
+        record.success,
+        withoutNul(record.errorCode),
+        withoutNul(record.errorMessage),
+        record.inputHash,
+        record.outputHash ?? null,
+        record.input === undefined ? null : toJsonText(`records[${index}].input`, record.input),
+        record.output === undefined ? null : toJsonText(`records[${index}].output`, record.output),
+      ]);
+      const { executor } = await open();
+      await executor.write(
+        async (client) => {
+          let firstId: string | undefined;
+          for (let start = 0; start < rows.length; start += rowsPerInsert) {
+            const chunk = rows.slice(start, start + rowsPerInsert);
+            const values: unknown[] = [];
+            const tuples = chunk.map((row) => {
+              const base = values.length;
+              values.push(...row);
+              return `(${row.map((_, column) => `$${base + column + 1}`).join(', ')})`;
+            });
+            const insert = `INSERT INTO ${table('invocations')} (${invocationColumns}) VALUES ${tuples.join(', ')}`;
+            if (firstId === undefined) {
+              const result = await client.query(
+                `WITH inserted AS (${insert} RETURNING id) SELECT min(id)::text AS first FROM inserted`,
+                values,
+              );
+              firstId = result.rows[0]?.first as string;
+            } else await client.query(insert, values);
+          }
+          return firstId as string;
+        },
+        {
+          // The ids are known before COMMIT: if the connection broke during it, the first row
+          // tells whether the batch is in (then it must not be written twice).
+          committed: async (queryable, firstId) =>
+            (await queryable.query(`SELECT 1 FROM ${table('invocations')} WHERE id = $1`, [firstId])).rows
+              .length === 1,
+        },
+      );
+    },
+
+    async recentInvocations(query) {
+      checkInvocationQuery(query);
+      const [sql, params] = windowSql(table('invocations'), `id, ${invocationColumns}`, query);
+      const { rows } = await read((queryable) => queryable.query(sql, params));
+      return rows.map(toInvocation);
+    },
+
+    async aggregateWindow(query) {
+      checkInvocationQuery(query);
+      const [window, params] = windowSql(
+        table('invocations'),
+        'id, started_at, latency_ms, success, error_code, error_message',
+        query,
+      );
+      const sql = `WITH w AS (${window})
+        SELECT count(*)::int AS invocations,
+          (count(*) FILTER (WHERE success))::int AS successes,
+          avg(latency_ms) AS avg, min(latency_ms) AS min, max(latency_ms) AS max,
+          percentile_disc(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50,
+          percentile_disc(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95,
+          min(started_at) AS first_at, max(started_at) AS last_at,
+          ARRAY(SELECT coalesce(nullif(error_message, ''), nullif(error_code, ''), 'unknown error')
+                FROM w WHERE NOT success ORDER BY started_at DESC, id DESC LIMIT 5) AS recent_errors
+        FROM w`;
+      const { rows } = await read((queryable) => queryable.query(sql, params));
+      return toAggregate(rows[0] as PostgresRow);
+    },
+
+    async pruneInvocations(policy) {
+      checkRetention(policy);
+      const { maxRecordsPerVersion, olderThan } = policy;
+      if (maxRecordsPerVersion === undefined && olderThan === undefined) return { deleted: 0 };
+      const invocations = table('invocations');
+      // Every (tool, version) with invocations, found by one index seek per group instead of a scan.
+      const groups = `WITH RECURSIVE groups AS (
+          (SELECT tool_name, version FROM ${invocations} ORDER BY tool_name, version LIMIT 1)
+          UNION ALL
+          SELECT n.tool_name, n.version FROM groups g CROSS JOIN LATERAL (
+            SELECT i.tool_name, i.version FROM ${invocations} i
+            WHERE (i.tool_name, i.version) > (g.tool_name, g.version)
+            ORDER BY i.tool_name, i.version LIMIT 1) n
+        )`;
+      return write(async (client) => {
+        let deleted = 0;
+        if (olderThan !== undefined)
+          deleted +=
+            (
+              await client.query(
+                `${groups} DELETE FROM ${invocations} i USING groups g
+                 WHERE i.tool_name = g.tool_name AND i.version = g.version AND i.started_at < $1`,
+                [olderThan],
+              )
+            ).rowCount ?? 0;
+        if (maxRecordsPerVersion !== undefined)
+          // Per group, the newest row beyond the kept ones: it and everything older goes.
+          deleted +=
+            (
+              await client.query(
+                `${groups}, cutoffs AS (
+                   SELECT g.tool_name, g.version, c.started_at, c.id FROM groups g CROSS JOIN LATERAL (
+                     SELECT i.started_at, i.id FROM ${invocations} i
+                     WHERE i.tool_name = g.tool_name AND i.version = g.version
+                     ORDER BY i.started_at DESC, i.id DESC OFFSET $1 LIMIT 1) c)
+                 DELETE FROM ${invocations} i USING cutoffs c
+                 WHERE i.tool_name = c.tool_name AND i.version = c.version
+                   AND (i.started_at, i.id) <= (c.started_at, c.id)`,
+                [maxRecordsPerVersion],
+              )
+            ).rowCount ?? 0;
+        return { deleted };
+      });
+    },
+
+    async createTool(tool) {
+      checkNewTool(tool);
+      return write(async (client) => {
+        const createdAt = Date.now();
+        const inserted = await client.query(
+          `INSERT INTO ${table('tools')} (${toolColumns}) VALUES ($1, $2, $3, 1, false, 0, NULL)
+           ON CONFLICT (name) DO NOTHING RETURNING ${toolColumns}`,
+          [tool.name, tool.description, createdAt],
+        );
+        const row = inserted.rows[0];
+        if (!row) throw new ToolExistsError(tool.name);
+        const version = await insertVersion(
+          client,
+          tool.name,
+          'tool.firstVersion',
+          tool.firstVersion,
+          1,
+          createdAt,
+        );
+        await notifyActive(client, tool.name, 1);
+        return { tool: toToolRecord(row), version };
+      });
+    },
+
+    async getTool(name) {
+      const { rows } = await read((queryable) =>
+        queryable.query(`SELECT ${toolColumns} FROM ${table('tools')} WHERE name = $1`, [name]),
+      );
+      return rows[0] ? toToolRecord(rows[0]) : undefined;
+    },
+
+    async listTools() {
+      const { rows } = await read((queryable) =>
+        // COLLATE "C": the same order as the other adapters, whatever the database's collation.
+        queryable.query(`SELECT ${toolColumns} FROM ${table('tools')} ORDER BY name COLLATE "C"`),
+      );
+      return rows.map(toToolRecord);
+    },
+
+    async addVersion(toolName, version) {
+      checkNewVersion('version', version);
+      return write(async (client) => {
+        // The row lock serialises version numbering per tool across every process.
+        await lockTool(client, toolName);
+        const next = (
+          await client.query(
+            `SELECT COALESCE(MAX(version), 0) + 1 AS next FROM ${table('tool_versions')} WHERE tool_name = $1`,
+            [toolName],
+          )
+        ).rows[0]?.next as number;
+        return insertVersion(client, toolName, 'version', version, next, Date.now());
+      });
+    },
+
+    async getVersion(toolName, version) {
+      const { rows } = await read((queryable) =>
+        queryable.query(
+          `SELECT ${versionColumns} FROM ${table('tool_versions')} WHERE tool_name = $1 AND version = $2`,
+          [toolName, version],
+        ),
+      );
+      return rows[0] ? toToolVersion(rows[0]) : undefined;
+    },
+
+    async listVersions(toolName) {
+      const { rows } = await read((queryable) =>
+        queryable.query(
+          `SELECT ${versionColumns} FROM ${table('tool_versions')} WHERE tool_name = $1 ORDER BY version`,
+          [toolName],
+        ),
+      );
+      return rows.map(toToolVersion);
+    },
+
+    async getActiveVersion(toolName) {
+      const joined = versionColumns
+        .split(', ')
+        .map((column) => `v.${column}`)
+        .join(', ');
+      const { rows } = await read((queryable) =>
+        queryable.query(
+          `SELECT ${joined} FROM ${table('tools')} t JOIN ${table('tool_versions')} v
+           ON v.tool_name = t.name AND v.version = t.active_version WHERE t.name = $1`,
+          [toolName],
+        ),
+      );
+      return rows[0] ? toToolVersion(rows[0]) : undefined;
+    },
+
+    async compareAndSetActive(toolName, expected, next) {
+      checkInteger('expected', expected, 1);
+      checkInteger('next', next, 1);
+      return write(async (client) => {
+        // Compare and set under the tool's row lock: a concurrent swap waits here, then reads
+        // the value this one committed.
+        const tool = await lockTool(client, toolName);
+        const exists = await client.query(
+          `SELECT 1 FROM ${table('tool_versions')} WHERE tool_name = $1 AND version = $2`,
+          [toolName, next],
+        );
+        if (exists.rows.length === 0) throw new VersionNotFoundError(toolName, next);
+        const actual = tool.active_version as number;
+        if (actual !== expected) return { swapped: false, actual } as const;
+        await client.query(`UPDATE ${table('tools')} SET active_version = $1 WHERE name = $2`, [
+          next,
+          toolName,
+        ]);
+        // Delivered to listeners only if and when this transaction commits.
+        await notifyActive(client, toolName, next);
+        return { swapped: true } as const;
+      });
+    },
+
+    async setPinned(toolName, pinned) {
+      checkBoolean('pinned', pinned);
+      await write(async (client) => {
+        const result = await client.query(`UPDATE ${table('tools')} SET pinned = $1 WHERE name = $2`, [
+          pinned,
+          toolName,
+        ]);
+        if (result.rowCount === 0) throw new ToolNotFoundError(toolName);
+      });
+    },
+
+    async recordRewrite(toolName, at) {
+      checkFinite('at', at);
+      return write(async (client) => {
+        const row = (
+          await client.query(
+            `UPDATE ${table('tools')} SET rewrites = rewrites + 1, last_rewrite_at = $1 WHERE name = $2
+             RETURNING ${toolColumns}`,
+            [at, toolName],
+          )
+        ).rows[0];
+        if (!row) throw new ToolNotFoundError(toolName);
+        return toToolRecord(row).counters;
+      });
+    },
+
+    async addTestCase(toolName, testCase) {
+      checkNewTestCase(testCase);
+      const input = toJsonText('testCase.input', testCase.input);
+      const expect = toJsonText('testCase.expect', testCase.expect);
+      return write(async (client) => {
+        const exists = await client.query(`SELECT 1 FROM ${table('tools')} WHERE name = $1`, [toolName]);
+        if (exists.rows.length === 0) throw new ToolNotFoundError(toolName);
+        const row = (
+          await client.query(
+            `INSERT INTO ${table('test_cases')} (tool_name, input, expect, description, origin, input_hash, max_latency_ms, held_out, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${testCaseColumns}`,
+            [
+              toolName,
+              input,
+              expect,
+              testCase.description,
+              testCase.origin,
+              testCase.inputHash ?? null,
+              testCase.maxLatencyMs ?? null,
+              testCase.heldOut === true,
+              Date.now(),
+            ],
+          )
+        ).rows[0] as PostgresRow;
+        return toTestCase(row);
+      });
+    },
+
+    async listTestCases(toolName) {
+      const { rows } = await read((queryable) =>
+        queryable.query(
+          `SELECT ${testCaseColumns} FROM ${table('test_cases')} WHERE tool_name = $1 ORDER BY id`,
+          [toolName],
+        ),
+      );
+      return rows.map(toTestCase);
+    },
+
+    async removeTestCase(toolName, id) {
+      if (!Number.isSafeInteger(id)) return false;
+      return write(async (client) => {
+        const result = await client.query(
+          `DELETE FROM ${table('test_cases')} WHERE tool_name = $1 AND id = $2`,
+          [toolName, id],
+        );
+        return (result.rowCount ?? 0) > 0;
+      });
+    },
+
+    async appendAudit(entry) {
+      checkNewAuditEntry(entry);
+      const evidence = toJsonText('entry.evidence', entry.evidence ?? null);
+      const at = entry.at ?? Date.now();
+      return write(async (client) => {
+        const row = (
+          await client.query(
+            `INSERT INTO ${table('audit')} (type, tool_name, actor, reason, from_version, to_version, evidence, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${auditColumns}`,
+            [
+              entry.type,
+              entry.toolName ?? null,
+              entry.actor,
+              entry.reason,
+              entry.fromVersion ?? null,
+              entry.toVersion ?? null,
+              evidence,
+              at,
+            ],
+          )
+        ).rows[0] as PostgresRow;
+        return toAuditEntry(row);
+      });
+    },
+
+    async listAudit(query = {}) {
+      checkAuditQuery(query);
+      const conditions: string[] = [];
+      const params: unknown[] = [];
+      const add = (condition: string, value: unknown) => {
+        params.push(value);
+        conditions.push(`${condition} $${params.length}`);
+      };
+      if (query.afterId !== undefined) add('id >', query.afterId);
+      if (query.toolName !== undefined) add('tool_name =', query.toolName);
+      if (query.type !== undefined) add('type =', query.type);
+      if (query.since !== undefined) add('at >=', query.since);
+      params.push(query.limit ?? null); // LIMIT NULL: no limit
+      const where = conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`;
+      const { rows } = await read((queryable) =>
+        queryable.query(
+          `SELECT ${auditColumns} FROM ${table('audit')}${where} ORDER BY id LIMIT $${params.length}`,
+          params,
+        ),
+      );
+      return rows.map(toAuditEntry);
+    },
+
+    async acquireLease(key, holder, ttlMs) {
+      checkName('key', key);
+      checkName('holder', holder);
+      checkInteger('ttlMs', ttlMs, 1);
+      // One atomic statement, judged by the server's clock (no skew between processes). It is
+      // safe to repeat: a retry by the same holder just extends the lease it may already hold.
+      const { rows } = await read((queryable) =>
+        queryable.query(
+          `INSERT INTO ${table('leases')} AS l (key, holder, expires_at)
+           VALUES ($1, $2, clock_timestamp() + $3 * interval '1 millisecond')
+           ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+           WHERE l.expires_at <= clock_timestamp() OR l.holder = excluded.holder
+           RETURNING holder`,
+          [key, holder, ttlMs],
+        ),
+      );
+      return rows.length === 1;
+    },
+
+    async releaseLease(key, holder) {
+      checkName('key', key);
+      checkName('holder', holder);
+      await read((queryable) =>
+        queryable.query(`DELETE FROM ${table('leases')} WHERE key = $1 AND holder = $2`, [key, holder]),
+      );
+    },
+
+    watchActive(listener: (change: ActiveVersionChange) => void) {
+      if (closed) throw new StorageClosedError(adapterName);
+      if (typeof listener !== 'function') throw new StorageInputError('listener', 'a function', listener);
+      let unsubscribed = false;
+      let unsubscribe: (() => void) | undefined;
+      let attempt = 0;
+      // The store may not be open yet (or the server not reachable yet): keep trying in the
+      // background, so a watcher started before the database is up still starts.
+      const subscribeWhenOpen = () => {
+        open().then(
+          (opened) => {
+            if (!unsubscribed && !closed) unsubscribe = opened.watcher.subscribe(listener);
+          },
+          (error: unknown) => {
+            if (unsubscribed || closed) return;
+            report(error, 'watchActive could not open the storage; retrying');
+            const { reconnectInitialDelayMs, reconnectMaxDelayMs } = settings.watch;
+            const wait = Math.min(reconnectMaxDelayMs, reconnectInitialDelayMs * 2 ** Math.min(20, attempt));
+            attempt += 1;
+            setTimeout(subscribeWhenOpen, wait).unref();
+          },
+        );
+      };
+      subscribeWhenOpen();
+      return () => {
+        unsubscribed = true;
+        unsubscribe?.();
+      };
+    },
+  };
+  return store;
+}
+
+/** The newest `limit` rows of a query, matching an index exactly so the scan stops after `limit` rows. */
+function windowSql(table: string, columns: string, query: InvocationQuery): [string, unknown[]] {
+  const params: unknown[] = [query.toolName];
+  let where = 'tool_name = $1';
+  if (query.version !== undefined) {
+    params.push(query.version);
+    where += ` AND version = $${params.length}`;
+  }
+  if (query.since !== undefined) {
+    params.push(query.since);
+    where += ` AND started_at >= $${params.length}`;
+  }
+  params.push(query.limit);
+  return [
+    `SELECT ${columns} FROM ${table} WHERE ${where} ORDER BY started_at DESC, id DESC LIMIT $${params.length}`,
+    params,
+  ];
+}
+
+/** PostgreSQL text cannot hold NUL; an error message from a tool might. */
+function withoutNul(text: string | undefined): string | null {
+  if (text === undefined) return null;
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
+}
+
+function toAggregate(row: PostgresRow): WindowAggregate {
+  const invocations = row.invocations as number;
+  if (invocations === 0)
+    return { invocations: 0, successes: 0, latencyMs: null, recentErrors: [], firstAt: null, lastAt: null };
+  return {
+    invocations,
+    successes: row.successes as number,
+    latencyMs: {
+      avg: row.avg as number,
+      min: row.min as number,
+      max: row.max as number,
+      p50: row.p50 as number,
+      p95: row.p95 as number,
+    },
+    recentErrors: row.recent_errors as string[],
+    firstAt: row.first_at as number,
+    lastAt: row.last_at as number,
+  };
+}
+
+function toInvocation(row: PostgresRow): StoredInvocation {
+  const record: StoredInvocation = {
+    id: Number(row.id),
+    toolName: row.tool_name as string,
+    version: row.version as number,
+    startedAt: row.started_at as number,
+    latencyMs: row.latency_ms as number,
+    success: row.success as boolean,
+    inputHash: row.input_hash as string,
+  };
+  if (row.error_code !== null) record.errorCode = row.error_code as string;
+  if (row.error_message !== null) record.errorMessage = row.error_message as string;
+  if (row.output_hash !== null) record.outputHash = row.output_hash as string;
+  if (row.input !== null) record.input = JSON.parse(row.input as string) as JsonValue;
+  if (row.output !== null) record.output = JSON.parse(row.output as string) as JsonValue;
+  return record;
+}
+
+function toToolRecord(row: PostgresRow): ToolRecord {
+  return {
+    name: row.name as string,
+    description: row.description as string,
+    createdAt: row.created_at as number,
+    activeVersion: row.active_version as number,
+    pinned: row.pinned as boolean,
+    counters: { rewrites: row.rewrites as number, lastRewriteAt: row.last_rewrite_at as number | null },
+  };
+}
+
+function toToolVersion(row: PostgresRow): ToolVersion {
+  return {
+    toolName: row.tool_name as string,
+    version: row.version as number,
+    source: row.source as string,
+    inputSchema: JSON.parse(row.input_schema as string) as JsonObject,
+    capabilities: JSON.parse(row.capabilities as string) as ToolCapabilities,
+    parentVersion: row.parent_version as number | null,
+    reason: row.reason as string,
+    author: row.author as VersionAuthor,
+    createdAt: row.created_at as number,
+  };
+}
+
+function toTestCase(row: PostgresRow): StoredTestCase {
+  const testCase: StoredTestCase = {
+    id: Number(row.id),
+    toolName: row.tool_name as string,
+    input: JSON.parse(row.input as string) as JsonValue,
+    expect: JSON.parse(row.expect as string) as JsonValue,
+    description: row.description as string,
+    origin: row.origin as StoredTestCase['origin'],
+    heldOut: row.held_out as boolean,
+    createdAt: row.created_at as number,
+  };
+  if (row.input_hash !== null) testCase.inputHash = row.input_hash as string;
+  if (row.max_latency_ms !== null) testCase.maxLatencyMs = row.max_latency_ms as number;
+  return testCase;
+}
+
+function toAuditEntry(row: PostgresRow): AuditEntry {
+  const entry: AuditEntry = {
+    id: Number(row.id),
+    type: row.type as string,
+    actor: row.actor as string,
+    reason: row.reason as string,
+    evidence: JSON.parse(row.evidence as string) as JsonValue,
+    at: row.at as number,
+  };
+  if (row.tool_name !== null) entry.toolName = row.tool_name as string;
+  if (row.from_version !== null) entry.fromVersion = row.from_version as number;
+  if (row.to_version !== null) entry.toVersion = row.to_version as number;
+  return entry;
+}

@@ -1,0 +1,92 @@
+/** Starts a Node.js script as a child process and follows its stdout line by line. */
+import { type ChildProcess, spawn } from 'node:child_process';
+
+/** A running child and what it printed so far. */
+export interface Child {
+  readonly process: ChildProcess;
+  readonly pid: number;
+  /** Every stdout line so far. */
+  readonly lines: string[];
+  /** Writes one line to the child's stdin. */
+  send(line: string): void;
+  /** Resolves with the first line starting with `prefix` after index `from` (rejects if the child exits first). */
+  waitForLine(prefix: string, options?: { timeoutMs?: number; from?: number }): Promise<string>;
+  /** Resolves with the exit code or signal once the child exited and its output was read. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Everything the child wrote to stderr. */
+  stderr(): string;
+}
+
+/** Spawns `script` with the current Node.js (which strips TypeScript types natively). */
+export function startChild(script: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Child {
+  const child = spawn(process.execPath, ['--no-warnings', script, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  const lines: string[] = [];
+  let buffered = '';
+  let errors = '';
+  const waiters: Array<() => void> = [];
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    buffered += chunk;
+    const parts = buffered.split('\n');
+    buffered = parts.pop() ?? '';
+    lines.push(...parts);
+    for (const wake of waiters.splice(0)) wake();
+  });
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    errors += chunk;
+  });
+  child.stdin.on('error', () => {
+    // The child may be gone (killed on purpose) when the test writes to it.
+  });
+  let done = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => {
+      done = true;
+      for (const wake of waiters.splice(0)) wake();
+      resolve({ code, signal });
+    }),
+  );
+
+  return {
+    process: child,
+    pid: child.pid as number,
+    lines,
+    exited,
+    stderr: () => errors,
+    send(line) {
+      child.stdin.write(`${line}\n`);
+    },
+    waitForLine(prefix, { timeoutMs = 20_000, from = 0 } = {}) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `no "${prefix}" line within ${timeoutMs} ms; stdout: ${lines.slice(-10).join(' | ')}; stderr: ${errors}`,
+              ),
+            ),
+          timeoutMs,
+        );
+        const check = () => {
+          const line = lines.slice(from).find((candidate) => candidate.startsWith(prefix));
+          if (line !== undefined) {
+            clearTimeout(timer);
+            resolve(line);
+          } else if (done) {
+            clearTimeout(timer);
+            reject(
+              new Error(
+                `child exited before printing "${prefix}"; stdout: ${lines.slice(-10).join(' | ')}; stderr: ${errors}`,
+              ),
+            );
+          } else waiters.push(check);
+        };
+        check();
+      });
+    },
+  };
+}
