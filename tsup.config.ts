@@ -9,6 +9,7 @@ export default defineConfig({
     testing: 'src/testing/index.ts',
     postgres: 'src/storage/postgres/index.ts',
     'sandbox-worker': 'src/sandbox/sandbox-worker.ts',
+    cli: 'src/cli/main.ts',
   },
   format: ['esm'],
   target: 'node22',

@@ -164,6 +164,21 @@ export {
   type SchemaCacheOptions,
   type SchemaViolation,
 } from './regression/index.ts';
+// --- report -----------------------------------------------------------------------------------
+export {
+  type CollectReportOptions,
+  collectReport,
+  type GateSummary,
+  type HtmlReportOptions,
+  type ImprovementOutcome,
+  type ImprovementReport,
+  type ReportPoint,
+  renderHtmlReport,
+  type ShadowSummary,
+  type ToolReport,
+  type VersionChange,
+  type VersionReport,
+} from './report/index.ts';
 // --- rewriting --------------------------------------------------------------------------------
 export {
   type ChainRewritersOptions,

@@ -4,7 +4,8 @@
  * Runs after `npm run build` (CI builds first); without dist/ it is skipped and says why.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/http-server.ts';
@@ -73,17 +74,62 @@ describe.skipIf(!built)('the built package', () => {
     }
   });
 
-  it('runs the sandbox example (the current `npm run demo`) to a clean exit', () => {
-    const run = spawnSync(process.execPath, [join(root, 'examples', 'sandbox', 'index.ts')], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(run.status, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/add\(\{ a: 2, b: 40 \}\) = \{ sum: 42 \}/);
-    expect(run.stdout).toMatch(/endless loop -> TIMEOUT/);
-    expect(run.stdout).toMatch(/metadata probe -> CAPABILITY_DENIED/);
-    expect(run.stdout).toMatch(/memory bomb -> MEMORY/);
-    expect(run.stdout).toMatch(/after all that\s+add\(\{ a: 1, b: 1 \}\) = \{ sum: 2 \}/);
-  });
+  it('runs the demo (`npm run demo`) offline to a clean exit in under a minute, with a promotion, the table and the report', () => {
+    const data = mkdtempSync(join(tmpdir(), 'sia-demo-'));
+    try {
+      const started = performance.now();
+      const run = spawnSync(
+        process.execPath,
+        [join(root, 'examples', 'exchange-rate', 'index.ts'), '--data', data],
+        { cwd: root, encoding: 'utf8', timeout: 90_000, env: { ...process.env, OPENAI_API_KEY: '' } },
+      );
+      const elapsedMs = performance.now() - started;
+      expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+      expect(elapsedMs).toBeLessThan(60_000);
+      const out = run.stdout;
+      expect(out).toMatch(
+        /model\s+scripted \(offline, no API key\) — set OPENAI_API_KEY to use a real model/,
+      );
+      expect(out).toContain(`sql.js file ${join(data, 'agent.sqlite')}`);
+      expect(out).toContain('5000 USD is 18500 ILS');
+      expect(out).toContain('2000 EUR is 1717.39 GBP');
+      expect(out).toContain('10000 JPY is 66.67 USD');
+      expect(out).toMatch(/gate\s+attempt \d: PROMOTE/);
+      expect(out).toMatch(/PROMOTED\s+fetch_exchange_rate v1 → v2 \(by hardening\); loop: \d+ calls/);
+      expect(out).toMatch(/watch\s+fetch_exchange_rate v2 over its first 20 calls: .* → kept/);
+      expect(out).not.toMatch(/ROLLBACK/);
+
+      // The before/after table: v1 failed during the degraded phase, v2 (active) did not.
+      expect(out).toMatch(/^tool\s+version\s+author\s+active\s+calls\s+success\s+p50\s+p95$/m);
+      const row = (tool: string, version: string) => {
+        const match = new RegExp(
+          `^${tool}\\s+${version}\\s+(\\S+)\\s+(yes)?\\s+(\\d+)\\s+([\\d.]+)%`,
+          'm',
+        ).exec(out);
+        expect(match, `${tool} ${version} row`).not.toBeNull();
+        const [, author, active, calls, success] = match as RegExpExecArray;
+        return { author, active: active === 'yes', calls: Number(calls), success: Number(success) };
+      };
+      const v1 = row('fetch_exchange_rate', 'v1');
+      const v2 = row('fetch_exchange_rate', 'v2');
+      expect(v1).toMatchObject({ author: 'generator', active: false });
+      expect(v1.success).toBeLessThan(95);
+      expect(v2).toMatchObject({ author: 'hardening', active: true });
+      expect(v2.success).toBeGreaterThanOrEqual(95);
+      expect(v2.calls).toBeGreaterThanOrEqual(20);
+      expect(row('convert_currency', 'v1')).toMatchObject({
+        author: 'generator',
+        active: true,
+        success: 100,
+      });
+
+      const reported = /HTML report written to (\S+)/.exec(out)?.[1];
+      expect(reported).toBe(join(data, 'report.html'));
+      const html = readFileSync(reported as string, 'utf8');
+      expect(html.slice(0, 15).toLowerCase()).toBe('<!doctype html>');
+      expect(html).toContain('fetch_exchange_rate');
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  }, 90_000);
 });

@@ -6,19 +6,11 @@
  */
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { postgresStorage } from '../src/storage/postgres/postgres-storage.ts';
 import type { NewToolVersion, StorageAdapter } from '../src/storage/types.ts';
 import { type Child, startChild } from './support/child-process.ts';
-import {
-  adminPool,
-  databaseUrl,
-  dropSchemas,
-  freshSchema,
-  noteSkipped,
-  terminateBackends,
-} from './support/postgres-database.ts';
+import { databaseUrl, noteSkipped, suiteDatabase, terminateBackends } from './support/postgres-database.ts';
 
 const script = join(import.meta.dirname, 'support', 'postgres-child.ts');
 noteSkipped('PostgreSQL multi-process tests');
@@ -35,26 +27,16 @@ function firstVersion(): NewToolVersion {
 }
 
 describe.skipIf(databaseUrl === undefined)('PostgreSQL shared by several processes', () => {
+  const database = suiteDatabase();
   const url = databaseUrl as string;
-  const schemas: string[] = [];
   const children: Child[] = [];
   const storages: StorageAdapter[] = [];
-  let admin: pg.Pool;
-  beforeAll(() => {
-    admin = adminPool();
-  });
   afterAll(async () => {
     for (const child of children) child.process.kill('SIGKILL');
     await Promise.all(children.map((child) => child.exited));
     for (const storage of storages) await storage.close();
-    await dropSchemas(admin, schemas);
-    await admin.end();
   });
-  const schema = () => {
-    const name = freshSchema();
-    schemas.push(name);
-    return name;
-  };
+  const schema = () => database.schema();
   const spawn = (args: string[]) => {
     const child = startChild(script, args);
     children.push(child);
@@ -74,7 +56,7 @@ describe.skipIf(databaseUrl === undefined)('PostgreSQL shared by several process
     await first.waitForLine('ready');
     // The first holds the migration lock (sleeping inside it) before the second starts.
     for (let wait = 0; ; wait += 1) {
-      const { rows } = await admin.query(advisoryLocks, [`sia-migrate-${first.pid}`, true]);
+      const { rows } = await database.admin.query(advisoryLocks, [`sia-migrate-${first.pid}`, true]);
       if ((rows[0]?.n as number) > 0) break;
       if (wait > 200) throw new Error('the first process never took the migration lock');
       await delay(5);
@@ -83,7 +65,7 @@ describe.skipIf(databaseUrl === undefined)('PostgreSQL shared by several process
     await second.waitForLine('ready');
     let sawWaiter = false;
     for (let wait = 0; wait < 200 && !sawWaiter; wait += 1) {
-      const { rows } = await admin.query(advisoryLocks, [`sia-migrate-${second.pid}`, false]);
+      const { rows } = await database.admin.query(advisoryLocks, [`sia-migrate-${second.pid}`, false]);
       sawWaiter = (rows[0]?.n as number) > 0;
       if (!sawWaiter) await delay(5);
     }
@@ -228,7 +210,7 @@ describe.skipIf(databaseUrl === undefined)('PostgreSQL shared by several process
     const listening = await promote(1, 2);
     expect(listening).toBeLessThan(1_000);
 
-    expect(await terminateBackends(admin, `sia-watch-${watcher.pid}`)).toBeGreaterThan(0);
+    expect(await terminateBackends(database.admin, `sia-watch-${watcher.pid}`)).toBeGreaterThan(0);
     await watcher.waitForLine('error the LISTEN connection for active versions was lost');
     const polling = await promote(2, 3);
     expect(polling).toBeLessThan(1_000);

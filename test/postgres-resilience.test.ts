@@ -12,19 +12,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { postgresStorage } from '../src/storage/postgres/postgres-storage.ts';
 import { type Child, startChild } from './support/child-process.ts';
 import {
   adminPool,
   clusterDirectory,
   databaseUrl,
-  dropSchemas,
-  freshSchema,
   noteSkipped,
   pgCtl,
   startCluster,
   stopCluster,
+  suiteDatabase,
   terminateBackends,
 } from './support/postgres-database.ts';
 
@@ -82,21 +81,14 @@ async function stopWriter(child: Child): Promise<number> {
 }
 
 describe.skipIf(databaseUrl === undefined)('PostgreSQL storage under failure', () => {
-  const schemas: string[] = [];
+  const database = suiteDatabase();
   const children: Child[] = [];
-  let admin: pg.Pool;
-  beforeAll(() => {
-    admin = adminPool();
-  });
-  afterAll(async () => {
+  afterAll(() => {
     for (const child of children) child.process.kill('SIGKILL');
-    await dropSchemas(admin, schemas);
-    await admin.end();
   });
 
   it('keeps every acknowledged record, exactly once, while its connections are terminated again and again', async () => {
-    const schema = freshSchema();
-    schemas.push(schema);
+    const schema = database.schema();
     const applicationName = `sia-writer-${schema}`;
     const writer = startChild(script, ['writer', schema, applicationName]);
     children.push(writer);
@@ -106,7 +98,7 @@ describe.skipIf(databaseUrl === undefined)('PostgreSQL storage under failure', (
     let acksBeforeLastKill = 0;
     for (let round = 0; round < 12; round += 1) {
       await delay(80 + Math.floor(Math.random() * 200));
-      terminated += await terminateBackends(admin, applicationName);
+      terminated += await terminateBackends(database.admin, applicationName);
       acksBeforeLastKill = lastAck(writer);
     }
     // Writing goes on after the last termination.
@@ -114,7 +106,7 @@ describe.skipIf(databaseUrl === undefined)('PostgreSQL storage under failure', (
     const recorded = await stopWriter(writer);
     const acknowledged = lastAck(writer);
     expect(acknowledged).toBeGreaterThanOrEqual(after);
-    const stored = await storedSequences(admin, schema, acknowledged);
+    const stored = await storedSequences(database.admin, schema, acknowledged);
     expect(stored).toEqual({ rows: recorded, distinct: recorded, acknowledgedPresent: acknowledged });
     expect(terminated).toBeGreaterThan(0);
     console.log(

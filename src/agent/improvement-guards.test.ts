@@ -339,5 +339,6 @@ describe('SelfImprovingAgent guards and safety', () => {
       /improvement\.evaluateEvery/,
     );
     expect(() => new SelfImprovingAgent({ sandbox, approve: true as never })).toThrow(/"approve"/);
+    expect(() => new SelfImprovingAgent({ sandbox, model: {} as never })).toThrow(/Invalid option "model"/);
   });
 });

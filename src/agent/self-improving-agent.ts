@@ -14,6 +14,7 @@ import { TypedEmitter } from '../core/typed-emitter.ts';
 import { Evaluator } from '../evaluation/evaluator.ts';
 import { CodeValidator } from '../generation/code-validator.ts';
 import { GenerationFailedError } from '../generation/generation-errors.ts';
+import { checkLanguageModel } from '../generation/model-text.ts';
 import { addUsage, emptyUsage, type TokenUsage, usageFromModel } from '../generation/token-usage.ts';
 import { ToolGenerator } from '../generation/tool-generator.ts';
 import { hashValue } from '../memory/hash-value.ts';
@@ -146,6 +147,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
         options.approve,
       );
     }
+    if (options.model !== undefined) checkLanguageModel(options.model);
     this.improvement = resolveImprovementOptions(options.improvement);
     this.instanceId = options.instanceId ?? `agent:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
     this.#model = options.model;

@@ -1,4 +1,5 @@
 import type { Logger } from '../core/logger.ts';
+import { median } from '../core/median.ts';
 import type { TypedEmitter } from '../core/typed-emitter.ts';
 import type { Evaluation } from '../evaluation/evaluation.ts';
 import type { Evaluator } from '../evaluation/evaluator.ts';
@@ -589,15 +590,6 @@ export class ToolImprover {
 function utcDay(): number {
   const now = new Date();
   return Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
-}
-
-function median(values: readonly number[]): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 /** A JSON copy (drops `undefined`, turns errors into strings) for audit evidence. */

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
-import type { MemorySummary } from '../memory/performance-memory.ts';
+import { type MemorySummary, summaryOf } from '../memory/performance-memory.ts';
 import { type AggregatableInvocation, aggregateInvocations } from '../storage/aggregate-invocations.ts';
 import type { Evaluation } from './evaluation.ts';
 import {
@@ -109,17 +109,5 @@ function toSummary(
   version: number,
   recordsNewestFirst: readonly AggregatableInvocation[],
 ): MemorySummary {
-  const aggregate = aggregateInvocations(recordsNewestFirst);
-  return {
-    toolName,
-    version,
-    invocations: aggregate.invocations,
-    successes: aggregate.successes,
-    failures: aggregate.invocations - aggregate.successes,
-    successRate: aggregate.invocations === 0 ? 0 : aggregate.successes / aggregate.invocations,
-    latencyMs: aggregate.latencyMs,
-    recentErrors: aggregate.recentErrors,
-    firstAt: aggregate.firstAt,
-    lastAt: aggregate.lastAt,
-  };
+  return summaryOf(toolName, version, aggregateInvocations(recordsNewestFirst));
 }

@@ -1,4 +1,5 @@
 import { APICallError, generateText, type LanguageModel, RetryError } from 'ai';
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { ModelCallError } from './generation-errors.ts';
 import { type TokenUsage, usageFromModel } from './token-usage.ts';
 
@@ -80,4 +81,25 @@ export function toModelCallError(model: LanguageModel, error: unknown): ModelCal
 
 function isAbort(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
+}
+
+/**
+ * Throws `InvalidOptionError` naming `field` unless `model` looks like an AI SDK language model
+ * (an object with `doGenerate` and a `specificationVersion`) or a model id string.
+ */
+export function checkLanguageModel(model: unknown, field = 'model'): asserts model is LanguageModel {
+  if (typeof model === 'string' && model.length > 0) return;
+  if (
+    typeof model === 'object' &&
+    model !== null &&
+    typeof (model as { doGenerate?: unknown }).doGenerate === 'function' &&
+    typeof (model as { specificationVersion?: unknown }).specificationVersion === 'string'
+  ) {
+    return;
+  }
+  throw new InvalidOptionError(
+    field,
+    'an AI SDK LanguageModel (e.g. openai("gpt-4o-mini")) or a model id string',
+    model,
+  );
 }

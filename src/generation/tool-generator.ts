@@ -12,7 +12,7 @@ import { extractCode } from './extract-code.ts';
 import type { GenerationAttempt } from './generation-attempt.ts';
 import { GenerationFailedError, ModelCallError } from './generation-errors.ts';
 import { buildGenerationPrompt, buildGenerationSystemPrompt } from './generation-prompt.ts';
-import { generateCodeText } from './model-text.ts';
+import { checkLanguageModel, generateCodeText } from './model-text.ts';
 import { addUsage, emptyUsage, type TokenUsage } from './token-usage.ts';
 import { type ToolSpec, validateToolSpec } from './tool-spec.ts';
 
@@ -125,7 +125,7 @@ export class ToolGenerator {
 
   constructor(options: ToolGeneratorOptions) {
     objectOption('options', options);
-    checkModel(options.model);
+    checkLanguageModel(options.model);
     if (options.sandbox !== undefined && typeof options.sandbox?.run !== 'function') {
       throw new InvalidOptionError(
         'sandbox',
@@ -299,23 +299,6 @@ export class ToolGenerator {
     this.#ownSandbox ??= new QuickJsSandbox({ workers: 2 });
     return this.#ownSandbox;
   }
-}
-
-function checkModel(model: unknown): void {
-  if (typeof model === 'string' && model.length > 0) return;
-  if (
-    typeof model === 'object' &&
-    model !== null &&
-    typeof (model as { doGenerate?: unknown }).doGenerate === 'function' &&
-    typeof (model as { specificationVersion?: unknown }).specificationVersion === 'string'
-  ) {
-    return;
-  }
-  throw new InvalidOptionError(
-    'model',
-    'an AI SDK LanguageModel (e.g. openai("gpt-4o-mini")) or a model id string',
-    model,
-  );
 }
 
 function formatIssue(issue: ValidationIssue): string {

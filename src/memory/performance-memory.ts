@@ -237,19 +237,7 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
    */
   async summary(toolName: string, options: WindowOptions & { window?: number } = {}): Promise<MemorySummary> {
     const query = this.#query(toolName, options.window ?? 20, options);
-    const aggregate = await this.#aggregate(query);
-    return {
-      toolName,
-      version: query.version ?? null,
-      invocations: aggregate.invocations,
-      successes: aggregate.successes,
-      failures: aggregate.invocations - aggregate.successes,
-      successRate: aggregate.invocations === 0 ? 0 : aggregate.successes / aggregate.invocations,
-      latencyMs: aggregate.latencyMs,
-      recentErrors: aggregate.recentErrors,
-      firstAt: aggregate.firstAt,
-      lastAt: aggregate.lastAt,
-    };
+    return summaryOf(toolName, query.version ?? null, await this.#aggregate(query));
   }
 
   /** The most recent calls of a tool, newest first, including records not written yet. */
@@ -567,4 +555,24 @@ function invalidRecord(input: RecordInput): string | undefined {
   if (input.outputHash !== undefined && typeof input.outputHash !== 'string')
     return `outputHash must be a string, received ${typeof input.outputHash}`;
   return undefined;
+}
+
+/** A {@link MemorySummary} of `toolName` (and `version`, or null for all versions) from a window aggregate. */
+export function summaryOf(
+  toolName: string,
+  version: number | null,
+  aggregate: WindowAggregate,
+): MemorySummary {
+  return {
+    toolName,
+    version,
+    invocations: aggregate.invocations,
+    successes: aggregate.successes,
+    failures: aggregate.invocations - aggregate.successes,
+    successRate: aggregate.invocations === 0 ? 0 : aggregate.successes / aggregate.invocations,
+    latencyMs: aggregate.latencyMs,
+    recentErrors: aggregate.recentErrors,
+    firstAt: aggregate.firstAt,
+    lastAt: aggregate.lastAt,
+  };
 }

@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { median } from '../core/median.ts';
 import { integerOption, numberOption } from '../core/options.ts';
 import { hashValue } from '../memory/hash-value.ts';
 import { checkJson, checkToolName } from '../registry/tool-definition.ts';
@@ -610,15 +611,6 @@ function sideStats(version: number | null, run: SideRun): RegressionSideStats {
     runs,
     errors: run.errors.length,
   };
-}
-
-function median(values: readonly number[]): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 function percent(value: number): string {

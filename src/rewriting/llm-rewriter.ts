@@ -3,7 +3,7 @@ import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { integerOption, numberOption, objectOption } from '../core/options.ts';
 import { CodeValidator } from '../generation/code-validator.ts';
 import { extractCode } from '../generation/extract-code.ts';
-import { generateCodeText } from '../generation/model-text.ts';
+import { checkLanguageModel, generateCodeText } from '../generation/model-text.ts';
 import type { GenerationValidator } from '../generation/tool-generator.ts';
 import { buildRewritePrompt } from './rewrite-prompt.ts';
 import type { RewriteProposal, RewriteRequest, Rewriter } from './rewriter.ts';
@@ -75,7 +75,7 @@ export class LlmRewriter implements Rewriter {
   /** @throws InvalidOptionError naming the invalid option and the value received. */
   constructor(options: LlmRewriterOptions) {
     objectOption('options', options);
-    checkModel(options.model);
+    checkLanguageModel(options.model);
     if (options.validator !== undefined && typeof options.validator?.validate !== 'function') {
       throw new InvalidOptionError(
         'validator',
@@ -130,21 +130,4 @@ export class LlmRewriter implements Rewriter {
       usage,
     };
   }
-}
-
-function checkModel(model: unknown): void {
-  if (typeof model === 'string' && model.length > 0) return;
-  if (
-    typeof model === 'object' &&
-    model !== null &&
-    typeof (model as { doGenerate?: unknown }).doGenerate === 'function' &&
-    typeof (model as { specificationVersion?: unknown }).specificationVersion === 'string'
-  ) {
-    return;
-  }
-  throw new InvalidOptionError(
-    'model',
-    'an AI SDK LanguageModel (e.g. openai("gpt-4o-mini")) or a model id string',
-    model,
-  );
 }

@@ -1,11 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { integerOption, objectOption, stringOption } from '../core/options.ts';
+import { lazyResource } from './lazy-resource.ts';
 import { migrate } from './migrations.ts';
 import { loadNodeSqlite, nodeSqliteDriver } from './node-sqlite-driver.ts';
 import type { SqliteDriver } from './sqlite-driver.ts';
 import { sqliteStore } from './sqlite-store.ts';
-import { StorageClosedError, StorageCorruptError } from './storage-errors.ts';
+import { StorageCorruptError } from './storage-errors.ts';
 import type { StorageAdapter } from './types.ts';
 
 /** Options of {@link nodeSqliteStorage}. */
@@ -56,9 +57,6 @@ export function nodeSqliteStorage(options: NodeSqliteStorageOptions): StorageAda
     options.busyTimeoutMs === undefined
       ? 5000
       : integerOption('busyTimeoutMs', options.busyTimeoutMs, 0, 2 ** 31 - 1);
-  let opening: Promise<SqliteDriver> | undefined;
-  let closed = false;
-  let closing: Promise<void> | undefined;
 
   const openNow = async (): Promise<SqliteDriver> => {
     const sqlite = await loadNodeSqlite();
@@ -87,38 +85,18 @@ export function nodeSqliteStorage(options: NodeSqliteStorageOptions): StorageAda
     }
   };
 
-  const openDriver = async (): Promise<SqliteDriver> => {
-    if (closed) throw new StorageClosedError(adapterName);
-    if (!opening) {
-      const attempt = openNow();
-      opening = attempt;
-      attempt.catch(() => {
-        if (opening === attempt) opening = undefined;
-      });
-    }
-    const driver = await opening;
-    if (closed) throw new StorageClosedError(adapterName);
-    return driver;
-  };
+  const resource = lazyResource({
+    name: adapterName,
+    open: openNow,
+    release: (driver) => driver.close(),
+  });
 
   return sqliteStore({
     name: adapterName,
-    driver: openDriver,
+    driver: resource.get,
     async ready() {
-      await openDriver();
+      await resource.get();
     },
-    close() {
-      closing ??= (async () => {
-        closed = true;
-        const pending = opening;
-        if (!pending) return;
-        try {
-          (await pending).close();
-        } catch {
-          // Never opened: nothing to release.
-        }
-      })();
-      return closing;
-    },
+    close: resource.close,
   });
 }

@@ -1,12 +1,13 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import type { Logger } from '../core/logger.ts';
 import { integerOption, objectOption, stringOption } from '../core/options.ts';
 import { removeTemporaryFiles, writeFileAtomic } from './atomic-write.ts';
 import { acquireFileLock, type FileLock } from './file-lock.ts';
+import { lazyResource } from './lazy-resource.ts';
 import { loadSqlJs } from './load-sql-js.ts';
 import { migrate } from './migrations.ts';
+import { onErrorOption } from './on-error-option.ts';
 import { type SqlJsDriver, sqlJsDriver } from './sql-js-driver.ts';
 import { sqliteStore } from './sqlite-store.ts';
 import { StorageClosedError, StorageCorruptError } from './storage-errors.ts';
@@ -62,17 +63,15 @@ function resolveOptions(options: SqlJsStorageOptions): ResolvedSqlJsStorageOptio
     options.flushIntervalMs === undefined
       ? 1000
       : integerOption('flushIntervalMs', options.flushIntervalMs, 0, 2 ** 31 - 1);
-  if (options.onError !== undefined && typeof options.onError !== 'function')
-    throw new InvalidOptionError('onError', 'a function', options.onError);
-  if (options.logger !== undefined) objectOption('logger', options.logger);
-  const logger = options.logger;
-  const onError =
-    options.onError ??
-    ((error: unknown) =>
+  const onError = onErrorOption(
+    options.onError,
+    options.logger,
+    (logger) => (error: unknown) =>
       logger?.error?.('sql.js storage: writing the file failed; retrying on the next tick', {
         path,
         error: String(error),
-      }));
+      }),
+  );
   return Object.freeze({ path, flushIntervalMs, onError });
 }
 
@@ -101,10 +100,7 @@ function resolveOptions(options: SqlJsStorageOptions): ResolvedSqlJsStorageOptio
 export function sqlJsStorage(options: SqlJsStorageOptions = {}): StorageAdapter {
   const settings = resolveOptions(options);
   const location = settings.path ?? ':memory:';
-  let opening: Promise<OpenDatabase> | undefined;
   let database: OpenDatabase | undefined;
-  let closed = false;
-  let closing: Promise<void> | undefined;
   // Every committed write bumps `generation`; `persisted` is the generation known to be on disk.
   let generation = 0;
   let persisted = 0;
@@ -196,23 +192,24 @@ export function sqlJsStorage(options: SqlJsStorageOptions = {}): StorageAdapter 
     }
   };
 
-  const openDriver = async (): Promise<SqlJsDriver> => {
-    if (closed) throw new StorageClosedError(adapterName);
-    if (!opening) {
-      const attempt = openNow().then((open) => {
+  const resource = lazyResource({
+    name: adapterName,
+    open: () =>
+      openNow().then((open) => {
         database = open;
         return open;
-      });
-      opening = attempt;
-      // A failed open (locked, corrupt) is retried by the next call instead of cached.
-      attempt.catch(() => {
-        if (opening === attempt) opening = undefined;
-      });
-    }
-    const open = await opening;
-    if (closed) throw new StorageClosedError(adapterName);
-    return open.driver;
-  };
+      }),
+    async release(open) {
+      if (open.timer) clearInterval(open.timer);
+      // A failed write keeps the data and the lock: calling close() again retries it.
+      await enqueueFlush();
+      open.driver.close();
+      open.lock?.release();
+      database = undefined;
+    },
+    retryFailedRelease: true,
+  });
+  const openDriver = async (): Promise<SqlJsDriver> => (await resource.get()).driver;
 
   return sqliteStore({
     name: adapterName,
@@ -221,39 +218,16 @@ export function sqlJsStorage(options: SqlJsStorageOptions = {}): StorageAdapter 
       generation += 1;
     },
     async ready() {
-      await openDriver();
+      await resource.get();
     },
     async flush() {
-      if (closed) throw new StorageClosedError(adapterName);
-      if (!opening) return;
-      await opening;
+      if (resource.closed) throw new StorageClosedError(adapterName);
+      const pending = resource.pending();
+      if (!pending) return;
+      await pending;
       await enqueueFlush();
     },
-    close() {
-      closing ??= (async () => {
-        closed = true;
-        const pending = opening;
-        if (!pending) return;
-        let open: OpenDatabase;
-        try {
-          open = await pending;
-        } catch {
-          return; // never opened: nothing to write or release
-        }
-        if (open.timer) clearInterval(open.timer);
-        try {
-          await enqueueFlush();
-        } catch (error) {
-          // Keep the data and the lock: calling close() again retries the write.
-          closing = undefined;
-          throw error;
-        }
-        open.driver.close();
-        open.lock?.release();
-        database = undefined;
-      })();
-      return closing;
-    },
+    close: resource.close,
   });
 }
 

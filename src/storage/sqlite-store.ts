@@ -1,4 +1,17 @@
-import { type AggregatableInvocation, aggregateInvocations } from './aggregate-invocations.ts';
+import { aggregateInvocations } from './aggregate-invocations.ts';
+import {
+  auditColumns,
+  testCaseColumns,
+  toAggregatable,
+  toAuditEntry,
+  toInvocation,
+  toolColumns,
+  toTestCase,
+  toToolRecord,
+  toToolVersion,
+  toVersionRow,
+  versionColumns,
+} from './row-mappers.ts';
 import type { SqliteDriver, SqlRow, SqlValue } from './sqlite-driver.ts';
 import { ToolExistsError, ToolNotFoundError, VersionNotFoundError } from './storage-errors.ts';
 import {
@@ -15,20 +28,7 @@ import {
   checkRetention,
   toJsonText,
 } from './storage-input.ts';
-import type {
-  AuditEntry,
-  InvocationQuery,
-  JsonObject,
-  JsonValue,
-  NewToolVersion,
-  StorageAdapter,
-  StoredInvocation,
-  StoredTestCase,
-  ToolCapabilities,
-  ToolRecord,
-  ToolVersion,
-  VersionAuthor,
-} from './types.ts';
+import type { InvocationQuery, NewToolVersion, StorageAdapter, ToolVersion } from './types.ts';
 
 /** How a SQLite adapter plugs its engine and lifecycle into {@link sqliteStore}. */
 export interface SqliteStoreOptions {
@@ -54,17 +54,11 @@ const invocationColumns =
 const windowColumns = 'started_at, latency_ms, success, error_code, error_message';
 const insertInvocation =
   'INSERT INTO sia_invocations (tool_name, version, started_at, latency_ms, success, error_code, error_message, input_hash, output_hash, input, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
-const versionColumns =
-  'tool_name, version, source, input_schema, capabilities, parent_version, reason, author, created_at';
 const joinedVersionColumns = versionColumns
   .split(', ')
   .map((column) => `v.${column}`)
   .join(', ');
 const insertVersion = `INSERT INTO sia_tool_versions (${versionColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-const toolColumns = 'name, description, created_at, active_version, pinned, rewrites, last_rewrite_at';
-const testCaseColumns =
-  'id, tool_name, input, expect, description, origin, input_hash, max_latency_ms, held_out, created_at';
-const auditColumns = 'id, type, tool_name, actor, reason, from_version, to_version, evidence, at';
 
 /**
  * The SQL for the most recent invocations of a query. The ORDER BY matches an index exactly
@@ -118,29 +112,9 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
     number: number,
     createdAt: number,
   ): ToolVersion => {
-    const stored: ToolVersion = {
-      toolName,
-      version: number,
-      source: version.source,
-      inputSchema: JSON.parse(toJsonText(`${field}.inputSchema`, version.inputSchema)) as JsonObject,
-      capabilities: { network: [...version.capabilities.network] },
-      parentVersion: version.parentVersion,
-      reason: version.reason,
-      author: version.author,
-      createdAt,
-    };
-    driver.run(insertVersion, [
-      toolName,
-      number,
-      stored.source,
-      JSON.stringify(stored.inputSchema),
-      JSON.stringify(stored.capabilities),
-      stored.parentVersion,
-      stored.reason,
-      stored.author,
-      createdAt,
-    ]);
-    return stored;
+    const row = toVersionRow(toolName, field, version, number, createdAt);
+    driver.run(insertVersion, row.values);
+    return row.version;
   };
 
   const store: StorageAdapter = {
@@ -433,89 +407,4 @@ function* versionGroups(driver: SqliteDriver): Generator<[string, number]> {
       [toolName, version],
     )[0];
   }
-}
-
-function toInvocation(row: SqlRow): StoredInvocation {
-  const record: StoredInvocation = {
-    id: row.id as number,
-    toolName: row.tool_name as string,
-    version: row.version as number,
-    startedAt: row.started_at as number,
-    latencyMs: row.latency_ms as number,
-    success: row.success === 1,
-    inputHash: row.input_hash as string,
-  };
-  if (row.error_code !== null) record.errorCode = row.error_code as string;
-  if (row.error_message !== null) record.errorMessage = row.error_message as string;
-  if (row.output_hash !== null) record.outputHash = row.output_hash as string;
-  if (row.input !== null) record.input = JSON.parse(row.input as string) as JsonValue;
-  if (row.output !== null) record.output = JSON.parse(row.output as string) as JsonValue;
-  return record;
-}
-
-function toAggregatable(row: SqlRow): AggregatableInvocation {
-  const record: AggregatableInvocation = {
-    startedAt: row.started_at as number,
-    latencyMs: row.latency_ms as number,
-    success: row.success === 1,
-  };
-  if (row.error_code !== null) record.errorCode = row.error_code as string;
-  if (row.error_message !== null) record.errorMessage = row.error_message as string;
-  return record;
-}
-
-function toToolRecord(row: SqlRow): ToolRecord {
-  return {
-    name: row.name as string,
-    description: row.description as string,
-    createdAt: row.created_at as number,
-    activeVersion: row.active_version as number,
-    pinned: row.pinned === 1,
-    counters: { rewrites: row.rewrites as number, lastRewriteAt: row.last_rewrite_at as number | null },
-  };
-}
-
-function toToolVersion(row: SqlRow): ToolVersion {
-  return {
-    toolName: row.tool_name as string,
-    version: row.version as number,
-    source: row.source as string,
-    inputSchema: JSON.parse(row.input_schema as string) as JsonObject,
-    capabilities: JSON.parse(row.capabilities as string) as ToolCapabilities,
-    parentVersion: row.parent_version as number | null,
-    reason: row.reason as string,
-    author: row.author as VersionAuthor,
-    createdAt: row.created_at as number,
-  };
-}
-
-function toTestCase(row: SqlRow): StoredTestCase {
-  const testCase: StoredTestCase = {
-    id: row.id as number,
-    toolName: row.tool_name as string,
-    input: JSON.parse(row.input as string) as JsonValue,
-    expect: JSON.parse(row.expect as string) as JsonValue,
-    description: row.description as string,
-    origin: row.origin as StoredTestCase['origin'],
-    heldOut: row.held_out === 1,
-    createdAt: row.created_at as number,
-  };
-  if (row.input_hash !== null) testCase.inputHash = row.input_hash as string;
-  if (row.max_latency_ms !== null) testCase.maxLatencyMs = row.max_latency_ms as number;
-  return testCase;
-}
-
-function toAuditEntry(row: SqlRow): AuditEntry {
-  const entry: AuditEntry = {
-    id: row.id as number,
-    type: row.type as string,
-    actor: row.actor as string,
-    reason: row.reason as string,
-    evidence: JSON.parse(row.evidence as string) as JsonValue,
-    at: row.at as number,
-  };
-  if (row.tool_name !== null) entry.toolName = row.tool_name as string;
-  if (row.from_version !== null) entry.fromVersion = row.from_version as number;
-  if (row.to_version !== null) entry.toVersion = row.to_version as number;
-  return entry;
 }

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 
 /** The server the tests use, from DATABASE_URL; undefined when none is configured. */
 export const databaseUrl: string | undefined = process.env.DATABASE_URL || undefined;
@@ -45,6 +46,47 @@ export function adminPool(url = databaseUrl): pg.Pool {
 /** Drops schemas (and everything in them). */
 export async function dropSchemas(pool: pg.Pool, schemas: readonly string[]): Promise<void> {
   for (const schema of schemas) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+}
+
+/** The admin pool and the schemas of one describe block; see {@link suiteDatabase}. */
+export interface SuiteDatabase {
+  /** The suite's admin pool, open from its beforeAll until after its last afterAll. */
+  readonly admin: pg.Pool;
+  /** Every schema the suite took, oldest first (all dropped at the end). */
+  readonly schemas: readonly string[];
+  /** Takes `name` (a fresh schema when omitted) for dropping at the end; returns it. */
+  schema(name?: string): string;
+}
+
+/**
+ * Call it first in a describe block that runs on a real server: opens an admin pool before the
+ * tests and, after them, drops every schema taken with `schema()` and ends the pool. vitest
+ * runs afterAll hooks in reverse order of registration (`sequence.hooks: 'stack'`, its
+ * default), so this runs after the suite's own afterAll hooks, which close what still uses the
+ * schemas (storages, child processes).
+ */
+export function suiteDatabase(): SuiteDatabase {
+  const schemas: string[] = [];
+  let admin: pg.Pool | undefined;
+  beforeAll(() => {
+    admin = adminPool();
+  });
+  afterAll(async () => {
+    if (admin === undefined) return;
+    await dropSchemas(admin, schemas);
+    await admin.end();
+  });
+  return {
+    get admin() {
+      if (admin === undefined) throw new Error('the admin pool opens in beforeAll');
+      return admin;
+    },
+    schemas,
+    schema(name = freshSchema()) {
+      schemas.push(name);
+      return name;
+    },
+  };
 }
 
 /** Terminates every connection with this application_name; returns how many. */

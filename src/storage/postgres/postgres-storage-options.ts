@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../../core/invalid-option-error.ts';
 import type { Logger } from '../../core/logger.ts';
 import { integerOption, objectOption, stringOption } from '../../core/options.ts';
+import { onErrorOption } from '../on-error-option.ts';
 import type { RetryPolicy } from './postgres-executor.ts';
 import type { PostgresPool } from './postgres-pool.ts';
 
@@ -152,14 +153,12 @@ export function resolvePostgresStorageOptions(
     );
   const retry = options.retry === undefined ? {} : objectOption('retry', options.retry);
   const watch = options.watch === undefined ? {} : objectOption('watch', options.watch);
-  if (options.onError !== undefined && typeof options.onError !== 'function')
-    throw new InvalidOptionError('onError', 'a function', options.onError);
-  if (options.logger !== undefined) objectOption('logger', options.logger);
-  const logger = options.logger;
-  const onError =
-    options.onError ??
-    ((error: unknown, context: string) =>
-      logger?.warn?.(`postgres storage: ${context}`, { schema, error: String(error) }));
+  const onError = onErrorOption(
+    options.onError,
+    options.logger,
+    (logger) => (error: unknown, context: string) =>
+      logger?.warn?.(`postgres storage: ${context}`, { schema, error: String(error) }),
+  );
 
   const initialDelayMs =
     retry.initialDelayMs === undefined

@@ -1,13 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  adminPool,
   clusterDirectory,
   databaseUrl,
   dropSchemas,
   freshSchema,
   noteSkipped,
+  suiteDatabase,
   terminateBackends,
 } from '../../../test/support/postgres-database.ts';
 import { InvalidOptionError } from '../../core/invalid-option-error.ts';
@@ -125,19 +125,12 @@ describe('postgresStorage() without a server', () => {
 });
 
 describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server', () => {
+  const database = suiteDatabase();
+  const { schemas } = database;
   const url = databaseUrl as string;
-  const schemas: string[] = [];
   const schemaOf = new WeakMap<StorageAdapter, string>();
-  let admin: pg.Pool;
-  beforeAll(() => {
-    admin = adminPool();
-  });
-  afterAll(async () => {
-    await dropSchemas(admin, schemas);
-    await admin.end();
-  });
   const open = (schema = freshSchema(), options: Parameters<typeof postgresStorage>[1] = {}) => {
-    schemas.push(schema);
+    database.schema(schema);
     const storage = postgresStorage({ connectionString: url }, { schema, ...options });
     schemaOf.set(storage, schema);
     return storage;
@@ -149,9 +142,8 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
   });
 
   it('migrates once: a second start, or a rerun, changes nothing', async () => {
-    const schema = freshSchema();
-    schemas.push(schema);
-    const client = await admin.connect();
+    const schema = database.schema();
+    const client = await database.admin.connect();
     try {
       await client.query('BEGIN');
       const first = await migratePostgres(client, schema);
@@ -163,7 +155,7 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
     } finally {
       client.release();
     }
-    const { rows } = await admin.query(
+    const { rows } = await database.admin.query(
       'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
       [schema],
     );
@@ -189,7 +181,7 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
     await storage.ready?.();
     await storage.close();
     const schema = schemas.at(-1) as string;
-    await admin.query(`UPDATE "${schema}".meta SET value = '99' WHERE key = 'schema_version'`);
+    await database.admin.query(`UPDATE "${schema}".meta SET value = '99' WHERE key = 'schema_version'`);
     const again = open(schema);
     const error = await again.listTools().catch((caught: unknown) => caught);
     expect(PostgresSchemaTooNewError.isInstance(error)).toBe(true);
@@ -249,9 +241,9 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
       });
     await storage.appendInvocations(records);
     const schema = schemas.at(-1) as string;
-    await admin.query(`ANALYZE "${schema}".invocations`);
+    await database.admin.query(`ANALYZE "${schema}".invocations`);
     const plan = async (versionClause: string) => {
-      const { rows } = await admin.query(
+      const { rows } = await database.admin.query(
         `EXPLAIN (ANALYZE, FORMAT JSON) SELECT id, started_at, latency_ms, success, error_code, error_message FROM "${schema}".invocations WHERE tool_name = 'tool_1' ${versionClause} ORDER BY started_at DESC, id DESC LIMIT 20`,
       );
       return JSON.stringify(rows[0]?.['QUERY PLAN']);
@@ -271,8 +263,7 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
   it('borrows a given pool: adds an error listener while open, leaves the pool open on close', async () => {
     const pool = new pg.Pool({ connectionString: url, max: 3 });
     const listenersBefore = pool.listenerCount('error');
-    const schema = freshSchema();
-    schemas.push(schema);
+    const schema = database.schema();
     const storage = postgresStorage({ pool }, { schema });
     await storage.ready?.();
     expect(pool.listenerCount('error')).toBe(listenersBefore + 1);
@@ -290,28 +281,23 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
       onError: (_error, context) => reports.push(context),
     });
     const memory = new PerformanceMemory({ storage, batch: { maxRecords: 10, maxDelayMs: 5 } });
-    for (let index = 0; index < 30; index += 1)
-      memory.record({
-        toolName: 't',
-        version: 1,
-        startedAt: index,
-        latencyMs: 1,
-        success: true,
-        inputHash: 'h',
-      });
+    const recordCalls = (from: number, to: number) => {
+      for (let index = from; index < to; index += 1)
+        memory.record({
+          toolName: 't',
+          version: 1,
+          startedAt: index,
+          latencyMs: 1,
+          success: true,
+          inputHash: 'h',
+        });
+    };
+    recordCalls(0, 30);
     await memory.flush();
-    expect(await terminateBackends(admin, applicationName)).toBeGreaterThan(0);
+    expect(await terminateBackends(database.admin, applicationName)).toBeGreaterThan(0);
     for (let wait = 0; wait < 100 && reports.length === 0; wait += 1) await delay(20);
     expect(reports.some((context) => context.includes('idle PostgreSQL connection failed'))).toBe(true);
-    for (let index = 30; index < 60; index += 1)
-      memory.record({
-        toolName: 't',
-        version: 1,
-        startedAt: index,
-        latencyMs: 1,
-        success: true,
-        inputHash: 'h',
-      });
+    recordCalls(30, 60);
     await memory.flush();
     expect((await memory.summary('t', { window: 100 })).invocations).toBe(60);
     await memory.close();
@@ -345,8 +331,10 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
   it.skipIf(clusterDirectory === undefined)(
     'fails fast with StorageUnavailableError on a wrong password (28P01), never echoing it',
     async () => {
-      await admin.query('DROP ROLE IF EXISTS sia_password_user');
-      await admin.query("CREATE ROLE sia_password_user LOGIN PASSWORD 'right-password'");
+      await database.admin.query('DROP ROLE IF EXISTS sia_password_user');
+      await database.admin.query("CREATE ROLE sia_password_user LOGIN PASSWORD 'right-password'");
+      // Owned by the role: dropped here, before the role, not with the suite's schemas.
+      const schema = freshSchema();
       try {
         const target = new URL(url);
         target.username = 'sia_password_user';
@@ -359,15 +347,13 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
         expect((error as Error).message).toContain('Check the user and password');
         expect((error as Error).message).not.toContain('wrong-password');
         target.password = 'right-password';
-        const schema = freshSchema();
-        await admin.query(`CREATE SCHEMA "${schema}" AUTHORIZATION sia_password_user`);
-        schemas.push(schema);
+        await database.admin.query(`CREATE SCHEMA "${schema}" AUTHORIZATION sia_password_user`);
         const allowed = postgresStorage({ connectionString: target.href }, { schema });
         expect(await allowed.listTools()).toEqual([]);
         await allowed.close();
       } finally {
-        await dropSchemas(admin, schemas.splice(-1));
-        await admin.query('DROP ROLE IF EXISTS sia_password_user');
+        await dropSchemas(database.admin, [schema]);
+        await database.admin.query('DROP ROLE IF EXISTS sia_password_user');
       }
     },
   );

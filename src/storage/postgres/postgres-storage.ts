@@ -1,3 +1,16 @@
+import { lazyResource } from '../lazy-resource.ts';
+import {
+  auditColumns,
+  testCaseColumns,
+  toAuditEntry,
+  toInvocation,
+  toolColumns,
+  toTestCase,
+  toToolRecord,
+  toToolVersion,
+  toVersionRow,
+  versionColumns,
+} from '../row-mappers.ts';
 import {
   StorageClosedError,
   StorageInputError,
@@ -22,18 +35,10 @@ import {
 } from '../storage-input.ts';
 import type {
   ActiveVersionChange,
-  AuditEntry,
   InvocationQuery,
-  JsonObject,
-  JsonValue,
   NewToolVersion,
   StorageAdapter,
-  StoredInvocation,
-  StoredTestCase,
-  ToolCapabilities,
-  ToolRecord,
   ToolVersion,
-  VersionAuthor,
   WindowAggregate,
 } from '../types.ts';
 import { type ActiveVersionWatcher, activeVersionWatcher } from './active-version-watcher.ts';
@@ -53,12 +58,6 @@ const invocationColumns =
   'tool_name, version, started_at, latency_ms, success, error_code, error_message, input_hash, output_hash, input, output';
 /** Rows per INSERT statement: 11 parameters each stays far below PostgreSQL's 65,535. */
 const rowsPerInsert = 1000;
-const versionColumns =
-  'tool_name, version, source, input_schema, capabilities, parent_version, reason, author, created_at';
-const toolColumns = 'name, description, created_at, active_version, pinned, rewrites, last_rewrite_at';
-const testCaseColumns =
-  'id, tool_name, input, expect, description, origin, input_hash, max_latency_ms, held_out, created_at';
-const auditColumns = 'id, type, tool_name, actor, reason, from_version, to_version, evidence, at';
 
 interface OpenStore {
   readonly pool: PostgresPool;
@@ -117,9 +116,6 @@ export function postgresStorage(
   const channel = `${settings.schema}_active`;
   const target = describeTarget(settings.connectionString);
   const table = (name: string) => `${schema}.${name}`;
-  let opening: Promise<OpenStore> | undefined;
-  let closed = false;
-  let closing: Promise<void> | undefined;
 
   const report = (error: unknown, context: string) => {
     try {
@@ -170,19 +166,16 @@ export function postgresStorage(
     return { pool, executor, watcher };
   };
 
-  const open = async (): Promise<OpenStore> => {
-    if (closed) throw new StorageClosedError(adapterName);
-    if (!opening) {
-      const attempt = openNow();
-      opening = attempt;
-      attempt.catch(() => {
-        if (opening === attempt) opening = undefined;
-      });
-    }
-    const store = await opening;
-    if (closed) throw new StorageClosedError(adapterName);
-    return store;
-  };
+  const resource = lazyResource({
+    name: adapterName,
+    open: openNow,
+    release: async (opened: OpenStore) => {
+      opened.watcher.close();
+      if (settings.pool === undefined) await opened.pool.end();
+      else opened.pool.removeListener('error', onPoolError);
+    },
+  });
+  const open = resource.get;
   const read = async <T>(body: (queryable: PostgresQueryable) => Promise<T>): Promise<T> =>
     (await open()).executor.read(body);
   const write = async <T>(body: (client: PostgresQueryable) => Promise<T>): Promise<T> =>
@@ -208,33 +201,12 @@ export function postgresStorage(
     number: number,
     createdAt: number,
   ): Promise<ToolVersion> => {
-    const inputSchema = toJsonText(`${field}.inputSchema`, version.inputSchema);
-    const stored: ToolVersion = {
-      toolName,
-      version: number,
-      source: version.source,
-      inputSchema: JSON.parse(inputSchema) as JsonObject,
-      capabilities: { network: [...version.capabilities.network] },
-      parentVersion: version.parentVersion,
-      reason: version.reason,
-      author: version.author,
-      createdAt,
-    };
+    const row = toVersionRow(toolName, field, version, number, createdAt);
     await client.query(
       `INSERT INTO ${table('tool_versions')} (${versionColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [
-        toolName,
-        number,
-        stored.source,
-        inputSchema,
-        JSON.stringify(stored.capabilities),
-        stored.parentVersion,
-        stored.reason,
-        stored.author,
-        createdAt,
-      ],
+      row.values,
     );
-    return stored;
+    return row.version;
   };
 
   const store: StorageAdapter = {
@@ -244,23 +216,7 @@ export function postgresStorage(
       await open();
     },
 
-    close() {
-      closing ??= (async () => {
-        closed = true;
-        const pending = opening;
-        if (!pending) return;
-        let opened: OpenStore;
-        try {
-          opened = await pending;
-        } catch {
-          return; // never opened: nothing to release
-        }
-        opened.watcher.close();
-        if (settings.pool === undefined) await opened.pool.end();
-        else opened.pool.removeListener('error', onPoolError);
-      })();
-      return closing;
-    },
+    close: resource.close,
 
     async appendInvocations(records) {
       checkInvocations(records);
@@ -649,7 +605,7 @@ export function postgresStorage(
     },
 
     watchActive(listener: (change: ActiveVersionChange) => void) {
-      if (closed) throw new StorageClosedError(adapterName);
+      if (resource.closed) throw new StorageClosedError(adapterName);
       if (typeof listener !== 'function') throw new StorageInputError('listener', 'a function', listener);
       let unsubscribed = false;
       let unsubscribe: (() => void) | undefined;
@@ -659,10 +615,10 @@ export function postgresStorage(
       const subscribeWhenOpen = () => {
         open().then(
           (opened) => {
-            if (!unsubscribed && !closed) unsubscribe = opened.watcher.subscribe(listener);
+            if (!unsubscribed && !resource.closed) unsubscribe = opened.watcher.subscribe(listener);
           },
           (error: unknown) => {
-            if (unsubscribed || closed) return;
+            if (unsubscribed || resource.closed) return;
             report(error, 'watchActive could not open the storage; retrying');
             const { reconnectInitialDelayMs, reconnectMaxDelayMs } = settings.watch;
             const wait = Math.min(reconnectMaxDelayMs, reconnectInitialDelayMs * 2 ** Math.min(20, attempt));
@@ -724,78 +680,4 @@ function toAggregate(row: PostgresRow): WindowAggregate {
     firstAt: row.first_at as number,
     lastAt: row.last_at as number,
   };
-}
-
-function toInvocation(row: PostgresRow): StoredInvocation {
-  const record: StoredInvocation = {
-    id: Number(row.id),
-    toolName: row.tool_name as string,
-    version: row.version as number,
-    startedAt: row.started_at as number,
-    latencyMs: row.latency_ms as number,
-    success: row.success as boolean,
-    inputHash: row.input_hash as string,
-  };
-  if (row.error_code !== null) record.errorCode = row.error_code as string;
-  if (row.error_message !== null) record.errorMessage = row.error_message as string;
-  if (row.output_hash !== null) record.outputHash = row.output_hash as string;
-  if (row.input !== null) record.input = JSON.parse(row.input as string) as JsonValue;
-  if (row.output !== null) record.output = JSON.parse(row.output as string) as JsonValue;
-  return record;
-}
-
-function toToolRecord(row: PostgresRow): ToolRecord {
-  return {
-    name: row.name as string,
-    description: row.description as string,
-    createdAt: row.created_at as number,
-    activeVersion: row.active_version as number,
-    pinned: row.pinned as boolean,
-    counters: { rewrites: row.rewrites as number, lastRewriteAt: row.last_rewrite_at as number | null },
-  };
-}
-
-function toToolVersion(row: PostgresRow): ToolVersion {
-  return {
-    toolName: row.tool_name as string,
-    version: row.version as number,
-    source: row.source as string,
-    inputSchema: JSON.parse(row.input_schema as string) as JsonObject,
-    capabilities: JSON.parse(row.capabilities as string) as ToolCapabilities,
-    parentVersion: row.parent_version as number | null,
-    reason: row.reason as string,
-    author: row.author as VersionAuthor,
-    createdAt: row.created_at as number,
-  };
-}
-
-function toTestCase(row: PostgresRow): StoredTestCase {
-  const testCase: StoredTestCase = {
-    id: Number(row.id),
-    toolName: row.tool_name as string,
-    input: JSON.parse(row.input as string) as JsonValue,
-    expect: JSON.parse(row.expect as string) as JsonValue,
-    description: row.description as string,
-    origin: row.origin as StoredTestCase['origin'],
-    heldOut: row.held_out as boolean,
-    createdAt: row.created_at as number,
-  };
-  if (row.input_hash !== null) testCase.inputHash = row.input_hash as string;
-  if (row.max_latency_ms !== null) testCase.maxLatencyMs = row.max_latency_ms as number;
-  return testCase;
-}
-
-function toAuditEntry(row: PostgresRow): AuditEntry {
-  const entry: AuditEntry = {
-    id: Number(row.id),
-    type: row.type as string,
-    actor: row.actor as string,
-    reason: row.reason as string,
-    evidence: JSON.parse(row.evidence as string) as JsonValue,
-    at: row.at as number,
-  };
-  if (row.tool_name !== null) entry.toolName = row.tool_name as string;
-  if (row.from_version !== null) entry.fromVersion = row.from_version as number;
-  if (row.to_version !== null) entry.toVersion = row.to_version as number;
-  return entry;
 }

@@ -1,0 +1,141 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { collectReport } from '../../report/collect-report.ts';
+import type { ToolReport } from '../../report/improvement-report.ts';
+import { renderHtmlReport } from '../../report/render-html-report.ts';
+import type { CliCommand } from '../cli-command.ts';
+import { CliUsageError } from '../cli-errors.ts';
+import { formatMs, formatRatio, formatTime, json, orDash } from '../format-values.ts';
+import { positiveInteger } from '../parse-values.ts';
+import { requireTool } from '../require-tool.ts';
+import { terminalText, textTable, truncate } from '../text-table.ts';
+
+/** Points printed per tool in the text output; `--json` and `--html` have them all. */
+const TEXT_POINTS = 10;
+
+/** `sia report`: scores over time, version changes and their evidence, as text, JSON or HTML. */
+export const reportCommand: CliCommand = {
+  name: 'report',
+  summary: 'scores over time and every version change, as text, JSON or an HTML page',
+  positionals: [],
+  options: {
+    json: { type: 'boolean', description: 'print the whole report as JSON' },
+    html: { type: 'string', value: '<file>', description: 'write a self-contained HTML report to <file>' },
+    tool: { type: 'string', multiple: true, value: '<name>', description: 'only this tool (repeatable)' },
+    'bucket-size': {
+      type: 'string',
+      value: '<n>',
+      description: 'calls per point of the time series (default 20, the evaluator window)',
+    },
+    'max-calls': {
+      type: 'string',
+      value: '<n>',
+      description: 'most recent calls read per tool (default 50000)',
+    },
+    title: { type: 'string', value: '<text>', description: 'title of the HTML report' },
+  },
+  help: `Reads every tool's versions, its recorded calls (scored in buckets of consecutive calls,
+as the evaluator scores a window) and each promotion and rollback with its reason, gate
+result and diff. Without --json or --html it prints a summary; --html writes one file with
+inline charts and no external resources, to open in any browser.`,
+  async run(context) {
+    const { values } = context;
+    const bucketSize = positiveInteger(values['bucket-size'], '--bucket-size');
+    const maxCalls = positiveInteger(values['max-calls'], '--max-calls');
+    if (values.title !== undefined && values.html === undefined) {
+      throw new CliUsageError('--title applies to --html <file> only', 'report');
+    }
+    const storage = await context.storage();
+    const tools = values.tool as string[] | undefined;
+    for (const name of tools ?? []) await requireTool(storage, name, context.target);
+    const report = await collectReport(storage, {
+      ...(tools === undefined ? {} : { tools }),
+      ...(bucketSize === undefined ? {} : { bucketSize }),
+      ...(maxCalls === undefined ? {} : { maxCallsPerTool: maxCalls }),
+    });
+    if (typeof values.html === 'string') {
+      const path = resolve(context.cwd, values.html);
+      const html = renderHtmlReport(report, typeof values.title === 'string' ? { title: values.title } : {});
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, html);
+      const note = `wrote ${path} (${report.tools.length} tools, ${Math.ceil(Buffer.byteLength(html) / 1024)} KiB)`;
+      if (values.json === true) context.err(note);
+      else context.out(note);
+    }
+    if (values.json === true) {
+      context.out(json(report));
+      return;
+    }
+    if (typeof values.html === 'string') return;
+    if (report.tools.length === 0) {
+      context.out(`no tools in ${context.target} yet`);
+      return;
+    }
+    context.out(report.tools.map(toolText).join('\n\n'));
+  },
+};
+
+function toolText(tool: ToolReport): string {
+  const promotions = tool.changes.filter((change) => change.kind === 'promoted').length;
+  const rollbacks = tool.changes.length - promotions;
+  const lines = [
+    `${terminalText(tool.name)}: active v${tool.activeVersion}${tool.pinned ? ' (pinned)' : ''}, ${plural(tool.versions.length, 'version')}, ${plural(tool.calls, 'call')}${tool.truncated ? ' (the most recent)' : ''}, ${plural(promotions, 'promotion')}, ${plural(rollbacks, 'rollback')}`,
+  ];
+  if (tool.series.length > 0) {
+    const shown = tool.series.slice(-TEXT_POINTS);
+    if (shown.length < tool.series.length) {
+      lines.push(`  (${tool.series.length - shown.length} earlier points; --json or --html for all)`);
+    }
+    lines.push(
+      indent(
+        textTable(
+          ['FROM', 'TO', 'CALLS', 'VERSIONS', 'SCORE', 'SUCCESS', 'P95'],
+          shown.map((point) => [
+            formatTime(point.from),
+            formatTime(point.to),
+            String(point.calls),
+            point.versions.map((version) => `v${version}`).join(','),
+            point.insufficientData ? '–' : formatRatio(point.score),
+            formatRatio(point.successRate),
+            formatMs(point.p95LatencyMs),
+          ]),
+        ),
+      ),
+    );
+  }
+  if (tool.changes.length > 0) {
+    lines.push(
+      indent(
+        textTable(
+          ['CHANGED', 'EVENT', 'VERSIONS', 'ACTOR', 'GATE', 'REASON'],
+          tool.changes.map((change) => [
+            formatTime(change.at),
+            change.kind,
+            `v${change.fromVersion}→v${change.toVersion}`,
+            terminalText(truncate(change.actor, 24)),
+            change.gate
+              ? `${terminalText(change.gate.verdict)} ${change.gate.passedCases}/${change.gate.cases}`
+              : '–',
+            terminalText(change.reason),
+          ]),
+        ),
+      ),
+    );
+  }
+  const active = tool.versions.find((version) => version.active);
+  lines.push(
+    `  active v${tool.activeVersion}: score ${orDash(active?.score, formatRatio)}, success ${orDash(active?.successRate, formatRatio)}, p95 ${orDash(active?.p95LatencyMs, formatMs)} over its last calls`,
+  );
+  return lines.join('\n');
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import { InvalidToolError } from '../registry/registry-errors.ts';
+import { TOOL_NAME_PATTERN, toCapabilities, toInputSchema } from '../registry/tool-definition.ts';
+import type { JsonObject, JsonValue, ToolCapabilities } from '../storage/types.ts';
+
+/** The manifest's file name inside an export folder. */
+export const MANIFEST_FILE = 'manifest.json';
+
+/** The manifest's `format` marker. */
+export const MANIFEST_FORMAT = 'self-improving-agent/tools';
+
+/** One exported tool: its active version's metadata and the file holding its source. */
+export interface ManifestTool {
+  name: string;
+  description: string;
+  /** The active version when exported; an edited file is imported on top of it. */
+  version: number;
+  /** Who wrote that version (informational). */
+  author: string;
+  inputSchema: JsonObject;
+  capabilities: ToolCapabilities;
+  /** `<name>.js`, beside the manifest. */
+  file: string;
+  /** SHA-256 (hex) of the file as exported, so a review sees which files were edited. */
+  sha256: string;
+}
+
+/** `manifest.json` of `sia export`. Keys in a fixed order and no timestamps, so git diffs stay small. */
+export interface Manifest {
+  format: typeof MANIFEST_FORMAT;
+  formatVersion: 1;
+  tools: ManifestTool[];
+}
+
+/** SHA-256 hex of a UTF-8 text. */
+export function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/**
+ * Checks a parsed manifest field by field; returns it, or every problem found (each naming
+ * the field path), so a user fixes them all in one go.
+ */
+export function checkManifest(value: JsonValue): { manifest: Manifest } | { problems: string[] } {
+  const problems: string[] = [];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { problems: ['expected a JSON object { format, formatVersion, tools }'] };
+  }
+  if (value.format !== MANIFEST_FORMAT) {
+    problems.push(`format: expected "${MANIFEST_FORMAT}", got ${JSON.stringify(value.format ?? null)}`);
+  }
+  if (value.formatVersion !== 1) {
+    problems.push(`formatVersion: expected 1, got ${JSON.stringify(value.formatVersion ?? null)}`);
+  }
+  if (!Array.isArray(value.tools)) {
+    problems.push('tools: expected an array');
+    return { problems };
+  }
+  const tools: ManifestTool[] = [];
+  const seen = new Set<string>();
+  value.tools.forEach((entry, index) => {
+    const path = `tools[${index}]`;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      problems.push(`${path}: expected an object`);
+      return;
+    }
+    const before = problems.length;
+    const name = entry.name;
+    if (typeof name !== 'string' || !TOOL_NAME_PATTERN.test(name)) {
+      problems.push(`${path}.name: expected a snake_case tool name, got ${JSON.stringify(name ?? null)}`);
+    } else if (seen.has(name)) {
+      problems.push(`${path}.name: "${name}" is listed twice`);
+    } else {
+      seen.add(name);
+    }
+    if (typeof entry.description !== 'string' || entry.description.trim() === '') {
+      problems.push(`${path}.description: expected a non-empty string`);
+    }
+    const version = entry.version;
+    if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
+      problems.push(`${path}.version: expected a version number, got ${JSON.stringify(version ?? null)}`);
+    }
+    let inputSchema: JsonObject | undefined;
+    let capabilities: ToolCapabilities | undefined;
+    try {
+      if (entry.inputSchema === undefined)
+        throw new InvalidToolError(`${path}.inputSchema`, 'a JSON Schema object', undefined);
+      inputSchema = toInputSchema(entry.inputSchema, `${path}.inputSchema`);
+      capabilities = toCapabilities(entry.capabilities ?? undefined, `${path}.capabilities`);
+    } catch (error) {
+      if (!InvalidToolError.isInstance(error)) throw error;
+      problems.push(
+        `${error.field}: ${error.message.replace(/^Invalid "[^"]*": /, '').replace(/ Fix .*$/, '')}`,
+      );
+    }
+    if (typeof name === 'string' && TOOL_NAME_PATTERN.test(name) && entry.file !== `${name}.js`) {
+      problems.push(`${path}.file: expected "${name}.js", got ${JSON.stringify(entry.file ?? null)}`);
+    }
+    if (typeof entry.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(entry.sha256)) {
+      problems.push(`${path}.sha256: expected 64 lowercase hex digits`);
+    }
+    if (problems.length > before || inputSchema === undefined || capabilities === undefined) return;
+    tools.push({
+      name: name as string,
+      description: entry.description as string,
+      version: version as number,
+      author: typeof entry.author === 'string' ? entry.author : 'unknown',
+      inputSchema,
+      capabilities,
+      file: entry.file as string,
+      sha256: entry.sha256 as string,
+    });
+  });
+  if (problems.length > 0) return { problems };
+  return { manifest: { format: MANIFEST_FORMAT, formatVersion: 1, tools } };
+}

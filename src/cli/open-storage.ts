@@ -1,0 +1,85 @@
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { nodeSqliteStorage } from '../storage/node-sqlite-storage.ts';
+import { sqlJsStorage } from '../storage/sql-js-storage.ts';
+import type { StorageAdapter } from '../storage/types.ts';
+import type { CliValues } from './cli-command.ts';
+import { CliFailure, CliUsageError } from './cli-errors.ts';
+
+/** The default database file, relative to the working directory (where the demo writes). */
+export const DEFAULT_DB = '.sia/agent.sqlite';
+
+/** Which database the command works on. */
+export type StorageTarget =
+  | { readonly kind: 'sql.js' | 'node-sqlite'; readonly path: string; readonly display: string }
+  | { readonly kind: 'postgres'; readonly url: string; readonly schema: string; readonly display: string };
+
+const DRIVERS = ['sql.js', 'node-sqlite'] as const;
+
+/** Reads `--db`, `--driver`, `--postgres` and `--schema` (with `SIA_DB` as the default file). */
+export function storageTarget(values: CliValues, env: NodeJS.ProcessEnv, cwd: string): StorageTarget {
+  const postgres = values.postgres;
+  const db = values.db;
+  if (typeof postgres === 'string') {
+    if (typeof db === 'string')
+      throw new CliUsageError('use either --db <file> or --postgres <url>, not both');
+    if (typeof values.driver === 'string')
+      throw new CliUsageError('--driver applies to --db files; leave it out with --postgres');
+    const schema = typeof values.schema === 'string' ? values.schema : 'sia';
+    return { kind: 'postgres', url: postgres, schema, display: `${redact(postgres)} (schema ${schema})` };
+  }
+  if (typeof values.schema === 'string') throw new CliUsageError('--schema applies to --postgres only');
+  const driver = typeof values.driver === 'string' ? values.driver : 'sql.js';
+  if (!(DRIVERS as readonly string[]).includes(driver)) {
+    throw new CliUsageError(`unknown --driver "${driver}": use ${DRIVERS.join(' or ')}`);
+  }
+  const file = typeof db === 'string' ? db : env.SIA_DB || DEFAULT_DB;
+  const path = resolve(cwd, file);
+  return { kind: driver as 'sql.js' | 'node-sqlite', path, display: path };
+}
+
+/**
+ * Opens the database of `target`. Files must exist: the CLI never creates an empty database
+ * by accident. A sql.js file is opened without a flush interval, so it is written only by
+ * `close()` and only when the command changed something; its lock is released by `close()`.
+ */
+export async function openStorage(target: StorageTarget): Promise<StorageAdapter> {
+  if (target.kind === 'postgres') {
+    // Loaded only here: `pg` is an optional peer dependency.
+    const { postgresStorage } = await import('../storage/postgres/index.ts');
+    const storage = postgresStorage({ connectionString: target.url }, { schema: target.schema, poolSize: 2 });
+    return ready(storage);
+  }
+  if (!existsSync(target.path)) {
+    throw new CliFailure(
+      `no database at ${target.path}. Pass --db <file> (or set SIA_DB) to use another one; a database is created when an agent first runs with sqlJsStorage({ path }) or nodeSqliteStorage({ path }) (try \`npm run demo\`, which writes .sia/agent.sqlite).`,
+    );
+  }
+  if (!statSync(target.path).isFile()) throw new CliFailure(`${target.path} is not a file; pass --db <file>`);
+  const storage =
+    target.kind === 'sql.js'
+      ? sqlJsStorage({ path: target.path, flushIntervalMs: 0 })
+      : nodeSqliteStorage({ path: target.path });
+  return ready(storage);
+}
+
+async function ready(storage: StorageAdapter): Promise<StorageAdapter> {
+  try {
+    await storage.ready?.();
+  } catch (error) {
+    await storage.close().catch(() => undefined);
+    throw error;
+  }
+  return storage;
+}
+
+/** The URL without its password, for messages. */
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'the --postgres URL';
+  }
+}

@@ -1,0 +1,324 @@
+import { IMPROVEMENT_AUDIT_TYPE } from '../agent/tool-improver.ts';
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { integerOption, objectOption } from '../core/options.ts';
+import type { EvaluatorOptions, ResolvedEvaluatorOptions } from '../evaluation/evaluator-options.ts';
+import { resolveEvaluatorOptions } from '../evaluation/evaluator-options.ts';
+import { scoreWithOptions } from '../evaluation/score-summary.ts';
+import { REGISTRY_AUDIT_TYPES } from '../registry/tool-registry.ts';
+import { aggregateInvocations } from '../storage/aggregate-invocations.ts';
+import { ToolNotFoundError } from '../storage/storage-errors.ts';
+import type {
+  AuditEntry,
+  JsonValue,
+  StorageAdapter,
+  StoredInvocation,
+  ToolRecord,
+} from '../storage/types.ts';
+import type {
+  GateSummary,
+  ImprovementOutcome,
+  ImprovementReport,
+  ReportPoint,
+  ShadowSummary,
+  ToolReport,
+  VersionChange,
+  VersionReport,
+} from './improvement-report.ts';
+import { windowSummary } from './window-summary.ts';
+
+/** Options of {@link collectReport}. */
+export interface CollectReportOptions {
+  /**
+   * Only these tools, in this order. An unknown name throws `ToolNotFoundError`.
+   * @default every tool, by name
+   */
+  tools?: readonly string[];
+  /**
+   * Calls per point of the time series: each point scores one bucket of consecutive calls.
+   * @default the evaluator's `window` (20)
+   */
+  bucketSize?: number;
+  /**
+   * Most calls read per tool, the most recent ones; older calls are left out of the series
+   * (the tool's report then says `truncated: true`).
+   * @default 50_000
+   */
+  maxCallsPerTool?: number;
+  /**
+   * How points and versions are scored: the same options as `Evaluator` (weights, latency
+   * target, …), so the report shows the scores the agent acts on.
+   * @default the evaluator's defaults
+   */
+  evaluator?: EvaluatorOptions;
+  /** `generatedAt` of the report, epoch ms. @default Date.now() */
+  now?: number;
+}
+
+const AUDIT_PAGE = 1000;
+
+/**
+ * Reads a report of how each tool improved from any `StorageAdapter`: versions with their
+ * authors and reasons, a time series of score / success rate / p95 latency over consecutive
+ * buckets of recorded calls (scored with `scoreSummary`, as the evaluator does), every
+ * promotion and rollback with its diff, gate and evaluation evidence, and the outcomes of the
+ * agent's improvement attempts. Read-only: it writes nothing.
+ *
+ * @example
+ * ```ts
+ * const storage = sqlJsStorage({ path: '.sia/agent.sqlite' });
+ * try {
+ *   const report = await collectReport(storage, { bucketSize: 10 });
+ *   await writeFile('report.html', renderHtmlReport(report, { title: 'Exchange-rate agent' }));
+ * } finally {
+ *   await storage.close();
+ * }
+ * ```
+ */
+export async function collectReport(
+  storage: StorageAdapter,
+  options: CollectReportOptions = {},
+): Promise<ImprovementReport> {
+  objectOption('options', options);
+  if (typeof storage !== 'object' || storage === null || typeof storage.listTools !== 'function') {
+    throw new InvalidOptionError('storage', 'a StorageAdapter, e.g. sqlJsStorage({ path })', storage);
+  }
+  const evaluator = resolveEvaluatorOptions(options.evaluator ?? {});
+  const bucketSize =
+    options.bucketSize === undefined
+      ? evaluator.window
+      : integerOption('bucketSize', options.bucketSize, 1, 1e6);
+  const maxCallsPerTool =
+    options.maxCallsPerTool === undefined
+      ? 50_000
+      : integerOption('maxCallsPerTool', options.maxCallsPerTool, 1, 1e7);
+  if (options.now !== undefined && !Number.isFinite(options.now)) {
+    throw new InvalidOptionError('now', 'epoch ms', options.now);
+  }
+  const generatedAt = options.now ?? Date.now();
+
+  const records = await selectTools(storage, options.tools);
+  const tools: ToolReport[] = [];
+  for (const record of records) {
+    tools.push(await toolReport(storage, record, { bucketSize, maxCallsPerTool, evaluator }));
+  }
+  return { generatedAt, storage: storage.name, bucketSize, maxCallsPerTool, tools };
+}
+
+async function selectTools(
+  storage: StorageAdapter,
+  names: readonly string[] | undefined,
+): Promise<ToolRecord[]> {
+  if (names === undefined) return storage.listTools();
+  if (!Array.isArray(names)) throw new InvalidOptionError('tools', 'an array of tool names', names);
+  const found: ToolRecord[] = [];
+  for (const [index, name] of names.entries()) {
+    if (typeof name !== 'string') throw new InvalidOptionError(`tools[${index}]`, 'a tool name', name);
+    const tool = await storage.getTool(name);
+    if (!tool) throw new ToolNotFoundError(name);
+    found.push(tool);
+  }
+  return found;
+}
+
+interface Settings {
+  readonly bucketSize: number;
+  readonly maxCallsPerTool: number;
+  readonly evaluator: ResolvedEvaluatorOptions;
+}
+
+async function toolReport(
+  storage: StorageAdapter,
+  tool: ToolRecord,
+  settings: Settings,
+): Promise<ToolReport> {
+  const [versions, newestFirst, audit] = await Promise.all([
+    storage.listVersions(tool.name),
+    storage.recentInvocations({ toolName: tool.name, limit: settings.maxCallsPerTool + 1 }),
+    readAudit(storage, tool.name),
+  ]);
+  const truncated = newestFirst.length > settings.maxCallsPerTool;
+  const calls = truncated ? newestFirst.slice(0, settings.maxCallsPerTool) : newestFirst;
+  return {
+    name: tool.name,
+    description: tool.description,
+    createdAt: tool.createdAt,
+    activeVersion: tool.activeVersion,
+    pinned: tool.pinned,
+    counters: { ...tool.counters },
+    calls: calls.length,
+    truncated,
+    versions: versions.map((version) => {
+      const own = calls.filter((call) => call.version === version.version);
+      const aggregate = aggregateInvocations(own);
+      const window = aggregateInvocations(own.slice(0, settings.bucketSize));
+      return {
+        version: version.version,
+        author: version.author,
+        reason: version.reason,
+        createdAt: version.createdAt,
+        parentVersion: version.parentVersion,
+        active: version.version === tool.activeVersion,
+        calls: own.length,
+        successRate: own.length === 0 ? null : aggregate.successes / aggregate.invocations,
+        p95LatencyMs: aggregate.latencyMs?.p95 ?? null,
+        score:
+          own.length === 0
+            ? null
+            : scoreWithOptions(windowSummary(tool.name, version.version, window), settings.evaluator, null)
+                .score,
+      } satisfies VersionReport;
+    }),
+    series: series(tool.name, calls, settings),
+    changes: audit.flatMap((entry) => versionChangeOf(entry) ?? []),
+    improvements: audit.flatMap((entry) => improvementOutcome(entry) ?? []),
+  };
+}
+
+/** Every audit entry of the tool, oldest first, read in pages so a long log is not one query. */
+async function readAudit(storage: StorageAdapter, toolName: string): Promise<AuditEntry[]> {
+  const entries: AuditEntry[] = [];
+  let afterId: number | undefined;
+  for (;;) {
+    const page = await storage.listAudit({
+      toolName,
+      limit: AUDIT_PAGE,
+      ...(afterId === undefined ? {} : { afterId }),
+    });
+    entries.push(...page);
+    const last = page.at(-1);
+    if (page.length < AUDIT_PAGE || last === undefined) return entries;
+    afterId = last.id;
+  }
+}
+
+/** Consecutive buckets of `bucketSize` calls, oldest first; the last one may be smaller. */
+function series(
+  toolName: string,
+  newestFirst: readonly StoredInvocation[],
+  settings: Settings,
+): ReportPoint[] {
+  const oldestFirst = [...newestFirst].reverse();
+  const points: ReportPoint[] = [];
+  for (let start = 0; start < oldestFirst.length; start += settings.bucketSize) {
+    const bucket = oldestFirst.slice(start, start + settings.bucketSize);
+    const aggregate = aggregateInvocations(bucket.reverse());
+    const latency = aggregate.latencyMs;
+    if (latency === null || aggregate.firstAt === null || aggregate.lastAt === null) continue;
+    const scored = scoreWithOptions(windowSummary(toolName, null, aggregate), settings.evaluator, null);
+    points.push({
+      from: aggregate.firstAt,
+      to: aggregate.lastAt,
+      calls: aggregate.invocations,
+      successRate: aggregate.successes / aggregate.invocations,
+      p50LatencyMs: latency.p50,
+      p95LatencyMs: latency.p95,
+      score: scored.score,
+      insufficientData: scored.reasons.some((reason) => reason.code === 'INSUFFICIENT_DATA'),
+      versions: [...new Set(bucket.map((call) => call.version))].sort((a, b) => a - b),
+    });
+  }
+  return points;
+}
+
+/**
+ * The {@link VersionChange} an audit entry records (a promotion or rollback), read defensively
+ * from its evidence; undefined for other entries. Also used by `sia history`.
+ */
+export function versionChangeOf(entry: AuditEntry): VersionChange | undefined {
+  const kind =
+    entry.type === REGISTRY_AUDIT_TYPES.promoted
+      ? 'promoted'
+      : entry.type === REGISTRY_AUDIT_TYPES.rolledBack
+        ? 'rolled-back'
+        : undefined;
+  if (kind === undefined || entry.fromVersion === undefined || entry.toVersion === undefined)
+    return undefined;
+  const evidence = asObject(entry.evidence);
+  return {
+    kind,
+    at: entry.at,
+    fromVersion: entry.fromVersion,
+    toVersion: entry.toVersion,
+    actor: entry.actor,
+    reason: entry.reason,
+    diff: asString(evidence?.diff) ?? '',
+    evaluation: evaluationSummary(evidence?.evaluation),
+    gate: gateSummary(evidence?.regression),
+    shadow: shadowSummary(evidence?.shadow),
+  };
+}
+
+function improvementOutcome(entry: AuditEntry): ImprovementOutcome | undefined {
+  if (entry.type !== IMPROVEMENT_AUDIT_TYPE) return undefined;
+  const evidence = asObject(entry.evidence);
+  return {
+    at: entry.at,
+    outcome: asString(evidence?.outcome) ?? entry.reason,
+    fromVersion: entry.fromVersion ?? null,
+    toVersion: entry.toVersion ?? null,
+    attempts: asNumber(evidence?.attempts),
+    tokens: asNumber(evidence?.tokens),
+    reasons: asStrings(evidence?.reasons),
+  };
+}
+
+function evaluationSummary(value: JsonValue | undefined): VersionChange['evaluation'] {
+  const evaluation = asObject(value);
+  const score = asNumber(evaluation?.score);
+  if (evaluation === undefined || score === null) return null;
+  const reasons = Array.isArray(evaluation.reasons) ? evaluation.reasons : [];
+  return {
+    score,
+    reasons: reasons.flatMap((reason) => asString(asObject(reason)?.message) ?? asString(reason) ?? []),
+  };
+}
+
+function gateSummary(value: JsonValue | undefined): GateSummary | null {
+  const report = asObject(value);
+  if (report === undefined) return null;
+  const cases = Array.isArray(report.cases) ? report.cases : [];
+  const candidate = asObject(report.candidate);
+  const baseline = asObject(report.baseline);
+  return {
+    verdict: asString(report.verdict) ?? (report.passed === true ? 'promote' : 'reject'),
+    cases: cases.length,
+    passedCases: cases.filter((item) => asObject(item)?.passed === true).length,
+    reasons: asStrings(report.reasons),
+    candidateMedianMs: asNumber(candidate?.medianLatencyMs),
+    baselineMedianMs: asNumber(baseline?.medianLatencyMs),
+    candidateErrorRate: asNumber(candidate?.errorRate),
+    baselineErrorRate: asNumber(baseline?.errorRate),
+  };
+}
+
+function shadowSummary(value: JsonValue | undefined): ShadowSummary | null {
+  const shadow = asObject(value);
+  const calls = asNumber(shadow?.calls);
+  if (shadow === undefined || calls === null) return null;
+  return {
+    calls,
+    candidateFailures: asNumber(shadow.candidateFailures) ?? 0,
+    activeFailures: asNumber(shadow.activeFailures) ?? 0,
+    candidateMedianMs: asNumber(shadow.candidateMedianMs) ?? 0,
+    activeMedianMs: asNumber(shadow.activeMedianMs) ?? 0,
+  };
+}
+
+// Evidence is JSON written by whichever version of the library (or user) made the change:
+// read it defensively, field by field.
+
+function asObject(value: JsonValue | undefined): { [key: string]: JsonValue } | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
+}
+
+function asString(value: JsonValue | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function asNumber(value: JsonValue | undefined): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+function asStrings(value: JsonValue | undefined): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+}

@@ -1,0 +1,178 @@
+import type { ToolCounters, VersionAuthor } from '../storage/types.ts';
+
+/**
+ * What {@link collectReport} read from a store: every tool's versions, how its calls went over
+ * time, and each change of its active version with the evidence behind it. Plain JSON (no
+ * class instances, no `undefined`), so it can be printed with `JSON.stringify` and rendered
+ * later with `renderHtmlReport`.
+ *
+ * Every string in it comes from storage and is untrusted (tool names, reasons, sources and
+ * diffs may have been written by an LLM): escape it before putting it into markup.
+ */
+export interface ImprovementReport {
+  /** When the report was collected, epoch ms. */
+  generatedAt: number;
+  /** Name of the storage adapter it was read from, e.g. `sql.js`. */
+  storage: string;
+  /** Calls per point of each tool's time series. */
+  bucketSize: number;
+  /** Most calls read per tool (the most recent ones). */
+  maxCallsPerTool: number;
+  /** One entry per tool, by name. */
+  tools: ToolReport[];
+}
+
+/** Everything the report says about one tool. */
+export interface ToolReport {
+  /** The tool's name. */
+  name: string;
+  /** What it does. */
+  description: string;
+  /** When it was created, epoch ms. */
+  createdAt: number;
+  /** The version serving calls now. */
+  activeVersion: number;
+  /** Whether automatic changes are refused. */
+  pinned: boolean;
+  /** Rewrite counters kept by the store. */
+  counters: ToolCounters;
+  /** Calls read for this report (at most `maxCallsPerTool`, the most recent). */
+  calls: number;
+  /** True when the tool has more calls than were read: the series starts later than the tool. */
+  truncated: boolean;
+  /** Every version, oldest first. */
+  versions: VersionReport[];
+  /** Score, success rate and latency over consecutive buckets of calls, oldest first. */
+  series: ReportPoint[];
+  /** Promotions and rollbacks from the audit log, oldest first. */
+  changes: VersionChange[];
+  /** Outcomes of the agent's improvement attempts (`improvement:finished` entries), oldest first. */
+  improvements: ImprovementOutcome[];
+}
+
+/** One version of a tool, with how its own calls went. */
+export interface VersionReport {
+  /** The version number. */
+  version: number;
+  /** Who wrote it. */
+  author: VersionAuthor;
+  /** Why it exists. */
+  reason: string;
+  /** When it was added, epoch ms. */
+  createdAt: number;
+  /** The version it was derived from; `null` for version 1. */
+  parentVersion: number | null;
+  /** True for the active version. */
+  active: boolean;
+  /** Calls of this version among those read. */
+  calls: number;
+  /** Successful calls / calls; `null` without calls. */
+  successRate: number | null;
+  /** p95 latency of those calls, ms; `null` without calls. */
+  p95LatencyMs: number | null;
+  /**
+   * Score of the version's most recent `bucketSize` calls (the evaluator's window with the
+   * default bucket size); `null` without calls.
+   */
+  score: number | null;
+}
+
+/** One point of a time series: a bucket of consecutive calls of a tool (any version). */
+export interface ReportPoint {
+  /** Start of the first call in the bucket, epoch ms. */
+  from: number;
+  /** Start of the last call in the bucket, epoch ms. */
+  to: number;
+  /** Calls in the bucket (`bucketSize`, fewer for the last one). */
+  calls: number;
+  /** Successful calls / calls. */
+  successRate: number;
+  /** Median latency, ms (nearest rank). */
+  p50LatencyMs: number;
+  /** 95th percentile latency, ms (nearest rank). */
+  p95LatencyMs: number;
+  /**
+   * The evaluator's score of the bucket (`scoreSummary`); 1 for a bucket smaller than the
+   * evaluator's `minInvocations`, which is then listed in `insufficientData`.
+   */
+  score: number;
+  /** True when the bucket had too few calls to be scored (its score is 1 by convention). */
+  insufficientData: boolean;
+  /** The versions whose calls are in the bucket, ascending. */
+  versions: number[];
+}
+
+/** The regression gate's verdict on a promoted candidate, from the audit evidence. */
+export interface GateSummary {
+  /** `promote` or `reject` (a promotion normally carries `promote`). */
+  verdict: string;
+  /** Cases run. */
+  cases: number;
+  /** Cases the candidate passed. */
+  passedCases: number;
+  /** Rules that rejected it, if any. */
+  reasons: string[];
+  /** The candidate's median latency over the gate's runs, ms; `null` when not recorded. */
+  candidateMedianMs: number | null;
+  /** The replaced version's median latency in the same runs, ms; `null` without a baseline. */
+  baselineMedianMs: number | null;
+  /** The candidate's failed runs / runs; `null` when not recorded. */
+  candidateErrorRate: number | null;
+  /** The baseline's failed runs / runs; `null` without a baseline. */
+  baselineErrorRate: number | null;
+}
+
+/** What the shadow phase measured before a promotion, from the audit evidence. */
+export interface ShadowSummary {
+  /** Live inputs the candidate ran on, beside the active version. */
+  calls: number;
+  /** The candidate's failures among them. */
+  candidateFailures: number;
+  /** The active version's failures on the same inputs. */
+  activeFailures: number;
+  /** Median latencies, ms. */
+  candidateMedianMs: number;
+  activeMedianMs: number;
+}
+
+/** A change of a tool's active version, from the audit log. */
+export interface VersionChange {
+  /** `promoted` (a new version made active) or `rolled-back` (an earlier one made active again). */
+  kind: 'promoted' | 'rolled-back';
+  /** When, epoch ms. */
+  at: number;
+  /** The version that was active before. */
+  fromVersion: number;
+  /** The version active after. */
+  toVersion: number;
+  /** Who made the change (`agent` instance id, `cli`, `human:alice`, …). */
+  actor: string;
+  /** Why, as recorded. */
+  reason: string;
+  /** Unified diff from `fromVersion` to `toVersion`, as kept in the audit evidence; `''` when absent. */
+  diff: string;
+  /** The evaluation that triggered the change: its score and reason messages; `null` when absent. */
+  evaluation: { score: number; reasons: string[] } | null;
+  /** The regression gate's summary (promotions by the agent); `null` when absent. */
+  gate: GateSummary | null;
+  /** The shadow comparison (promotions after a shadow phase); `null` when absent. */
+  shadow: ShadowSummary | null;
+}
+
+/** One finished improvement attempt of the agent (`improvement:finished` in the audit log). */
+export interface ImprovementOutcome {
+  /** When it finished, epoch ms. */
+  at: number;
+  /** `promoted`, `failed`, or another outcome string as recorded. */
+  outcome: string;
+  /** The version that was being improved. */
+  fromVersion: number | null;
+  /** The version promoted, when it was. */
+  toVersion: number | null;
+  /** Rewrite attempts made. */
+  attempts: number | null;
+  /** Model tokens spent. */
+  tokens: number | null;
+  /** Why the attempts were turned down (failures). */
+  reasons: string[];
+}

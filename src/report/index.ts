@@ -1,0 +1,17 @@
+/**
+ * Report: what happened to each tool (versions, scores over time, promotions with their
+ * evidence), read from storage and rendered as one self-contained HTML page.
+ * @packageDocumentation
+ */
+export { type CollectReportOptions, collectReport } from './collect-report.ts';
+export type {
+  GateSummary,
+  ImprovementOutcome,
+  ImprovementReport,
+  ReportPoint,
+  ShadowSummary,
+  ToolReport,
+  VersionChange,
+  VersionReport,
+} from './improvement-report.ts';
+export { type HtmlReportOptions, renderHtmlReport } from './render-html-report.ts';

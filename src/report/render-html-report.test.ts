@@ -1,0 +1,266 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { SCENARIO_TOOL, writeScenario } from '../../test/support/report-scenario.ts';
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { memoryStorage } from '../storage/memory-storage.ts';
+import { collectReport } from './collect-report.ts';
+import type { ImprovementReport, ToolReport } from './improvement-report.ts';
+import { renderHtmlReport } from './render-html-report.ts';
+
+const hostile = '<script>alert("x")</script>';
+
+function hostileTool(): ToolReport {
+  return {
+    name: `evil"><img src=x onerror=alert(1)>`,
+    description: `<b>bold</b> & ${hostile}`,
+    createdAt: 0,
+    activeVersion: 2,
+    pinned: true,
+    counters: { rewrites: 1, lastRewriteAt: 10 },
+    calls: 2,
+    truncated: false,
+    versions: [
+      {
+        version: 1,
+        author: 'generator',
+        reason: hostile,
+        createdAt: 0,
+        parentVersion: null,
+        active: false,
+        calls: 1,
+        successRate: 1,
+        p95LatencyMs: 5,
+        score: 1,
+      },
+      {
+        version: 2,
+        author: 'llm-rewriter',
+        reason: `it's "better"`,
+        createdAt: 5,
+        parentVersion: 1,
+        active: true,
+        calls: 1,
+        successRate: 0,
+        p95LatencyMs: 9,
+        score: 1,
+      },
+    ],
+    series: [
+      {
+        from: 1000,
+        to: 2000,
+        calls: 2,
+        successRate: 0.5,
+        p50LatencyMs: 5,
+        p95LatencyMs: 9,
+        score: 1,
+        insufficientData: true,
+        versions: [1, 2],
+      },
+    ],
+    changes: [
+      {
+        kind: 'promoted',
+        at: 1500,
+        fromVersion: 1,
+        toVersion: 2,
+        actor: `</title><script>bad()</script>`,
+        reason: hostile,
+        diff: `--- a\n+++ b\n@@ -1 +1 @@\n-${hostile}\n+</pre><script>x()</script>\n`,
+        evaluation: { score: 0.2, reasons: [hostile] },
+        gate: {
+          verdict: '<i>promote</i>',
+          cases: 2,
+          passedCases: 2,
+          reasons: [hostile],
+          candidateMedianMs: 1,
+          baselineMedianMs: 2,
+          candidateErrorRate: 0,
+          baselineErrorRate: 0.5,
+        },
+        shadow: null,
+      },
+    ],
+    improvements: [
+      {
+        at: 1500,
+        outcome: '<u>failed</u>',
+        fromVersion: 1,
+        toVersion: null,
+        attempts: 1,
+        tokens: 3,
+        reasons: [hostile],
+      },
+    ],
+  };
+}
+
+function reportOf(tools: ToolReport[]): ImprovementReport {
+  return { generatedAt: 0, storage: '<sql.js>', bucketSize: 20, maxCallsPerTool: 100, tools };
+}
+
+describe('renderHtmlReport', () => {
+  it('escapes every text that comes from storage', () => {
+    const html = renderHtmlReport(reportOf([hostileTool()]), { title: '<Report & co>' });
+    expect(html).not.toMatch(/<script/i);
+    expect(html).not.toMatch(/<img/i);
+    expect(html).not.toMatch(/<b>|<i>|<u>/);
+    expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+    expect(html).toContain('data-tool="evil&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"');
+    expect(html).toContain('<title>&lt;Report &amp; co&gt;</title>');
+    expect(html).toContain('it&#39;s &quot;better&quot;');
+    expect(html).toContain('from &lt;sql.js&gt; storage');
+    // A tool name that is not a safe id gets a positional one.
+    expect(html).toContain('id="tool-1"');
+    // The only markup elements are the renderer's own.
+    const tags = new Set([...html.matchAll(/<([a-z][a-z0-9]*)/gi)].map((match) => match[1]?.toLowerCase()));
+    expect([...tags].sort()).toEqual(
+      [
+        'a',
+        'body',
+        'circle',
+        'dd',
+        'details',
+        'div',
+        'dl',
+        'dt',
+        'figcaption',
+        'figure',
+        'g',
+        'h1',
+        'h2',
+        'h3',
+        'head',
+        'header',
+        'html',
+        'li',
+        'line',
+        'main',
+        'meta',
+        'ol',
+        'p',
+        'path',
+        'pre',
+        'rect',
+        'section',
+        'span',
+        'strong',
+        'style',
+        'summary',
+        'svg',
+        'table',
+        'tbody',
+        'td',
+        'text',
+        'th',
+        'thead',
+        'title',
+        'tr',
+        'ul',
+      ].sort(),
+    );
+  });
+
+  it('is self-contained: no script, no external resource, a CSP that refuses any', () => {
+    const html = renderHtmlReport(reportOf([hostileTool()]));
+    expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'`);
+    expect(html).not.toMatch(/\bsrc=["']/);
+    expect(html).not.toMatch(/url\(|@import|<link/i);
+    const hrefs = [...html.matchAll(/href="([^"]*)"/g)].map((match) => match[1]);
+    expect(hrefs).toEqual(['#tool-1']);
+    // The only URL is the SVG namespace, which is never fetched.
+    expect([...html.matchAll(/https?:\/\/[^\s"']+/g)].map((match) => match[0])).toEqual([
+      'http://www.w3.org/2000/svg',
+    ]);
+  });
+
+  it('colours diff lines and renders the gate summary', () => {
+    const html = renderHtmlReport(reportOf([hostileTool()]));
+    expect(html).toContain('<span class="line del">-&lt;script&gt;');
+    expect(html).toContain('<span class="line add">+&lt;/pre&gt;&lt;script&gt;x()&lt;/script&gt;</span>');
+    expect(html).toContain('<span class="line hunk">@@ -1 +1 @@</span>');
+    expect(html).toContain('<span class="line meta">--- a</span>');
+    expect(html).toContain(
+      'gate <strong>&lt;i&gt;promote&lt;/i&gt;</strong>: 2/2 cases passed, median 1 ms vs 2 ms before',
+    );
+  });
+
+  describe('a real scenario', () => {
+    let html: string;
+    beforeAll(async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const storage = memoryStorage();
+      await writeScenario(storage, (time) => vi.setSystemTime(time));
+      vi.useRealTimers();
+      html = renderHtmlReport(await collectReport(storage, { now: 0 }), { title: 'Scenario' });
+      await storage.close();
+    });
+    afterAll(() => vi.useRealTimers());
+
+    it('draws one chart per tool with three series and one marker per version change', () => {
+      expect(html.match(/<svg class="chart"/g)).toHaveLength(2);
+      const section = html.slice(html.indexOf(`<section class="tool" id="tool-${SCENARIO_TOOL}"`));
+      expect(section).toContain(`data-chart="${SCENARIO_TOOL}"`);
+      for (const series of ['score', 'success-rate', 'p95-latency']) {
+        const group = new RegExp(
+          `<g class="series series-${series}" data-series="${series}"><path d="M[^"]+"`,
+        );
+        expect(section).toMatch(group);
+      }
+      // 4 buckets → 4 points per series, 12 circles.
+      expect(section.slice(0, section.indexOf('</svg>')).match(/<circle /g)).toHaveLength(12);
+      const markers = [...html.matchAll(/data-version-marker="([^"]+)" data-kind="([^"]+)"/g)].map(
+        (match) => [match[1], match[2]],
+      );
+      expect(markers).toEqual([
+        ['v1→v2', 'promoted'],
+        ['v2→v1', 'rolled-back'],
+      ]);
+      expect(html.match(/<li class="change /g)).toHaveLength(2);
+      expect(html.match(/<tr data-version="/g)).toHaveLength(3);
+    });
+
+    it('puts markers at their time between the points of the buckets around them', () => {
+      const section = html.slice(html.indexOf(`data-chart="${SCENARIO_TOOL}"`));
+      const xs = [...section.matchAll(/<g class="version-marker[^>]*>.*?<line x1="([\d.]+)"/g)].map((match) =>
+        Number(match[1]),
+      );
+      const score = section.match(/data-series="score"><path d="([^"]+)"/)?.[1] ?? '';
+      const points = [...score.matchAll(/[ML]([\d.]+) /g)].map((match) => Number(match[1]));
+      expect(points).toHaveLength(4);
+      expect(xs).toHaveLength(2);
+      // promotion between the degraded bucket and the v2 bucket; rollback between v2 and the last.
+      expect(points[1]).toBeLessThan(xs[0] as number);
+      expect(xs[0]).toBeLessThan(points[2] as number);
+      expect(points[2]).toBeLessThan(xs[1] as number);
+      expect(xs[1]).toBeLessThan(points[3] as number);
+    });
+  });
+
+  it('draws long series as lines only (no dot per point)', () => {
+    const tool = hostileTool();
+    const point = tool.series[0] as ToolReport['series'][number];
+    const many = (count: number) =>
+      renderHtmlReport(
+        reportOf([
+          {
+            ...tool,
+            series: Array.from({ length: count }, (_, index) => ({
+              ...point,
+              from: index * 1000,
+              to: index * 1000 + 500,
+            })),
+          },
+        ]),
+      );
+    expect(many(200).match(/<circle /g)).toHaveLength(600);
+    const long = many(201);
+    expect(long.match(/<circle /g)).toBeNull();
+    expect(long.match(/data-series="score"><path d="M[^"]*"/)?.[0].match(/L/g)).toHaveLength(200);
+  });
+
+  it('renders an empty store and refuses bad options', () => {
+    const html = renderHtmlReport(reportOf([]));
+    expect(html).toContain('No tools are stored yet.');
+    expect(() => renderHtmlReport(reportOf([]), { title: '' })).toThrow(InvalidOptionError);
+  });
+});

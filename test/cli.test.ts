@@ -1,0 +1,806 @@
+/**
+ * The `sia` CLI, spawned from source against real sql.js (and node:sqlite) files: every
+ * command, exit codes 0/1/2, error messages, read-only commands leaving the file untouched,
+ * and the export → edit → import round trip.
+ */
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { nodeSqliteStorage } from '../src/storage/node-sqlite-storage.ts';
+import { postgresStorage } from '../src/storage/postgres/index.ts';
+import { sqlJsStorage } from '../src/storage/sql-js-storage.ts';
+import type { StorageAdapter } from '../src/storage/types.ts';
+import { databaseUrl, noteSkipped, suiteDatabase } from './support/postgres-database.ts';
+import { SCENARIO_TOOL, SCENARIO_V1, writeScenario } from './support/report-scenario.ts';
+import { runSia } from './support/run-sia.ts';
+
+let root: string;
+let base: string;
+let counter = 0;
+
+/** A fresh copy of the scenario database, in its own folder (which is also the cwd). */
+async function freshDb(): Promise<{ dir: string; db: string }> {
+  counter += 1;
+  const dir = join(root, `case-${counter}`);
+  await mkdir(dir);
+  const db = join(dir, 'agent.sqlite');
+  await copyFile(base, db);
+  return { dir, db };
+}
+
+async function fill(storage: StorageAdapter): Promise<void> {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  try {
+    await writeScenario(storage, (time) => vi.setSystemTime(time));
+  } finally {
+    vi.useRealTimers();
+  }
+  await storage.close();
+}
+
+/** Reads the database after the CLI exited (and closes it again). */
+async function inspect<T>(db: string, read: (storage: StorageAdapter) => Promise<T>): Promise<T> {
+  const storage = sqlJsStorage({ path: db, flushIntervalMs: 0 });
+  try {
+    return await read(storage);
+  } finally {
+    await storage.close();
+  }
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'sia-cli-'));
+  base = join(root, 'base.sqlite');
+  await fill(sqlJsStorage({ path: base }));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('sia: help, version and usage errors', () => {
+  it('prints help for the program, every command and the tests group, exit 0', async () => {
+    const cwd = root;
+    const main = await runSia(['--help'], { cwd });
+    expect(main.code).toBe(0);
+    expect(main.stdout).toContain('Usage: sia [--db <file> | --postgres <url>] <command>');
+    const commands = [
+      'tools',
+      'report',
+      'history',
+      'diff',
+      'rollback',
+      'pin',
+      'unpin',
+      'tests list',
+      'tests add',
+      'export',
+      'import',
+    ];
+    for (const command of commands) expect(main.stdout).toMatch(new RegExp(`\\n  ${command} +\\S`));
+    const runs = await Promise.all(commands.map((command) => runSia([...command.split(' '), '-h'], { cwd })));
+    runs.forEach((run, index) => {
+      expect(run.code, commands[index]).toBe(0);
+      expect(run.stdout).toContain(`Usage: sia ${commands[index]}`);
+      expect(run.stdout).toContain('--db <file>');
+      expect(run.stderr).toBe('');
+    });
+    const group = await runSia(['tests', '--help'], { cwd });
+    expect(group).toMatchObject({ code: 0 });
+    expect(group.stdout).toContain('Usage: sia tests <list|add>');
+    const helpCommand = await runSia(['help', 'diff'], { cwd });
+    expect(helpCommand.stdout).toContain('Usage: sia diff <tool> <a> <b>');
+  });
+
+  it('prints the package version', async () => {
+    const { version } = JSON.parse(await readFile(join(import.meta.dirname, '..', 'package.json'), 'utf8'));
+    for (const flag of ['--version', '-v']) {
+      expect(await runSia([flag], { cwd: root })).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+    }
+  });
+
+  it('exits 2 with a one-line reason and a pointer to --help for a wrong command line', async () => {
+    const { dir, db } = await freshDb();
+    const cases: Array<[string[], string, string]> = [
+      [[], 'sia: missing command', 'sia --help'],
+      [['frobnicate'], 'sia: unknown command "frobnicate"; commands: tools, report, history', 'sia --help'],
+      [['tools', '--bogus'], "sia: Unknown option '--bogus'", 'sia tools --help'],
+      [['history'], 'sia: missing <tool>', 'sia history --help'],
+      [['history', 'a', 'b'], 'sia: unexpected argument "b"', 'sia history --help'],
+      [['diff', SCENARIO_TOOL, '1'], 'sia: missing <b>', 'sia diff --help'],
+      [
+        ['diff', SCENARIO_TOOL, 'one', '2'],
+        'sia: <a> must be a positive integer, got "one"',
+        'sia diff --help',
+      ],
+      [
+        ['rollback', SCENARIO_TOOL, '--to'],
+        "sia: Option '--to <value>' argument missing",
+        'sia rollback --help',
+      ],
+      [['tests'], 'sia: "tests" needs a subcommand: list, add', 'sia tests --help'],
+      [['tests', 'run', 'x'], 'sia: unknown command "tests run"; use one of: list, add', 'sia tests --help'],
+      [
+        ['--db', db, '--postgres', 'postgres://x', 'tools'],
+        'sia: use either --db <file> or --postgres <url>',
+        'sia tools --help',
+      ],
+      [
+        ['--db', db, '--driver', 'mysql', 'tools'],
+        'sia: unknown --driver "mysql": use sql.js or node-sqlite',
+        'sia tools --help',
+      ],
+      [
+        ['--db', db, 'report', '--bucket-size', '0'],
+        'sia: --bucket-size must be a positive integer, got "0"',
+        'sia report --help',
+      ],
+      [
+        [
+          '--db',
+          db,
+          'tests',
+          'add',
+          SCENARIO_TOOL,
+          '--input',
+          '{"a":',
+          '--expect',
+          '{"equals":1}',
+          '--description',
+          'd',
+        ],
+        'sia: --input is not valid JSON',
+        'sia tests add --help',
+      ],
+      [
+        [
+          '--db',
+          db,
+          'tests',
+          'add',
+          SCENARIO_TOOL,
+          '--input',
+          '[1]',
+          '--expect',
+          '{"equals":1}',
+          '--description',
+          'd',
+        ],
+        'sia: --input must be a JSON object',
+        'sia tests add --help',
+      ],
+      [
+        [
+          '--db',
+          db,
+          'tests',
+          'add',
+          SCENARIO_TOOL,
+          '--input',
+          '{}',
+          '--expect',
+          '{"equal":1}',
+          '--description',
+          'd',
+        ],
+        'sia: --expect: Invalid expectation "case.expect.equal"',
+        'sia tests add --help',
+      ],
+      [
+        ['--db', db, 'tests', 'add', SCENARIO_TOOL, '--expect', '{"equals":1}', '--description', 'd'],
+        'sia: missing --input',
+        'sia tests add --help',
+      ],
+    ];
+    const before = await readFile(db);
+    const runs = await Promise.all(cases.map(([args]) => runSia(args, { cwd: dir })));
+    runs.forEach((run, index) => {
+      const [args, message, help] = cases[index] as [string[], string, string];
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stdout, args.join(' ')).toBe('');
+      expect(run.stderr.startsWith(message), `${args.join(' ')} → ${run.stderr}`).toBe(true);
+      expect(run.stderr).toContain(`Run "${help}" for usage.`);
+      expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    });
+    expect(await readFile(db)).toEqual(before);
+    expect(await readdir(dir)).toEqual(['agent.sqlite']);
+  });
+});
+
+describe('sia: databases', () => {
+  it('says which file is missing and how to get one, creates nothing, exit 1', async () => {
+    const dir = join(root, 'empty-cwd');
+    await mkdir(dir);
+    const missing = await runSia(['tools'], { cwd: dir });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(
+      `sia: no database at ${join(dir, '.sia', 'agent.sqlite')}. Pass --db <file> (or set SIA_DB) to use another one; a database is created when an agent first runs with sqlJsStorage({ path }) or nodeSqliteStorage({ path }) (try \`npm run demo\`, which writes .sia/agent.sqlite).\n`,
+    );
+    const env = await runSia(['tools'], { cwd: dir, env: { SIA_DB: 'other.sqlite' } });
+    expect(env.stderr).toContain(`no database at ${join(dir, 'other.sqlite')}.`);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('uses SIA_DB and --db relative to the working directory', async () => {
+    const { dir } = await freshDb();
+    const viaEnv = await runSia(['tools'], { cwd: dir, env: { SIA_DB: 'agent.sqlite' } });
+    const viaFlag = await runSia(['tools', '--db', 'agent.sqlite'], { cwd: dir });
+    expect(viaEnv.code).toBe(0);
+    expect(viaFlag).toEqual(viaEnv);
+  });
+
+  it('names the process holding a locked sql.js file, exit 1', async () => {
+    const { dir, db } = await freshDb();
+    const holder = sqlJsStorage({ path: db });
+    await holder.ready?.();
+    try {
+      const locked = await runSia(['--db', db, 'tools'], { cwd: dir });
+      expect(locked.code).toBe(1);
+      expect(locked.stderr).toBe(
+        `sia: ${db} is in use by process ${process.pid} (an agent or another sia holds the lock file ${db}.lock); stop that process or wait until it closes the database, then try again\n`,
+      );
+    } finally {
+      await holder.close();
+    }
+  });
+
+  it('reports a file that is not a database, exit 1', async () => {
+    const dir = join(root, 'corrupt');
+    await mkdir(dir);
+    await writeFile(join(dir, 'x.sqlite'), 'not sqlite at all, just text '.repeat(10));
+    const run = await runSia(['--db', 'x.sqlite', 'tools'], { cwd: dir });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^sia: Storage file ".*x\.sqlite" is not a SQLite database\./);
+  });
+
+  it('opens node:sqlite files with --driver node-sqlite, without the experimental warning', async () => {
+    const dir = join(root, 'node-sqlite');
+    await mkdir(dir);
+    const db = join(dir, 'agent.db');
+    await fill(nodeSqliteStorage({ path: db }));
+    const run = await runSia(['--db', db, '--driver', 'node-sqlite', 'tools', '--json'], { cwd: dir });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).tools.map((tool: { name: string }) => tool.name)).toEqual([
+      'add_numbers',
+      SCENARIO_TOOL,
+    ]);
+    expect((await readdir(dir)).sort()).toEqual(['agent.db']);
+  });
+});
+
+describe('sia: reading commands', () => {
+  let dir: string;
+  let db: string;
+  let before: Buffer;
+  let mtime: number;
+  beforeAll(async () => {
+    ({ dir, db } = await freshDb());
+    before = await readFile(db);
+    mtime = (await stat(db)).mtimeMs;
+  });
+  afterAll(async () => {
+    // None of them wrote the database or left its lock behind.
+    expect(await readFile(db)).toEqual(before);
+    expect((await stat(db)).mtimeMs).toBe(mtime);
+    expect(await readdir(dir)).not.toContain('agent.sqlite.lock');
+  });
+
+  it('tools: active version, pin and the score of the active version over its last 20 calls', async () => {
+    const text = await runSia(['--db', db, 'tools'], { cwd: dir });
+    expect(text.code).toBe(0);
+    expect(text.stdout.split('\n')).toEqual([
+      'TOOL         ACTIVE  PINNED  VERSIONS  CALLS  SCORE  SUCCESS  P95',
+      'add_numbers  v1      no      1         3      1.00   1.00     5 ms',
+      'fetch_rate   v1      no      2         20     0.76   0.80     2.40 s',
+      '',
+    ]);
+    const json = JSON.parse((await runSia(['--db', db, 'tools', '--json'], { cwd: dir })).stdout);
+    const tool = json.tools[1];
+    expect(tool).toMatchObject({
+      name: SCENARIO_TOOL,
+      activeVersion: 1,
+      pinned: false,
+      versions: 2,
+      calls: 20,
+    });
+    // 10 calls at 150 ms and 10 degraded ones (4 failed; 2000–2400 ms): the article's formula.
+    const avg = 23_500 / 20;
+    const expected = 0.5 * 0.8 + 0.3 * (1 - (avg - 1000) / 4000) + 0.2 * (1 - (2400 - 150) / (avg * 3));
+    expect(tool.score).toBeCloseTo(expected, 12);
+    expect(tool.p95LatencyMs).toBe(2400);
+  });
+
+  it('report: text, JSON and a self-contained HTML file', async () => {
+    const text = await runSia(['--db', db, 'report', '--tool', SCENARIO_TOOL], { cwd: dir });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('fetch_rate: active v1, 2 versions, 70 calls, 1 promotion, 1 rollback');
+    expect(text.stdout).toContain(
+      '2025-01-01 12:00:20Z  2025-01-01 12:00:39Z  20     v1        0.70   0.60     2.40 s',
+    );
+    expect(text.stdout).toMatch(
+      /promoted +v1→v2 +agent-1 +promote 3\/3 +LOW_SUCCESS: gate passed \(3 cases\)/,
+    );
+    expect(text.stdout).toMatch(/rolled-back +v2→v1 +cli +– +v2 answered slower than v1 in production/);
+    expect(text.stdout).not.toContain('add_numbers');
+
+    const json = JSON.parse(
+      (await runSia(['--db', db, 'report', '--json', '--bucket-size', '35'], { cwd: dir })).stdout,
+    );
+    expect(json.bucketSize).toBe(35);
+    expect(json.tools[1].series.map((point: { calls: number }) => point.calls)).toEqual([35, 35]);
+
+    const out = join(dir, 'out', 'report.html');
+    const html = await runSia(
+      ['--db', db, 'report', '--html', 'out/report.html', '--title', 'CLI <report>'],
+      { cwd: dir },
+    );
+    expect(html.code).toBe(0);
+    expect(html.stdout).toMatch(
+      new RegExp(`^wrote ${out.replaceAll('.', '\\.')} \\(2 tools, \\d+ KiB\\)\\n$`),
+    );
+    const page = await readFile(out, 'utf8');
+    expect(page).toContain('<title>CLI &lt;report&gt;</title>');
+    expect(page.match(/data-version-marker=/g)).toHaveLength(2);
+
+    const both = await runSia(['--db', db, 'report', '--json', '--html', 'out/again.html'], { cwd: dir });
+    expect(JSON.parse(both.stdout).tools).toHaveLength(2);
+    expect(both.stderr).toMatch(/^wrote .*again\.html/);
+    await rm(join(dir, 'out'), { recursive: true });
+  });
+
+  it('history: versions, authors, reasons and gate results', async () => {
+    const run = await runSia(['--db', db, 'history', SCENARIO_TOOL], { cwd: dir });
+    expect(run.code).toBe(0);
+    const lines = run.stdout.split('\n');
+    expect(lines.slice(0, 6)).toEqual([
+      'fetch_rate: Exchange rate between two currencies',
+      'active v1, not pinned, 2 versions, 0 rewrites',
+      '',
+      'VERSION  AUTHOR     PARENT  CREATED               REASON',
+      'v1 *     generator  –       2025-01-01 11:59:59Z  requested by the model: convert currencies',
+      'v2       hardening  v1      2025-01-01 12:00:39Z  retry 429 responses with back-off',
+    ]);
+    expect(run.stdout).toMatch(/2025-01-01 12:00:40Z +promoted +v1→v2 +agent-1 +LOW_SUCCESS: gate passed/);
+    expect(run.stdout).toContain('↳ evaluation 0.41');
+    expect(run.stdout).toContain(
+      '↳ gate promote: 3/3 cases passed, median 3 ms vs 4 ms, error rate 0.00 vs 0.25',
+    );
+    expect(run.stdout).toMatch(/improvement +v1 +agent-1 +failed: attempt 1 \(gate\): CASE_FAILED: case 1/);
+    const json = JSON.parse(
+      (await runSia(['--db', db, 'history', SCENARIO_TOOL, '--json'], { cwd: dir })).stdout,
+    );
+    expect(
+      json.versions.map((version: { version: number; source?: string }) => [version.version, version.source]),
+    ).toEqual([
+      [1, undefined],
+      [2, undefined],
+    ]);
+    const promoted = json.audit.find((entry: { type: string }) => entry.type === 'tool:promoted');
+    expect(promoted.summary.gate).toMatchObject({ verdict: 'promote', cases: 3, passedCases: 3 });
+  });
+
+  it('diff: the unified diff between two versions', async () => {
+    const run = await runSia(['--db', db, 'diff', SCENARIO_TOOL, '1', 'v2'], { cwd: dir });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('--- fetch_rate@v1\n+++ fetch_rate@v2\n@@ -1,4 +1,5 @@\n');
+    expect(run.stdout).toContain('\n+  // retried with back-off by the hardening rewriter\n');
+    const missing = await runSia(['--db', db, 'diff', SCENARIO_TOOL, '1', '9'], { cwd: dir });
+    expect(missing).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'sia: fetch_rate has no version 9; its versions are v1, v2\n',
+    });
+  });
+
+  it('names the known tools when a tool does not exist, exit 1', async () => {
+    for (const args of [
+      ['history', 'nope'],
+      ['diff', 'nope', '1', '2'],
+      ['tests', 'list', 'nope'],
+      ['report', '--tool', 'nope'],
+      ['pin', 'nope'],
+    ]) {
+      const run = await runSia(['--db', db, ...args], { cwd: dir });
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stderr).toBe(`sia: no tool "nope" in ${db}; known tools: add_numbers, fetch_rate\n`);
+    }
+  });
+
+  it('tests list: the cases of a tool', async () => {
+    const run = await runSia(['--db', db, 'tests', 'list', SCENARIO_TOOL], { cwd: dir });
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n')).toEqual([
+      'ID  ORIGIN   HELD-OUT  ADDED                 INPUT                      EXPECT        DESCRIPTION',
+      '1   example  no        2025-01-01 11:59:59Z  {"from":"USD","to":"USD"}  {"equals":1}  example 1',
+      '',
+    ]);
+    const none = await runSia(['--db', db, 'tests', 'list', 'add_numbers'], { cwd: dir });
+    expect(none.stdout).toBe('add_numbers has no regression cases; add one with sia tests add\n');
+  });
+});
+
+describe('sia: changing commands', () => {
+  it('rollback: a person activates an earlier version, also on a pinned tool', async () => {
+    const { dir, db } = await freshDb();
+    const pin = await runSia(['--db', db, 'pin', SCENARIO_TOOL, '--reason', 'frozen for the audit'], {
+      cwd: dir,
+    });
+    expect(pin).toEqual({ code: 0, stdout: 'fetch_rate is now pinned (active v1)\n', stderr: '' });
+    // By default: the version that was active before the current one (v1 came back from v2).
+    const back = await runSia(['--db', db, 'rollback', SCENARIO_TOOL], { cwd: dir });
+    expect(back).toEqual({
+      code: 0,
+      stdout: 'fetch_rate: rolled back v1 → v2 (rolled back with sia rollback)\n',
+      stderr: '',
+    });
+    const to = await runSia(
+      ['--db', db, 'rollback', SCENARIO_TOOL, '--to', '1', '--reason', 'v2 <bad>', '--json'],
+      { cwd: dir },
+    );
+    expect(JSON.parse(to.stdout)).toMatchObject({ tool: SCENARIO_TOOL, fromVersion: 2, toVersion: 1 });
+    const same = await runSia(['--db', db, 'rollback', SCENARIO_TOOL, '--to', '1'], { cwd: dir });
+    expect(same.code).toBe(1);
+    expect(same.stderr).toBe(
+      'sia: Cannot roll back "fetch_rate": version 1 is already the active version. Pass { to: <version> } to choose the version explicitly.\n',
+    );
+    const unknown = await runSia(['--db', db, 'rollback', SCENARIO_TOOL, '--to', '7'], { cwd: dir });
+    expect(unknown.stderr).toBe('sia: fetch_rate has no version 7; its versions are v1, v2\n');
+
+    const audit = await inspect(db, (storage) => storage.listAudit({ toolName: SCENARIO_TOOL }));
+    const changes = audit.filter((entry) => entry.actor === 'cli' && entry.at > Date.UTC(2025, 0, 2));
+    expect(
+      changes.map(({ type, fromVersion, toVersion, reason }) => [type, fromVersion, toVersion, reason]),
+    ).toEqual([
+      ['tool:pinned', 1, 1, 'frozen for the audit'],
+      ['tool:rolled-back', 1, 2, 'rolled back with sia rollback'],
+      ['tool:rolled-back', 2, 1, 'v2 <bad>'],
+    ]);
+    expect(await readdir(dir)).toEqual(['agent.sqlite']);
+  });
+
+  it('pin and unpin change the pin once; repeating changes nothing and writes nothing', async () => {
+    const { dir, db } = await freshDb();
+    expect((await runSia(['--db', db, 'unpin', SCENARIO_TOOL], { cwd: dir })).stdout).toBe(
+      'fetch_rate is already not pinned; nothing changed\n',
+    );
+    expect(await readFile(db)).toEqual(await readFile(base));
+    await runSia(['--db', db, 'pin', SCENARIO_TOOL], { cwd: dir });
+    expect(await inspect(db, async (storage) => (await storage.getTool(SCENARIO_TOOL))?.pinned)).toBe(true);
+    const pinned = await readFile(db);
+    const again = await runSia(['--db', db, 'pin', SCENARIO_TOOL], { cwd: dir });
+    expect(again.stdout).toBe('fetch_rate is already pinned; nothing changed\n');
+    expect(await readFile(db)).toEqual(pinned);
+    const tools = await runSia(['--db', db, 'tools'], { cwd: dir });
+    expect(tools.stdout).toMatch(/fetch_rate +v1 +yes /);
+    expect((await runSia(['--db', db, 'unpin', SCENARIO_TOOL], { cwd: dir })).stdout).toBe(
+      'fetch_rate is now not pinned (active v1)\n',
+    );
+    expect(await inspect(db, async (storage) => (await storage.getTool(SCENARIO_TOOL))?.pinned)).toBe(false);
+  });
+
+  it('tests add: stores a manual case that tests list shows', async () => {
+    const { dir, db } = await freshDb();
+    const added = await runSia(
+      [
+        '--db',
+        db,
+        'tests',
+        'add',
+        SCENARIO_TOOL,
+        '--input',
+        '{"from":"EUR","to":"EUR"}',
+        '--expect',
+        '{"equals":1}',
+        '--description',
+        'same currency',
+        '--max-latency-ms',
+        '50',
+      ],
+      { cwd: dir },
+    );
+    expect(added).toEqual({ code: 0, stdout: 'fetch_rate: added case 2 (manual)\n', stderr: '' });
+    const held = await runSia(
+      [
+        '--db',
+        db,
+        'tests',
+        'add',
+        SCENARIO_TOOL,
+        '--input',
+        '{"from":"a","to":"b"}',
+        '--expect',
+        '{"type":"number"}',
+        '--description',
+        'a number',
+        '--held-out',
+        '--json',
+      ],
+      { cwd: dir },
+    );
+    expect(JSON.parse(held.stdout)).toMatchObject({
+      id: 3,
+      heldOut: true,
+      origin: 'manual',
+      expect: { type: 'number' },
+    });
+    const cases = await inspect(db, (storage) => storage.listTestCases(SCENARIO_TOOL));
+    expect(
+      cases.map(({ id, input, expect: expectation, description, origin, maxLatencyMs }) => ({
+        id,
+        input,
+        expectation,
+        description,
+        origin,
+        maxLatencyMs,
+      })),
+    ).toEqual([
+      {
+        id: 1,
+        input: { from: 'USD', to: 'USD' },
+        expectation: { equals: 1 },
+        description: 'example 1',
+        origin: 'example',
+        maxLatencyMs: undefined,
+      },
+      {
+        id: 2,
+        input: { from: 'EUR', to: 'EUR' },
+        expectation: { equals: 1 },
+        description: 'same currency',
+        origin: 'manual',
+        maxLatencyMs: 50,
+      },
+      {
+        id: 3,
+        input: { from: 'a', to: 'b' },
+        expectation: { type: 'number' },
+        description: 'a number',
+        origin: 'manual',
+        maxLatencyMs: undefined,
+      },
+    ]);
+    const listed = await runSia(['--db', db, 'tests', 'list', SCENARIO_TOOL, '--json'], { cwd: dir });
+    expect(JSON.parse(listed.stdout).cases).toHaveLength(3);
+  });
+
+  it('prints text from storage without terminal control sequences', async () => {
+    const { dir, db } = await freshDb();
+    const storage = sqlJsStorage({ path: db, flushIntervalMs: 0 });
+    await storage.addVersion(SCENARIO_TOOL, {
+      source: SCENARIO_V1,
+      inputSchema: { type: 'object' },
+      capabilities: { network: [] },
+      parentVersion: 1,
+      reason: 'red \u001b[31mALERT\u001b[0m\u0007 and\na newline',
+      author: 'llm-rewriter',
+    });
+    await storage.close();
+    const run = await runSia(['--db', db, 'history', SCENARIO_TOOL], { cwd: dir });
+    for (const control of ['\u001b', '\u0007']) expect(run.stdout).not.toContain(control);
+    expect(run.stdout).toContain('red ?[31mALERT?[0m? and a newline');
+  });
+});
+
+describe('sia export and import', () => {
+  it('round-trips: unchanged files are skipped, an edited file becomes a new active human version', async () => {
+    const { dir, db } = await freshDb();
+    const exported = await runSia(['--db', db, 'export', 'tools'], { cwd: dir });
+    expect(exported.code).toBe(0);
+    expect(exported.stdout.split('\n')).toEqual([
+      `add_numbers v1 → ${join(dir, 'tools', 'add_numbers.js')}`,
+      `fetch_rate v1 → ${join(dir, 'tools', 'fetch_rate.js')}`,
+      `exported 2 tools to ${join(dir, 'tools')}`,
+      '',
+    ]);
+    expect((await readdir(join(dir, 'tools'))).sort()).toEqual([
+      'add_numbers.js',
+      'fetch_rate.js',
+      'manifest.json',
+    ]);
+    expect(await readFile(join(dir, 'tools', 'fetch_rate.js'), 'utf8')).toBe(SCENARIO_V1);
+    const manifest = JSON.parse(await readFile(join(dir, 'tools', 'manifest.json'), 'utf8'));
+    expect(manifest.format).toBe('self-improving-agent/tools');
+    expect(manifest.tools[1]).toEqual({
+      name: SCENARIO_TOOL,
+      description: 'Exchange rate between two currencies',
+      version: 1,
+      author: 'generator',
+      inputSchema: {
+        type: 'object',
+        properties: { from: { type: 'string' }, to: { type: 'string' } },
+        required: ['from', 'to'],
+      },
+      capabilities: { network: [] },
+      file: 'fetch_rate.js',
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    // Exporting is reproducible (no timestamps) and reads only.
+    const first = await readFile(join(dir, 'tools', 'manifest.json'));
+    await runSia(['--db', db, 'export', 'tools'], { cwd: dir });
+    expect(await readFile(join(dir, 'tools', 'manifest.json'))).toEqual(first);
+    expect(await readFile(db)).toEqual(await readFile(base));
+
+    const unchanged = await runSia(['--db', db, 'import', 'tools'], { cwd: dir });
+    expect(unchanged).toEqual({
+      code: 0,
+      stdout:
+        'add_numbers: unchanged (v1)\nfetch_rate: unchanged (v1)\nimported 0 of 2 tools (2 unchanged)\n',
+      stderr: '',
+    });
+    expect(await readFile(db)).toEqual(await readFile(base));
+
+    const edited = SCENARIO_V1.replace('return 1;', 'return 1; // same currency');
+    await writeFile(join(dir, 'tools', 'fetch_rate.js'), edited);
+    const dry = await runSia(['--db', db, 'import', 'tools', '--dry-run'], { cwd: dir });
+    expect(dry.stdout).toBe(
+      'add_numbers: unchanged (v1)\nfetch_rate: would be updated v1 → v3\ndry run: 1 of 2 tools would change; nothing was written\n',
+    );
+    expect(await readFile(db)).toEqual(await readFile(base));
+    const imported = await runSia(['--db', db, 'import', 'tools', '--reason', 'reviewed in PR 12'], {
+      cwd: dir,
+    });
+    expect(imported).toEqual({
+      code: 0,
+      stdout:
+        'add_numbers: unchanged (v1)\nfetch_rate: updated v1 → v3 (active)\nimported 1 of 2 tools (1 unchanged)\n',
+      stderr: '',
+    });
+    const after = await inspect(db, async (storage) => ({
+      active: await storage.getActiveVersion(SCENARIO_TOOL),
+      audit: await storage.listAudit({ toolName: SCENARIO_TOOL, type: 'tool:promoted' }),
+    }));
+    expect(after.active).toMatchObject({
+      version: 3,
+      source: edited,
+      author: 'human',
+      parentVersion: 1,
+      reason: 'reviewed in PR 12',
+    });
+    expect(after.audit.at(-1)).toMatchObject({
+      actor: 'cli',
+      fromVersion: 1,
+      toVersion: 3,
+      reason: 'reviewed in PR 12',
+    });
+
+    // A second export shows the new version with the edited file's hash; importing it changes nothing.
+    await runSia(['--db', db, 'export', 'tools'], { cwd: dir });
+    const again = JSON.parse(await readFile(join(dir, 'tools', 'manifest.json'), 'utf8'));
+    expect(again.tools[1]).toMatchObject({ version: 3, author: 'human' });
+    expect(again.tools[1].sha256).not.toBe(manifest.tools[1].sha256);
+    expect((await runSia(['--db', db, 'import', 'tools'], { cwd: dir })).stdout).toContain(
+      'imported 0 of 2 tools',
+    );
+  });
+
+  it('creates the tools a database does not have yet', async () => {
+    const { dir, db } = await freshDb();
+    await runSia(['--db', db, 'export', 'tools'], { cwd: dir });
+    const other = join(dir, 'other.sqlite');
+    const empty = sqlJsStorage({ path: other });
+    await empty.ready?.();
+    await empty.close();
+    const run = await runSia(['--db', other, 'import', 'tools', '--json'], { cwd: dir });
+    expect(
+      JSON.parse(run.stdout).results.map((result: { tool: string; action: string }) => [
+        result.tool,
+        result.action,
+      ]),
+    ).toEqual([
+      ['add_numbers', 'created'],
+      [SCENARIO_TOOL, 'created'],
+    ]);
+    const tool = await inspect(other, async (storage) => ({
+      record: await storage.getTool(SCENARIO_TOOL),
+      version: await storage.getActiveVersion(SCENARIO_TOOL),
+    }));
+    expect(tool.record).toMatchObject({
+      description: 'Exchange rate between two currencies',
+      activeVersion: 1,
+    });
+    expect(tool.version).toMatchObject({ source: SCENARIO_V1, author: 'human' });
+  });
+
+  it('refuses invalid manifests and sources with every problem listed, writing nothing, exit 1', async () => {
+    const { dir, db } = await freshDb();
+    await runSia(['--db', db, 'export', 'tools'], { cwd: dir });
+    const folder = join(dir, 'tools');
+    const manifestPath = join(folder, 'manifest.json');
+    const good = await readFile(manifestPath, 'utf8');
+
+    const missing = await runSia(['--db', db, 'import', 'nowhere'], { cwd: dir });
+    expect(missing).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `sia: no manifest.json in ${join(dir, 'nowhere')}; create the folder with sia export nowhere\n`,
+    });
+
+    await writeFile(manifestPath, '{ "format": ');
+    const broken = await runSia(['--db', db, 'import', 'tools'], { cwd: dir });
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(
+      new RegExp(`^sia: ${manifestPath.replaceAll('.', '\\.')} is not valid JSON \\(`),
+    );
+
+    const manifest = JSON.parse(good);
+    manifest.tools[0].file = '../../etc/passwd';
+    manifest.tools[1].version = 0;
+    manifest.tools[1].capabilities = { network: [42] };
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    const invalid = await runSia(['--db', db, 'import', 'tools'], { cwd: dir });
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr.split('\n')).toEqual([
+      `sia: ${manifestPath}: nothing imported, 3 problems:`,
+      '  - tools[0].file: expected "add_numbers.js", got "../../etc/passwd"',
+      '  - tools[1].version: expected a version number, got 0',
+      expect.stringMatching(
+        /^ {2}- tools\[1\]\.capabilities\.network\[0\]: expected a "host", "host:port" or "\*\.domain" entry/,
+      ),
+      '',
+    ]);
+
+    await writeFile(manifestPath, good);
+    await writeFile(
+      join(folder, 'fetch_rate.js'),
+      'function fetch_rates(input) { return eval(input.code); }',
+    );
+    await writeFile(join(folder, 'add_numbers.js'), 'function add_numbers({ a, b }) { return a - b; }');
+    const badSource = await runSia(['--db', db, 'import', 'tools'], { cwd: dir });
+    expect(badSource.code).toBe(1);
+    expect(badSource.stderr).toMatch(/nothing imported, \d+ problems?:\n {2}- fetch_rate\.js:1: /);
+    expect(badSource.stderr).toContain('fetch_rate');
+    expect(badSource.stderr).not.toContain('add_numbers.js');
+
+    // Exported from v1, but v2 is active now: the edit would silently drop v2.
+    await writeFile(join(folder, 'fetch_rate.js'), SCENARIO_V1.replace('return 1;', 'return 1.0;'));
+    await runSia(['--db', db, 'rollback', SCENARIO_TOOL, '--to', '2'], { cwd: dir });
+    const stale = await readFile(db);
+    const conflict = await runSia(['--db', db, 'import', 'tools'], { cwd: dir });
+    expect(conflict.code).toBe(1);
+    expect(conflict.stderr).toBe(
+      `sia: ${manifestPath}: nothing imported, 1 problem:\n  - fetch_rate.js: exported from v1, but v2 is active now; export again and re-apply your edit\n`,
+    );
+    // add_numbers.js was edited too, but nothing was written.
+    expect(await readFile(db)).toEqual(stale);
+  });
+});
+
+noteSkipped('sia --postgres');
+
+describe.skipIf(databaseUrl === undefined)('sia --postgres', () => {
+  const database = suiteDatabase();
+
+  it('reads and changes a PostgreSQL store through the lazily loaded adapter', async () => {
+    const url = databaseUrl as string;
+    const schema = database.schema();
+    await fill(postgresStorage({ connectionString: url }, { schema }));
+    const tools = await runSia(['--postgres', url, '--schema', schema, 'tools', '--json'], { cwd: root });
+    expect(tools.stderr).toBe('');
+    expect(JSON.parse(tools.stdout).tools.map((tool: { name: string; score: number }) => tool.name)).toEqual([
+      'add_numbers',
+      SCENARIO_TOOL,
+    ]);
+    const report = await runSia(['--postgres', url, '--schema', schema, 'report', '--json'], { cwd: root });
+    expect(JSON.parse(report.stdout).tools[1].series).toHaveLength(4);
+    const rollback = await runSia(
+      ['--postgres', url, '--schema', schema, 'rollback', SCENARIO_TOOL, '--to', '2'],
+      {
+        cwd: root,
+      },
+    );
+    expect(rollback).toEqual({
+      code: 0,
+      stdout: 'fetch_rate: rolled back v1 → v2 (rolled back with sia rollback)\n',
+      stderr: '',
+    });
+    const check = postgresStorage({ connectionString: url }, { schema });
+    try {
+      expect((await check.getTool(SCENARIO_TOOL))?.activeVersion).toBe(2);
+    } finally {
+      await check.close();
+    }
+    const usage = await runSia(['--postgres', url, '--driver', 'node-sqlite', 'tools'], { cwd: root });
+    expect(usage.code).toBe(2);
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * Every example in examples/ runs to a clean exit and prints what it promises. The examples
+ * import the built package (`self-improving-agent` resolves to dist/ by self-reference), so
+ * these run after `npm run build`; without dist/ they are skipped and say why. The demo
+ * (examples/exchange-rate) is tested in built-package.test.ts.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..');
+const built = existsSync(join(root, 'dist', 'index.js')) && existsSync(join(root, 'dist', 'testing.js'));
+if (!built) process.stdout.write('example tests skipped: dist/ is missing; run `npm run build` first\n');
+
+/** Runs `node examples/<name>/index.ts`, offline (no API key even when the machine has one). */
+function runExample(name: string, args: string[] = []) {
+  const run = spawnSync(process.execPath, [join(root, 'examples', name, 'index.ts'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, OPENAI_API_KEY: '' },
+  });
+  expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+  return run.stdout;
+}
+
+describe.skipIf(!built)('the examples', () => {
+  it('sandbox: runs tools, replays deterministically and stops hostile tools with their codes', () => {
+    const out = runExample('sandbox');
+    expect(out).toMatch(/add\(\{ a: 2, b: 40 \}\) = \{ sum: 42 \}/);
+    expect(out).toMatch(/endless loop -> TIMEOUT/);
+    expect(out).toMatch(/metadata probe -> CAPABILITY_DENIED/);
+    expect(out).toMatch(/memory bomb -> MEMORY/);
+    expect(out).toMatch(/\(identical\)/);
+    expect(out).toMatch(/after all that\s+add\(\{ a: 1, b: 1 \}\) = \{ sum: 2 \}/);
+  });
+
+  it('custom-storage: a second agent on the same JSON-lines file finds the tool, its calls and cases', () => {
+    const data = mkdtempSync(join(tmpdir(), 'sia-example-storage-'));
+    try {
+      const out = runExample('custom-storage', ['--data', data]);
+      expect(out).toContain('slugify("Ünïcödé stays readable") = "unicode-stays-readable"');
+      expect(out).toMatch(/the file holds 4 operations, one per line/);
+      expect(out).toContain('reopened: slugify v1; 3 calls recorded (3 ok), 1 regression case(s)');
+      expect(out).toContain('and it still works: "back-again"');
+      expect(readdirSync(data).filter((file) => file.endsWith('.jsonl'))).toHaveLength(1);
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+
+  it('events-webhook: the receiver gets a signed promotion, then a signed rollback', () => {
+    const out = runExample('events-webhook');
+    const promoted = /webhook received tool:promoted: (.+)$/m.exec(out)?.[1];
+    const rolledBack = /webhook received tool:rolled-back: (.+)$/m.exec(out)?.[1];
+    expect(JSON.parse(promoted ?? 'null')).toMatchObject({
+      tool: 'parse_amount',
+      from: 1,
+      to: 2,
+      author: 'llm-rewriter',
+      gate: 'promote (2 cases)',
+    });
+    const rollback = JSON.parse(rolledBack ?? 'null') as {
+      from: number;
+      to: number;
+      score: number;
+      previousScore: number;
+    };
+    expect(rollback).toMatchObject({ tool: 'parse_amount', from: 2, to: 1, margin: 0.1 });
+    expect(rollback.score).toBeLessThan(rollback.previousScore - 0.1);
+    expect(out).toMatch(/active after traffic 1: v2\n/);
+    expect(out).toMatch(/active after traffic 2: v1\n/);
+    expect(out).toMatch(/webhooks received: tool:promoted, tool:rolled-back$/m);
+  });
+
+  it('ai-sdk-tools: agent.tools() works inside a plain generateText beside the app’s own tool', () => {
+    const out = runExample('ai-sdk-tools');
+    expect(out).toMatch(/^model: scripted \(offline, no API key\)/m);
+    expect(out).toContain('tool lookup_order({"orderId":"1042"})');
+    expect(out).toContain('tool convert_currency({"amount":120,"from":"USD","to":"EUR"}) → 110.4');
+    expect(out).toContain('answer: Order 1042 totals 110.4 EUR (120 USD).');
+    expect(out).toContain('recorded: convert_currency v1: 1 call(s), 1 ok');
+  });
+
+  it('approval-and-pinning: declines once, approves the second proposal, never changes the pinned tool', () => {
+    const out = runExample('approval-and-pinning');
+    expect(out).toMatch(/approval 1: declined/);
+    expect(out).toMatch(
+      /fetch_rate: v1 kept \(attempt 1 \(approval\): the approve hook declined the promotion\)/,
+    );
+    expect(out).toMatch(/approval 2: approved/);
+    expect(out).toMatch(/PROMOTED fetch_rate v1 → v2/);
+    expect(out).not.toMatch(/approval 3/);
+    expect(out).toMatch(/\+\/\/ hardened by self-improving-agent/);
+    expect(out.match(/fetch_fee: improvement skipped \(pinned/g)?.length).toBe(4);
+    expect(out).toMatch(/fetch_fee: active v1 of 1, pinned true/);
+    expect(out).toMatch(/fetch_rate: active v2 of 2, pinned false, 5\/5 calls ok on the active version/);
+  });
+});
