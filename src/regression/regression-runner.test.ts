@@ -108,6 +108,28 @@ describe('RegressionRunner gate', () => {
     ]);
   });
 
+  it('lets a slower candidate through when it fails less often than the baseline', async () => {
+    const storage = memoryStorage();
+    const registry = new ToolRegistry({ storage });
+    await registry.create({
+      name: 'echo_x',
+      description: 'echo',
+      inputSchema: { type: 'object' },
+      source: "function echo_x({ x }) { if (x === 2) throw new Error('flaky'); return x; }",
+      examples: [
+        { input: { x: 1 }, output: 1 },
+        { input: { x: 2 }, output: 2 },
+      ],
+    });
+    const runner = new RegressionRunner({ storage, sandbox, latencyMargin: 0.5, latencyMarginMs: 5 });
+    const slowButReliable =
+      'function echo_x({ x }) { const until = Date.now() + 25; while (Date.now() < until) {} return x; }';
+    const report = await runner.run('echo_x', slowButReliable);
+    expect(report.baseline).toMatchObject({ errors: 3, errorRate: 0.5 });
+    expect(report.candidate.medianLatencyMs).toBeGreaterThan(20);
+    expect(report).toMatchObject({ verdict: 'promote', reasons: [] });
+  });
+
   it('rejects with NO_TEST_CASES when a tool has no cases — never a {} smoke test', async () => {
     const storage = memoryStorage();
     const registry = new ToolRegistry({ storage });

@@ -48,7 +48,8 @@ export interface RegressionRunnerOptions {
    */
   readonly repeats?: number;
   /**
-   * How much slower (relative) the candidate's median latency may be than the baseline's.
+   * How much slower (relative) the candidate's median latency may be than the baseline's. Not
+   * applied when the candidate fails less often than the baseline (retries cost time).
    * @default 0.5 (50% slower at most)
    */
   readonly latencyMargin?: number;
