@@ -368,10 +368,20 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     this.#improver.close();
     await this.#improver.idle();
     this.#unwatch?.();
-    await this.memory.close();
-    if (this.#owned.generator) await this.#generator?.close();
-    if (this.#owned.sandbox) await this.sandbox.close();
-    if (this.#owned.storage) await this.storage.close();
+    // Release everything even when one step fails; report the first failure.
+    const failures: unknown[] = [];
+    const attempt = async (step: () => Promise<void> | undefined) => {
+      try {
+        await step();
+      } catch (error) {
+        failures.push(error);
+      }
+    };
+    await attempt(() => this.memory.close());
+    if (this.#owned.generator) await attempt(() => this.#generator?.close());
+    if (this.#owned.sandbox) await attempt(() => this.sandbox.close());
+    if (this.#owned.storage) await attempt(() => this.storage.close());
+    if (failures.length > 0) throw failures[0];
   }
 
   async #open(operation: string): Promise<void> {

@@ -193,6 +193,19 @@ export class ToolImprover {
       });
       return;
     }
+    // The lease may have been released by an instance that just promoted: check again.
+    const current = await storage.getTool(toolName);
+    if (current?.activeVersion !== version) {
+      await storage.releaseLease?.(lease, instanceId);
+      await this.#parts.catalog.refresh(toolName);
+      events.emit('improvement:skipped', {
+        toolName,
+        version,
+        reason: 'not-active',
+        detail: `version ${current?.activeVersion ?? '(none)'} became active while waiting for the lease`,
+      });
+      return;
+    }
     state.improving = true;
     let handedOver = false;
     try {
@@ -219,6 +232,14 @@ export class ToolImprover {
     }
     const record = await storage.getTool(toolName);
     if (!record) return { reason: 'not-active', detail: 'the tool no longer exists' };
+    if (record.activeVersion !== version) {
+      // Another process promoted or rolled back and its notice has not arrived yet.
+      await catalog.refresh(toolName);
+      return {
+        reason: 'not-active',
+        detail: `version ${record.activeVersion} is active now, not ${version}`,
+      };
+    }
     if (record.pinned || options.pinned.includes(toolName)) {
       return { reason: 'pinned', detail: `"${toolName}" is pinned` };
     }

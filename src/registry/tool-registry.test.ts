@@ -300,4 +300,39 @@ describe('ToolRegistry versions, promotion and rollback', () => {
       registry.addCandidate('add_numbers', { source: 'x', parentVersion: 0, reason: 'r', author: 'human' }),
     ).rejects.toThrow(/Invalid "version": expected a version number/);
   });
+
+  it('reads back a promotion whose outcome was lost (the store failed after committing)', async () => {
+    const storage = memoryStorage();
+    let failAfterCommit = true;
+    const flaky = {
+      ...storage,
+      compareAndSetActive: async (name: string, expected: number, next: number) => {
+        const result = await storage.compareAndSetActive(name, expected, next);
+        if (failAfterCommit) {
+          failAfterCommit = false;
+          throw new Error('connection lost during COMMIT');
+        }
+        return result;
+      },
+    };
+    const registry = new ToolRegistry({ storage: flaky });
+    await registry.create({
+      name: 'add_numbers',
+      description: 'adds',
+      inputSchema: addSchema,
+      source: addSource,
+    });
+    const v2 = await registry.addCandidate('add_numbers', {
+      source: `${addSource}// v2`,
+      parentVersion: 1,
+      reason: 'r',
+      author: 'hardening',
+    });
+    const result = await registry.promote('add_numbers', v2.version, {
+      expectedActive: 1,
+      reason: 'gate passed',
+    });
+    expect(result).toMatchObject({ fromVersion: 1, toVersion: 2 });
+    expect(await registry.history('add_numbers', { type: REGISTRY_AUDIT_TYPES.promoted })).toHaveLength(1);
+  });
 });

@@ -2,6 +2,7 @@ import { hashValue } from '../memory/hash-value.ts';
 import { ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
 import type {
   AuditEntry,
+  CompareAndSetResult,
   JsonObject,
   StorageAdapter,
   StoredTestCase,
@@ -370,7 +371,7 @@ export class ToolRegistry {
     to: ToolVersion,
     entry: { type: string; actor: string; reason: string; evidence: JsonObject },
   ): Promise<ActivationResult> {
-    const swapped = await this.#storage.compareAndSetActive(name, from.version, to.version);
+    const swapped = await this.#compareAndSet(name, from.version, to.version);
     if (!swapped.swapped) throw new PromotionConflictError(name, from.version, swapped.actual, to.version);
     const audit = await this.#storage.appendAudit({
       type: entry.type,
@@ -382,6 +383,23 @@ export class ToolRegistry {
       evidence: { ...entry.evidence, diff: unifiedDiff(name, from, to) },
     });
     return { fromVersion: from.version, toVersion: to.version, audit };
+  }
+
+  /**
+   * Compare-and-swap that survives an unknown outcome: when the store fails (for example a
+   * connection lost during COMMIT), the active version is read back. Already `next`: the swap
+   * committed. Still `expected`: it did not, and is tried once more. Anything else: a conflict.
+   */
+  async #compareAndSet(name: string, expected: number, next: number): Promise<CompareAndSetResult> {
+    try {
+      return await this.#storage.compareAndSetActive(name, expected, next);
+    } catch (error) {
+      const tool = await this.#storage.getTool(name).catch(() => undefined);
+      if (!tool) throw error;
+      if (tool.activeVersion === next) return { swapped: true };
+      if (tool.activeVersion !== expected) return { swapped: false, actual: tool.activeVersion };
+      return this.#storage.compareAndSetActive(name, expected, next);
+    }
   }
 
   /** The version that was active before `current`: the last activation into it, else its parent. */

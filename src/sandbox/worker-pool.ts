@@ -48,6 +48,8 @@ interface PooledWorker {
   readonly preparing: Int32Array;
   /** Reported its between-calls work failed: replace it as soon as it is idle. */
   damaged: boolean;
+  /** The thread has started running (its 'online' event fired). */
+  online: boolean;
 }
 
 const recentSourcesPerWorker = 32;
@@ -101,13 +103,14 @@ export class WorkerPool {
     this.#closed = true;
     const closed = new SandboxClosedError();
     for (const job of this.#queue.splice(0)) job.reject(closed);
-    const exits: Promise<number>[] = [];
+    const exits: Promise<void>[] = [];
     for (const pooled of this.#workers) {
       if (pooled.job) pooled.job.reject(closed);
       pooled.job = undefined;
       clearTimeout(pooled.killTimer);
       pooled.retiring = true;
-      if (pooled.worker) exits.push(pooled.worker.terminate());
+      const worker = pooled.worker;
+      if (worker) exits.push(terminateWithin(worker, pooled.online, 2_000));
     }
     this.#workers.clear();
     this.#wakeReadyWaiters();
@@ -142,6 +145,7 @@ export class WorkerPool {
       retiring: false,
       preparing: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)),
       damaged: false,
+      online: false,
     };
     this.#workers.add(pooled);
     this.#compiledWasm().then(
@@ -162,6 +166,9 @@ export class WorkerPool {
           resourceLimits: { maxOldGenerationSizeMb: 128 + 4 * memoryMb },
         });
         pooled.worker = worker;
+        worker.once('online', () => {
+          pooled.online = true;
+        });
         worker.on('message', (message: WorkerMessage) => this.#onMessage(pooled, message));
         worker.on('error', (error) => this.#onCrash(pooled, error));
         worker.on('exit', (code) =>
@@ -337,4 +344,23 @@ export class WorkerPool {
     void pooled.worker?.terminate();
     this.#options.logger?.debug?.(`sandbox worker ${pooled.number} replaced: ${reason}`);
   }
+}
+
+/**
+ * Terminates `worker` and resolves when it has exited, or after `graceMs` at the latest. A
+ * thread still starting up can leave `terminate()` unsettled (and the pool's workers are
+ * unref'ed, so nothing else keeps the event loop alive): the grace timer keeps the process
+ * running long enough for a normal exit without letting `close()` hang.
+ */
+function terminateWithin(worker: Worker, online: boolean, graceMs: number): Promise<void> {
+  if (!online) worker.once('online', () => void worker.terminate());
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, graceMs);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    worker.once('exit', done);
+    worker.terminate().then(done, done);
+  });
 }

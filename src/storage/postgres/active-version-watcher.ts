@@ -166,7 +166,9 @@ export function activeVersionWatcher(options: ActiveVersionWatcherOptions): Acti
       const forRun = run;
       reconnectTimer = setTimeout(() => {
         reconnectTimer = undefined;
-        void connect(forRun);
+        connect(forRun).catch((error: unknown) =>
+          options.report(error, 'reconnecting the LISTEN connection failed'),
+        );
       }, wait);
       reconnectTimer.unref();
     }
@@ -193,7 +195,9 @@ export function activeVersionWatcher(options: ActiveVersionWatcherOptions): Acti
       await refresh(forRun);
     } catch (error) {
       if (forRun !== run) return;
-      if (candidate !== undefined && client !== candidate) candidate.release(true);
+      // The connection's 'error' event already detached (released) it and scheduled the
+      // reconnect: releasing it twice would throw from a promise nobody awaits.
+      if (candidate !== undefined && client !== candidate) return;
       onLost(error);
     }
   };
@@ -201,7 +205,7 @@ export function activeVersionWatcher(options: ActiveVersionWatcherOptions): Acti
   const start = () => {
     running = true;
     run += 1;
-    void connect(run);
+    connect(run).catch((error: unknown) => options.report(error, 'opening the LISTEN connection failed'));
   };
 
   const stop = () => {
