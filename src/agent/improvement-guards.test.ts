@@ -341,4 +341,11 @@ describe('SelfImprovingAgent guards and safety', () => {
     expect(() => new SelfImprovingAgent({ sandbox, approve: true as never })).toThrow(/"approve"/);
     expect(() => new SelfImprovingAgent({ sandbox, model: {} as never })).toThrow(/Invalid option "model"/);
   });
+
+  it('explains that run() needs a model, and refuses calls after close()', async () => {
+    const { agent } = await agentWith({ rewriter: rewriterOf(fixed) });
+    await expect(agent.run('anything')).rejects.toThrow(/run\(\) needs a model; invoke\(\) does not/);
+    await agent.close();
+    await expect(agent.invoke('parse_amount', { text: '1' })).rejects.toThrow(/the agent is closed/);
+  });
 });

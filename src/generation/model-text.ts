@@ -1,5 +1,6 @@
 import { APICallError, generateText, type LanguageModel, RetryError } from 'ai';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { integerOption, numberOption } from '../core/options.ts';
 import { ModelCallError } from './generation-errors.ts';
 import { type TokenUsage, usageFromModel } from './token-usage.ts';
 
@@ -102,4 +103,28 @@ export function checkLanguageModel(model: unknown, field = 'model'): asserts mod
     'an AI SDK LanguageModel (e.g. openai("gpt-4o-mini")) or a model id string',
     model,
   );
+}
+
+/** The model-call settings shared by the generator and the LLM rewriter. */
+export interface ModelCallSettings {
+  readonly temperature: number | undefined;
+  readonly maxOutputTokens: number | undefined;
+  readonly maxRetries: number;
+}
+
+/** Validates `temperature` (0–2), `maxOutputTokens` (≥ 1) and `maxRetries` (0–10, default 2). */
+export function resolveModelCallSettings(options: {
+  readonly temperature?: number;
+  readonly maxOutputTokens?: number;
+  readonly maxRetries?: number;
+}): ModelCallSettings {
+  return {
+    temperature:
+      options.temperature === undefined ? undefined : numberOption('temperature', options.temperature, 0, 2),
+    maxOutputTokens:
+      options.maxOutputTokens === undefined
+        ? undefined
+        : integerOption('maxOutputTokens', options.maxOutputTokens, 1),
+    maxRetries: options.maxRetries === undefined ? 2 : integerOption('maxRetries', options.maxRetries, 0, 10),
+  };
 }

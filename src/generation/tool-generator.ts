@@ -2,7 +2,7 @@ import type { LanguageModel } from 'ai';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { jsonEqual } from '../core/json-equal.ts';
 import type { Logger } from '../core/logger.ts';
-import { integerOption, numberOption, objectOption } from '../core/options.ts';
+import { integerOption, objectOption } from '../core/options.ts';
 import { SiaError } from '../core/sia-error.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import type { SandboxCall } from '../sandbox/sandbox-call.ts';
@@ -12,7 +12,7 @@ import { extractCode } from './extract-code.ts';
 import type { GenerationAttempt } from './generation-attempt.ts';
 import { GenerationFailedError, ModelCallError } from './generation-errors.ts';
 import { buildGenerationPrompt, buildGenerationSystemPrompt } from './generation-prompt.ts';
-import { checkLanguageModel, generateCodeText } from './model-text.ts';
+import { checkLanguageModel, generateCodeText, resolveModelCallSettings } from './model-text.ts';
 import { addUsage, emptyUsage, type TokenUsage } from './token-usage.ts';
 import { type ToolSpec, validateToolSpec } from './tool-spec.ts';
 
@@ -148,16 +148,7 @@ export class ToolGenerator {
       model: options.model,
       maxAttempts:
         options.maxAttempts === undefined ? 3 : integerOption('maxAttempts', options.maxAttempts, 1, 20),
-      temperature:
-        options.temperature === undefined
-          ? undefined
-          : numberOption('temperature', options.temperature, 0, 2),
-      maxOutputTokens:
-        options.maxOutputTokens === undefined
-          ? undefined
-          : integerOption('maxOutputTokens', options.maxOutputTokens, 1),
-      maxRetries:
-        options.maxRetries === undefined ? 2 : integerOption('maxRetries', options.maxRetries, 0, 10),
+      ...resolveModelCallSettings(options),
       maxBytes,
       timeoutMs:
         options.timeoutMs === undefined

@@ -4,6 +4,7 @@ import { integerOption, objectOption } from '../core/options.ts';
 import type { EvaluatorOptions, ResolvedEvaluatorOptions } from '../evaluation/evaluator-options.ts';
 import { resolveEvaluatorOptions } from '../evaluation/evaluator-options.ts';
 import { scoreWithOptions } from '../evaluation/score-summary.ts';
+import { summaryOf } from '../memory/performance-memory.ts';
 import { REGISTRY_AUDIT_TYPES } from '../registry/tool-registry.ts';
 import { aggregateInvocations } from '../storage/aggregate-invocations.ts';
 import { ToolNotFoundError } from '../storage/storage-errors.ts';
@@ -24,7 +25,6 @@ import type {
   VersionChange,
   VersionReport,
 } from './improvement-report.ts';
-import { windowSummary } from './window-summary.ts';
 
 /** Options of {@link collectReport}. */
 export interface CollectReportOptions {
@@ -164,8 +164,7 @@ async function toolReport(
         score:
           own.length === 0
             ? null
-            : scoreWithOptions(windowSummary(tool.name, version.version, window), settings.evaluator, null)
-                .score,
+            : scoreWithOptions(summaryOf(tool.name, version.version, window), settings.evaluator, null).score,
       } satisfies VersionReport;
     }),
     series: series(tool.name, calls, settings),
@@ -204,7 +203,7 @@ function series(
     const aggregate = aggregateInvocations(bucket.reverse());
     const latency = aggregate.latencyMs;
     if (latency === null || aggregate.firstAt === null || aggregate.lastAt === null) continue;
-    const scored = scoreWithOptions(windowSummary(toolName, null, aggregate), settings.evaluator, null);
+    const scored = scoreWithOptions(summaryOf(toolName, null, aggregate), settings.evaluator, null);
     points.push({
       from: aggregate.firstAt,
       to: aggregate.lastAt,

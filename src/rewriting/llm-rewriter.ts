@@ -1,9 +1,9 @@
 import type { LanguageModel } from 'ai';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
-import { integerOption, numberOption, objectOption } from '../core/options.ts';
+import { objectOption } from '../core/options.ts';
 import { CodeValidator } from '../generation/code-validator.ts';
 import { extractCode } from '../generation/extract-code.ts';
-import { checkLanguageModel, generateCodeText } from '../generation/model-text.ts';
+import { checkLanguageModel, generateCodeText, resolveModelCallSettings } from '../generation/model-text.ts';
 import type { GenerationValidator } from '../generation/tool-generator.ts';
 import { buildRewritePrompt } from './rewrite-prompt.ts';
 import type { RewriteProposal, RewriteRequest, Rewriter } from './rewriter.ts';
@@ -85,16 +85,7 @@ export class LlmRewriter implements Rewriter {
     }
     this.#options = Object.freeze({
       model: options.model,
-      temperature:
-        options.temperature === undefined
-          ? undefined
-          : numberOption('temperature', options.temperature, 0, 2),
-      maxOutputTokens:
-        options.maxOutputTokens === undefined
-          ? undefined
-          : integerOption('maxOutputTokens', options.maxOutputTokens, 1),
-      maxRetries:
-        options.maxRetries === undefined ? 2 : integerOption('maxRetries', options.maxRetries, 0, 10),
+      ...resolveModelCallSettings(options),
     });
     this.#validator = options.validator ?? new CodeValidator();
   }

@@ -1,5 +1,5 @@
 import { scoreSummary } from '../../evaluation/score-summary.ts';
-import { windowSummary } from '../../report/window-summary.ts';
+import { summaryOf } from '../../memory/performance-memory.ts';
 import type { CliCommand } from '../cli-command.ts';
 import { formatMs, formatRatio, json, orDash } from '../format-values.ts';
 import { terminalText, textTable } from '../text-table.ts';
@@ -24,7 +24,7 @@ needs at least 3 calls; fewer print "–".`,
         storage.listVersions(tool.name),
         storage.aggregateWindow({ toolName: tool.name, version: tool.activeVersion, limit: WINDOW }),
       ]);
-      const scored = scoreSummary(windowSummary(tool.name, tool.activeVersion, aggregate));
+      const scored = scoreSummary(summaryOf(tool.name, tool.activeVersion, aggregate));
       const insufficientData = scored.reasons.some((reason) => reason.code === 'INSUFFICIENT_DATA');
       rows.push({
         name: tool.name,
