@@ -103,7 +103,7 @@ const DEFAULT_SYSTEM =
  * it does worse. In `background` mode none of this adds latency to calls.
  * @example
  * const agent = new SelfImprovingAgent({ model: openai.chat('gpt-4o-mini'), storage: sqlJsStorage({ path: '.sia/agent.sqlite' }) });
- * agent.on('tool:promoted', ({ toolName, fromVersion, toVersion }) => console.log(toolName, fromVersion, '→', toVersion));
+ * agent.on('tool:promoted', ({ toolName, fromVersion, toVersion }) => notify(`${toolName} v${fromVersion} → v${toVersion}`));
  * const { text } = await agent.run('Convert 5000 USD to ILS');
  * await agent.close();
  */

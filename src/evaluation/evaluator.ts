@@ -52,7 +52,7 @@ export interface EvaluateOptions {
  * ```ts
  * const evaluator = new Evaluator({ consistency: 'percentile' });
  * const result = await evaluator.evaluate(memory, 'fetch_exchange_rate', { version: 2 });
- * if (result.needsRewrite) console.log(result.reasons.map((reason) => reason.message));
+ * if (result.needsRewrite) notify(result.reasons.map((reason) => reason.message));
  * ```
  */
 export class Evaluator {

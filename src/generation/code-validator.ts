@@ -103,7 +103,7 @@ type Scoped = Map<Node, Set<string>>;
  * ```ts
  * const result = new CodeValidator().validate(answer, { name: 'add' });
  * if (result.ok) await sandbox.run({ source: result.source, entry: 'add' }, { a: 1, b: 2 });
- * else for (const issue of result.issues) console.log(issue.code, issue.line, issue.message);
+ * else for (const issue of result.issues) report(issue.code, issue.line, issue.message);
  * ```
  */
 export class CodeValidator {

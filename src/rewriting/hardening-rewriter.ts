@@ -81,7 +81,7 @@ const minDerivedTimeoutMs = 250;
  * ```ts
  * const rewriter = new HardeningRewriter({ budgetMs: 4_000 });
  * const proposal = await rewriter.rewrite(request); // null when it cannot help
- * if (proposal) console.log(proposal.rationale);
+ * if (proposal) review(proposal.source, proposal.rationale);
  * ```
  */
 export class HardeningRewriter implements Rewriter {

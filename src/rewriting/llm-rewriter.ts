@@ -63,7 +63,7 @@ interface ResolvedLlmRewriterOptions {
  * import { openai } from '@ai-sdk/openai';
  * const rewriter = new LlmRewriter({ model: openai('gpt-4o-mini'), temperature: 0.2 });
  * const proposal = await rewriter.rewrite(request);
- * if (proposal) console.log(proposal.rationale, proposal.usage?.totalTokens);
+ * if (proposal) review(proposal.source, proposal.rationale, proposal.usage?.totalTokens);
  * ```
  */
 export class LlmRewriter implements Rewriter {
