@@ -243,6 +243,36 @@ describe('SelfImprovingAgent guards and safety', () => {
     await agent.close();
   });
 
+  it('never shadows a tool registered with side effects, also after a restart', async () => {
+    const storage = memoryStorage();
+    const first = new SelfImprovingAgent({ storage, sandbox });
+    await first.addTool({
+      name: 'parse_amount',
+      description: 'Parses an amount and records it in the ledger',
+      inputSchema: {
+        type: 'object',
+        properties: { text: { type: 'string' }, legacy: { type: 'boolean' } },
+        required: ['text'],
+      },
+      source: v1,
+      examples: [{ input: { text: '7' }, output: 7 }],
+      sideEffects: true,
+    });
+    await first.close();
+    const { agent, events } = await agentWith({
+      storage,
+      rewriter: rewriterOf(fixed),
+      improvement: { shadowCalls: 3 },
+    });
+    expect(await agent.registry.hasSideEffects('parse_amount')).toBe(true);
+    await traffic(agent, 5, mostlyLegacy);
+    const promoted = events['tool:promoted'] as Parameters<AgentEvents['tool:promoted']>[0][];
+    expect(promoted).toHaveLength(1);
+    expect(promoted[0]?.shadow).toBeUndefined();
+    await agent.close();
+    await storage.close();
+  });
+
   it('finds tools, versions, pins and cases again after a restart, and serves them', async () => {
     const storage = memoryStorage();
     const first = await agentWith({ storage, rewriter: rewriterOf(fixed) });

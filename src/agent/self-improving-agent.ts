@@ -57,8 +57,6 @@ import { ToolImprover } from './tool-improver.ts';
 export interface AgentToolDefinition extends ToolDefinition {
   /** Regression cases to store with the tool (in addition to `examples`). */
   tests?: RegressionCaseInput[];
-  /** The tool changes things outside itself: never run it in shadow. @default false */
-  sideEffects?: boolean;
 }
 
 /** One tool call made during {@link SelfImprovingAgent.run}. */
@@ -216,9 +214,14 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     });
     const storage = this.storage;
     const catalog = this.#catalog;
+    const registry = this.registry;
+    const sideEffects = this.#sideEffects;
     this.#ready = (async () => {
       await storage.ready?.();
       await catalog.load();
+      for (const managed of catalog.list()) {
+        if (await registry.hasSideEffects(managed.name)) sideEffects.add(managed.name);
+      }
     })();
     // Surfaced by the first call that awaits readiness; never an unhandled rejection.
     this.#ready.catch(() => undefined);
@@ -262,13 +265,13 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
         definition.source,
       );
     }
-    const { tests = [], sideEffects = false, ...rest } = definition;
+    const { tests = [], ...rest } = definition;
     const { version } = await this.registry.create(
       { ...rest, source: validation.source },
       { reason: 'added by the app' },
     );
     for (const test of tests) await this.regression.addCase(version.toolName, test);
-    if (sideEffects) this.#sideEffects.add(version.toolName);
+    if (rest.sideEffects === true) this.#sideEffects.add(version.toolName);
     this.#catalog.set(rest.description, version);
     this.emit('tool:created', {
       toolName: version.toolName,

@@ -306,6 +306,15 @@ export class ToolImprover {
       };
       for (let attempt = 1; attempt <= options.attemptsPerRewrite; attempt += 1) {
         attempts = attempt;
+        // Renew the lease before each further attempt; stop if another instance took it over.
+        if (
+          attempt > 1 &&
+          storage.acquireLease &&
+          !(await storage.acquireLease(`improve:${toolName}`, this.#parts.instanceId, options.leaseMs))
+        ) {
+          reasons.push(`attempt ${attempt}: the improvement lease expired and another instance holds it`);
+          break;
+        }
         const proposal = await rewriter.rewrite({
           tool: {
             name: toolName,

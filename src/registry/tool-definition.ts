@@ -38,6 +38,12 @@ export interface ToolDefinition {
   capabilities?: { network?: string[] };
   /** Who wrote the source. @default 'human' */
   author?: VersionAuthor;
+  /**
+   * The tool changes things outside itself (sends mail, writes records): it is never run in
+   * shadow beside another version. Kept in the creation's audit entry.
+   * @default false
+   */
+  sideEffects?: boolean;
   /** Input/output examples; each becomes a regression case. */
   examples?: ToolExample[];
 }

@@ -177,6 +177,10 @@ export class ToolRegistry {
     const actor = this.#actorOf(context);
     const reason = context.reason ?? 'created';
     const author = definition.author === undefined ? 'human' : checkAuthor(definition.author, 'author');
+    if (definition.sideEffects !== undefined && typeof definition.sideEffects !== 'boolean') {
+      throw new InvalidToolError('sideEffects', 'true or false', definition.sideEffects);
+    }
+    const sideEffects = definition.sideEffects === true;
 
     const created = await this.#storage.createTool({
       name,
@@ -202,7 +206,7 @@ export class ToolRegistry {
       actor,
       reason,
       toVersion: 1,
-      evidence: { examples: examples.length, capabilities: { network: capabilities.network } },
+      evidence: { examples: examples.length, capabilities: { network: capabilities.network }, sideEffects },
     });
     return { tool: created.tool, version: created.version, testCases };
   }
@@ -357,6 +361,12 @@ export class ToolRegistry {
   async history(name: string, filter: { type?: string; since?: number } = {}): Promise<AuditEntry[]> {
     checkToolName(name);
     return this.#storage.listAudit({ toolName: name, type: filter.type, since: filter.since });
+  }
+
+  /** Whether the tool was registered with `sideEffects: true` (never run in shadow). */
+  async hasSideEffects(name: string): Promise<boolean> {
+    const [created] = await this.history(name, { type: REGISTRY_AUDIT_TYPES.created });
+    return (created?.evidence as { sideEffects?: unknown } | null | undefined)?.sideEffects === true;
   }
 
   /** A unified diff of the sources of versions `a` and `b` (empty hunks when identical). */
