@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TOOL_NAME_PATTERN } from '../registry/tool-definition.ts';
 
 /**
  * Input of the `request_new_tool` meta-tool the model calls to get a tool it lacks. The
@@ -8,7 +9,7 @@ import { z } from 'zod';
 export const requestNewToolInput = z.object({
   name: z
     .string()
-    .regex(/^[a-z][a-z0-9_]{0,63}$/)
+    .regex(TOOL_NAME_PATTERN)
     .describe('snake_case name of the new tool, e.g. fetch_exchange_rate'),
   description: z.string().min(1).describe('what the tool does, for later use'),
   inputSchema: z

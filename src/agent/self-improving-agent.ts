@@ -8,6 +8,7 @@ import {
   type ToolSet,
   tool,
 } from 'ai';
+import { errorInfo } from '../core/error-info.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { integerOption } from '../core/options.ts';
 import { TypedEmitter } from '../core/typed-emitter.ts';
@@ -421,9 +422,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
         input,
       );
     } catch (error) {
-      const code =
-        typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : 'ERROR';
-      failure = { code, message: error instanceof Error ? error.message : String(error), error };
+      failure = { ...errorInfo(error), error };
     }
     const latencyMs = performance.now() - started;
     this.memory.record({

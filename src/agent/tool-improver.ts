@@ -193,9 +193,10 @@ export class ToolImprover {
       });
       return;
     }
-    // The lease may have been released by an instance that just promoted: check again.
-    const current = await storage.getTool(toolName);
-    if (current?.activeVersion !== version) {
+    // The lease may have been released by an instance that just promoted: check again. Without
+    // leases (one process) the guard's read above is current.
+    const current = storage.acquireLease ? await storage.getTool(toolName) : undefined;
+    if (current !== undefined && current?.activeVersion !== version) {
       await storage.releaseLease?.(lease, instanceId);
       await this.#parts.catalog.refresh(toolName);
       events.emit('improvement:skipped', {

@@ -1,12 +1,15 @@
-import type { LanguageModelV4CallOptions, LanguageModelV4GenerateResult } from '@ai-sdk/provider';
+import type { LanguageModelV4CallOptions } from '@ai-sdk/provider';
 import { MockLanguageModelV4 } from 'ai/test';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestServer } from '../../test/support/http-server.ts';
+import { textAnswer } from '../../test/support/model-answer.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { GenerationFailedError, ModelCallError } from './generation-errors.ts';
 import { ToolGenerator } from './tool-generator.ts';
 import type { ToolSpec } from './tool-spec.ts';
+
+const answer = (text: string, input = 100, output = 20) => textAnswer(text, input, output);
 
 const sandbox = new QuickJsSandbox({ workers: 2, timeoutMs: 2_000 });
 afterAll(() => sandbox.close());
@@ -27,18 +30,6 @@ const addSpec: ToolSpec = {
 };
 
 const goodCode = 'function add_numbers({ a, b }) {\n  return a + b;\n}';
-
-function answer(text: string, input = 100, output = 20): LanguageModelV4GenerateResult {
-  return {
-    content: [{ type: 'text', text }],
-    finishReason: { unified: 'stop', raw: 'stop' },
-    usage: {
-      inputTokens: { total: input, noCache: input, cacheRead: undefined, cacheWrite: undefined },
-      outputTokens: { total: output, text: output, reasoning: undefined },
-    },
-    warnings: [],
-  };
-}
 
 /** The text of the user message of one recorded model call. */
 function userPrompt(call: LanguageModelV4CallOptions | undefined): string {

@@ -1,6 +1,8 @@
 import { Validator } from '@cfworker/json-schema';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { objectOption, stringOption } from '../core/options.ts';
+import { TOOL_NAME_PATTERN } from '../registry/tool-definition.ts';
+import { RESERVED_IDENTIFIERS } from '../sandbox/sandbox-call.ts';
 
 /** One input and the output the tool must return for it. */
 export interface SpecExample {
@@ -32,18 +34,11 @@ export interface ToolSpec {
   readonly capabilities?: SpecCapabilities;
 }
 
-const TOOL_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 const MAX_DESCRIPTION = 8_000;
 const MAX_EXAMPLES = 50;
-// Lowercase JavaScript reserved words and globals a function declaration cannot (or must not) shadow.
-const RESERVED = new Set(
-  (
-    'await break case catch class const continue debugger default delete do else enum export extends false ' +
-    'finally for function if implements import in instanceof interface let new null package private ' +
-    'protected public return static super switch this throw true try typeof var void while with yield ' +
-    'arguments eval undefined fetch console'
-  ).split(' '),
-);
+// Names a function declaration cannot (or must not) shadow: the sandbox's reserved identifiers
+// and the guest globals a tool calls.
+const RESERVED: ReadonlySet<string> = new Set([...RESERVED_IDENTIFIERS, 'fetch', 'console']);
 
 /**
  * Checks a {@link ToolSpec} and returns a frozen copy. Every failure is an `InvalidOptionError`
@@ -52,7 +47,7 @@ const RESERVED = new Set(
 export function validateToolSpec(spec: ToolSpec): ToolSpec {
   objectOption('spec', spec);
   const name = stringOption('spec.name', spec.name);
-  if (!TOOL_NAME.test(name) || RESERVED.has(name)) {
+  if (!TOOL_NAME_PATTERN.test(name) || RESERVED.has(name)) {
     throw new InvalidOptionError(
       'spec.name',
       'a snake_case name of 1–64 characters (a-z, 0-9, _; starting with a letter) that is not a JavaScript keyword',

@@ -1,3 +1,4 @@
+import { errorInfo } from '../core/error-info.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { median } from '../core/median.ts';
 import { integerOption, numberOption } from '../core/options.ts';
@@ -584,17 +585,6 @@ function readStoredExpectation(stored: JsonValue): {
 
 function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function errorInfo(error: unknown): RunErrorInfo {
-  if (typeof error === 'object' && error !== null) {
-    const { code, message } = error as { code?: unknown; message?: unknown };
-    return {
-      code: typeof code === 'string' ? code : 'ERROR',
-      message: typeof message === 'string' ? message : String(error),
-    };
-  }
-  return { code: 'ERROR', message: String(error) };
 }
 
 function mergeInto(target: SideRun, source: SideRun): void {

@@ -1,4 +1,4 @@
-import type { ToolCounters, VersionAuthor } from '../storage/types.ts';
+import type { ToolRecord, VersionAuthor } from '../storage/types.ts';
 
 /**
  * What {@link collectReport} read from a store: every tool's versions, how its calls went over
@@ -23,19 +23,7 @@ export interface ImprovementReport {
 }
 
 /** Everything the report says about one tool. */
-export interface ToolReport {
-  /** The tool's name. */
-  name: string;
-  /** What it does. */
-  description: string;
-  /** When it was created, epoch ms. */
-  createdAt: number;
-  /** The version serving calls now. */
-  activeVersion: number;
-  /** Whether automatic changes are refused. */
-  pinned: boolean;
-  /** Rewrite counters kept by the store. */
-  counters: ToolCounters;
+export interface ToolReport extends ToolRecord {
   /** Calls read for this report (at most `maxCallsPerTool`, the most recent). */
   calls: number;
   /** True when the tool has more calls than were read: the series starts later than the tool. */

@@ -1,35 +1,15 @@
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../test/support/http-server.ts';
+import { mulberry32 as seededRandom } from '../../test/support/mulberry32.ts';
 import { type RewriteRequestInput, rewriteRequest } from '../../test/support/rewrite-request.ts';
+import { sandboxFailure as failure } from '../../test/support/sandbox-failure.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { CodeValidator } from '../generation/code-validator.ts';
-import { isSandboxError, QuickJsSandbox, type SandboxError } from '../sandbox/index.ts';
+import { isSandboxError, QuickJsSandbox } from '../sandbox/index.ts';
 import { classifyError } from './classify-error.ts';
 import { HardeningRewriter } from './hardening-rewriter.ts';
 import type { RewriteProposal } from './rewriter.ts';
-
-/** mulberry32: a small seeded PRNG, so the flaky server fails the same requests every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-async function failure(promise: Promise<unknown>): Promise<SandboxError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isSandboxError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 function json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   response.writeHead(status, { 'content-type': 'application/json', ...headers });

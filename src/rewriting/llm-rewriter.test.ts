@@ -1,12 +1,15 @@
-import type { LanguageModelV4CallOptions, LanguageModelV4GenerateResult } from '@ai-sdk/provider';
+import type { LanguageModelV4CallOptions } from '@ai-sdk/provider';
 import { MockLanguageModelV4 } from 'ai/test';
 import { describe, expect, it } from 'vitest';
+import { textAnswer } from '../../test/support/model-answer.ts';
 import { rewriteRequest } from '../../test/support/rewrite-request.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { CodeValidator } from '../generation/code-validator.ts';
 import { ModelCallError } from '../generation/generation-errors.ts';
 import { LlmRewriter } from './llm-rewriter.ts';
 import { untrustedClose, untrustedOpen } from './rewrite-prompt.ts';
+
+const answer = (text: string, input = 900, output = 120) => textAnswer(text, input, output);
 
 const current = `async function fetch_rate({ from, to }) {
   const response = await fetch('https://api.example.com/latest/' + from);
@@ -21,18 +24,6 @@ const improved = `async function fetch_rate({ from, to }) {
     await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
   }
 }`;
-
-function answer(text: string, input = 900, output = 120): LanguageModelV4GenerateResult {
-  return {
-    content: [{ type: 'text', text }],
-    finishReason: { unified: 'stop', raw: 'stop' },
-    usage: {
-      inputTokens: { total: input, noCache: input, cacheRead: undefined, cacheWrite: undefined },
-      outputTokens: { total: output, text: output, reasoning: undefined },
-    },
-    warnings: [],
-  };
-}
 
 function messageText(call: LanguageModelV4CallOptions | undefined, role: 'system' | 'user'): string {
   const message = call?.prompt.find((entry) => entry.role === role);

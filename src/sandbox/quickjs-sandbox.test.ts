@@ -1,18 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../test/support/http-server.ts';
+import { sandboxFailure as failure } from '../../test/support/sandbox-failure.ts';
 import { QuickJsSandbox } from './quickjs-sandbox.ts';
 import { SandboxClosedError } from './sandbox-closed-error.ts';
-import { isSandboxError, type SandboxError } from './sandbox-error.ts';
-
-async function failure(promise: Promise<unknown>): Promise<SandboxError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isSandboxError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('QuickJsSandbox', () => {
   let server: TestServer;

@@ -49,7 +49,8 @@ export interface ResolvedCall {
 
 const maxSourceLength = 1024 * 1024;
 const identifierPattern = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-const reservedWords = new Set(
+/** Reserved words and global names that cannot be a tool's entry function. */
+export const RESERVED_IDENTIFIERS: ReadonlySet<string> = new Set(
   (
     'await break case catch class const continue debugger default delete do else enum export extends false ' +
     'finally for function if implements import in instanceof interface let new null package private ' +
@@ -78,7 +79,7 @@ export function resolveSandboxCall(
   if (
     typeof call.entry !== 'string' ||
     !identifierPattern.test(call.entry) ||
-    reservedWords.has(call.entry)
+    RESERVED_IDENTIFIERS.has(call.entry)
   ) {
     throw new InvalidOptionError(
       'call.entry',

@@ -2,6 +2,7 @@
  * Tiny benchmark helpers shared by every `*.bench.ts` file. Benchmarks are scripts, not
  * tests: they print tables of medians and ratios against a baseline measured in the same run.
  */
+import { median as medianOf } from '../../src/core/median.ts';
 
 /** The result of one measured case. */
 export interface Measurement {
@@ -32,11 +33,7 @@ export interface MeasureOptions {
 /** Median of a non-empty list. */
 export function median(values: readonly number[]): number {
   if (values.length === 0) throw new Error('median() of an empty list');
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return medianOf(values);
 }
 
 /**

@@ -4,6 +4,7 @@
  * answer 503 or 429 instead.
  */
 import { startTestServer, type TestServer } from './http-server.ts';
+import { mulberry32 } from './mulberry32.ts';
 
 const RATES: Record<string, number> = { USD: 1, ILS: 3.7, EUR: 0.92, GBP: 0.79, JPY: 150 };
 
@@ -17,14 +18,7 @@ export interface RateServer extends TestServer {
 
 /** Starts the server; failures follow a seeded generator so runs repeat. */
 export async function startRateServer(seed = 7): Promise<RateServer> {
-  let state = seed >>> 0;
-  const random = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = mulberry32(seed);
   const statuses = new Map<number, number>();
   const server = await startTestServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
