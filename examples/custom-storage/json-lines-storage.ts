@@ -5,7 +5,8 @@
  * the state in memory is what you get by replaying those lines in order. Opening the file
  * replays it; a torn last line (a crash in the middle of a write) is ignored. Everything a
  * change needs that is not in its arguments (ids, timestamps) is decided before the line is
- * written and stored in it, so a replay rebuilds exactly the same state.
+ * written and stored in it, so a replay rebuilds exactly the same state. A change and its audit
+ * entry (and a new tool's test cases) are ONE line, so they are written together or not at all.
  *
  * Fit: a few thousand calls, one process, easy to read and diff. The whole history is held in
  * memory and every read scans it, and the file only grows (pruning appends an operation too);
@@ -42,18 +43,33 @@ export interface JsonLinesStorageOptions {
   path: string;
 }
 
+/** An audit entry as a line stores it: id and time decided before writing. */
+interface AuditLine {
+  id: number;
+  entry: NewAuditEntry & { at: number };
+}
+
 /** One line of the file. */
 type Operation =
   | { op: 'invocations'; firstId: number; records: InvocationRecord[] }
   | { op: 'prune'; ids: number[] }
-  | { op: 'tool'; at: number; name: string; description: string; firstVersion: NewToolVersion }
+  | {
+      op: 'tool';
+      at: number;
+      name: string;
+      description: string;
+      firstVersion: NewToolVersion;
+      firstCaseId: number;
+      cases: NewTestCase[];
+      audit?: AuditLine;
+    }
   | { op: 'version'; at: number; toolName: string; version: NewToolVersion }
-  | { op: 'active'; toolName: string; version: number }
-  | { op: 'pin'; toolName: string; pinned: boolean }
+  | { op: 'active'; toolName: string; version: number; audit?: AuditLine }
+  | { op: 'pin'; toolName: string; pinned: boolean; audit?: AuditLine }
   | { op: 'rewrite'; toolName: string; at: number }
   | { op: 'case'; id: number; at: number; toolName: string; testCase: NewTestCase }
   | { op: 'uncase'; id: number }
-  | { op: 'audit'; id: number; entry: NewAuditEntry & { at: number } };
+  | ({ op: 'audit' } & AuditLine);
 
 interface State {
   invocations: StoredInvocation[];
@@ -114,7 +130,9 @@ export function jsonLinesStorage(options: JsonLinesStorageOptions): StorageAdapt
     const next = queue.then(async () => {
       const { state, file } = await openOnce();
       const write = async (operation: Operation) => {
-        await file.write(`${JSON.stringify(operation)}\n`);
+        // Serialised before anything is written: a value JSON cannot hold changes nothing.
+        const line = `${JSON.stringify(operation)}\n`;
+        await file.write(line);
         apply(state, operation);
       };
       return work(state, write);
@@ -195,16 +213,24 @@ export function jsonLinesStorage(options: JsonLinesStorageOptions): StorageAdapt
     createTool: (tool) =>
       run(async (state, write) => {
         if (state.tools.has(tool.name)) throw new ToolExistsError(tool.name);
+        const firstCaseId = state.nextCaseId;
+        const cases = [...(tool.testCases ?? [])];
+        const audit = auditLine(state, tool.audit && { ...tool.audit, toolName: tool.name });
         await write({
           op: 'tool',
           at: Date.now(),
           name: tool.name,
           description: tool.description,
           firstVersion: tool.firstVersion,
+          firstCaseId,
+          cases,
+          ...(audit ? { audit } : {}),
         });
         return structuredClone({
           tool: toolOf(state, tool.name),
           version: state.versions.get(tool.name)?.[0] as ToolVersion,
+          testCases: state.cases.filter((stored) => stored.id >= firstCaseId),
+          ...(audit ? { audit: state.audit.at(-1) as AuditEntry } : {}),
         });
       }),
 
@@ -231,19 +257,24 @@ export function jsonLinesStorage(options: JsonLinesStorageOptions): StorageAdapt
         return tool && structuredClone(state.versions.get(toolName)?.[tool.activeVersion - 1]);
       }),
 
-    compareAndSetActive: (toolName, expected, next) =>
+    compareAndSetActive: (toolName, expected, next, entry) =>
       run(async (state, write) => {
         const tool = toolOf(state, toolName);
         if (!state.versions.get(toolName)?.[next - 1]) throw new VersionNotFoundError(toolName, next);
         if (tool.activeVersion !== expected) return { swapped: false as const, actual: tool.activeVersion };
-        await write({ op: 'active', toolName, version: next });
-        return { swapped: true as const };
+        const audit = auditLine(state, entry && { ...entry, toolName });
+        await write({ op: 'active', toolName, version: next, ...(audit ? { audit } : {}) });
+        return audit
+          ? { swapped: true as const, audit: structuredClone(state.audit.at(-1) as AuditEntry) }
+          : { swapped: true as const };
       }),
 
-    setPinned: (toolName, pinned) =>
+    setPinned: (toolName, pinned, entry) =>
       run(async (state, write) => {
         toolOf(state, toolName);
-        await write({ op: 'pin', toolName, pinned });
+        const audit = auditLine(state, entry && { ...entry, toolName });
+        await write({ op: 'pin', toolName, pinned, ...(audit ? { audit } : {}) });
+        return audit ? structuredClone(state.audit.at(-1) as AuditEntry) : undefined;
       }),
 
     recordRewrite: (toolName, at) =>
@@ -274,8 +305,7 @@ export function jsonLinesStorage(options: JsonLinesStorageOptions): StorageAdapt
 
     appendAudit: (entry) =>
       run(async (state, write) => {
-        const id = state.nextAuditId;
-        await write({ op: 'audit', id, entry: { ...entry, at: entry.at ?? Date.now() } });
+        await write({ op: 'audit', ...(auditLine(state, entry) as AuditLine) });
         return structuredClone(state.audit.at(-1) as AuditEntry);
       }),
 
@@ -294,6 +324,22 @@ export function jsonLinesStorage(options: JsonLinesStorageOptions): StorageAdapt
         ),
       ),
   };
+}
+
+/** The audit part of a line: the next id and the time, decided now. */
+function auditLine(state: State, entry: NewAuditEntry | undefined): AuditLine | undefined {
+  return entry && { id: state.nextAuditId, entry: { ...entry, at: entry.at ?? Date.now() } };
+}
+
+function addAudit(state: State, line: AuditLine | undefined): void {
+  if (!line) return;
+  state.audit.push({ ...line.entry, id: line.id, evidence: line.entry.evidence ?? null });
+  state.nextAuditId = line.id + 1;
+}
+
+function addCase(state: State, id: number, at: number, toolName: string, testCase: NewTestCase): void {
+  state.cases.push({ ...testCase, id, toolName, createdAt: at, heldOut: testCase.heldOut ?? false });
+  state.nextCaseId = id + 1;
 }
 
 function emptyState(): State {
@@ -335,6 +381,11 @@ function apply(state: State, operation: Operation): void {
       state.versions.set(operation.name, [
         { ...operation.firstVersion, toolName: operation.name, version: 1, createdAt: operation.at },
       ]);
+      // Lines written before cases and audit entries joined the tool line have neither.
+      (operation.cases ?? []).forEach((testCase, index) => {
+        addCase(state, operation.firstCaseId + index, operation.at, operation.name, testCase);
+      });
+      addAudit(state, operation.audit);
       break;
     case 'version': {
       const versions = state.versions.get(operation.toolName) ?? [];
@@ -348,9 +399,11 @@ function apply(state: State, operation: Operation): void {
     }
     case 'active':
       (state.tools.get(operation.toolName) as ToolRecord).activeVersion = operation.version;
+      addAudit(state, operation.audit);
       break;
     case 'pin':
       (state.tools.get(operation.toolName) as ToolRecord).pinned = operation.pinned;
+      addAudit(state, operation.audit);
       break;
     case 'rewrite': {
       const counters = (state.tools.get(operation.toolName) as ToolRecord).counters;
@@ -359,21 +412,13 @@ function apply(state: State, operation: Operation): void {
       break;
     }
     case 'case':
-      state.cases.push({
-        ...operation.testCase,
-        id: operation.id,
-        toolName: operation.toolName,
-        createdAt: operation.at,
-        heldOut: operation.testCase.heldOut ?? false,
-      });
-      state.nextCaseId = operation.id + 1;
+      addCase(state, operation.id, operation.at, operation.toolName, operation.testCase);
       break;
     case 'uncase':
       state.cases = state.cases.filter((testCase) => testCase.id !== operation.id);
       break;
     case 'audit':
-      state.audit.push({ ...operation.entry, id: operation.id, evidence: operation.entry.evidence ?? null });
-      state.nextAuditId = operation.id + 1;
+      addAudit(state, operation);
       break;
   }
 }

@@ -4,8 +4,10 @@ import type {
   AuditEntry,
   CompareAndSetResult,
   JsonObject,
+  NewTestCase,
   StorageAdapter,
   StoredTestCase,
+  ToolAuditEntry,
   ToolRecord,
   ToolVersion,
   VersionAuthor,
@@ -182,33 +184,38 @@ export class ToolRegistry {
     }
     const sideEffects = definition.sideEffects === true;
 
-    const created = await this.#storage.createTool({
-      name,
-      description,
-      firstVersion: { source, inputSchema, capabilities, parentVersion: null, reason, author },
-    });
-    const testCases: StoredTestCase[] = [];
-    for (const [index, example] of examples.entries()) {
-      testCases.push(
-        await this.#storage.addTestCase(name, {
-          input: example.input,
-          expect: { equals: example.output },
-          description: `example ${index + 1}`,
-          origin: 'example',
-          inputHash: hashValue(example.input),
-          heldOut: false,
-        }),
-      );
-    }
-    await this.#storage.appendAudit({
+    // One transaction: the tool, its example cases and the audit entry that holds `sideEffects`
+    // exist together or not at all, so a failed creation can simply be retried.
+    const testCases: NewTestCase[] = examples.map((example, index) => ({
+      input: example.input,
+      expect: { equals: example.output },
+      description: `example ${index + 1}`,
+      origin: 'example',
+      inputHash: hashValue(example.input),
+      heldOut: false,
+    }));
+    const audit: ToolAuditEntry = {
       type: REGISTRY_AUDIT_TYPES.created,
-      toolName: name,
       actor,
       reason,
       toVersion: 1,
       evidence: { examples: examples.length, capabilities: { network: capabilities.network }, sideEffects },
+    };
+    const created = await this.#storage.createTool({
+      name,
+      description,
+      firstVersion: { source, inputSchema, capabilities, parentVersion: null, reason, author },
+      testCases,
+      audit,
     });
-    return { tool: created.tool, version: created.version, testCases };
+    if (created.audit !== undefined) {
+      return { tool: created.tool, version: created.version, testCases: created.testCases };
+    }
+    // An adapter written for the older contract ignores cases and entry: write them as before.
+    const stored: StoredTestCase[] = [];
+    for (const testCase of testCases) stored.push(await this.#storage.addTestCase(name, testCase));
+    await this.#storage.appendAudit({ ...audit, toolName: name });
+    return { tool: created.tool, version: created.version, testCases: stored };
   }
 
   /** The tool's record (active version, pin, counters). Throws `ToolNotFoundError`. */
@@ -381,35 +388,66 @@ export class ToolRegistry {
     to: ToolVersion,
     entry: { type: string; actor: string; reason: string; evidence: JsonObject },
   ): Promise<ActivationResult> {
-    const swapped = await this.#compareAndSet(name, from.version, to.version);
-    if (!swapped.swapped) throw new PromotionConflictError(name, from.version, swapped.actual, to.version);
-    const audit = await this.#storage.appendAudit({
+    // The swap and its audit entry are one transaction: both or neither.
+    const audit: ToolAuditEntry = {
       type: entry.type,
-      toolName: name,
       actor: entry.actor,
       reason: entry.reason,
       fromVersion: from.version,
       toVersion: to.version,
       evidence: { ...entry.evidence, diff: unifiedDiff(name, from, to) },
-    });
-    return { fromVersion: from.version, toVersion: to.version, audit };
+    };
+    const swapped = await this.#compareAndSet(name, from.version, to.version, audit);
+    if (!swapped.swapped) throw new PromotionConflictError(name, from.version, swapped.actual, to.version);
+    return { fromVersion: from.version, toVersion: to.version, audit: swapped.audit };
   }
 
   /**
-   * Compare-and-swap that survives an unknown outcome: when the store fails (for example a
-   * connection lost during COMMIT), the active version is read back. Already `next`: the swap
-   * committed. Still `expected`: it did not, and is tried once more. Anything else: a conflict.
+   * Compare-and-swap with its audit entry that survives an unknown outcome: when the store
+   * fails (for example a connection lost during COMMIT), the active version is read back.
+   * Already `next`: the transaction committed (its audit entry is read back too). Still
+   * `expected`: nothing was written, and it is tried once more. Anything else: a conflict.
    */
-  async #compareAndSet(name: string, expected: number, next: number): Promise<CompareAndSetResult> {
+  async #compareAndSet(
+    name: string,
+    expected: number,
+    next: number,
+    audit: ToolAuditEntry,
+  ): Promise<{ swapped: true; audit: AuditEntry } | { swapped: false; actual: number }> {
+    let result: CompareAndSetResult;
     try {
-      return await this.#storage.compareAndSetActive(name, expected, next);
+      result = await this.#storage.compareAndSetActive(name, expected, next, audit);
     } catch (error) {
       const tool = await this.#storage.getTool(name).catch(() => undefined);
       if (!tool) throw error;
-      if (tool.activeVersion === next) return { swapped: true };
+      if (tool.activeVersion === next) {
+        const stored = await this.#lastActivation(name, next);
+        return {
+          swapped: true,
+          audit: stored ?? (await this.#storage.appendAudit({ ...audit, toolName: name })),
+        };
+      }
       if (tool.activeVersion !== expected) return { swapped: false, actual: tool.activeVersion };
-      return this.#storage.compareAndSetActive(name, expected, next);
+      result = await this.#storage.compareAndSetActive(name, expected, next, audit);
     }
+    if (!result.swapped) return result;
+    // An adapter written for the older contract ignores the entry: append it as before.
+    return {
+      swapped: true,
+      audit: result.audit ?? (await this.#storage.appendAudit({ ...audit, toolName: name })),
+    };
+  }
+
+  /** The newest promotion or rollback into `version`, from the audit log. */
+  async #lastActivation(name: string, version: number): Promise<AuditEntry | undefined> {
+    const entries = await this.#storage.listAudit({ toolName: name });
+    for (let index = entries.length - 1; index >= 0; index -= 1) {
+      const entry = entries[index] as AuditEntry;
+      const activation =
+        entry.type === REGISTRY_AUDIT_TYPES.promoted || entry.type === REGISTRY_AUDIT_TYPES.rolledBack;
+      if (activation && entry.toVersion === version) return entry;
+    }
+    return undefined;
   }
 
   /** The version that was active before `current`: the last activation into it, else its parent. */
@@ -434,15 +472,17 @@ export class ToolRegistry {
 
   async #setPinned(name: string, pinned: boolean, context: ChangeContext): Promise<AuditEntry> {
     const tool = await this.tool(name);
-    await this.#storage.setPinned(name, pinned);
-    return this.#storage.appendAudit({
+    const audit: ToolAuditEntry = {
       type: pinned ? REGISTRY_AUDIT_TYPES.pinned : REGISTRY_AUDIT_TYPES.unpinned,
-      toolName: name,
       actor: this.#actorOf(context),
       reason: context.reason ?? (pinned ? 'pinned' : 'unpinned'),
       fromVersion: tool.activeVersion,
       toVersion: tool.activeVersion,
-    });
+    };
+    // The pin and its audit entry are one transaction: both or neither. An adapter written for
+    // the older contract ignores the entry: append it as before.
+    const stored = await this.#storage.setPinned(name, pinned, audit);
+    return stored ?? this.#storage.appendAudit({ ...audit, toolName: name });
   }
 
   #actorOf(context: ChangeContext | undefined): string {

@@ -27,6 +27,8 @@ import type {
   InvocationQuery,
   InvocationRecord,
   JsonObject,
+  NewAuditEntry,
+  NewTestCase,
   NewToolVersion,
   StorageAdapter,
   StoredInvocation,
@@ -133,6 +135,54 @@ export function memoryStorage(): StorageAdapter {
     if (record.output !== undefined) copy.output = cloneJson('output', record.output);
     return copy;
   };
+  // Every write first checks and copies everything it will store (which is where a memory write
+  // can fail), then changes state without any step that can throw: all or nothing.
+  const prepareAudit = (entry: NewAuditEntry): Omit<AuditEntry, 'id'> => {
+    checkNewAuditEntry(entry);
+    const stored: Omit<AuditEntry, 'id'> = {
+      type: entry.type,
+      actor: entry.actor,
+      reason: entry.reason,
+      evidence: entry.evidence === undefined ? null : cloneJson('entry.evidence', entry.evidence),
+      at: entry.at ?? Date.now(),
+    };
+    if (entry.toolName !== undefined) stored.toolName = entry.toolName;
+    if (entry.fromVersion !== undefined) stored.fromVersion = entry.fromVersion;
+    if (entry.toVersion !== undefined) stored.toVersion = entry.toVersion;
+    return stored;
+  };
+  const commitAudit = (prepared: Omit<AuditEntry, 'id'>): AuditEntry => {
+    const stored: AuditEntry = { id: nextAuditId, ...prepared };
+    nextAuditId += 1;
+    audit.push(stored);
+    return copyAudit(stored);
+  };
+  const prepareTestCase = (toolName: string, testCase: NewTestCase): Omit<StoredTestCase, 'id'> => {
+    checkNewTestCase(testCase);
+    const stored: Omit<StoredTestCase, 'id'> = {
+      toolName,
+      input: cloneJson('testCase.input', testCase.input),
+      expect: cloneJson('testCase.expect', testCase.expect),
+      description: testCase.description,
+      origin: testCase.origin,
+      heldOut: testCase.heldOut === true,
+      createdAt: Date.now(),
+    };
+    if (testCase.inputHash !== undefined) stored.inputHash = testCase.inputHash;
+    if (testCase.maxLatencyMs !== undefined) stored.maxLatencyMs = testCase.maxLatencyMs;
+    return stored;
+  };
+  const commitTestCase = (prepared: Omit<StoredTestCase, 'id'>): StoredTestCase => {
+    const stored: StoredTestCase = { id: nextTestCaseId, ...prepared };
+    nextTestCaseId += 1;
+    let list = testCases.get(stored.toolName);
+    if (!list) {
+      list = [];
+      testCases.set(stored.toolName, list);
+    }
+    list.push(stored);
+    return copyTestCase(stored);
+  };
   /** Tells every watcher, after the change is in place; a throwing watcher does not stop the others. */
   const notifyActive = (toolName: string, activeVersion: number) => {
     for (const listener of [...watchers]) {
@@ -236,6 +286,9 @@ export function memoryStorage(): StorageAdapter {
       assertOpen();
       checkNewTool(tool);
       if (tools.has(tool.name)) throw new ToolExistsError(tool.name);
+      const cases = (tool.testCases ?? []).map((testCase) => prepareTestCase(tool.name, testCase));
+      const entry =
+        tool.audit === undefined ? undefined : prepareAudit({ ...tool.audit, toolName: tool.name });
       const createdAt = Date.now();
       const state: ToolState = {
         name: tool.name,
@@ -249,8 +302,15 @@ export function memoryStorage(): StorageAdapter {
       };
       const version = storeVersion(state, 'tool.firstVersion', tool.firstVersion, createdAt);
       tools.set(tool.name, state);
+      const storedCases = cases.map(commitTestCase);
+      const storedAudit = entry === undefined ? undefined : commitAudit(entry);
       notifyActive(tool.name, 1);
-      return { tool: toolRecord(state), version: copyVersion(version) };
+      return {
+        tool: toolRecord(state),
+        version: copyVersion(version),
+        testCases: storedCases,
+        ...(storedAudit === undefined ? {} : { audit: storedAudit }),
+      };
     },
 
     async getTool(name) {
@@ -291,22 +351,26 @@ export function memoryStorage(): StorageAdapter {
       return active ? copyVersion(active) : undefined;
     },
 
-    async compareAndSetActive(toolName, expected, next) {
+    async compareAndSetActive(toolName, expected, next, entry) {
       assertOpen();
       checkInteger('expected', expected, 1);
       checkInteger('next', next, 1);
+      const prepared = entry === undefined ? undefined : prepareAudit({ ...entry, toolName });
       const tool = requireTool(toolName);
       if (next > tool.versions.length) throw new VersionNotFoundError(toolName, next);
       if (tool.activeVersion !== expected) return { swapped: false, actual: tool.activeVersion };
       tool.activeVersion = next;
+      const stored = prepared === undefined ? undefined : commitAudit(prepared);
       notifyActive(toolName, next);
-      return { swapped: true };
+      return stored === undefined ? { swapped: true } : { swapped: true, audit: stored };
     },
 
-    async setPinned(toolName, pinned) {
+    async setPinned(toolName, pinned, entry) {
       assertOpen();
       checkBoolean('pinned', pinned);
+      const prepared = entry === undefined ? undefined : prepareAudit({ ...entry, toolName });
       requireTool(toolName).pinned = pinned;
+      return prepared === undefined ? undefined : commitAudit(prepared);
     },
 
     async recordRewrite(toolName, at) {
@@ -320,28 +384,9 @@ export function memoryStorage(): StorageAdapter {
 
     async addTestCase(toolName, testCase) {
       assertOpen();
-      checkNewTestCase(testCase);
+      const prepared = prepareTestCase(toolName, testCase);
       requireTool(toolName);
-      const stored: StoredTestCase = {
-        id: nextTestCaseId,
-        toolName,
-        input: cloneJson('testCase.input', testCase.input),
-        expect: cloneJson('testCase.expect', testCase.expect),
-        description: testCase.description,
-        origin: testCase.origin,
-        heldOut: testCase.heldOut === true,
-        createdAt: Date.now(),
-      };
-      if (testCase.inputHash !== undefined) stored.inputHash = testCase.inputHash;
-      if (testCase.maxLatencyMs !== undefined) stored.maxLatencyMs = testCase.maxLatencyMs;
-      nextTestCaseId += 1;
-      let list = testCases.get(toolName);
-      if (!list) {
-        list = [];
-        testCases.set(toolName, list);
-      }
-      list.push(stored);
-      return copyTestCase(stored);
+      return commitTestCase(prepared);
     },
 
     async listTestCases(toolName) {
@@ -360,21 +405,7 @@ export function memoryStorage(): StorageAdapter {
 
     async appendAudit(entry) {
       assertOpen();
-      checkNewAuditEntry(entry);
-      const stored: AuditEntry = {
-        id: nextAuditId,
-        type: entry.type,
-        actor: entry.actor,
-        reason: entry.reason,
-        evidence: entry.evidence === undefined ? null : cloneJson('entry.evidence', entry.evidence),
-        at: entry.at ?? Date.now(),
-      };
-      if (entry.toolName !== undefined) stored.toolName = entry.toolName;
-      if (entry.fromVersion !== undefined) stored.fromVersion = entry.fromVersion;
-      if (entry.toVersion !== undefined) stored.toVersion = entry.toVersion;
-      nextAuditId += 1;
-      audit.push(stored);
-      return copyAudit(stored);
+      return commitAudit(prepareAudit(entry));
     },
 
     async listAudit(query = {}) {

@@ -28,7 +28,16 @@ import {
   checkRetention,
   toJsonText,
 } from './storage-input.ts';
-import type { InvocationQuery, NewToolVersion, StorageAdapter, ToolVersion } from './types.ts';
+import type {
+  AuditEntry,
+  InvocationQuery,
+  NewAuditEntry,
+  NewTestCase,
+  NewToolVersion,
+  StorageAdapter,
+  StoredTestCase,
+  ToolVersion,
+} from './types.ts';
 
 /** How a SQLite adapter plugs its engine and lifecycle into {@link sqliteStore}. */
 export interface SqliteStoreOptions {
@@ -117,6 +126,11 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
     return row.version;
   };
 
+  const insertAudit = (driver: SqliteDriver, entry: AuditRow): AuditEntry =>
+    toAuditEntry(driver.all(insertAuditSql, entry)[0] as SqlRow);
+  const insertTestCase = (driver: SqliteDriver, toolName: string, testCase: TestCaseRow): StoredTestCase =>
+    toTestCase(driver.all(insertTestCaseSql, [toolName, ...testCase, Date.now()])[0] as SqlRow);
+
   const store: StorageAdapter = {
     name: options.name,
     ready: options.ready,
@@ -188,6 +202,9 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
 
     async createTool(tool) {
       checkNewTool(tool);
+      // Serialise everything first: a value JSON cannot hold fails before anything is written.
+      const cases = (tool.testCases ?? []).map(testCaseRow);
+      const entry = tool.audit === undefined ? undefined : auditRow({ ...tool.audit, toolName: tool.name });
       return write((driver) => {
         if (toolRow(driver, tool.name)) throw new ToolExistsError(tool.name);
         const createdAt = Date.now();
@@ -203,7 +220,14 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
           1,
           createdAt,
         );
-        return { tool: toToolRecord(requireTool(driver, tool.name)), version };
+        const testCases = cases.map((testCase) => insertTestCase(driver, tool.name, testCase));
+        const audit = entry === undefined ? undefined : insertAudit(driver, entry);
+        return {
+          tool: toToolRecord(requireTool(driver, tool.name)),
+          version,
+          testCases,
+          ...(audit === undefined ? {} : { audit }),
+        };
       });
     },
 
@@ -257,9 +281,11 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
       return row ? toToolVersion(row) : undefined;
     },
 
-    async compareAndSetActive(toolName, expected, next) {
+    async compareAndSetActive(toolName, expected, next, audit) {
       checkInteger('expected', expected, 1);
       checkInteger('next', next, 1);
+      if (audit !== undefined) checkNewAuditEntry(audit);
+      const entry = audit === undefined ? undefined : auditRow({ ...audit, toolName });
       return write((driver) => {
         const tool = requireTool(driver, toolName);
         const exists = driver.all(
@@ -272,17 +298,22 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
           'UPDATE sia_tools SET active_version = ? WHERE name = ? AND active_version = ?',
           [next, toolName, expected],
         );
-        return changed === 1
+        if (changed !== 1) return { swapped: false, actual: tool.active_version as number } as const;
+        // The audit entry commits with the swap, or neither does.
+        return entry === undefined
           ? ({ swapped: true } as const)
-          : ({ swapped: false, actual: tool.active_version as number } as const);
+          : ({ swapped: true, audit: insertAudit(driver, entry) } as const);
       });
     },
 
-    async setPinned(toolName, pinned) {
+    async setPinned(toolName, pinned, audit) {
       checkBoolean('pinned', pinned);
-      await write((driver) => {
+      if (audit !== undefined) checkNewAuditEntry(audit);
+      const entry = audit === undefined ? undefined : auditRow({ ...audit, toolName });
+      return write((driver) => {
         if (driver.run('UPDATE sia_tools SET pinned = ? WHERE name = ?', [pinned ? 1 : 0, toolName]) === 0)
           throw new ToolNotFoundError(toolName);
+        return entry === undefined ? undefined : insertAudit(driver, entry);
       });
     },
 
@@ -300,25 +331,10 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
 
     async addTestCase(toolName, testCase) {
       checkNewTestCase(testCase);
-      const input = toJsonText('testCase.input', testCase.input);
-      const expect = toJsonText('testCase.expect', testCase.expect);
+      const row = testCaseRow(testCase);
       return write((driver) => {
         requireTool(driver, toolName);
-        const row = driver.all(
-          `INSERT INTO sia_test_cases (tool_name, input, expect, description, origin, input_hash, max_latency_ms, held_out, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${testCaseColumns}`,
-          [
-            toolName,
-            input,
-            expect,
-            testCase.description,
-            testCase.origin,
-            testCase.inputHash ?? null,
-            testCase.maxLatencyMs ?? null,
-            testCase.heldOut ? 1 : 0,
-            Date.now(),
-          ],
-        )[0] as SqlRow;
-        return toTestCase(row);
+        return insertTestCase(driver, toolName, row);
       });
     },
 
@@ -338,24 +354,8 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
 
     async appendAudit(entry) {
       checkNewAuditEntry(entry);
-      const evidence = toJsonText('entry.evidence', entry.evidence ?? null);
-      const at = entry.at ?? Date.now();
-      return write((driver) => {
-        const row = driver.all(
-          `INSERT INTO sia_audit (type, tool_name, actor, reason, from_version, to_version, evidence, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${auditColumns}`,
-          [
-            entry.type,
-            entry.toolName ?? null,
-            entry.actor,
-            entry.reason,
-            entry.fromVersion ?? null,
-            entry.toVersion ?? null,
-            evidence,
-            at,
-          ],
-        )[0] as SqlRow;
-        return toAuditEntry(row);
-      });
+      const row = auditRow(entry);
+      return write((driver) => insertAudit(driver, row));
     },
 
     async listAudit(query = {}) {
@@ -388,6 +388,39 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
   };
   if (options.flush) store.flush = options.flush;
   return store;
+}
+
+type AuditRow = [string, string | null, string, string, number | null, number | null, string, number];
+type TestCaseRow = [string, string, string, string, string | null, number | null, number];
+
+const insertAuditSql = `INSERT INTO sia_audit (type, tool_name, actor, reason, from_version, to_version, evidence, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${auditColumns}`;
+const insertTestCaseSql = `INSERT INTO sia_test_cases (tool_name, input, expect, description, origin, input_hash, max_latency_ms, held_out, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${testCaseColumns}`;
+
+/** The parameters of an audit INSERT; throws `StorageInputError` for evidence JSON cannot hold. */
+function auditRow(entry: NewAuditEntry): AuditRow {
+  return [
+    entry.type,
+    entry.toolName ?? null,
+    entry.actor,
+    entry.reason,
+    entry.fromVersion ?? null,
+    entry.toVersion ?? null,
+    toJsonText('entry.evidence', entry.evidence ?? null),
+    entry.at ?? Date.now(),
+  ];
+}
+
+/** The parameters of a test case INSERT after the tool name; throws for values JSON cannot hold. */
+function testCaseRow(testCase: NewTestCase): TestCaseRow {
+  return [
+    toJsonText('testCase.input', testCase.input),
+    toJsonText('testCase.expect', testCase.expect),
+    testCase.description,
+    testCase.origin,
+    testCase.inputHash ?? null,
+    testCase.maxLatencyMs ?? null,
+    testCase.heldOut ? 1 : 0,
+  ];
 }
 
 /**

@@ -155,6 +155,12 @@ export function checkNewTool(tool: NewTool): void {
       'null (a first version has no parent)',
       tool.firstVersion.parentVersion,
     );
+  if (tool.testCases !== undefined) {
+    if (!Array.isArray(tool.testCases))
+      throw new StorageInputError('tool.testCases', 'an array of test cases', tool.testCases);
+    for (const testCase of tool.testCases) checkNewTestCase(testCase);
+  }
+  if (tool.audit !== undefined) checkNewAuditEntry(tool.audit);
 }
 
 /** Checks a {@link NewTestCase}. */

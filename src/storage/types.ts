@@ -167,10 +167,29 @@ export interface NewTool {
   description: string;
   /** Version 1, which becomes active. Its `parentVersion` must be `null`. */
   firstVersion: NewToolVersion;
+  /** Regression test cases stored with the tool, in the same transaction. @default [] */
+  testCases?: readonly NewTestCase[];
+  /** The audit entry recording the creation, appended in the same transaction. */
+  audit?: ToolAuditEntry;
 }
 
-/** Result of {@link StorageAdapter.compareAndSetActive}. */
-export type CompareAndSetResult = { swapped: true } | { swapped: false; actual: number };
+/** Result of {@link StorageAdapter.createTool}. */
+export interface CreatedTool {
+  /** The new tool, version 1 active. */
+  tool: ToolRecord;
+  /** Its version 1. */
+  version: ToolVersion;
+  /** The stored `testCases`, in the given order (empty when none were given). */
+  testCases: StoredTestCase[];
+  /** The stored audit entry, when one was given. */
+  audit?: AuditEntry;
+}
+
+/**
+ * Result of {@link StorageAdapter.compareAndSetActive}: swapped (with the stored audit entry
+ * when one was given), or not swapped because `actual` is active.
+ */
+export type CompareAndSetResult = { swapped: true; audit?: AuditEntry } | { swapped: false; actual: number };
 
 // --- regression test cases ------------------------------------------------------------------
 
@@ -225,6 +244,12 @@ export interface NewAuditEntry {
   at?: number;
 }
 
+/**
+ * An audit entry written by the same transaction as the change it records (creation,
+ * activation, pin): the store sets its `toolName` to the tool changed.
+ */
+export type ToolAuditEntry = Omit<NewAuditEntry, 'toolName'>;
+
 /** A stored audit entry. */
 export interface AuditEntry extends NewAuditEntry {
   /** Store-assigned id, increasing in insertion order. */
@@ -268,6 +293,11 @@ export interface ActiveVersionChange {
  * exists throws `ToolExistsError`. The built-in adapters also throw `StorageInputError` for
  * values they cannot store (e.g. a `NaN` latency; nothing of the call is written) and
  * `StorageClosedError` after `close()`. All other failures are thrown as they come.
+ *
+ * One change, one transaction: `createTool`, `compareAndSetActive` and `setPinned` take the
+ * audit entry (and `createTool` the test cases) that belong to the change and write them in
+ * the same transaction as the change itself, all or nothing. A call that throws must leave the
+ * store as it was, so the caller can retry it.
  */
 export interface StorageAdapter {
   /** Adapter name for diagnostics, e.g. `sql.js`. */
@@ -299,8 +329,11 @@ export interface StorageAdapter {
   pruneInvocations(policy: RetentionPolicy): Promise<{ deleted: number }>;
 
   // tools and versions
-  /** Creates a tool with its version 1 as the active version. Throws `ToolExistsError`. */
-  createTool(tool: NewTool): Promise<{ tool: ToolRecord; version: ToolVersion }>;
+  /**
+   * Creates a tool with its version 1 as the active version, its `testCases` and its `audit`
+   * entry, in one transaction: when any part fails nothing is written. Throws `ToolExistsError`.
+   */
+  createTool(tool: NewTool): Promise<CreatedTool>;
   /** The tool, or `undefined`. */
   getTool(name: string): Promise<ToolRecord | undefined>;
   /** Every tool, by name. */
@@ -315,12 +348,22 @@ export interface StorageAdapter {
   getActiveVersion(toolName: string): Promise<ToolVersion | undefined>;
   /**
    * Sets the active version to `next` only if it is currently `expected` (atomic
-   * compare-and-swap). Throws `ToolNotFoundError` / `VersionNotFoundError` when the tool or
-   * `next` does not exist.
+   * compare-and-swap), appending `audit` in the same transaction when the swap happens (none
+   * when it does not). When any part fails nothing is written. Throws `ToolNotFoundError` /
+   * `VersionNotFoundError` when the tool or `next` does not exist.
    */
-  compareAndSetActive(toolName: string, expected: number, next: number): Promise<CompareAndSetResult>;
-  /** Pins or unpins a tool. Throws `ToolNotFoundError`. */
-  setPinned(toolName: string, pinned: boolean): Promise<void>;
+  compareAndSetActive(
+    toolName: string,
+    expected: number,
+    next: number,
+    audit?: ToolAuditEntry,
+  ): Promise<CompareAndSetResult>;
+  /**
+   * Pins or unpins a tool, appending `audit` in the same transaction; resolves with the stored
+   * entry (`undefined` without `audit`). When any part fails nothing is written. Throws
+   * `ToolNotFoundError`.
+   */
+  setPinned(toolName: string, pinned: boolean, audit?: ToolAuditEntry): Promise<AuditEntry | undefined>;
   /** Adds one to the tool's rewrite counter and sets its last rewrite time. Throws `ToolNotFoundError`. */
   recordRewrite(toolName: string, at: number): Promise<ToolCounters>;
 

@@ -35,9 +35,14 @@ import {
 } from '../storage-input.ts';
 import type {
   ActiveVersionChange,
+  AuditEntry,
+  CompareAndSetResult,
   InvocationQuery,
+  NewAuditEntry,
+  NewTestCase,
   NewToolVersion,
   StorageAdapter,
+  StoredTestCase,
   ToolVersion,
   WindowAggregate,
 } from '../types.ts';
@@ -209,6 +214,38 @@ export function postgresStorage(
     return row.version;
   };
 
+  const insertAudit = async (client: PostgresQueryable, entry: unknown[]): Promise<AuditEntry> =>
+    toAuditEntry(
+      (
+        await client.query(
+          `INSERT INTO ${table('audit')} (type, tool_name, actor, reason, from_version, to_version, evidence, at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${auditColumns}`,
+          entry,
+        )
+      ).rows[0] as PostgresRow,
+    );
+  const insertTestCase = async (
+    client: PostgresQueryable,
+    toolName: string,
+    testCase: unknown[],
+  ): Promise<StoredTestCase> =>
+    toTestCase(
+      (
+        await client.query(
+          `INSERT INTO ${table('test_cases')} (tool_name, input, expect, description, origin, input_hash, max_latency_ms, held_out, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${testCaseColumns}`,
+          [toolName, ...testCase, Date.now()],
+        )
+      ).rows[0] as PostgresRow,
+    );
+  /**
+   * Whether the transaction that wrote `audit` committed (its id is known before COMMIT), for a
+   * connection lost while COMMIT was in flight.
+   */
+  const auditCommitted = async (queryable: PostgresQueryable, audit: AuditEntry | undefined) =>
+    audit !== undefined &&
+    (await queryable.query(`SELECT 1 FROM ${table('audit')} WHERE id = $1`, [audit.id])).rows.length === 1;
+
   const store: StorageAdapter = {
     name: adapterName,
 
@@ -343,26 +380,38 @@ export function postgresStorage(
 
     async createTool(tool) {
       checkNewTool(tool);
-      return write(async (client) => {
-        const createdAt = Date.now();
-        const inserted = await client.query(
-          `INSERT INTO ${table('tools')} (${toolColumns}) VALUES ($1, $2, $3, 1, false, 0, NULL)
+      // Serialise everything first: a value JSON cannot hold fails before anything is written.
+      const cases = (tool.testCases ?? []).map(testCaseRow);
+      const entry = tool.audit === undefined ? undefined : auditRow({ ...tool.audit, toolName: tool.name });
+      const { executor } = await open();
+      return executor.write(
+        async (client) => {
+          const createdAt = Date.now();
+          const inserted = await client.query(
+            `INSERT INTO ${table('tools')} (${toolColumns}) VALUES ($1, $2, $3, 1, false, 0, NULL)
            ON CONFLICT (name) DO NOTHING RETURNING ${toolColumns}`,
-          [tool.name, tool.description, createdAt],
-        );
-        const row = inserted.rows[0];
-        if (!row) throw new ToolExistsError(tool.name);
-        const version = await insertVersion(
-          client,
-          tool.name,
-          'tool.firstVersion',
-          tool.firstVersion,
-          1,
-          createdAt,
-        );
-        await notifyActive(client, tool.name, 1);
-        return { tool: toToolRecord(row), version };
-      });
+            [tool.name, tool.description, createdAt],
+          );
+          const row = inserted.rows[0];
+          if (!row) throw new ToolExistsError(tool.name);
+          const version = await insertVersion(
+            client,
+            tool.name,
+            'tool.firstVersion',
+            tool.firstVersion,
+            1,
+            createdAt,
+          );
+          const testCases: StoredTestCase[] = [];
+          for (const testCase of cases) testCases.push(await insertTestCase(client, tool.name, testCase));
+          const audit = entry === undefined ? undefined : await insertAudit(client, entry);
+          await notifyActive(client, tool.name, 1);
+          return { tool: toToolRecord(row), version, testCases, ...(audit === undefined ? {} : { audit }) };
+        },
+        entry === undefined
+          ? {}
+          : { committed: (queryable, result) => auditCommitted(queryable, result.audit) },
+      );
     },
 
     async getTool(name) {
@@ -430,39 +479,60 @@ export function postgresStorage(
       return rows[0] ? toToolVersion(rows[0]) : undefined;
     },
 
-    async compareAndSetActive(toolName, expected, next) {
+    async compareAndSetActive(toolName, expected, next, audit) {
       checkInteger('expected', expected, 1);
       checkInteger('next', next, 1);
-      return write(async (client) => {
-        // Compare and set under the tool's row lock: a concurrent swap waits here, then reads
-        // the value this one committed.
-        const tool = await lockTool(client, toolName);
-        const exists = await client.query(
-          `SELECT 1 FROM ${table('tool_versions')} WHERE tool_name = $1 AND version = $2`,
-          [toolName, next],
-        );
-        if (exists.rows.length === 0) throw new VersionNotFoundError(toolName, next);
-        const actual = tool.active_version as number;
-        if (actual !== expected) return { swapped: false, actual } as const;
-        await client.query(`UPDATE ${table('tools')} SET active_version = $1 WHERE name = $2`, [
-          next,
-          toolName,
-        ]);
-        // Delivered to listeners only if and when this transaction commits.
-        await notifyActive(client, toolName, next);
-        return { swapped: true } as const;
-      });
+      if (audit !== undefined) checkNewAuditEntry(audit);
+      const entry = audit === undefined ? undefined : auditRow({ ...audit, toolName });
+      const { executor } = await open();
+      return executor.write(
+        async (client): Promise<CompareAndSetResult> => {
+          // Compare and set under the tool's row lock: a concurrent swap waits here, then reads
+          // the value this one committed.
+          const tool = await lockTool(client, toolName);
+          const exists = await client.query(
+            `SELECT 1 FROM ${table('tool_versions')} WHERE tool_name = $1 AND version = $2`,
+            [toolName, next],
+          );
+          if (exists.rows.length === 0) throw new VersionNotFoundError(toolName, next);
+          const actual = tool.active_version as number;
+          if (actual !== expected) return { swapped: false, actual } as const;
+          await client.query(`UPDATE ${table('tools')} SET active_version = $1 WHERE name = $2`, [
+            next,
+            toolName,
+          ]);
+          // The audit entry commits with the swap, or neither does.
+          const stored = entry === undefined ? undefined : await insertAudit(client, entry);
+          // Delivered to listeners only if and when this transaction commits.
+          await notifyActive(client, toolName, next);
+          return stored === undefined ? { swapped: true } : { swapped: true, audit: stored };
+        },
+        entry === undefined
+          ? {}
+          : {
+              // Not swapped: nothing was written, rerunning is harmless (it reports the same conflict).
+              committed: async (queryable, result) =>
+                !result.swapped || (await auditCommitted(queryable, result.audit)),
+            },
+      );
     },
 
-    async setPinned(toolName, pinned) {
+    async setPinned(toolName, pinned, audit) {
       checkBoolean('pinned', pinned);
-      await write(async (client) => {
-        const result = await client.query(`UPDATE ${table('tools')} SET pinned = $1 WHERE name = $2`, [
-          pinned,
-          toolName,
-        ]);
-        if (result.rowCount === 0) throw new ToolNotFoundError(toolName);
-      });
+      if (audit !== undefined) checkNewAuditEntry(audit);
+      const entry = audit === undefined ? undefined : auditRow({ ...audit, toolName });
+      const { executor } = await open();
+      return executor.write(
+        async (client) => {
+          const result = await client.query(`UPDATE ${table('tools')} SET pinned = $1 WHERE name = $2`, [
+            pinned,
+            toolName,
+          ]);
+          if (result.rowCount === 0) throw new ToolNotFoundError(toolName);
+          return entry === undefined ? undefined : insertAudit(client, entry);
+        },
+        entry === undefined ? {} : { committed: (queryable, stored) => auditCommitted(queryable, stored) },
+      );
     },
 
     async recordRewrite(toolName, at) {
@@ -482,29 +552,11 @@ export function postgresStorage(
 
     async addTestCase(toolName, testCase) {
       checkNewTestCase(testCase);
-      const input = toJsonText('testCase.input', testCase.input);
-      const expect = toJsonText('testCase.expect', testCase.expect);
+      const row = testCaseRow(testCase);
       return write(async (client) => {
         const exists = await client.query(`SELECT 1 FROM ${table('tools')} WHERE name = $1`, [toolName]);
         if (exists.rows.length === 0) throw new ToolNotFoundError(toolName);
-        const row = (
-          await client.query(
-            `INSERT INTO ${table('test_cases')} (tool_name, input, expect, description, origin, input_hash, max_latency_ms, held_out, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${testCaseColumns}`,
-            [
-              toolName,
-              input,
-              expect,
-              testCase.description,
-              testCase.origin,
-              testCase.inputHash ?? null,
-              testCase.maxLatencyMs ?? null,
-              testCase.heldOut === true,
-              Date.now(),
-            ],
-          )
-        ).rows[0] as PostgresRow;
-        return toTestCase(row);
+        return insertTestCase(client, toolName, row);
       });
     },
 
@@ -531,27 +583,8 @@ export function postgresStorage(
 
     async appendAudit(entry) {
       checkNewAuditEntry(entry);
-      const evidence = toJsonText('entry.evidence', entry.evidence ?? null);
-      const at = entry.at ?? Date.now();
-      return write(async (client) => {
-        const row = (
-          await client.query(
-            `INSERT INTO ${table('audit')} (type, tool_name, actor, reason, from_version, to_version, evidence, at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${auditColumns}`,
-            [
-              entry.type,
-              entry.toolName ?? null,
-              entry.actor,
-              entry.reason,
-              entry.fromVersion ?? null,
-              entry.toVersion ?? null,
-              evidence,
-              at,
-            ],
-          )
-        ).rows[0] as PostgresRow;
-        return toAuditEntry(row);
-      });
+      const row = auditRow(entry);
+      return write((client) => insertAudit(client, row));
     },
 
     async listAudit(query = {}) {
@@ -635,6 +668,33 @@ export function postgresStorage(
     },
   };
   return store;
+}
+
+/** The parameters of an audit INSERT; throws `StorageInputError` for evidence JSON cannot hold. */
+function auditRow(entry: NewAuditEntry): unknown[] {
+  return [
+    entry.type,
+    entry.toolName ?? null,
+    entry.actor,
+    entry.reason,
+    entry.fromVersion ?? null,
+    entry.toVersion ?? null,
+    toJsonText('entry.evidence', entry.evidence ?? null),
+    entry.at ?? Date.now(),
+  ];
+}
+
+/** The parameters of a test case INSERT after the tool name; throws for values JSON cannot hold. */
+function testCaseRow(testCase: NewTestCase): unknown[] {
+  return [
+    toJsonText('testCase.input', testCase.input),
+    toJsonText('testCase.expect', testCase.expect),
+    testCase.description,
+    testCase.origin,
+    testCase.inputHash ?? null,
+    testCase.maxLatencyMs ?? null,
+    testCase.heldOut === true,
+  ];
 }
 
 /** The newest `limit` rows of a query, matching an index exactly so the scan stops after `limit` rows. */
