@@ -542,6 +542,162 @@ export function runStorageContract(
       );
     });
 
+    describe('one transaction per change', () => {
+      /** Evidence no store can hold (JSON has no BigInt): the entry fails inside the change. */
+      const unstorable = { count: 1n } as unknown as JsonValue;
+
+      it(
+        'creates a tool with its test cases and audit entry together, or writes nothing and can be retried',
+        async () => {
+          const storage = await open();
+          const entry = { type: 'tool:created', actor: 'test', reason: 'created', toVersion: 1 };
+          const failed = await rejection(
+            storage.createTool({
+              name: 'add',
+              description: 'Adds',
+              firstVersion: toolVersion(),
+              testCases: [testCase()],
+              audit: { ...entry, evidence: unstorable },
+            }),
+          );
+          expect(SiaError.isInstance(failed) || failed instanceof Error).toBe(true);
+          const badCase = await rejection(
+            storage.createTool({
+              name: 'add',
+              description: 'Adds',
+              firstVersion: toolVersion(),
+              testCases: [testCase(), { ...testCase(), input: unstorable }],
+              audit: entry,
+            }),
+          );
+          expect(badCase).toBeInstanceOf(Error);
+          expect(await storage.getTool('add')).toBeUndefined();
+          expect(await storage.listVersions('add')).toEqual([]);
+          expect(await storage.listTestCases('add')).toEqual([]);
+          expect(await storage.listAudit()).toEqual([]);
+
+          // The retry is not refused with ToolExistsError: nothing of the failed attempts exists.
+          const created = await storage.createTool({
+            name: 'add',
+            description: 'Adds',
+            firstVersion: toolVersion(),
+            testCases: [testCase(), { ...testCase(), description: 'second', heldOut: true }],
+            audit: { ...entry, evidence: { sideEffects: true } },
+          });
+          expect(
+            created.testCases.map((stored) => [stored.toolName, stored.description, stored.heldOut]),
+          ).toEqual([
+            ['add', 'adds small numbers', false],
+            ['add', 'second', true],
+          ]);
+          expect(await storage.listTestCases('add')).toEqual(created.testCases);
+          expect(created.audit).toEqual({
+            ...entry,
+            toolName: 'add',
+            evidence: { sideEffects: true },
+            id: created.audit?.id,
+            at: created.audit?.at,
+          });
+          expect(await storage.listAudit({ toolName: 'add' })).toEqual([created.audit]);
+          // Without cases and entry: none stored, none returned.
+          const plain = await storage.createTool({
+            name: 'sub',
+            description: 'Subtracts',
+            firstVersion: toolVersion(),
+          });
+          expect(plain.testCases).toEqual([]);
+          expect(plain.audit).toBeUndefined();
+          expect(await storage.listAudit({ toolName: 'sub' })).toEqual([]);
+        },
+        timeout,
+      );
+
+      it(
+        'swaps the active version together with its audit entry, or writes neither',
+        async () => {
+          const storage = await open();
+          await storage.createTool({ name: 'add', description: 'Adds', firstVersion: toolVersion() });
+          await storage.addVersion('add', toolVersion({ parentVersion: 1 }));
+          const entry = {
+            type: 'tool:promoted',
+            actor: 'test',
+            reason: 'gate passed',
+            fromVersion: 1,
+            toVersion: 2,
+          };
+
+          const failed = await rejection(
+            storage.compareAndSetActive('add', 1, 2, { ...entry, evidence: unstorable }),
+          );
+          expect(failed).toBeInstanceOf(Error);
+          expect((await storage.getTool('add'))?.activeVersion).toBe(1);
+          expect(await storage.listAudit()).toEqual([]);
+
+          const swapped = await storage.compareAndSetActive('add', 1, 2, {
+            ...entry,
+            evidence: { cases: 3 },
+          });
+          expect(swapped.swapped).toBe(true);
+          const stored = swapped.swapped ? swapped.audit : undefined;
+          expect(stored).toEqual({
+            ...entry,
+            toolName: 'add',
+            evidence: { cases: 3 },
+            id: stored?.id,
+            at: stored?.at,
+          });
+          expect(await storage.listAudit()).toEqual([stored]);
+          expect((await storage.getTool('add'))?.activeVersion).toBe(2);
+
+          // A swap that does not happen writes no entry.
+          expect(await storage.compareAndSetActive('add', 1, 2, entry)).toEqual({
+            swapped: false,
+            actual: 2,
+          });
+          expect(await storage.listAudit()).toEqual([stored]);
+          // Without an entry: none written, none returned.
+          expect(await storage.compareAndSetActive('add', 2, 1)).toEqual({ swapped: true });
+          expect(await storage.listAudit()).toEqual([stored]);
+        },
+        timeout,
+      );
+
+      it(
+        'pins and unpins together with the audit entry, or writes neither',
+        async () => {
+          const storage = await open();
+          await storage.createTool({ name: 'add', description: 'Adds', firstVersion: toolVersion() });
+          const entry = {
+            type: 'tool:pinned',
+            actor: 'test',
+            reason: 'frozen',
+            fromVersion: 1,
+            toVersion: 1,
+          };
+          const failed = await rejection(storage.setPinned('add', true, { ...entry, evidence: unstorable }));
+          expect(failed).toBeInstanceOf(Error);
+          expect((await storage.getTool('add'))?.pinned).toBe(false);
+          expect(await storage.listAudit()).toEqual([]);
+
+          const pinned = await storage.setPinned('add', true, entry);
+          expect(pinned).toEqual({
+            ...entry,
+            toolName: 'add',
+            evidence: null,
+            id: pinned?.id,
+            at: pinned?.at,
+          });
+          expect((await storage.getTool('add'))?.pinned).toBe(true);
+          const unpinned = await storage.setPinned('add', false, { ...entry, type: 'tool:unpinned' });
+          expect((await storage.getTool('add'))?.pinned).toBe(false);
+          expect(await storage.listAudit()).toEqual([pinned, unpinned]);
+          expect(await storage.setPinned('add', true)).toBeUndefined();
+          expect(await storage.listAudit()).toHaveLength(2);
+        },
+        timeout,
+      );
+    });
+
     describe('test cases', () => {
       it(
         'adds, lists oldest first, and removes test cases per tool, with JSON intact',
