@@ -457,11 +457,18 @@ export class ToolImprover {
         }) as JsonObject,
       });
     } catch (error) {
-      if (!PromotionConflictError.isInstance(error)) throw error;
-      await catalog.refresh(toolName);
-      return { stage: 'promotion', reasons: [error.message] };
+      if (PromotionConflictError.isInstance(error)) {
+        await catalog.refresh(toolName);
+        return { stage: 'promotion', reasons: [error.message] };
+      }
+      // The outcome may be unknown (the store failed around COMMIT): the swap and its audit entry
+      // are one transaction, so the active version tells. Promoted: go on as promoted.
+      if ((await registry.tool(toolName).catch(() => undefined))?.activeVersion !== added.version)
+        throw error;
     }
-    catalog.set((await registry.tool(toolName)).description, added);
+    // Committed: from here on the events and the watch must follow, whatever fails next.
+    const description = catalog.get(toolName)?.description ?? (await registry.tool(toolName)).description;
+    catalog.set(description, added);
     state.firstFailing = null;
     state.sinceEvaluation = 0;
     state.watch = {
@@ -481,7 +488,14 @@ export class ToolImprover {
       ...(shadow ? { shadow } : {}),
       loop,
     });
-    await this.#audit(toolName, version, { outcome: 'promoted', toVersion: added.version, ...loop });
+    try {
+      await this.#audit(toolName, version, { outcome: 'promoted', toVersion: added.version, ...loop });
+    } catch (error) {
+      // The promotion (with its own audit entry) stands; only this summary entry is missing.
+      this.#parts.logger?.warn?.(`recording the improvement of "${toolName}" failed`, {
+        error: String(error),
+      });
+    }
     return 'promoted';
   }
 
@@ -548,7 +562,7 @@ export class ToolImprover {
 
   async #checkWatch(
     toolName: string,
-    watch: { version: number; previousVersion: number; previousScore: number },
+    watch: { version: number; previousVersion: number; previousScore: number; calls: number },
   ): Promise<void> {
     const { watchEvaluator, memory, events, registry, catalog, options, storage, instanceId } = this.#parts;
     const evaluation = await watchEvaluator.evaluate(memory, toolName, { version: watch.version });
@@ -573,11 +587,20 @@ export class ToolImprover {
         evidence: toJson({ evaluation, previousScore: watch.previousScore }) as JsonObject,
       });
     } catch (error) {
-      if (!PromotionConflictError.isInstance(error)) throw error;
-      await catalog.refresh(toolName);
-      return;
+      if (PromotionConflictError.isInstance(error)) {
+        await catalog.refresh(toolName);
+        return;
+      }
+      // As for a promotion: the active version tells whether the rollback committed. If not, the
+      // version is still active and stays watched, so the check runs again.
+      if ((await registry.tool(toolName).catch(() => undefined))?.activeVersion !== watch.previousVersion) {
+        this.#state(toolName).watch ??= { ...watch, calls: 0 };
+        throw error;
+      }
     }
-    catalog.set(record.description, await registry.version(toolName, watch.previousVersion));
+    // Committed: serve the previous version; a failed read leaves it to the next catalog refresh.
+    const previous = await registry.version(toolName, watch.previousVersion).catch(() => undefined);
+    if (previous) catalog.set(record.description, previous);
     this.#state(toolName).sinceEvaluation = 0;
     events.emit('tool:rolled-back', {
       toolName,
