@@ -98,7 +98,7 @@ describe('agent input must be plain JSON', () => {
     'the AI SDK tool answers %s with TOOL_INPUT_INVALID; nothing runs or is recorded',
     async (_kind, make, path) => {
       const echo = agent.tools().echo_n;
-      const answer = await echo?.execute?.(make(), { toolCallId: 'call-1', messages: [] });
+      const answer = await echo?.execute?.(make(), { toolCallId: 'call-1', messages: [] } as never);
       expect(answer).toMatchObject({ error: { code: 'TOOL_INPUT_INVALID' } });
       expect((answer as { error: { message: string } }).error.message).toContain(`${path}: `);
       expect(runs).toBe(0);
