@@ -38,8 +38,12 @@ export class ToolInvocationError extends SiaError {
 }
 
 /**
- * Thrown when a call's input does not match the tool's input schema. The tool did not run and
- * nothing was recorded: the caller (or the model) must fix the input.
+ * Thrown when a call's input does not match the tool's input schema, or is not plain JSON data
+ * (see `plainJsonProblem`: cycles, BigInt, non-finite numbers, `undefined`, functions, Dates,
+ * Maps, class instances, getters, proxies, deeper than 100 levels or longer than 4 Mi
+ * characters of JSON). The tool did not run and nothing was recorded: the caller (or the
+ * model) must fix the input. Each problem names its path (`input.items[3].n: …` for JSON
+ * problems, a JSON Pointer for schema problems).
  */
 export class ToolInputError extends SiaError {
   readonly [inputMarker] = true;
@@ -48,10 +52,14 @@ export class ToolInputError extends SiaError {
   /** Each problem, with its JSON path. */
   readonly problems: string[];
 
-  constructor(toolName: string, problems: string[]) {
+  /**
+   * @param summary - what is wrong as a whole: the default, or `is not plain JSON` when the
+   * input holds a value JSON cannot carry (a cycle, a BigInt, `Infinity`, a Date, …).
+   */
+  constructor(toolName: string, problems: string[], summary = 'does not match its input schema') {
     super({
       code: 'TOOL_INPUT_INVALID',
-      message: `Input for tool "${toolName}" does not match its input schema: ${problems.join('; ')}. Fix the input; the tool did not run.`,
+      message: `Input for tool "${toolName}" ${summary}: ${problems.join('; ')}. Fix the input; the tool did not run.`,
     });
     this.name = 'ToolInputError';
     this.toolName = toolName;

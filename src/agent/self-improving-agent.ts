@@ -11,6 +11,7 @@ import {
 import { errorInfo } from '../core/error-info.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { integerOption } from '../core/options.ts';
+import { plainJsonProblem } from '../core/plain-json.ts';
 import { TypedEmitter } from '../core/typed-emitter.ts';
 import { Evaluator } from '../evaluation/evaluator.ts';
 import { CodeValidator } from '../generation/code-validator.ts';
@@ -403,6 +404,15 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     const version = managed.version;
     if (managed.problem !== null) {
       return { ok: false, error: new ToolUnavailableError(toolName, version.version, managed.problem) };
+    }
+    // Before the schema: the validator recurses (a RangeError on deep input) and accepts what
+    // JSON cannot carry (Infinity passes `type: "integer"`, then reaches the tool as null).
+    const notJson = plainJsonProblem(input, 'input');
+    if (notJson !== null) {
+      return {
+        ok: false,
+        error: new ToolInputError(toolName, [`${notJson.path}: ${notJson.message}`], 'is not plain JSON'),
+      };
     }
     const problems = managed.inputSchema.validate(input);
     if (typeof input !== 'object' || input === null || Array.isArray(input) || problems.length > 0) {

@@ -9,5 +9,11 @@ export {
   objectOption,
   stringOption,
 } from './options.ts';
+export {
+  PLAIN_JSON_LIMITS,
+  type PlainJsonOptions,
+  type PlainJsonProblem,
+  plainJsonProblem,
+} from './plain-json.ts';
 export { SiaError, type SiaErrorOptions } from './sia-error.ts';
 export { type EventMap, TypedEmitter, type TypedEmitterOptions } from './typed-emitter.ts';

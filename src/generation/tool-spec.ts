@@ -1,6 +1,7 @@
 import { Validator } from '@cfworker/json-schema';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { objectOption, stringOption } from '../core/options.ts';
+import { plainJsonProblem } from '../core/plain-json.ts';
 import { TOOL_NAME_PATTERN } from '../registry/tool-definition.ts';
 import { RESERVED_IDENTIFIERS } from '../sandbox/sandbox-call.ts';
 
@@ -81,7 +82,9 @@ export function validateToolSpec(spec: ToolSpec): ToolSpec {
     const field = `spec.examples[${index}]`;
     objectOption(field, example);
     const input = objectOption(`${field}.input`, example.input);
-    if (!isJson(input)) throw new InvalidOptionError(`${field}.input`, 'JSON data', input);
+    const inputProblem = plainJsonProblem(input, `${field}.input`);
+    if (inputProblem !== null)
+      throw new InvalidOptionError(inputProblem.path, `plain JSON data (${inputProblem.message})`, input);
     const result = schemaValidator.validate(input);
     if (!result.valid) {
       const first = result.errors.at(-1);
@@ -91,10 +94,11 @@ export function validateToolSpec(spec: ToolSpec): ToolSpec {
         input,
       );
     }
-    if (!isJson(example.output)) {
+    const outputProblem = plainJsonProblem(example.output, `${field}.output`);
+    if (outputProblem !== null) {
       throw new InvalidOptionError(
-        `${field}.output`,
-        'JSON data (not undefined, a function or a cycle)',
+        outputProblem.path,
+        `plain JSON data (${outputProblem.message})`,
         example.output,
       );
     }
@@ -126,17 +130,4 @@ export function validateToolSpec(spec: ToolSpec): ToolSpec {
     examples: Object.freeze(examples),
     capabilities: Object.freeze({ network: Object.freeze(network) }),
   });
-}
-
-function isJson(value: unknown, depth = 0): boolean {
-  if (depth > 100) return false;
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
-  if (typeof value === 'number') return Number.isFinite(value);
-  if (Array.isArray(value)) return value.every((item) => isJson(item, depth + 1));
-  if (typeof value === 'object') {
-    const prototype = Object.getPrototypeOf(value);
-    if (prototype !== Object.prototype && prototype !== null) return false;
-    return Object.values(value).every((item) => isJson(item, depth + 1));
-  }
-  return false;
 }

@@ -1,5 +1,6 @@
 import { type $ZodType, toJSONSchema } from 'zod/v4/core';
 import type { InvalidValueError } from '../core/options.ts';
+import { plainJsonProblem } from '../core/plain-json.ts';
 import { schemaProblem } from '../regression/schema-cache.ts';
 import { parseAllowEntry } from '../sandbox/network-policy.ts';
 import type { JsonObject, JsonValue, ToolCapabilities, VersionAuthor } from '../storage/types.ts';
@@ -118,37 +119,16 @@ export function toCapabilities(value: unknown, field = 'capabilities'): ToolCapa
 }
 
 /**
- * Returns a detached copy of `value` if it is plain JSON (no functions, `undefined`, `NaN`,
- * cycles, class instances), else throws {@link InvalidToolError} naming the field.
+ * Returns a detached copy of `value` if it is plain JSON (see `plainJsonProblem`: no functions,
+ * BigInt, `NaN`, cycles, class instances, getters, proxies, holes; at most 100 levels deep),
+ * else throws {@link InvalidToolError} naming the path. Object properties set to `undefined`
+ * are left out, as `JSON.stringify` does. The check is iterative: deep input is refused, never
+ * a `RangeError`.
  */
 export function checkJson(value: unknown, field: string): JsonValue {
-  const seen = new Set<object>();
-  const visit = (item: unknown, path: string): JsonValue => {
-    if (item === null || typeof item === 'string' || typeof item === 'boolean') return item;
-    if (typeof item === 'number') {
-      if (!Number.isFinite(item)) throw fail(path, 'a finite number (JSON has no NaN or Infinity)', item);
-      return item;
-    }
-    if (typeof item !== 'object') throw fail(path, 'a JSON value', item);
-    if (seen.has(item)) throw fail(path, 'a JSON value without cycles', '(a cycle)');
-    seen.add(item);
-    try {
-      if (Array.isArray(item)) return item.map((element, index) => visit(element, `${path}[${index}]`));
-      const prototype = Object.getPrototypeOf(item);
-      if (prototype !== Object.prototype && prototype !== null) {
-        throw fail(path, 'a plain JSON object', item);
-      }
-      const copy: JsonObject = {};
-      for (const [key, element] of Object.entries(item)) {
-        if (element === undefined) continue;
-        copy[key] = visit(element, `${path}.${key}`);
-      }
-      return copy;
-    } finally {
-      seen.delete(item);
-    }
-  };
-  return visit(value, field);
+  const problem = plainJsonProblem(value, field, { undefinedProperties: 'omit' });
+  if (problem !== null) throw fail(problem.path, `a JSON value (${problem.message})`, value);
+  return JSON.parse(JSON.stringify(value)) as JsonValue;
 }
 
 /** Validates the examples of a tool definition. */

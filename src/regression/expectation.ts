@@ -1,4 +1,5 @@
 import { jsonEqual } from '../core/json-equal.ts';
+import { plainJsonProblem } from '../core/plain-json.ts';
 import type { JsonObject, JsonValue } from '../storage/types.ts';
 import { InvalidExpectationError } from './invalid-expectation-error.ts';
 import { compileSchema, describeViolations, type SchemaCache, schemaProblem } from './schema-cache.ts';
@@ -276,20 +277,30 @@ function parseApprox(value: unknown, field: string): ApproxExpectation {
   return approx;
 }
 
-/** A detached copy of a JSON value; throws naming the path of anything JSON cannot hold. */
+/**
+ * A detached copy of a JSON value; throws naming the path of anything JSON cannot hold. The
+ * iterative check comes first, so cycles and deep nesting are refused before the copy recurses.
+ */
 function jsonCopy(value: unknown, field: string): JsonValue {
+  const problem = plainJsonProblem(value, field);
+  if (problem !== null)
+    throw new InvalidExpectationError(problem.path, `a JSON value (${problem.message})`, value);
+  return copyJson(value, field);
+}
+
+function copyJson(value: unknown, field: string): JsonValue {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
     if (!Number.isFinite(value))
       throw new InvalidExpectationError(field, 'a JSON value (finite numbers only)', value);
     return value;
   }
-  if (Array.isArray(value)) return value.map((item, index) => jsonCopy(item, `${field}[${index}]`));
+  if (Array.isArray(value)) return value.map((item, index) => copyJson(item, `${field}[${index}]`));
   if (isPlainObject(value)) {
     const copy: JsonObject = {};
     for (const [key, item] of Object.entries(value)) {
       if (key === '__proto__') throw new InvalidExpectationError(field, 'no "__proto__" key', value);
-      copy[key] = jsonCopy(item, `${field}.${key}`);
+      copy[key] = copyJson(item, `${field}.${key}`);
     }
     return copy;
   }

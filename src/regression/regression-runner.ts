@@ -2,8 +2,9 @@ import { errorInfo } from '../core/error-info.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { median } from '../core/median.ts';
 import { integerOption, numberOption } from '../core/options.ts';
+import { plainJsonProblem } from '../core/plain-json.ts';
 import { hashValue } from '../memory/hash-value.ts';
-import { checkJson, checkToolName } from '../registry/tool-definition.ts';
+import { checkToolName } from '../registry/tool-definition.ts';
 import type { SandboxCall } from '../sandbox/sandbox-call.ts';
 import type { SandboxDeterminism } from '../sandbox/sandbox-options.ts';
 import type { SandboxRunResult } from '../sandbox/sandbox-result.ts';
@@ -535,15 +536,11 @@ function checkInput(value: unknown, field: string): JsonObject {
 }
 
 function checkJsonAsCase(value: unknown, field: string): JsonValue {
-  try {
-    return checkJson(value, field);
-  } catch (error) {
-    throw new InvalidTestCaseError(
-      field,
-      'a JSON value',
-      error instanceof Error && 'value' in error ? error.value : value,
-    );
-  }
+  // Iterative: a cycle or input nested 100k deep is refused with its path, never a RangeError.
+  const problem = plainJsonProblem(value, field);
+  if (problem !== null)
+    throw new InvalidTestCaseError(problem.path, `a JSON value (${problem.message})`, value);
+  return JSON.parse(JSON.stringify(value)) as JsonValue;
 }
 
 function checkDeterminism(value: unknown): SandboxDeterminism | false {

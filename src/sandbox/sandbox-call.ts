@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { integerOption, objectOption } from '../core/options.ts';
+import { plainJsonProblem } from '../core/plain-json.ts';
 import {
   type ResolvedNetworkOptions,
   type ResolvedSandboxOptions,
@@ -104,6 +105,12 @@ export function resolveSandboxCall(
 function serializeInput(input: unknown): string {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new InvalidOptionError('input', 'an object (the tool takes one object argument)', input);
+  }
+  // Checked first: JSON.stringify throws a raw TypeError on cycles and BigInt, a RangeError on
+  // deep nesting, and quietly turns Infinity into null and a Date into a string.
+  const problem = plainJsonProblem(input, 'input');
+  if (problem !== null) {
+    throw new InvalidOptionError('input', `plain JSON data (${problem.path}: ${problem.message})`, input);
   }
   let json: string | undefined;
   try {
