@@ -12,6 +12,7 @@ import { type CallOutcome, cancelTimer, HostCall } from './host-call.ts';
 import { FetchFailure, type HostFetchRequest, hostFetch } from './host-fetch.ts';
 import { NetworkPolicy } from './network-policy.ts';
 import type { GuestErrorInfo, SandboxErrorCode } from './sandbox-error.ts';
+import { jsonDepthExceeds, maxValueDepth } from './value-depth.ts';
 import type { WorkerInit, WorkerRunRequest, WorkerRunResult } from './worker-protocol.ts';
 
 /** Settings of a {@link GuestRuntime}; the same as the worker's init data. */
@@ -469,6 +470,16 @@ export class GuestRuntime {
           replaceWorker: false,
         };
       }
+      // The prelude already refuses deeper results; checked again here (one linear pass) so
+      // nothing below ever walks an unbounded nesting.
+      if (jsonDepthExceeds(json, maxValueDepth)) {
+        return {
+          ok: false,
+          code: 'INVALID_OUTPUT',
+          message: `Invalid tool output: the result is nested more than ${maxValueDepth} levels deep (the sandbox's value depth limit, maxValueDepth); return flatter data.`,
+          replaceWorker: false,
+        };
+      }
       const protoPath = findProtoKey(json);
       if (protoPath !== undefined) {
         return {
@@ -885,26 +896,42 @@ function urlParts(url: URL): string {
   });
 }
 
-/** Finds a `__proto__` key in JSON text and returns its path (e.g. `output.a[2]`), if any. */
+/**
+ * Finds a `__proto__` key in JSON text and returns its path (e.g. `output.a[2]`), if any.
+ * Walks with an explicit stack (no recursion) and builds a path only for the key it reports.
+ */
 function findProtoKey(json: string): string | undefined {
   if (!json.includes('"__proto__"')) return undefined;
-  let found: string | undefined;
-  const visit = (value: unknown, path: string): void => {
-    if (found !== undefined || typeof value !== 'object' || value === null) return;
-    if (Array.isArray(value)) {
-      for (const [index, item] of value.entries()) visit(item, `${path}[${index}]`);
-      return;
+  interface Step {
+    readonly value: unknown;
+    readonly parent: Step | undefined;
+    readonly key: string | number;
+  }
+  const pathOf = (step: Step): string => {
+    const parts: string[] = [];
+    for (let at: Step | undefined = step; at?.parent !== undefined; at = at.parent) {
+      parts.push(typeof at.key === 'number' ? `[${at.key}]` : `.${at.key}`);
     }
-    for (const key of Object.keys(value)) {
-      if (key === '__proto__') {
-        found = `${path}.__proto__`;
-        return;
-      }
-      visit((value as Record<string, unknown>)[key], `${path}.${key}`);
-    }
+    return `output${parts.reverse().join('')}`;
   };
-  visit(JSON.parse(json), 'output');
-  return found;
+  const stack: Step[] = [{ value: JSON.parse(json), parent: undefined, key: '' }];
+  while (stack.length > 0) {
+    const step = stack.pop() as Step;
+    const value = step.value;
+    if (typeof value !== 'object' || value === null) continue;
+    const children: Step[] = [];
+    if (Array.isArray(value)) {
+      for (const [index, item] of value.entries()) children.push({ value: item, parent: step, key: index });
+    } else {
+      for (const key of Object.keys(value)) {
+        if (key === '__proto__') return pathOf({ value: undefined, parent: step, key });
+        children.push({ value: (value as Record<string, unknown>)[key], parent: step, key });
+      }
+    }
+    // Reversed so the first key is visited first, as a recursive walk would.
+    for (let index = children.length - 1; index >= 0; index -= 1) stack.push(children[index] as Step);
+  }
+  return undefined;
 }
 
 function foldSeed(seed: number): number {
