@@ -201,6 +201,15 @@ export function guestPrelude(host: GuestHost): GuestControl {
     }
   }
 
+  /**
+   * Rethrows an engine failure (out of memory, stack overflow, interrupt: all InternalError)
+   * that a bridge below caught while translating ordinary errors, so it is never turned into a
+   * TypeError or a quiet `false`/`null`.
+   */
+  function rethrowInternal(error: unknown): void {
+    if (isErrorObject(error) && (error as any).name === 'InternalError') throw error;
+  }
+
   function failFromThrown(thrown: unknown, fallbackCode = 'TOOL_ERROR'): string {
     return encodeFailure(describeThrown(thrown, fallbackCode));
   }
@@ -748,7 +757,8 @@ export function guestPrelude(host: GuestHost): GuestControl {
       const buffer = toArrayBuffer(input, 'The "input" argument');
       try {
         return host.decodeUtf8(buffer, this.#fatal, this.#ignoreBom);
-      } catch {
+      } catch (error) {
+        rethrowInternal(error);
         throw new TypeError('The encoded data was not valid for encoding utf-8');
       }
     }
@@ -812,7 +822,8 @@ export function guestPrelude(host: GuestHost): GuestControl {
     const text = StringCtor(input);
     try {
       return jsonParse(host.parseUrl(text, base === undefined ? undefined : StringCtor(base)));
-    } catch {
+    } catch (error) {
+      rethrowInternal(error);
       throw new TypeError(`Invalid URL: ${truncate(text, 200)}`);
     }
   }
@@ -1016,14 +1027,16 @@ export function guestPrelude(host: GuestHost): GuestControl {
       try {
         parseUrl(url, base);
         return true;
-      } catch {
+      } catch (error) {
+        rethrowInternal(error);
         return false;
       }
     }
     static parse(url: unknown, base?: unknown): URL | null {
       try {
         return new URL(url, base);
-      } catch {
+      } catch (error) {
+        rethrowInternal(error);
         return null;
       }
     }
