@@ -83,7 +83,7 @@ export function guestPrelude(host: GuestHost): GuestControl {
     getPrototypeOf,
     keys: objectKeys,
   } = Object;
-  const { apply, ownKeys } = Reflect;
+  const { apply, construct, ownKeys } = Reflect;
   const objectToString = Object.prototype.toString;
   const hasOwn = Object.hasOwn;
   const jsonStringify = JSON.stringify;
@@ -95,6 +95,8 @@ export function guestPrelude(host: GuestHost): GuestControl {
   const maxMessageChars = 2000;
   const maxLogEntryChars = 8192;
   const maxPendingTimers = 10_000;
+  /** Keep equal to `maxValueDepth` in value-depth.ts (the host checks the same limit). */
+  const maxValueDepth = 1000;
   const ownGlobal: any = globalThis;
 
   interface Realm {
@@ -199,6 +201,15 @@ export function guestPrelude(host: GuestHost): GuestControl {
     }
   }
 
+  /**
+   * Rethrows an engine failure (out of memory, stack overflow, interrupt: all InternalError)
+   * that a bridge below caught while translating ordinary errors, so it is never turned into a
+   * TypeError or a quiet `false`/`null`.
+   */
+  function rethrowInternal(error: unknown): void {
+    if (isErrorObject(error) && (error as any).name === 'InternalError') throw error;
+  }
+
   function failFromThrown(thrown: unknown, fallbackCode = 'TOOL_ERROR'): string {
     return encodeFailure(describeThrown(thrown, fallbackCode));
   }
@@ -208,11 +219,38 @@ export function guestPrelude(host: GuestHost): GuestControl {
     return truncate(typeof value === 'string' ? value : StringCtor(value), maxMessageChars * 2);
   }
 
+  const depthExceeded = freeze({ depthExceeded: true });
+
+  /**
+   * A `JSON.stringify` replacer that only measures: each object's depth is its holder's plus
+   * one (constant work per value), and nesting past `maxValueDepth` stops the serialisation
+   * early. QuickJS checks for cycles by scanning the chain of open objects, so serialising a
+   * value of depth N costs about N²; the limit keeps that bounded and the refusal fast.
+   */
+  function depthLimiter(): (this: unknown, key: string, value: unknown) => unknown {
+    const depths = new Map<unknown, number>();
+    return function measure(this: unknown, _key: string, value: unknown): unknown {
+      if (typeof value === 'object' && value !== null) {
+        const depth = (depths.get(this) ?? 0) + 1;
+        if (depth > maxValueDepth) throw depthExceeded;
+        depths.set(value, depth);
+      }
+      return value;
+    };
+  }
+
   function serialize(value: unknown, maxChars: number): string {
     let json: string | undefined;
     try {
-      json = jsonStringify(value);
+      json = jsonStringify(value, depthLimiter());
     } catch (error) {
+      if (error === depthExceeded) {
+        return fail(
+          'INVALID_OUTPUT',
+          'RangeError',
+          `the result is nested more than ${maxValueDepth} levels deep (the sandbox's value depth limit, maxValueDepth); return flatter data`,
+        );
+      }
       const failure = describeThrown(error, 'INVALID_OUTPUT');
       if (failure.code === 'INVALID_OUTPUT') {
         failure.message = `the result is not JSON-serialisable (${failure.name}: ${failure.message}); return plain data`;
@@ -719,7 +757,8 @@ export function guestPrelude(host: GuestHost): GuestControl {
       const buffer = toArrayBuffer(input, 'The "input" argument');
       try {
         return host.decodeUtf8(buffer, this.#fatal, this.#ignoreBom);
-      } catch {
+      } catch (error) {
+        rethrowInternal(error);
         throw new TypeError('The encoded data was not valid for encoding utf-8');
       }
     }
@@ -783,7 +822,8 @@ export function guestPrelude(host: GuestHost): GuestControl {
     const text = StringCtor(input);
     try {
       return jsonParse(host.parseUrl(text, base === undefined ? undefined : StringCtor(base)));
-    } catch {
+    } catch (error) {
+      rethrowInternal(error);
       throw new TypeError(`Invalid URL: ${truncate(text, 200)}`);
     }
   }
@@ -987,14 +1027,16 @@ export function guestPrelude(host: GuestHost): GuestControl {
       try {
         parseUrl(url, base);
         return true;
-      } catch {
+      } catch (error) {
+        rethrowInternal(error);
         return false;
       }
     }
     static parse(url: unknown, base?: unknown): URL | null {
       try {
         return new URL(url, base);
-      } catch {
+      } catch (error) {
+        rethrowInternal(error);
         return null;
       }
     }
@@ -1434,7 +1476,55 @@ export function guestPrelude(host: GuestHost): GuestControl {
   })();
   const randomDescriptor = globalDescriptor(random);
 
+  /**
+   * Removes every way guest code could change the length of a live buffer (the known QuickJS
+   * out-of-bounds bugs all start from one): `ArrayBuffer.prototype.resize`, `transfer` and
+   * `transferToFixedLength` (they detach the source), the `maxByteLength` constructor option,
+   * and `SharedArrayBuffer` (whose `grow` does the same; this QuickJS build has no `Atomics`,
+   * which would only serve it, and it is removed too should a later build add it). Without a
+   * resizable buffer there are no length-tracking views either. The constructor becomes a
+   * wrapper that refuses `maxByteLength` (a buffer still reports `resizable: false`,
+   * `maxByteLength === byteLength`, `detached: false`); its prototype stays the realm's own.
+   */
+  function removeResizableBuffers(target: any): void {
+    delete target.SharedArrayBuffer;
+    delete target.Atomics;
+    const OriginalArrayBuffer = target.ArrayBuffer;
+    const prototype = OriginalArrayBuffer.prototype;
+    delete prototype.resize;
+    delete prototype.transfer;
+    delete prototype.transferToFixedLength;
+    // Errors of the target realm, so `instanceof TypeError` holds in a fresh context too.
+    const RealmTypeError = target.TypeError;
+    function FixedArrayBuffer(this: unknown, length: unknown, options?: unknown): unknown {
+      if (new.target === undefined) throw new RealmTypeError("Constructor ArrayBuffer requires 'new'");
+      if (
+        (typeof options === 'object' || typeof options === 'function') &&
+        options !== null &&
+        (options as any).maxByteLength !== undefined
+      ) {
+        throw new RealmTypeError(
+          'Resizable ArrayBuffers (the maxByteLength option) are not available in the sandbox; allocate a buffer of the final size instead',
+        );
+      }
+      return construct(OriginalArrayBuffer, [length], new.target);
+    }
+    defineProperty(FixedArrayBuffer, 'length', { value: 1 });
+    defineProperty(FixedArrayBuffer, 'name', { value: 'ArrayBuffer' });
+    defineProperty(FixedArrayBuffer, 'prototype', { value: prototype, writable: false });
+    defineProperty(FixedArrayBuffer, 'isView', {
+      value: OriginalArrayBuffer.isView,
+      writable: true,
+      configurable: true,
+    });
+    const species = getOwnPropertyDescriptor(OriginalArrayBuffer, Symbol.species);
+    if (species) defineProperty(FixedArrayBuffer, Symbol.species, species);
+    defineProperty(prototype, 'constructor', { value: FixedArrayBuffer, writable: true, configurable: true });
+    defineProperty(target, 'ArrayBuffer', globalDescriptor(FixedArrayBuffer));
+  }
+
   function install(target: any): void {
+    removeResizableBuffers(target);
     defineProperty(target, 'Date', globalDescriptor(makeDate(target.Date)));
     defineProperty(target.Math, 'random', randomDescriptor);
     // A FinalizationRegistry callback could run during a later call, so none are offered.

@@ -12,6 +12,7 @@ import { type CallOutcome, cancelTimer, HostCall } from './host-call.ts';
 import { FetchFailure, type HostFetchRequest, hostFetch } from './host-fetch.ts';
 import { NetworkPolicy } from './network-policy.ts';
 import type { GuestErrorInfo, SandboxErrorCode } from './sandbox-error.ts';
+import { jsonDepthExceeds, maxValueDepth } from './value-depth.ts';
 import type { WorkerInit, WorkerRunRequest, WorkerRunResult } from './worker-protocol.ts';
 
 /** Settings of a {@link GuestRuntime}; the same as the worker's init data. */
@@ -249,7 +250,12 @@ export class GuestRuntime {
     if (begun === undefined) return;
     begun.dispose();
     const entry = context.newString(request.entry);
-    const input = context.newString(request.inputJson);
+    const input = newGuestString(context, request.inputJson);
+    if (input === undefined) {
+      entry.dispose();
+      this.#finish(call, this.#outOfMemory());
+      return;
+    }
     const maxChars = context.newNumber(this.#options.maxOutputBytes);
     const result = this.#callOrFinish(
       call,
@@ -265,9 +271,9 @@ export class GuestRuntime {
     maxChars.dispose();
     if (result === undefined) return;
     if (context.typeof(result) === 'string') {
-      const text = context.getString(result);
+      const text = readGuestString(context, result);
       result.dispose();
-      this.#finish(call, this.#outcomeFrom(text));
+      this.#finish(call, text === undefined ? this.#outOfMemory() : this.#outcomeFrom(text));
       return;
     }
     call.promise = result;
@@ -307,9 +313,10 @@ export class GuestRuntime {
       }
       const state = context.getPromiseState(call.promise);
       if (state.type === 'fulfilled') {
-        const text = context.getString(state.value);
+        const text =
+          context.typeof(state.value) === 'string' ? readGuestString(context, state.value) : undefined;
         if (!state.notAPromise) state.value.dispose();
-        this.#finish(call, this.#outcomeFrom(text));
+        this.#finish(call, text === undefined ? this.#outOfMemory() : this.#outcomeFrom(text));
       } else if (state.type === 'rejected') {
         this.#finish(call, this.#classifyException(state.error));
         state.error.dispose();
@@ -466,6 +473,16 @@ export class GuestRuntime {
           ok: false,
           code: 'INVALID_OUTPUT',
           message: `Invalid tool output: the result is ${bytes} bytes of JSON, more than maxOutputBytes (${this.#options.maxOutputBytes}). Return less data or raise maxOutputBytes.`,
+          replaceWorker: false,
+        };
+      }
+      // The prelude already refuses deeper results; checked again here (one linear pass) so
+      // nothing below ever walks an unbounded nesting.
+      if (jsonDepthExceeds(json, maxValueDepth)) {
+        return {
+          ok: false,
+          code: 'INVALID_OUTPUT',
+          message: `Invalid tool output: the result is nested more than ${maxValueDepth} levels deep (the sandbox's value depth limit, maxValueDepth); return flatter data.`,
           replaceWorker: false,
         };
       }
@@ -649,16 +666,29 @@ export class GuestRuntime {
 
   #createHostBridge(context: QuickJSContext): QuickJSHandle {
     const host = context.newObject();
+    // Every guest value a bridge function creates or reads is complete or the call fails with
+    // MEMORY: a failed QuickJS allocation must never reach the tool as short or empty data.
     const define = (
       name: string,
       implementation: (...args: QuickJSHandle[]) => QuickJSHandle | undefined,
     ) => {
-      const fn = context.newFunction(name, implementation);
+      const fn = context.newFunction(name, (...args) => {
+        try {
+          return implementation(...args);
+        } catch (error) {
+          if (!(error instanceof GuestMemoryError) && isMemoryFailure(error)) throw this.#exhausted();
+          throw error;
+        }
+      });
       context.setProp(host, name, fn);
       fn.dispose();
     };
     const text = (handle: QuickJSHandle | undefined) =>
-      handle !== undefined && context.typeof(handle) === 'string' ? context.getString(handle) : '';
+      handle !== undefined && context.typeof(handle) === 'string'
+        ? (readGuestString(context, handle) ?? this.#throwExhausted())
+        : '';
+    const guestString = (value: string) => newGuestString(context, value) ?? this.#throwExhausted();
+    const guestBuffer = (bytes: Uint8Array) => newGuestBuffer(context, bytes) ?? this.#throwExhausted();
     const number = (handle: QuickJSHandle | undefined) =>
       handle !== undefined && context.typeof(handle) === 'number' ? context.getNumber(handle) : Number.NaN;
 
@@ -715,6 +745,10 @@ export class GuestRuntime {
           lifetime.dispose();
         }
       } catch (error) {
+        if (error instanceof GuestMemoryError || isMemoryFailure(error)) {
+          deferred.dispose();
+          throw error instanceof GuestMemoryError ? error : this.#exhausted();
+        }
         this.#rejectFetch(deferred, new FetchFailure('invalid', `invalid request: ${String(error)}`));
         return deferred.handle;
       }
@@ -730,7 +764,7 @@ export class GuestRuntime {
                 'The response body is too large for the guest memory; raise memoryLimitBytes.',
               );
             }
-            const meta = context.newString(
+            const meta = guestString(
               JSON.stringify({
                 status: response.status,
                 statusText: response.statusText,
@@ -739,7 +773,7 @@ export class GuestRuntime {
                 redirected: response.redirected,
               }),
             );
-            const bytes = context.newArrayBuffer(asBufferSource(response.body));
+            const bytes = guestBuffer(response.body);
             const pair = context.newArray();
             context.setProp(pair, 0, meta);
             context.setProp(pair, 1, bytes);
@@ -779,15 +813,16 @@ export class GuestRuntime {
       }
       return undefined;
     });
-    define('encodeUtf8', (input) => context.newArrayBuffer(asBufferSource(Buffer.from(text(input), 'utf8'))));
+    define('encodeUtf8', (input) => guestBuffer(Buffer.from(text(input), 'utf8')));
     define('decodeUtf8', (bytes, fatal, ignoreBom) => {
       const lifetime = context.getArrayBuffer(bytes);
       try {
         const decoder = new TextDecoder('utf-8', {
-          fatal: context.dump(fatal) === true,
-          ignoreBOM: context.dump(ignoreBom) === true,
+          // Not `dump`: it serialises through a guest allocation that can fail silently.
+          fatal: context.sameValue(fatal, context.true),
+          ignoreBOM: context.sameValue(ignoreBom, context.true),
         });
-        return context.newString(decoder.decode(lifetime.value));
+        return guestString(decoder.decode(lifetime.value));
       } finally {
         lifetime.dispose();
       }
@@ -797,7 +832,7 @@ export class GuestRuntime {
         base !== undefined && context.typeof(base) === 'string'
           ? new URL(text(input), text(base))
           : new URL(text(input));
-      return context.newString(urlParts(url));
+      return guestString(urlParts(url));
     });
     define('updateUrl', (href, component, value) => {
       const url = new URL(text(href));
@@ -815,14 +850,34 @@ export class GuestRuntime {
       ];
       if (!allowed.includes(key)) throw new TypeError(`cannot set URL component ${key}`);
       (url as unknown as Record<string, string>)[key] = text(value);
-      return context.newString(urlParts(url));
+      return guestString(urlParts(url));
     });
-    define('parseQuery', (query) => context.newString(JSON.stringify([...new URLSearchParams(text(query))])));
+    define('parseQuery', (query) => guestString(JSON.stringify([...new URLSearchParams(text(query))])));
     define('serializeQuery', (pairs) => {
       const list = JSON.parse(text(pairs)) as [string, string][];
-      return context.newString(new URLSearchParams(list).toString());
+      return guestString(new URLSearchParams(list).toString());
     });
     return host;
+  }
+
+  /** The outcome of a call whose guest memory ran out. */
+  #outOfMemory(): Exclude<CallOutcome, { ok: true }> {
+    return this.#classifyDescribed({ name: 'InternalError', message: 'out of memory', where: '' });
+  }
+
+  /**
+   * A host-side allocation of a guest value failed: settles the current call with MEMORY
+   * (whatever the tool does with the error thrown into it, e.g. catching it) and returns
+   * that error.
+   */
+  #exhausted(): GuestMemoryError {
+    const call = this.#call;
+    if (call?.active) this.#finish(call, this.#outOfMemory());
+    return new GuestMemoryError();
+  }
+
+  #throwExhausted(): never {
+    throw this.#exhausted();
   }
 
   #fireTimer(call: HostCall, id: number): void {
@@ -860,6 +915,59 @@ export class GuestRuntime {
   }
 }
 
+/** Thrown into the guest when the host could not allocate a guest value for it. */
+class GuestMemoryError extends Error {
+  constructor() {
+    super('out of memory');
+    this.name = 'InternalError';
+  }
+}
+
+/** Host-side failures that mean the guest's (or the host's) memory ran out. */
+function isMemoryFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  // "Couldn't allocate memory to get ArrayBuffer": quickjs-emscripten's getArrayBuffer.
+  return /out of memory|memory access out of bounds|Cannot enlarge memory|Invalid string length|Array buffer allocation failed|allocate memory/i.test(
+    error.message,
+  );
+}
+
+/** A guest property that is a number, or -1. */
+function numberProp(context: QuickJSContext, handle: QuickJSHandle, key: string): number {
+  const value = context.getProp(handle, key);
+  const result = context.typeof(value) === 'number' ? context.getNumber(value) : -1;
+  value.dispose();
+  return result;
+}
+
+/**
+ * Reads a guest string; `undefined` when QuickJS could not allocate its UTF-8 copy
+ * (`getString` then yields an empty string for a non-empty guest string).
+ */
+function readGuestString(context: QuickJSContext, handle: QuickJSHandle): string | undefined {
+  const value = context.getString(handle);
+  if (value === '' && numberProp(context, handle, 'length') !== 0) return undefined;
+  return value;
+}
+
+/** A new guest string, or `undefined` when QuickJS could not allocate it whole. */
+function newGuestString(context: QuickJSContext, value: string): QuickJSHandle | undefined {
+  const handle = context.newString(value);
+  if (context.typeof(handle) === 'string' && numberProp(context, handle, 'length') === value.length)
+    return handle;
+  handle.dispose();
+  return undefined;
+}
+
+/** A new guest ArrayBuffer holding a copy of `bytes`, or `undefined` when QuickJS could not allocate it. */
+function newGuestBuffer(context: QuickJSContext, bytes: Uint8Array): QuickJSHandle | undefined {
+  const handle = context.newArrayBuffer(asBufferSource(bytes));
+  if (context.typeof(handle) === 'object' && numberProp(context, handle, 'byteLength') === bytes.byteLength)
+    return handle;
+  handle.dispose();
+  return undefined;
+}
+
 /** `newArrayBuffer` copies through `new Uint8Array(buffer)`, which accepts a view as well. */
 function asBufferSource(bytes: Uint8Array): ArrayBuffer {
   return bytes as unknown as ArrayBuffer;
@@ -885,26 +993,42 @@ function urlParts(url: URL): string {
   });
 }
 
-/** Finds a `__proto__` key in JSON text and returns its path (e.g. `output.a[2]`), if any. */
+/**
+ * Finds a `__proto__` key in JSON text and returns its path (e.g. `output.a[2]`), if any.
+ * Walks with an explicit stack (no recursion) and builds a path only for the key it reports.
+ */
 function findProtoKey(json: string): string | undefined {
   if (!json.includes('"__proto__"')) return undefined;
-  let found: string | undefined;
-  const visit = (value: unknown, path: string): void => {
-    if (found !== undefined || typeof value !== 'object' || value === null) return;
-    if (Array.isArray(value)) {
-      for (const [index, item] of value.entries()) visit(item, `${path}[${index}]`);
-      return;
+  interface Step {
+    readonly value: unknown;
+    readonly parent: Step | undefined;
+    readonly key: string | number;
+  }
+  const pathOf = (step: Step): string => {
+    const parts: string[] = [];
+    for (let at: Step | undefined = step; at?.parent !== undefined; at = at.parent) {
+      parts.push(typeof at.key === 'number' ? `[${at.key}]` : `.${at.key}`);
     }
-    for (const key of Object.keys(value)) {
-      if (key === '__proto__') {
-        found = `${path}.__proto__`;
-        return;
-      }
-      visit((value as Record<string, unknown>)[key], `${path}.${key}`);
-    }
+    return `output${parts.reverse().join('')}`;
   };
-  visit(JSON.parse(json), 'output');
-  return found;
+  const stack: Step[] = [{ value: JSON.parse(json), parent: undefined, key: '' }];
+  while (stack.length > 0) {
+    const step = stack.pop() as Step;
+    const value = step.value;
+    if (typeof value !== 'object' || value === null) continue;
+    const children: Step[] = [];
+    if (Array.isArray(value)) {
+      for (const [index, item] of value.entries()) children.push({ value: item, parent: step, key: index });
+    } else {
+      for (const key of Object.keys(value)) {
+        if (key === '__proto__') return pathOf({ value: undefined, parent: step, key });
+        children.push({ value: (value as Record<string, unknown>)[key], parent: step, key });
+      }
+    }
+    // Reversed so the first key is visited first, as a recursive walk would.
+    for (let index = children.length - 1; index >= 0; index -= 1) stack.push(children[index] as Step);
+  }
+  return undefined;
 }
 
 function foldSeed(seed: number): number {

@@ -12,6 +12,7 @@ import {
   type SandboxNetworkOptions,
   sandboxLimits,
 } from './sandbox-options.ts';
+import { jsonDepthExceeds, maxValueDepth } from './value-depth.ts';
 
 /**
  * What to run: a tool's source, the function to call, and optional per-call overrides of the
@@ -119,5 +120,12 @@ function serializeInput(input: unknown): string {
     throw new InvalidOptionError('input', `JSON-serialisable data (${String(error)})`, input);
   }
   if (json === undefined) throw new InvalidOptionError('input', 'JSON-serialisable data', input);
+  if (jsonDepthExceeds(json, maxValueDepth)) {
+    throw new InvalidOptionError(
+      'input',
+      `JSON data nested at most ${maxValueDepth} levels deep (the sandbox's value depth limit, maxValueDepth)`,
+      input,
+    );
+  }
   return json;
 }
