@@ -39,10 +39,22 @@ export type FetchFailureKind = 'denied' | 'timeout' | 'aborted' | 'network' | 'i
 /** A failed host request; `kind` decides which error the guest `fetch` rejects with. */
 export class FetchFailure extends Error {
   readonly kind: FetchFailureKind;
-  constructor(kind: FetchFailureKind, message: string) {
+  /** The `host[:port]` (or unparsable URL) a `denied` failure refers to. */
+  readonly target: string | undefined;
+  constructor(kind: FetchFailureKind, message: string, target?: string) {
     super(message);
     this.name = 'FetchFailure';
     this.kind = kind;
+    this.target = target;
+  }
+}
+
+/** The `host[:port]` of `url` for denial records, or the (truncated) text when it does not parse. */
+export function fetchTarget(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url.length > 200 ? `${url.slice(0, 197)}...` : url;
   }
 }
 
@@ -83,11 +95,12 @@ export async function hostFetch(
   const timeoutMs = request.timeoutMs > 0 ? Math.min(request.timeoutMs, budget.timeoutMs) : budget.timeoutMs;
   for (let hop = 0; ; hop += 1) {
     const decision = policy.check(url);
-    if (!decision.allowed) throw new FetchFailure(decision.kind, decision.reason);
+    if (!decision.allowed) throw new FetchFailure(decision.kind, decision.reason, fetchTarget(url));
     if (budget.used >= budget.maxRequests) {
       throw new FetchFailure(
         'denied',
         `This call already made ${budget.used} request(s), the network.maxRequests limit; raise network.maxRequests to allow more.`,
+        decision.url.host,
       );
     }
     budget.used += 1;
@@ -191,6 +204,7 @@ function send(
               failure = new FetchFailure(
                 'denied',
                 `${decision.hostname} resolves to ${address.address}. ${denial}`,
+                decision.url.host,
               );
               callback(failure, '', 0);
               return;
@@ -308,6 +322,7 @@ async function readBody(response: IncomingMessage, maxBytes: number, host: strin
       throw new FetchFailure(
         'denied',
         `The response from ${host} is larger than network.maxResponseBytes (${maxBytes} bytes); raise network.maxResponseBytes to read it.`,
+        host,
       );
     }
     chunks.push(chunk);

@@ -130,6 +130,7 @@ export class QuickJsSandbox {
         logs: result.logs,
         durationMs,
         guestError: result.guestError,
+        denials: result.denials,
       });
     }
     return {
@@ -138,6 +139,7 @@ export class QuickJsSandbox {
       durationMs,
       executionMs: result.executionMs,
       requests: result.requests,
+      denials: result.denials,
     };
   }
 
