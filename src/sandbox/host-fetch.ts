@@ -33,6 +33,20 @@ export interface HostFetchBudget {
   used: number;
 }
 
+/**
+ * Resolves a host name to every address it has. Injectable for tests (a name that resolves to a
+ * private address); the default is `dns.lookup` with `all: true`.
+ */
+export type HostLookup = (
+  hostname: string,
+  family: number,
+  callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
+
+const systemLookup: HostLookup = (hostname, family, callback) => {
+  dnsLookup(hostname, { all: true, family }, (error, addresses) => callback(error, addresses ?? []));
+};
+
 /** Why a host request failed, as the guest sees it. */
 export type FetchFailureKind = 'denied' | 'timeout' | 'aborted' | 'network' | 'invalid';
 
@@ -87,6 +101,7 @@ export async function hostFetch(
   policy: NetworkPolicy,
   budget: HostFetchBudget,
   signal: AbortSignal,
+  resolveHost: HostLookup = systemLookup,
 ): Promise<HostFetchResponse> {
   let url = request.url;
   let method = request.method.toUpperCase();
@@ -104,7 +119,17 @@ export async function hostFetch(
       );
     }
     budget.used += 1;
-    const response = await send(decision, method, headers, payload, policy, timeoutMs, budget, signal);
+    const response = await send(
+      decision,
+      method,
+      headers,
+      payload,
+      policy,
+      timeoutMs,
+      budget,
+      signal,
+      resolveHost,
+    );
     const location = response.location;
     if (location !== undefined && isRedirect(response.status) && request.redirect !== 'manual') {
       if (request.redirect === 'error') {
@@ -167,6 +192,7 @@ function send(
   timeoutMs: number,
   budget: HostFetchBudget,
   signal: AbortSignal,
+  resolveHost: HostLookup,
 ): Promise<SentResponse> {
   return new Promise<SentResponse>((resolve, reject) => {
     if (signal.aborted) {
@@ -188,18 +214,25 @@ function send(
           : `${String(existing)}, ${value}`;
     }
     if (payload !== undefined) outgoing['content-length'] = String(payload.byteLength);
+    // The socket's own lookup: every resolved address is checked here and the socket connects to
+    // one of exactly these addresses, so no second resolution can swap in a private one.
     const lookup: LookupFunction = (hostname, options, callback) => {
-      dnsLookup(
+      resolveHost(
         hostname,
-        { all: true, family: options.family ?? 0, hints: options.hints },
+        options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : (options.family ?? 0),
         (error, addresses) => {
           if (error) {
             callback(error, '', 0);
             return;
           }
-          const list = addresses as LookupAddress[];
+          const list = addresses;
           for (const address of list) {
-            const denial = policy.addressDenial(address.address, decision.port, decision.exact);
+            const denial = policy.addressDenial(
+              address.address,
+              decision.port,
+              decision.allowPrivate,
+              decision.hostname,
+            );
             if (denial !== undefined) {
               failure = new FetchFailure(
                 'denied',

@@ -220,6 +220,24 @@ describe('QuickJsSandbox', () => {
       expect(clean.denials).toEqual([]);
     });
 
+    it('refuses a host name that resolves to loopback unless its entry says allow-private', async () => {
+      const source = 'async function get({ url }) { return (await fetch(url)).status; }';
+      const url = `http://localhost:${server.port}/rates`;
+      const before = server.requests.length;
+      const refused = await failure(
+        sandbox.run({ source, entry: 'get', network: { allow: [`localhost:${server.port}`] } }, { url }),
+      );
+      expect(refused.code).toBe('CAPABILITY_DENIED');
+      expect(refused.message).toMatch(/localhost resolves to (127\.0\.0\.1|::1)\./);
+      expect(refused.message).toContain(`"localhost:${server.port} allow-private"`);
+      expect(server.requests.length).toBe(before);
+      const allowed = await sandbox.run(
+        { source, entry: 'get', network: { allow: [`localhost:${server.port} allow-private`] } },
+        { url },
+      );
+      expect(allowed).toBe(200);
+    });
+
     it('keeps the caught denials on a SandboxError when the tool fails afterwards', async () => {
       const source = `async function probe() {
         try { await fetch('http://unlisted.example/'); } catch {}
