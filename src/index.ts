@@ -214,6 +214,7 @@ export {
   type ResolvedSandboxOptions,
   type SandboxCall,
   SandboxClosedError,
+  type SandboxDenial,
   type SandboxDeterminism,
   SandboxError,
   type SandboxErrorCode,

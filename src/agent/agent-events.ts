@@ -2,6 +2,7 @@ import type { Evaluation } from '../evaluation/evaluation.ts';
 import type { TokenUsage } from '../generation/token-usage.ts';
 import type { MemoryStorageErrorEvent } from '../memory/memory-events.ts';
 import type { RegressionReport } from '../regression/regression-report.ts';
+import type { SandboxDenial } from '../sandbox/sandbox-result.ts';
 import type { VersionAuthor } from '../storage/types.ts';
 
 /** A tool was registered: generated through `request_new_tool`, or added with `addTool`. */
@@ -29,6 +30,12 @@ export interface ToolInvokedEvent {
   success: boolean;
   /** The error when it failed: a sandbox code (`TOOL_ERROR`, `TIMEOUT`, …) and its message. */
   error?: { code: string; message: string };
+  /**
+   * Network requests the sandbox refused during the call, present only when there were some,
+   * also when the tool caught the error and succeeded. Production calls are not failed for it;
+   * the regression gate and shadow runs are.
+   */
+  denials?: SandboxDenial[];
 }
 
 /** A version was scored. */

@@ -31,6 +31,8 @@ import { HardeningRewriter } from '../rewriting/hardening-rewriter.ts';
 import { LlmRewriter } from '../rewriting/llm-rewriter.ts';
 import type { Rewriter } from '../rewriting/rewriter.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
+import { isSandboxError } from '../sandbox/sandbox-error.ts';
+import type { SandboxDenial } from '../sandbox/sandbox-result.ts';
 import { sqlJsStorage } from '../storage/sql-js-storage.ts';
 import { ToolNotFoundError } from '../storage/storage-errors.ts';
 import type { JsonObject, JsonValue, StorageAdapter, ToolVersion } from '../storage/types.ts';
@@ -426,13 +428,17 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     const started = performance.now();
     let value: unknown;
     let failure: { code: string; message: string; error: unknown } | undefined;
+    let denials: readonly SandboxDenial[] = [];
     try {
-      value = await this.sandbox.run(
+      const result = await this.sandbox.runDetailed(
         { source: version.source, entry: toolName, network: { allow: version.capabilities.network } },
         input,
       );
+      value = result.value;
+      denials = result.denials;
     } catch (error) {
       failure = { ...errorInfo(error), error };
+      if (isSandboxError(error)) denials = error.denials;
     }
     const latencyMs = performance.now() - started;
     this.memory.record({
@@ -453,6 +459,8 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       latencyMs,
       success: failure === undefined,
       ...(failure ? { error: { code: failure.code, message: failure.message } } : {}),
+      // Observable even when the tool caught the error: the call still tried an ungranted host.
+      ...(denials.length > 0 ? { denials: [...denials] } : {}),
     });
     const work = this.#improver.afterCall(toolName, version.version, input, {
       success: failure === undefined,

@@ -24,6 +24,8 @@ export const IMPROVEMENT_AUDIT_TYPE = 'improvement:finished';
 export interface CallOutcome {
   readonly success: boolean;
   readonly latencyMs: number;
+  /** A shadow call only: the first network target the candidate was refused (caught or not). */
+  readonly denied?: string;
 }
 
 /** `promoted`, or where and why the candidate was turned down. */
@@ -504,8 +506,9 @@ export class ToolImprover {
     const active = this.#parts.catalog.get(toolName)?.version;
     const started = performance.now();
     let success = true;
+    let denied: string | undefined;
     try {
-      await sandbox.run(
+      const result = await sandbox.runDetailed(
         {
           source: shadow.candidate.source,
           entry: toolName,
@@ -513,10 +516,20 @@ export class ToolImprover {
         },
         input,
       );
-    } catch {
+      // A candidate that was refused a capability failed this call even if it caught the error.
+      if (result.denials.length > 0) {
+        success = false;
+        denied = result.denials[0]?.target;
+      }
+    } catch (error) {
       success = false;
+      denied = (error as { denials?: readonly { target: string }[] }).denials?.[0]?.target;
     }
-    shadow.shadowed.push({ success, latencyMs: performance.now() - started });
+    shadow.shadowed.push({
+      success,
+      latencyMs: performance.now() - started,
+      ...(denied === undefined ? {} : { denied }),
+    });
     if (shadow.shadowed.length < options.shadowCalls) return;
     const state = this.#state(toolName);
     if (state.shadow !== shadow) return;
@@ -536,6 +549,7 @@ export class ToolImprover {
           stage: 'shadow',
           reasons: [
             `in shadow on ${result.calls} live inputs the candidate failed ${result.candidateFailures} times, the active version ${result.activeFailures}`,
+            ...deniedTargets(shadow.shadowed),
           ],
         };
       } else {
@@ -653,4 +667,13 @@ function toJson(value: unknown): JsonValue {
       item instanceof Error ? `${item.name}: ${item.message}` : item,
     ) ?? 'null',
   ) as JsonValue;
+}
+
+/** One CAPABILITY_DENIED reason naming the hosts shadow calls were refused, or none. */
+function deniedTargets(calls: readonly CallOutcome[]): string[] {
+  const targets = [...new Set(calls.flatMap((call) => (call.denied === undefined ? [] : [call.denied])))];
+  if (targets.length === 0) return [];
+  return [
+    `CAPABILITY_DENIED: in shadow the candidate was denied network access to ${targets.map((target) => JSON.stringify(target)).join(', ')}`,
+  ];
 }

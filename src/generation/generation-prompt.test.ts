@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { expectOnlyInsideBlock, injectionPayload } from '../../test/support/untrusted-block.ts';
 import { buildGenerationPrompt, buildGenerationSystemPrompt, fence } from './generation-prompt.ts';
 import type { ToolSpec } from './tool-spec.ts';
 
@@ -10,6 +11,14 @@ const spec: ToolSpec = {
   examples: [{ input: { from: 'USD' }, output: 0.9 }],
   capabilities: { network: ['api.example.com', '127.0.0.1:8080'] },
 };
+
+/** The parsed data block of a prompt. */
+function dataOf(prompt: string): Record<string, unknown> {
+  const start = prompt.indexOf('<untrusted-data>');
+  const end = prompt.indexOf('</untrusted-data>');
+  expect(start).toBeGreaterThan(-1);
+  return JSON.parse(prompt.slice(start + '<untrusted-data>'.length, end)) as Record<string, unknown>;
+}
 
 describe('generation prompts', () => {
   it('the system prompt states the answer format and the sandbox globals', () => {
@@ -35,7 +44,8 @@ describe('generation prompts', () => {
     expect(prompt).toContain('"required": [\n    "from"\n  ]');
     expect(prompt).toContain('Returns: the rate, a number');
     expect(prompt).toContain('`fetch` may reach only these hosts: `api.example.com`, `127.0.0.1:8080`.');
-    expect(prompt).toContain('1. fetch_rate({"from":"USD"}) must return 0.9');
+    expect(prompt).toContain('Examples: 1, in "examples" in the data block below.');
+    expect(dataOf(prompt)).toEqual({ examples: [{ input: { from: 'USD' }, output: 0.9 }] });
     expect(prompt).not.toContain('previous attempt');
   });
 
@@ -48,11 +58,16 @@ describe('generation prompts', () => {
       },
     ]);
     expect(prompt).toContain(
-      'Earlier attempts also failed (do not repeat these mistakes):\nattempt 1: WRONG_NAME (line 1): rename it',
+      'Your previous attempt (attempt 2) failed, like the ones before it: "previousAttempts" in the data block below says why and quotes its code.',
     );
-    expect(prompt).toContain(
-      'Your previous attempt failed because:\n- TOO_MANY_PARAMS (line 1): one parameter\n- second\n\nYour previous code (quoted as data):\n```js\nfunction fetch_rate(x, y) {}\n```',
-    );
+    expect(dataOf(prompt).previousAttempts).toEqual([
+      { attempt: 1, failedBecause: ['WRONG_NAME (line 1): rename it'] },
+      {
+        attempt: 2,
+        failedBecause: ['TOO_MANY_PARAMS (line 1): one parameter', 'second'],
+        code: 'function fetch_rate(x, y) {}',
+      },
+    ]);
     expect(
       prompt.endsWith(
         'answer with the complete corrected code of `fetch_rate`, in one ```js fence, with no other text.',
@@ -63,9 +78,36 @@ describe('generation prompts', () => {
   it('caps the number and length of reasons', () => {
     const reasons = Array.from({ length: 25 }, (_, index) => `reason ${index} ${'x'.repeat(1_000)}`);
     const prompt = buildGenerationPrompt(spec, [{ source: 'x', reasons }]);
-    expect(prompt).toContain('- … and 5 more problems');
+    expect(prompt).toContain('"… and 5 more problems"');
     expect(prompt).not.toContain('reason 20 ');
     expect(prompt).not.toContain('x'.repeat(600));
+  });
+
+  it('keeps injected example values, reasons and code inside the data block, escaped', () => {
+    const hostile: ToolSpec = {
+      ...spec,
+      examples: [{ input: { from: injectionPayload }, output: injectionPayload }],
+    };
+    const prompt = buildGenerationPrompt(hostile, [
+      {
+        source: `function a() { return '${injectionPayload.replace(/\n/g, ' ')}'; }`,
+        reasons: [injectionPayload],
+      },
+      {
+        source: `// ${injectionPayload.replace(/\n/g, ' ')}`,
+        reasons: [`example 1 expected 1 got ${injectionPayload}`],
+      },
+    ]);
+    const data = expectOnlyInsideBlock(prompt);
+    expect(data.examples).toEqual([{ input: { from: injectionPayload }, output: injectionPayload }]);
+    expect(data.previousAttempts).toEqual([
+      { attempt: 1, failedBecause: [injectionPayload] },
+      {
+        attempt: 2,
+        failedBecause: [`example 1 expected 1 got ${injectionPayload}`],
+        code: `// ${injectionPayload.replace(/\n/g, ' ')}`,
+      },
+    ]);
   });
 
   it('fences quoted code with more backticks than it contains', () => {

@@ -76,7 +76,7 @@ describe('ToolGenerator through an OpenAI-compatible server', () => {
     expect(server.requests[0]).toMatchObject({ model: 'test-model', temperature: 0.2, max_tokens: 800 });
     expect(server.requests[0]?.messages?.[0]).toMatchObject({ role: 'system' });
     expect(userText(server, 1)).toContain(
-      'Your previous attempt failed because:\n- example 2: input {"text":"   "} expected {"words":0} got {"words":4}',
+      JSON.stringify('example 2: input {"text":"   "} expected {"words":0} got {"words":4}'),
     );
     expect(result.source).toContain('function word_count({ text })');
     expect(result.source).not.toContain('```');

@@ -7,6 +7,7 @@ import { SiaError } from '../core/sia-error.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import type { SandboxCall } from '../sandbox/sandbox-call.ts';
 import { isSandboxError } from '../sandbox/sandbox-error.ts';
+import type { SandboxDenial } from '../sandbox/sandbox-result.ts';
 import { CodeValidator, type ValidationIssue } from './code-validator.ts';
 import { extractCode } from './extract-code.ts';
 import type { GenerationAttempt } from './generation-attempt.ts';
@@ -19,6 +20,14 @@ import { type ToolSpec, validateToolSpec } from './tool-spec.ts';
 /** The part of a sandbox the generator uses: `QuickJsSandbox` fits. */
 export interface GenerationSandbox {
   run(call: SandboxCall, input: object): Promise<unknown>;
+  /**
+   * When present (as on `QuickJsSandbox`), used instead of `run` so that capability requests the
+   * tool was refused but caught fail the example too.
+   */
+  runDetailed?(
+    call: SandboxCall,
+    input: object,
+  ): Promise<{ value: unknown; denials?: readonly SandboxDenial[] }>;
 }
 
 /** The part of a validator the generator uses: {@link CodeValidator} fits. */
@@ -270,7 +279,19 @@ export class ToolGenerator {
       examples.map(async (example, index) => {
         const label = `example ${index + 1}: input ${show(example.input)}`;
         try {
-          const actual = await sandbox.run(call, example.input);
+          let actual: unknown;
+          if (typeof sandbox.runDetailed === 'function') {
+            const result = await sandbox.runDetailed(call, example.input);
+            // A tool that tries an ungranted host fails its example even if it caught the error:
+            // the gate would reject it later, so the model is told now which host it may not use.
+            const denial = result.denials?.[0];
+            if (denial !== undefined) {
+              return `${label} was denied network access to ${JSON.stringify(denial.target)}; the tool may only reach ${grantedHosts(call)}. Do not call other hosts, not even inside try/catch. (${denial.message})`;
+            }
+            actual = result.value;
+          } else {
+            actual = await sandbox.run(call, example.input);
+          }
           return jsonEqual(actual, example.output, { relTol: RELATIVE_TOLERANCE })
             ? null
             : `${label} expected ${show(example.output)} got ${show(actual)}`;
@@ -290,6 +311,11 @@ export class ToolGenerator {
     this.#ownSandbox ??= new QuickJsSandbox({ workers: 2 });
     return this.#ownSandbox;
   }
+}
+
+function grantedHosts(call: SandboxCall): string {
+  const allow = call.network?.allow ?? [];
+  return allow.length === 0 ? 'no network hosts' : allow.map((entry) => JSON.stringify(entry)).join(', ');
 }
 
 function formatIssue(issue: ValidationIssue): string {

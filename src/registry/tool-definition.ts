@@ -112,7 +112,11 @@ export function toCapabilities(value: unknown, field = 'capabilities'): ToolCapa
     try {
       parseAllowEntry(entry, `${field}.network[${index}]`);
     } catch {
-      throw fail(`${field}.network[${index}]`, 'a "host", "host:port" or "*.domain" entry', entry);
+      throw fail(
+        `${field}.network[${index}]`,
+        'a "host", "host:port" or "*.domain" entry, optionally followed by " allow-private"',
+        entry,
+      );
     }
   });
   return { network: [...(network as string[])] };

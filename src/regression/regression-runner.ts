@@ -495,10 +495,14 @@ export class RegressionRunner {
     const started = performance.now();
     try {
       const result = await this.#sandbox.runDetailed(call, input);
-      into.outputs.push(result.value);
+      // A refused capability fails the run even when the tool caught the error and answered:
+      // a rewrite that swallows a denied fetch must not pass the gate on its fallback value.
+      const denied = deniedRunError(result.denials);
+      if (denied) into.errors.push(denied);
+      else into.outputs.push(result.value);
       into.latencies.push(result.executionMs);
     } catch (error) {
-      into.errors.push(errorInfo(error));
+      into.errors.push(deniedRunError((error as { denials?: unknown }).denials) ?? errorInfo(error));
       into.latencies.push(performance.now() - started);
     }
   }
@@ -541,6 +545,22 @@ function checkJsonAsCase(value: unknown, field: string): JsonValue {
   if (problem !== null)
     throw new InvalidTestCaseError(problem.path, `a JSON value (${problem.message})`, value);
   return JSON.parse(JSON.stringify(value)) as JsonValue;
+}
+
+/**
+ * The run error for a call that was refused a capability, naming every refused target, or
+ * `undefined` when nothing was refused. Read defensively: custom sandboxes may omit `denials`.
+ */
+function deniedRunError(denials: unknown): RunErrorInfo | undefined {
+  if (!Array.isArray(denials) || denials.length === 0) return undefined;
+  const targets = [
+    ...new Set(denials.map((denial) => String((denial as { target?: unknown }).target ?? '') || 'unknown')),
+  ];
+  const first = String((denials[0] as { message?: unknown }).message ?? '');
+  return {
+    code: 'CAPABILITY_DENIED',
+    message: `the tool was denied network access to ${targets.map((target) => JSON.stringify(target)).join(', ')} (even if it caught the error, a tool may only use the capabilities it was granted): ${first}`,
+  };
 }
 
 function checkDeterminism(value: unknown): SandboxDeterminism | false {

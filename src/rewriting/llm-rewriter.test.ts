@@ -66,7 +66,8 @@ describe('LlmRewriter with a scripted model', () => {
     expect(call?.maxOutputTokens).toBe(2_000);
     const prompt = messageText(call, 'user');
     expect(prompt).toContain(current);
-    expect(prompt).toContain('- LOW_SUCCESS: success rate 0.50 is below the minimum 0.80');
+    expect(prompt).toContain('Why it was flagged for a rewrite: LOW_SCORE, LOW_SUCCESS; details in');
+    expect(prompt).toContain('"message": "success rate 0.50 is below the minimum 0.80"');
     expect(prompt).toContain('"HTTP 429"');
     expect(prompt).toContain('"TOO_MANY_PARAMS (line 1): …"');
     expect(prompt.indexOf('"HTTP 429"')).toBeGreaterThan(prompt.indexOf(untrustedOpen));

@@ -9,7 +9,7 @@ import {
 } from 'quickjs-emscripten';
 import { guestPreludeSource } from './guest-prelude.ts';
 import { type CallOutcome, cancelTimer, HostCall } from './host-call.ts';
-import { FetchFailure, type HostFetchRequest, hostFetch } from './host-fetch.ts';
+import { FetchFailure, fetchTarget, type HostFetchRequest, hostFetch } from './host-fetch.ts';
 import { NetworkPolicy } from './network-policy.ts';
 import type { GuestErrorInfo, SandboxErrorCode } from './sandbox-error.ts';
 import { jsonDepthExceeds, maxValueDepth } from './value-depth.ts';
@@ -189,6 +189,7 @@ export class GuestRuntime {
       logs: call.takeLogs(),
       executionMs: performance.now() - started,
       requests: call.budget.used,
+      denials: call.denials,
     };
     if (outcome.ok) return { ...base, ok: true, json: outcome.json, replaceWorker: damaged };
     return {
@@ -762,6 +763,7 @@ export class GuestRuntime {
               throw new FetchFailure(
                 'denied',
                 'The response body is too large for the guest memory; raise memoryLimitBytes.',
+                fetchTarget(response.url),
               );
             }
             const meta = guestString(
@@ -902,6 +904,15 @@ export class GuestRuntime {
   }
 
   #rejectFetch(deferred: QuickJSDeferredPromise, failure: FetchFailure): void {
+    // Recorded on the host before the guest sees it: a tool that catches the error still used a
+    // capability it was not given, and the regression gate must know.
+    if (failure.kind === 'denied') {
+      this.#call?.recordDenial({
+        capability: 'network',
+        target: failure.target ?? '',
+        message: failure.message,
+      });
+    }
     const context = this.#context;
     const reason = context.newObject();
     const kind = context.newString(failure.kind);

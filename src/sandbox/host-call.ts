@@ -2,8 +2,11 @@ import type { QuickJSDeferredPromise, QuickJSHandle } from 'quickjs-emscripten';
 import type { HostFetchBudget } from './host-fetch.ts';
 import type { NetworkPolicy } from './network-policy.ts';
 import type { GuestErrorInfo, SandboxErrorCode } from './sandbox-error.ts';
-import type { SandboxLogEntry, SandboxLogLevel } from './sandbox-result.ts';
+import type { SandboxDenial, SandboxLogEntry, SandboxLogLevel } from './sandbox-result.ts';
 import type { WorkerRunRequest } from './worker-protocol.ts';
+
+/** At most this many denials are kept per call; a loop of denied requests must not grow the host. */
+const maxDenials = 20;
 
 const logLevels = new Set<SandboxLogLevel>(['debug', 'info', 'log', 'warn', 'error']);
 
@@ -42,6 +45,8 @@ export class HostCall {
   readonly policy: NetworkPolicy;
   readonly budget: HostFetchBudget;
   readonly logs: SandboxLogEntry[] = [];
+  /** Capability requests refused during the call, caught by the tool or not. */
+  readonly denials: SandboxDenial[] = [];
   readonly timers = new Map<number, HostTimer>();
   readonly fetches = new Map<number, PendingFetch>();
   promise: QuickJSHandle | undefined;
@@ -77,6 +82,11 @@ export class HostCall {
     if (this.outcome !== undefined) return;
     this.outcome = outcome;
     this.#resolve(outcome);
+  }
+
+  /** Records a refused capability request (the first {@link maxDenials} are kept). */
+  recordDenial(denial: SandboxDenial): void {
+    if (this.denials.length < maxDenials) this.denials.push(denial);
   }
 
   /** Records one console entry, or counts it as dropped once `maxLogBytes` is used up. */

@@ -33,16 +33,42 @@ export interface HostFetchBudget {
   used: number;
 }
 
+/**
+ * Resolves a host name to every address it has. Injectable for tests (a name that resolves to a
+ * private address); the default is `dns.lookup` with `all: true`.
+ */
+export type HostLookup = (
+  hostname: string,
+  family: number,
+  callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
+
+const systemLookup: HostLookup = (hostname, family, callback) => {
+  dnsLookup(hostname, { all: true, family }, (error, addresses) => callback(error, addresses ?? []));
+};
+
 /** Why a host request failed, as the guest sees it. */
 export type FetchFailureKind = 'denied' | 'timeout' | 'aborted' | 'network' | 'invalid';
 
 /** A failed host request; `kind` decides which error the guest `fetch` rejects with. */
 export class FetchFailure extends Error {
   readonly kind: FetchFailureKind;
-  constructor(kind: FetchFailureKind, message: string) {
+  /** The `host[:port]` (or unparsable URL) a `denied` failure refers to. */
+  readonly target: string | undefined;
+  constructor(kind: FetchFailureKind, message: string, target?: string) {
     super(message);
     this.name = 'FetchFailure';
     this.kind = kind;
+    this.target = target;
+  }
+}
+
+/** The `host[:port]` of `url` for denial records, or the (truncated) text when it does not parse. */
+export function fetchTarget(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url.length > 200 ? `${url.slice(0, 197)}...` : url;
   }
 }
 
@@ -75,6 +101,7 @@ export async function hostFetch(
   policy: NetworkPolicy,
   budget: HostFetchBudget,
   signal: AbortSignal,
+  resolveHost: HostLookup = systemLookup,
 ): Promise<HostFetchResponse> {
   let url = request.url;
   let method = request.method.toUpperCase();
@@ -83,15 +110,26 @@ export async function hostFetch(
   const timeoutMs = request.timeoutMs > 0 ? Math.min(request.timeoutMs, budget.timeoutMs) : budget.timeoutMs;
   for (let hop = 0; ; hop += 1) {
     const decision = policy.check(url);
-    if (!decision.allowed) throw new FetchFailure(decision.kind, decision.reason);
+    if (!decision.allowed) throw new FetchFailure(decision.kind, decision.reason, fetchTarget(url));
     if (budget.used >= budget.maxRequests) {
       throw new FetchFailure(
         'denied',
         `This call already made ${budget.used} request(s), the network.maxRequests limit; raise network.maxRequests to allow more.`,
+        decision.url.host,
       );
     }
     budget.used += 1;
-    const response = await send(decision, method, headers, payload, policy, timeoutMs, budget, signal);
+    const response = await send(
+      decision,
+      method,
+      headers,
+      payload,
+      policy,
+      timeoutMs,
+      budget,
+      signal,
+      resolveHost,
+    );
     const location = response.location;
     if (location !== undefined && isRedirect(response.status) && request.redirect !== 'manual') {
       if (request.redirect === 'error') {
@@ -154,6 +192,7 @@ function send(
   timeoutMs: number,
   budget: HostFetchBudget,
   signal: AbortSignal,
+  resolveHost: HostLookup,
 ): Promise<SentResponse> {
   return new Promise<SentResponse>((resolve, reject) => {
     if (signal.aborted) {
@@ -175,22 +214,30 @@ function send(
           : `${String(existing)}, ${value}`;
     }
     if (payload !== undefined) outgoing['content-length'] = String(payload.byteLength);
+    // The socket's own lookup: every resolved address is checked here and the socket connects to
+    // one of exactly these addresses, so no second resolution can swap in a private one.
     const lookup: LookupFunction = (hostname, options, callback) => {
-      dnsLookup(
+      resolveHost(
         hostname,
-        { all: true, family: options.family ?? 0, hints: options.hints },
+        options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : (options.family ?? 0),
         (error, addresses) => {
           if (error) {
             callback(error, '', 0);
             return;
           }
-          const list = addresses as LookupAddress[];
+          const list = addresses;
           for (const address of list) {
-            const denial = policy.addressDenial(address.address, decision.port, decision.exact);
+            const denial = policy.addressDenial(
+              address.address,
+              decision.port,
+              decision.allowPrivate,
+              decision.hostname,
+            );
             if (denial !== undefined) {
               failure = new FetchFailure(
                 'denied',
                 `${decision.hostname} resolves to ${address.address}. ${denial}`,
+                decision.url.host,
               );
               callback(failure, '', 0);
               return;
@@ -308,6 +355,7 @@ async function readBody(response: IncomingMessage, maxBytes: number, host: strin
       throw new FetchFailure(
         'denied',
         `The response from ${host} is larger than network.maxResponseBytes (${maxBytes} bytes); raise network.maxResponseBytes to read it.`,
+        host,
       );
     }
     chunks.push(chunk);

@@ -20,4 +20,4 @@ export type {
   SandboxIsolation,
   SandboxNetworkOptions,
 } from './sandbox-options.ts';
-export type { SandboxLogEntry, SandboxLogLevel, SandboxRunResult } from './sandbox-result.ts';
+export type { SandboxDenial, SandboxLogEntry, SandboxLogLevel, SandboxRunResult } from './sandbox-result.ts';

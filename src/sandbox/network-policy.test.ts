@@ -21,13 +21,16 @@ describe('NetworkPolicy', () => {
     expect(policy.check('https://api.example.com/v1?q=1')).toMatchObject({
       allowed: true,
       port: 443,
-      exact: false,
+      allowPrivate: false,
     });
     expect(policy.check('http://API.Example.com/')).toMatchObject({ allowed: true, port: 80 });
     expect(denialOf(policy, 'https://api.example.com:8443/')).toContain(
       '"api.example.com:8443" is not in network.allow',
     );
-    expect(policy.check('https://data.example.com:8443/')).toMatchObject({ allowed: true, exact: true });
+    expect(policy.check('https://data.example.com:8443/')).toMatchObject({
+      allowed: true,
+      allowPrivate: false,
+    });
     expect(denialOf(policy, 'https://data.example.com/')).toContain(
       '"data.example.com" is not in network.allow',
     );
@@ -83,7 +86,7 @@ describe('NetworkPolicy', () => {
     expect(exact.check('http://127.1:8787/x')).toMatchObject({
       allowed: true,
       hostname: '127.0.0.1',
-      exact: true,
+      allowPrivate: true,
     });
     expect(exact.check('http://2130706433:8787/')).toMatchObject({ allowed: true });
     expect(denialOf(exact, 'http://127.0.0.1:8788/')).toContain('"127.0.0.1:8788" is not in network.allow');
@@ -109,6 +112,9 @@ describe('NetworkPolicy', () => {
     expect(policy.addressDenial('93.184.216.34', 443, false)).toBeUndefined();
     expect(policy.addressDenial('127.0.0.1', 443, false)).toContain('loopback');
     expect(policy.addressDenial('127.0.0.1', 443, true)).toBeUndefined();
+    expect(policy.addressDenial('127.0.0.1', 8787, false, 'localhost')).toContain(
+      'list "localhost:8787 allow-private" in network.allow',
+    );
     expect(policy.addressDenial('api.example.com', 443, false)).toBeUndefined();
   });
 });
@@ -157,14 +163,37 @@ describe('parseAllowEntry', () => {
       host: 'api.example.com',
       port: undefined,
       wildcard: false,
+      allowPrivate: false,
     });
-    expect(parseAllowEntry('127.1:8080', 'x')).toEqual({ host: '127.0.0.1', port: 8080, wildcard: false });
+    expect(parseAllowEntry('127.1:8080', 'x')).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      wildcard: false,
+      allowPrivate: true,
+    });
     expect(parseAllowEntry('*.example.com:443', 'x')).toEqual({
       host: 'example.com',
       port: 443,
       wildcard: true,
+      allowPrivate: false,
     });
-    expect(parseAllowEntry('[::1]:9000', 'x')).toEqual({ host: '::1', port: 9000, wildcard: false });
+    expect(parseAllowEntry('[::1]:9000', 'x')).toEqual({
+      host: '::1',
+      port: 9000,
+      wildcard: false,
+      allowPrivate: true,
+    });
+    expect(parseAllowEntry('localhost:9000', 'x')).toMatchObject({ host: 'localhost', allowPrivate: false });
+    expect(parseAllowEntry(' DB.Internal:5432  allow-private ', 'x')).toEqual({
+      host: 'db.internal',
+      port: 5432,
+      wildcard: false,
+      allowPrivate: true,
+    });
+    expect(parseAllowEntry('*.corp.example allow-private', 'x')).toMatchObject({
+      wildcard: true,
+      allowPrivate: true,
+    });
   });
 
   it.each([

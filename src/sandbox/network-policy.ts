@@ -11,6 +11,14 @@ export interface AllowEntry {
   readonly port: number | undefined;
   /** `*.example.com`: matches any subdomain of `host`, not `host` itself. */
   readonly wildcard: boolean;
+  /**
+   * Whether requests this entry admits may connect to non-public addresses (loopback, private,
+   * link-local, unique-local, CGNAT, reserved). True for an IP literal listed with its port (an
+   * explicit grant of that address) and for any entry written with the ` allow-private` flag;
+   * false otherwise, so a host NAME that resolves (or is re-pointed, DNS rebinding) to a private
+   * address is refused.
+   */
+  readonly allowPrivate: boolean;
 }
 
 /** The outcome of {@link NetworkPolicy.check}. */
@@ -23,8 +31,11 @@ export type NetworkDecision =
       readonly hostname: string;
       /** Effective port. */
       readonly port: number;
-      /** True when an entry lists this exact `host:port`, which also admits non-public addresses. */
-      readonly exact: boolean;
+      /**
+       * True when a matching entry admits non-public addresses ({@link AllowEntry.allowPrivate}):
+       * an IP literal listed with its port, or an entry with the ` allow-private` flag.
+       */
+      readonly allowPrivate: boolean;
     }
   | {
       readonly allowed: false;
@@ -35,18 +46,23 @@ export type NetworkDecision =
     };
 
 const hostPattern = /^(\*\.)?([^\s:/?#@[\]]+)(?::(\d{1,5}))?$/;
+const allowPrivateFlag = /\s+allow-private$/;
 const ipv6EntryPattern = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/;
 
 /**
  * Deny-by-default network policy for sandboxed `fetch`: only listed `host[:port]` entries may be
  * reached, only over http/https, and non-public addresses (loopback, private, link-local such as
- * the cloud metadata service at 169.254.169.254, and reserved ranges) only when the exact
- * `host:port` is listed. URLs are parsed with the WHATWG parser first, so `127.1`, `2130706433`,
- * `0x7f.0.0.1` and `[::ffff:7f00:1]` all become `127.0.0.1` before any check. The same checks run
- * again for every redirect hop and for every address a host name resolves to.
+ * the cloud metadata service at 169.254.169.254, unique-local and IPv4-mapped IPv6, CGNAT,
+ * unspecified and other reserved ranges) only when an IP literal is listed with its port, or the
+ * entry carries the ` allow-private` flag. A host NAME never reaches a non-public address
+ * without that flag, whatever its DNS says (DNS rebinding). URLs are parsed with the WHATWG parser
+ * first, so `127.1`, `2130706433`, `0x7f.0.0.1` and `[::ffff:7f00:1]` all become `127.0.0.1`
+ * before any check. The same checks run again for every redirect hop and for every address a
+ * host name resolves to, inside the socket's own lookup (the checked address is the one used).
  *
  * Entry forms: `api.example.com` (ports 80/443 only), `api.example.com:8443`,
- * `*.example.com` (subdomains only), `127.0.0.1:8787`, `[::1]:8787`.
+ * `*.example.com` (subdomains only), `127.0.0.1:8787`, `[::1]:8787`, and any of them followed
+ * by ` allow-private` (`'db.internal:5432 allow-private'`, `'localhost:8787 allow-private'`).
  *
  * @example
  * ```ts
@@ -97,13 +113,13 @@ export class NetworkPolicy {
     const port = url.port === '' ? defaultPort : Number(url.port);
     const display = formatHostPort(hostname, port === defaultPort ? undefined : port);
     let matched = false;
-    let exact = false;
+    let allowPrivate = false;
     for (const entry of this.entries) {
       const hostMatches = entry.wildcard ? hostname.endsWith(`.${entry.host}`) : hostname === entry.host;
       const portMatches = entry.port === undefined ? port === defaultPort : port === entry.port;
       if (hostMatches && portMatches) {
         matched = true;
-        if (!entry.wildcard && entry.port !== undefined) exact = true;
+        if (entry.allowPrivate) allowPrivate = true;
       }
     }
     if (!matched) {
@@ -113,9 +129,9 @@ export class NetworkPolicy {
         reason: `Host "${display}" is not in network.allow; add "${display}" to network.allow to let tools reach it.`,
       };
     }
-    const addressDenial = this.addressDenial(hostname, port, exact);
+    const addressDenial = this.addressDenial(hostname, port, allowPrivate);
     if (addressDenial !== undefined) return { allowed: false, kind: 'denied', reason: addressDenial };
-    return { allowed: true, url, hostname, port, exact };
+    return { allowed: true, url, hostname, port, allowPrivate };
   }
 
   /**
@@ -123,11 +139,16 @@ export class NetworkPolicy {
    * `undefined` when it may be used. Host names that are not IP literals are not checked here;
    * check each address they resolve to.
    */
-  addressDenial(address: string, port: number, exact: boolean): string | undefined {
+  addressDenial(address: string, port: number, allowPrivate: boolean, host?: string): string | undefined {
     const addressClass = classifyAddress(address);
-    if (addressClass === undefined || addressClass === 'public' || exact) return undefined;
+    if (addressClass === undefined || addressClass === 'public' || allowPrivate) return undefined;
     const hostPort = formatHostPort(address, port);
-    return `Address ${address} is ${addressClass === 'reserved' ? 'a reserved' : `a ${addressClass}`} address; non-public addresses are only reachable when "${hostPort}" (host and port) is listed exactly in network.allow.`;
+    const what = `Address ${address} is ${addressClass === 'reserved' ? 'a reserved' : `a ${addressClass}`} address`;
+    if (host !== undefined && classifyAddress(host) === undefined) {
+      const entry = formatHostPort(host, port);
+      return `${what}; a host name only reaches non-public addresses when its entry opts in: list "${entry} allow-private" in network.allow (or list "${hostPort}" itself).`;
+    }
+    return `${what}; non-public addresses are only reachable when "${hostPort}" (host and port) is listed exactly in network.allow.`;
   }
 }
 
@@ -136,9 +157,12 @@ export class NetworkPolicy {
  * @throws InvalidOptionError naming `optionPath` when the entry is malformed.
  */
 export function parseAllowEntry(entry: unknown, optionPath: string): AllowEntry {
-  const expected = 'a "host", "host:port", "*.domain" or "[ipv6]:port" entry without scheme or path';
+  const expected =
+    'a "host", "host:port", "*.domain" or "[ipv6]:port" entry without scheme or path, optionally followed by " allow-private"';
   if (typeof entry !== 'string') throw new InvalidOptionError(optionPath, expected, entry);
-  const trimmed = entry.trim().toLowerCase();
+  let trimmed = entry.trim().toLowerCase();
+  const flagged = allowPrivateFlag.test(trimmed);
+  if (flagged) trimmed = trimmed.replace(allowPrivateFlag, '');
   let rawHost: string;
   let rawPort: string | undefined;
   let wildcard = false;
@@ -169,7 +193,9 @@ export function parseAllowEntry(entry: unknown, optionPath: string): AllowEntry 
       throw new InvalidOptionError(optionPath, `${expected}, with a port between 1 and 65535`, entry);
     }
   }
-  return Object.freeze({ host, port, wildcard });
+  // An IP literal listed with its port names the very address to connect to: an explicit grant.
+  const explicitAddress = !wildcard && port !== undefined && classifyAddress(host) !== undefined;
+  return Object.freeze({ host, port, wildcard, allowPrivate: flagged || explicitAddress });
 }
 
 /**

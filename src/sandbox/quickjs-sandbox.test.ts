@@ -202,6 +202,52 @@ describe('QuickJsSandbox', () => {
       expect(value.message).toContain('"169.254.169.254" is not in network.allow');
     });
 
+    it('reports denials the tool caught in runDetailed, naming the host', async () => {
+      const source = `async function probe() {
+        try { await fetch('http://169.254.169.254/latest/meta-data/'); } catch {}
+        try { await fetch('https://unlisted.example:8443/x'); } catch {}
+        return 'fallback';
+      }`;
+      const result = await sandbox.runDetailed({ source, entry: 'probe' }, {});
+      expect(result.value).toBe('fallback');
+      expect(result.denials.map((denial) => denial.target)).toEqual([
+        '169.254.169.254',
+        'unlisted.example:8443',
+      ]);
+      expect(result.denials[0]).toMatchObject({ capability: 'network' });
+      expect(result.denials[0]?.message).toContain('not in network.allow');
+      const clean = await sandbox.runDetailed({ source: 'function ok() { return 1; }', entry: 'ok' }, {});
+      expect(clean.denials).toEqual([]);
+    });
+
+    it('refuses a host name that resolves to loopback unless its entry says allow-private', async () => {
+      const source = 'async function get({ url }) { return (await fetch(url)).status; }';
+      const url = `http://localhost:${server.port}/rates`;
+      const before = server.requests.length;
+      const refused = await failure(
+        sandbox.run({ source, entry: 'get', network: { allow: [`localhost:${server.port}`] } }, { url }),
+      );
+      expect(refused.code).toBe('CAPABILITY_DENIED');
+      expect(refused.message).toMatch(/localhost resolves to (127\.0\.0\.1|::1)\./);
+      expect(refused.message).toContain(`"localhost:${server.port} allow-private"`);
+      expect(server.requests.length).toBe(before);
+      const allowed = await sandbox.run(
+        { source, entry: 'get', network: { allow: [`localhost:${server.port} allow-private`] } },
+        { url },
+      );
+      expect(allowed).toBe(200);
+    });
+
+    it('keeps the caught denials on a SandboxError when the tool fails afterwards', async () => {
+      const source = `async function probe() {
+        try { await fetch('http://unlisted.example/'); } catch {}
+        throw new Error('gave up');
+      }`;
+      const error = await failure(sandbox.run({ source, entry: 'probe' }, {}));
+      expect(error.code).toBe('TOOL_ERROR');
+      expect(error.denials.map((denial) => denial.target)).toEqual(['unlisted.example']);
+    });
+
     it('applies a per-call network allow-list on top of the sandbox settings', async () => {
       const closed = new QuickJsSandbox({ workers: 1 });
       try {

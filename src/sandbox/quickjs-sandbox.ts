@@ -106,9 +106,10 @@ export class QuickJsSandbox {
   }
 
   /**
-   * Like {@link run}, but also returns the captured `console` output, the duration and the
-   * number of requests made. Failed calls reject with a {@link SandboxError} that carries the
-   * same `logs` and `durationMs`.
+   * Like {@link run}, but also returns the captured `console` output, the duration, the
+   * number of requests made and the capability requests that were refused (`denials`, also when
+   * the tool caught the error). Failed calls reject with a {@link SandboxError} that carries the
+   * same `logs`, `durationMs` and `denials`.
    */
   async runDetailed<T = unknown>(call: SandboxCall, input: object = {}): Promise<SandboxRunResult<T>> {
     const started = performance.now();
@@ -130,6 +131,7 @@ export class QuickJsSandbox {
         logs: result.logs,
         durationMs,
         guestError: result.guestError,
+        denials: result.denials,
       });
     }
     return {
@@ -138,6 +140,7 @@ export class QuickJsSandbox {
       durationMs,
       executionMs: result.executionMs,
       requests: result.requests,
+      denials: result.denials,
     };
   }
 

@@ -1,5 +1,5 @@
 import { SiaError } from '../core/sia-error.ts';
-import type { SandboxLogEntry } from './sandbox-result.ts';
+import type { SandboxDenial, SandboxLogEntry } from './sandbox-result.ts';
 
 const marker = Symbol.for('self-improving-agent.error.SandboxError');
 
@@ -46,6 +46,8 @@ export interface SandboxErrorOptions {
   durationMs?: number;
   /** What the guest threw, for `TOOL_ERROR` and guest-side failures. */
   guestError?: GuestErrorInfo;
+  /** Capability requests refused during the call (caught by the tool or not). */
+  denials?: readonly SandboxDenial[];
 }
 
 /**
@@ -71,6 +73,8 @@ export class SandboxError extends SiaError {
   readonly durationMs: number;
   /** What the guest threw, when the failure came from a guest exception. */
   readonly guestError: GuestErrorInfo | undefined;
+  /** Capability requests refused during the call, including any the tool caught before failing. */
+  readonly denials: readonly SandboxDenial[];
 
   constructor(options: SandboxErrorOptions) {
     super({ code: options.code, message: options.message, cause: options.cause });
@@ -78,6 +82,7 @@ export class SandboxError extends SiaError {
     this.logs = options.logs ?? [];
     this.durationMs = options.durationMs ?? 0;
     this.guestError = options.guestError;
+    this.denials = options.denials ?? [];
   }
 
   /** True when `error` is a {@link SandboxError} (from any copy of the package). */

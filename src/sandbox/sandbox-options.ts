@@ -9,7 +9,10 @@ export interface SandboxNetworkOptions {
   /**
    * Hosts the guest `fetch` may reach: `"api.example.com"` (ports 80/443), `"host:port"`,
    * `"*.example.com"` (subdomains), `"127.0.0.1:8787"`, `"[::1]:8787"`. Loopback, private,
-   * link-local and reserved addresses are reachable only when listed as an exact `host:port`.
+   * link-local, unique-local, CGNAT and reserved addresses are reachable only through an IP
+   * literal listed with its port, or an entry followed by ` allow-private`
+   * (`"db.internal:5432 allow-private"`): a host NAME is checked against every address it
+   * resolves to, on every redirect hop, and refused if any is non-public (DNS rebinding).
    * @default [] (no network access)
    */
   readonly allow?: readonly string[];

@@ -9,6 +9,20 @@ export interface SandboxLogEntry {
   readonly message: string;
 }
 
+/**
+ * One capability request the sandbox refused during a call, recorded on the host whether or not
+ * the tool caught the resulting error (a tool that swallows a denial still used a capability it
+ * was not given).
+ */
+export interface SandboxDenial {
+  /** The capability that was refused; only `network` today. */
+  readonly capability: 'network';
+  /** The `host[:port]` (or URL, when it did not parse) the tool tried to reach. */
+  readonly target: string;
+  /** Why it was refused and how to allow it. */
+  readonly message: string;
+}
+
 /** What {@link QuickJsSandbox.runDetailed} resolves with. */
 export interface SandboxRunResult<T = unknown> {
   /** The tool's return value, parsed on the host from JSON produced inside the guest. */
@@ -21,4 +35,9 @@ export interface SandboxRunResult<T = unknown> {
   readonly executionMs: number;
   /** Number of HTTP requests the tool made (each redirect hop counts). */
   readonly requests: number;
+  /**
+   * Capability requests refused during the call even though the tool caught the error and
+   * returned normally (at most 20, in order). Empty for a call that used only what it was given.
+   */
+  readonly denials: readonly SandboxDenial[];
 }

@@ -303,6 +303,7 @@ export class WorkerPool {
         logs: [],
         executionMs: job.request.timeoutMs + this.#options.killGraceMs,
         requests: 0,
+        denials: [],
         replaceWorker: true,
       });
     }
@@ -328,6 +329,7 @@ export class WorkerPool {
         logs: [],
         executionMs: 0,
         requests: 0,
+        denials: [],
         replaceWorker: true,
       });
     } else if (!pooled.ready) {

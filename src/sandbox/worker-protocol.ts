@@ -1,6 +1,6 @@
 import type { GuestErrorInfo, SandboxErrorCode } from './sandbox-error.ts';
 import type { ResolvedNetworkOptions, SandboxDeterminism, SandboxIsolation } from './sandbox-options.ts';
-import type { SandboxLogEntry } from './sandbox-result.ts';
+import type { SandboxDenial, SandboxLogEntry } from './sandbox-result.ts';
 
 /**
  * Messages between {@link WorkerPool} (main thread) and `sandbox-worker.ts`. Internal: these
@@ -48,6 +48,8 @@ export type WorkerRunResult =
       readonly logs: SandboxLogEntry[];
       readonly executionMs: number;
       readonly requests: number;
+      /** Capability requests refused during the call (caught by the tool or not). */
+      readonly denials: SandboxDenial[];
       /** The guest left work behind that could not be drained: replace the worker. */
       readonly replaceWorker: boolean;
     }
@@ -61,6 +63,8 @@ export type WorkerRunResult =
       readonly logs: SandboxLogEntry[];
       readonly executionMs: number;
       readonly requests: number;
+      /** Capability requests refused during the call (caught by the tool or not). */
+      readonly denials: SandboxDenial[];
       /** The worker's guest may be damaged (or its memory grown): replace the worker. */
       readonly replaceWorker: boolean;
     };
