@@ -1336,10 +1336,19 @@ export function guestPrelude(host: GuestHost): GuestControl {
 
   // --- structuredClone ------------------------------------------------------------------------
 
-  function structuredClone(value: unknown, _options?: unknown): unknown {
+  function structuredClone(value: unknown, options?: unknown): unknown {
     const realm = state.realm.global;
     const copies = new Map<unknown, unknown>();
     const cloneError = (what: string) => new DOMException(`${what} could not be cloned.`, 'DataCloneError');
+    // Transferring detaches the source buffer, one of the ways to change a live buffer's
+    // length that the sandbox removes (see `removeResizableBuffers`): refused, not ignored.
+    const transfer = typeof options === 'object' && options !== null ? (options as any).transfer : undefined;
+    if (transfer !== undefined && (!isArray(transfer) || transfer.length > 0)) {
+      throw new DOMException(
+        'structuredClone cannot transfer (detach) objects in the sandbox; clone without the transfer option',
+        'DataCloneError',
+      );
+    }
     const clone = (input: unknown): unknown => {
       if (input === null || (typeof input !== 'object' && typeof input !== 'function')) {
         if (typeof input === 'symbol') throw cloneError(StringCtor(input.toString()));
