@@ -261,9 +261,9 @@ describe('hardened realm intrinsics', () => {
   let report: WalkReport;
 
   beforeAll(async () => {
-    sandbox = new QuickJsSandbox({ workers: 1, timeoutMs: 30_000, isolation: 'realm' });
+    sandbox = new QuickJsSandbox({ workers: 1, timeoutMs: 60_000, isolation: 'realm' });
     report = await sandbox.run<WalkReport>({ source: walker, entry: 'main' }, {});
-  });
+  }, 90_000);
 
   afterAll(async () => {
     await sandbox.close();
