@@ -287,6 +287,31 @@ describe('hardened realm intrinsics', () => {
     for (const name of actualNames) expect(report.shapes[name], name).toBe(intrinsicsManifest[name]);
   });
 
+  it("gives one call no way to leave data or a hook on Iterator.concat's prototype for the next", async () => {
+    // Tool code is sloppy-mode script: writes to a frozen object are silently dropped.
+    const writer = {
+      source: `function main() {
+        const proto = Object.getPrototypeOf(Iterator.concat());
+        const next = proto.next;
+        try { proto.secret = 'from call 1'; } catch (error) {}
+        try { proto.next = function () { return { done: true, value: 'hooked' }; }; } catch (error) {}
+        try { next.secret = 'from call 1'; } catch (error) {}
+        try { Object.defineProperty(proto, 'secret', { value: 1 }); } catch (error) {}
+        return [Object.isFrozen(proto), proto.secret === undefined, proto.next === next, next.secret === undefined];
+      }`,
+      entry: 'main',
+    };
+    const reader = {
+      source: `function main() {
+        const proto = Object.getPrototypeOf(Iterator.concat());
+        return [proto.secret, proto.next.secret, [...Iterator.concat([1, 2])]];
+      }`,
+      entry: 'main',
+    };
+    expect(await sandbox.run(writer, {})).toEqual([true, true, true, true]);
+    expect(await sandbox.run(reader, {})).toEqual([null, null, [1, 2]]);
+  });
+
   it('keeps the removed globals out of the realm', () => {
     const globals = (intrinsicsManifest.globalThis ?? '').split(' ');
     for (const name of ['SharedArrayBuffer', 'Atomics', 'FinalizationRegistry'])
