@@ -33,11 +33,11 @@ What the sandbox offers:
 - The ES2023 built-ins (JSON, Math, Date, Map, Set, RegExp, Promise, array and string methods, …).
 - \`fetch\` (standard Response: \`ok\`, \`status\`, \`headers\`, \`json()\`, \`text()\`), but only to the hosts the task lists; every other host is denied.
 - \`URL\`, \`URLSearchParams\`, \`TextEncoder\`, \`TextDecoder\`, \`setTimeout\`, \`clearTimeout\`, \`AbortController\`, \`atob\`, \`btoa\`, \`structuredClone\`, \`console\`.
-- Not available: Node.js APIs (\`process\`, \`Buffer\`, \`fs\`, \`require\`), \`Intl\`, \`crypto\`, \`performance\`, streams, \`Blob\`, \`FormData\`.
+- Not available: Node.js APIs (\`process\`, \`Buffer\`, \`fs\`, \`require\`), \`Intl\`, \`crypto\`, \`performance\`, streams, \`Blob\`, \`FormData\`, \`SharedArrayBuffer\`, \`Atomics\`, \`FinalizationRegistry\`, resizable or transferable ArrayBuffers (\`maxByteLength\`, \`resize\`, \`transfer\`).
 - Every call is independent (nothing persists between calls) and has a deadline: no endless loops, no busy waiting.
 
 How the tool must behave:
-- Return JSON data only: objects, arrays, strings, finite numbers, booleans, null. Never undefined, functions, Map/Set or class instances.
+- Return JSON data only: objects, arrays, strings, finite numbers, booleans, null. Never undefined, functions, Map/Set or class instances. At most 1000 levels of nesting.
 - Use \`async function\` and \`await\` for \`fetch\`; check \`response.ok\` and throw on failure.
 - On invalid input or a failed upstream call, \`throw new Error('…')\` with a message that says what was wrong (e.g. "amount must be a positive number, got -1"). Do not return error objects.
 

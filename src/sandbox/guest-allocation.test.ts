@@ -170,7 +170,8 @@ describe('allocation paths fail with MEMORY, never with short data', () => {
       // ...and without it the call fails with MEMORY, whatever the tool catches.
       const error = await sandboxFailure(sandbox.run(tool, { slack: path.slack, origin: server.origin }));
       expect(error.code, error.message).toBe('MEMORY');
-    });
+      // Two calls and a worker replacement each: generous for a busy machine.
+    }, 90_000);
   }
 
   it('input too large for the guest memory fails with MEMORY', async () => {

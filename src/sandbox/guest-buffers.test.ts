@@ -106,6 +106,17 @@ const paths: { readonly name: string; readonly source: string; readonly expected
     expected: refusedOption,
   },
   {
+    name: 'structuredClone refuses to transfer (detach) a buffer',
+    source: probe(`
+      const buffer = new ArrayBuffer(64);
+      const view = new Uint8Array(buffer);
+      try { structuredClone(buffer, { transfer: [buffer] }); } catch (error) {
+        return [error.name, buffer.detached, view.length, structuredClone(buffer, { transfer: [] }).byteLength];
+      }
+      return ['transferred', buffer.detached, view.length];`),
+    expected: ['DataCloneError', false, 64, 64],
+  },
+  {
     name: 'every buffer reports a fixed length',
     source: probe(`
       const buffers = [new ArrayBuffer(8), new ArrayBuffer(8, {}), new Uint8Array(5).buffer, new ArrayBuffer(4).slice(1), structuredClone(new ArrayBuffer(3)), new TextEncoder().encode('hé').buffer];

@@ -1336,10 +1336,19 @@ export function guestPrelude(host: GuestHost): GuestControl {
 
   // --- structuredClone ------------------------------------------------------------------------
 
-  function structuredClone(value: unknown, _options?: unknown): unknown {
+  function structuredClone(value: unknown, options?: unknown): unknown {
     const realm = state.realm.global;
     const copies = new Map<unknown, unknown>();
     const cloneError = (what: string) => new DOMException(`${what} could not be cloned.`, 'DataCloneError');
+    // Transferring detaches the source buffer, one of the ways to change a live buffer's
+    // length that the sandbox removes (see `removeResizableBuffers`): refused, not ignored.
+    const transfer = typeof options === 'object' && options !== null ? (options as any).transfer : undefined;
+    if (transfer !== undefined && (!isArray(transfer) || transfer.length > 0)) {
+      throw new DOMException(
+        'structuredClone cannot transfer (detach) objects in the sandbox; clone without the transfer option',
+        'DataCloneError',
+      );
+    }
     const clone = (input: unknown): unknown => {
       if (input === null || (typeof input !== 'object' && typeof input !== 'function')) {
         if (typeof input === 'symbol') throw cloneError(StringCtor(input.toString()));
@@ -1594,30 +1603,65 @@ export function guestPrelude(host: GuestHost): GuestControl {
     tame(Array.prototype, ['toString', 'toLocaleString']);
   }
 
-  function harden(): number {
-    tameOverrides();
+  /**
+   * Every intrinsic the freeze pass starts from, named as in the specification, with how it
+   * is reached. The pass freezes each of them and everything reachable from it (prototypes,
+   * property values, getters, setters), so a root listed here covers its whole subgraph.
+   * Objects that only appear when a built-in is called are reached by calling it once.
+   * guest-intrinsics.test.ts calls every built-in that returns a new kind of object and fails
+   * on anything left unfrozen, and on any global or property missing from the manifest in
+   * guest-intrinsics.ts: update both when QuickJS gains a built-in.
+   *
+   * Not reachable from guest code, so not listed: %AsyncFromSyncIteratorPrototype% (its
+   * objects are internal to `for await` and `yield*`), module namespace objects (no modules),
+   * and SharedArrayBuffer/Atomics/FinalizationRegistry (removed by `install`).
+   */
+  function intrinsicRoots(): [string, unknown][] {
+    const reach = (how: () => unknown): unknown => {
+      try {
+        return how();
+      } catch {
+        return undefined;
+      }
+    };
     const strictArguments = (function (this: unknown) {
       // biome-ignore lint/complexity/noArguments: reaching %ThrowTypeError% needs an arguments object
       return arguments;
     })();
-    const roots: unknown[] = [
-      ownGlobal,
-      getPrototypeOf(function* () {}),
-      getPrototypeOf(async () => {}),
-      getPrototypeOf(async function* () {}),
-      getPrototypeOf([][Symbol.iterator]()),
-      getPrototypeOf(new Map()[Symbol.iterator]()),
-      getPrototypeOf(new Set()[Symbol.iterator]()),
-      getPrototypeOf(''[Symbol.iterator]()),
-      getPrototypeOf(/a/[Symbol.matchAll]('a')),
-      getPrototypeOf(Int8Array),
-      getOwnPropertyDescriptor(strictArguments, 'callee')?.get,
-    ];
+    const generatorPrototype = getPrototypeOf(function* () {}.prototype);
+    const asyncGeneratorPrototype = getPrototypeOf(async function* () {}.prototype);
     const iterator = ownGlobal.Iterator;
-    if (typeof iterator === 'function') {
-      roots.push(getPrototypeOf(iterator.from({ next: () => ({ done: true, value: undefined }) })));
-      roots.push(getPrototypeOf(([] as any).values().map((item: unknown) => item)));
-    }
+    const exhausted = { next: () => ({ done: true, value: undefined }) };
+    return [
+      ['%GlobalThis%', ownGlobal],
+      ['%ThrowTypeError%', getOwnPropertyDescriptor(strictArguments, 'callee')?.get],
+      ['%GeneratorFunction.prototype%', getPrototypeOf(function* () {})],
+      ['%GeneratorPrototype%', generatorPrototype],
+      ['%AsyncFunction.prototype%', getPrototypeOf(async () => {})],
+      ['%AsyncGeneratorFunction.prototype%', getPrototypeOf(async function* () {})],
+      ['%AsyncGeneratorPrototype%', asyncGeneratorPrototype],
+      ['%AsyncIteratorPrototype%', getPrototypeOf(asyncGeneratorPrototype)],
+      ['%ArrayIteratorPrototype%', getPrototypeOf([][Symbol.iterator]())],
+      ['%MapIteratorPrototype%', getPrototypeOf(new Map()[Symbol.iterator]())],
+      ['%SetIteratorPrototype%', getPrototypeOf(new Set()[Symbol.iterator]())],
+      ['%StringIteratorPrototype%', getPrototypeOf(''[Symbol.iterator]())],
+      ['%RegExpStringIteratorPrototype%', getPrototypeOf(/a/g[Symbol.matchAll]('a'))],
+      ['%TypedArray%', getPrototypeOf(Int8Array)],
+      ['%IteratorPrototype%', reach(() => iterator.prototype)],
+      ['%WrapForValidIteratorPrototype%', reach(() => getPrototypeOf(iterator.from(exhausted)))],
+      // map, filter, take, drop and flatMap share one prototype.
+      [
+        '%IteratorHelperPrototype%',
+        reach(() => getPrototypeOf(([] as any).values().map((item: unknown) => item))),
+      ],
+      // QuickJS (2025-11) gives Iterator.concat results a prototype of their own.
+      ['%IteratorConcatPrototype%', reach(() => getPrototypeOf(iterator.concat()))],
+    ];
+  }
+
+  function harden(): number {
+    tameOverrides();
+    const roots: unknown[] = intrinsicRoots().map(([, value]) => value);
     const seen = new Set<unknown>();
     const stack = roots;
     while (stack.length > 0) {

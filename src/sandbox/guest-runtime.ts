@@ -775,7 +775,13 @@ export class GuestRuntime {
                 redirected: response.redirected,
               }),
             );
-            const bytes = guestBuffer(response.body);
+            let bytes: QuickJSHandle;
+            try {
+              bytes = guestBuffer(response.body);
+            } catch (error) {
+              meta.dispose();
+              throw error;
+            }
             const pair = context.newArray();
             context.setProp(pair, 0, meta);
             context.setProp(pair, 1, bytes);

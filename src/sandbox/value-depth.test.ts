@@ -42,7 +42,7 @@ describe('value depth limit', () => {
       expect(error.message).toContain(`more than ${maxValueDepth} levels deep`);
       expect(error.message).toContain('maxValueDepth');
     }
-  });
+  }, 90_000);
 
   it('passes a result exactly at the limit and refuses one level more', async () => {
     const atLimit = await sandbox.run<unknown>(nested, { depth: maxValueDepth, kind: 'array' });
