@@ -9,9 +9,9 @@ import { decline, type RewriteProposal, type RewriteRequest, type Rewriter } fro
 export interface HardeningRewriterOptions {
   /** Tries of one request, and of one whole call, at most (1 to 10). @default 4 */
   readonly maxAttempts?: number;
-  /** First back-off step in ms; it doubles on each retry (0 to 60 000). @default 100 */
+  /** First back-off step in ms; it doubles on each retry (0 to 60 000). @default min(100, maxDelayMs) */
   readonly baseDelayMs?: number;
-  /** Largest back-off step in ms (at least `baseDelayMs`). @default 2000 */
+  /** Largest back-off step in ms (at least `baseDelayMs`). @default max(2000, baseDelayMs) */
   readonly maxDelayMs?: number;
   /**
    * Time into a call after which no retry or wait starts, in ms. Keep it below the sandbox's
@@ -173,12 +173,16 @@ function rationale(
 
 function resolveOptions(options: HardeningRewriterOptions): ResolvedHardeningRewriterOptions {
   objectOption('options', options);
-  const baseDelayMs =
-    options.baseDelayMs === undefined ? 100 : integerOption('baseDelayMs', options.baseDelayMs, 0, 60_000);
-  const maxDelayMs =
+  // Each of the pair derives its default from the other when only one is set.
+  const setMax =
     options.maxDelayMs === undefined
-      ? Math.max(2_000, baseDelayMs)
+      ? undefined
       : integerOption('maxDelayMs', options.maxDelayMs, 0, 600_000);
+  const baseDelayMs =
+    options.baseDelayMs === undefined
+      ? Math.min(100, setMax ?? 100)
+      : integerOption('baseDelayMs', options.baseDelayMs, 0, 60_000);
+  const maxDelayMs = setMax ?? Math.max(2_000, baseDelayMs);
   if (maxDelayMs < baseDelayMs)
     throw new InvalidOptionError('maxDelayMs', `an integer ≥ baseDelayMs (${baseDelayMs})`, maxDelayMs);
   return Object.freeze({
