@@ -49,7 +49,7 @@ describe('coupled options: an unset one derives from the set one', () => {
 
   it('window vs degradation.minBaselineInvocations: the default follows the window', () => {
     const resolved = resolveEvaluatorOptions({ window: 4 });
-    expect(resolved.degradation && resolved.degradation.minBaselineInvocations).toBe(4);
+    expect(resolved.degradation !== false ? resolved.degradation.minBaselineInvocations : undefined).toBe(4);
     const error = optionError(() => resolveEvaluatorOptions({ degradation: { minBaselineInvocations: 25 } }));
     expect(error.message).toContain('set window too');
   });
