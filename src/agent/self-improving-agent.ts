@@ -635,6 +635,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       return {
         ok: false,
         code: typeof code === 'string' ? code : 'ERROR',
+        ...(GenerationFailedError.isInstance(error) ? { reasons: [...error.codes] } : {}),
         error: `Could not create "${request.name}": ${message}`,
       };
     }

@@ -82,12 +82,18 @@ export class GenerationFailedError extends SiaError {
   readonly toolName: string;
   /** Every attempt, in order, with its code and the reasons it failed. */
   readonly attempts: readonly GenerationAttempt[];
+  /**
+   * The distinct rejection codes of all attempts, in order of first appearance (see
+   * {@link GenerationAttempt.codes}): e.g. `['EXAMPLE_MISMATCH', 'SYNTAX']` or `['MODEL_TIMEOUT']`.
+   */
+  readonly codes: readonly string[];
 
   constructor(options: GenerationFailedErrorOptions) {
     super({ code: 'GENERATION_FAILED', message: generationFailedMessage(options), cause: options.cause });
     this.name = 'GenerationFailedError';
     this.toolName = options.toolName;
     this.attempts = options.attempts;
+    this.codes = [...new Set(options.attempts.flatMap((attempt) => attempt.codes ?? []))];
   }
 
   /** True when `error` is a {@link GenerationFailedError} (from any copy of the package). */

@@ -295,6 +295,7 @@ describe('ToolGenerator with a scripted model', () => {
         expect(ModelTimeoutError.isInstance((error as Error).cause)).toBe(true);
         expect((error as Error).cause).toMatchObject({ code: 'MODEL_TIMEOUT', timeoutMs: 30_000 });
         expect(attempts).toEqual([['MODEL_TIMEOUT']]);
+        expect((error as GenerationFailedError).codes).toEqual(['MODEL_TIMEOUT']);
         expect(aborted()).toBe(true);
       });
 
