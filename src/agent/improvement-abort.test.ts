@@ -245,6 +245,18 @@ describe('run() with an abort signal', () => {
     });
   }
 
+  it('close() ends a run whose model never answers (and ignores the abort) with ABORTED', async () => {
+    const silent = silentModel(false);
+    const agent = new SelfImprovingAgent({ model: silent.model, sandbox, storage: memoryStorage() });
+    await agent.ready();
+    const running = agent.run('anything').catch((error: unknown) => error);
+    await silent.started;
+    await agent.close();
+    const error = await running;
+    expect(AbortedError.isInstance(error)).toBe(true);
+    expect(silent.aborted()).toBe(true);
+  });
+
   it('a step whose model never answers fails with MODEL_TIMEOUT after modelTimeoutMs', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const silent = silentModel(false);
