@@ -75,9 +75,10 @@ export async function generateCodeText(
     return { text: result.text, usage: usageFromModel(result.usage) };
   } catch (error) {
     if (AbortedError.isInstance(error) || ModelTimeoutError.isInstance(error)) throw error;
-    if (request.abortSignal?.aborted === true || isAbort(error)) {
-      throw new AbortedError('the model call', request.abortSignal?.reason ?? error);
+    if (request.abortSignal?.aborted === true) {
+      throw new AbortedError('the model call', request.abortSignal.reason);
     }
+    // A provider-side AbortError/TimeoutError nobody asked for is a failed call, not a cancel.
     throw toModelCallError(model, error);
   }
 }
@@ -97,10 +98,6 @@ export function toModelCallError(model: LanguageModel, error: unknown): ModelCal
     isRetryable: APICallError.isInstance(last) ? last.isRetryable : false,
     cause: error,
   });
-}
-
-function isAbort(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
 }
 
 /**
