@@ -77,8 +77,10 @@ export {
 } from './evaluation/index.ts';
 // --- generation -------------------------------------------------------------------------------
 export {
+  AbortedError,
   CodeValidator,
   type CodeValidatorOptions,
+  DEFAULT_MODEL_TIMEOUT_MS,
   extractCode,
   type GenerateOptions,
   type GenerationAttempt,
@@ -87,6 +89,7 @@ export {
   type GenerationSandbox,
   type GenerationValidator,
   ModelCallError,
+  ModelTimeoutError,
   type SpecCapabilities,
   type SpecExample,
   type TokenUsage,
@@ -196,6 +199,8 @@ export {
   type RejectedProposal,
   type ResolvedHardeningRewriterOptions,
   type RewriteAuthor,
+  type RewriteDecline,
+  type RewriteDeclineCode,
   type RewriteProposal,
   type RewriteRequest,
   type Rewriter,

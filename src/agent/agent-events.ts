@@ -53,7 +53,10 @@ export interface ImprovementStartedEvent {
   evaluation: Evaluation;
   /** The rewriter's name. */
   rewriter: string;
-  /** How many improvements this tool has had, this one included (persistent). */
+  /**
+   * How many improvements this tool has had, this one included (persistent). Only improvements
+   * that produce a candidate are counted, so the number is final once one does.
+   */
   rewrites: number;
 }
 
@@ -74,8 +77,15 @@ export interface ImprovementAttemptFailedEvent {
   /** 1-based attempt number. */
   attempt: number;
   stage: AttemptStage;
-  /** Why, one entry per finding. */
+  /** Why, one entry per finding; each starts with its code. */
   reasons: string[];
+  /**
+   * One stable code per entry of `reasons`: `REWRITE_EMPTY`, `REWRITE_NO_CODE`,
+   * `REWRITE_REFUSED`, `REWRITE_UNCHANGED`, `REWRITE_NOT_APPLICABLE`, `REWRITE_DECLINED`
+   * (stage `rewrite`); a validator issue code (`validate`); a gate code such as `CASE_FAILED`
+   * (`gate`); `SHADOW_WORSE`; `APPROVAL_DECLINED`; `PROMOTION_CONFLICT`.
+   */
+  codes: string[];
   /** Who wrote the rejected proposal, when there was one. */
   author?: VersionAuthor;
 }
@@ -127,6 +137,11 @@ export interface ImprovementFailedEvent {
   attempts: number;
   /** Why, newest last. */
   reasons: string[];
+  /**
+   * The codes of `reasons`, newest last: those of the rejected attempts, `LEASE_LOST`, and for
+   * an error its code (`MODEL_TIMEOUT`, `MODEL_CALL_FAILED`, `REWRITERS_FAILED`, `ABORTED`, …).
+   */
+  codes: string[];
   /** The error, when the improvement failed on an error (model call, storage) rather than on rejections. */
   error?: unknown;
 }

@@ -5,6 +5,7 @@ import { integerOption, numberOption, objectOption } from '../core/options.ts';
 import type { Evaluation } from '../evaluation/evaluation.ts';
 import type { Evaluator } from '../evaluation/evaluator.ts';
 import type { CodeValidator } from '../generation/code-validator.ts';
+import { DEFAULT_MODEL_TIMEOUT_MS, modelTimeoutOption } from '../generation/model-deadline.ts';
 import type { ToolGenerator } from '../generation/tool-generator.ts';
 import type { PerformanceMemoryOptions } from '../memory/performance-memory-options.ts';
 import type { RegressionReport } from '../regression/regression-report.ts';
@@ -17,7 +18,13 @@ import type { StorageAdapter } from '../storage/types.ts';
 export interface ImprovementOptions {
   /** Evaluate a tool's version after every N of its calls. @default 5 */
   evaluateEvery?: number;
-  /** Improvements per tool, ever (kept in storage, so a restart does not reset it). @default 3 */
+  /**
+   * Improvements per tool that produced at least one candidate (kept in storage, so a restart
+   * does not reset it; an improvement where every rewriter declined is not counted). A person
+   * resets a tool's count with `agent.resetImprovements(name)`, `registry.resetImprovements` or
+   * `sia improvements reset <tool>`.
+   * @default 3
+   */
   maxRewritesPerTool?: number;
   /** Proposals tried per improvement before giving up. @default 3 */
   attemptsPerRewrite?: number;
@@ -37,13 +44,22 @@ export interface ImprovementOptions {
    * Tools added with `sideEffects: true` skip this. @default 0 (off)
    */
   shadowCalls?: number;
-  /** After a promotion, score the new version separately over this many calls. @default 20 */
+  /**
+   * After a promotion, score the new version separately over this many calls. The watch uses
+   * the evaluator's settings with `window` = `watchCalls`; its `minInvocations` and
+   * `degradation.minBaselineInvocations` are lowered to `watchCalls` when larger.
+   * @default 20
+   */
   watchCalls?: number;
   /** Roll back when the watched version scores lower than the replaced one by more than this. @default 0.1 */
   rollbackMargin?: number;
   /** Spending limit of LLM tokens for improvements, per UTC day (kept in storage). */
   budget?: { maxTokensPerDay?: number };
-  /** How long one instance may hold a tool's improvement lease before another may take it, ms. @default 120_000 */
+  /**
+   * How long one instance may hold a tool's improvement lease before another may take it, ms.
+   * It must outlast one attempt's model call, so it must be more than `modelTimeoutMs`.
+   * @default max(120_000, 2 × modelTimeoutMs)
+   */
   leaseMs?: number;
   /** Recent successful calls turned into regression cases before a gate (needs `capture`). @default 10 */
   harvestCases?: number;
@@ -100,6 +116,46 @@ export interface SelfImprovingAgentOptions {
   instanceId?: string;
   /** Receives warnings (failed improvements, listener errors). */
   logger?: Logger;
+  /**
+   * Deadline of every model call the agent makes (each step of `run()`, each call of the
+   * default generator and of the default LLM rewriter), ms. A call past it is aborted and fails
+   * with `ModelTimeoutError` (code `MODEL_TIMEOUT`), even when the provider ignores the abort.
+   * A generator or rewriter passed in keeps its own setting.
+   * @default min(120_000, improvement.leaseMs / 2)
+   */
+  modelTimeoutMs?: number;
+  /**
+   * The most `close()` waits for improvement work after aborting it, ms. Work that ignores the
+   * abort (a storage call that hangs) is then left behind and `close()` goes on releasing.
+   * @default 10_000
+   */
+  closeTimeoutMs?: number;
+}
+
+/** The agent's deadlines with defaults applied. */
+export interface ResolvedAgentTimeouts {
+  /** See {@link SelfImprovingAgentOptions.modelTimeoutMs}. */
+  readonly modelTimeoutMs: number;
+  /** See {@link SelfImprovingAgentOptions.closeTimeoutMs}. */
+  readonly closeTimeoutMs: number;
+}
+
+/**
+ * Validates `modelTimeoutMs` and `closeTimeoutMs`. An unset `modelTimeoutMs` derives from a set
+ * `improvement.leaseMs` (half of it, at most 120 000) so the two never conflict.
+ */
+export function resolveAgentTimeouts(options: SelfImprovingAgentOptions): ResolvedAgentTimeouts {
+  const leaseMs = (options.improvement as { leaseMs?: unknown } | undefined)?.leaseMs;
+  const modelTimeoutMs =
+    options.modelTimeoutMs !== undefined
+      ? modelTimeoutOption('modelTimeoutMs', options.modelTimeoutMs)
+      : typeof leaseMs === 'number' && Number.isFinite(leaseMs)
+        ? Math.max(1, Math.min(DEFAULT_MODEL_TIMEOUT_MS, Math.floor(leaseMs / 2)))
+        : DEFAULT_MODEL_TIMEOUT_MS;
+  return Object.freeze({
+    modelTimeoutMs,
+    closeTimeoutMs: integerOption('closeTimeoutMs', options.closeTimeoutMs ?? 10_000, 0, 600_000),
+  });
 }
 
 /** {@link ImprovementOptions} with defaults applied. */
@@ -118,8 +174,18 @@ export interface ResolvedImprovementOptions {
   readonly harvestCases: number;
 }
 
-/** Validates and freezes the improvement options. */
-export function resolveImprovementOptions(value: unknown): ResolvedImprovementOptions {
+/**
+ * Validates and freezes the improvement options. `modelTimeoutMs` is the agent's (resolved)
+ * model deadline and whether the caller set it: an unset `leaseMs` derives from it, a set one
+ * must exceed it.
+ */
+export function resolveImprovementOptions(
+  value: unknown,
+  modelTimeout: { readonly ms: number; readonly set: boolean } = {
+    ms: DEFAULT_MODEL_TIMEOUT_MS,
+    set: false,
+  },
+): ResolvedImprovementOptions {
   const options = value === undefined ? {} : (objectOption('improvement', value) as ImprovementOptions);
   const mode = options.mode ?? 'background';
   if (mode !== 'background' && mode !== 'inline') {
@@ -149,7 +215,24 @@ export function resolveImprovementOptions(value: unknown): ResolvedImprovementOp
       budget.maxTokensPerDay === undefined
         ? undefined
         : integerOption('improvement.budget.maxTokensPerDay', budget.maxTokensPerDay, 0),
-    leaseMs: integerOption('improvement.leaseMs', options.leaseMs ?? 120_000, 1_000),
+    leaseMs: resolveLeaseMs(options.leaseMs, modelTimeout),
     harvestCases: integerOption('improvement.harvestCases', options.harvestCases ?? 10, 0),
   });
+}
+
+function resolveLeaseMs(
+  value: unknown,
+  modelTimeout: { readonly ms: number; readonly set: boolean },
+): number {
+  if (value === undefined) return Math.max(120_000, 2 * modelTimeout.ms);
+  const leaseMs = integerOption('improvement.leaseMs', value, 1_000);
+  // An unset modelTimeoutMs was derived from leaseMs, so only a set one can conflict.
+  if (modelTimeout.set && leaseMs <= modelTimeout.ms) {
+    throw new InvalidOptionError(
+      'improvement.leaseMs',
+      `more than modelTimeoutMs (${modelTimeout.ms}), so an attempt's model call ends before the lease does; raise improvement.leaseMs or lower modelTimeoutMs`,
+      leaseMs,
+    );
+  }
+  return leaseMs;
 }

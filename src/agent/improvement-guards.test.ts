@@ -182,7 +182,7 @@ describe('SelfImprovingAgent guards and safety', () => {
     await traffic(restarted.agent, 5, mostlyLegacy);
     const skipped = restarted.events['improvement:skipped'] as ImprovementSkippedEvent[];
     expect(skipped.map((event) => event.reason)).toEqual(['cap']);
-    expect(skipped[0]?.detail).toMatch(/1 improvements already/);
+    expect(skipped[0]?.detail).toMatch(/1 improvements with a candidate already/);
     await restarted.agent.close();
 
     const cooling = await agentWith({

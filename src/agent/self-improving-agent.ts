@@ -10,12 +10,15 @@ import {
 } from 'ai';
 import { errorInfo } from '../core/error-info.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import type { Logger } from '../core/logger.ts';
 import { integerOption } from '../core/options.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
 import { TypedEmitter } from '../core/typed-emitter.ts';
 import { Evaluator } from '../evaluation/evaluator.ts';
+import type { EvaluatorOptions, ResolvedEvaluatorOptions } from '../evaluation/evaluator-options.ts';
 import { CodeValidator } from '../generation/code-validator.ts';
-import { GenerationFailedError } from '../generation/generation-errors.ts';
+import { AbortedError, GenerationFailedError } from '../generation/generation-errors.ts';
+import { modelWithDeadline, withDeadline } from '../generation/model-deadline.ts';
 import { checkLanguageModel } from '../generation/model-text.ts';
 import { addUsage, emptyUsage, type TokenUsage, usageFromModel } from '../generation/token-usage.ts';
 import { ToolGenerator } from '../generation/tool-generator.ts';
@@ -45,7 +48,9 @@ import {
 import type { AgentEvents } from './agent-events.ts';
 import {
   type PromotionProposal,
+  type ResolvedAgentTimeouts,
   type ResolvedImprovementOptions,
+  resolveAgentTimeouts,
   resolveImprovementOptions,
   type SelfImprovingAgentOptions,
 } from './agent-options.ts';
@@ -86,7 +91,10 @@ export interface AgentRunResult {
 export interface AgentRunOptions {
   /** Most model steps (each may call tools). @default 15 */
   maxSteps?: number;
-  /** Cancels the run. */
+  /**
+   * Cancels the run: it rejects at once with `AbortedError` (code `ABORTED`), also while the
+   * model answers or `request_new_tool` is generating a tool (the generation is aborted too).
+   */
   abortSignal?: AbortSignal;
 }
 
@@ -135,6 +143,10 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   readonly #unwatch: (() => void) | undefined;
   readonly #ready: Promise<void>;
   readonly #toolCache = new Map<string, { version: number; tool: ToolSet[string] }>();
+  readonly #timeouts: ResolvedAgentTimeouts;
+  readonly #logger: Logger | undefined;
+  /** Aborted by `close()`: ends runs (and their tool generations) in flight. */
+  readonly #closing = new AbortController();
   #closed = false;
 
   constructor(options: SelfImprovingAgentOptions = {}) {
@@ -150,7 +162,12 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       );
     }
     if (options.model !== undefined) checkLanguageModel(options.model);
-    this.improvement = resolveImprovementOptions(options.improvement);
+    this.#timeouts = resolveAgentTimeouts(options);
+    this.#logger = options.logger;
+    this.improvement = resolveImprovementOptions(options.improvement, {
+      ms: this.#timeouts.modelTimeoutMs,
+      set: options.modelTimeoutMs !== undefined,
+    });
     this.instanceId = options.instanceId ?? `agent:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
     this.#model = options.model;
     this.#system = options.system ?? DEFAULT_SYSTEM;
@@ -178,15 +195,22 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
         model: options.model,
         sandbox: this.sandbox,
         logger: options.logger,
+        modelTimeoutMs: this.#timeouts.modelTimeoutMs,
       });
       this.#owned.generator = true;
     }
     const rewriter: Rewriter =
       options.rewriter ??
       (options.model
-        ? chainRewriters([new HardeningRewriter(), new LlmRewriter({ model: options.model })], {
-            logger: options.logger,
-          })
+        ? chainRewriters(
+            [
+              new HardeningRewriter(),
+              new LlmRewriter({ model: options.model, modelTimeoutMs: this.#timeouts.modelTimeoutMs }),
+            ],
+            {
+              logger: options.logger,
+            },
+          )
         : new HardeningRewriter());
     this.#catalog = new ToolCatalog(this.registry, this.#validator, new SchemaCache());
     this.#improver = new ToolImprover({
@@ -194,7 +218,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       registry: this.registry,
       memory: this.memory,
       evaluator,
-      watchEvaluator: new Evaluator({ ...evaluator.options, window: this.improvement.watchCalls }),
+      watchEvaluator: new Evaluator(watchEvaluatorOptions(evaluator.options, this.improvement.watchCalls)),
       runner: this.regression,
       rewriter,
       validator: this.#validator,
@@ -334,19 +358,29 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     if (typeof task !== 'string' || task.trim() === '')
       throw new InvalidOptionError('task', 'a non-empty string', task);
     const maxSteps = integerOption('maxSteps', options.maxSteps ?? 15, 1, 1000);
+    // The caller's signal and close() both end the run; each model call has its own deadline.
+    const abortSignal =
+      options.abortSignal === undefined
+        ? this.#closing.signal
+        : AbortSignal.any([options.abortSignal, this.#closing.signal]);
+    const model = modelWithDeadline(this.#model, this.#timeouts.modelTimeoutMs);
     const messages: ModelMessage[] = [{ role: 'user', content: task }];
     const steps: StepResult<ToolSet>[] = [];
     const toolCalls: AgentToolCall[] = [];
     let usage = emptyUsage();
     let text = '';
     for (let step = 0; step < maxSteps; step += 1) {
-      const result = await generateText({
-        model: this.#model,
-        system: this.#system,
-        messages,
-        tools: this.#snapshotTools(),
-        abortSignal: options.abortSignal,
-      });
+      const result = await withDeadline(
+        (signal) =>
+          generateText({
+            model,
+            system: this.#system,
+            messages,
+            tools: this.#snapshotTools(),
+            abortSignal: signal,
+          }),
+        { abortSignal, operation: 'the run' },
+      );
       steps.push(...(result.steps as StepResult<ToolSet>[]));
       usage = addUsage(usage, usageFromModel(result.totalUsage));
       for (const call of result.toolResults) {
@@ -366,14 +400,46 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   }
 
   /**
-   * Finishes running improvement work, writes every record, and releases what the agent
-   * created (sandbox, generator, storage). Storage or a sandbox passed in stays open.
+   * Sets how many of a tool's automatic improvements count against
+   * `improvement.maxRewritesPerTool` to `to` (default 0: the full allowance again), for a tool
+   * the cap stopped. Recorded in the audit log (`tool:improvements-reset`) with `actor`.
+   * Same as `registry.resetImprovements` and `sia improvements reset <tool>`.
+   */
+  async resetImprovements(
+    toolName: string,
+    options: { to?: number; reason?: string; actor?: string } = {},
+  ): Promise<void> {
+    await this.#open('resetImprovements');
+    await this.registry.resetImprovements(toolName, options);
+  }
+
+  /**
+   * Stops the agent within a bounded time: aborts what is in flight (model calls of
+   * improvements and of `run()`, tool generations, gates, a pending `approve` hook: each ends
+   * with `AbortedError`, code `ABORTED`), waits for the improvement work to settle but at most
+   * `closeTimeoutMs` (default 10 s), writes every record, and releases what the agent created
+   * (sandbox, generator, storage). Storage or a sandbox passed in stays open. So `close()`
+   * resolves within `closeTimeoutMs` plus the time to flush records and close what it owns,
+   * even when a provider never answers and ignores the abort.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closing.abort(new AbortedError('the run', new Error('the agent is closing')));
     this.#improver.close();
-    await this.#improver.idle();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const settled = await Promise.race([
+      this.#improver.idle().then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), this.#timeouts.closeTimeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!settled) {
+      this.#logger?.warn?.(
+        `close(): improvement work still running after closeTimeoutMs (${this.#timeouts.closeTimeoutMs} ms); closing anyway`,
+      );
+    }
     this.#unwatch?.();
     // Release everything even when one step fails; report the first failure.
     const failures: unknown[] = [];
@@ -513,35 +579,44 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     const created = tool({
       description: REQUEST_NEW_TOOL_DESCRIPTION,
       inputSchema: requestNewToolInput,
-      execute: async (request: RequestNewToolInput) => this.#createRequestedTool(request),
+      execute: async (request: RequestNewToolInput, { abortSignal }) =>
+        this.#createRequestedTool(request, abortSignal),
     });
     this.#toolCache.set('request_new_tool', { version: 0, tool: created as ToolSet[string] });
     return created as ToolSet[string];
   }
 
-  async #createRequestedTool(request: RequestNewToolInput): Promise<JsonObject> {
+  async #createRequestedTool(request: RequestNewToolInput, abortSignal?: AbortSignal): Promise<JsonObject> {
     if (!this.#generator) {
       return {
         ok: false,
+        code: 'NO_GENERATOR',
         error: 'No model is configured for writing tools; the app must add this tool with addTool().',
       };
     }
     if (this.#catalog.get(request.name)) {
-      return { ok: false, error: `A tool named "${request.name}" already exists: call it instead.` };
+      return {
+        ok: false,
+        code: 'TOOL_EXISTS',
+        error: `A tool named "${request.name}" already exists: call it instead.`,
+      };
     }
     const examples = (request.examples ?? []).map((example) => ({
       input: example.input as JsonObject,
       output: (example.output ?? null) as JsonValue,
     }));
     try {
-      const generated = await this.#generator.generate({
-        name: request.name,
-        description: request.description,
-        inputSchema: request.inputSchema,
-        returns: request.returns,
-        examples,
-        capabilities: { network: request.network ?? [] },
-      });
+      const generated = await this.#generator.generate(
+        {
+          name: request.name,
+          description: request.description,
+          inputSchema: request.inputSchema,
+          returns: request.returns,
+          examples,
+          capabilities: { network: request.network ?? [] },
+        },
+        abortSignal === undefined ? {} : { abortSignal },
+      );
       const { version } = await this.registry.create(
         {
           name: request.name,
@@ -570,9 +645,36 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
         message: `Tool "${request.name}" is ready. Call it next with input matching its schema.`,
       };
     } catch (error) {
+      // An aborted run ends with the abort, not with an answer to a model nobody waits for.
+      if (AbortedError.isInstance(error)) throw error;
       const message =
         GenerationFailedError.isInstance(error) || error instanceof Error ? error.message : String(error);
-      return { ok: false, error: `Could not create "${request.name}": ${message}` };
+      const code = (error as { code?: unknown } | null)?.code;
+      return {
+        ok: false,
+        code: typeof code === 'string' ? code : 'ERROR',
+        ...(GenerationFailedError.isInstance(error) ? { reasons: [...error.codes] } : {}),
+        error: `Could not create "${request.name}": ${message}`,
+      };
     }
   }
+}
+
+/**
+ * The watch evaluator's options: the agent's evaluator settings over a window of `watchCalls`.
+ * Thresholds larger than that window are lowered to it (they could never be met otherwise).
+ */
+function watchEvaluatorOptions(options: ResolvedEvaluatorOptions, watchCalls: number): EvaluatorOptions {
+  return {
+    ...options,
+    window: watchCalls,
+    minInvocations: Math.min(options.minInvocations, watchCalls),
+    degradation:
+      options.degradation === false
+        ? false
+        : {
+            ...options.degradation,
+            minBaselineInvocations: Math.min(options.degradation.minBaselineInvocations, watchCalls),
+          },
+  };
 }

@@ -4,13 +4,21 @@ import type { TypedEmitter } from '../core/typed-emitter.ts';
 import type { Evaluation } from '../evaluation/evaluation.ts';
 import type { Evaluator } from '../evaluation/evaluator.ts';
 import type { CodeValidator } from '../generation/code-validator.ts';
+import { AbortedError } from '../generation/generation-errors.ts';
+import { withDeadline } from '../generation/model-deadline.ts';
 import type { PerformanceMemory } from '../memory/performance-memory.ts';
 import { PromotionConflictError } from '../registry/registry-errors.ts';
 import { sourceDiff } from '../registry/source-diff.ts';
 import type { ToolRegistry } from '../registry/tool-registry.ts';
 import type { RegressionReport } from '../regression/regression-report.ts';
 import type { RegressionRunner } from '../regression/regression-runner.ts';
-import type { RejectedProposal, RewriteProposal, Rewriter } from '../rewriting/rewriter.ts';
+import type {
+  RejectedProposal,
+  RewriteDecline,
+  RewriteProposal,
+  RewriteRequest,
+  Rewriter,
+} from '../rewriting/rewriter.ts';
 import type { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import type { JsonObject, JsonValue, StorageAdapter } from '../storage/types.ts';
 import type { AgentEvents, AttemptStage, ShadowResult, SkipReason } from './agent-events.ts';
@@ -28,8 +36,8 @@ export interface CallOutcome {
   readonly denied?: string;
 }
 
-/** `promoted`, or where and why the candidate was turned down. */
-type FinishOutcome = 'promoted' | { stage: AttemptStage; reasons: string[] };
+/** `promoted`, or where and why the candidate was turned down (one code per reason). */
+type FinishOutcome = 'promoted' | { stage: AttemptStage; reasons: string[]; codes: string[] };
 
 interface Candidate {
   readonly proposal: RewriteProposal;
@@ -57,6 +65,8 @@ interface ToolState {
   firstFailing: { calls: number; at: number } | null;
   watch: { version: number; previousVersion: number; previousScore: number; calls: number } | null;
   shadow: Shadow | null;
+  /** When an improvement last ended without any candidate (not counted against the cap). */
+  noCandidateAt: number | null;
 }
 
 /** Everything the improver works with; the agent builds it. */
@@ -95,6 +105,8 @@ export class ToolImprover {
   readonly #tasks = new Set<Promise<void>>();
   #tokensToday: { day: number; tokens: number } | undefined;
   #closed = false;
+  /** Aborted by `close()`: cancels model calls, gates and approvals in flight. */
+  readonly #abort = new AbortController();
 
   constructor(parts: ToolImproverParts) {
     this.#parts = parts;
@@ -139,9 +151,18 @@ export class ToolImprover {
     while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
   }
 
-  /** Stops starting new work; running work finishes (await `idle()`). */
+  /**
+   * Stops starting new work and aborts the work in flight: a model call, a gate or an approval
+   * that is waited for ends at once with `AbortedError` (code `ABORTED`); await `idle()`.
+   */
   close(): void {
     this.#closed = true;
+    this.#abort.abort(new AbortedError('the improvement work', new Error('the agent is closing')));
+  }
+
+  /** Waits for `work`, but no longer than until `close()` aborts it. */
+  #untilClosed<T>(work: () => PromiseLike<T>, operation: string): Promise<T> {
+    return withDeadline(work, { abortSignal: this.#abort.signal, operation });
   }
 
   #state(toolName: string): ToolState {
@@ -154,6 +175,7 @@ export class ToolImprover {
         firstFailing: null,
         watch: null,
         shadow: null,
+        noCandidateAt: null,
       };
       this.#states.set(toolName, state);
     }
@@ -247,9 +269,19 @@ export class ToolImprover {
       return { reason: 'pinned', detail: `"${toolName}" is pinned` };
     }
     if (record.counters.rewrites >= options.maxRewritesPerTool) {
+      // Only then read the resets a person made (sia improvements reset), from the audit log.
+      const used = await this.#parts.registry.improvementCount(toolName);
+      if (used >= options.maxRewritesPerTool) {
+        return {
+          reason: 'cap',
+          detail: `${used} improvements with a candidate already (maxRewritesPerTool ${options.maxRewritesPerTool}); reset with registry.resetImprovements("${toolName}") or sia improvements reset ${toolName}`,
+        };
+      }
+    }
+    if (state.noCandidateAt !== null && Date.now() - state.noCandidateAt < options.cooldownMs) {
       return {
-        reason: 'cap',
-        detail: `${record.counters.rewrites} improvements already (maxRewritesPerTool ${options.maxRewritesPerTool})`,
+        reason: 'cooldown',
+        detail: `the last improvement ${Date.now() - state.noCandidateAt} ms ago found nothing to propose (cooldownMs ${options.cooldownMs})`,
       };
     }
     const last = record.counters.lastRewriteAt;
@@ -274,17 +306,26 @@ export class ToolImprover {
   /** Runs the attempts; returns true when a shadow phase took over the improvement. */
   async #improve(toolName: string, version: number, evaluation: Evaluation): Promise<boolean> {
     const { storage, registry, runner, rewriter, validator, events, options, memory } = this.#parts;
-    const counters = await storage.recordRewrite(toolName, Date.now());
+    const before = (await storage.getTool(toolName))?.counters.rewrites ?? 0;
     events.emit('improvement:started', {
       toolName,
       version,
       evaluation,
       rewriter: rewriter.name,
-      rewrites: counters.rewrites,
+      rewrites: before + 1,
     });
     const reasons: string[] = [];
+    const codes: string[] = [];
     let tokens = 0;
     let attempts = 0;
+    // The cap (maxRewritesPerTool) and the stored cooldown count improvements that produced a
+    // candidate: one where every rewriter declined costs nothing but a short in-memory cooldown.
+    let counted = false;
+    const countCandidate = async () => {
+      if (counted) return;
+      counted = true;
+      await storage.recordRewrite(toolName, Date.now());
+    };
     try {
       if (this.#parts.captureEnabled && options.harvestCases > 0) {
         await runner.harvest(toolName, { from: memory, max: options.harvestCases, version });
@@ -295,8 +336,15 @@ export class ToolImprover {
         runner.visibleCases(toolName),
       ]);
       const previousAttempts: RejectedProposal[] = [];
-      const reject = (attempt: number, stage: AttemptStage, why: string[], proposal?: RewriteProposal) => {
+      const reject = (
+        attempt: number,
+        stage: AttemptStage,
+        why: string[],
+        whyCodes: string[],
+        proposal?: RewriteProposal,
+      ) => {
         reasons.push(...why.map((reason) => `attempt ${attempt} (${stage}): ${reason}`));
+        codes.push(...whyCodes);
         if (proposal) previousAttempts.push({ source: proposal.source, rejectedBecause: why });
         events.emit('improvement:attempt-failed', {
           toolName,
@@ -304,6 +352,7 @@ export class ToolImprover {
           attempt,
           stage,
           reasons: why,
+          codes: whyCodes,
           ...(proposal ? { author: proposal.author } : {}),
         });
       };
@@ -316,9 +365,11 @@ export class ToolImprover {
           !(await storage.acquireLease(`improve:${toolName}`, this.#parts.instanceId, options.leaseMs))
         ) {
           reasons.push(`attempt ${attempt}: the improvement lease expired and another instance holds it`);
+          codes.push('LEASE_LOST');
           break;
         }
-        const proposal = await rewriter.rewrite({
+        const declines: RewriteDecline[] = [];
+        const request: RewriteRequest = {
           tool: {
             name: toolName,
             description: record.description,
@@ -336,12 +387,22 @@ export class ToolImprover {
             description: testCase.description,
           })),
           previousAttempts: [...previousAttempts],
-        });
+          abortSignal: this.#abort.signal,
+          onDecline: (decline) => declines.push(decline),
+        };
+        const proposal = await this.#untilClosed(() => rewriter.rewrite(request), 'the rewrite');
         tokens += proposal?.usage?.totalTokens ?? 0;
         if (!proposal) {
-          reject(attempt, 'rewrite', [`the rewriter "${rewriter.name}" had nothing to propose`]);
+          const why =
+            declines.length > 0
+              ? declines.map((decline) => `${decline.code}: ${decline.rewriter}: ${decline.detail}`)
+              : [`REWRITE_DECLINED: the rewriter "${rewriter.name}" had nothing to propose`];
+          const whyCodes =
+            declines.length > 0 ? declines.map((decline) => decline.code) : ['REWRITE_DECLINED'];
+          reject(attempt, 'rewrite', why, whyCodes);
           break;
         }
+        await countCandidate();
         const validation = validator.validate(proposal.source, { name: toolName });
         if (!validation.ok) {
           reject(
@@ -350,14 +411,18 @@ export class ToolImprover {
             validation.issues.map(
               (issue) => `${issue.code}${issue.line ? ` (line ${issue.line})` : ''}: ${issue.message}`,
             ),
+            validation.issues.map((issue) => issue.code),
             proposal,
           );
           continue;
         }
-        const report = await runner.run(toolName, validation.source, { baselineVersion: version });
+        const report = await runner.run(toolName, validation.source, {
+          baselineVersion: version,
+          signal: this.#abort.signal,
+        });
         events.emit('regression:completed', { toolName, version, attempt, report });
         if (report.verdict !== 'promote') {
-          reject(attempt, 'gate', report.reasons, proposal);
+          reject(attempt, 'gate', report.reasons, report.reasons.map(reasonCode), proposal);
           continue;
         }
         const candidate: Candidate = { proposal, source: validation.source, report, attempt };
@@ -375,13 +440,17 @@ export class ToolImprover {
         }
         const outcome = await this.#finish(toolName, version, evaluation, candidate, tokens, undefined);
         if (outcome === 'promoted') return false;
-        reject(attempt, outcome.stage, outcome.reasons, proposal);
+        reject(attempt, outcome.stage, outcome.reasons, outcome.codes, proposal);
         break;
       }
-      await this.#failed(toolName, version, attempts, reasons, tokens);
+      if (!counted) this.#state(toolName).noCandidateAt = Date.now();
+      await this.#failed(toolName, version, attempts, reasons, tokens, codes);
     } catch (error) {
-      reasons.push(`error: ${error instanceof Error ? error.message : String(error)}`);
-      await this.#failed(toolName, version, attempts, reasons, tokens, error);
+      if (!counted) this.#state(toolName).noCandidateAt = Date.now();
+      const code = errorCode(error);
+      reasons.push(`error: ${code}: ${error instanceof Error ? error.message : String(error)}`);
+      codes.push(code);
+      await this.#failed(toolName, version, attempts, reasons, tokens, codes, error);
     }
     return false;
   }
@@ -392,6 +461,7 @@ export class ToolImprover {
     attempts: number,
     reasons: string[],
     tokens: number,
+    codes: string[],
     error?: unknown,
   ): Promise<void> {
     this.#parts.events.emit('improvement:failed', {
@@ -399,10 +469,11 @@ export class ToolImprover {
       version,
       attempts,
       reasons,
+      codes,
       ...(error === undefined ? {} : { error }),
     });
     this.#parts.logger?.warn?.(`improvement of "${toolName}" v${version} failed`, { reasons });
-    await this.#audit(toolName, version, { outcome: 'failed', attempts, tokens, reasons });
+    await this.#audit(toolName, version, { outcome: 'failed', attempts, tokens, reasons, codes });
   }
 
   /** Approval, candidate version, compare-and-swap promotion, then the watch. */
@@ -417,20 +488,29 @@ export class ToolImprover {
     const { registry, catalog, events, approve, instanceId } = this.#parts;
     const active = await registry.version(toolName, version);
     if (approve) {
-      const approved = await approve({
-        toolName,
-        fromVersion: version,
-        proposal: candidate.proposal,
-        evaluation,
-        regression: candidate.report,
-        diff: sourceDiff(
-          toolName,
-          { label: `v${version}`, source: active.source },
-          { label: 'candidate', source: candidate.source },
-        ),
-      });
-      if (approved !== true)
-        return { stage: 'approval', reasons: ['the approve hook declined the promotion'] };
+      const approved = await this.#untilClosed(
+        async () =>
+          approve({
+            toolName,
+            fromVersion: version,
+            proposal: candidate.proposal,
+            evaluation,
+            regression: candidate.report,
+            diff: sourceDiff(
+              toolName,
+              { label: `v${version}`, source: active.source },
+              { label: 'candidate', source: candidate.source },
+            ),
+          }),
+        'the approval',
+      );
+      if (approved !== true) {
+        return {
+          stage: 'approval',
+          reasons: ['APPROVAL_DECLINED: the approve hook declined the promotion'],
+          codes: ['APPROVAL_DECLINED'],
+        };
+      }
     }
     const state = this.#state(toolName);
     const loop = {
@@ -461,7 +541,7 @@ export class ToolImprover {
     } catch (error) {
       if (PromotionConflictError.isInstance(error)) {
         await catalog.refresh(toolName);
-        return { stage: 'promotion', reasons: [error.message] };
+        return { stage: 'promotion', reasons: [`${error.code}: ${error.message}`], codes: [error.code] };
       }
       // The outcome may be unknown (the store failed around COMMIT): the swap and its audit entry
       // are one transaction, so the active version tells. Promoted: go on as promoted.
@@ -545,12 +625,14 @@ export class ToolImprover {
     try {
       let outcome: FinishOutcome;
       if (result.candidateFailures > result.activeFailures) {
+        const denied = deniedTargets(shadow.shadowed);
         outcome = {
           stage: 'shadow',
           reasons: [
-            `in shadow on ${result.calls} live inputs the candidate failed ${result.candidateFailures} times, the active version ${result.activeFailures}`,
-            ...deniedTargets(shadow.shadowed),
+            `SHADOW_WORSE: in shadow on ${result.calls} live inputs the candidate failed ${result.candidateFailures} times, the active version ${result.activeFailures}`,
+            ...denied,
           ],
+          codes: ['SHADOW_WORSE', ...denied.map(() => 'CAPABILITY_DENIED')],
         };
       } else {
         outcome = await this.#finish(toolName, baseVersion, evaluation, candidate, tokens, result);
@@ -562,12 +644,22 @@ export class ToolImprover {
           attempt: candidate.attempt,
           stage: outcome.stage,
           reasons: outcome.reasons,
+          codes: outcome.codes,
           author: candidate.proposal.author,
         });
-        await this.#failed(toolName, baseVersion, candidate.attempt, outcome.reasons, tokens);
+        await this.#failed(toolName, baseVersion, candidate.attempt, outcome.reasons, tokens, outcome.codes);
       }
     } catch (error) {
-      await this.#failed(toolName, baseVersion, candidate.attempt, [String(error)], tokens, error);
+      const code = errorCode(error);
+      await this.#failed(
+        toolName,
+        baseVersion,
+        candidate.attempt,
+        [`${code}: ${String(error)}`],
+        tokens,
+        [code],
+        error,
+      );
     } finally {
       state.improving = false;
       await storage.releaseLease?.(`improve:${toolName}`, instanceId);
@@ -653,6 +745,17 @@ export class ToolImprover {
     this.#tokensToday = { day, tokens };
     return tokens;
   }
+}
+
+/** The stable code of an error: a SiaError's `code`, else `ERROR`. */
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code !== '' ? code : 'ERROR';
+}
+
+/** The code a gate reason starts with (`CASE_FAILED: …`), else `GATE_REJECTED`. */
+function reasonCode(reason: string): string {
+  return /^([A-Z][A-Z0-9_]*):/.exec(reason)?.[1] ?? 'GATE_REJECTED';
 }
 
 function utcDay(): number {

@@ -43,9 +43,15 @@ export interface DegradationOptions {
 export interface EvaluatorOptions {
   /** Weights of the components. Missing fields take their default; the sum must be 1 (±1e-9). */
   weights?: ScoreWeights;
-  /** At or below this average latency the latency component is 1, ms. @default 1000 */
+  /**
+   * At or below this average latency the latency component is 1, ms.
+   * @default 1000, or maxLatencyMs / 5 when only maxLatencyMs is set below 5000
+   */
   targetLatencyMs?: number;
-  /** At or above this average latency the latency component is 0 (linear in between), ms. @default 5000 */
+  /**
+   * At or above this average latency the latency component is 0 (linear in between), ms.
+   * @default max(5000, 5 × targetLatencyMs)
+   */
   maxLatencyMs?: number;
   /** A score below this needs a rewrite (`LOW_SCORE`). @default 0.6 */
   threshold?: number;
@@ -56,7 +62,11 @@ export interface EvaluatorOptions {
    * @default 0.8
    */
   minSuccessRate?: number;
-  /** With fewer calls in the window the score is 1 and nothing is rewritten (`INSUFFICIENT_DATA`). @default 3 */
+  /**
+   * With fewer calls in the window the score is 1 and nothing is rewritten (`INSUFFICIENT_DATA`).
+   * At most `window`.
+   * @default min(3, window)
+   */
   minInvocations?: number;
   /** How many of the version's most recent calls are scored. @default 20 */
   window?: number;
@@ -121,8 +131,16 @@ export function resolveEvaluatorOptions(options: EvaluatorOptions = {}): Resolve
       options.weights,
     );
   }
-  const targetLatencyMs = numberOption('targetLatencyMs', options.targetLatencyMs ?? 1000, 0);
-  const maxLatencyMs = numberOption('maxLatencyMs', options.maxLatencyMs ?? 5000, 0);
+  // Coupled options: an unset one derives from the set one, so an error only ever names options
+  // the caller set (or says which default to change).
+  const setTarget =
+    options.targetLatencyMs === undefined
+      ? undefined
+      : numberOption('targetLatencyMs', options.targetLatencyMs, 0);
+  const setMax =
+    options.maxLatencyMs === undefined ? undefined : numberOption('maxLatencyMs', options.maxLatencyMs, 0);
+  const targetLatencyMs = setTarget ?? (setMax !== undefined && setMax < 5000 ? setMax / 5 : 1000);
+  const maxLatencyMs = setMax ?? Math.max(5000, 5 * targetLatencyMs);
   if (maxLatencyMs <= targetLatencyMs) {
     throw new InvalidOptionError(
       'maxLatencyMs',
@@ -131,7 +149,21 @@ export function resolveEvaluatorOptions(options: EvaluatorOptions = {}): Resolve
     );
   }
   const window = integerOption('window', options.window ?? 20, 1, MAX_WINDOW);
-  const minInvocations = integerOption('minInvocations', options.minInvocations ?? 3, 1, window);
+  const minInvocations =
+    options.minInvocations === undefined
+      ? Math.min(3, window)
+      : integerOption(
+          'minInvocations',
+          options.minInvocations,
+          1,
+          window,
+          (field, expected, value) =>
+            new InvalidOptionError(
+              field,
+              options.window === undefined ? `${expected} (the default window; set window too)` : expected,
+              value,
+            ),
+        );
   const consistency = options.consistency ?? 'spread';
   if (consistency !== 'spread' && consistency !== 'percentile') {
     throw new InvalidOptionError('consistency', "'spread' or 'percentile'", consistency);
@@ -148,7 +180,7 @@ export function resolveEvaluatorOptions(options: EvaluatorOptions = {}): Resolve
     minInvocations,
     window,
     consistency,
-    degradation: resolveDegradation(options.degradation, window),
+    degradation: resolveDegradation(options.degradation, window, options.window !== undefined),
     clock,
   });
 }
@@ -156,6 +188,7 @@ export function resolveEvaluatorOptions(options: EvaluatorOptions = {}): Resolve
 function resolveDegradation(
   value: DegradationOptions | false | undefined,
   window: number,
+  windowSet: boolean,
 ): ResolvedDegradationOptions | false {
   if (value === false) return false;
   const degradation = value === undefined ? {} : objectOption('degradation', value);
@@ -165,6 +198,12 @@ function resolveDegradation(
       degradation.minBaselineInvocations ?? Math.min(10, window),
       1,
       window,
+      (field, expected, received) =>
+        new InvalidOptionError(
+          field,
+          windowSet ? expected : `${expected} (the default window; set window too)`,
+          received,
+        ),
     ),
     successDrop: positive('degradation.successDrop', degradation.successDrop ?? 0.2, 0, 1),
     latencyFactor: positive('degradation.latencyFactor', degradation.latencyFactor ?? 2, 1),

@@ -13,6 +13,14 @@ export interface GenerationAttempt {
    * model-call failures). Empty when `ok`.
    */
   readonly reasons: readonly string[];
+  /**
+   * One stable code per entry of `reasons`, in the same order (each reason also starts with
+   * it): a validator issue code (`EMPTY` for an answer without code, `SYNTAX`, `WRONG_NAME`, …),
+   * `EXAMPLE_MISMATCH` (an example returned another value), `EXAMPLE_FAILED` (an example threw,
+   * timed out, …; the sandbox's code follows in the reason), `MODEL_CALL_FAILED` or
+   * `MODEL_TIMEOUT` (the model call itself failed). Empty when `ok`.
+   */
+  readonly codes: readonly string[];
   /** Tokens this attempt's model call used. */
   readonly usage: TokenUsage;
 }

@@ -82,12 +82,18 @@ export class GenerationFailedError extends SiaError {
   readonly toolName: string;
   /** Every attempt, in order, with its code and the reasons it failed. */
   readonly attempts: readonly GenerationAttempt[];
+  /**
+   * The distinct rejection codes of all attempts, in order of first appearance (see
+   * {@link GenerationAttempt.codes}): e.g. `['EXAMPLE_MISMATCH', 'SYNTAX']` or `['MODEL_TIMEOUT']`.
+   */
+  readonly codes: readonly string[];
 
   constructor(options: GenerationFailedErrorOptions) {
     super({ code: 'GENERATION_FAILED', message: generationFailedMessage(options), cause: options.cause });
     this.name = 'GenerationFailedError';
     this.toolName = options.toolName;
     this.attempts = options.attempts;
+    this.codes = [...new Set(options.attempts.flatMap((attempt) => attempt.codes ?? []))];
   }
 
   /** True when `error` is a {@link GenerationFailedError} (from any copy of the package). */
@@ -105,4 +111,61 @@ function generationFailedMessage({ toolName, attempts }: GenerationFailedErrorOp
     ? 'Fix the model configuration named above (API key, base URL, model id, rate limits) and try again.'
     : 'Make the description and examples more precise (input shape, return shape, edge cases), use a stronger model, or raise maxAttempts.';
   return `Could not generate tool "${toolName}" in ${attempts.length} attempt${attempts.length === 1 ? '' : 's'}:\n${lines.map((line) => `- ${line}`).join('\n')}\n${advice}`;
+}
+
+const modelTimeoutMarker = Symbol.for('self-improving-agent.error.ModelTimeoutError');
+const abortedMarker = Symbol.for('self-improving-agent.error.AbortedError');
+
+/**
+ * A model call did not answer within its deadline (`modelTimeoutMs`). The call was aborted; a
+ * provider that ignores the abort is no longer waited for.
+ */
+export class ModelTimeoutError extends SiaError {
+  readonly [modelTimeoutMarker] = true;
+  /** The provider's model id, when known. */
+  readonly modelId: string | undefined;
+  /** The deadline that passed, ms. */
+  readonly timeoutMs: number;
+
+  constructor(options: { readonly timeoutMs: number; readonly modelId?: string }) {
+    const model = options.modelId === undefined ? 'the language model' : `model "${options.modelId}"`;
+    super({
+      code: 'MODEL_TIMEOUT',
+      message: `Calling ${model} did not finish within ${options.timeoutMs} ms and was aborted. Check the provider's status, or raise modelTimeoutMs.`,
+    });
+    this.name = 'ModelTimeoutError';
+    this.modelId = options.modelId;
+    this.timeoutMs = options.timeoutMs;
+  }
+
+  /** True when `error` is a {@link ModelTimeoutError} (from any copy of the package). */
+  static override isInstance(error: unknown): error is ModelTimeoutError {
+    return SiaError.hasMarker(error, modelTimeoutMarker);
+  }
+}
+
+/**
+ * Work was cancelled through an `AbortSignal` (the caller's `abortSignal`, or `agent.close()`).
+ * `cause` is the signal's reason.
+ */
+export class AbortedError extends SiaError {
+  readonly [abortedMarker] = true;
+  /** What was cancelled, e.g. `the model call` or `the improvement of "fetch_rate"`. */
+  readonly operation: string;
+
+  constructor(operation: string, reason?: unknown) {
+    const detail = reason instanceof Error ? `: ${reason.message}` : '';
+    super({
+      code: 'ABORTED',
+      message: `${operation.charAt(0).toUpperCase()}${operation.slice(1)} was aborted${detail}. Nothing more will happen for it; start it again if it is still needed.`,
+      cause: reason,
+    });
+    this.name = 'AbortedError';
+    this.operation = operation;
+  }
+
+  /** True when `error` is an {@link AbortedError} (from any copy of the package). */
+  static override isInstance(error: unknown): error is AbortedError {
+    return SiaError.hasMarker(error, abortedMarker);
+  }
 }

@@ -14,10 +14,12 @@ export {
 export { extractCode } from './extract-code.ts';
 export type { GenerationAttempt } from './generation-attempt.ts';
 export {
+  AbortedError,
   GenerationFailedError,
   type GenerationFailedErrorOptions,
   ModelCallError,
   type ModelCallErrorOptions,
+  ModelTimeoutError,
 } from './generation-errors.ts';
 export {
   buildGenerationPrompt,
@@ -25,6 +27,7 @@ export {
   fence,
   type PreviousAttempt,
 } from './generation-prompt.ts';
+export { DEFAULT_MODEL_TIMEOUT_MS } from './model-deadline.ts';
 export {
   type CodeTextRequest,
   type CodeTextResult,

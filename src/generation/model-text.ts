@@ -1,7 +1,8 @@
 import { APICallError, generateText, type LanguageModel, RetryError } from 'ai';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { integerOption, numberOption } from '../core/options.ts';
-import { ModelCallError } from './generation-errors.ts';
+import { AbortedError, ModelCallError, ModelTimeoutError } from './generation-errors.ts';
+import { DEFAULT_MODEL_TIMEOUT_MS, modelTimeoutOption, withDeadline } from './model-deadline.ts';
 import { type TokenUsage, usageFromModel } from './token-usage.ts';
 
 /** One plain-text request to a model, see {@link generateCodeText}. */
@@ -20,8 +21,14 @@ export interface CodeTextRequest {
    * @default 2
    */
   readonly maxRetries?: number;
-  /** Cancels the call; an abort is rethrown as is, not wrapped. */
+  /** Cancels the call: it rejects at once with {@link AbortedError} (code `ABORTED`). */
   readonly abortSignal?: AbortSignal;
+  /**
+   * Deadline of the call (retries included), ms: past it the call is aborted and rejects with
+   * {@link ModelTimeoutError} (code `MODEL_TIMEOUT`), even when the provider ignores the abort.
+   * @default 120_000
+   */
+  readonly timeoutMs?: number;
 }
 
 /** The model's answer and what it cost. */
@@ -47,18 +54,31 @@ export async function generateCodeText(
   request: CodeTextRequest,
 ): Promise<CodeTextResult> {
   try {
-    const result = await generateText({
-      model,
-      instructions: request.system,
-      prompt: request.prompt,
-      ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-      ...(request.maxOutputTokens === undefined ? {} : { maxOutputTokens: request.maxOutputTokens }),
-      maxRetries: request.maxRetries ?? 2,
-      ...(request.abortSignal === undefined ? {} : { abortSignal: request.abortSignal }),
-    });
+    const result = await withDeadline(
+      (abortSignal) =>
+        generateText({
+          model,
+          instructions: request.system,
+          prompt: request.prompt,
+          ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+          ...(request.maxOutputTokens === undefined ? {} : { maxOutputTokens: request.maxOutputTokens }),
+          maxRetries: request.maxRetries ?? 2,
+          abortSignal,
+        }),
+      {
+        timeoutMs: request.timeoutMs ?? DEFAULT_MODEL_TIMEOUT_MS,
+        abortSignal: request.abortSignal,
+        modelId: typeof model === 'string' ? model : model.modelId,
+        operation: 'the model call',
+      },
+    );
     return { text: result.text, usage: usageFromModel(result.usage) };
   } catch (error) {
-    if (request.abortSignal?.aborted === true || isAbort(error)) throw error;
+    if (AbortedError.isInstance(error) || ModelTimeoutError.isInstance(error)) throw error;
+    if (request.abortSignal?.aborted === true) {
+      throw new AbortedError('the model call', request.abortSignal.reason);
+    }
+    // A provider-side AbortError/TimeoutError nobody asked for is a failed call, not a cancel.
     throw toModelCallError(model, error);
   }
 }
@@ -78,10 +98,6 @@ export function toModelCallError(model: LanguageModel, error: unknown): ModelCal
     isRetryable: APICallError.isInstance(last) ? last.isRetryable : false,
     cause: error,
   });
-}
-
-function isAbort(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
 }
 
 /**
@@ -110,13 +126,18 @@ export interface ModelCallSettings {
   readonly temperature: number | undefined;
   readonly maxOutputTokens: number | undefined;
   readonly maxRetries: number;
+  readonly modelTimeoutMs: number;
 }
 
-/** Validates `temperature` (0–2), `maxOutputTokens` (≥ 1) and `maxRetries` (0–10, default 2). */
+/**
+ * Validates `temperature` (0–2), `maxOutputTokens` (≥ 1), `maxRetries` (0–10, default 2) and
+ * `modelTimeoutMs` (1 ms to 1 hour, default 120 000).
+ */
 export function resolveModelCallSettings(options: {
   readonly temperature?: number;
   readonly maxOutputTokens?: number;
   readonly maxRetries?: number;
+  readonly modelTimeoutMs?: number;
 }): ModelCallSettings {
   return {
     temperature:
@@ -126,5 +147,9 @@ export function resolveModelCallSettings(options: {
         ? undefined
         : integerOption('maxOutputTokens', options.maxOutputTokens, 1),
     maxRetries: options.maxRetries === undefined ? 2 : integerOption('maxRetries', options.maxRetries, 0, 10),
+    modelTimeoutMs:
+      options.modelTimeoutMs === undefined
+        ? DEFAULT_MODEL_TIMEOUT_MS
+        : modelTimeoutOption('modelTimeoutMs', options.modelTimeoutMs),
   };
 }

@@ -68,7 +68,7 @@ describe('ToolGenerator through an OpenAI-compatible server', () => {
     const result = await generator.generate(spec);
     expect(result.attempts.map((attempt) => attempt.ok)).toEqual([false, true]);
     expect(result.attempts[0]?.reasons).toEqual([
-      'example 2: input {"text":"   "} expected {"words":0} got {"words":4}',
+      'EXAMPLE_MISMATCH: example 2: input {"text":"   "} expected {"words":0} got {"words":4}',
     ]);
     expect(result.usage).toEqual({ inputTokens: 1050, outputTokens: 85, totalTokens: 1135 });
     expect(result.attempts.map((attempt) => attempt.usage.totalTokens)).toEqual([430, 705]);
@@ -76,7 +76,9 @@ describe('ToolGenerator through an OpenAI-compatible server', () => {
     expect(server.requests[0]).toMatchObject({ model: 'test-model', temperature: 0.2, max_tokens: 800 });
     expect(server.requests[0]?.messages?.[0]).toMatchObject({ role: 'system' });
     expect(userText(server, 1)).toContain(
-      JSON.stringify('example 2: input {"text":"   "} expected {"words":0} got {"words":4}'),
+      JSON.stringify(
+        'EXAMPLE_MISMATCH: example 2: input {"text":"   "} expected {"words":0} got {"words":4}',
+      ),
     );
     expect(result.source).toContain('function word_count({ text })');
     expect(result.source).not.toContain('```');

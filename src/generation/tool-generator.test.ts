@@ -1,11 +1,17 @@
 import type { LanguageModelV4CallOptions } from '@ai-sdk/provider';
 import { MockLanguageModelV4 } from 'ai/test';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { startTestServer } from '../../test/support/http-server.ts';
 import { textAnswer } from '../../test/support/model-answer.ts';
+import { silentModel } from '../../test/support/silent-model.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
-import { GenerationFailedError, ModelCallError } from './generation-errors.ts';
+import {
+  AbortedError,
+  GenerationFailedError,
+  ModelCallError,
+  ModelTimeoutError,
+} from './generation-errors.ts';
 import { ToolGenerator } from './tool-generator.ts';
 import type { ToolSpec } from './tool-spec.ts';
 
@@ -108,6 +114,7 @@ describe('ToolGenerator with a scripted model', () => {
     const result = await generatorFor(model).generate(addSpec);
     expect(result.source).toBe(goodCode);
     expect(result.attempts.map((attempt) => attempt.ok)).toEqual([false, true]);
+    expect(result.attempts[0]?.codes).toEqual(['WRONG_NAME']);
     expect(result.attempts[0]?.reasons).toEqual([
       'WRONG_NAME (line 1): No top-level function is named `add_numbers`; found `add` (line 1). Name the entry function exactly `add_numbers`.',
     ]);
@@ -137,11 +144,14 @@ describe('ToolGenerator with a scripted model', () => {
     expect(result.source).toBe(goodCode);
     const reasons = result.attempts[0]?.reasons ?? [];
     expect(reasons).toHaveLength(2);
-    expect(reasons[0]).toMatch(/^example 1: input \{"a":1,"b":2\} failed with TIMEOUT: /);
-    expect(reasons[1]).toMatch(/^example 2: input \{"a":0\.1,"b":0\.2\} failed with TIMEOUT: /);
+    expect(reasons[0]).toMatch(/^EXAMPLE_FAILED: example 1: input \{"a":1,"b":2\} failed with TIMEOUT: /);
+    expect(reasons[1]).toMatch(
+      /^EXAMPLE_FAILED: example 2: input \{"a":0\.1,"b":0\.2\} failed with TIMEOUT: /,
+    );
+    expect(result.attempts[0]?.codes).toEqual(['EXAMPLE_FAILED', 'EXAMPLE_FAILED']);
     const second = userPrompt(model.doGenerateCalls[1]);
     expect(lastFailure(second)?.failedBecause[0]).toMatch(
-      /^example 1: input \{"a":1,"b":2\} failed with TIMEOUT: /,
+      /^EXAMPLE_FAILED: example 1: input \{"a":1,"b":2\} failed with TIMEOUT: /,
     );
     expect(lastFailure(second)?.code).toContain('while (true) {}');
   });
@@ -151,6 +161,7 @@ describe('ToolGenerator with a scripted model', () => {
     const result = await generatorFor(model).generate(addSpec);
     expect(result.attempts[0]).toMatchObject({ ok: false, source: '' });
     expect(result.attempts[0]?.reasons[0]).toMatch(/^EMPTY: The answer contained no code\./);
+    expect(result.attempts[0]?.codes).toEqual(['EMPTY']);
     const second = userPrompt(model.doGenerateCalls[1]);
     expect(lastFailure(second)?.failedBecause[0]).toMatch(/^EMPTY: The answer contained no code\./);
     expect(lastFailure(second)?.code).toBeNull();
@@ -174,12 +185,13 @@ describe('ToolGenerator with a scripted model', () => {
     const model = new MockLanguageModelV4({ doGenerate: [answer(offByOne), answer(goodCode)] });
     const result = await generatorFor(model).generate(addSpec);
     expect(result.attempts[0]?.reasons).toEqual([
-      'example 1: input {"a":1,"b":2} expected 3 got 4',
-      'example 2: input {"a":0.1,"b":0.2} expected 0.3 got 1.3',
+      'EXAMPLE_MISMATCH: example 1: input {"a":1,"b":2} expected 3 got 4',
+      'EXAMPLE_MISMATCH: example 2: input {"a":0.1,"b":0.2} expected 0.3 got 1.3',
     ]);
+    expect(result.attempts[0]?.codes).toEqual(['EXAMPLE_MISMATCH', 'EXAMPLE_MISMATCH']);
     expect(lastFailure(userPrompt(model.doGenerateCalls[1]))?.failedBecause).toEqual([
-      'example 1: input {"a":1,"b":2} expected 3 got 4',
-      'example 2: input {"a":0.1,"b":0.2} expected 0.3 got 1.3',
+      'EXAMPLE_MISMATCH: example 1: input {"a":1,"b":2} expected 3 got 4',
+      'EXAMPLE_MISMATCH: example 2: input {"a":0.1,"b":0.2} expected 0.3 got 1.3',
     ]);
   });
 
@@ -199,7 +211,7 @@ describe('ToolGenerator with a scripted model', () => {
     expect(result.attempts).toHaveLength(2);
     expect(result.attempts[0]?.ok).toBe(false);
     expect(result.attempts[0]?.reasons[0]).toMatch(
-      /^example 1: input \{"a":1,"b":2\} was denied network access to "exfil\.example"; the tool may only reach no network hosts/,
+      /^CAPABILITY_DENIED: example 1: input \{"a":1,"b":2\} was denied network access to "exfil\.example"; the tool may only reach no network hosts/,
     );
     expect(result.source).toBe(goodCode);
   });
@@ -209,7 +221,7 @@ describe('ToolGenerator with a scripted model', () => {
     const model = new MockLanguageModelV4({ doGenerate: [answer(throwing), answer(goodCode)] });
     const result = await generatorFor(model).generate(addSpec);
     expect(result.attempts[0]?.reasons[0]).toMatch(
-      /^example 1: input \{"a":1,"b":2\} failed with TOOL_ERROR: .*not implemented/,
+      /^EXAMPLE_FAILED: example 1: input \{"a":1,"b":2\} failed with TOOL_ERROR: .*not implemented/,
     );
   });
 
@@ -285,14 +297,59 @@ describe('ToolGenerator with a scripted model', () => {
     expect(model.doGenerateCalls).toHaveLength(1);
   });
 
-  it('rethrows an abort without wrapping it', async () => {
+  it('rejects an aborted generation with ABORTED, the reason as cause', async () => {
     const controller = new AbortController();
-    controller.abort(new Error('stop now'));
+    const reason = new Error('stop now');
+    controller.abort(reason);
     const model = new MockLanguageModelV4({ doGenerate: [answer(goodCode)] });
-    await expect(generatorFor(model).generate(addSpec, { abortSignal: controller.signal })).rejects.toThrow(
-      'stop now',
-    );
+    const error = await generatorFor(model)
+      .generate(addSpec, { abortSignal: controller.signal })
+      .catch((caught: unknown) => caught);
+    expect(AbortedError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'ABORTED', cause: reason });
+    expect((error as Error).message).toContain('stop now');
     expect(model.doGenerateCalls).toHaveLength(0);
+  });
+
+  describe('a model that never answers', () => {
+    afterEach(() => vi.useRealTimers());
+
+    for (const honours of [true, false]) {
+      const label = honours ? 'honours the abort signal' : 'ignores the abort signal';
+
+      it(`(${label}) is aborted after modelTimeoutMs with MODEL_TIMEOUT`, async () => {
+        vi.useFakeTimers();
+        const { model, aborted } = silentModel(honours);
+        const attempts: string[][] = [];
+        const pending = new ToolGenerator({ model, sandbox, modelTimeoutMs: 30_000 })
+          .generate(addSpec, { onAttempt: (attempt) => attempts.push([...attempt.codes]) })
+          .catch((caught: unknown) => caught);
+        await vi.advanceTimersByTimeAsync(29_999);
+        expect(attempts).toEqual([]);
+        await vi.advanceTimersByTimeAsync(1);
+        const error = await pending;
+        expect(GenerationFailedError.isInstance(error)).toBe(true);
+        expect(ModelTimeoutError.isInstance((error as Error).cause)).toBe(true);
+        expect((error as Error).cause).toMatchObject({ code: 'MODEL_TIMEOUT', timeoutMs: 30_000 });
+        expect(attempts).toEqual([['MODEL_TIMEOUT']]);
+        expect((error as GenerationFailedError).codes).toEqual(['MODEL_TIMEOUT']);
+        expect(aborted()).toBe(true);
+      });
+
+      it(`(${label}) stops at once when the caller aborts mid-call`, async () => {
+        const { model, started, aborted } = silentModel(honours);
+        const controller = new AbortController();
+        const pending = new ToolGenerator({ model, sandbox })
+          .generate(addSpec, { abortSignal: controller.signal })
+          .catch((caught: unknown) => caught);
+        await started;
+        controller.abort(new Error('user pressed stop'));
+        const error = await pending;
+        expect(AbortedError.isInstance(error)).toBe(true);
+        expect((error as Error).message).toContain('user pressed stop');
+        expect(aborted()).toBe(true);
+      });
+    }
   });
 
   it('keeps going when onAttempt throws, and logs it', async () => {
@@ -347,7 +404,7 @@ describe('ToolGenerator with a scripted model', () => {
         .catch((caught: unknown) => caught);
       expect(GenerationFailedError.isInstance(error)).toBe(true);
       expect((error as GenerationFailedError).attempts[0]?.reasons[0]).toMatch(
-        /^example 1: input \{"to":"EUR"\} failed with CAPABILITY_DENIED: /,
+        /^EXAMPLE_FAILED: example 1: input \{"to":"EUR"\} failed with CAPABILITY_DENIED: /,
       );
       expect(server.requests).toHaveLength(1);
     } finally {

@@ -11,7 +11,12 @@ import type { SandboxDenial } from '../sandbox/sandbox-result.ts';
 import { CodeValidator, type ValidationIssue } from './code-validator.ts';
 import { extractCode } from './extract-code.ts';
 import type { GenerationAttempt } from './generation-attempt.ts';
-import { GenerationFailedError, ModelCallError } from './generation-errors.ts';
+import {
+  AbortedError,
+  GenerationFailedError,
+  ModelCallError,
+  ModelTimeoutError,
+} from './generation-errors.ts';
 import { buildGenerationPrompt, buildGenerationSystemPrompt } from './generation-prompt.ts';
 import { checkLanguageModel, generateCodeText, resolveModelCallSettings } from './model-text.ts';
 import { addUsage, emptyUsage, type TokenUsage } from './token-usage.ts';
@@ -61,6 +66,13 @@ export interface ToolGeneratorOptions {
    * @default 2
    */
   readonly maxRetries?: number;
+  /**
+   * Deadline of each model call (the AI SDK's retries included), ms. A call past it is aborted
+   * and ends the generation with {@link GenerationFailedError} whose `cause` is a
+   * `ModelTimeoutError` (code `MODEL_TIMEOUT`), even when the provider ignores the abort.
+   * @default 120_000
+   */
+  readonly modelTimeoutMs?: number;
   /** Largest accepted source in UTF-8 bytes. @default 65_536 */
   readonly maxBytes?: number;
   /** Deadline of each example run in the sandbox. @default the sandbox's `timeoutMs` (5 000 ms) */
@@ -71,7 +83,10 @@ export interface ToolGeneratorOptions {
 
 /** Per-call options of {@link ToolGenerator.generate}. */
 export interface GenerateOptions {
-  /** Cancels the generation; the abort error is rethrown as is. */
+  /**
+   * Cancels the generation: it rejects at once (also while the model is answering) with
+   * `AbortedError` (code `ABORTED`, the signal's reason as `cause`).
+   */
   readonly abortSignal?: AbortSignal;
   /** Called after every attempt, successful or not (errors it throws are logged and ignored). */
   readonly onAttempt?: (attempt: GenerationAttempt) => void;
@@ -93,6 +108,7 @@ interface ResolvedGeneratorOptions {
   readonly temperature: number | undefined;
   readonly maxOutputTokens: number | undefined;
   readonly maxRetries: number;
+  readonly modelTimeoutMs: number;
   readonly maxBytes: number | undefined;
   readonly timeoutMs: number | undefined;
 }
@@ -204,7 +220,7 @@ export class ToolGenerator {
     };
 
     for (let number = 1; number <= this.#options.maxAttempts; number += 1) {
-      abortSignal?.throwIfAborted();
+      throwIfAborted(abortSignal, resolved.name);
       const prompt = buildGenerationPrompt(resolved, attempts);
       let answer: { text: string; usage: TokenUsage };
       try {
@@ -212,6 +228,7 @@ export class ToolGenerator {
           system,
           prompt,
           maxRetries: this.#options.maxRetries,
+          timeoutMs: this.#options.modelTimeoutMs,
           ...(this.#options.temperature === undefined ? {} : { temperature: this.#options.temperature }),
           ...(this.#options.maxOutputTokens === undefined
             ? {}
@@ -219,26 +236,28 @@ export class ToolGenerator {
           ...(abortSignal === undefined ? {} : { abortSignal }),
         });
       } catch (error) {
-        if (!ModelCallError.isInstance(error)) throw error;
-        // The AI SDK already retried transient failures; what is left (bad key, wrong URL, quota)
-        // will not change on the next attempt.
+        if (!ModelCallError.isInstance(error) && !ModelTimeoutError.isInstance(error)) throw error;
+        // The AI SDK already retried transient failures; what is left (bad key, wrong URL, quota,
+        // a provider that does not answer) will not change on the next attempt.
         record({
           attempt: number,
           source: null,
           ok: false,
           reasons: [`${error.code}: ${error.message}`],
+          codes: [error.code],
           usage: emptyUsage(),
         });
         throw new GenerationFailedError({ toolName: resolved.name, attempts, cause: error });
       }
       usage = addUsage(usage, answer.usage);
       const checked = await this.#check(resolved, answer.text);
-      abortSignal?.throwIfAborted();
+      throwIfAborted(abortSignal, resolved.name);
       const attempt: GenerationAttempt = {
         attempt: number,
         source: checked.source,
         ok: checked.reasons.length === 0,
-        reasons: checked.reasons,
+        reasons: checked.reasons.map((reason) => reason.text),
+        codes: checked.reasons.map((reason) => reason.code),
         usage: answer.usage,
       };
       record(attempt);
@@ -258,12 +277,17 @@ export class ToolGenerator {
     await sandbox?.close();
   }
 
-  async #check(spec: ToolSpec, text: string): Promise<{ source: string; reasons: string[] }> {
+  async #check(spec: ToolSpec, text: string): Promise<{ source: string; reasons: CodedReason[] }> {
     const validation = this.#validator.validate(text, {
       name: spec.name,
       ...(this.#options.maxBytes === undefined ? {} : { maxBytes: this.#options.maxBytes }),
     });
-    if (!validation.ok) return { source: extractCode(text), reasons: validation.issues.map(formatIssue) };
+    if (!validation.ok) {
+      return {
+        source: extractCode(text),
+        reasons: validation.issues.map((issue) => ({ code: issue.code, text: formatIssue(issue) })),
+      };
+    }
     const source = validation.source;
     const examples = spec.examples ?? [];
     if (examples.length === 0) return { source, reasons: [] };
@@ -286,7 +310,10 @@ export class ToolGenerator {
             // the gate would reject it later, so the model is told now which host it may not use.
             const denial = result.denials?.[0];
             if (denial !== undefined) {
-              return `${label} was denied network access to ${JSON.stringify(denial.target)}; the tool may only reach ${grantedHosts(call)}. Do not call other hosts, not even inside try/catch. (${denial.message})`;
+              return {
+                code: 'CAPABILITY_DENIED',
+                text: `CAPABILITY_DENIED: ${label} was denied network access to ${JSON.stringify(denial.target)}; the tool may only reach ${grantedHosts(call)}. Do not call other hosts, not even inside try/catch. (${denial.message})`,
+              };
             }
             actual = result.value;
           } else {
@@ -294,16 +321,22 @@ export class ToolGenerator {
           }
           return jsonEqual(actual, example.output, { relTol: RELATIVE_TOLERANCE })
             ? null
-            : `${label} expected ${show(example.output)} got ${show(actual)}`;
+            : {
+                code: 'EXAMPLE_MISMATCH',
+                text: `EXAMPLE_MISMATCH: ${label} expected ${show(example.output)} got ${show(actual)}`,
+              };
         } catch (error) {
           // Anything but a SandboxError (invalid hosts in the spec, a closed sandbox) is not the
           // model's fault: surface it instead of burning attempts.
           if (!isSandboxError(error)) throw error;
-          return `${label} failed with ${error.code}: ${error.message}`;
+          return {
+            code: 'EXAMPLE_FAILED',
+            text: `EXAMPLE_FAILED: ${label} failed with ${error.code}: ${error.message}`,
+          };
         }
       }),
     );
-    return { source, reasons: outcomes.filter((outcome): outcome is string => outcome !== null) };
+    return { source, reasons: outcomes.filter((outcome): outcome is CodedReason => outcome !== null) };
   }
 
   #sandboxForExamples(): GenerationSandbox {
@@ -318,8 +351,22 @@ function grantedHosts(call: SandboxCall): string {
   return allow.length === 0 ? 'no network hosts' : allow.map((entry) => JSON.stringify(entry)).join(', ');
 }
 
+/** A rejection of an attempt: its stable code and its text (which starts with the code). */
+interface CodedReason {
+  readonly code: string;
+  readonly text: string;
+}
+
 function formatIssue(issue: ValidationIssue): string {
   return `${issue.code}${issue.line === undefined ? '' : ` (line ${issue.line})`}: ${issue.message}`;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined, toolName: string): void {
+  if (signal?.aborted === true) {
+    throw AbortedError.isInstance(signal.reason)
+      ? signal.reason
+      : new AbortedError(`the generation of "${toolName}"`, signal.reason);
+  }
 }
 
 function show(value: unknown): string {

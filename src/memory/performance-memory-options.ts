@@ -46,14 +46,14 @@ export interface PerformanceMemoryOptions {
   /**
    * Upper bound on records held in memory while storage is failing. Past it the oldest are
    * dropped, counted, and reported with a `memory:dropped` event.
-   * @default 100_000
+   * @default max(100_000, batch.maxRecords)
    */
   maxBufferedRecords?: number;
   /** Back-off between retries of a failed flush. */
   retry?: {
     /** First delay, ms. @default 100 */
     initialDelayMs?: number;
-    /** Largest delay, ms. @default 30_000 */
+    /** Largest delay, ms (at least `initialDelayMs`). @default max(30_000, initialDelayMs) */
     maxDelayMs?: number;
   };
   /** Longest error message kept per record, characters. @default 500 */
@@ -101,9 +101,10 @@ export function resolvePerformanceMemoryOptions(
     throw new InvalidOptionError('storage', 'a StorageAdapter object', options.storage);
   }
   const initialDelayMs = integerOption('retry.initialDelayMs', retry.initialDelayMs ?? 100, 1, DAY_MS);
+  const maxRecords = integerOption('batch.maxRecords', batch.maxRecords ?? 500, 1, 1_000_000);
   const resolved: ResolvedPerformanceMemoryOptions = {
     batch: {
-      maxRecords: integerOption('batch.maxRecords', batch.maxRecords ?? 500, 1, 1_000_000),
+      maxRecords,
       maxDelayMs: integerOption('batch.maxDelayMs', batch.maxDelayMs ?? 50, 0, DAY_MS),
     },
     retention: {
@@ -123,10 +124,20 @@ export function resolvePerformanceMemoryOptions(
       outputs: booleanOption('capture.outputs', capture.outputs ?? false),
       redact: capture.redact as ResolvedPerformanceMemoryOptions['capture']['redact'],
     },
-    maxBufferedRecords: integerOption('maxBufferedRecords', options.maxBufferedRecords ?? 100_000, 1),
+    // Coupled defaults: derived from the option they depend on, so only a set value can conflict.
+    maxBufferedRecords: integerOption(
+      'maxBufferedRecords',
+      options.maxBufferedRecords ?? Math.max(100_000, maxRecords),
+      1,
+    ),
     retry: {
       initialDelayMs,
-      maxDelayMs: integerOption('retry.maxDelayMs', retry.maxDelayMs ?? 30_000, initialDelayMs, DAY_MS),
+      maxDelayMs: integerOption(
+        'retry.maxDelayMs',
+        retry.maxDelayMs ?? Math.max(30_000, initialDelayMs),
+        initialDelayMs,
+        DAY_MS,
+      ),
     },
     maxErrorMessageLength: integerOption('maxErrorMessageLength', options.maxErrorMessageLength ?? 500, 16),
     logger: options.logger,

@@ -37,6 +37,7 @@ export const REGISTRY_AUDIT_TYPES = Object.freeze({
   rolledBack: 'tool:rolled-back',
   pinned: 'tool:pinned',
   unpinned: 'tool:unpinned',
+  improvementsReset: 'tool:improvements-reset',
 } as const);
 
 /** Options of {@link ToolRegistry}. */
@@ -362,6 +363,47 @@ export class ToolRegistry {
   /** Unpins a tool so the library may change it again. */
   async unpin(name: string, context: ChangeContext = {}): Promise<AuditEntry> {
     return this.#setPinned(name, false, context);
+  }
+
+  /**
+   * Sets how many of the tool's automatic improvements count against the agent's
+   * `maxRewritesPerTool` to `to` (default 0: the full allowance again; a higher `to` leaves fewer).
+   * The stored counter (`counters.rewrites`) keeps counting every improvement ever made; the
+   * reset is an audit entry (`tool:improvements-reset`, evidence `{ rewrites, to, before }`) that
+   * {@link ToolRegistry.improvementCount} and every agent on this storage read.
+   * @throws ToolNotFoundError for an unknown tool; InvalidToolError for a bad `to`.
+   */
+  async resetImprovements(name: string, options: ChangeContext & { to?: number } = {}): Promise<AuditEntry> {
+    const to = options.to ?? 0;
+    if (typeof to !== 'number' || !Number.isSafeInteger(to) || to < 0) {
+      throw new InvalidToolError('to', 'an integer ≥ 0', to);
+    }
+    const tool = await this.tool(name);
+    const before = await this.improvementCount(name);
+    return this.#storage.appendAudit({
+      type: REGISTRY_AUDIT_TYPES.improvementsReset,
+      toolName: name,
+      actor: this.#actorOf(options),
+      reason: options.reason ?? `improvement count set from ${before} to ${to}`,
+      fromVersion: tool.activeVersion,
+      toVersion: tool.activeVersion,
+      evidence: { rewrites: tool.counters.rewrites, to, before },
+    });
+  }
+
+  /**
+   * How many of the tool's improvements count against `maxRewritesPerTool`: every improvement
+   * that produced a candidate, since the last {@link ToolRegistry.resetImprovements}.
+   */
+  async improvementCount(name: string): Promise<number> {
+    const tool = await this.tool(name);
+    const resets = await this.#storage.listAudit({
+      toolName: name,
+      type: REGISTRY_AUDIT_TYPES.improvementsReset,
+    });
+    const last = resets.at(-1)?.evidence as { rewrites?: unknown; to?: unknown } | null | undefined;
+    if (typeof last?.rewrites !== 'number' || typeof last.to !== 'number') return tool.counters.rewrites;
+    return Math.max(0, tool.counters.rewrites - last.rewrites + last.to);
   }
 
   /** The audit entries about a tool, oldest first; `type` filters (see {@link REGISTRY_AUDIT_TYPES}). */

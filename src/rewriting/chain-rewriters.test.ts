@@ -1,5 +1,6 @@
 import { MockLanguageModelV4 } from 'ai/test';
 import { describe, expect, it } from 'vitest';
+import { textAnswer } from '../../test/support/model-answer.ts';
 import { rewriteRequest } from '../../test/support/rewrite-request.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import type { Logger } from '../core/logger.ts';
@@ -139,5 +140,17 @@ describe('chainRewriters', () => {
     );
     expect(logic?.author).toBe('llm-rewriter');
     expect(model.doGenerateCalls).toHaveLength(1);
+  });
+
+  it('passes onDecline to every member, so each one that declines says why', async () => {
+    const model = new MockLanguageModelV4({ doGenerate: [textAnswer("I'm sorry, I can't do that.", 10, 5)] });
+    const chain = chainRewriters([new HardeningRewriter(), new LlmRewriter({ model })]);
+    const codes: string[] = [];
+    const result = await chain.rewrite({
+      ...rewriteRequest({ source, reasons: [], network: ['api.example.com'] }),
+      onDecline: (decline) => codes.push(`${decline.rewriter}:${decline.code}`),
+    });
+    expect(result).toBeNull();
+    expect(codes).toEqual(['hardening:REWRITE_NOT_APPLICABLE', 'llm-rewriter:REWRITE_REFUSED']);
   });
 });

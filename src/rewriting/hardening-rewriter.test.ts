@@ -9,7 +9,7 @@ import { CodeValidator } from '../generation/code-validator.ts';
 import { isSandboxError, QuickJsSandbox } from '../sandbox/index.ts';
 import { classifyError } from './classify-error.ts';
 import { HardeningRewriter } from './hardening-rewriter.ts';
-import type { RewriteProposal } from './rewriter.ts';
+import type { RewriteDecline, RewriteProposal } from './rewriter.ts';
 
 function json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   response.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -158,7 +158,17 @@ describe('HardeningRewriter', () => {
         'Error: "to" must be a three-letter currency code',
       ],
     });
-    expect(await new HardeningRewriter().rewrite(request)).toBeNull();
+    const declines: RewriteDecline[] = [];
+    expect(
+      await new HardeningRewriter().rewrite({ ...request, onDecline: (decline) => declines.push(decline) }),
+    ).toBeNull();
+    expect(declines).toEqual([
+      {
+        rewriter: 'hardening',
+        code: 'REWRITE_NOT_APPLICABLE',
+        detail: 'the failures are logic errors, which retries and timeouts cannot fix',
+      },
+    ]);
   });
 
   it('returns null for a slow tool that fails every call with logic errors', async () => {
@@ -196,7 +206,11 @@ describe('HardeningRewriter', () => {
       network: [server.hostPort],
       ...(change as Partial<RewriteRequestInput>),
     });
-    expect(await new HardeningRewriter().rewrite(request)).toBeNull();
+    const codes: string[] = [];
+    expect(
+      await new HardeningRewriter().rewrite({ ...request, onDecline: (decline) => codes.push(decline.code) }),
+    ).toBeNull();
+    expect(codes).toEqual(['REWRITE_NOT_APPLICABLE']);
   });
 
   it('adds a per-attempt timeout and a GET cache only for slow or inconsistent tools', async () => {

@@ -3,15 +3,15 @@ import { booleanOption, integerOption, objectOption } from '../core/options.ts';
 import { classifyError } from './classify-error.ts';
 import { type HardeningSettings, hardenedSource } from './hardening-template.ts';
 import { inspectSource } from './inspect-source.ts';
-import type { RewriteProposal, RewriteRequest, Rewriter } from './rewriter.ts';
+import { decline, type RewriteProposal, type RewriteRequest, type Rewriter } from './rewriter.ts';
 
 /** Options of {@link HardeningRewriter}. The defaults fit the sandbox's default 5 s deadline. */
 export interface HardeningRewriterOptions {
   /** Tries of one request, and of one whole call, at most (1 to 10). @default 4 */
   readonly maxAttempts?: number;
-  /** First back-off step in ms; it doubles on each retry (0 to 60 000). @default 100 */
+  /** First back-off step in ms; it doubles on each retry (0 to 60 000). @default min(100, maxDelayMs) */
   readonly baseDelayMs?: number;
-  /** Largest back-off step in ms (at least `baseDelayMs`). @default 2000 */
+  /** Largest back-off step in ms (at least `baseDelayMs`). @default max(2000, baseDelayMs) */
   readonly maxDelayMs?: number;
   /**
    * Time into a call after which no retry or wait starts, in ms. Keep it below the sandbox's
@@ -99,9 +99,13 @@ export class HardeningRewriter implements Rewriter {
   async rewrite(request: RewriteRequest): Promise<RewriteProposal | null> {
     const { tool, source, evaluation, summary } = request;
     const facts = inspectSource(source, tool.name);
-    if (!facts.parsed || !facts.hasEntry || facts.hardened || !facts.usesFetch || facts.declaresFetch)
-      return null;
-    if (tool.capabilities.network.length === 0) return null;
+    const notApplicable = (detail: string) => decline(request, this.name, 'REWRITE_NOT_APPLICABLE', detail);
+    if (!facts.parsed || !facts.hasEntry)
+      return notApplicable('the source does not parse to the entry function');
+    if (facts.hardened) return notApplicable('the version is already hardened');
+    if (!facts.usesFetch || facts.declaresFetch)
+      return notApplicable('the tool does not call the global fetch');
+    if (tool.capabilities.network.length === 0) return notApplicable('the tool has no network capability');
 
     const codes = new Set(evaluation.reasons.map((reason) => reason.code));
     const hadFailures = summary.failures > 0 || request.recentErrors.length > 0;
@@ -113,13 +117,15 @@ export class HardeningRewriter implements Rewriter {
       (codes.has('LOW_SCORE') &&
         (evaluation.components.latency < 1 || evaluation.components.consistency < 1)) ||
       (codes.has('DEGRADED') && !hadFailures);
-    if (!failing && !slow) return null;
+    if (!failing && !slow) return notApplicable('the evaluation shows neither failures nor slowness');
 
     const errors = [...new Set([...request.recentErrors, ...summary.recentErrors])];
     const kinds = errors.map(classifyError);
     const transient = kinds.filter((kind) => kind === 'transient').length;
     const logicOnly = errors.length > 0 && kinds.every((kind) => kind === 'logic');
-    if (logicOnly && (!slow || (summary.invocations > 0 && summary.successes === 0))) return null;
+    if (logicOnly && (!slow || (summary.invocations > 0 && summary.successes === 0))) {
+      return notApplicable('the failures are logic errors, which retries and timeouts cannot fix');
+    }
 
     const settings: HardeningSettings = {
       maxAttempts: this.options.maxAttempts,
@@ -167,12 +173,16 @@ function rationale(
 
 function resolveOptions(options: HardeningRewriterOptions): ResolvedHardeningRewriterOptions {
   objectOption('options', options);
-  const baseDelayMs =
-    options.baseDelayMs === undefined ? 100 : integerOption('baseDelayMs', options.baseDelayMs, 0, 60_000);
-  const maxDelayMs =
+  // Each of the pair derives its default from the other when only one is set.
+  const setMax =
     options.maxDelayMs === undefined
-      ? Math.max(2_000, baseDelayMs)
+      ? undefined
       : integerOption('maxDelayMs', options.maxDelayMs, 0, 600_000);
+  const baseDelayMs =
+    options.baseDelayMs === undefined
+      ? Math.min(100, setMax ?? 100)
+      : integerOption('baseDelayMs', options.baseDelayMs, 0, 60_000);
+  const maxDelayMs = setMax ?? Math.max(2_000, baseDelayMs);
   if (maxDelayMs < baseDelayMs)
     throw new InvalidOptionError('maxDelayMs', `an integer ≥ baseDelayMs (${baseDelayMs})`, maxDelayMs);
   return Object.freeze({

@@ -21,6 +21,8 @@ export {
 export type {
   RejectedProposal,
   RewriteAuthor,
+  RewriteDecline,
+  RewriteDeclineCode,
   RewriteProposal,
   RewriteRequest,
   Rewriter,

@@ -1,13 +1,15 @@
 import type { LanguageModelV4CallOptions } from '@ai-sdk/provider';
 import { MockLanguageModelV4 } from 'ai/test';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { textAnswer } from '../../test/support/model-answer.ts';
 import { rewriteRequest } from '../../test/support/rewrite-request.ts';
+import { silentModel } from '../../test/support/silent-model.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { CodeValidator } from '../generation/code-validator.ts';
-import { ModelCallError } from '../generation/generation-errors.ts';
+import { AbortedError, ModelCallError, ModelTimeoutError } from '../generation/generation-errors.ts';
 import { LlmRewriter } from './llm-rewriter.ts';
 import { untrustedClose, untrustedOpen } from './rewrite-prompt.ts';
+import type { RewriteDecline } from './rewriter.ts';
 
 const answer = (text: string, input = 900, output = 120) => textAnswer(text, input, output);
 
@@ -81,13 +83,68 @@ describe('LlmRewriter with a scripted model', () => {
   });
 
   it.each([
-    ['a refusal', "I'm sorry, but I can't help with rewriting this tool."],
-    ['an empty answer', ''],
-    ['the current source unchanged', `\`\`\`js\n${current}\n\`\`\``],
-  ])('resolves with null for %s', async (_label, text) => {
+    ['a refusal', "I'm sorry, but I can't help with rewriting this tool.", 'REWRITE_REFUSED'],
+    ['an empty answer', '', 'REWRITE_EMPTY'],
+    ['a whitespace answer', '  \n ', 'REWRITE_EMPTY'],
+    [
+      'prose without code',
+      'The tool looks fine; the failures come from the upstream service.',
+      'REWRITE_NO_CODE',
+    ],
+    ['the current source unchanged', `\`\`\`js\n${current}\n\`\`\``, 'REWRITE_UNCHANGED'],
+  ])('resolves with null for %s, telling onDecline its code', async (_label, text, code) => {
     const model = new MockLanguageModelV4({ doGenerate: [answer(text)] });
-    await expect(new LlmRewriter({ model }).rewrite(request)).resolves.toBeNull();
+    const declines: RewriteDecline[] = [];
+    await expect(
+      new LlmRewriter({ model }).rewrite({ ...request, onDecline: (decline) => declines.push(decline) }),
+    ).resolves.toBeNull();
     expect(model.doGenerateCalls).toHaveLength(1);
+    expect(declines).toEqual([{ rewriter: 'llm-rewriter', code, detail: expect.any(String) }]);
+  });
+
+  it('ignores an onDecline listener that throws', async () => {
+    const model = new MockLanguageModelV4({ doGenerate: [answer('')] });
+    const onDecline = () => {
+      throw new Error('listener bug');
+    };
+    await expect(new LlmRewriter({ model }).rewrite({ ...request, onDecline })).resolves.toBeNull();
+  });
+
+  describe('a model that never answers', () => {
+    afterEach(() => vi.useRealTimers());
+    for (const honours of [true, false]) {
+      it(`(${honours ? 'honours' : 'ignores'} the abort) rejects with MODEL_TIMEOUT after modelTimeoutMs`, async () => {
+        vi.useFakeTimers();
+        const { model, aborted } = silentModel(honours);
+        let settled = false;
+        const pending = new LlmRewriter({ model, modelTimeoutMs: 5_000 })
+          .rewrite(request)
+          .catch((caught: unknown) => caught)
+          .finally(() => {
+            settled = true;
+          });
+        await vi.advanceTimersByTimeAsync(4_999);
+        expect(settled).toBe(false);
+        await vi.advanceTimersByTimeAsync(1);
+        const error = await pending;
+        expect(ModelTimeoutError.isInstance(error)).toBe(true);
+        expect(error).toMatchObject({ code: 'MODEL_TIMEOUT', modelId: 'silent-model', timeoutMs: 5_000 });
+        expect(aborted()).toBe(true);
+      });
+
+      it(`(${honours ? 'honours' : 'ignores'} the abort) rejects with ABORTED at once when the request aborts`, async () => {
+        const { model, started } = silentModel(honours);
+        const controller = new AbortController();
+        const pending = new LlmRewriter({ model })
+          .rewrite({ ...request, abortSignal: controller.signal })
+          .catch((caught: unknown) => caught);
+        await started;
+        controller.abort(new Error('closing'));
+        const error = await pending;
+        expect(AbortedError.isInstance(error)).toBe(true);
+        expect(error).toMatchObject({ code: 'ABORTED' });
+      });
+    }
   });
 
   it('still proposes invalid code: the caller validates and feeds the reasons back', async () => {
@@ -112,14 +169,15 @@ describe('LlmRewriter with a scripted model', () => {
     expect((error as ModelCallError).message).toContain('connection refused');
   });
 
-  it('rejects with the abort error when the request is aborted', async () => {
+  it('rejects with ABORTED (the reason as cause) when the request is aborted', async () => {
     const model = new MockLanguageModelV4({ doGenerate: [answer(improved)] });
     const controller = new AbortController();
     controller.abort(new Error('stop'));
     const error = await new LlmRewriter({ model })
       .rewrite({ ...request, abortSignal: controller.signal })
       .catch((caught: unknown) => caught);
-    expect(error).toBe(controller.signal.reason);
+    expect(AbortedError.isInstance(error)).toBe(true);
+    expect((error as Error).cause).toBe(controller.signal.reason);
     expect(model.doGenerateCalls).toHaveLength(0);
   });
 
@@ -128,6 +186,7 @@ describe('LlmRewriter with a scripted model', () => {
     expect(() => new LlmRewriter({} as never)).toThrow(InvalidOptionError);
     expect(() => new LlmRewriter({ model, temperature: 3 })).toThrow(/temperature/);
     expect(() => new LlmRewriter({ model, maxRetries: -1 })).toThrow(/maxRetries/);
+    expect(() => new LlmRewriter({ model, modelTimeoutMs: 0 })).toThrow(/modelTimeoutMs/);
     expect(() => new LlmRewriter({ model, validator: {} as never })).toThrow(/validator/);
     expect(new LlmRewriter({ model }).name).toBe('llm-rewriter');
   });

@@ -3,10 +3,22 @@ import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { objectOption } from '../core/options.ts';
 import { CodeValidator } from '../generation/code-validator.ts';
 import { extractCode } from '../generation/extract-code.ts';
+import { AbortedError } from '../generation/generation-errors.ts';
 import { checkLanguageModel, generateCodeText, resolveModelCallSettings } from '../generation/model-text.ts';
 import type { GenerationValidator } from '../generation/tool-generator.ts';
 import { buildRewritePrompt } from './rewrite-prompt.ts';
-import type { RewriteProposal, RewriteRequest, Rewriter } from './rewriter.ts';
+import { decline, type RewriteProposal, type RewriteRequest, type Rewriter } from './rewriter.ts';
+
+/** Prose that reads as a refusal rather than an explanation. */
+const REFUSAL =
+  /\b(?:I\s+(?:can(?:no|')t|won't|will\s+not|am\s+(?:unable|not\s+able)|must\s+decline)|I'm\s+(?:sorry|unable|not\s+able)|sorry,|unable\s+to\s+(?:help|assist|comply))/i;
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted !== true) return;
+  throw AbortedError.isInstance(signal.reason)
+    ? signal.reason
+    : new AbortedError('the rewrite', signal.reason);
+}
 
 /** Options of {@link LlmRewriter}. */
 export interface LlmRewriterOptions {
@@ -23,6 +35,13 @@ export interface LlmRewriterOptions {
    */
   readonly maxRetries?: number;
   /**
+   * Deadline of the model call (the AI SDK's retries included), ms. Past it the call is aborted
+   * and `rewrite` rejects with `ModelTimeoutError` (code `MODEL_TIMEOUT`), even when the
+   * provider ignores the abort.
+   * @default 120_000
+   */
+  readonly modelTimeoutMs?: number;
+  /**
    * Tells a refusal (an answer with no code) from code. It does not filter proposals: invalid
    * code is still proposed, and the caller's validation rejects it with precise reasons that
    * reach the next attempt.
@@ -36,6 +55,7 @@ interface ResolvedLlmRewriterOptions {
   readonly temperature: number | undefined;
   readonly maxOutputTokens: number | undefined;
   readonly maxRetries: number;
+  readonly modelTimeoutMs: number;
 }
 
 /**
@@ -52,11 +72,13 @@ interface ResolvedLlmRewriterOptions {
  * - code → a proposal with the extracted source, a rationale and the token usage. It is NOT
  *   validated here beyond that: the caller validates and gates every proposal, and feeds the
  *   reasons of a rejection back through `previousAttempts`;
- * - no code at all (empty, or a refusal in prose) → `null`, never an error;
- * - the current source unchanged → `null` (nothing new to offer).
+ * - no code at all → `null`, never an error (`request.onDecline` hears `REWRITE_EMPTY`,
+ *   `REWRITE_REFUSED` or `REWRITE_NO_CODE`);
+ * - the current source unchanged → `null` (nothing new to offer, `REWRITE_UNCHANGED`).
  *
- * A provider failure that survives the SDK's retries rejects with `ModelCallError`; an abort
- * through `request.abortSignal` rejects with the abort error.
+ * A provider failure that survives the SDK's retries rejects with `ModelCallError`; a call
+ * past `modelTimeoutMs` with `ModelTimeoutError`; an abort through `request.abortSignal` with
+ * `AbortedError` (code `ABORTED`) at once, also while the model is answering.
  *
  * @example
  * ```ts
@@ -92,26 +114,38 @@ export class LlmRewriter implements Rewriter {
 
   /**
    * Asks the model for a better version. Resolves with `null` when the answer holds no code or
-   * repeats the current source; rejects with `ModelCallError` when the provider fails.
+   * repeats the current source (telling `request.onDecline` why); rejects with `ModelCallError`
+   * when the provider fails, `ModelTimeoutError` past `modelTimeoutMs`, `AbortedError` on abort.
    */
   async rewrite(request: RewriteRequest): Promise<RewriteProposal | null> {
     // Providers differ in how they honour a signal; checking here makes an abort certain.
-    request.abortSignal?.throwIfAborted();
+    throwIfAborted(request.abortSignal);
     const { system, prompt } = buildRewritePrompt(request);
     const options = this.#options;
     const { text, usage } = await generateCodeText(options.model, {
       system,
       prompt,
       maxRetries: options.maxRetries,
+      timeoutMs: options.modelTimeoutMs,
       ...(options.temperature === undefined ? {} : { temperature: options.temperature }),
       ...(options.maxOutputTokens === undefined ? {} : { maxOutputTokens: options.maxOutputTokens }),
       ...(request.abortSignal === undefined ? {} : { abortSignal: request.abortSignal }),
     });
-    request.abortSignal?.throwIfAborted();
+    throwIfAborted(request.abortSignal);
     const source = extractCode(text);
-    if (source === '' || source === request.source.trim()) return null;
+    if (text.trim() === '') return decline(request, this.name, 'REWRITE_EMPTY', 'the model answered nothing');
+    if (source === request.source.trim()) {
+      return decline(request, this.name, 'REWRITE_UNCHANGED', 'the model repeated the current source');
+    }
     const checked = this.#validator.validate(text, { name: request.tool.name });
-    if (!checked.ok && checked.issues.some((issue) => issue.code === 'EMPTY')) return null;
+    // Without the word `function` there is no entry function: prose, not a broken attempt.
+    const noCode = source === '' || !/\bfunction\b/.test(source);
+    if (noCode || (!checked.ok && checked.issues.some((issue) => issue.code === 'EMPTY'))) {
+      const excerpt = JSON.stringify(text.trim().slice(0, 200));
+      return REFUSAL.test(text)
+        ? decline(request, this.name, 'REWRITE_REFUSED', `the model refused: ${excerpt}`)
+        : decline(request, this.name, 'REWRITE_NO_CODE', `the model answered without code: ${excerpt}`);
+    }
     const reasons = request.evaluation.reasons.map((reason) => reason.code);
     const modelId = typeof options.model === 'string' ? options.model : options.model.modelId;
     return {

@@ -58,6 +58,52 @@ export interface RewriteRequest {
   readonly previousAttempts: readonly RejectedProposal[];
   /** Cancels a rewrite in progress (for example a model call). */
   readonly abortSignal?: AbortSignal;
+  /**
+   * Told why a rewriter resolves with `null` (once per rewriter that declines), so the caller
+   * can report a stable code instead of "nothing to propose". Errors it throws are ignored.
+   */
+  readonly onDecline?: (decline: RewriteDecline) => void;
+}
+
+/**
+ * Why a rewriter had nothing to propose. The codes are stable:
+ * - `REWRITE_EMPTY`: the model's answer was empty (or whitespace only);
+ * - `REWRITE_NO_CODE`: the answer was prose without code;
+ * - `REWRITE_REFUSED`: the answer was prose that reads as a refusal ("I can't help with that");
+ * - `REWRITE_UNCHANGED`: the answer repeated the current source;
+ * - `REWRITE_NOT_APPLICABLE`: a rule-based rewriter (hardening) cannot help this version
+ *   (`detail` says why: already hardened, no `fetch`, only logic errors, …).
+ */
+export type RewriteDeclineCode =
+  | 'REWRITE_EMPTY'
+  | 'REWRITE_NO_CODE'
+  | 'REWRITE_REFUSED'
+  | 'REWRITE_UNCHANGED'
+  | 'REWRITE_NOT_APPLICABLE';
+
+/** What {@link RewriteRequest.onDecline} receives. */
+export interface RewriteDecline {
+  /** The rewriter's `name`. */
+  readonly rewriter: string;
+  /** Why, as a stable code. */
+  readonly code: RewriteDeclineCode;
+  /** Why, in words. */
+  readonly detail: string;
+}
+
+/** Calls `request.onDecline` (ignoring what it throws) and returns `null`, for rewriters. */
+export function decline(
+  request: RewriteRequest,
+  rewriter: string,
+  code: RewriteDeclineCode,
+  detail: string,
+): null {
+  try {
+    request.onDecline?.({ rewriter, code, detail });
+  } catch {
+    // A listener's failure must not turn "nothing to propose" into an error.
+  }
+  return null;
 }
 
 /** Who wrote a proposal; stored as the new version's author. */

@@ -3,6 +3,7 @@ import { diffCommand } from './diff-command.ts';
 import { exportCommand } from './export-command.ts';
 import { historyCommand } from './history-command.ts';
 import { importCommand } from './import-command.ts';
+import { improvementsResetCommand } from './improvements-command.ts';
 import { pinCommand, unpinCommand } from './pin-command.ts';
 import { reportCommand } from './report-command.ts';
 import { rollbackCommand } from './rollback-command.ts';
@@ -22,4 +23,5 @@ export const COMMANDS: readonly CliCommand[] = [
   testsAddCommand,
   exportCommand,
   importCommand,
+  improvementsResetCommand,
 ];

@@ -1,0 +1,116 @@
+import type { LanguageModel } from 'ai';
+import { integerOption } from '../core/options.ts';
+import { AbortedError, ModelTimeoutError } from './generation-errors.ts';
+
+/** Default deadline of one model call (the AI SDK's retries included), ms. */
+export const DEFAULT_MODEL_TIMEOUT_MS = 120_000;
+/** Largest accepted `modelTimeoutMs`: one hour. */
+export const MAX_MODEL_TIMEOUT_MS = 3_600_000;
+
+/** Validates a `modelTimeoutMs` option: an integer from 1 ms to one hour. */
+export function modelTimeoutOption(field: string, value: unknown): number {
+  return integerOption(field, value, 1, MAX_MODEL_TIMEOUT_MS);
+}
+
+/** Options of {@link withDeadline}. */
+export interface DeadlineOptions {
+  /** Reject with {@link ModelTimeoutError} after this many ms; no deadline when undefined. */
+  readonly timeoutMs?: number | undefined;
+  /** Reject with {@link AbortedError} as soon as this aborts. */
+  readonly abortSignal?: AbortSignal | undefined;
+  /** Named in the timeout error. */
+  readonly modelId?: string | undefined;
+  /** Named in the abort error, e.g. `the model call`. */
+  readonly operation: string;
+}
+
+/**
+ * Runs `work` with a signal that aborts when `options.abortSignal` aborts or `timeoutMs` passes,
+ * and stops waiting for it at that moment: the returned promise rejects with
+ * {@link AbortedError} or {@link ModelTimeoutError} even when `work` ignores its signal (a
+ * provider that never answers). A later rejection of `work` is ignored.
+ */
+export async function withDeadline<T>(
+  work: (signal: AbortSignal) => PromiseLike<T>,
+  options: DeadlineOptions,
+): Promise<T> {
+  const { abortSignal, timeoutMs } = options;
+  if (abortSignal?.aborted === true) throw abortedError(options.operation, abortSignal.reason);
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const stopped = new Promise<never>((_resolve, reject) => {
+    const stop = (error: Error) => {
+      controller.abort(error);
+      reject(error);
+    };
+    onAbort = () => stop(abortedError(options.operation, abortSignal?.reason));
+    abortSignal?.addEventListener('abort', onAbort, { once: true });
+    if (timeoutMs !== undefined) {
+      timer = setTimeout(
+        () =>
+          stop(
+            new ModelTimeoutError({
+              timeoutMs,
+              ...(options.modelId === undefined ? {} : { modelId: options.modelId }),
+            }),
+          ),
+        timeoutMs,
+      );
+    }
+  });
+  const running = Promise.resolve().then(() => work(controller.signal));
+  // It may still reject after the deadline, when nobody listens any more.
+  running.then(undefined, () => undefined);
+  try {
+    return await Promise.race([running, stopped]);
+  } catch (error) {
+    if (controller.signal.aborted) throw controller.signal.reason;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) abortSignal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function abortedError(operation: string, reason: unknown): Error {
+  // A signal aborted by an outer deadline already carries the typed error: keep it.
+  if (AbortedError.isInstance(reason) || ModelTimeoutError.isInstance(reason)) return reason;
+  return new AbortedError(operation, reason);
+}
+
+type ModelMethod = (options: { abortSignal?: AbortSignal }) => PromiseLike<unknown>;
+
+/**
+ * The same model, with a deadline on each of its calls (`doGenerate`, `doStream`): a call that
+ * does not answer within `timeoutMs`, or whose `abortSignal` aborts, rejects at once with
+ * {@link ModelTimeoutError} / {@link AbortedError}, even when the provider ignores the signal.
+ * A model id string is returned as is (the AI SDK resolves it; its provider honours signals).
+ */
+export function modelWithDeadline(model: LanguageModel, timeoutMs: number): LanguageModel {
+  if (typeof model === 'string') return model;
+  const inner = model as unknown as Record<string, unknown> & {
+    readonly modelId: string;
+    readonly doGenerate: ModelMethod;
+    readonly doStream: ModelMethod;
+  };
+  const deadline =
+    (method: 'doGenerate' | 'doStream') =>
+    (callOptions: { abortSignal?: AbortSignal }): Promise<unknown> =>
+      withDeadline((signal) => inner[method]({ ...callOptions, abortSignal: signal }), {
+        timeoutMs,
+        abortSignal: callOptions.abortSignal,
+        modelId: inner.modelId,
+        operation: 'the model call',
+      });
+  return {
+    specificationVersion: inner.specificationVersion,
+    provider: inner.provider,
+    modelId: inner.modelId,
+    get supportedUrls() {
+      return inner.supportedUrls;
+    },
+    doGenerate: deadline('doGenerate'),
+    doStream: deadline('doStream'),
+  } as unknown as LanguageModel;
+}
