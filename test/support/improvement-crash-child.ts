@@ -11,16 +11,24 @@
  * interrupted is retried under the same name), and every 25 calls a tool is pinned, every 25
  * (offset) unpinned.
  *
+ * It first loads and warms up everything that does not touch the file (modules, sql.js, a
+ * sandbox worker), prints `loaded`, and opens the file only when stdin says `go`: the test
+ * starts the next child while the current one runs, so a round costs no start-up time.
+ *
  * stdout, one line each:
- *   ready
+ *   loaded
+ *   ready          the agent opened the file and loaded its tools
  *   event <JSON>   { type } for started / promoted / rolled-back / failed / created / pinned /
  *                  unpinned, printed when it happens (the test counts them to pick the kill moment)
  *   ack <JSON>     { type, toolName, from?, to? }: that change is durable (node:sqlite: committed,
  *                  durable per transaction; sql.js: a flush() that started after it resolved)
  */
+import { createInterface } from 'node:readline';
 import { SelfImprovingAgent } from '../../src/agent/self-improving-agent.ts';
 import type { Rewriter } from '../../src/rewriting/rewriter.ts';
 import { QuickJsSandbox } from '../../src/sandbox/quickjs-sandbox.ts';
+import { loadSqlJs } from '../../src/storage/load-sql-js.ts';
+import { loadNodeSqlite } from '../../src/storage/node-sqlite-driver.ts';
 import { nodeSqliteStorage } from '../../src/storage/node-sqlite-storage.ts';
 import { sqlJsStorage } from '../../src/storage/sql-js-storage.ts';
 
@@ -30,6 +38,21 @@ if ((adapter !== 'sql.js' && adapter !== 'node:sqlite') || !path) {
   process.exit(2);
 }
 const print = (line: string) => process.stdout.write(`${line}\n`);
+// The test kills this process and stops reading: a write to the closed pipe must not throw.
+process.stdout.on('error', () => undefined);
+
+const sandbox = new QuickJsSandbox({ workers: 1, timeoutMs: 10_000 });
+await (adapter === 'sql.js' ? loadSqlJs() : loadNodeSqlite());
+await sandbox.run({ source: 'function warm() { return 1; }', entry: 'warm' }, {});
+print('loaded');
+let go = false;
+for await (const line of createInterface({ input: process.stdin })) {
+  go = line.trim() === 'go';
+  if (go) break;
+}
+// The test ended (or failed) without needing this child.
+if (!go) process.exit(0);
+
 const storage =
   adapter === 'sql.js' ? sqlJsStorage({ path, flushIntervalMs: 5 }) : nodeSqliteStorage({ path });
 
@@ -65,7 +88,6 @@ const rewriter: Rewriter = {
   },
 };
 
-const sandbox = new QuickJsSandbox({ workers: 1, timeoutMs: 10_000 });
 const agent = new SelfImprovingAgent({
   storage,
   sandbox,
