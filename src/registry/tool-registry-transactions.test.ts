@@ -234,3 +234,47 @@ describe.skipIf(databaseUrl === undefined)('on PostgreSQL', () => {
     };
   });
 });
+
+describe('ToolRegistry on an adapter written for the older contract', () => {
+  it('still records every change (written separately) when the adapter ignores cases and entries', async () => {
+    const inner = memoryStorage();
+    const storage: StorageAdapter = {
+      ...inner,
+      createTool: async ({ name, description, firstVersion }) => {
+        const { tool, version } = await inner.createTool({ name, description, firstVersion });
+        return { tool, version } as Awaited<ReturnType<StorageAdapter['createTool']>>;
+      },
+      compareAndSetActive: async (toolName, expected, next) => {
+        const result = await inner.compareAndSetActive(toolName, expected, next);
+        return result.swapped ? { swapped: true } : result;
+      },
+      setPinned: async (toolName, pinned) => {
+        await inner.setPinned(toolName, pinned);
+        return undefined;
+      },
+    };
+    const registry = new ToolRegistry({ storage, actor: 'test' });
+    const created = await registry.create(definition);
+    expect(created.testCases).toHaveLength(2);
+    await registry.addCandidate('add_numbers', {
+      source: 'function add_numbers() { return 0; }',
+      parentVersion: 1,
+      reason: 'r',
+      author: 'human',
+    });
+    const promoted = await registry.promote('add_numbers', 2, { expectedActive: 1, reason: 'gate passed' });
+    expect(promoted.audit).toMatchObject({
+      type: REGISTRY_AUDIT_TYPES.promoted,
+      toolName: 'add_numbers',
+      toVersion: 2,
+    });
+    expect((await registry.pin('add_numbers')).type).toBe(REGISTRY_AUDIT_TYPES.pinned);
+    expect(await registry.hasSideEffects('add_numbers')).toBe(true);
+    expect((await registry.history('add_numbers')).map((entry) => entry.type)).toEqual([
+      REGISTRY_AUDIT_TYPES.created,
+      REGISTRY_AUDIT_TYPES.candidateAdded,
+      REGISTRY_AUDIT_TYPES.promoted,
+      REGISTRY_AUDIT_TYPES.pinned,
+    ]);
+  });
+});

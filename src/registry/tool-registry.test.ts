@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import { ToolExistsError, ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
+import type { ToolAuditEntry } from '../storage/types.ts';
 import {
   InvalidToolError,
   PromotionConflictError,
@@ -306,8 +307,8 @@ describe('ToolRegistry versions, promotion and rollback', () => {
     let failAfterCommit = true;
     const flaky = {
       ...storage,
-      compareAndSetActive: async (name: string, expected: number, next: number) => {
-        const result = await storage.compareAndSetActive(name, expected, next);
+      compareAndSetActive: async (name: string, expected: number, next: number, audit?: ToolAuditEntry) => {
+        const result = await storage.compareAndSetActive(name, expected, next, audit);
         if (failAfterCommit) {
           failAfterCommit = false;
           throw new Error('connection lost during COMMIT');

@@ -24,7 +24,7 @@ import { SelfImprovingAgent } from '../../src/agent/self-improving-agent.ts';
 import { HardeningRewriter } from '../../src/rewriting/hardening-rewriter.ts';
 import { QuickJsSandbox } from '../../src/sandbox/quickjs-sandbox.ts';
 import { postgresStorage } from '../../src/storage/postgres/postgres-storage.ts';
-import type { StorageAdapter } from '../../src/storage/types.ts';
+import type { StorageAdapter, ToolAuditEntry } from '../../src/storage/types.ts';
 
 const url = process.env.DATABASE_URL;
 const [schema, applicationName, toolName, inputJson, pauseText] = process.argv.slice(2);
@@ -60,8 +60,8 @@ const storage = new Proxy(inner, {
       };
     }
     if (key === 'compareAndSetActive') {
-      return async (name: string, expected: number, next: number) => {
-        const result = await target.compareAndSetActive(name, expected, next);
+      return async (name: string, expected: number, next: number, audit?: ToolAuditEntry) => {
+        const result = await target.compareAndSetActive(name, expected, next, audit);
         report('swap', { from: expected, to: next, swapped: result.swapped });
         return result;
       };
