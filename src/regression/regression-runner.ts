@@ -26,7 +26,7 @@ import type {
   RegressionSideStats,
   RunErrorInfo,
 } from './regression-report.ts';
-import { SchemaCache } from './schema-cache.ts';
+import { describeViolations, SchemaCache } from './schema-cache.ts';
 
 /** What the runner needs from a sandbox: `QuickJsSandbox` fits. */
 export interface RegressionSandbox {
@@ -194,7 +194,8 @@ export class RegressionRunner {
 
   /**
    * Stores a case for a tool. The expectation is validated (an invalid or empty one throws
-   * `InvalidExpectationError`); the input must be a JSON object.
+   * `InvalidExpectationError`); the input must be a plain JSON object that matches the input
+   * schema of the tool's active version (else `InvalidTestCaseError` naming the violations).
    */
   async addCase(toolName: string, testCase: RegressionCaseInput): Promise<StoredTestCase> {
     checkToolName(toolName, 'toolName');
@@ -202,6 +203,18 @@ export class RegressionRunner {
       throw new InvalidTestCaseError('case', 'an object { input, expect, description }', testCase);
     }
     const input = checkInput(testCase.input, 'case.input');
+    // A case whose input the tool's schema refuses would fail every candidate, so the tool
+    // could never be promoted again: refuse it now.
+    const active = await this.#storage.getActiveVersion(toolName);
+    if (active !== undefined) {
+      const violations = this.#schemas.compile(active.inputSchema).validate(input);
+      if (violations.length > 0)
+        throw new InvalidTestCaseError(
+          'case.input',
+          `an input matching the input schema of "${toolName}" v${active.version} (${describeViolations(violations, 'input')})`,
+          input,
+        );
+    }
     const expectation = parseExpectation(testCase.expect, 'case.expect');
     if (typeof testCase.description !== 'string' || testCase.description.trim() === '') {
       throw new InvalidTestCaseError('case.description', 'a non-empty string', testCase.description);
