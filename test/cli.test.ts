@@ -74,6 +74,7 @@ describe('sia: help, version and usage errors', () => {
       'unpin',
       'tests list',
       'tests add',
+      'tests remove',
       'export',
       'import',
     ];
@@ -87,7 +88,7 @@ describe('sia: help, version and usage errors', () => {
     });
     const group = await runSia(['tests', '--help'], { cwd });
     expect(group).toMatchObject({ code: 0 });
-    expect(group.stdout).toContain('Usage: sia tests <list|add>');
+    expect(group.stdout).toContain('Usage: sia tests <list|add|remove>');
     const helpCommand = await runSia(['help', 'diff'], { cwd });
     expect(helpCommand.stdout).toContain('Usage: sia diff <tool> <a> <b>');
   });
