@@ -10,7 +10,7 @@ import {
 } from 'ai';
 import { errorInfo } from '../core/error-info.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
-import { integerOption } from '../core/options.ts';
+import { booleanOption, integerOption } from '../core/options.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
 import { TypedEmitter } from '../core/typed-emitter.ts';
 import { Evaluator } from '../evaluation/evaluator.ts';
@@ -102,7 +102,7 @@ const DEFAULT_SYSTEM =
  * optionally shadowed and approved, promoted with compare-and-swap, watched, and rolled back if
  * it does worse. In `background` mode none of this adds latency to calls.
  * @example
- * const agent = new SelfImprovingAgent({ model: openai.chat('gpt-4o-mini'), storage: sqlJsStorage({ path: '.sia/agent.sqlite' }) });
+ * const agent = new SelfImprovingAgent({ model: openai.chat('gpt-4o-mini'), storage: sqlJsStorage({ path: '.sia/agent.sqlite' }), closeStorage: true });
  * agent.on('tool:promoted', ({ toolName, fromVersion, toVersion }) => notify(`${toolName} v${fromVersion} → v${toVersion}`));
  * const { text } = await agent.run('Convert 5000 USD to ILS');
  * await agent.close();
@@ -152,7 +152,15 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     this.instanceId = options.instanceId ?? `agent:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
     this.#model = options.model;
     this.#system = options.system ?? DEFAULT_SYSTEM;
-    this.#owned = { storage: !options.storage, sandbox: !options.sandbox, generator: false };
+    const closeStorage =
+      options.closeStorage === undefined ? false : booleanOption('closeStorage', options.closeStorage);
+    const closeSandbox =
+      options.closeSandbox === undefined ? false : booleanOption('closeSandbox', options.closeSandbox);
+    this.#owned = {
+      storage: !options.storage || closeStorage,
+      sandbox: !options.sandbox || closeSandbox,
+      generator: false,
+    };
     this.storage = options.storage ?? sqlJsStorage();
     this.sandbox = options.sandbox ?? new QuickJsSandbox({ logger: options.logger });
     this.memory = new PerformanceMemory({
@@ -365,7 +373,9 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
 
   /**
    * Finishes running improvement work, writes every record, and releases what the agent
-   * created (sandbox, generator, storage). Storage or a sandbox passed in stays open.
+   * owns: what it created (sandbox, generator, storage), plus storage passed with
+   * `closeStorage: true` and a sandbox passed with `closeSandbox: true`. Other storage or a
+   * sandbox passed in stays open: close it after its last user.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
