@@ -207,7 +207,7 @@ export function checkReadableSchema(
     throw new StorageCorruptError(
       location,
       `has schema version ${version}, older than this release's ${latest}, and cannot be read without migrating it`,
-      `Migrate it once with \`sia migrate --db ${location}\` (or by opening it for writing with an agent), then try again.`,
+      'Open it once with an agent of this release (sqlJsStorage({ path }) or nodeSqliteStorage({ path }) without readOnly), which migrates it, then try again.',
     );
   return version;
 }
