@@ -965,4 +965,28 @@ describe.skipIf(databaseUrl === undefined)('sia --postgres', () => {
     const usage = await runSia(['--postgres', url, '--driver', 'node-sqlite', 'tools'], { cwd: root });
     expect(usage.code).toBe(2);
   });
+
+  it('never creates a schema: reading and changing commands refuse a missing one with one line, exit 1', async () => {
+    const url = databaseUrl as string;
+    const schema = database.schema(); // taken (and dropped at the end) but never created here
+    for (const args of [['tools'], ['pin', SCENARIO_TOOL]]) {
+      const run = await runSia(['--postgres', url, '--schema', schema, ...args], { cwd: root });
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr).toMatch(/\(PostgreSQL schema\) does not exist\./);
+      expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    }
+    const found = await database.admin.query('SELECT to_regnamespace($1) IS NOT NULL AS exists', [schema]);
+    expect(found.rows[0]).toEqual({ exists: false });
+    // A read-only adapter rejects writes even on a migrated schema.
+    await fill(postgresStorage({ connectionString: url }, { schema }));
+    const reader = postgresStorage({ connectionString: url }, { schema, readOnly: true });
+    try {
+      expect((await reader.listTools()).length).toBe(2);
+      await expect(reader.appendAudit({ type: 'x', actor: 'test', reason: 'no' })).rejects.toThrow(
+        /read-only/,
+      );
+    } finally {
+      await reader.close();
+    }
+  }, 120_000);
 });

@@ -53,8 +53,13 @@ export async function openStorage(
   if (target.kind === 'postgres') {
     // Loaded only here: `pg` is an optional peer dependency.
     const { postgresStorage } = await import('../storage/postgres/index.ts');
-    const storage = postgresStorage({ connectionString: target.url }, { schema: target.schema, poolSize: 2 });
-    return ready(storage);
+    const openPostgres = (readOnly: boolean) =>
+      postgresStorage({ connectionString: target.url }, { schema: target.schema, poolSize: 2, readOnly });
+    // Like files: never create or migrate a schema; a changing command checks it read-only first.
+    const checkedSchema = await ready(openPostgres(true));
+    if (options.readOnly === true) return checkedSchema;
+    await checkedSchema.close();
+    return ready(openPostgres(false));
   }
   if (!existsSync(target.path)) {
     throw new CliFailure(
