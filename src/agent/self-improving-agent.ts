@@ -252,7 +252,9 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
    * Calls a managed tool without any model: validates the input against the tool's schema, runs
    * the active version in the sandbox, records the call, and returns the value. Throws
    * {@link ToolInvocationError} when the tool fails (the failure is recorded),
-   * {@link ToolInputError} for input that does not match the schema (nothing recorded).
+   * {@link ToolInputError} for input that does not match the schema or is not plain JSON
+   * (a cycle, BigInt, NaN/Infinity, `undefined`, a Date or class instance, a getter, deeper
+   * than 100 levels: see `plainJsonProblem`), naming the path; then nothing ran or was recorded.
    */
   async invoke<T = unknown>(toolName: string, input: object = {}): Promise<T> {
     await this.#open('invoke');
