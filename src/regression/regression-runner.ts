@@ -203,6 +203,14 @@ export class RegressionRunner {
       throw new InvalidTestCaseError('case', 'an object { input, expect, description }', testCase);
     }
     const input = checkInput(testCase.input, 'case.input');
+    const expectation = parseExpectation(testCase.expect, 'case.expect');
+    if (typeof testCase.description !== 'string' || testCase.description.trim() === '') {
+      throw new InvalidTestCaseError('case.description', 'a non-empty string', testCase.description);
+    }
+    const stored = storedExpectation(expectation, checkDeterminism(testCase.deterministic));
+    if (testCase.maxLatencyMs !== undefined) {
+      numberOption('case.maxLatencyMs', testCase.maxLatencyMs, 0, Number.POSITIVE_INFINITY, invalidCase);
+    }
     // A case whose input the tool's schema refuses would fail every candidate, so the tool
     // could never be promoted again: refuse it now.
     const active = await this.#storage.getActiveVersion(toolName);
@@ -214,14 +222,6 @@ export class RegressionRunner {
           `an input matching the input schema of "${toolName}" v${active.version} (${describeViolations(violations, 'input')})`,
           input,
         );
-    }
-    const expectation = parseExpectation(testCase.expect, 'case.expect');
-    if (typeof testCase.description !== 'string' || testCase.description.trim() === '') {
-      throw new InvalidTestCaseError('case.description', 'a non-empty string', testCase.description);
-    }
-    const stored = storedExpectation(expectation, checkDeterminism(testCase.deterministic));
-    if (testCase.maxLatencyMs !== undefined) {
-      numberOption('case.maxLatencyMs', testCase.maxLatencyMs, 0, Number.POSITIVE_INFINITY, invalidCase);
     }
     const origin = testCase.origin ?? 'manual';
     const heldOut = testCase.heldOut ?? (origin !== 'example' && (await this.#nextIsHeldOut(toolName)));
