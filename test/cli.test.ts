@@ -49,6 +49,15 @@ async function inspect<T>(db: string, read: (storage: StorageAdapter) => Promise
   }
 }
 
+/** Runs the tasks three at a time, in order: a dozen parallel spawns time out on a busy machine. */
+async function fewAtATime<T>(tasks: readonly (() => Promise<T>)[]): Promise<T[]> {
+  const results: T[] = [];
+  for (let start = 0; start < tasks.length; start += 3) {
+    results.push(...(await Promise.all(tasks.slice(start, start + 3).map((task) => task()))));
+  }
+  return results;
+}
+
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'sia-cli-'));
   base = join(root, 'base.sqlite');
@@ -74,11 +83,14 @@ describe('sia: help, version and usage errors', () => {
       'unpin',
       'tests list',
       'tests add',
+      'tests remove',
       'export',
       'import',
     ];
     for (const command of commands) expect(main.stdout).toMatch(new RegExp(`\\n  ${command} +\\S`));
-    const runs = await Promise.all(commands.map((command) => runSia([...command.split(' '), '-h'], { cwd })));
+    const runs = await fewAtATime(
+      commands.map((command) => () => runSia([...command.split(' '), '-h'], { cwd })),
+    );
     runs.forEach((run, index) => {
       expect(run.code, commands[index]).toBe(0);
       expect(run.stdout).toContain(`Usage: sia ${commands[index]}`);
@@ -87,10 +99,10 @@ describe('sia: help, version and usage errors', () => {
     });
     const group = await runSia(['tests', '--help'], { cwd });
     expect(group).toMatchObject({ code: 0 });
-    expect(group.stdout).toContain('Usage: sia tests <list|add>');
+    expect(group.stdout).toContain('Usage: sia tests <list|add|remove>');
     const helpCommand = await runSia(['help', 'diff'], { cwd });
     expect(helpCommand.stdout).toContain('Usage: sia diff <tool> <a> <b>');
-  });
+  }, 180_000);
 
   it('prints the package version', async () => {
     const { version } = JSON.parse(await readFile(join(import.meta.dirname, '..', 'package.json'), 'utf8'));
@@ -193,7 +205,13 @@ describe('sia: help, version and usage errors', () => {
       ],
     ];
     const before = await readFile(db);
-    const runs = await Promise.all(cases.map(([args]) => runSia(args, { cwd: dir })));
+    const runs = await fewAtATime(
+      cases.map(
+        ([args]) =>
+          () =>
+            runSia(args, { cwd: dir }),
+      ),
+    );
     runs.forEach((run, index) => {
       const [args, message, help] = cases[index] as [string[], string, string];
       expect(run.code, args.join(' ')).toBe(2);
@@ -204,7 +222,7 @@ describe('sia: help, version and usage errors', () => {
     });
     expect(await readFile(db)).toEqual(before);
     expect(await readdir(dir)).toEqual(['agent.sqlite']);
-  });
+  }, 180_000);
 });
 
 describe('sia: databases', () => {
@@ -229,12 +247,17 @@ describe('sia: databases', () => {
     expect(viaFlag).toEqual(viaEnv);
   });
 
-  it('names the process holding a locked sql.js file, exit 1', async () => {
+  it('reads a sql.js file another process holds; a changing command names that process, exit 1', async () => {
     const { dir, db } = await freshDb();
     const holder = sqlJsStorage({ path: db });
     await holder.ready?.();
     try {
-      const locked = await runSia(['--db', db, 'tools'], { cwd: dir });
+      // Read-only commands take no lock: they read the file as the holder last wrote it.
+      for (const args of [['tools'], ['history', SCENARIO_TOOL], ['tests', 'list', SCENARIO_TOOL]]) {
+        const read = await runSia(['--db', db, ...args], { cwd: dir });
+        expect(read.code, read.stderr).toBe(0);
+      }
+      const locked = await runSia(['--db', db, 'pin', SCENARIO_TOOL], { cwd: dir });
       expect(locked.code).toBe(1);
       expect(locked.stderr).toBe(
         `sia: ${db} is in use by process ${process.pid} (an agent or another sia holds the lock file ${db}.lock); stop that process or wait until it closes the database, then try again\n`,
@@ -242,7 +265,7 @@ describe('sia: databases', () => {
     } finally {
       await holder.close();
     }
-  });
+  }, 120_000);
 
   it('reports a file that is not a database, exit 1', async () => {
     const dir = join(root, 'corrupt');
@@ -267,6 +290,101 @@ describe('sia: databases', () => {
     ]);
     expect((await readdir(dir)).sort()).toEqual(['agent.db']);
   });
+});
+
+describe('sia: files that are not self-improving-agent databases', () => {
+  /** Another application's SQLite file, written with node:sqlite. */
+  async function otherAppDb(path: string): Promise<void> {
+    const { DatabaseSync } = await import('node:sqlite');
+    const other = new DatabaseSync(path);
+    other.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); CREATE TABLE orders (id INTEGER);');
+    other.exec("INSERT INTO users (name) VALUES ('ada')");
+    other.close();
+  }
+
+  const kinds: [string, (path: string) => Promise<void>, RegExp][] = [
+    ['an empty file', (path) => writeFile(path, ''), /is empty: it is not a self-improving-agent database\./],
+    [
+      "another app's SQLite file",
+      otherAppDb,
+      /is not a self-improving-agent database \(a SQLite database with other tables: orders, users\)\./,
+    ],
+    [
+      'a text file',
+      (path) => writeFile(path, 'just text, not sqlite '.repeat(20)),
+      /is not a SQLite database\./,
+    ],
+  ];
+
+  it.each(kinds)(
+    '%s: every command refuses with one line, exit 1, and the file is untouched',
+    async (_kind, make, message) => {
+      counter += 1;
+      const dir = join(root, `not-sia-${counter}`);
+      await mkdir(dir);
+      const db = join(dir, 'app.db');
+      await make(db);
+      const before = await readFile(db);
+      const mtime = (await stat(db)).mtimeMs;
+      const commands = [
+        ['tools'],
+        ['tests', 'list', SCENARIO_TOOL],
+        ['history', SCENARIO_TOOL],
+        ['export', 'out'],
+        ['pin', SCENARIO_TOOL],
+        [
+          'tests',
+          'add',
+          SCENARIO_TOOL,
+          '--input',
+          '{"from":"a","to":"b"}',
+          '--expect',
+          '{"equals":1}',
+          '--description',
+          'd',
+        ],
+        ['--driver', 'node-sqlite', 'tools'],
+        ['--driver', 'node-sqlite', 'pin', SCENARIO_TOOL],
+      ];
+      // One at a time: on a busy machine parallel runs could pass runSia's time limit.
+      const runs = [];
+      for (const args of commands) runs.push(await runSia(['--db', db, ...args], { cwd: dir }));
+      runs.forEach((run, index) => {
+        const label = commands[index]?.join(' ');
+        expect(run.code, `${label}: ${run.stderr}`).toBe(1);
+        expect(run.stderr, label).toMatch(message);
+        expect(run.stderr.trimEnd().split('\n'), label).toHaveLength(1);
+      });
+      expect(await readFile(db)).toEqual(before);
+      expect((await stat(db)).mtimeMs).toBe(mtime);
+      expect(await readdir(dir)).toEqual(['app.db']);
+    },
+    240_000,
+  );
+
+  it('node:sqlite files: read-only commands create no -wal, -shm or lock file and change no byte', async () => {
+    counter += 1;
+    const dir = join(root, `node-sqlite-ro-${counter}`);
+    await mkdir(dir);
+    const db = join(dir, 'agent.db');
+    await fill(nodeSqliteStorage({ path: db }));
+    const before = await readFile(db);
+    const mtime = (await stat(db)).mtimeMs;
+    const listing = (await readdir(dir)).sort();
+    const commands = [
+      ['tools'],
+      ['history', SCENARIO_TOOL],
+      ['tests', 'list', SCENARIO_TOOL],
+      ['report', '--json'],
+    ];
+    for (const args of commands) {
+      const run = await runSia(['--db', db, '--driver', 'node-sqlite', ...args], { cwd: dir });
+      expect(run.code, run.stderr).toBe(0);
+    }
+    expect((await readdir(dir)).sort()).toEqual(listing);
+    expect(await readFile(db)).toEqual(before);
+    expect((await stat(db)).mtimeMs).toBe(mtime);
+  }, 240_000);
 });
 
 describe('sia: reading commands', () => {
@@ -564,6 +682,67 @@ describe('sia: changing commands', () => {
     expect(JSON.parse(listed.stdout).cases).toHaveLength(3);
   });
 
+  it("tests add refuses an input the tool's input schema rejects, naming the problem; nothing stored", async () => {
+    const { dir, db } = await freshDb();
+    const before = await readFile(db);
+    const run = await runSia(
+      [
+        '--db',
+        db,
+        'tests',
+        'add',
+        SCENARIO_TOOL,
+        '--input',
+        '{"from":1}',
+        '--expect',
+        '{"equals":1}',
+        '--description',
+        'd',
+      ],
+      { cwd: dir },
+    );
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    const [first] = run.stderr.split('\n');
+    expect(first).toContain(`matching the input schema of "${SCENARIO_TOOL}" v1`);
+    expect(first).toMatch(/\/from: .*string/);
+    expect(first).toMatch(/required/);
+    expect(await readFile(db)).toEqual(before);
+  });
+
+  it('tests remove: deletes one case with an audit entry; an unknown id is refused, exit 1', async () => {
+    const { dir, db } = await freshDb();
+    const unknown = await runSia(['--db', db, 'tests', 'remove', SCENARIO_TOOL, '9'], { cwd: dir });
+    expect(unknown).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `sia: ${SCENARIO_TOOL} has no case 9; its cases: 1 (see sia tests list ${SCENARIO_TOOL})\n`,
+    });
+    const removed = await runSia(
+      ['--db', db, 'tests', 'remove', SCENARIO_TOOL, '1', '--reason', 'the example was wrong'],
+      { cwd: dir },
+    );
+    expect(removed).toEqual({
+      code: 0,
+      stdout: `${SCENARIO_TOOL}: removed case 1 (example: example 1)\n`,
+      stderr: '',
+    });
+    const { cases, audit } = await inspect(db, async (storage) => ({
+      cases: await storage.listTestCases(SCENARIO_TOOL),
+      audit: await storage.listAudit({ toolName: SCENARIO_TOOL, type: 'test:removed' }),
+    }));
+    expect(cases).toEqual([]);
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({
+      actor: 'cli',
+      reason: 'the example was wrong',
+      evidence: { case: { id: 1, input: { from: 'USD', to: 'USD' }, expect: { equals: 1 } } },
+    });
+    const again = await runSia(['--db', db, 'tests', 'remove', SCENARIO_TOOL, '1'], { cwd: dir });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('has no case 1; it has no cases');
+  });
+
   it('prints text from storage without terminal control sequences', async () => {
     const { dir, db } = await freshDb();
     const storage = sqlJsStorage({ path: db, flushIntervalMs: 0 });
@@ -803,4 +982,28 @@ describe.skipIf(databaseUrl === undefined)('sia --postgres', () => {
     const usage = await runSia(['--postgres', url, '--driver', 'node-sqlite', 'tools'], { cwd: root });
     expect(usage.code).toBe(2);
   });
+
+  it('never creates a schema: reading and changing commands refuse a missing one with one line, exit 1', async () => {
+    const url = databaseUrl as string;
+    const schema = database.schema(); // taken (and dropped at the end) but never created here
+    for (const args of [['tools'], ['pin', SCENARIO_TOOL]]) {
+      const run = await runSia(['--postgres', url, '--schema', schema, ...args], { cwd: root });
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr).toMatch(/\(PostgreSQL schema\) does not exist\./);
+      expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    }
+    const found = await database.admin.query('SELECT to_regnamespace($1) IS NOT NULL AS exists', [schema]);
+    expect(found.rows[0]).toEqual({ exists: false });
+    // A read-only adapter rejects writes even on a migrated schema.
+    await fill(postgresStorage({ connectionString: url }, { schema }));
+    const reader = postgresStorage({ connectionString: url }, { schema, readOnly: true });
+    try {
+      expect((await reader.listTools()).length).toBe(2);
+      await expect(reader.appendAudit({ type: 'x', actor: 'test', reason: 'no' })).rejects.toThrow(
+        /read-only/,
+      );
+    } finally {
+      await reader.close();
+    }
+  }, 120_000);
 });

@@ -88,10 +88,27 @@ export interface SelfImprovingAgentOptions {
    * improved by the hardening rewriter alone).
    */
   model?: LanguageModel;
-  /** Where tools, versions, metrics and the audit log live. The agent closes only storage it created. @default sqlJsStorage() (in memory) */
+  /**
+   * Where tools, versions, metrics and the audit log live. `close()` closes it only when the
+   * agent created it or `closeStorage` is true. @default sqlJsStorage() (in memory)
+   */
   storage?: StorageAdapter;
-  /** Where every tool runs. The agent closes only a sandbox it created. @default new QuickJsSandbox() */
+  /**
+   * Whether `close()` also closes `storage` (a sql.js file is then written and its
+   * `<path>.lock` removed). Set it when the storage is the agent's alone, as when it is
+   * created inline (`storage: sqlJsStorage({ path }), closeStorage: true`). Leave it false
+   * when the storage is shared (several agents, or the app keeps reading it after `close()`);
+   * then close it yourself after the last user.
+   * @default false for storage passed in (the agent closes the default storage it created)
+   */
+  closeStorage?: boolean;
+  /** Where every tool runs. `close()` closes it only when the agent created it or `closeSandbox` is true. @default new QuickJsSandbox() */
   sandbox?: QuickJsSandbox;
+  /**
+   * Whether `close()` also closes `sandbox` (its worker threads). Like `closeStorage`.
+   * @default false for a sandbox passed in (the agent closes the default sandbox it created)
+   */
+  closeSandbox?: boolean;
   /** Writes new tools for `request_new_tool`. @default new ToolGenerator({ model, sandbox }) when a model is given */
   generator?: ToolGenerator;
   /** Proposes better versions. @default chainRewriters([new HardeningRewriter(), new LlmRewriter({ model })]) (hardening only without a model) */

@@ -7,6 +7,7 @@ import { InvalidTestCaseError } from '../regression/regression-errors.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import type { StorageAdapter } from '../storage/types.ts';
+import { scriptedModel } from '../testing/scripted-model.ts';
 import { ToolInputError } from './agent-errors.ts';
 import { SelfImprovingAgent } from './self-improving-agent.ts';
 
@@ -183,6 +184,40 @@ describe('other entry points refuse non-JSON input values with the path', () => 
       expect(InvalidToolError.isInstance(error)).toBe(true);
       expect((error as InvalidToolError).field).toBe(path.replace(/^input/, 'examples[0].input'));
       expect(await storage.listTools()).toEqual([]);
+    },
+  );
+});
+
+describe('request_new_tool examples', () => {
+  it.each(NOT_JSON.filter(([kind]) => kind !== 'a getter'))(
+    'an example input holding %s is refused before the model writes anything; nothing created',
+    async (_kind, make) => {
+      let modelCalls = 0;
+      const model = scriptedModel(() => {
+        modelCalls += 1;
+        return { text: 'function echo_n(input) { return input.n; }' };
+      });
+      const storage = memoryStorage();
+      const agent = new SelfImprovingAgent({ storage, sandbox, model });
+      try {
+        const request = agent.tools().request_new_tool;
+        const answer = await request?.execute?.(
+          {
+            name: 'echo_n',
+            description: 'returns n',
+            inputSchema: { type: 'object' },
+            returns: 'n',
+            examples: [{ input: make(), output: 1 }],
+          },
+          { toolCallId: 'call-1', messages: [] } as never,
+        );
+        expect(answer).toMatchObject({ ok: false });
+        expect((answer as { error: string }).error).toContain('spec.examples[0].input');
+        expect(modelCalls).toBe(0);
+        expect(await storage.listTools()).toEqual([]);
+      } finally {
+        await agent.close();
+      }
     },
   );
 });

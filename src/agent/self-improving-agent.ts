@@ -11,7 +11,7 @@ import {
 import { errorInfo } from '../core/error-info.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import type { Logger } from '../core/logger.ts';
-import { integerOption } from '../core/options.ts';
+import { booleanOption, integerOption } from '../core/options.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
 import { TypedEmitter } from '../core/typed-emitter.ts';
 import { Evaluator } from '../evaluation/evaluator.ts';
@@ -112,7 +112,7 @@ const DEFAULT_SYSTEM =
  * optionally shadowed and approved, promoted with compare-and-swap, watched, and rolled back if
  * it does worse. In `background` mode none of this adds latency to calls.
  * @example
- * const agent = new SelfImprovingAgent({ model: openai.chat('gpt-4o-mini'), storage: sqlJsStorage({ path: '.sia/agent.sqlite' }) });
+ * const agent = new SelfImprovingAgent({ model: openai.chat('gpt-4o-mini'), storage: sqlJsStorage({ path: '.sia/agent.sqlite' }), closeStorage: true });
  * agent.on('tool:promoted', ({ toolName, fromVersion, toVersion }) => notify(`${toolName} v${fromVersion} → v${toVersion}`));
  * const { text } = await agent.run('Convert 5000 USD to ILS');
  * await agent.close();
@@ -171,7 +171,15 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     this.instanceId = options.instanceId ?? `agent:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
     this.#model = options.model;
     this.#system = options.system ?? DEFAULT_SYSTEM;
-    this.#owned = { storage: !options.storage, sandbox: !options.sandbox, generator: false };
+    const closeStorage =
+      options.closeStorage === undefined ? false : booleanOption('closeStorage', options.closeStorage);
+    const closeSandbox =
+      options.closeSandbox === undefined ? false : booleanOption('closeSandbox', options.closeSandbox);
+    this.#owned = {
+      storage: !options.storage || closeStorage,
+      sandbox: !options.sandbox || closeSandbox,
+      generator: false,
+    };
     this.storage = options.storage ?? sqlJsStorage();
     this.sandbox = options.sandbox ?? new QuickJsSandbox({ logger: options.logger });
     this.memory = new PerformanceMemory({
@@ -270,7 +278,9 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
    * Calls a managed tool without any model: validates the input against the tool's schema, runs
    * the active version in the sandbox, records the call, and returns the value. Throws
    * {@link ToolInvocationError} when the tool fails (the failure is recorded),
-   * {@link ToolInputError} for input that does not match the schema (nothing recorded).
+   * {@link ToolInputError} for input that does not match the schema or is not plain JSON
+   * (a cycle, BigInt, NaN/Infinity, `undefined`, a Date or class instance, a getter, deeper
+   * than 100 levels: see `plainJsonProblem`), naming the path; then nothing ran or was recorded.
    */
   async invoke<T = unknown>(toolName: string, input: object = {}): Promise<T> {
     await this.#open('invoke');
@@ -418,7 +428,9 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
    * improvements and of `run()`, tool generations, gates, a pending `approve` hook: each ends
    * with `AbortedError`, code `ABORTED`), waits for the improvement work to settle but at most
    * `closeTimeoutMs` (default 10 s), writes every record, and releases what the agent created
-   * (sandbox, generator, storage). Storage or a sandbox passed in stays open. So `close()`
+   * (sandbox, generator, storage), plus storage passed with `closeStorage: true` and a sandbox
+   * passed with `closeSandbox: true`; other storage or a sandbox passed in stays open (close it
+   * after its last user). So `close()`
    * resolves within `closeTimeoutMs` plus the time to flush records and close what it owns,
    * even when a provider never answers and ignores the abort.
    */

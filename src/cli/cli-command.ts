@@ -42,6 +42,12 @@ export interface CliCommand {
   readonly positionals: readonly string[];
   /** The command's own options (the global ones are added to every command). */
   readonly options: Readonly<Record<string, CliOption>>;
+  /**
+   * The command only reads: its database is opened read-only (no lock file, no migration,
+   * never created or written). Commands without it open the database for writing, after a
+   * read-only check that the file is a self-improving-agent database.
+   */
+  readonly readOnly?: boolean;
   /** A few lines shown in `sia <command> --help` under the usage line. */
   readonly help: string;
   /** Runs the command; throws `CliUsageError` / `CliFailure` / library errors on failure. */

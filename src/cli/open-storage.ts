@@ -39,16 +39,27 @@ export function storageTarget(values: CliValues, env: NodeJS.ProcessEnv, cwd: st
 }
 
 /**
- * Opens the database of `target`. Files must exist: the CLI never creates an empty database
- * by accident. A sql.js file is opened without a flush interval, so it is written only by
+ * Opens the database of `target`. Files must exist and be self-improving-agent databases at
+ * this release's schema version: the CLI never creates a database, nor adds its tables to
+ * another application's file. With `readOnly` the file is opened read-only (no lock file, no
+ * migration, nothing written). Otherwise it is first checked read-only, then opened for
+ * writing; a sql.js file is opened without a flush interval, so it is written only by
  * `close()` and only when the command changed something; its lock is released by `close()`.
  */
-export async function openStorage(target: StorageTarget): Promise<StorageAdapter> {
+export async function openStorage(
+  target: StorageTarget,
+  options: { readonly readOnly?: boolean } = {},
+): Promise<StorageAdapter> {
   if (target.kind === 'postgres') {
     // Loaded only here: `pg` is an optional peer dependency.
     const { postgresStorage } = await import('../storage/postgres/index.ts');
-    const storage = postgresStorage({ connectionString: target.url }, { schema: target.schema, poolSize: 2 });
-    return ready(storage);
+    const openPostgres = (readOnly: boolean) =>
+      postgresStorage({ connectionString: target.url }, { schema: target.schema, poolSize: 2, readOnly });
+    // Like files: never create or migrate a schema; a changing command checks it read-only first.
+    const checkedSchema = await ready(openPostgres(true));
+    if (options.readOnly === true) return checkedSchema;
+    await checkedSchema.close();
+    return ready(openPostgres(false));
   }
   if (!existsSync(target.path)) {
     throw new CliFailure(
@@ -56,11 +67,14 @@ export async function openStorage(target: StorageTarget): Promise<StorageAdapter
     );
   }
   if (!statSync(target.path).isFile()) throw new CliFailure(`${target.path} is not a file; pass --db <file>`);
-  const storage =
+  const open = (readOnly: boolean): StorageAdapter =>
     target.kind === 'sql.js'
-      ? sqlJsStorage({ path: target.path, flushIntervalMs: 0 })
-      : nodeSqliteStorage({ path: target.path });
-  return ready(storage);
+      ? sqlJsStorage(readOnly ? { path: target.path, readOnly } : { path: target.path, flushIntervalMs: 0 })
+      : nodeSqliteStorage({ path: target.path, readOnly });
+  const checked = await ready(open(true));
+  if (options.readOnly === true) return checked;
+  await checked.close();
+  return ready(open(false));
 }
 
 async function ready(storage: StorageAdapter): Promise<StorageAdapter> {

@@ -160,7 +160,7 @@ async function runCommand(command: CliCommand, argv: readonly string[], io: CliI
     out: io.out,
     err: io.err,
     storage() {
-      opening ??= openStorage(target).then((opened) => {
+      opening ??= openStorage(target, { readOnly: command.readOnly === true }).then((opened) => {
         storage = opened;
         return opened;
       });

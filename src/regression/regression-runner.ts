@@ -26,7 +26,7 @@ import type {
   RegressionSideStats,
   RunErrorInfo,
 } from './regression-report.ts';
-import { SchemaCache } from './schema-cache.ts';
+import { describeViolations, SchemaCache } from './schema-cache.ts';
 
 /** What the runner needs from a sandbox: `QuickJsSandbox` fits. */
 export interface RegressionSandbox {
@@ -194,7 +194,8 @@ export class RegressionRunner {
 
   /**
    * Stores a case for a tool. The expectation is validated (an invalid or empty one throws
-   * `InvalidExpectationError`); the input must be a JSON object.
+   * `InvalidExpectationError`); the input must be a plain JSON object that matches the input
+   * schema of the tool's active version (else `InvalidTestCaseError` naming the violations).
    */
   async addCase(toolName: string, testCase: RegressionCaseInput): Promise<StoredTestCase> {
     checkToolName(toolName, 'toolName');
@@ -209,6 +210,18 @@ export class RegressionRunner {
     const stored = storedExpectation(expectation, checkDeterminism(testCase.deterministic));
     if (testCase.maxLatencyMs !== undefined) {
       numberOption('case.maxLatencyMs', testCase.maxLatencyMs, 0, Number.POSITIVE_INFINITY, invalidCase);
+    }
+    // A case whose input the tool's schema refuses would fail every candidate, so the tool
+    // could never be promoted again: refuse it now.
+    const active = await this.#storage.getActiveVersion(toolName);
+    if (active !== undefined) {
+      const violations = this.#schemas.compile(active.inputSchema).validate(input);
+      if (violations.length > 0)
+        throw new InvalidTestCaseError(
+          'case.input',
+          `an input matching the input schema of "${toolName}" v${active.version} (${describeViolations(violations, 'input')})`,
+          input,
+        );
     }
     const origin = testCase.origin ?? 'manual';
     const heldOut = testCase.heldOut ?? (origin !== 'example' && (await this.#nextIsHeldOut(toolName)));

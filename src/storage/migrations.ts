@@ -152,3 +152,62 @@ export function schemaVersion(driver: SqliteDriver): number {
   const row = driver.all("SELECT value FROM sia_meta WHERE key = 'schema_version'")[0];
   return row === undefined ? 0 : Number(row.value);
 }
+
+/** Options of {@link checkReadableSchema}. */
+export interface ReadableSchemaOptions {
+  /** Accept a schema older than the newest (a migration will follow). @default false */
+  readonly allowOlder?: boolean;
+  /** The steps this release knows. @default migrations */
+  readonly steps?: readonly Migration[];
+}
+
+/**
+ * Checks, without writing anything, that `driver` holds a self-improving-agent database this
+ * release can read, and returns its schema version. Throws {@link StorageCorruptError} saying
+ * what the file is instead: empty, another application's SQLite database (naming a few of its
+ * tables), a database with an invalid or newer schema version, or (unless `allowOlder`) one at
+ * an older version that must be opened for writing once to be migrated.
+ */
+export function checkReadableSchema(
+  driver: SqliteDriver,
+  location: string,
+  options: ReadableSchemaOptions = {},
+): number {
+  const steps = options.steps ?? migrations;
+  const latest = steps.reduce((max, step) => Math.max(max, step.version), 0);
+  const tables = driver
+    .all("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    .map((row) => String(row.name));
+  const remedy = 'Pass the path of a self-improving-agent database (an agent creates one on first run).';
+  if (tables.length === 0)
+    throw new StorageCorruptError(location, 'is empty: it is not a self-improving-agent database', remedy);
+  if (!tables.includes('sia_meta')) {
+    const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? `, … (${tables.length} tables)` : '');
+    throw new StorageCorruptError(
+      location,
+      `is not a self-improving-agent database (a SQLite database with other tables: ${shown})`,
+      remedy,
+    );
+  }
+  const row = driver.all("SELECT value FROM sia_meta WHERE key = 'schema_version'")[0];
+  const version = row === undefined ? Number.NaN : Number(row.value);
+  if (!Number.isInteger(version) || version < 1)
+    throw new StorageCorruptError(
+      location,
+      `has an invalid schema version ${JSON.stringify(row?.value ?? null)}`,
+      'Restore the file from a backup.',
+    );
+  if (version > latest)
+    throw new StorageCorruptError(
+      location,
+      `was written by a newer release of self-improving-agent (schema version ${version}; this release knows up to ${latest})`,
+      'Upgrade self-improving-agent, or open a backup written by this release.',
+    );
+  if (version < latest && options.allowOlder !== true)
+    throw new StorageCorruptError(
+      location,
+      `has schema version ${version}, older than this release's ${latest}, and cannot be read without migrating it`,
+      'Open it once with an agent of this release (sqlJsStorage({ path }) or nodeSqliteStorage({ path }) without readOnly), which migrates it, then try again.',
+    );
+  return version;
+}

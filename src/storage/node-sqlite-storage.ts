@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { integerOption, objectOption, stringOption } from '../core/options.ts';
+import { pathToFileURL } from 'node:url';
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { booleanOption, integerOption, objectOption, stringOption } from '../core/options.ts';
 import { lazyResource } from './lazy-resource.ts';
-import { migrate } from './migrations.ts';
+import { checkReadableSchema, migrate } from './migrations.ts';
 import { loadNodeSqlite, nodeSqliteDriver } from './node-sqlite-driver.ts';
 import type { SqliteDriver } from './sqlite-driver.ts';
 import { sqliteStore } from './sqlite-store.ts';
@@ -23,6 +26,15 @@ export interface NodeSqliteStorageOptions {
    * @default 5000
    */
   busyTimeoutMs?: number;
+  /**
+   * Open an existing database for reading only: no folder, file, `-wal`/`-shm` file or
+   * migration is created (a fully checkpointed file is opened `immutable`; when a `-wal` file
+   * exists, because a writer has the database open, it is read through it), and every write
+   * method rejects. The file must be a self-improving-agent database at this release's
+   * schema version, else opening fails with `StorageCorruptError` saying what it is.
+   * @default false
+   */
+  readOnly?: boolean;
 }
 
 const adapterName = 'node:sqlite';
@@ -58,7 +70,48 @@ export function nodeSqliteStorage(options: NodeSqliteStorageOptions): StorageAda
       ? 5000
       : integerOption('busyTimeoutMs', options.busyTimeoutMs, 0, 2 ** 31 - 1);
 
+  const readOnly = options.readOnly === undefined ? false : booleanOption('readOnly', options.readOnly);
+  if (readOnly && path === ':memory:')
+    throw new InvalidOptionError('path', 'a database file (readOnly cannot open :memory:)', rawPath);
+
+  const openReadOnly = async (): Promise<SqliteDriver> => {
+    const sqlite = await loadNodeSqlite();
+    if (!existsSync(path))
+      throw new StorageCorruptError(
+        path,
+        'does not exist',
+        'Check the path; a read-only storage never creates a database.',
+      );
+    // `immutable` keeps SQLite from creating -wal/-shm files beside a checkpointed database.
+    const location = pathToFileURL(path);
+    if (!existsSync(`${path}-wal`)) location.searchParams.set('immutable', '1');
+    let driver: SqliteDriver | undefined;
+    try {
+      driver = nodeSqliteDriver(new sqlite.DatabaseSync(location.href, { readOnly: true }));
+      driver.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+      try {
+        driver.all('SELECT count(*) AS tables FROM sqlite_master');
+      } catch (error) {
+        if (/not a database|malformed/i.test(String(error)))
+          throw new StorageCorruptError(
+            path,
+            'is not a SQLite database',
+            'Pass the path of a self-improving-agent database.',
+            error,
+          );
+        throw error;
+      }
+      checkReadableSchema(driver, path);
+      driver.exec('PRAGMA query_only = ON');
+      return driver;
+    } catch (error) {
+      driver?.close();
+      throw error;
+    }
+  };
+
   const openNow = async (): Promise<SqliteDriver> => {
+    if (readOnly) return openReadOnly();
     const sqlite = await loadNodeSqlite();
     if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
     const driver = nodeSqliteDriver(new sqlite.DatabaseSync(path));

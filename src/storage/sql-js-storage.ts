@@ -1,12 +1,13 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import type { Logger } from '../core/logger.ts';
-import { integerOption, objectOption, stringOption } from '../core/options.ts';
+import { booleanOption, integerOption, objectOption, stringOption } from '../core/options.ts';
 import { removeTemporaryFiles, writeFileAtomic } from './atomic-write.ts';
 import { acquireFileLock, type FileLock } from './file-lock.ts';
 import { lazyResource } from './lazy-resource.ts';
 import { loadSqlJs } from './load-sql-js.ts';
-import { migrate } from './migrations.ts';
+import { checkReadableSchema, migrate } from './migrations.ts';
 import { onErrorOption } from './on-error-option.ts';
 import { type SqlJsDriver, sqlJsDriver } from './sql-js-driver.ts';
 import { sqliteStore } from './sqlite-store.ts';
@@ -40,10 +41,21 @@ export interface SqlJsStorageOptions {
   onError?: (error: unknown) => void;
   /** Receives the default `onError` reports. @default undefined */
   logger?: Logger;
+  /**
+   * Open an existing database for reading only: nothing is ever written, created or locked
+   * (no folder, no `<path>.lock`, no migration, no flush), and every write method rejects.
+   * The file must exist and be a self-improving-agent database at this release's schema
+   * version, else opening fails with `StorageCorruptError` saying what the file is (empty,
+   * another application's SQLite database, not SQLite, older or newer schema). The database
+   * is the file as it was when opened. Needs `path`.
+   * @default false
+   */
+  readOnly?: boolean;
 }
 
 interface ResolvedSqlJsStorageOptions {
   readonly path: string | undefined;
+  readonly readOnly: boolean;
   readonly flushIntervalMs: number;
   readonly onError: (error: unknown) => void;
 }
@@ -72,7 +84,10 @@ function resolveOptions(options: SqlJsStorageOptions): ResolvedSqlJsStorageOptio
         error: String(error),
       }),
   );
-  return Object.freeze({ path, flushIntervalMs, onError });
+  const readOnly = options.readOnly === undefined ? false : booleanOption('readOnly', options.readOnly);
+  if (readOnly && path === undefined)
+    throw new InvalidOptionError('path', 'the database file to read (readOnly needs a path)', options.path);
+  return Object.freeze({ path, readOnly, flushIntervalMs, onError });
 }
 
 /**
@@ -128,7 +143,7 @@ export function sqlJsStorage(options: SqlJsStorageOptions = {}): StorageAdapter 
   const writeNow = async (): Promise<void> => {
     const open = database;
     const path = settings.path;
-    if (!open || path === undefined || persisted >= generation) return;
+    if (!open || path === undefined || settings.readOnly || persisted >= generation) return;
     const target = generation;
     // export() is synchronous and every transaction of this adapter runs synchronously to
     // its end, so no write transaction can be open here (sql.js would refuse).
@@ -154,6 +169,7 @@ export function sqlJsStorage(options: SqlJsStorageOptions = {}): StorageAdapter 
       migrate(driver, location);
       return { driver, lock: undefined, timer: undefined };
     }
+    if (settings.readOnly) return openReadOnly(SQL, path);
     await mkdir(dirname(path), { recursive: true });
     const lock = await acquireFileLock(path);
     let driver: SqlJsDriver | undefined;
@@ -229,6 +245,43 @@ export function sqlJsStorage(options: SqlJsStorageOptions = {}): StorageAdapter 
     },
     close: resource.close,
   });
+}
+
+/**
+ * Loads the file as it is now, without lock, folder, temporary-file clean-up or migration, and
+ * makes the connection refuse writes (`query_only`), so nothing can reach the file.
+ */
+async function openReadOnly(SQL: Awaited<ReturnType<typeof loadSqlJs>>, path: string): Promise<OpenDatabase> {
+  const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT')
+      throw new StorageCorruptError(
+        path,
+        'does not exist',
+        'Check the path; a read-only storage never creates a database.',
+        error,
+      );
+    throw error;
+  });
+  let driver: SqlJsDriver | undefined;
+  try {
+    try {
+      driver = sqlJsDriver(new SQL.Database(bytes));
+      driver.all('SELECT count(*) AS tables FROM sqlite_master');
+    } catch (error) {
+      throw new StorageCorruptError(
+        path,
+        'is not a SQLite database',
+        'Pass the path of a self-improving-agent database.',
+        error,
+      );
+    }
+    checkReadableSchema(driver, path);
+    driver.exec('PRAGMA query_only = ON');
+    return { driver, lock: undefined, timer: undefined };
+  } catch (error) {
+    driver?.close();
+    throw error;
+  }
 }
 
 /**

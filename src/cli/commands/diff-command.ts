@@ -8,6 +8,7 @@ import { terminalText } from '../text-table.ts';
 /** `sia diff <tool> <a> <b>`: unified diff of two versions' sources. */
 export const diffCommand: CliCommand = {
   name: 'diff',
+  readOnly: true,
   summary: 'unified diff between two versions of a tool',
   positionals: ['<tool>', '<a>', '<b>'],
   options: {},

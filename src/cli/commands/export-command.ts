@@ -16,6 +16,7 @@ import { terminalText } from '../text-table.ts';
 /** `sia export <dir>`: the active source of every tool as files, for review in git. */
 export const exportCommand: CliCommand = {
   name: 'export',
+  readOnly: true,
   summary: 'write each active tool as <dir>/<tool>.js plus manifest.json, for review in git',
   positionals: ['<dir>'],
   options: { json: { type: 'boolean', description: 'print the manifest as JSON' } },

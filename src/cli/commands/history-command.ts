@@ -10,6 +10,7 @@ import { terminalText, textTable, truncate } from '../text-table.ts';
 /** `sia history <tool>`: versions and every audit entry, with gate results of promotions. */
 export const historyCommand: CliCommand = {
   name: 'history',
+  readOnly: true,
   summary: "a tool's versions and its audit log: who changed what, why, and the gate results",
   positionals: ['<tool>'],
   options: { json: { type: 'boolean', description: 'print versions and audit entries as JSON' } },

@@ -7,7 +7,7 @@ import { improvementsResetCommand } from './improvements-command.ts';
 import { pinCommand, unpinCommand } from './pin-command.ts';
 import { reportCommand } from './report-command.ts';
 import { rollbackCommand } from './rollback-command.ts';
-import { testsAddCommand, testsListCommand } from './tests-command.ts';
+import { testsAddCommand, testsListCommand, testsRemoveCommand } from './tests-command.ts';
 import { toolsCommand } from './tools-command.ts';
 
 /** Every `sia` command, in the order the help lists them. */
@@ -21,6 +21,7 @@ export const COMMANDS: readonly CliCommand[] = [
   unpinCommand,
   testsListCommand,
   testsAddCommand,
+  testsRemoveCommand,
   exportCommand,
   importCommand,
   improvementsResetCommand,

@@ -16,6 +16,7 @@ const TEXT_POINTS = 10;
 /** `sia report`: scores over time, version changes and their evidence, as text, JSON or HTML. */
 export const reportCommand: CliCommand = {
   name: 'report',
+  readOnly: true,
   summary: 'scores over time and every version change, as text, JSON or an HTML page',
   positionals: [],
   options: {

@@ -3,7 +3,7 @@ import { InvalidTestCaseError } from '../../regression/regression-errors.ts';
 import { RegressionRunner, type RegressionSandbox } from '../../regression/regression-runner.ts';
 import type { JsonObject } from '../../storage/types.ts';
 import type { CliCommand } from '../cli-command.ts';
-import { CliUsageError } from '../cli-errors.ts';
+import { CliFailure, CliUsageError } from '../cli-errors.ts';
 import { formatTime, json } from '../format-values.ts';
 import { jsonArgument, positiveInteger } from '../parse-values.ts';
 import { requireTool } from '../require-tool.ts';
@@ -17,6 +17,7 @@ const noSandbox: RegressionSandbox = {
 /** `sia tests list <tool>`: the tool's regression cases. */
 export const testsListCommand: CliCommand = {
   name: 'tests list',
+  readOnly: true,
   summary: "a tool's regression cases",
   positionals: ['<tool>'],
   options: { json: { type: 'boolean', description: 'print the cases as JSON' } },
@@ -109,6 +110,52 @@ pass before it is promoted. Nothing runs now. Example:
     }
     context.out(
       `${terminalText(name)}: added case ${stored.id} (${stored.origin}${stored.heldOut ? ', held out from rewriters' : ''})`,
+    );
+  },
+};
+
+/** `sia tests remove <tool> <case-id>`: deletes a regression case, with an audit entry. */
+export const testsRemoveCommand: CliCommand = {
+  name: 'tests remove',
+  summary: 'remove a regression case from a tool',
+  positionals: ['<tool>', '<case-id>'],
+  options: {
+    reason: { type: 'string', value: '<text>', description: 'why, kept in the audit log' },
+    json: { type: 'boolean', description: 'print the removed case as JSON' },
+  },
+  help: `Deletes one regression case (its id is in sia tests list) so the promotion gate no longer
+runs it, for example a case that can never pass. The audit log keeps the removed case
+(type "test:removed", actor "cli").`,
+  async run(context) {
+    const name = context.args[0] as string;
+    const id = positiveInteger(context.args[1], '<case-id>', 'tests remove') as number;
+    const storage = await context.storage();
+    await requireTool(storage, name, context.target);
+    const cases = await storage.listTestCases(name);
+    const found = cases.find((testCase) => testCase.id === id);
+    if (found === undefined) {
+      const ids = cases.map((testCase) => String(testCase.id));
+      throw new CliFailure(
+        `${terminalText(name)} has no case ${id}; ${ids.length === 0 ? 'it has no cases' : `its cases: ${ids.join(', ')}`} (see sia tests list ${terminalText(name)})`,
+      );
+    }
+    // The case is gone once removeTestCase resolves; the audit entry says who removed what.
+    if (!(await storage.removeTestCase(name, id))) {
+      throw new CliFailure(`${terminalText(name)}: case ${id} was removed by someone else meanwhile`);
+    }
+    await storage.appendAudit({
+      type: 'test:removed',
+      toolName: name,
+      actor: 'cli',
+      reason: typeof context.values.reason === 'string' ? context.values.reason : `removed case ${id}`,
+      evidence: { case: found as unknown as JsonObject },
+    });
+    if (context.values.json === true) {
+      context.out(json(found));
+      return;
+    }
+    context.out(
+      `${terminalText(name)}: removed case ${id} (${found.origin}: ${terminalText(found.description)})`,
     );
   },
 };

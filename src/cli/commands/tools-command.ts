@@ -10,6 +10,7 @@ const WINDOW = 20;
 /** `sia tools`: every tool with its active version, pin and the active version's score. */
 export const toolsCommand: CliCommand = {
   name: 'tools',
+  readOnly: true,
   summary: 'list tools: active version, pinned, score of the active version',
   positionals: [],
   options: { json: { type: 'boolean', description: 'print JSON instead of a table' } },

@@ -171,3 +171,51 @@ export async function migratePostgres(
     );
   return { from, to: Math.max(from, latest), applied };
 }
+
+/**
+ * Checks, with reads only, that `schema` holds this release's tables at its newest version;
+ * throws {@link StorageCorruptError} saying what is missing (no schema, not migrated, older
+ * version) or {@link PostgresSchemaTooNewError}. For read-only storage, which must not
+ * create or migrate anything.
+ */
+export async function checkPostgresSchema(
+  client: PostgresQueryable,
+  schema: string,
+  steps: readonly PostgresMigration[] = postgresMigrations,
+): Promise<number> {
+  const quoted = quoteSchema(schema);
+  const latest = steps.reduce((max, step) => Math.max(max, step.version), 0);
+  const found = await client.query(
+    'SELECT to_regnamespace($1) IS NOT NULL AS has_schema, to_regclass($2) IS NOT NULL AS has_meta',
+    [quoted, `${quoted}.meta`],
+  );
+  const { has_schema: hasSchema, has_meta: hasMeta } = found.rows[0] as {
+    has_schema: boolean;
+    has_meta: boolean;
+  };
+  const remedy =
+    'Pass the schema an agent uses (the `schema` option, sia --schema); an agent creates it on first run.';
+  if (!hasSchema) throw new StorageCorruptError(`${schema}`, '(PostgreSQL schema) does not exist', remedy);
+  if (!hasMeta)
+    throw new StorageCorruptError(
+      `${schema}`,
+      '(PostgreSQL schema) is not a self-improving-agent schema (it has no meta table)',
+      remedy,
+    );
+  const row = (await client.query(`SELECT value FROM ${quoted}.meta WHERE key = 'schema_version'`)).rows[0];
+  const version = row === undefined ? 0 : Number(row.value);
+  if (!Number.isInteger(version) || version < 1)
+    throw new StorageCorruptError(
+      `${schema}.meta`,
+      `(PostgreSQL) records an invalid schema version ${JSON.stringify(row?.value ?? null)}`,
+      'Restore the schema from a backup, or use another one with the `schema` option.',
+    );
+  if (version > latest) throw new PostgresSchemaTooNewError(schema, version, latest);
+  if (version < latest)
+    throw new StorageCorruptError(
+      `${schema}`,
+      `(PostgreSQL schema) has schema version ${version}, older than this release's ${latest}`,
+      'Open it once with an agent of this release (postgresStorage without readOnly), which migrates it, then try again.',
+    );
+  return version;
+}

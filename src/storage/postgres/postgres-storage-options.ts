@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../../core/invalid-option-error.ts';
 import type { Logger } from '../../core/logger.ts';
-import { integerOption, objectOption, stringOption } from '../../core/options.ts';
+import { booleanOption, integerOption, objectOption, stringOption } from '../../core/options.ts';
 import { onErrorOption } from '../on-error-option.ts';
 import type { RetryPolicy } from './postgres-executor.ts';
 import type { PostgresPool } from './postgres-pool.ts';
@@ -23,6 +23,14 @@ export type PostgresConnection =
 
 /** Options of {@link postgresStorage}. */
 export interface PostgresStorageOptions {
+  /**
+   * Only read: the schema is never created or migrated (it must exist at this release's
+   * version, else opening fails with `StorageCorruptError` saying what is missing), and with
+   * `connectionString` every connection runs with `default_transaction_read_only = on`, so
+   * writes reject. Used by the CLI's reading commands.
+   * @default false
+   */
+  readOnly?: boolean;
   /**
    * The PostgreSQL schema (namespace) holding the tables, created on first use. Lowercase
    * letters, digits and `_`, starting with a letter or `_`, at most 56 characters. Give each
@@ -87,6 +95,7 @@ export interface PostgresStorageOptions {
 
 /** The options with defaults applied (frozen). */
 export interface ResolvedPostgresStorageOptions {
+  readonly readOnly: boolean;
   readonly connectionString: string | undefined;
   readonly pool: PostgresPool | undefined;
   readonly schema: string;
@@ -169,6 +178,7 @@ export function resolvePostgresStorageOptions(
       ? 100
       : integerOption('watch.reconnectInitialDelayMs', watch.reconnectInitialDelayMs, 1, maxTimer);
   return Object.freeze({
+    readOnly: options.readOnly === undefined ? false : booleanOption('readOnly', options.readOnly),
     connectionString,
     pool,
     schema,

@@ -49,7 +49,7 @@ import type {
 import { type ActiveVersionWatcher, activeVersionWatcher } from './active-version-watcher.ts';
 import { loadPg } from './load-pg.ts';
 import { type PostgresExecutor, postgresExecutor } from './postgres-executor.ts';
-import { migratePostgres, quoteSchema } from './postgres-migrations.ts';
+import { checkPostgresSchema, migratePostgres, quoteSchema } from './postgres-migrations.ts';
 import type { PostgresPool, PostgresQueryable, PostgresRow } from './postgres-pool.ts';
 import {
   describeTarget,
@@ -146,6 +146,7 @@ export function postgresStorage(
         idleTimeoutMillis: 10_000,
         allowExitOnIdle: true,
         ...(settings.statementTimeoutMs > 0 ? { statement_timeout: settings.statementTimeoutMs } : {}),
+        ...(settings.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
       }) as unknown as PostgresPool;
     }
     // Without a listener, an idle connection that drops (server restart, pg_terminate_backend)
@@ -153,7 +154,8 @@ export function postgresStorage(
     pool.on('error', onPoolError);
     const executor = postgresExecutor(pool, settings.retry, target);
     try {
-      await executor.write((client) => migratePostgres(client, settings.schema), { idempotent: true });
+      if (settings.readOnly) await executor.read((client) => checkPostgresSchema(client, settings.schema));
+      else await executor.write((client) => migratePostgres(client, settings.schema), { idempotent: true });
     } catch (error) {
       if (ownPool) await pool.end().catch(() => undefined);
       else pool.removeListener('error', onPoolError);
