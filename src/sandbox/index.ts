@@ -20,4 +20,9 @@ export type {
   SandboxIsolation,
   SandboxNetworkOptions,
 } from './sandbox-options.ts';
-export type { SandboxLogEntry, SandboxLogLevel, SandboxRunResult } from './sandbox-result.ts';
+export type {
+  SandboxInstanceInfo,
+  SandboxLogEntry,
+  SandboxLogLevel,
+  SandboxRunResult,
+} from './sandbox-result.ts';

@@ -83,6 +83,7 @@ export class QuickJsSandbox {
         maxOutputBytes: this.options.maxOutputBytes,
         maxLogBytes: this.options.maxLogBytes,
         compileCacheSize: this.options.compileCacheSize,
+        instancesPerWorker: this.options.instancesPerWorker,
       },
       workerUrl: new URL(workerFile, import.meta.url),
       killGraceMs,
@@ -121,6 +122,7 @@ export class QuickJsSandbox {
       isolation: resolved.isolation,
       network: resolved.network,
       deterministic: resolved.deterministic,
+      isolationKey: resolved.isolationKey,
     });
     const durationMs = performance.now() - started;
     if (!result.ok) {
@@ -138,6 +140,7 @@ export class QuickJsSandbox {
       durationMs,
       executionMs: result.executionMs,
       requests: result.requests,
+      ...(result.instance === undefined ? {} : { instance: result.instance }),
     };
   }
 

@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { integerOption, objectOption } from '../core/options.ts';
+import { isolationKey } from './isolation-key.ts';
 import {
   type ResolvedNetworkOptions,
   type ResolvedSandboxOptions,
@@ -34,6 +35,14 @@ export interface SandboxCall {
   readonly deterministic?: SandboxDeterminism | false;
   /** Isolation mode of this call. @default the sandbox's `isolation` */
   readonly isolation?: SandboxIsolation;
+  /**
+   * An identity for the tool (e.g. `name@version`) that is added to the derived isolation key
+   * (entry, source and network grant; see `isolationKey`). Calls with different keys never
+   * share a QuickJS WebAssembly instance; giving one only ever separates calls further, it
+   * never merges calls that the derived key separates. At most 1024 characters.
+   * @default none (the derived key alone)
+   */
+  readonly isolationKey?: string;
 }
 
 /** A call after validation, with every setting resolved. */
@@ -45,6 +54,8 @@ export interface ResolvedCall {
   readonly network: ResolvedNetworkOptions;
   readonly deterministic: SandboxDeterminism | false;
   readonly isolation: SandboxIsolation;
+  /** Which QuickJS instance the call may run in (see `isolationKey`). */
+  readonly isolationKey: string;
 }
 
 const maxSourceLength = 1024 * 1024;
@@ -87,6 +98,17 @@ export function resolveSandboxCall(
       call.entry,
     );
   }
+  if (
+    call.isolationKey !== undefined &&
+    (typeof call.isolationKey !== 'string' || call.isolationKey === '' || call.isolationKey.length > 1024)
+  ) {
+    throw new InvalidOptionError(
+      'call.isolationKey',
+      'a non-empty string of at most 1024 characters',
+      call.isolationKey,
+    );
+  }
+  const network = resolveNetworkOptions(call.network, defaults.network, 'call.network');
   return {
     source: call.source,
     entry: call.entry,
@@ -95,9 +117,15 @@ export function resolveSandboxCall(
       call.timeoutMs === undefined
         ? defaults.timeoutMs
         : integerOption('call.timeoutMs', call.timeoutMs, 1, sandboxLimits.maxTimeoutMs),
-    network: resolveNetworkOptions(call.network, defaults.network, 'call.network'),
+    network,
     deterministic: resolveDeterminism(call.deterministic, defaults.deterministic, 'call.deterministic'),
     isolation: resolveIsolation(call.isolation, defaults.isolation, 'call.isolation'),
+    isolationKey: isolationKey({
+      entry: call.entry,
+      source: call.source,
+      network,
+      explicit: call.isolationKey,
+    }),
   };
 }
 

@@ -103,10 +103,22 @@ export interface QuickJsSandboxOptions {
    */
   readonly workers?: number;
   /**
-   * Compiled sources each worker keeps (least recently used are dropped).
+   * Compiled sources each QuickJS instance keeps (least recently used are dropped). An instance
+   * serves one tool identity, so this only matters for `context` isolation's prepared contexts
+   * and for tools whose source varies under one explicit `isolationKey`.
    * @default 64
    */
   readonly compileCacheSize?: number;
+  /**
+   * QuickJS WebAssembly instances each worker keeps, one per tool identity (entry, source,
+   * network grant and `isolationKey` of a call): tools never share a heap. The least recently
+   * used instance is disposed when a new one is needed. A warm instance costs about 1 MiB of
+   * resident memory for a small tool, and at most `memoryLimitBytes` + 16 MiB; so the guests
+   * of one sandbox use at most `workers × (instancesPerWorker + 1) × (memoryLimitBytes + 16 MiB)`
+   * of WebAssembly memory (the `+ 1` is the spare instance each worker prepares ahead).
+   * @default 16
+   */
+  readonly instancesPerWorker?: number;
   /** Receives diagnostics such as replaced workers. @default no logging */
   readonly logger?: Logger;
 }
@@ -131,6 +143,7 @@ export interface ResolvedSandboxOptions {
   readonly isolation: SandboxIsolation;
   readonly workers: number;
   readonly compileCacheSize: number;
+  readonly instancesPerWorker: number;
   readonly logger: Logger | undefined;
 }
 
@@ -181,6 +194,7 @@ export function resolveSandboxOptions(options: QuickJsSandboxOptions = {}): Reso
     isolation: resolveIsolation(options.isolation, 'realm', 'isolation'),
     workers: integerOption('workers', options.workers ?? availableParallelism(), 1, 256),
     compileCacheSize: integerOption('compileCacheSize', options.compileCacheSize ?? 64, 1, 10_000),
+    instancesPerWorker: integerOption('instancesPerWorker', options.instancesPerWorker ?? 16, 1, 1_000),
     logger: resolveLogger(options.logger),
   };
   return Object.freeze(resolved);
