@@ -51,7 +51,8 @@ const parsedSourcesLimit = 32;
 /**
  * One QuickJS WebAssembly instance with bounded memory, one runtime with memory, stack and
  * interrupt limits, and one hardened "realm" context running the guest prelude. Runs one call
- * at a time; lives inside a sandbox worker thread.
+ * at a time; lives inside a sandbox worker thread, which keeps one per tool identity
+ * (isolation key), so its heap only ever holds one tool's code and data.
  *
  * Isolation between calls (see `SandboxIsolation`): in `realm` mode the realm's built-ins are
  * frozen, each call re-runs the tool's cached compiled top level in a fresh scope with a fresh

@@ -23,23 +23,39 @@ const killGraceMs = 100;
  *   calls waiting on host I/O, and a worker stuck in a long native call is terminated
  *   `killGraceMs` (100 ms) after the deadline and replaced;
  * - **memory**: the WebAssembly memory itself is bounded (QuickJS's allocator limit alone lets
- *   strings and typed arrays grow the host), so bombs fail inside the guest; the worker is then
- *   replaced so its memory returns to the host;
+ *   strings and typed arrays grow the host), so bombs fail inside the guest; the tool's
+ *   instance is then thrown away so its memory returns to the host;
  * - **stack**: 64–384 KiB, which QuickJS turns into a catchable `InternalError`;
  * - **output**: serialised to JSON inside the guest (getters, `toJSON` and proxies never run on
  *   the host), capped at `maxOutputBytes`, and refused if it has a `__proto__` key.
  *
- * **Isolation.** By default (`isolation: 'realm'`) each worker keeps one QuickJS realm whose
- * built-ins and globals are frozen after the prelude is installed (assignments that would hit
- * the "override mistake", like `this.name = …` in an Error subclass, still work). Every call
- * re-runs the tool's compiled top level in a fresh function scope with a fresh `globalThis`
- * view, fresh timers/console/request budget and a freshly seeded `Math.random`; leftover jobs
- * are drained with the bridges off, and a realm that cannot be drained is discarded. So nothing
- * one call does is visible to another, while the compiled tool stays cached: measured on a
- * 2-core machine a warm call costs a few microseconds of guest time plus the ~50 µs worker
- * round trip, where a new QuickJS context alone costs ~110 µs. `isolation: 'context'` gives
- * each call a brand-new context instead (prepared ahead of time) for tools that must modify
- * built-ins.
+ * **One heap per tool.** Each worker runs every tool identity in its own QuickJS WebAssembly
+ * instance (own linear memory, own QuickJS runtime): the identity ("isolation key") is the
+ * call's entry, source, whole network grant and optional `isolationKey` (see
+ * `isolation-key.ts`). So a tool that corrupts its own heap through an engine bug can reach
+ * only its own memory, never the built-ins, compiled code, inputs or network grant of another
+ * tool. Instances are cached per worker, least recently used first out, up to
+ * `instancesPerWorker`; any worker may run any tool (a worker without the tool's instance
+ * builds one, taking a spare prepared ahead), and calls prefer a worker that has it. An
+ * instance whose call ended abnormally (TIMEOUT, MEMORY, STACK, an engine abort, a guest that
+ * could not be drained or nearly exhausted its memory) is discarded, never reused; evicted
+ * instances are dropped as well. A worker is replaced only when it must be killed (stuck in a
+ * native call past the deadline) or crashes. Host memory for guests is bounded by
+ * `workers × (instancesPerWorker + 1) × (memoryLimitBytes + 16 MiB)` of WebAssembly memory
+ * (about 1 MiB resident per idle small tool in practice); discarded instances are returned
+ * when the worker's garbage collector frees their memory.
+ *
+ * **Isolation between calls of one tool.** By default (`isolation: 'realm'`) each instance
+ * keeps one QuickJS realm whose built-ins and globals are frozen after the prelude is installed
+ * (assignments that would hit the "override mistake", like `this.name = …` in an Error
+ * subclass, still work). Every call re-runs the tool's compiled top level in a fresh function
+ * scope with a fresh `globalThis` view, fresh timers/console/request budget and a freshly
+ * seeded `Math.random`; leftover jobs are drained with the bridges off, and an instance that
+ * cannot be drained is discarded. So nothing one call does is visible to another, while the
+ * compiled tool stays cached: a warm call costs a few microseconds of guest time plus the
+ * ~50 µs worker round trip, where a new QuickJS context alone costs ~110 µs and a new instance
+ * tens of milliseconds. `isolation: 'context'` gives each call a brand-new context in the
+ * tool's instance instead (prepared ahead of time) for tools that must modify built-ins.
  *
  * After any failure the next call works: damaged workers are replaced, others are reused.
  *

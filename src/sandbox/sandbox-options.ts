@@ -42,15 +42,19 @@ export interface SandboxDeterminism {
 }
 
 /**
- * How calls are isolated from each other.
+ * How calls of one tool are isolated from each other. Different tools (different entry,
+ * source, network grant or `isolationKey`) never share anything: each has its own QuickJS
+ * WebAssembly instance on each worker (see `instancesPerWorker`).
  *
- * - `realm` (default): every worker keeps one hardened QuickJS realm whose built-ins are frozen;
- *   each call re-runs the tool's top-level code in a fresh scope with a fresh `globalThis` view,
- *   fresh timers/console/fetch state and a re-seeded `Math.random`, so nothing a call does is
- *   visible to the next one. Compiled tools are cached. Fast (tens of microseconds).
- * - `context`: every call gets a brand-new QuickJS context (own, mutable built-ins), prepared
- *   ahead of time; the tool is compiled for each call. Use it for tools that must patch
- *   built-ins (e.g. `Array.prototype.x = ...`), which a frozen realm rejects.
+ * - `realm` (default): the tool's instance keeps one hardened QuickJS realm whose built-ins
+ *   are frozen; each call re-runs the tool's top-level code in a fresh scope with a fresh
+ *   `globalThis` view, fresh timers/console/fetch state and a re-seeded `Math.random`, so
+ *   nothing a call does is visible to the next one. Compiled tools are cached. Fast (tens of
+ *   microseconds).
+ * - `context`: every call gets a brand-new QuickJS context (own, mutable built-ins) in the
+ *   tool's instance, prepared ahead of time; the tool is compiled for each call. Use it for
+ *   tools that must patch built-ins (e.g. `Array.prototype.x = ...`), which a frozen realm
+ *   rejects.
  */
 export type SandboxIsolation = 'realm' | 'context';
 
