@@ -418,7 +418,13 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     let failure: { code: string; message: string; error: unknown } | undefined;
     try {
       value = await this.sandbox.run(
-        { source: version.source, entry: toolName, network: { allow: version.capabilities.network } },
+        {
+          source: version.source,
+          entry: toolName,
+          network: { allow: version.capabilities.network },
+          // Each tool version runs in its own QuickJS instance (added to the derived key).
+          isolationKey: `${toolName}@${version.version}`,
+        },
         input,
       );
     } catch (error) {

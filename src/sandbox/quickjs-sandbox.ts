@@ -1,3 +1,4 @@
+import { SourceDigests } from './isolation-key.ts';
 import { type ResolvedCall, resolveSandboxCall, type SandboxCall } from './sandbox-call.ts';
 import { SandboxError } from './sandbox-error.ts';
 import {
@@ -83,6 +84,7 @@ export class QuickJsSandbox {
   /** The validated options with defaults applied (frozen). */
   readonly options: ResolvedSandboxOptions;
   readonly #pool: WorkerPool;
+  readonly #digests = new SourceDigests();
 
   /**
    * Validates the options; workers start on the first call (or {@link warmup}).
@@ -129,7 +131,7 @@ export class QuickJsSandbox {
    */
   async runDetailed<T = unknown>(call: SandboxCall, input: object = {}): Promise<SandboxRunResult<T>> {
     const started = performance.now();
-    const resolved: ResolvedCall = resolveSandboxCall(call, input, this.options);
+    const resolved: ResolvedCall = resolveSandboxCall(call, input, this.options, this.#digests.digest);
     const result = await this.#pool.run({
       source: resolved.source,
       entry: resolved.entry,

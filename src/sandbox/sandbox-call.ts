@@ -72,12 +72,14 @@ export const RESERVED_IDENTIFIERS: ReadonlySet<string> = new Set(
 
 /**
  * Validates a call and its input and resolves its settings on top of the sandbox's.
+ * `digest` hashes the source for the isolation key (a cache, see `SourceDigests`).
  * @throws InvalidOptionError naming `call.<field>` or `input`.
  */
 export function resolveSandboxCall(
   call: SandboxCall,
   input: unknown,
   defaults: ResolvedSandboxOptions,
+  digest?: (source: string) => string,
 ): ResolvedCall {
   objectOption('call', call);
   if (typeof call.source !== 'string' || call.source.trim() === '' || call.source.length > maxSourceLength) {
@@ -120,12 +122,10 @@ export function resolveSandboxCall(
     network,
     deterministic: resolveDeterminism(call.deterministic, defaults.deterministic, 'call.deterministic'),
     isolation: resolveIsolation(call.isolation, defaults.isolation, 'call.isolation'),
-    isolationKey: isolationKey({
-      entry: call.entry,
-      source: call.source,
-      network,
-      explicit: call.isolationKey,
-    }),
+    isolationKey: isolationKey(
+      { entry: call.entry, source: call.source, network, explicit: call.isolationKey },
+      digest,
+    ),
   };
 }
 
