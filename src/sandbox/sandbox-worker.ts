@@ -50,9 +50,11 @@ async function main(): Promise<void> {
     created += 1;
     return { id: `${threadId}:${created}`, runtime };
   };
-  let spare: Instance | undefined;
+  /** The spare instance, built or being built; `undefined` once taken. */
+  let spare: Promise<Instance | undefined> | undefined;
   try {
-    spare = await create();
+    const first = await create();
+    spare = Promise.resolve(first);
   } catch (error) {
     post({
       type: 'start-failed',
@@ -61,12 +63,12 @@ async function main(): Promise<void> {
     return;
   }
   /** Builds the next spare after a call used it; the pool avoids this worker meanwhile. */
-  const replenish = async (): Promise<void> => {
-    try {
-      spare = await create();
-    } catch {
-      // The next new key creates its instance on demand (and reports the failure there).
-    }
+  const replenish = (): Promise<Instance | undefined> => {
+    // A failure leaves no spare: the next new key creates its instance on demand (and reports
+    // the failure there).
+    const building = create().catch(() => undefined);
+    spare = building;
+    return building;
   };
 
   const take = async (key: string): Promise<{ instance: Instance; created: boolean }> => {
@@ -82,8 +84,10 @@ async function main(): Promise<void> {
       instances.delete(oldestKey);
       oldest.runtime.dispose();
     }
-    let instance = spare;
+    // A spare still being built is awaited rather than building a second instance alongside.
+    const pending = spare;
     spare = undefined;
+    let instance = pending === undefined ? undefined : await pending;
     instance ??= await create();
     instances.set(key, instance);
     return { instance, created: true };
