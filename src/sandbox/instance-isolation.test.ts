@@ -76,6 +76,27 @@ describe('one QuickJS instance per tool identity', () => {
     }
   });
 
+  it('drops least recently used instances once their grown memory passes 2 × memoryLimitBytes', async () => {
+    const sandbox = open({ memoryLimitBytes: 16 * 1024 * 1024 });
+    // Each tool grows its instance's WebAssembly memory (by about 4.5 MiB past the free room of
+    // the initial 16 MiB) and keeps it: twelve would hold about 54 MiB, over the 32 MiB budget.
+    const grower = (name: string) =>
+      tool(
+        name,
+        'const bytes = new Uint8Array(15 * 1024 * 1024); bytes.fill(1); return { n: bytes.length };',
+      );
+    const first = await instanceOf(sandbox, grower('grow_0'));
+    let last = first;
+    for (let index = 1; index < 12; index += 1) last = await instanceOf(sandbox, grower(`grow_${index}`));
+    expect(last.cached).toBeLessThan(12);
+    expect(last.cached).toBeGreaterThanOrEqual(2);
+    // The most recent tool kept its instance; the least recent lost it.
+    expect((await instanceOf(sandbox, grower('grow_11'))).id).toBe(last.id);
+    const firstAgain = await instanceOf(sandbox, grower('grow_0'));
+    expect(firstAgain.created).toBe(true);
+    expect(firstAgain.id).not.toBe(first.id);
+  });
+
   it.each([
     ['TIMEOUT', 'for (;;) {}'],
     ['MEMORY', 'const parts = []; for (;;) parts.push(new Uint8Array(1 << 20).fill(1));'],

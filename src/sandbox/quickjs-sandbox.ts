@@ -41,10 +41,12 @@ const killGraceMs = 100;
  * instance whose call ended abnormally (TIMEOUT, MEMORY, STACK, an engine abort, a guest that
  * could not be drained or nearly exhausted its memory) is discarded, never reused; evicted
  * instances are dropped as well. A worker is replaced only when it must be killed (stuck in a
- * native call past the deadline) or crashes. Host memory for guests is bounded by
- * `workers × (instancesPerWorker + 1) × (memoryLimitBytes + 16 MiB)` of WebAssembly memory
- * (about 1 MiB resident per idle small tool in practice); discarded instances are returned
- * when the worker's garbage collector frees their memory.
+ * native call past the deadline) or crashes. Host memory for guests is bounded: instances
+ * are also dropped (least recently used first) while the memory they grew beyond their
+ * initial 16 MiB exceeds `2 × memoryLimitBytes` per worker, so a sandbox's guests hold at most
+ * `workers × ((instancesPerWorker + 1) × 16 MiB + 3 × memoryLimitBytes)` of WebAssembly memory,
+ * of which an idle small tool keeps about 1 MiB resident. Dropped instances return their
+ * memory when the worker's garbage collector frees it.
  *
  * **Isolation between calls of one tool.** By default (`isolation: 'realm'`) each instance
  * keeps one QuickJS realm whose built-ins and globals are frozen after the prelude is installed

@@ -116,10 +116,13 @@ export interface QuickJsSandboxOptions {
   /**
    * QuickJS WebAssembly instances each worker keeps, one per tool identity (entry, source,
    * network grant and `isolationKey` of a call): tools never share a heap. The least recently
-   * used instance is disposed when a new one is needed. A warm instance costs about 1 MiB of
-   * resident memory for a small tool, and at most `memoryLimitBytes` + 16 MiB; so the guests
-   * of one sandbox use at most `workers × (instancesPerWorker + 1) × (memoryLimitBytes + 16 MiB)`
-   * of WebAssembly memory (the `+ 1` is the spare instance each worker prepares ahead).
+   * used instance is dropped when a new one is needed, and also while the memory the cached
+   * instances grew beyond their initial 16 MiB exceeds `2 × memoryLimitBytes` together. A small
+   * tool's instance costs about 1 MiB of resident memory (the initial 16 MiB are mostly never
+   * touched). So the guests of one sandbox hold at most
+   * `workers × ((instancesPerWorker + 1) × 16 MiB + 3 × memoryLimitBytes)` of WebAssembly
+   * memory (the `+ 1` is the spare instance each worker builds ahead; `3 ×`: the cached
+   * instances' budget plus the running call's own growth).
    * @default 16
    */
   readonly instancesPerWorker?: number;

@@ -24,7 +24,16 @@ import type {
 interface Instance {
   readonly id: string;
   readonly runtime: GuestRuntime;
+  /** WebAssembly memory size when built; growth beyond it counts against the worker's budget. */
+  readonly initialBytes: number;
 }
+
+/**
+ * WebAssembly memory that cached instances may have grown beyond their initial size, together,
+ * in multiples of `memoryLimitBytes`: past it, least recently used instances are dropped (the
+ * memory a tool once needed is never returned while its instance lives).
+ */
+const grownMemoryBudget = 2;
 
 /**
  * Test-only field of a run request, honoured only when the pool was built with
@@ -48,7 +57,7 @@ async function main(): Promise<void> {
   const create = async (): Promise<Instance> => {
     const runtime = await GuestRuntime.create(init);
     created += 1;
-    return { id: `${threadId}:${created}`, runtime };
+    return { id: `${threadId}:${created}`, runtime, initialBytes: runtime.memoryBuffer().byteLength };
   };
   /** The spare instance, built or being built; `undefined` once taken. */
   let spare: Promise<Instance | undefined> | undefined;
@@ -93,6 +102,22 @@ async function main(): Promise<void> {
     return { instance, created: true };
   };
 
+  /** Drops least recently used instances (never `current`) while their grown memory is over budget. */
+  const trimGrownMemory = (current: Instance): void => {
+    const budget = grownMemoryBudget * init.memoryLimitBytes;
+    let grown = 0;
+    for (const instance of instances.values()) {
+      grown += instance.runtime.memoryBuffer().byteLength - instance.initialBytes;
+    }
+    for (const [key, instance] of instances) {
+      if (grown <= budget) break;
+      if (instance === current) continue;
+      grown -= instance.runtime.memoryBuffer().byteLength - instance.initialBytes;
+      instances.delete(key);
+      instance.runtime.dispose();
+    }
+  };
+
   const run = async (request: WorkerRunRequest & { readonly testScribble?: TestScribble }) => {
     let taken: { instance: Instance; created: boolean };
     try {
@@ -113,7 +138,7 @@ async function main(): Promise<void> {
       // Never reused: its heap may be damaged, and WebAssembly memory only shrinks by dropping it.
       instances.delete(request.isolationKey);
       instance.runtime.dispose();
-    }
+    } else trimGrownMemory(instance);
     const prepareContext = !discard && request.isolation === 'context';
     const prepareSpare = spare === undefined;
     // Raised before the result is posted, so the pool never sees this worker as ready early.
