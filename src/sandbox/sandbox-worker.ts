@@ -128,6 +128,7 @@ async function main(): Promise<void> {
       return;
     }
     const { instance } = taken;
+    Atomics.store(preparing, 2, Date.now() & 0x7fffffff);
     Atomics.store(preparing, 1, request.id);
     const result = await instance.runtime.run(request);
     if (init.testHooks === true && request.testScribble !== undefined) {

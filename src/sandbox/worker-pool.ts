@@ -49,8 +49,8 @@ interface PooledWorker {
   retiring: boolean;
   /**
    * `[0]` non-zero while the worker does between-calls work (preparing a fresh context or a
-   * spare instance) after its last result; `[1]` the id of the call it has started. Written by
-   * the worker (see `WorkerInit.preparingFlag`).
+   * spare instance) after its last result; `[1]` the id of the call it has started, `[2]` when
+   * (31-bit ms clock). Written by the worker (see `WorkerInit.preparingFlag`).
    */
   readonly preparing: Int32Array;
   /** Reported its between-calls work failed: replace it as soon as it is idle. */
@@ -149,7 +149,7 @@ export class WorkerPool {
       killTimer: undefined,
       recent: new Set(),
       retiring: false,
-      preparing: new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT)),
+      preparing: new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT)),
       damaged: false,
       online: false,
     };
@@ -301,19 +301,25 @@ export class WorkerPool {
 
   /**
    * Terminates the worker `killGraceMs` after the call's deadline. The deadline counts from the
-   * moment the worker started the call: a worker that was still finishing between-calls work or
-   * building the call's QuickJS instance gets the timer re-armed (a few times at most, so a
-   * worker that never starts is still replaced).
+   * moment the worker started the call (it may first finish between-calls work or build the
+   * call's QuickJS instance): the timer is re-armed for the rest of the time when the call
+   * started late, and a few times at most while it has not started, so a worker that never
+   * starts is still replaced.
    */
-  #armKillTimer(pooled: PooledWorker, job: Job, rearmed: number): void {
+  #armKillTimer(pooled: PooledWorker, job: Job, waits: number, delayMs?: number): void {
+    const limit = job.request.timeoutMs + this.#options.killGraceMs;
     pooled.killTimer = setTimeout(() => {
       if (pooled.job !== job) return;
-      if (rearmed < maxKillRearms && Atomics.load(pooled.preparing, 1) !== job.request.id) {
-        this.#armKillTimer(pooled, job, rearmed + 1);
+      if (Atomics.load(pooled.preparing, 1) !== job.request.id) {
+        if (waits < maxKillRearms) this.#armKillTimer(pooled, job, waits + 1);
+        else this.#kill(pooled);
         return;
       }
-      this.#kill(pooled);
-    }, job.request.timeoutMs + this.#options.killGraceMs);
+      // Milliseconds since the worker started the call (31-bit clock, see WorkerInit).
+      const elapsed = (Date.now() - Atomics.load(pooled.preparing, 2)) & 0x7fffffff;
+      if (elapsed < limit) this.#armKillTimer(pooled, job, waits, limit - elapsed);
+      else this.#kill(pooled);
+    }, delayMs ?? limit);
   }
 
   #kill(pooled: PooledWorker): void {

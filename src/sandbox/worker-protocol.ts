@@ -19,10 +19,11 @@ export interface WorkerInit {
   /** QuickJS instances (one per isolation key) the worker keeps; least recently used go first. */
   readonly instancesPerWorker: number;
   /**
-   * Two Int32s. `[0]`: the worker sets it to 1 while it prepares its next `context`-isolated
+   * Three Int32s. `[0]`: the worker sets it to 1 while it prepares its next `context`-isolated
    * call or builds its spare QuickJS instance, and back to 0 when done; the pool reads it to
    * prefer other workers meanwhile. `[1]`: the id of the call the worker has started running
-   * (after any wait for an instance); the pool's kill timer does not count time before that.
+   * (after any wait for an instance) and `[2]`: when, as `Date.now() & 0x7fffffff`; the pool's
+   * kill timer does not count time before that.
    * Shared memory rather than messages: every message costs a cross-thread wake-up on both sides.
    */
   readonly preparingFlag: SharedArrayBuffer;
