@@ -176,7 +176,7 @@ async function main(): Promise<void> {
   // chain them anyway so two can never interleave on one instance.
   let queue = Promise.resolve();
   port.on('message', (request: WorkerRunRequest) => {
-    queue = queue.then(() => run(request)).catch((error: unknown) => post(creationFailure(request, error)));
+    queue = queue.then(() => run(request)).catch((error: unknown) => post(workerFailure(request, error)));
   });
   post({ type: 'ready' });
 }
@@ -199,6 +199,23 @@ function creationFailure(request: WorkerRunRequest, error: unknown): WorkerRunRe
     ok: false,
     code: 'MEMORY',
     message: `The sandbox could not create a QuickJS instance for the tool (${detail}); the worker is being replaced. Lower instancesPerWorker or memoryLimitBytes if this repeats.`,
+    guestError: undefined,
+    logs: [],
+    executionMs: 0,
+    requests: 0,
+    replaceWorker: true,
+  };
+}
+
+/** An unexpected failure of the worker's own code: the pool replaces the worker. */
+function workerFailure(request: WorkerRunRequest, error: unknown): WorkerRunResult {
+  const detail = error instanceof Error ? error.message : String(error);
+  return {
+    type: 'result',
+    id: request.id,
+    ok: false,
+    code: 'TOOL_ERROR',
+    message: `The sandbox worker failed while running the tool (${detail}); it is being replaced.`,
     guestError: undefined,
     logs: [],
     executionMs: 0,
