@@ -224,6 +224,7 @@ export {
   SandboxError,
   type SandboxErrorCode,
   type SandboxErrorOptions,
+  type SandboxInstanceInfo,
   type SandboxIsolation,
   type SandboxLogEntry,
   type SandboxLogLevel,

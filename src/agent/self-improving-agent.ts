@@ -509,7 +509,13 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     let denials: readonly SandboxDenial[] = [];
     try {
       const result = await this.sandbox.runDetailed(
-        { source: version.source, entry: toolName, network: { allow: version.capabilities.network } },
+        {
+          source: version.source,
+          entry: toolName,
+          network: { allow: version.capabilities.network },
+          // Each tool version runs in its own QuickJS instance (added to the derived key).
+          isolationKey: `${toolName}@${version.version}`,
+        },
         input,
       );
       value = result.value;

@@ -52,7 +52,8 @@ const parsedSourcesLimit = 32;
 /**
  * One QuickJS WebAssembly instance with bounded memory, one runtime with memory, stack and
  * interrupt limits, and one hardened "realm" context running the guest prelude. Runs one call
- * at a time; lives inside a sandbox worker thread.
+ * at a time; lives inside a sandbox worker thread, which keeps one per tool identity
+ * (isolation key), so its heap only ever holds one tool's code and data.
  *
  * Isolation between calls (see `SandboxIsolation`): in `realm` mode the realm's built-ins are
  * frozen, each call re-runs the tool's cached compiled top level in a fresh scope with a fresh
@@ -78,6 +79,8 @@ export class GuestRuntime {
   readonly #spent: QuickJSContext[] = [];
   /** The last tool run with `context` isolation; it is compiled ahead into the next context. */
   #lastContextTool: { readonly source: string; readonly entry: string } | undefined;
+  /** Set by {@link dispose}: a disposed instance refuses to run. */
+  #disposed = false;
 
   /** Instantiates QuickJS with a bounded memory and builds the hardened realm. */
   static async create(options: GuestRuntimeOptions): Promise<GuestRuntime> {
@@ -132,6 +135,7 @@ export class GuestRuntime {
 
   /** Runs one call to completion. Never throws: every failure becomes a result message. */
   async run(request: WorkerRunRequest): Promise<WorkerRunResult> {
+    if (this.#disposed) throw new Error('this QuickJS instance was disposed');
     const started = performance.now();
     const call = new HostCall(request, this.#policyFor(request.network.allow), this.#options.maxLogBytes);
     this.#call = call;
@@ -170,8 +174,8 @@ export class GuestRuntime {
     }
     let outcome = await call.done;
     clearTimeout(wallClock);
-    // WebAssembly memory never shrinks; a worker whose memory is nearly exhausted is replaced
-    // so the host gets it back. Exhaustion also identifies QuickJS's last-resort out-of-memory
+    // WebAssembly memory never shrinks; an instance whose memory is nearly exhausted is
+    // discarded (`replaceWorker`) so the host gets it back. Exhaustion also identifies QuickJS's last-resort out-of-memory
     // signal, a thrown `null` (when even the error object cannot be allocated).
     const exhausted = this.#memory.buffer.byteLength >= this.#maxMemoryBytes * 0.9;
     if (
@@ -207,7 +211,7 @@ export class GuestRuntime {
    * finished calls and prepares the next one. Returns whether there was anything to do.
    */
   prepareFreshContext(): boolean {
-    if (this.#call !== undefined) return false;
+    if (this.#call !== undefined || this.#disposed) return false;
     const spent = this.#spent.splice(0);
     for (const context of spent) context.dispose();
     const tool = this.#lastContextTool;
@@ -221,6 +225,27 @@ export class GuestRuntime {
         ? { context }
         : { context, factory: compiled.factory, key: toolKey(tool.source, tool.entry) };
     return true;
+  }
+
+  /**
+   * Drops this instance: its caches and prepared contexts are released and it must not run
+   * again. Nothing is freed inside the QuickJS heap (a damaged heap is not walked, and freeing
+   * inside WebAssembly memory returns nothing to the host): the owner drops its reference and
+   * the WebAssembly memory goes back to the host when it is garbage-collected.
+   */
+  dispose(): void {
+    this.#disposed = true;
+    this.#cache.clear();
+    this.#policies.clear();
+    this.#parsedSources.clear();
+    this.#prepared = undefined;
+    this.#spent.length = 0;
+    this.#lastContextTool = undefined;
+  }
+
+  /** The instance's WebAssembly memory (for tests that simulate a write into the guest heap). */
+  memoryBuffer(): ArrayBuffer {
+    return this.#memory.buffer;
   }
 
   // --- calls -----------------------------------------------------------------------------------

@@ -20,4 +20,10 @@ export type {
   SandboxIsolation,
   SandboxNetworkOptions,
 } from './sandbox-options.ts';
-export type { SandboxDenial, SandboxLogEntry, SandboxLogLevel, SandboxRunResult } from './sandbox-result.ts';
+export type {
+  SandboxDenial,
+  SandboxInstanceInfo,
+  SandboxLogEntry,
+  SandboxLogLevel,
+  SandboxRunResult,
+} from './sandbox-result.ts';

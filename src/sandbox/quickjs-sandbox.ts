@@ -1,3 +1,4 @@
+import { SourceDigests } from './isolation-key.ts';
 import { type ResolvedCall, resolveSandboxCall, type SandboxCall } from './sandbox-call.ts';
 import { SandboxError } from './sandbox-error.ts';
 import {
@@ -23,23 +24,41 @@ const killGraceMs = 100;
  *   calls waiting on host I/O, and a worker stuck in a long native call is terminated
  *   `killGraceMs` (100 ms) after the deadline and replaced;
  * - **memory**: the WebAssembly memory itself is bounded (QuickJS's allocator limit alone lets
- *   strings and typed arrays grow the host), so bombs fail inside the guest; the worker is then
- *   replaced so its memory returns to the host;
+ *   strings and typed arrays grow the host), so bombs fail inside the guest; the tool's
+ *   instance is then thrown away so its memory returns to the host;
  * - **stack**: 64–384 KiB, which QuickJS turns into a catchable `InternalError`;
  * - **output**: serialised to JSON inside the guest (getters, `toJSON` and proxies never run on
  *   the host), capped at `maxOutputBytes`, and refused if it has a `__proto__` key.
  *
- * **Isolation.** By default (`isolation: 'realm'`) each worker keeps one QuickJS realm whose
- * built-ins and globals are frozen after the prelude is installed (assignments that would hit
- * the "override mistake", like `this.name = …` in an Error subclass, still work). Every call
- * re-runs the tool's compiled top level in a fresh function scope with a fresh `globalThis`
- * view, fresh timers/console/request budget and a freshly seeded `Math.random`; leftover jobs
- * are drained with the bridges off, and a realm that cannot be drained is discarded. So nothing
- * one call does is visible to another, while the compiled tool stays cached: measured on a
- * 2-core machine a warm call costs a few microseconds of guest time plus the ~50 µs worker
- * round trip, where a new QuickJS context alone costs ~110 µs. `isolation: 'context'` gives
- * each call a brand-new context instead (prepared ahead of time) for tools that must modify
- * built-ins.
+ * **One heap per tool.** Each worker runs every tool identity in its own QuickJS WebAssembly
+ * instance (own linear memory, own QuickJS runtime): the identity ("isolation key") is the
+ * call's entry, source, whole network grant and optional `isolationKey` (see
+ * `isolation-key.ts`). So a tool that corrupts its own heap through an engine bug can reach
+ * only its own memory, never the built-ins, compiled code, inputs or network grant of another
+ * tool. Instances are cached per worker, least recently used first out, up to
+ * `instancesPerWorker`; any worker may run any tool (a worker without the tool's instance
+ * builds one, taking a spare prepared ahead), and calls prefer a worker that has it. An
+ * instance whose call ended abnormally (TIMEOUT, MEMORY, STACK, an engine abort, a guest that
+ * could not be drained or nearly exhausted its memory) is discarded, never reused; evicted
+ * instances are dropped as well. A worker is replaced only when it must be killed (stuck in a
+ * native call past the deadline) or crashes. Host memory for guests is bounded: instances
+ * are also dropped (least recently used first) while the memory they grew beyond their
+ * initial 16 MiB exceeds `2 × memoryLimitBytes` per worker, so a sandbox's guests hold at most
+ * `workers × ((instancesPerWorker + 1) × 16 MiB + 3 × memoryLimitBytes)` of WebAssembly memory,
+ * of which an idle small tool keeps about 1 MiB resident. Dropped instances return their
+ * memory when the worker's garbage collector frees it.
+ *
+ * **Isolation between calls of one tool.** By default (`isolation: 'realm'`) each instance
+ * keeps one QuickJS realm whose built-ins and globals are frozen after the prelude is installed
+ * (assignments that would hit the "override mistake", like `this.name = …` in an Error
+ * subclass, still work). Every call re-runs the tool's compiled top level in a fresh function
+ * scope with a fresh `globalThis` view, fresh timers/console/request budget and a freshly
+ * seeded `Math.random`; leftover jobs are drained with the bridges off, and an instance that
+ * cannot be drained is discarded. So nothing one call does is visible to another, while the
+ * compiled tool stays cached: a warm call costs a few microseconds of guest time plus the
+ * ~50 µs worker round trip, where a new QuickJS context alone costs ~110 µs and a new instance
+ * tens of milliseconds. `isolation: 'context'` gives each call a brand-new context in the
+ * tool's instance instead (prepared ahead of time) for tools that must modify built-ins.
  *
  * After any failure the next call works: damaged workers are replaced, others are reused.
  *
@@ -67,6 +86,7 @@ export class QuickJsSandbox {
   /** The validated options with defaults applied (frozen). */
   readonly options: ResolvedSandboxOptions;
   readonly #pool: WorkerPool;
+  readonly #digests = new SourceDigests();
 
   /**
    * Validates the options; workers start on the first call (or {@link warmup}).
@@ -83,6 +103,7 @@ export class QuickJsSandbox {
         maxOutputBytes: this.options.maxOutputBytes,
         maxLogBytes: this.options.maxLogBytes,
         compileCacheSize: this.options.compileCacheSize,
+        instancesPerWorker: this.options.instancesPerWorker,
       },
       workerUrl: new URL(workerFile, import.meta.url),
       killGraceMs,
@@ -113,7 +134,7 @@ export class QuickJsSandbox {
    */
   async runDetailed<T = unknown>(call: SandboxCall, input: object = {}): Promise<SandboxRunResult<T>> {
     const started = performance.now();
-    const resolved: ResolvedCall = resolveSandboxCall(call, input, this.options);
+    const resolved: ResolvedCall = resolveSandboxCall(call, input, this.options, this.#digests.digest);
     const result = await this.#pool.run({
       source: resolved.source,
       entry: resolved.entry,
@@ -122,6 +143,7 @@ export class QuickJsSandbox {
       isolation: resolved.isolation,
       network: resolved.network,
       deterministic: resolved.deterministic,
+      isolationKey: resolved.isolationKey,
     });
     const durationMs = performance.now() - started;
     if (!result.ok) {
@@ -141,6 +163,7 @@ export class QuickJsSandbox {
       executionMs: result.executionMs,
       requests: result.requests,
       denials: result.denials,
+      ...(result.instance === undefined ? {} : { instance: result.instance }),
     };
   }
 

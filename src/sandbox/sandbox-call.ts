@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { integerOption, objectOption } from '../core/options.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
+import { isolationKey } from './isolation-key.ts';
 import {
   type ResolvedNetworkOptions,
   type ResolvedSandboxOptions,
@@ -36,6 +37,14 @@ export interface SandboxCall {
   readonly deterministic?: SandboxDeterminism | false;
   /** Isolation mode of this call. @default the sandbox's `isolation` */
   readonly isolation?: SandboxIsolation;
+  /**
+   * An identity for the tool (e.g. `name@version`) that is added to the derived isolation key
+   * (entry, source and network grant; see `isolationKey`). Calls with different keys never
+   * share a QuickJS WebAssembly instance; giving one only ever separates calls further, it
+   * never merges calls that the derived key separates. At most 1024 characters.
+   * @default none (the derived key alone)
+   */
+  readonly isolationKey?: string;
 }
 
 /** A call after validation, with every setting resolved. */
@@ -47,6 +56,8 @@ export interface ResolvedCall {
   readonly network: ResolvedNetworkOptions;
   readonly deterministic: SandboxDeterminism | false;
   readonly isolation: SandboxIsolation;
+  /** Which QuickJS instance the call may run in (see `isolationKey`). */
+  readonly isolationKey: string;
 }
 
 const maxSourceLength = 1024 * 1024;
@@ -63,12 +74,14 @@ export const RESERVED_IDENTIFIERS: ReadonlySet<string> = new Set(
 
 /**
  * Validates a call and its input and resolves its settings on top of the sandbox's.
+ * `digest` hashes the source for the isolation key (a cache, see `SourceDigests`).
  * @throws InvalidOptionError naming `call.<field>` or `input`.
  */
 export function resolveSandboxCall(
   call: SandboxCall,
   input: unknown,
   defaults: ResolvedSandboxOptions,
+  digest?: (source: string) => string,
 ): ResolvedCall {
   objectOption('call', call);
   if (typeof call.source !== 'string' || call.source.trim() === '' || call.source.length > maxSourceLength) {
@@ -89,6 +102,17 @@ export function resolveSandboxCall(
       call.entry,
     );
   }
+  if (
+    call.isolationKey !== undefined &&
+    (typeof call.isolationKey !== 'string' || call.isolationKey === '' || call.isolationKey.length > 1024)
+  ) {
+    throw new InvalidOptionError(
+      'call.isolationKey',
+      'a non-empty string of at most 1024 characters',
+      call.isolationKey,
+    );
+  }
+  const network = resolveNetworkOptions(call.network, defaults.network, 'call.network');
   return {
     source: call.source,
     entry: call.entry,
@@ -97,9 +121,13 @@ export function resolveSandboxCall(
       call.timeoutMs === undefined
         ? defaults.timeoutMs
         : integerOption('call.timeoutMs', call.timeoutMs, 1, sandboxLimits.maxTimeoutMs),
-    network: resolveNetworkOptions(call.network, defaults.network, 'call.network'),
+    network,
     deterministic: resolveDeterminism(call.deterministic, defaults.deterministic, 'call.deterministic'),
     isolation: resolveIsolation(call.isolation, defaults.isolation, 'call.isolation'),
+    isolationKey: isolationKey(
+      { entry: call.entry, source: call.source, network, explicit: call.isolationKey },
+      digest,
+    ),
   };
 }
 

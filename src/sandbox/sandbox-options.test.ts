@@ -29,6 +29,7 @@ describe('QuickJsSandbox options', () => {
       isolation: 'realm',
       workers: availableParallelism(),
       compileCacheSize: 64,
+      instancesPerWorker: 16,
       logger: undefined,
     });
     expect(Object.isFrozen(sandbox.options)).toBe(true);
@@ -55,6 +56,8 @@ describe('QuickJsSandbox options', () => {
     ['maxLogBytes', { maxLogBytes: Number.NaN }, Number.NaN],
     ['workers', { workers: 0 }, 0],
     ['compileCacheSize', { compileCacheSize: 0 }, 0],
+    ['instancesPerWorker', { instancesPerWorker: 0 }, 0],
+    ['instancesPerWorker', { instancesPerWorker: 1.5 }, 1.5],
     ['isolation', { isolation: 'process' as never }, 'process'],
     ['network.allow', { network: { allow: 'api.example.com' as never } }, 'api.example.com'],
     [
@@ -129,6 +132,8 @@ describe('per-call settings', () => {
     ['call.network.allow[0]', { network: { allow: ['file:///etc'] } }, 'file:///etc'],
     ['call.deterministic.seed', { deterministic: { now: 0, seed: 1.5 } }, 1.5],
     ['call.isolation', { isolation: 'none' }, 'none'],
+    ['call.isolationKey', { isolationKey: '' }, ''],
+    ['call.isolationKey', { isolationKey: 7 }, 7],
   ])('rejects an invalid %s', (option, override, value) => {
     const error = invalidOption(() => resolveSandboxCall({ ...call, ...override } as never, {}, defaults));
     expect(error.option).toBe(option);

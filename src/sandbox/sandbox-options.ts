@@ -45,15 +45,19 @@ export interface SandboxDeterminism {
 }
 
 /**
- * How calls are isolated from each other.
+ * How calls of one tool are isolated from each other. Different tools (different entry,
+ * source, network grant or `isolationKey`) never share anything: each has its own QuickJS
+ * WebAssembly instance on each worker (see `instancesPerWorker`).
  *
- * - `realm` (default): every worker keeps one hardened QuickJS realm whose built-ins are frozen;
- *   each call re-runs the tool's top-level code in a fresh scope with a fresh `globalThis` view,
- *   fresh timers/console/fetch state and a re-seeded `Math.random`, so nothing a call does is
- *   visible to the next one. Compiled tools are cached. Fast (tens of microseconds).
- * - `context`: every call gets a brand-new QuickJS context (own, mutable built-ins), prepared
- *   ahead of time; the tool is compiled for each call. Use it for tools that must patch
- *   built-ins (e.g. `Array.prototype.x = ...`), which a frozen realm rejects.
+ * - `realm` (default): the tool's instance keeps one hardened QuickJS realm whose built-ins
+ *   are frozen; each call re-runs the tool's top-level code in a fresh scope with a fresh
+ *   `globalThis` view, fresh timers/console/fetch state and a re-seeded `Math.random`, so
+ *   nothing a call does is visible to the next one. Compiled tools are cached. Fast (tens of
+ *   microseconds).
+ * - `context`: every call gets a brand-new QuickJS context (own, mutable built-ins) in the
+ *   tool's instance, prepared ahead of time; the tool is compiled for each call. Use it for
+ *   tools that must patch built-ins (e.g. `Array.prototype.x = ...`), which a frozen realm
+ *   rejects.
  */
 export type SandboxIsolation = 'realm' | 'context';
 
@@ -106,10 +110,25 @@ export interface QuickJsSandboxOptions {
    */
   readonly workers?: number;
   /**
-   * Compiled sources each worker keeps (least recently used are dropped).
+   * Compiled sources each QuickJS instance keeps (least recently used are dropped). An instance
+   * serves one tool identity, so this only matters for `context` isolation's prepared contexts
+   * and for tools whose source varies under one explicit `isolationKey`.
    * @default 64
    */
   readonly compileCacheSize?: number;
+  /**
+   * QuickJS WebAssembly instances each worker keeps, one per tool identity (entry, source,
+   * network grant and `isolationKey` of a call): tools never share a heap. The least recently
+   * used instance is dropped when a new one is needed, and also while the memory the cached
+   * instances grew beyond their initial 16 MiB exceeds `2 × memoryLimitBytes` together. A small
+   * tool's instance costs about 1 MiB of resident memory (the initial 16 MiB are mostly never
+   * touched). So the guests of one sandbox hold at most
+   * `workers × ((instancesPerWorker + 1) × 16 MiB + 3 × memoryLimitBytes)` of WebAssembly
+   * memory (the `+ 1` is the spare instance each worker builds ahead; `3 ×`: the cached
+   * instances' budget plus the running call's own growth).
+   * @default 16
+   */
+  readonly instancesPerWorker?: number;
   /** Receives diagnostics such as replaced workers. @default no logging */
   readonly logger?: Logger;
 }
@@ -134,6 +153,7 @@ export interface ResolvedSandboxOptions {
   readonly isolation: SandboxIsolation;
   readonly workers: number;
   readonly compileCacheSize: number;
+  readonly instancesPerWorker: number;
   readonly logger: Logger | undefined;
 }
 
@@ -184,6 +204,7 @@ export function resolveSandboxOptions(options: QuickJsSandboxOptions = {}): Reso
     isolation: resolveIsolation(options.isolation, 'realm', 'isolation'),
     workers: integerOption('workers', options.workers ?? availableParallelism(), 1, 256),
     compileCacheSize: integerOption('compileCacheSize', options.compileCacheSize ?? 64, 1, 10_000),
+    instancesPerWorker: integerOption('instancesPerWorker', options.instancesPerWorker ?? 16, 1, 1_000),
     logger: resolveLogger(options.logger),
   };
   return Object.freeze(resolved);

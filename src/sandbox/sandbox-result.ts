@@ -40,4 +40,21 @@ export interface SandboxRunResult<T = unknown> {
    * returned normally (at most 20, in order). Empty for a call that used only what it was given.
    */
   readonly denials: readonly SandboxDenial[];
+  /** Which QuickJS WebAssembly instance ran the call (diagnostics). */
+  readonly instance?: SandboxInstanceInfo;
+}
+
+/**
+ * Diagnostics about the QuickJS WebAssembly instance (own heap) that ran a call. Each worker
+ * keeps one instance per tool identity (see `instancesPerWorker`).
+ */
+export interface SandboxInstanceInfo {
+  /** Unique within the process while the sandbox runs, e.g. `"3:7"`. */
+  readonly id: string;
+  /** This call was the instance's first (the tool was new to that worker, or its instance was dropped). */
+  readonly created: boolean;
+  /** Instances the worker keeps after the call. */
+  readonly cached: number;
+  /** The instance was thrown away after this call (it ended abnormally). */
+  readonly discarded: boolean;
 }

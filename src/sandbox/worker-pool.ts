@@ -25,6 +25,9 @@ export interface WorkerPoolOptions {
   readonly logger: Logger | undefined;
 }
 
+/** Times the kill timer is re-armed for a call its worker has not started yet. */
+const maxKillRearms = 3;
+
 interface Job {
   readonly request: WorkerRunRequest;
   readonly resolve: (result: WorkerRunResult) => void;
@@ -38,12 +41,16 @@ interface PooledWorker {
   ready: boolean;
   job: Job | undefined;
   killTimer: NodeJS.Timeout | undefined;
-  /** Sources this worker ran recently; calls prefer a worker that already compiled theirs. */
+  /**
+   * Isolation keys this worker holds a QuickJS instance for (mirrors the worker's LRU map);
+   * calls prefer a worker that already has theirs.
+   */
   readonly recent: Set<string>;
   retiring: boolean;
   /**
-   * Non-zero while the worker does between-calls work (preparing a fresh context) after its
-   * last result; written by the worker (see `WorkerInit.preparingFlag`).
+   * `[0]` non-zero while the worker does between-calls work (preparing a fresh context or a
+   * spare instance) after its last result; `[1]` the id of the call it has started, `[2]` when
+   * (31-bit ms clock). Written by the worker (see `WorkerInit.preparingFlag`).
    */
   readonly preparing: Int32Array;
   /** Reported its between-calls work failed: replace it as soon as it is idle. */
@@ -52,12 +59,11 @@ interface PooledWorker {
   online: boolean;
 }
 
-const recentSourcesPerWorker = 32;
-
 /**
  * A pool of sandbox worker threads, each running one call at a time. Calls queue when every
  * worker is busy. A worker is terminated and replaced when a call overruns its deadline by
- * more than `killGraceMs`, when it crashes, and when it reports its guest as damaged. Idle
+ * more than `killGraceMs`, when it crashes, and when it reports that it must be (a damaged
+ * guest instance alone is discarded inside the worker, which stays). Idle
  * workers are `unref()`ed so an idle pool never keeps the process alive; a worker with a call
  * (or still starting) is referenced.
  */
@@ -143,7 +149,7 @@ export class WorkerPool {
       killTimer: undefined,
       recent: new Set(),
       retiring: false,
-      preparing: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)),
+      preparing: new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT)),
       damaged: false,
       online: false,
     };
@@ -215,7 +221,7 @@ export class WorkerPool {
     this.#fill();
     while (this.#queue.length > 0) {
       const job = this.#queue[0] as Job;
-      const worker = this.#pickIdle(job.request.source);
+      const worker = this.#pickIdle(job.request.isolationKey);
       if (worker === undefined) return;
       this.#queue.shift();
       this.#assign(worker, job);
@@ -223,16 +229,22 @@ export class WorkerPool {
   }
 
   /**
-   * Prefers an idle worker that is not busy preparing its next context and that compiled this
-   * source recently; any idle worker otherwise (a preparing one takes the call right after).
+   * Prefers an idle worker that already holds an instance for this isolation key (building one
+   * elsewhere costs far more than waiting for between-calls work), then one that is not busy
+   * preparing (its next context or its spare instance), then the one holding the fewest
+   * instances, so distinct tools spread over the pool instead of evicting each other on one
+   * worker. A preparing worker takes the call right after its preparation.
    */
-  #pickIdle(source: string): PooledWorker | undefined {
+  #pickIdle(key: string): PooledWorker | undefined {
     let best: PooledWorker | undefined;
-    let bestScore = -1;
+    let bestScore = Number.NEGATIVE_INFINITY;
     for (const pooled of this.#workers) {
       if (!pooled.ready || pooled.job !== undefined || pooled.retiring || pooled.damaged) continue;
       const preparing = Atomics.load(pooled.preparing, 0) !== 0;
-      const score = (preparing ? 0 : 2) + (pooled.recent.has(source) ? 1 : 0);
+      const holds = pooled.recent.has(key);
+      // Fewer instances wins ties; capped below the weight of the other two criteria.
+      const load = holds ? 0 : Math.min(pooled.recent.size, 999) / 1000;
+      const score = (holds ? 4 : 0) + (preparing ? 0 : 2) - load;
       if (score > bestScore) {
         best = pooled;
         bestScore = score;
@@ -244,15 +256,13 @@ export class WorkerPool {
   #assign(pooled: PooledWorker, job: Job): void {
     pooled.job = job;
     pooled.worker?.ref();
-    pooled.recent.delete(job.request.source);
-    pooled.recent.add(job.request.source);
-    if (pooled.recent.size > recentSourcesPerWorker) {
+    const key = job.request.isolationKey;
+    pooled.recent.delete(key);
+    pooled.recent.add(key);
+    if (pooled.recent.size > this.#options.init.instancesPerWorker) {
       pooled.recent.delete(pooled.recent.values().next().value as string);
     }
-    pooled.killTimer = setTimeout(
-      () => this.#kill(pooled),
-      job.request.timeoutMs + this.#options.killGraceMs,
-    );
+    this.#armKillTimer(pooled, job, 0);
     pooled.worker?.postMessage(job.request);
   }
 
@@ -283,9 +293,33 @@ export class WorkerPool {
     clearTimeout(pooled.killTimer);
     pooled.job = undefined;
     pooled.worker?.unref();
+    if (message.instance?.discarded === true) pooled.recent.delete(job.request.isolationKey);
     job.resolve(message);
     if (message.replaceWorker || pooled.damaged) this.#retire(pooled, 'its guest needs a clean start');
     this.#dispatch();
+  }
+
+  /**
+   * Terminates the worker `killGraceMs` after the call's deadline. The deadline counts from the
+   * moment the worker started the call (it may first finish between-calls work or build the
+   * call's QuickJS instance): the timer is re-armed for the rest of the time when the call
+   * started late, and a few times at most while it has not started, so a worker that never
+   * starts is still replaced.
+   */
+  #armKillTimer(pooled: PooledWorker, job: Job, waits: number, delayMs?: number): void {
+    const limit = job.request.timeoutMs + this.#options.killGraceMs;
+    pooled.killTimer = setTimeout(() => {
+      if (pooled.job !== job) return;
+      if (Atomics.load(pooled.preparing, 1) !== job.request.id) {
+        if (waits < maxKillRearms) this.#armKillTimer(pooled, job, waits + 1);
+        else this.#kill(pooled);
+        return;
+      }
+      // Milliseconds since the worker started the call (31-bit clock, see WorkerInit).
+      const elapsed = (Date.now() - Atomics.load(pooled.preparing, 2)) & 0x7fffffff;
+      if (elapsed < limit) this.#armKillTimer(pooled, job, waits, limit - elapsed);
+      else this.#kill(pooled);
+    }, delayMs ?? limit);
   }
 
   #kill(pooled: PooledWorker): void {

@@ -1,6 +1,6 @@
 import type { GuestErrorInfo, SandboxErrorCode } from './sandbox-error.ts';
 import type { ResolvedNetworkOptions, SandboxDeterminism, SandboxIsolation } from './sandbox-options.ts';
-import type { SandboxDenial, SandboxLogEntry } from './sandbox-result.ts';
+import type { SandboxDenial, SandboxInstanceInfo, SandboxLogEntry } from './sandbox-result.ts';
 
 /**
  * Messages between {@link WorkerPool} (main thread) and `sandbox-worker.ts`. Internal: these
@@ -16,10 +16,15 @@ export interface WorkerInit {
   readonly maxOutputBytes: number;
   readonly maxLogBytes: number;
   readonly compileCacheSize: number;
+  /** QuickJS instances (one per isolation key) the worker keeps; least recently used go first. */
+  readonly instancesPerWorker: number;
   /**
-   * One Int32 the worker sets to 1 while it prepares its next `context`-isolated call and back
-   * to 0 when done; the pool reads it to prefer other workers meanwhile. Shared memory rather
-   * than a message: every message costs a cross-thread wake-up on both sides.
+   * Three Int32s. `[0]`: the worker sets it to 1 while it prepares its next `context`-isolated
+   * call or builds its spare QuickJS instance, and back to 0 when done; the pool reads it to
+   * prefer other workers meanwhile. `[1]`: the id of the call the worker has started running
+   * (after any wait for an instance) and `[2]`: when, as `Date.now() & 0x7fffffff`; the pool's
+   * kill timer does not count time before that.
+   * Shared memory rather than messages: every message costs a cross-thread wake-up on both sides.
    */
   readonly preparingFlag: SharedArrayBuffer;
 }
@@ -35,7 +40,12 @@ export interface WorkerRunRequest {
   readonly isolation: SandboxIsolation;
   readonly network: ResolvedNetworkOptions;
   readonly deterministic: SandboxDeterminism | false;
+  /** Calls with different keys never run in the same QuickJS instance (see `isolation-key.ts`). */
+  readonly isolationKey: string;
 }
+
+/** Which QuickJS WebAssembly instance ran a call (the public shape, set by the worker). */
+export type WorkerInstanceInfo = SandboxInstanceInfo;
 
 /** Worker → main: the outcome of one call. */
 export type WorkerRunResult =
@@ -50,8 +60,14 @@ export type WorkerRunResult =
       readonly requests: number;
       /** Capability requests refused during the call (caught by the tool or not). */
       readonly denials: SandboxDenial[];
-      /** The guest left work behind that could not be drained: replace the worker. */
+      /**
+       * From the guest runtime: the guest left work behind that could not be drained. The
+       * worker discards that instance and posts `false`; `true` reaches the pool only when the
+       * worker itself must be replaced.
+       */
       readonly replaceWorker: boolean;
+      /** Set by the worker (not by the guest runtime). */
+      readonly instance?: WorkerInstanceInfo;
     }
   | {
       readonly type: 'result';
@@ -65,8 +81,14 @@ export type WorkerRunResult =
       readonly requests: number;
       /** Capability requests refused during the call (caught by the tool or not). */
       readonly denials: SandboxDenial[];
-      /** The worker's guest may be damaged (or its memory grown): replace the worker. */
+      /**
+       * From the guest runtime: the guest may be damaged (or its memory grown). The worker
+       * discards that instance and posts `false`; `true` reaches the pool only when the worker
+       * itself must be replaced.
+       */
       readonly replaceWorker: boolean;
+      /** Set by the worker (not by the guest runtime). */
+      readonly instance?: WorkerInstanceInfo;
     };
 
 /**
