@@ -11,6 +11,7 @@ import {
   type SandboxNetworkOptions,
   sandboxLimits,
 } from './sandbox-options.ts';
+import { checkSandboxSecrets, type SandboxSecrets } from './sandbox-secrets.ts';
 
 /**
  * What to run: a tool's source, the function to call, and optional per-call overrides of the
@@ -34,6 +35,12 @@ export interface SandboxCall {
   readonly deterministic?: SandboxDeterminism | false;
   /** Isolation mode of this call. @default the sandbox's `isolation` */
   readonly isolation?: SandboxIsolation;
+  /**
+   * Secret values the tool may read with `secrets.get(name)` during this call. Every
+   * occurrence of a value in what the call returns (result, console, errors) is replaced by
+   * `[secret:NAME]`. @default none
+   */
+  readonly secrets?: SandboxSecrets;
 }
 
 /** A call after validation, with every setting resolved. */
@@ -45,6 +52,7 @@ export interface ResolvedCall {
   readonly network: ResolvedNetworkOptions;
   readonly deterministic: SandboxDeterminism | false;
   readonly isolation: SandboxIsolation;
+  readonly secrets: SandboxSecrets;
 }
 
 const maxSourceLength = 1024 * 1024;
@@ -98,6 +106,7 @@ export function resolveSandboxCall(
     network: resolveNetworkOptions(call.network, defaults.network, 'call.network'),
     deterministic: resolveDeterminism(call.deterministic, defaults.deterministic, 'call.deterministic'),
     isolation: resolveIsolation(call.isolation, defaults.isolation, 'call.isolation'),
+    secrets: checkSandboxSecrets(call.secrets),
   };
 }
 

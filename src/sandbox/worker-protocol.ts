@@ -35,6 +35,8 @@ export interface WorkerRunRequest {
   readonly isolation: SandboxIsolation;
   readonly network: ResolvedNetworkOptions;
   readonly deterministic: SandboxDeterminism | false;
+  /** Secret values by name, for the guest's `secrets.get` (scrubbed from outputs on the main thread). */
+  readonly secrets: Readonly<Record<string, string>>;
 }
 
 /** Worker → main: the outcome of one call. */
