@@ -12,6 +12,7 @@ import type { RegressionReport } from '../regression/regression-report.ts';
 import type { RegressionRunner } from '../regression/regression-runner.ts';
 import type { RejectedProposal, RewriteProposal, Rewriter } from '../rewriting/rewriter.ts';
 import type { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
+import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
 import type { JsonObject, JsonValue, StorageAdapter } from '../storage/types.ts';
 import type { AgentEvents, AttemptStage, ShadowResult, SkipReason } from './agent-events.ts';
 import type { PromotionProposal, ResolvedImprovementOptions } from './agent-options.ts';
@@ -76,6 +77,8 @@ export interface ToolImproverParts {
   readonly captureEnabled: boolean;
   readonly instanceId: string;
   readonly logger: Logger | undefined;
+  /** The app's secrets, for shadow runs of tools that read some. */
+  readonly secrets?: SecretSource;
 }
 
 /**
@@ -496,6 +499,9 @@ export class ToolImprover {
           source: shadow.candidate.source,
           entry: toolName,
           network: { allow: active?.capabilities.network ?? [] },
+          ...((active?.capabilities.secrets?.length ?? 0) > 0
+            ? { secrets: await resolveSecretValues(active?.capabilities.secrets, this.#parts.secrets) }
+            : {}),
         },
         input,
       );

@@ -206,7 +206,14 @@ export class ToolRegistry {
       actor,
       reason,
       toVersion: 1,
-      evidence: { examples: examples.length, capabilities: { network: capabilities.network }, sideEffects },
+      evidence: {
+        examples: examples.length,
+        capabilities: {
+          network: capabilities.network,
+          ...(capabilities.secrets ? { secrets: capabilities.secrets } : {}),
+        },
+        sideEffects,
+      },
     });
     return { tool: created.tool, version: created.version, testCases };
   }

@@ -7,6 +7,7 @@ import { checkJson, checkToolName } from '../registry/tool-definition.ts';
 import type { SandboxCall } from '../sandbox/sandbox-call.ts';
 import type { SandboxDeterminism } from '../sandbox/sandbox-options.ts';
 import type { SandboxRunResult } from '../sandbox/sandbox-result.ts';
+import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
 import { ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
 import type {
   InvocationRecord,
@@ -68,6 +69,11 @@ export interface RegressionRunnerOptions {
   readonly heldOutFraction?: number;
   /** Deadline of each sandbox run, ms. @default the sandbox's own */
   readonly timeoutMs?: number;
+  /**
+   * Supplies the values of the secrets a tool version names (`capabilities.secrets`) for its
+   * runs. @default none (a tool reading a secret fails)
+   */
+  readonly secrets?: SecretSource;
 }
 
 /** A case to add with {@link RegressionRunner.addCase}. */
@@ -159,6 +165,7 @@ export class RegressionRunner {
   readonly options: ResolvedRunnerOptions;
   readonly #storage: StorageAdapter;
   readonly #sandbox: RegressionSandbox;
+  readonly #secrets: SecretSource | undefined;
   readonly #schemas = new SchemaCache();
   /** Parsed stored expectations by their JSON text: parsing a schema costs ~70 µs. */
   readonly #parsed = new Map<string, { expectation: Expectation; determinism: SandboxDeterminism | false }>();
@@ -179,6 +186,7 @@ export class RegressionRunner {
     }
     this.#storage = options.storage;
     this.#sandbox = options.sandbox;
+    this.#secrets = options.secrets;
     this.options = Object.freeze({
       repeats: integerOption('repeats', options.repeats ?? 3, 1, 100),
       latencyMargin: numberOption('latencyMargin', options.latencyMargin ?? 0.5, 0),
@@ -403,10 +411,14 @@ export class RegressionRunner {
       const reason = `invalid case: ${error instanceof Error ? error.message : String(error)}`;
       return { ...base, passed: false, reason, latencyMs: 0, output: null };
     }
+    const secretNames = reference.capabilities.secrets ?? [];
+    const secrets =
+      secretNames.length > 0 ? await resolveSecretValues(secretNames, this.#secrets) : undefined;
     const call = (source: string): SandboxCall => ({
       source,
       entry: toolName,
       network: { allow: reference.capabilities.network },
+      ...(secrets === undefined ? {} : { secrets }),
       deterministic: determinism,
       ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),
     });
