@@ -30,6 +30,7 @@ import { HardeningRewriter } from '../rewriting/hardening-rewriter.ts';
 import { LlmRewriter } from '../rewriting/llm-rewriter.ts';
 import type { Rewriter } from '../rewriting/rewriter.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
+import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
 import { sqlJsStorage } from '../storage/sql-js-storage.ts';
 import { ToolNotFoundError } from '../storage/storage-errors.ts';
 import type { JsonObject, JsonValue, StorageAdapter, ToolVersion } from '../storage/types.ts';
@@ -42,13 +43,18 @@ import {
 import type { AgentEvents } from './agent-events.ts';
 import {
   type PromotionProposal,
+  type ResolvedCreationOptions,
   type ResolvedImprovementOptions,
+  resolveCreationOptions,
   resolveImprovementOptions,
+  resolveSecretsOption,
   type SelfImprovingAgentOptions,
+  type ToolCreationRequest,
 } from './agent-options.ts';
+import { CreationGrant, type CreationRefusalCode } from './creation-grant.ts';
 import {
-  REQUEST_NEW_TOOL_DESCRIPTION,
   type RequestNewToolInput,
+  requestNewToolDescription,
   requestNewToolInput,
 } from './request-new-tool.ts';
 import { type ManagedTool, ToolCatalog } from './tool-catalog.ts';
@@ -86,6 +92,10 @@ export interface AgentRunOptions {
   /** Cancels the run. */
   abortSignal?: AbortSignal;
 }
+
+const DEFAULT_SYSTEM_WITHOUT_CREATION =
+  'You are a helpful assistant that completes tasks with tools. Use the available tools. ' +
+  'When a tool returns an error, read it and decide: retry with other input, use another tool, or explain.';
 
 const DEFAULT_SYSTEM =
   'You are a helpful assistant that completes tasks with tools. Use the available tools. When no ' +
@@ -132,6 +142,12 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   readonly #unwatch: (() => void) | undefined;
   readonly #ready: Promise<void>;
   readonly #toolCache = new Map<string, { version: number; tool: ToolSet[string] }>();
+  /** What the model may create through `request_new_tool` (validated, frozen). */
+  readonly creation: ResolvedCreationOptions;
+  readonly #grant: CreationGrant;
+  readonly #secrets: SecretSource | undefined;
+  /** Creations past the limit check and not yet stored (so parallel requests respect maxTools). */
+  #pendingCreations = 0;
   #closed = false;
 
   constructor(options: SelfImprovingAgentOptions = {}) {
@@ -148,9 +164,13 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     }
     if (options.model !== undefined) checkLanguageModel(options.model);
     this.improvement = resolveImprovementOptions(options.improvement);
+    this.#secrets = resolveSecretsOption(options.secrets);
+    this.creation = resolveCreationOptions(options.creation, this.#secrets);
+    this.#grant = new CreationGrant(this.creation);
     this.instanceId = options.instanceId ?? `agent:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
     this.#model = options.model;
-    this.#system = options.system ?? DEFAULT_SYSTEM;
+    this.#system =
+      options.system ?? (this.creation.enabled ? DEFAULT_SYSTEM : DEFAULT_SYSTEM_WITHOUT_CREATION);
     this.#owned = { storage: !options.storage, sandbox: !options.sandbox, generator: false };
     this.storage = options.storage ?? sqlJsStorage();
     this.sandbox = options.sandbox ?? new QuickJsSandbox({ logger: options.logger });
@@ -167,7 +187,12 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     this.regression =
       options.regression instanceof RegressionRunner
         ? options.regression
-        : new RegressionRunner({ ...options.regression, storage: this.storage, sandbox: this.sandbox });
+        : new RegressionRunner({
+            ...options.regression,
+            storage: this.storage,
+            sandbox: this.sandbox,
+            ...(this.#secrets === undefined ? {} : { secrets: this.#secrets }),
+          });
     if (options.generator) {
       this.#generator = options.generator;
     } else if (options.model) {
@@ -175,6 +200,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
         model: options.model,
         sandbox: this.sandbox,
         logger: options.logger,
+        ...(this.#secrets === undefined ? {} : { secrets: this.#secrets }),
       });
       this.#owned.generator = true;
     }
@@ -204,6 +230,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       captureEnabled: options.capture?.inputs === true && options.capture?.outputs === true,
       instanceId: this.instanceId,
       logger: options.logger,
+      ...(this.#secrets === undefined ? {} : { secrets: this.#secrets }),
     });
     // Another process promoted or rolled back: serve the new active version from the next call.
     this.#unwatch = this.storage.watchActive?.((change) => {
@@ -295,10 +322,10 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   tools(): ToolSet {
     const names = (): string[] => [
       ...this.#catalog.list().map((managed) => managed.name),
-      'request_new_tool',
+      ...(this.creation.enabled ? ['request_new_tool'] : []),
     ];
     const lookup = (name: string): ToolSet[string] | undefined => {
-      if (name === 'request_new_tool') return this.#requestNewTool();
+      if (name === 'request_new_tool') return this.creation.enabled ? this.#requestNewTool() : undefined;
       const managed = this.#catalog.get(name);
       return managed ? this.#aiTool(managed) : undefined;
     };
@@ -417,8 +444,16 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     let value: unknown;
     let failure: { code: string; message: string; error: unknown } | undefined;
     try {
+      const secretNames = version.capabilities.secrets ?? [];
       value = await this.sandbox.run(
-        { source: version.source, entry: toolName, network: { allow: version.capabilities.network } },
+        {
+          source: version.source,
+          entry: toolName,
+          network: { allow: version.capabilities.network },
+          ...(secretNames.length > 0
+            ? { secrets: await resolveSecretValues(secretNames, this.#secrets) }
+            : {}),
+        },
         input,
       );
     } catch (error) {
@@ -493,7 +528,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     const cached = this.#toolCache.get('request_new_tool');
     if (cached) return cached.tool;
     const created = tool({
-      description: REQUEST_NEW_TOOL_DESCRIPTION,
+      description: requestNewToolDescription(this.#grant.describeNetwork(), this.#grant.describeSecrets()),
       inputSchema: requestNewToolInput,
       execute: async (request: RequestNewToolInput) => this.#createRequestedTool(request),
     });
@@ -501,36 +536,125 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     return created as ToolSet[string];
   }
 
+  /** A refusal of `request_new_tool`, as the model sees it, also emitted as `tool:refused`. */
+  #refuse(toolName: string, code: CreationRefusalCode, message: string): JsonObject {
+    this.emit('tool:refused', { toolName, via: 'request_new_tool', code, message });
+    return { ok: false, error: { code, message } };
+  }
+
+  /** Tools whose version 1 the generator wrote: the count `creation.maxTools` limits (kept in storage). */
+  async #createdByModel(): Promise<number> {
+    let count = 0;
+    for (const record of await this.storage.listTools()) {
+      const first = await this.storage.getVersion(record.name, 1);
+      if (first?.author === 'generator') count += 1;
+    }
+    return count;
+  }
+
   async #createRequestedTool(request: RequestNewToolInput): Promise<JsonObject> {
+    const name = typeof request?.name === 'string' ? request.name : '';
+    if (!this.creation.enabled) {
+      return this.#refuse(
+        name,
+        'CREATION_DISABLED',
+        'This app does not let tools be created; use the available tools.',
+      );
+    }
+    const grant = this.#grant.check(request.network, request.secrets);
+    if (!grant.ok) return this.#refuse(name, grant.code, grant.message);
     if (!this.#generator) {
-      return {
-        ok: false,
-        error: 'No model is configured for writing tools; the app must add this tool with addTool().',
-      };
+      return this.#refuse(
+        name,
+        'GENERATION_UNAVAILABLE',
+        'No model is configured for writing tools; the app must add this tool with addTool().',
+      );
     }
     if (this.#catalog.get(request.name)) {
-      return { ok: false, error: `A tool named "${request.name}" already exists: call it instead.` };
+      return this.#refuse(
+        name,
+        'TOOL_EXISTS',
+        `A tool named "${request.name}" already exists: call it instead.`,
+      );
     }
+    this.#pendingCreations += 1;
+    try {
+      const created = (await this.#createdByModel()) + this.#pendingCreations - 1;
+      if (created >= this.creation.maxTools) {
+        return this.#refuse(
+          name,
+          'TOOL_LIMIT_REACHED',
+          `This app allows at most ${this.creation.maxTools} tools created by the model, and that many exist. Use the available tools.`,
+        );
+      }
+      return await this.#generateRequestedTool(request, grant.network, grant.secrets);
+    } finally {
+      this.#pendingCreations -= 1;
+    }
+  }
+
+  async #generateRequestedTool(
+    request: RequestNewToolInput,
+    network: string[],
+    secrets: string[],
+  ): Promise<JsonObject> {
+    const generator = this.#generator as ToolGenerator;
+    const capabilities = secrets.length === 0 ? { network } : { network, secrets };
     const examples = (request.examples ?? []).map((example) => ({
       input: example.input as JsonObject,
       output: (example.output ?? null) as JsonValue,
     }));
+    let generated: Awaited<ReturnType<ToolGenerator['generate']>>;
     try {
-      const generated = await this.#generator.generate({
+      generated = await generator.generate({
         name: request.name,
         description: request.description,
         inputSchema: request.inputSchema,
         returns: request.returns,
         examples,
-        capabilities: { network: request.network ?? [] },
+        capabilities,
       });
+    } catch (error) {
+      const message =
+        GenerationFailedError.isInstance(error) || error instanceof Error ? error.message : String(error);
+      return this.#refuse(
+        request.name,
+        'GENERATION_FAILED',
+        `Could not create "${request.name}": ${message}`,
+      );
+    }
+    const approve = this.creation.approve;
+    if (approve) {
+      const proposal: ToolCreationRequest = {
+        name: request.name,
+        description: request.description,
+        inputSchema: structuredClone(request.inputSchema),
+        returns: request.returns,
+        examples: structuredClone(examples),
+        capabilities: { network: [...network], secrets: [...secrets] },
+      };
+      let approved = false;
+      try {
+        approved = (await approve(proposal, generated.source)) === true;
+      } catch {
+        approved = false;
+      }
+      if (!approved) {
+        return this.#refuse(
+          request.name,
+          'CREATION_NOT_APPROVED',
+          `The app did not approve creating "${request.name}"; nothing was created. Use the available tools or explain what is missing.`,
+        );
+      }
+    }
+    try {
       const { version } = await this.registry.create(
         {
           name: request.name,
           description: request.description,
           inputSchema: request.inputSchema as JsonObject,
           source: generated.source,
-          capabilities: { network: request.network ?? [] },
+          capabilities,
           examples,
           author: 'generator',
         },
@@ -552,9 +676,12 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
         message: `Tool "${request.name}" is ready. Call it next with input matching its schema.`,
       };
     } catch (error) {
-      const message =
-        GenerationFailedError.isInstance(error) || error instanceof Error ? error.message : String(error);
-      return { ok: false, error: `Could not create "${request.name}": ${message}` };
+      const message = error instanceof Error ? error.message : String(error);
+      return this.#refuse(
+        request.name,
+        'GENERATION_FAILED',
+        `Could not create "${request.name}": ${message}`,
+      );
     }
   }
 }

@@ -21,3 +21,4 @@ export type {
   SandboxNetworkOptions,
 } from './sandbox-options.ts';
 export type { SandboxLogEntry, SandboxLogLevel, SandboxRunResult } from './sandbox-result.ts';
+export { type SandboxSecrets, SECRET_NAME_PATTERN, type SecretSource } from './sandbox-secrets.ts';
