@@ -382,4 +382,35 @@ describe('request_new_tool under the app grant', () => {
     await expect(agent.invoke('no_secret', {})).rejects.toThrow(/not available to this tool/);
     await agent.close();
   });
+
+  it('narrows a model-created tool stored under a wider grant to the current grant at call time', async () => {
+    const storage = memoryStorage();
+    const seed = new SelfImprovingAgent({ storage, sandbox });
+    // What the old code stored when the model asked for a loopback host: the grant it asked for.
+    await seed.registry.create({
+      name: 'call_api',
+      description: 'Calls the API',
+      inputSchema: { type: 'object', properties: { path: { type: 'string' } } },
+      source: toolSource(server.hostPort),
+      capabilities: { network: [server.hostPort, '*'], secrets: ['API_TOKEN'] },
+      author: 'generator',
+    });
+    await seed.close();
+    const narrowed = new SelfImprovingAgent({ storage, sandbox, secrets: { API_TOKEN: TOKEN } });
+    await narrowed.ready();
+    const before = server.requests.length;
+    await expect(narrowed.invoke('call_api', { path: '/old' })).rejects.toThrow(/not available to this tool/);
+    expect(server.requests.length).toBe(before);
+    await narrowed.close();
+    const granted = new SelfImprovingAgent({
+      storage,
+      sandbox,
+      secrets: { API_TOKEN: TOKEN },
+      creation: { network: { allow: [server.hostPort] }, secrets: ['API_TOKEN'] },
+    });
+    await granted.ready();
+    expect(await granted.invoke('call_api', { path: '/new' })).toEqual({ auth: true, path: '/new' });
+    await granted.close();
+    await storage.close();
+  });
 });

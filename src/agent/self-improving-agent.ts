@@ -148,6 +148,8 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   readonly #secrets: SecretSource | undefined;
   /** Creations past the limit check and not yet stored (so parallel requests respect maxTools). */
   #pendingCreations = 0;
+  /** Whether each tool was created by the model (version 1 by the generator), once looked up. */
+  readonly #createdByModelTools = new Map<string, boolean>();
   #closed = false;
 
   constructor(options: SelfImprovingAgentOptions = {}) {
@@ -444,12 +446,13 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     let value: unknown;
     let failure: { code: string; message: string; error: unknown } | undefined;
     try {
-      const secretNames = version.capabilities.secrets ?? [];
+      const granted = await this.#callCapabilities(toolName, version.capabilities);
+      const secretNames = granted.secrets;
       value = await this.sandbox.run(
         {
           source: version.source,
           entry: toolName,
-          network: { allow: version.capabilities.network },
+          network: { allow: granted.network },
           ...(secretNames.length > 0
             ? { secrets: await resolveSecretValues(secretNames, this.#secrets) }
             : {}),
@@ -498,6 +501,31 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       };
     }
     return { ok: true, value, version: version.version };
+  }
+
+  /**
+   * What a call may use: the app's own tools get their stored capabilities; a tool the model
+   * created (its version 1 was written by the generator, looked up once) gets only what the
+   * current `creation` grant still covers, so narrowing the grant also narrows tools stored
+   * earlier (for example under an older, wider grant).
+   */
+  async #callCapabilities(
+    toolName: string,
+    capabilities: ToolVersion['capabilities'],
+  ): Promise<{ network: string[]; secrets: string[] }> {
+    let byModel = this.#createdByModelTools.get(toolName);
+    if (byModel === undefined) {
+      byModel = (await this.storage.getVersion(toolName, 1))?.author === 'generator';
+      this.#createdByModelTools.set(toolName, byModel);
+    }
+    const secrets = capabilities.secrets ?? [];
+    if (!byModel) return { network: capabilities.network, secrets };
+    const network: string[] = [];
+    for (const entry of capabilities.network) {
+      const decision = this.#grant.check([entry], []);
+      if (decision.ok) network.push(...decision.network);
+    }
+    return { network, secrets: secrets.filter((name) => this.creation.secrets.includes(name)) };
   }
 
   /** A fixed copy of the live tool set, for one step of `run()`. */
