@@ -89,6 +89,13 @@ describe('sandbox secrets', () => {
     expect((none as SandboxError).message).toContain('granted no secrets');
   });
 
+  it('works in context isolation too', async () => {
+    const source = `function read() { return secrets.get('API_TOKEN').length; }`;
+    expect(
+      await sandbox.run({ source, entry: 'read', isolation: 'context', secrets: { API_TOKEN: TOKEN } }, {}),
+    ).toBe(TOKEN.length);
+  });
+
   it('does not keep a value from one call in the next', async () => {
     const source = `function read() { try { return secrets.get('API_TOKEN'); } catch { return 'none'; } }`;
     expect(await sandbox.run({ source, entry: 'read', secrets: { API_TOKEN: TOKEN } }, {})).toBe(
