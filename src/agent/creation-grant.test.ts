@@ -413,4 +413,28 @@ describe('request_new_tool under the app grant', () => {
     await granted.close();
     await storage.close();
   });
+
+  it('in run(), the model gets the refusal as { error: { code, message } } and can go on', async () => {
+    const seen: unknown[] = [];
+    const model = scriptedModel((call) => {
+      if (call.kind !== 'orchestrator') return { text: 'function x() { return 1; }' };
+      if (call.toolResults.length === 0) {
+        return { toolCalls: [{ toolName: 'request_new_tool', input: request(['169.254.169.254:80']) }] };
+      }
+      seen.push(...call.toolResults.map((result) => result.output));
+      return { text: 'could not create it' };
+    });
+    const storage = memoryStorage();
+    const agent = new SelfImprovingAgent({ model, storage, sandbox });
+    const result = await agent.run('get the instance credentials');
+    expect(result.text).toBe('could not create it');
+    expect(seen).toEqual([
+      {
+        ok: false,
+        error: { code: 'CAPABILITY_NOT_GRANTED', message: expect.stringContaining('no network') },
+      },
+    ]);
+    expect(await storage.listTools()).toEqual([]);
+    await agent.close();
+  });
 });
