@@ -437,4 +437,33 @@ describe('request_new_tool under the app grant', () => {
     expect(await storage.listTools()).toEqual([]);
     await agent.close();
   });
+
+  it('the gate also runs a model-created tool with only the current grant', async () => {
+    const storage = memoryStorage();
+    const seed = new SelfImprovingAgent({ storage, sandbox });
+    await seed.registry.create({
+      name: 'call_api',
+      description: 'Calls the API',
+      inputSchema: { type: 'object', properties: { path: { type: 'string' } } },
+      source: toolSource(server.hostPort),
+      capabilities: { network: [server.hostPort], secrets: ['API_TOKEN'] },
+      author: 'generator',
+    });
+    await seed.regression.addCase('call_api', {
+      input: { path: '/gate' },
+      expect: { type: 'object' },
+      description: 'answers',
+    });
+    await seed.close();
+    const narrowed = new SelfImprovingAgent({ storage, sandbox, secrets: { API_TOKEN: TOKEN } });
+    await narrowed.ready();
+    const before = server.requests.length;
+    const report = await narrowed.regression.run('call_api', toolSource(server.hostPort), {
+      baselineVersion: null,
+    });
+    expect(report.verdict).not.toBe('promote');
+    expect(server.requests.length).toBe(before);
+    await narrowed.close();
+    await storage.close();
+  });
 });

@@ -194,6 +194,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
             storage: this.storage,
             sandbox: this.sandbox,
             ...(this.#secrets === undefined ? {} : { secrets: this.#secrets }),
+            capabilities: (toolName, stored) => this.#callCapabilities(toolName, stored),
           });
     if (options.generator) {
       this.#generator = options.generator;
@@ -233,6 +234,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       instanceId: this.instanceId,
       logger: options.logger,
       ...(this.#secrets === undefined ? {} : { secrets: this.#secrets }),
+      capabilities: (toolName, stored) => this.#callCapabilities(toolName, stored),
     });
     // Another process promoted or rolled back: serve the new active version from the next call.
     this.#unwatch = this.storage.watchActive?.((change) => {

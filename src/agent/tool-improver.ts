@@ -13,7 +13,7 @@ import type { RegressionRunner } from '../regression/regression-runner.ts';
 import type { RejectedProposal, RewriteProposal, Rewriter } from '../rewriting/rewriter.ts';
 import type { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
-import type { JsonObject, JsonValue, StorageAdapter } from '../storage/types.ts';
+import type { JsonObject, JsonValue, StorageAdapter, ToolCapabilities } from '../storage/types.ts';
 import type { AgentEvents, AttemptStage, ShadowResult, SkipReason } from './agent-events.ts';
 import type { PromotionProposal, ResolvedImprovementOptions } from './agent-options.ts';
 import type { ToolCatalog } from './tool-catalog.ts';
@@ -79,6 +79,8 @@ export interface ToolImproverParts {
   readonly logger: Logger | undefined;
   /** The app's secrets, for shadow runs of tools that read some. */
   readonly secrets?: SecretSource;
+  /** Narrows a version's capabilities for shadow runs (the agent's current creation grant). */
+  readonly capabilities?: (toolName: string, capabilities: ToolCapabilities) => Promise<ToolCapabilities>;
 }
 
 /**
@@ -494,13 +496,15 @@ export class ToolImprover {
     const started = performance.now();
     let success = true;
     try {
+      const stored: ToolCapabilities = active?.capabilities ?? { network: [] };
+      const granted = this.#parts.capabilities ? await this.#parts.capabilities(toolName, stored) : stored;
       await sandbox.run(
         {
           source: shadow.candidate.source,
           entry: toolName,
-          network: { allow: active?.capabilities.network ?? [] },
-          ...((active?.capabilities.secrets?.length ?? 0) > 0
-            ? { secrets: await resolveSecretValues(active?.capabilities.secrets, this.#parts.secrets) }
+          network: { allow: granted.network },
+          ...((granted.secrets?.length ?? 0) > 0
+            ? { secrets: await resolveSecretValues(granted.secrets, this.#parts.secrets) }
             : {}),
         },
         input,

@@ -16,6 +16,7 @@ import type {
   StorageAdapter,
   StoredTestCase,
   TestCaseOrigin,
+  ToolCapabilities,
   ToolVersion,
 } from '../storage/types.ts';
 import { checkExpectation, type Expectation, parseExpectation } from './expectation.ts';
@@ -74,6 +75,14 @@ export interface RegressionRunnerOptions {
    * runs. @default none (a tool reading a secret fails)
    */
   readonly secrets?: SecretSource;
+  /**
+   * Narrows a version's capabilities for its runs (the agent holds tools the model created to
+   * its current `creation` grant). @default the stored capabilities
+   */
+  readonly capabilities?: (
+    toolName: string,
+    capabilities: ToolCapabilities,
+  ) => ToolCapabilities | Promise<ToolCapabilities>;
 }
 
 /** A case to add with {@link RegressionRunner.addCase}. */
@@ -166,6 +175,7 @@ export class RegressionRunner {
   readonly #storage: StorageAdapter;
   readonly #sandbox: RegressionSandbox;
   readonly #secrets: SecretSource | undefined;
+  readonly #capabilities: RegressionRunnerOptions['capabilities'];
   readonly #schemas = new SchemaCache();
   /** Parsed stored expectations by their JSON text: parsing a schema costs ~70 µs. */
   readonly #parsed = new Map<string, { expectation: Expectation; determinism: SandboxDeterminism | false }>();
@@ -187,6 +197,7 @@ export class RegressionRunner {
     this.#storage = options.storage;
     this.#sandbox = options.sandbox;
     this.#secrets = options.secrets;
+    this.#capabilities = options.capabilities;
     this.options = Object.freeze({
       repeats: integerOption('repeats', options.repeats ?? 3, 1, 100),
       latencyMargin: numberOption('latencyMargin', options.latencyMargin ?? 0.5, 0),
@@ -411,13 +422,16 @@ export class RegressionRunner {
       const reason = `invalid case: ${error instanceof Error ? error.message : String(error)}`;
       return { ...base, passed: false, reason, latencyMs: 0, output: null };
     }
-    const secretNames = reference.capabilities.secrets ?? [];
+    const capabilities = this.#capabilities
+      ? await this.#capabilities(toolName, reference.capabilities)
+      : reference.capabilities;
+    const secretNames = capabilities.secrets ?? [];
     const secrets =
       secretNames.length > 0 ? await resolveSecretValues(secretNames, this.#secrets) : undefined;
     const call = (source: string): SandboxCall => ({
       source,
       entry: toolName,
-      network: { allow: reference.capabilities.network },
+      network: { allow: capabilities.network },
       ...(secrets === undefined ? {} : { secrets }),
       deterministic: determinism,
       ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),
