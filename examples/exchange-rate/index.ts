@@ -108,6 +108,8 @@ try {
     model,
     storage,
     sandbox,
+    // Capabilities come from the app: tools the model creates may reach the rate API only.
+    creation: { network: { allow: [api.hostPort] } },
     // Offline there is no LLM to rewrite with: the deterministic hardening pass does it. With a
     // real model the default chain is used (hardening first, then the LLM rewriter).
     ...(real ? { system: realSystemPrompt(api) } : { rewriter: new HardeningRewriter() }),

@@ -4,6 +4,7 @@ import type { MemoryStorageErrorEvent } from '../memory/memory-events.ts';
 import type { RegressionReport } from '../regression/regression-report.ts';
 import type { SandboxDenial } from '../sandbox/sandbox-result.ts';
 import type { VersionAuthor } from '../storage/types.ts';
+import type { CreationRefusalCode } from './creation-grant.ts';
 
 /** A tool was registered: generated through `request_new_tool`, or added with `addTool`. */
 export interface ToolCreatedEvent {
@@ -18,6 +19,17 @@ export interface ToolCreatedEvent {
   attempts: number;
   /** Tokens spent generating it. */
   usage: TokenUsage;
+}
+
+/** `request_new_tool` refused a request: nothing was created. */
+export interface ToolRefusedEvent {
+  /** The name the model asked for. */
+  toolName: string;
+  via: 'request_new_tool';
+  /** Why: `CAPABILITY_NOT_GRANTED`, `TOOL_LIMIT_REACHED`, `CREATION_NOT_APPROVED`, … */
+  code: CreationRefusalCode;
+  /** The message the model got. */
+  message: string;
 }
 
 /** A managed tool ran (through `invoke`, `run` or `tools()`). */
@@ -193,6 +205,7 @@ export interface ShadowResult {
 /** The events of {@link SelfImprovingAgent}; each listener gets one payload object. */
 export interface AgentEvents {
   'tool:created': (event: ToolCreatedEvent) => void;
+  'tool:refused': (event: ToolRefusedEvent) => void;
   'tool:invoked': (event: ToolInvokedEvent) => void;
   'tool:evaluated': (event: ToolEvaluatedEvent) => void;
   'improvement:started': (event: ImprovementStartedEvent) => void;

@@ -11,7 +11,9 @@ import type { PerformanceMemoryOptions } from '../memory/performance-memory-opti
 import type { RegressionReport } from '../regression/regression-report.ts';
 import type { RegressionRunner, RegressionRunnerOptions } from '../regression/regression-runner.ts';
 import type { RewriteProposal, Rewriter } from '../rewriting/rewriter.ts';
+import { parseAllowEntry } from '../sandbox/network-policy.ts';
 import type { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
+import { SECRET_NAME_PATTERN, type SecretSource } from '../sandbox/sandbox-secrets.ts';
 import type { StorageAdapter } from '../storage/types.ts';
 
 /** How and when the agent improves its tools. */
@@ -78,6 +80,61 @@ export interface PromotionProposal {
   regression: RegressionReport;
   /** A unified diff from the active source to the proposal. */
   diff: string;
+}
+
+/** What `request_new_tool` asks for, as the `creation.approve` hook sees it (after generation). */
+export interface ToolCreationRequest {
+  /** The new tool's name. */
+  name: string;
+  /** What it does, in the model's words. */
+  description: string;
+  /** JSON Schema of its input. */
+  inputSchema: Record<string, unknown>;
+  /** What it returns, in the model's words. */
+  returns: string;
+  /** The examples it passed. */
+  examples: { input: unknown; output: unknown }[];
+  /** The capabilities it will get: a subset of the app's grant, in canonical form. */
+  capabilities: { network: string[]; secrets: string[] };
+}
+
+/**
+ * What the model may create through `request_new_tool`. Capabilities come from the app: a new
+ * tool can only get a subset of what is granted here, and nothing by default.
+ */
+export interface CreationOptions {
+  /** Offer `request_new_tool` at all (`false` removes it from `tools()` and `run()`). @default true */
+  enabled?: boolean;
+  /**
+   * Hosts new tools may ask for, in the sandbox's `network.allow` format (`api.example.com`,
+   * `api.example.com:8443`, `*.example.com`, `127.0.0.1:8787`, `[::1]:8787`). The model's entry
+   * must equal one of these (after normalisation), or be a subdomain of a port-less
+   * `*.domain` entry; loopback, private, link-local and metadata addresses and names like
+   * `localhost` are only granted when listed here as that exact `host:port`.
+   * @default { allow: [] } (new tools get no network)
+   */
+  network?: { allow?: string[] };
+  /** Names of the app's `secrets` new tools may ask for (never the values). @default [] */
+  secrets?: string[];
+  /**
+   * Most tools the model may create, counted in storage (tools whose version 1 was written by
+   * the generator), so a restart does not reset it. @default 50
+   */
+  maxTools?: number;
+  /**
+   * Called with the request and the generated source before the tool is registered; `false`
+   * (or a throw) refuses it and nothing is stored. @default every valid request is accepted
+   */
+  approve?: (request: ToolCreationRequest, source: string) => boolean | Promise<boolean>;
+}
+
+/** {@link CreationOptions} with defaults applied. */
+export interface ResolvedCreationOptions {
+  readonly enabled: boolean;
+  readonly network: { readonly allow: readonly string[] };
+  readonly secrets: readonly string[];
+  readonly maxTools: number;
+  readonly approve: CreationOptions['approve'];
 }
 
 /** Options of {@link SelfImprovingAgent}. */
@@ -147,6 +204,15 @@ export interface SelfImprovingAgentOptions {
    * @default 10_000
    */
   closeTimeoutMs?: number;
+  /** What the model may create through `request_new_tool` (capabilities, limit, approval). */
+  creation?: CreationOptions;
+  /**
+   * Credentials tools may read with `secrets.get(name)`: a record `{ NAME: value }` or a
+   * resolver `(name) => value | undefined` called at call time. A tool only gets the names its
+   * capabilities list; values never reach storage, prompts, events or logs, and are replaced by
+   * `[secret:NAME]` in everything a tool returns, logs or throws. @default none
+   */
+  secrets?: SecretSource;
 }
 
 /** The agent's deadlines with defaults applied. */
@@ -252,4 +318,102 @@ function resolveLeaseMs(
     );
   }
   return leaseMs;
+}
+
+/** Validates the `secrets` option: a record of non-empty strings or a function. Values are never quoted. */
+export function resolveSecretsOption(value: unknown): SecretSource | undefined {
+  if (value === undefined || typeof value === 'function') return value as SecretSource | undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidOptionError(
+      'secrets',
+      'a record { NAME: value } or a function (name) => value',
+      '(hidden)',
+    );
+  }
+  const copy: Record<string, string> = {};
+  for (const [name, secret] of Object.entries(value)) {
+    if (!SECRET_NAME_PATTERN.test(name)) {
+      throw new InvalidOptionError(
+        'secrets',
+        'secret names like API_TOKEN (letters, digits, _; 1 to 64)',
+        name,
+      );
+    }
+    if (typeof secret !== 'string' || secret === '') {
+      throw new InvalidOptionError(`secrets.${name}`, 'a non-empty string', '(hidden)');
+    }
+    copy[name] = secret;
+  }
+  return Object.freeze(copy);
+}
+
+/** Validates and freezes the creation options (`secrets` is the resolved `secrets` option). */
+export function resolveCreationOptions(
+  value: unknown,
+  secrets: SecretSource | undefined,
+): ResolvedCreationOptions {
+  const options = value === undefined ? {} : (objectOption('creation', value) as CreationOptions);
+  const enabled = options.enabled ?? true;
+  if (typeof enabled !== 'boolean')
+    throw new InvalidOptionError('creation.enabled', 'true or false', enabled);
+  const network = options.network === undefined ? {} : objectOption('creation.network', options.network);
+  const allow = (network as { allow?: unknown }).allow ?? [];
+  if (!Array.isArray(allow)) {
+    throw new InvalidOptionError('creation.network.allow', 'an array of "host[:port]" entries', allow);
+  }
+  const canonical = allow.map((entry: unknown, index) => {
+    const path = `creation.network.allow[${index}]`;
+    const parsed = parseAllowEntry(entry, path);
+    if (parsed.host === '*' || parsed.host.replace(/\.+$/, '') === '') {
+      throw new InvalidOptionError(
+        path,
+        'a host name, "*.domain" or an IP (a bare "*" grants nothing)',
+        entry,
+      );
+    }
+    return formatGrantEntry(parsed.host, parsed.port, parsed.wildcard);
+  });
+  const names = options.secrets ?? [];
+  if (!Array.isArray(names))
+    throw new InvalidOptionError('creation.secrets', 'an array of secret names', names);
+  names.forEach((name: unknown, index) => {
+    if (typeof name !== 'string' || !SECRET_NAME_PATTERN.test(name)) {
+      throw new InvalidOptionError(`creation.secrets[${index}]`, 'a secret name like API_TOKEN', name);
+    }
+    if (secrets === undefined) {
+      throw new InvalidOptionError(
+        `creation.secrets[${index}]`,
+        'a name the `secrets` option supplies (no `secrets` option is given)',
+        name,
+      );
+    }
+    if (typeof secrets === 'object' && !Object.hasOwn(secrets, name)) {
+      throw new InvalidOptionError(
+        `creation.secrets[${index}]`,
+        'a name listed in the `secrets` record',
+        name,
+      );
+    }
+  });
+  if (options.approve !== undefined && typeof options.approve !== 'function') {
+    throw new InvalidOptionError(
+      'creation.approve',
+      'a function (request, source) => boolean',
+      options.approve,
+    );
+  }
+  return Object.freeze({
+    enabled,
+    network: Object.freeze({ allow: Object.freeze([...new Set(canonical)]) }),
+    secrets: Object.freeze([...new Set(names as string[])]),
+    maxTools: integerOption('creation.maxTools', options.maxTools ?? 50, 0),
+    approve: options.approve,
+  });
+}
+
+/** The canonical text of a grant entry: lower case, no trailing dot, IPv6 in brackets. */
+export function formatGrantEntry(host: string, port: number | undefined, wildcard: boolean): string {
+  const bare = host.replace(/\.+$/, '');
+  const shown = bare.includes(':') ? `[${bare}]` : bare;
+  return `${wildcard ? '*.' : ''}${shown}${port === undefined ? '' : `:${port}`}`;
 }

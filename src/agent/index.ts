@@ -24,17 +24,23 @@ export type {
   ToolEvaluatedEvent,
   ToolInvokedEvent,
   ToolPromotedEvent,
+  ToolRefusedEvent,
   ToolRolledBackEvent,
 } from './agent-events.ts';
 export type {
+  CreationOptions,
   ImprovementOptions,
   PromotionProposal,
+  ResolvedCreationOptions,
   ResolvedImprovementOptions,
   SelfImprovingAgentOptions,
+  ToolCreationRequest,
 } from './agent-options.ts';
+export { type CreationRefusalCode, isSensitiveHost } from './creation-grant.ts';
 export {
   REQUEST_NEW_TOOL_DESCRIPTION,
   type RequestNewToolInput,
+  requestNewToolDescription,
   requestNewToolInput,
 } from './request-new-tool.ts';
 export {

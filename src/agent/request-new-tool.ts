@@ -25,7 +25,15 @@ export const requestNewToolInput = z.object({
   network: z
     .array(z.string())
     .optional()
-    .describe('hosts ("api.example.com" or "host:port") the tool may fetch from; none by default'),
+    .describe(
+      'hosts ("api.example.com" or "host:port") the tool may fetch from, only from those the app grants; none by default',
+    ),
+  secrets: z
+    .array(z.string())
+    .optional()
+    .describe(
+      'names of app secrets the tool reads with secrets.get(NAME), only those the app grants; none by default',
+    ),
 });
 
 /** The parsed input of `request_new_tool`. */
@@ -36,3 +44,11 @@ export const REQUEST_NEW_TOOL_DESCRIPTION =
   'Create a new tool when none of the available tools can do what the task needs. Describe its ' +
   'input as a JSON Schema, what it returns, examples if you know exact answers, and any hosts it ' +
   'must fetch from. The tool is written, tested in a sandbox and becomes callable in your next step.';
+
+/**
+ * The description of `request_new_tool` for one agent: {@link REQUEST_NEW_TOOL_DESCRIPTION}
+ * plus what the app grants new tools (hosts and secret names; never secret values).
+ */
+export function requestNewToolDescription(network: string, secrets: string): string {
+  return `${REQUEST_NEW_TOOL_DESCRIPTION} Capabilities come from the app: ${network} ${secrets} Asking for anything else is refused.`;
+}

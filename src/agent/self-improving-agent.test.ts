@@ -123,6 +123,7 @@ describe('SelfImprovingAgent: the closed loop', () => {
       sandbox,
       rewriter: new HardeningRewriter({ baseDelayMs: 2, maxDelayMs: 20 }),
       improvement: { evaluateEvery: 5, cooldownMs: 0 },
+      creation: { network: { allow: [server.hostPort] } },
     });
     const events = recordEvents(agent);
     const promoted: Parameters<AgentEvents['tool:promoted']>[0][] = [];

@@ -36,6 +36,7 @@ import type { Rewriter } from '../rewriting/rewriter.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { isSandboxError } from '../sandbox/sandbox-error.ts';
 import type { SandboxDenial } from '../sandbox/sandbox-result.ts';
+import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
 import { sqlJsStorage } from '../storage/sql-js-storage.ts';
 import { ToolNotFoundError } from '../storage/storage-errors.ts';
 import type { JsonObject, JsonValue, StorageAdapter, ToolVersion } from '../storage/types.ts';
@@ -49,14 +50,19 @@ import type { AgentEvents } from './agent-events.ts';
 import {
   type PromotionProposal,
   type ResolvedAgentTimeouts,
+  type ResolvedCreationOptions,
   type ResolvedImprovementOptions,
   resolveAgentTimeouts,
+  resolveCreationOptions,
   resolveImprovementOptions,
+  resolveSecretsOption,
   type SelfImprovingAgentOptions,
+  type ToolCreationRequest,
 } from './agent-options.ts';
+import { CreationGrant, type CreationRefusalCode } from './creation-grant.ts';
 import {
-  REQUEST_NEW_TOOL_DESCRIPTION,
   type RequestNewToolInput,
+  requestNewToolDescription,
   requestNewToolInput,
 } from './request-new-tool.ts';
 import { type ManagedTool, ToolCatalog } from './tool-catalog.ts';
@@ -97,6 +103,10 @@ export interface AgentRunOptions {
    */
   abortSignal?: AbortSignal;
 }
+
+const DEFAULT_SYSTEM_WITHOUT_CREATION =
+  'You are a helpful assistant that completes tasks with tools. Use the available tools. ' +
+  'When a tool returns an error, read it and decide: retry with other input, use another tool, or explain.';
 
 const DEFAULT_SYSTEM =
   'You are a helpful assistant that completes tasks with tools. Use the available tools. When no ' +
@@ -147,6 +157,14 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   readonly #logger: Logger | undefined;
   /** Aborted by `close()`: ends runs (and their tool generations) in flight. */
   readonly #closing = new AbortController();
+  /** What the model may create through `request_new_tool` (validated, frozen). */
+  readonly creation: ResolvedCreationOptions;
+  readonly #grant: CreationGrant;
+  readonly #secrets: SecretSource | undefined;
+  /** Creations past the limit check and not yet stored (so parallel requests respect maxTools). */
+  #pendingCreations = 0;
+  /** Whether each tool was created by the model (version 1 by the generator), once looked up. */
+  readonly #createdByModelTools = new Map<string, boolean>();
   #closed = false;
 
   constructor(options: SelfImprovingAgentOptions = {}) {
@@ -170,7 +188,11 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     });
     this.instanceId = options.instanceId ?? `agent:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
     this.#model = options.model;
-    this.#system = options.system ?? DEFAULT_SYSTEM;
+    this.#secrets = resolveSecretsOption(options.secrets);
+    this.creation = resolveCreationOptions(options.creation, this.#secrets);
+    this.#grant = new CreationGrant(this.creation);
+    this.#system =
+      options.system ?? (this.creation.enabled ? DEFAULT_SYSTEM : DEFAULT_SYSTEM_WITHOUT_CREATION);
     const closeStorage =
       options.closeStorage === undefined ? false : booleanOption('closeStorage', options.closeStorage);
     const closeSandbox =
@@ -195,7 +217,13 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     this.regression =
       options.regression instanceof RegressionRunner
         ? options.regression
-        : new RegressionRunner({ ...options.regression, storage: this.storage, sandbox: this.sandbox });
+        : new RegressionRunner({
+            ...options.regression,
+            storage: this.storage,
+            sandbox: this.sandbox,
+            ...(this.#secrets === undefined ? {} : { secrets: this.#secrets }),
+            capabilities: (toolName, stored) => this.#callCapabilities(toolName, stored),
+          });
     if (options.generator) {
       this.#generator = options.generator;
     } else if (options.model) {
@@ -204,6 +232,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
         sandbox: this.sandbox,
         logger: options.logger,
         modelTimeoutMs: this.#timeouts.modelTimeoutMs,
+        ...(this.#secrets === undefined ? {} : { secrets: this.#secrets }),
       });
       this.#owned.generator = true;
     }
@@ -239,6 +268,8 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       captureEnabled: options.capture?.inputs === true && options.capture?.outputs === true,
       instanceId: this.instanceId,
       logger: options.logger,
+      ...(this.#secrets === undefined ? {} : { secrets: this.#secrets }),
+      capabilities: (toolName, stored) => this.#callCapabilities(toolName, stored),
     });
     // Another process promoted or rolled back: serve the new active version from the next call.
     this.#unwatch = this.storage.watchActive?.((change) => {
@@ -332,10 +363,10 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   tools(): ToolSet {
     const names = (): string[] => [
       ...this.#catalog.list().map((managed) => managed.name),
-      'request_new_tool',
+      ...(this.creation.enabled ? ['request_new_tool'] : []),
     ];
     const lookup = (name: string): ToolSet[string] | undefined => {
-      if (name === 'request_new_tool') return this.#requestNewTool();
+      if (name === 'request_new_tool') return this.creation.enabled ? this.#requestNewTool() : undefined;
       const managed = this.#catalog.get(name);
       return managed ? this.#aiTool(managed) : undefined;
     };
@@ -508,11 +539,16 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     let failure: { code: string; message: string; error: unknown } | undefined;
     let denials: readonly SandboxDenial[] = [];
     try {
+      const granted = await this.#callCapabilities(toolName, version.capabilities);
+      const secretNames = granted.secrets;
       const result = await this.sandbox.runDetailed(
         {
           source: version.source,
           entry: toolName,
-          network: { allow: version.capabilities.network },
+          network: { allow: granted.network },
+          ...(secretNames.length > 0
+            ? { secrets: await resolveSecretValues(secretNames, this.#secrets) }
+            : {}),
           // Each tool version runs in its own QuickJS instance (added to the derived key).
           isolationKey: `${toolName}@${version.version}`,
         },
@@ -567,6 +603,31 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     return { ok: true, value, version: version.version };
   }
 
+  /**
+   * What a call may use: the app's own tools get their stored capabilities; a tool the model
+   * created (its version 1 was written by the generator, looked up once) gets only what the
+   * current `creation` grant still covers, so narrowing the grant also narrows tools stored
+   * earlier (for example under an older, wider grant).
+   */
+  async #callCapabilities(
+    toolName: string,
+    capabilities: ToolVersion['capabilities'],
+  ): Promise<{ network: string[]; secrets: string[] }> {
+    let byModel = this.#createdByModelTools.get(toolName);
+    if (byModel === undefined) {
+      byModel = (await this.storage.getVersion(toolName, 1))?.author === 'generator';
+      this.#createdByModelTools.set(toolName, byModel);
+    }
+    const secrets = capabilities.secrets ?? [];
+    if (!byModel) return { network: capabilities.network, secrets };
+    const network: string[] = [];
+    for (const entry of capabilities.network) {
+      const decision = this.#grant.check([entry], []);
+      if (decision.ok) network.push(...decision.network);
+    }
+    return { network, secrets: secrets.filter((name) => this.creation.secrets.includes(name)) };
+  }
+
   /** A fixed copy of the live tool set, for one step of `run()`. */
   #snapshotTools(): ToolSet {
     const live = this.tools();
@@ -595,7 +656,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     const cached = this.#toolCache.get('request_new_tool');
     if (cached) return cached.tool;
     const created = tool({
-      description: REQUEST_NEW_TOOL_DESCRIPTION,
+      description: requestNewToolDescription(this.#grant.describeNetwork(), this.#grant.describeSecrets()),
       inputSchema: requestNewToolInput,
       execute: async (request: RequestNewToolInput, { abortSignal }) =>
         this.#createRequestedTool(request, abortSignal),
@@ -604,44 +665,137 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     return created as ToolSet[string];
   }
 
+  /** A refusal of `request_new_tool`, as the model sees it, also emitted as `tool:refused`. */
+  #refuse(
+    toolName: string,
+    code: CreationRefusalCode,
+    message: string,
+    reasons?: readonly string[],
+  ): JsonObject {
+    this.emit('tool:refused', { toolName, via: 'request_new_tool', code, message });
+    return { ok: false, error: { code, message, ...(reasons ? { reasons: [...reasons] } : {}) } };
+  }
+
+  /** Tools whose version 1 the generator wrote: the count `creation.maxTools` limits (kept in storage). */
+  async #createdByModel(): Promise<number> {
+    let count = 0;
+    for (const record of await this.storage.listTools()) {
+      const first = await this.storage.getVersion(record.name, 1);
+      if (first?.author === 'generator') count += 1;
+    }
+    return count;
+  }
+
   async #createRequestedTool(request: RequestNewToolInput, abortSignal?: AbortSignal): Promise<JsonObject> {
+    const name = typeof request?.name === 'string' ? request.name : '';
+    if (!this.creation.enabled) {
+      return this.#refuse(
+        name,
+        'CREATION_DISABLED',
+        'This app does not let tools be created; use the available tools.',
+      );
+    }
+    const grant = this.#grant.check(request.network, request.secrets);
+    if (!grant.ok) return this.#refuse(name, grant.code, grant.message);
     if (!this.#generator) {
-      return {
-        ok: false,
-        code: 'NO_GENERATOR',
-        error: 'No model is configured for writing tools; the app must add this tool with addTool().',
-      };
+      return this.#refuse(
+        name,
+        'GENERATION_UNAVAILABLE',
+        'No model is configured for writing tools; the app must add this tool with addTool().',
+      );
     }
     if (this.#catalog.get(request.name)) {
-      return {
-        ok: false,
-        code: 'TOOL_EXISTS',
-        error: `A tool named "${request.name}" already exists: call it instead.`,
-      };
+      return this.#refuse(
+        name,
+        'TOOL_EXISTS',
+        `A tool named "${request.name}" already exists: call it instead.`,
+      );
     }
+    this.#pendingCreations += 1;
+    try {
+      const created = (await this.#createdByModel()) + this.#pendingCreations - 1;
+      if (created >= this.creation.maxTools) {
+        return this.#refuse(
+          name,
+          'TOOL_LIMIT_REACHED',
+          `This app allows at most ${this.creation.maxTools} tools created by the model, and that many exist. Use the available tools.`,
+        );
+      }
+      return await this.#generateRequestedTool(request, grant.network, grant.secrets, abortSignal);
+    } finally {
+      this.#pendingCreations -= 1;
+    }
+  }
+
+  async #generateRequestedTool(
+    request: RequestNewToolInput,
+    network: string[],
+    secrets: string[],
+    abortSignal: AbortSignal | undefined,
+  ): Promise<JsonObject> {
+    const generator = this.#generator as ToolGenerator;
+    const capabilities = secrets.length === 0 ? { network } : { network, secrets };
     const examples = (request.examples ?? []).map((example) => ({
       input: example.input as JsonObject,
       output: (example.output ?? null) as JsonValue,
     }));
+    let generated: Awaited<ReturnType<ToolGenerator['generate']>>;
     try {
-      const generated = await this.#generator.generate(
+      generated = await generator.generate(
         {
           name: request.name,
           description: request.description,
           inputSchema: request.inputSchema,
           returns: request.returns,
           examples,
-          capabilities: { network: request.network ?? [] },
+          capabilities,
         },
         abortSignal === undefined ? {} : { abortSignal },
       );
+    } catch (error) {
+      // An aborted run ends with the abort, not with an answer to a model nobody waits for.
+      if (AbortedError.isInstance(error)) throw error;
+      const message =
+        GenerationFailedError.isInstance(error) || error instanceof Error ? error.message : String(error);
+      return this.#refuse(
+        request.name,
+        'GENERATION_FAILED',
+        `Could not create "${request.name}": ${message}`,
+        GenerationFailedError.isInstance(error) ? [...error.codes] : undefined,
+      );
+    }
+    const approve = this.creation.approve;
+    if (approve) {
+      const proposal: ToolCreationRequest = {
+        name: request.name,
+        description: request.description,
+        inputSchema: structuredClone(request.inputSchema),
+        returns: request.returns,
+        examples: structuredClone(examples),
+        capabilities: { network: [...network], secrets: [...secrets] },
+      };
+      let approved = false;
+      try {
+        approved = (await approve(proposal, generated.source)) === true;
+      } catch {
+        approved = false;
+      }
+      if (!approved) {
+        return this.#refuse(
+          request.name,
+          'CREATION_NOT_APPROVED',
+          `The app did not approve creating "${request.name}"; nothing was created. Use the available tools or explain what is missing.`,
+        );
+      }
+    }
+    try {
       const { version } = await this.registry.create(
         {
           name: request.name,
           description: request.description,
           inputSchema: request.inputSchema as JsonObject,
           source: generated.source,
-          capabilities: { network: request.network ?? [] },
+          capabilities,
           examples,
           author: 'generator',
         },
@@ -665,15 +819,12 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     } catch (error) {
       // An aborted run ends with the abort, not with an answer to a model nobody waits for.
       if (AbortedError.isInstance(error)) throw error;
-      const message =
-        GenerationFailedError.isInstance(error) || error instanceof Error ? error.message : String(error);
-      const code = (error as { code?: unknown } | null)?.code;
-      return {
-        ok: false,
-        code: typeof code === 'string' ? code : 'ERROR',
-        ...(GenerationFailedError.isInstance(error) ? { reasons: [...error.codes] } : {}),
-        error: `Could not create "${request.name}": ${message}`,
-      };
+      const message = error instanceof Error ? error.message : String(error);
+      return this.#refuse(
+        request.name,
+        'GENERATION_FAILED',
+        `Could not create "${request.name}": ${message}`,
+      );
     }
   }
 }

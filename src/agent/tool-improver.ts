@@ -20,7 +20,8 @@ import type {
   Rewriter,
 } from '../rewriting/rewriter.ts';
 import type { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
-import type { JsonObject, JsonValue, StorageAdapter } from '../storage/types.ts';
+import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
+import type { JsonObject, JsonValue, StorageAdapter, ToolCapabilities } from '../storage/types.ts';
 import type { AgentEvents, AttemptStage, ShadowResult, SkipReason } from './agent-events.ts';
 import type { PromotionProposal, ResolvedImprovementOptions } from './agent-options.ts';
 import type { ToolCatalog } from './tool-catalog.ts';
@@ -88,6 +89,10 @@ export interface ToolImproverParts {
   readonly captureEnabled: boolean;
   readonly instanceId: string;
   readonly logger: Logger | undefined;
+  /** The app's secrets, for shadow runs of tools that read some. */
+  readonly secrets?: SecretSource;
+  /** Narrows a version's capabilities for shadow runs (the agent's current creation grant). */
+  readonly capabilities?: (toolName: string, capabilities: ToolCapabilities) => Promise<ToolCapabilities>;
 }
 
 /**
@@ -588,11 +593,16 @@ export class ToolImprover {
     let success = true;
     let denied: string | undefined;
     try {
+      const stored: ToolCapabilities = active?.capabilities ?? { network: [] };
+      const granted = this.#parts.capabilities ? await this.#parts.capabilities(toolName, stored) : stored;
       const result = await sandbox.runDetailed(
         {
           source: shadow.candidate.source,
           entry: toolName,
-          network: { allow: active?.capabilities.network ?? [] },
+          network: { allow: granted.network },
+          ...((granted.secrets?.length ?? 0) > 0
+            ? { secrets: await resolveSecretValues(granted.secrets, this.#parts.secrets) }
+            : {}),
         },
         input,
       );

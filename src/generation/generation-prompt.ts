@@ -32,6 +32,7 @@ Answer format (answers that break it are rejected automatically):
 What the sandbox offers:
 - The ES2023 built-ins (JSON, Math, Date, Map, Set, RegExp, Promise, array and string methods, …).
 - \`fetch\` (standard Response: \`ok\`, \`status\`, \`headers\`, \`json()\`, \`text()\`), but only to the hosts the task lists; every other host is denied.
+- \`secrets.get('NAME')\`: the value of a credential the app supplies (an API key, a token), only for the secret names the task lists; any other name throws. You never see the values: do not invent them, do not return them, do not log them, do not put them in error messages; send them only to the listed hosts (e.g. \`headers: { authorization: 'Bearer ' + secrets.get('API_TOKEN') }\`).
 - \`URL\`, \`URLSearchParams\`, \`TextEncoder\`, \`TextDecoder\`, \`setTimeout\`, \`clearTimeout\`, \`AbortController\`, \`atob\`, \`btoa\`, \`structuredClone\`, \`console\`.
 - Not available: Node.js APIs (\`process\`, \`Buffer\`, \`fs\`, \`require\`), \`Intl\`, \`crypto\`, \`performance\`, streams, \`Blob\`, \`FormData\`, \`SharedArrayBuffer\`, \`Atomics\`, \`FinalizationRegistry\`, resizable or transferable ArrayBuffers (\`maxByteLength\`, \`resize\`, \`transfer\`).
 - Every call is independent (nothing persists between calls) and has a deadline: no endless loops, no busy waiting.
@@ -64,6 +65,12 @@ export function buildGenerationPrompt(spec: ToolSpec, previous: readonly Previou
       ? 'Network: none. `fetch` is denied for every host; compute the result locally.'
       : `Network: \`fetch\` may reach only these hosts: ${network.map((host) => `\`${host}\``).join(', ')}.`,
   ];
+  const secretNames = spec.capabilities?.secrets ?? [];
+  if (secretNames.length > 0) {
+    sections.push(
+      `Secrets: read them at call time with ${secretNames.map((name) => `\`secrets.get('${name}')\``).join(', ')}. The values are supplied by the app and hidden from you; never hard-code, return or log them.`,
+    );
+  }
   const examples = spec.examples ?? [];
   const data: { [key: string]: JsonValue } = {};
   if (examples.length > 0) {

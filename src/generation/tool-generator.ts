@@ -8,6 +8,7 @@ import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import type { SandboxCall } from '../sandbox/sandbox-call.ts';
 import { isSandboxError } from '../sandbox/sandbox-error.ts';
 import type { SandboxDenial } from '../sandbox/sandbox-result.ts';
+import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
 import { CodeValidator, type ValidationIssue } from './code-validator.ts';
 import { extractCode } from './extract-code.ts';
 import type { GenerationAttempt } from './generation-attempt.ts';
@@ -79,6 +80,11 @@ export interface ToolGeneratorOptions {
   readonly timeoutMs?: number;
   /** Receives a debug line per attempt and errors thrown by `onAttempt`. */
   readonly logger?: Logger;
+  /**
+   * Supplies the values of the secrets a spec names (`capabilities.secrets`) when its examples
+   * run. The model never sees them. @default none (a tool reading a secret fails its examples)
+   */
+  readonly secrets?: SecretSource;
 }
 
 /** Per-call options of {@link ToolGenerator.generate}. */
@@ -145,6 +151,7 @@ export class ToolGenerator {
   readonly #validator: GenerationValidator;
   readonly #sandbox: GenerationSandbox | undefined;
   readonly #logger: Logger | undefined;
+  readonly #secrets: SecretSource | undefined;
   #ownSandbox: QuickJsSandbox | undefined;
   #closed = false;
 
@@ -165,6 +172,7 @@ export class ToolGenerator {
         options.validator,
       );
     }
+    this.#secrets = options.secrets;
     const maxBytes =
       options.maxBytes === undefined
         ? undefined
@@ -297,6 +305,9 @@ export class ToolGenerator {
       source,
       entry: spec.name,
       network: { allow: spec.capabilities?.network ?? [] },
+      ...((spec.capabilities?.secrets?.length ?? 0) > 0
+        ? { secrets: await resolveSecretValues(spec.capabilities?.secrets, this.#secrets) }
+        : {}),
       ...(this.#options.timeoutMs === undefined ? {} : { timeoutMs: this.#options.timeoutMs }),
     };
     const outcomes = await Promise.all(

@@ -4,6 +4,7 @@ import { objectOption, stringOption } from '../core/options.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
 import { TOOL_NAME_PATTERN } from '../registry/tool-definition.ts';
 import { RESERVED_IDENTIFIERS } from '../sandbox/sandbox-call.ts';
+import { SECRET_NAME_PATTERN } from '../sandbox/sandbox-secrets.ts';
 
 /** One input and the output the tool must return for it. */
 export interface SpecExample {
@@ -17,6 +18,8 @@ export interface SpecExample {
 export interface SpecCapabilities {
   /** Hosts its `fetch` may reach, in the sandbox's `network.allow` format (`host` or `host:port`). */
   readonly network: readonly string[];
+  /** Names of the app's secrets it may read with `secrets.get(name)` (never the values). @default [] */
+  readonly secrets?: readonly string[];
 }
 
 /** What {@link ToolGenerator.generate} should write. */
@@ -39,7 +42,7 @@ const MAX_DESCRIPTION = 8_000;
 const MAX_EXAMPLES = 50;
 // Names a function declaration cannot (or must not) shadow: the sandbox's reserved identifiers
 // and the guest globals a tool calls.
-const RESERVED: ReadonlySet<string> = new Set([...RESERVED_IDENTIFIERS, 'fetch', 'console']);
+const RESERVED: ReadonlySet<string> = new Set([...RESERVED_IDENTIFIERS, 'fetch', 'console', 'secrets']);
 
 /**
  * Checks a {@link ToolSpec} and returns a frozen copy. Every failure is an `InvalidOptionError`
@@ -109,6 +112,7 @@ export function validateToolSpec(spec: ToolSpec): ToolSpec {
   }
 
   let network: string[] = [];
+  let secrets: string[] = [];
   if (spec.capabilities !== undefined) {
     objectOption('spec.capabilities', spec.capabilities);
     const hosts = spec.capabilities.network ?? [];
@@ -120,6 +124,20 @@ export function validateToolSpec(spec: ToolSpec): ToolSpec {
       );
     }
     network = hosts.map((host, index) => stringOption(`spec.capabilities.network[${index}]`, host));
+    const names = spec.capabilities.secrets ?? [];
+    if (!Array.isArray(names)) {
+      throw new InvalidOptionError('spec.capabilities.secrets', 'an array of secret names', names);
+    }
+    secrets = names.map((name, index) => {
+      if (typeof name !== 'string' || !SECRET_NAME_PATTERN.test(name)) {
+        throw new InvalidOptionError(
+          `spec.capabilities.secrets[${index}]`,
+          'a secret name like API_TOKEN (letters, digits, _)',
+          name,
+        );
+      }
+      return name;
+    });
   }
 
   return Object.freeze({
@@ -128,6 +146,10 @@ export function validateToolSpec(spec: ToolSpec): ToolSpec {
     inputSchema: structuredClone(inputSchema),
     returns,
     examples: Object.freeze(examples),
-    capabilities: Object.freeze({ network: Object.freeze(network) }),
+    capabilities: Object.freeze(
+      secrets.length === 0
+        ? { network: Object.freeze(network) }
+        : { network: Object.freeze(network), secrets: Object.freeze(secrets) },
+    ),
   });
 }

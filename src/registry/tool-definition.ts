@@ -3,6 +3,7 @@ import type { InvalidValueError } from '../core/options.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
 import { schemaProblem } from '../regression/schema-cache.ts';
 import { parseAllowEntry } from '../sandbox/network-policy.ts';
+import { SECRET_NAME_PATTERN } from '../sandbox/sandbox-secrets.ts';
 import type { JsonObject, JsonValue, ToolCapabilities, VersionAuthor } from '../storage/types.ts';
 import { InvalidToolError } from './registry-errors.ts';
 
@@ -35,8 +36,11 @@ export interface ToolDefinition {
   inputSchema: JsonObject | ZodSchemaLike;
   /** JavaScript source defining `function <name>(input)` (async allowed). */
   source: string;
-  /** What the tool may do. @default { network: [] } */
-  capabilities?: { network?: string[] };
+  /**
+   * What the tool may do: `network` hosts its `fetch` may reach, and the names of the app's
+   * `secrets` it may read with `secrets.get(name)`. @default { network: [] }
+   */
+  capabilities?: { network?: string[]; secrets?: string[] };
   /** Who wrote the source. @default 'human' */
   author?: VersionAuthor;
   /**
@@ -100,7 +104,7 @@ export function toInputSchema(value: unknown, field = 'inputSchema'): JsonObject
   return json;
 }
 
-/** Validates `network` entries (`host[:port]`) the way the sandbox will read them. */
+/** Validates `network` entries (`host[:port]`) the way the sandbox will read them, and `secrets` names. */
 export function toCapabilities(value: unknown, field = 'capabilities'): ToolCapabilities {
   if (value === undefined) return { network: [] };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -119,7 +123,17 @@ export function toCapabilities(value: unknown, field = 'capabilities'): ToolCapa
       );
     }
   });
-  return { network: [...(network as string[])] };
+  const secrets = (value as { secrets?: unknown }).secrets ?? [];
+  if (!Array.isArray(secrets)) throw fail(`${field}.secrets`, 'an array of secret names', secrets);
+  secrets.forEach((name, index) => {
+    if (typeof name !== 'string' || !SECRET_NAME_PATTERN.test(name)) {
+      throw fail(`${field}.secrets[${index}]`, 'a secret name like API_TOKEN (letters, digits, _)', name);
+    }
+  });
+  const unique = [...new Set(secrets as string[])];
+  return unique.length === 0
+    ? { network: [...(network as string[])] }
+    : { network: [...(network as string[])], secrets: unique };
 }
 
 /**

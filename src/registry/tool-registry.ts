@@ -200,7 +200,14 @@ export class ToolRegistry {
       actor,
       reason,
       toVersion: 1,
-      evidence: { examples: examples.length, capabilities: { network: capabilities.network }, sideEffects },
+      evidence: {
+        examples: examples.length,
+        capabilities: {
+          network: capabilities.network,
+          ...(capabilities.secrets ? { secrets: capabilities.secrets } : {}),
+        },
+        sideEffects,
+      },
     };
     const created = await this.#storage.createTool({
       name,

@@ -8,6 +8,7 @@ import { checkToolName } from '../registry/tool-definition.ts';
 import type { SandboxCall } from '../sandbox/sandbox-call.ts';
 import type { SandboxDeterminism } from '../sandbox/sandbox-options.ts';
 import type { SandboxRunResult } from '../sandbox/sandbox-result.ts';
+import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
 import { ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
 import type {
   InvocationRecord,
@@ -16,6 +17,7 @@ import type {
   StorageAdapter,
   StoredTestCase,
   TestCaseOrigin,
+  ToolCapabilities,
   ToolVersion,
 } from '../storage/types.ts';
 import { checkExpectation, type Expectation, parseExpectation } from './expectation.ts';
@@ -69,6 +71,19 @@ export interface RegressionRunnerOptions {
   readonly heldOutFraction?: number;
   /** Deadline of each sandbox run, ms. @default the sandbox's own */
   readonly timeoutMs?: number;
+  /**
+   * Supplies the values of the secrets a tool version names (`capabilities.secrets`) for its
+   * runs. @default none (a tool reading a secret fails)
+   */
+  readonly secrets?: SecretSource;
+  /**
+   * Narrows a version's capabilities for its runs (the agent holds tools the model created to
+   * its current `creation` grant). @default the stored capabilities
+   */
+  readonly capabilities?: (
+    toolName: string,
+    capabilities: ToolCapabilities,
+  ) => ToolCapabilities | Promise<ToolCapabilities>;
 }
 
 /** A case to add with {@link RegressionRunner.addCase}. */
@@ -160,6 +175,8 @@ export class RegressionRunner {
   readonly options: ResolvedRunnerOptions;
   readonly #storage: StorageAdapter;
   readonly #sandbox: RegressionSandbox;
+  readonly #secrets: SecretSource | undefined;
+  readonly #capabilities: RegressionRunnerOptions['capabilities'];
   readonly #schemas = new SchemaCache();
   /** Parsed stored expectations by their JSON text: parsing a schema costs ~70 µs. */
   readonly #parsed = new Map<string, { expectation: Expectation; determinism: SandboxDeterminism | false }>();
@@ -180,6 +197,8 @@ export class RegressionRunner {
     }
     this.#storage = options.storage;
     this.#sandbox = options.sandbox;
+    this.#secrets = options.secrets;
+    this.#capabilities = options.capabilities;
     this.options = Object.freeze({
       repeats: integerOption('repeats', options.repeats ?? 3, 1, 100),
       latencyMargin: numberOption('latencyMargin', options.latencyMargin ?? 0.5, 0),
@@ -417,10 +436,17 @@ export class RegressionRunner {
       const reason = `invalid case: ${error instanceof Error ? error.message : String(error)}`;
       return { ...base, passed: false, reason, latencyMs: 0, output: null };
     }
+    const capabilities = this.#capabilities
+      ? await this.#capabilities(toolName, reference.capabilities)
+      : reference.capabilities;
+    const secretNames = capabilities.secrets ?? [];
+    const secrets =
+      secretNames.length > 0 ? await resolveSecretValues(secretNames, this.#secrets) : undefined;
     const call = (source: string): SandboxCall => ({
       source,
       entry: toolName,
-      network: { allow: reference.capabilities.network },
+      network: { allow: capabilities.network },
+      ...(secrets === undefined ? {} : { secrets }),
       deterministic: determinism,
       ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),
     });

@@ -39,6 +39,8 @@ export interface GuestHost {
   parseQuery(query: string): string;
   /** application/x-www-form-urlencoded serialisation of a JSON `[[name, value], ...]` list. */
   serializeQuery(pairsJson: string): string;
+  /** The value of secret `name` granted to the current call; throws when it was not granted. */
+  secret(name: string): string;
 }
 
 /** The privileged handle returned by the prelude; only the host holds it. */
@@ -1438,6 +1440,15 @@ export function guestPrelude(host: GuestHost): GuestControl {
     return clone(value);
   }
 
+  // --- secrets ---------------------------------------------------------------------------------
+
+  /** `secrets.get(name)`: the app-granted credential `name` of this call (values live on the host). */
+  const secretsObject = freeze({
+    get: function get(name: unknown): string {
+      return host.secret(StringCtor(name));
+    },
+  });
+
   // --- installation and hardening ---------------------------------------------------------------
 
   function globalDescriptor(value: unknown): PropertyDescriptor {
@@ -1478,6 +1489,7 @@ export function guestPrelude(host: GuestHost): GuestControl {
       EventTarget,
       atob,
       btoa,
+      secrets: secretsObject,
     };
     const map: PropertyDescriptorMap = ObjectCtor.create(null);
     for (const name of objectKeys(values)) map[name] = globalDescriptor(values[name]);

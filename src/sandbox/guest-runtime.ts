@@ -846,6 +846,19 @@ export class GuestRuntime {
       }
       return undefined;
     });
+    define('secret', (nameHandle) => {
+      const call = this.#call;
+      const name = text(nameHandle);
+      if (!call?.active) throw new Error('secrets.get() is only available while the tool runs');
+      const secrets = call.request.secrets;
+      if (!Object.hasOwn(secrets, name)) {
+        const declared = Object.keys(secrets);
+        throw new Error(
+          `Secret "${name.slice(0, 64)}" is not available to this tool; ${declared.length === 0 ? 'it was granted no secrets' : `it may read only ${declared.map((item) => `"${item}"`).join(', ')}`}.`,
+        );
+      }
+      return guestString(secrets[name] as string);
+    });
     define('encodeUtf8', (input) => guestBuffer(Buffer.from(text(input), 'utf8')));
     define('decodeUtf8', (bytes, fatal, ignoreBom) => {
       const lifetime = context.getArrayBuffer(bytes);

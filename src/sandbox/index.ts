@@ -27,3 +27,4 @@ export type {
   SandboxLogLevel,
   SandboxRunResult,
 } from './sandbox-result.ts';
+export { type SandboxSecrets, SECRET_NAME_PATTERN, type SecretSource } from './sandbox-secrets.ts';

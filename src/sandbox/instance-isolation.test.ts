@@ -200,6 +200,7 @@ describe('a raw write into one tool’s WebAssembly memory', () => {
       network,
       deterministic: false as const,
       isolationKey: entry,
+      secrets: {},
       ...extra,
     });
     const value = async (entry: string, extra: object = {}) => {

@@ -11,6 +11,8 @@ export interface IsolationKeyParts {
   readonly network: ResolvedNetworkOptions;
   /** An explicit key from the caller (e.g. `name@version`), combined with the derived one. */
   readonly explicit: string | undefined;
+  /** The NAMES of the secrets the call may read (never their values). */
+  readonly secretNames?: readonly string[];
 }
 
 /**
@@ -35,6 +37,7 @@ export function isolationKey(parts: IsolationKeyParts, digest: (source: string) 
     network.maxResponseBytes,
     network.maxRequests,
     parts.explicit ?? null,
+    [...(parts.secretNames ?? [])].sort(),
   ]);
 }
 

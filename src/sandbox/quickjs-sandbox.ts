@@ -7,6 +7,7 @@ import {
   resolveSandboxOptions,
 } from './sandbox-options.ts';
 import type { SandboxRunResult } from './sandbox-result.ts';
+import { SecretScrubber } from './sandbox-secrets.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 /** How long past a call's deadline a stuck worker is given before it is terminated. */
@@ -144,21 +145,24 @@ export class QuickJsSandbox {
       network: resolved.network,
       deterministic: resolved.deterministic,
       isolationKey: resolved.isolationKey,
+      secrets: resolved.secrets,
     });
     const durationMs = performance.now() - started;
+    // Nothing the guest produced leaves the sandbox layer with a secret value in it.
+    const scrub = new SecretScrubber(resolved.secrets);
     if (!result.ok) {
       throw new SandboxError({
         code: result.code,
-        message: result.message,
-        logs: result.logs,
+        message: scrub.text(result.message),
+        logs: scrub.logs(result.logs),
         durationMs,
-        guestError: result.guestError,
+        guestError: scrub.guestError(result.guestError),
         denials: result.denials,
       });
     }
     return {
-      value: JSON.parse(result.json) as T,
-      logs: result.logs,
+      value: scrub.json(result.json) as T,
+      logs: scrub.logs(result.logs),
       durationMs,
       executionMs: result.executionMs,
       requests: result.requests,

@@ -13,6 +13,7 @@ import {
   type SandboxNetworkOptions,
   sandboxLimits,
 } from './sandbox-options.ts';
+import { checkSandboxSecrets, type SandboxSecrets } from './sandbox-secrets.ts';
 import { jsonDepthExceeds, maxValueDepth } from './value-depth.ts';
 
 /**
@@ -45,6 +46,12 @@ export interface SandboxCall {
    * @default none (the derived key alone)
    */
   readonly isolationKey?: string;
+  /**
+   * Secret values the tool may read with `secrets.get(name)` during this call. Every
+   * occurrence of a value in what the call returns (result, console, errors) is replaced by
+   * `[secret:NAME]`. @default none
+   */
+  readonly secrets?: SandboxSecrets;
 }
 
 /** A call after validation, with every setting resolved. */
@@ -58,6 +65,7 @@ export interface ResolvedCall {
   readonly isolation: SandboxIsolation;
   /** Which QuickJS instance the call may run in (see `isolationKey`). */
   readonly isolationKey: string;
+  readonly secrets: SandboxSecrets;
 }
 
 const maxSourceLength = 1024 * 1024;
@@ -113,6 +121,7 @@ export function resolveSandboxCall(
     );
   }
   const network = resolveNetworkOptions(call.network, defaults.network, 'call.network');
+  const secrets = checkSandboxSecrets(call.secrets);
   return {
     source: call.source,
     entry: call.entry,
@@ -125,9 +134,16 @@ export function resolveSandboxCall(
     deterministic: resolveDeterminism(call.deterministic, defaults.deterministic, 'call.deterministic'),
     isolation: resolveIsolation(call.isolation, defaults.isolation, 'call.isolation'),
     isolationKey: isolationKey(
-      { entry: call.entry, source: call.source, network, explicit: call.isolationKey },
+      {
+        entry: call.entry,
+        source: call.source,
+        network,
+        explicit: call.isolationKey,
+        secretNames: Object.keys(secrets),
+      },
       digest,
     ),
+    secrets,
   };
 }
 

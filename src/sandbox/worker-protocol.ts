@@ -42,6 +42,8 @@ export interface WorkerRunRequest {
   readonly deterministic: SandboxDeterminism | false;
   /** Calls with different keys never run in the same QuickJS instance (see `isolation-key.ts`). */
   readonly isolationKey: string;
+  /** Secret values by name, for the guest's `secrets.get` (scrubbed from outputs on the main thread). */
+  readonly secrets: Readonly<Record<string, string>>;
 }
 
 /** Which QuickJS WebAssembly instance ran a call (the public shape, set by the worker). */

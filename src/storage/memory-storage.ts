@@ -20,6 +20,7 @@ import {
   checkNewVersion,
   checkRetention,
   cloneJson,
+  copyCapabilities,
 } from './storage-input.ts';
 import type {
   ActiveVersionChange,
@@ -115,7 +116,7 @@ export function memoryStorage(): StorageAdapter {
       version: tool.versions.length + 1,
       source: version.source,
       inputSchema: cloneJson<JsonObject>(`${field}.inputSchema`, version.inputSchema),
-      capabilities: { network: [...version.capabilities.network] },
+      capabilities: copyCapabilities(version.capabilities),
       parentVersion: version.parentVersion,
       reason: version.reason,
       author: version.author,
@@ -127,7 +128,7 @@ export function memoryStorage(): StorageAdapter {
   const copyVersion = (version: ToolVersion): ToolVersion => ({
     ...version,
     inputSchema: cloneJson<JsonObject>('inputSchema', version.inputSchema),
-    capabilities: { network: [...version.capabilities.network] },
+    capabilities: copyCapabilities(version.capabilities),
   });
   const copyInvocation = (record: StoredInvocation): StoredInvocation => {
     const copy = { ...record };

@@ -1,5 +1,5 @@
 import type { AggregatableInvocation } from './aggregate-invocations.ts';
-import { toJsonText } from './storage-input.ts';
+import { copyCapabilities, toJsonText } from './storage-input.ts';
 import type {
   AuditEntry,
   JsonObject,
@@ -55,7 +55,7 @@ export function toVersionRow(
     version: number,
     source: version.source,
     inputSchema: JSON.parse(inputSchema) as JsonObject,
-    capabilities: { network: [...version.capabilities.network] },
+    capabilities: copyCapabilities(version.capabilities),
     parentVersion: version.parentVersion,
     reason: version.reason,
     author: version.author,

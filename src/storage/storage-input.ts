@@ -17,6 +17,7 @@ import type {
   NewToolVersion,
   RetentionPolicy,
   TestCaseOrigin,
+  ToolCapabilities,
   VersionAuthor,
 } from './types.ts';
 
@@ -137,6 +138,12 @@ export function checkNewVersion(field: string, version: NewToolVersion): void {
   const network: unknown = version.capabilities?.network;
   if (!Array.isArray(network) || network.some((entry) => typeof entry !== 'string'))
     throw new StorageInputError(`${field}.capabilities.network`, 'an array of strings', network);
+  const secrets: unknown = version.capabilities?.secrets;
+  if (
+    secrets !== undefined &&
+    (!Array.isArray(secrets) || secrets.some((entry) => typeof entry !== 'string'))
+  )
+    throw new StorageInputError(`${field}.capabilities.secrets`, 'an array of secret names', secrets);
   if (version.parentVersion !== null) checkInteger(`${field}.parentVersion`, version.parentVersion, 1);
   checkString(`${field}.reason`, version.reason);
   if (!authors.has(version.author))
@@ -196,4 +203,12 @@ export function checkAuditQuery(query: AuditQuery): void {
   if (query.since !== undefined) checkFinite('query.since', query.since);
   if (query.limit !== undefined) checkInteger('query.limit', query.limit, 0);
   if (query.afterId !== undefined) checkInteger('query.afterId', query.afterId, 0);
+}
+
+/** A detached copy of a version's capabilities (`secrets` only when the tool has any). */
+export function copyCapabilities(capabilities: ToolCapabilities): ToolCapabilities {
+  const secrets = capabilities.secrets ?? [];
+  return secrets.length === 0
+    ? { network: [...capabilities.network] }
+    : { network: [...capabilities.network], secrets: [...secrets] };
 }

@@ -109,6 +109,8 @@ export interface RetentionPolicy {
 export interface ToolCapabilities {
   /** `host[:port]` entries the tool may fetch from. */
   network: string[];
+  /** Names of the app's secrets the tool may read with `secrets.get(name)` (never the values). */
+  secrets?: string[];
 }
 
 /** A new, immutable version to add to a tool. */

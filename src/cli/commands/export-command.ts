@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TOOL_NAME_PATTERN } from '../../registry/tool-definition.ts';
+import { copyCapabilities } from '../../storage/storage-input.ts';
 import type { CliCommand } from '../cli-command.ts';
 import { CliFailure } from '../cli-errors.ts';
 import {
@@ -47,7 +48,7 @@ Files of tools that no longer exist are left in place. The database is only read
         version: active.version,
         author: active.author,
         inputSchema: active.inputSchema,
-        capabilities: { network: [...active.capabilities.network] },
+        capabilities: copyCapabilities(active.capabilities),
         file,
         sha256: sha256(active.source),
       });
