@@ -22,7 +22,7 @@ export const intrinsicsManifest: Readonly<Record<string, string>> = {
   'async generator function.prototype.__proto__': '[Symbol.toStringTag] constructor next return throw',
   'async generator function.prototype.__proto__.__proto__': '[Symbol.asyncIterator]',
   globalThis:
-    'AbortController AbortSignal AggregateError Array ArrayBuffer BigInt BigInt64Array BigUint64Array Boolean DOMException DataView Date Error EvalError Event EventTarget Float16Array Float32Array Float64Array Function Headers Infinity Int16Array Int32Array Int8Array InternalError Iterator JSON Map Math NaN Number Object Promise Proxy RangeError ReferenceError Reflect RegExp Response Set String Symbol SyntaxError TextDecoder TextEncoder TypeError URIError URL URLSearchParams Uint16Array Uint32Array Uint8Array Uint8ClampedArray WeakMap WeakRef WeakSet [Symbol.toStringTag] atob btoa clearInterval clearTimeout console decodeURI decodeURIComponent encodeURI encodeURIComponent escape eval fetch globalThis isFinite isNaN parseFloat parseInt queueMicrotask setInterval setTimeout structuredClone undefined unescape',
+    'AbortController AbortSignal AggregateError Array ArrayBuffer BigInt BigInt64Array BigUint64Array Boolean DOMException DataView Date Error EvalError Event EventTarget Float16Array Float32Array Float64Array Function Headers Infinity Int16Array Int32Array Int8Array InternalError Iterator JSON Map Math NaN Number Object Promise Proxy RangeError ReferenceError Reflect RegExp Response Set String Symbol SyntaxError TextDecoder TextEncoder TypeError URIError URL URLSearchParams Uint16Array Uint32Array Uint8Array Uint8ClampedArray WeakMap WeakRef WeakSet [Symbol.toStringTag] atob btoa clearInterval clearTimeout console decodeURI decodeURIComponent encodeURI encodeURIComponent escape eval fetch globalThis isFinite isNaN parseFloat parseInt queueMicrotask secrets setInterval setTimeout structuredClone undefined unescape',
   'globalThis.AbortController': 'length name prototype',
   'globalThis.AbortController.prototype': 'abort constructor signal',
   'globalThis.AbortSignal': 'abort any length name prototype timeout',
@@ -353,6 +353,9 @@ export const intrinsicsManifest: Readonly<Record<string, string>> = {
   'globalThis.clearTimeout.prototype': 'constructor',
   'globalThis.console':
     'assert count countReset debug dir error group groupCollapsed groupEnd info log table time timeEnd timeLog trace warn',
+  'globalThis.secrets': 'get',
+  'globalThis.secrets.get': 'length name prototype',
+  'globalThis.secrets.get.prototype': 'constructor',
   'globalThis.fetch': 'length name prototype',
   'globalThis.fetch.prototype': 'constructor',
   'globalThis.queueMicrotask': 'length name prototype',

@@ -3,9 +3,11 @@
  * part 4): output deeper than `maxValueDepth` fails fast with INVALID_OUTPUT naming the limit
  * (not TIMEOUT), input deeper than it is refused before the call.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxFailure } from '../../test/support/sandbox-failure.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { PLAIN_JSON_LIMITS } from '../core/plain-json.ts';
 import { QuickJsSandbox } from './quickjs-sandbox.ts';
 import { jsonDepthExceeds, maxValueDepth } from './value-depth.ts';
 
@@ -87,10 +89,11 @@ describe('value depth limit', () => {
     expect(error.message).toContain(`output${'[0]'.repeat(maxValueDepth - 2)}.__proto__`);
   });
 
-  it('refuses input deeper than the limit before the call, and accepts input at the limit', async () => {
+  it('refuses input deeper than the input limit before the call, and accepts input at the limit', async () => {
+    // Inputs have their own, lower limit (PLAIN_JSON_LIMITS.maxDepth), checked for every entry point.
     const echo = { source: 'function main(input) { return input.a === undefined ? 0 : 1; }', entry: 'main' };
-    expect(await sandbox.run(echo, nestedValue(maxValueDepth) as object)).toBe(1);
-    for (const depth of [maxValueDepth + 1, 100_000]) {
+    expect(await sandbox.run(echo, nestedValue(PLAIN_JSON_LIMITS.maxDepth) as object)).toBe(1);
+    for (const depth of [PLAIN_JSON_LIMITS.maxDepth + 1, maxValueDepth + 1, 100_000]) {
       let caught: unknown;
       try {
         await sandbox.run(echo, nestedValue(depth) as object);
