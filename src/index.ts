@@ -220,6 +220,7 @@ export {
 export {
   type GuestErrorInfo,
   isSandboxError,
+  MAX_VALUE_DEPTH,
   QuickJsSandbox,
   type QuickJsSandboxOptions,
   type ResolvedNetworkOptions,

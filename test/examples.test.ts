@@ -42,7 +42,9 @@ describe.skipIf(!built)('the examples', () => {
     try {
       const out = runExample('custom-storage', ['--data', data]);
       expect(out).toContain('slugify("Ünïcödé stays readable") = "unicode-stays-readable"');
-      expect(out).toMatch(/the file holds 2 operations, one per line/);
+      // One line for the tool (with its case and audit entry), then one per flush of calls.
+      expect(out).toMatch(/the file holds \d+ operations, one per line/);
+      expect(out).toMatch(/"op":"tool"/);
       expect(out).toContain('reopened: slugify v1; 3 calls recorded (3 ok), 1 regression case(s)');
       expect(out).toContain('and it still works: "back-again"');
       expect(readdirSync(data).filter((file) => file.endsWith('.jsonl'))).toHaveLength(1);
@@ -88,7 +90,7 @@ describe.skipIf(!built)('the examples', () => {
     const out = runExample('approval-and-pinning');
     expect(out).toMatch(/approval 1: declined/);
     expect(out).toMatch(
-      /fetch_rate: v1 kept \(attempt 1 \(approval\): the approve hook declined the promotion\)/,
+      /fetch_rate: v1 kept \(attempt 1 \(approval\): APPROVAL_DECLINED: the approve hook declined the promotion\)/,
     );
     expect(out).toMatch(/approval 2: approved/);
     expect(out).toMatch(/PROMOTED fetch_rate v1 → v2/);

@@ -1,10 +1,11 @@
 /**
  * The README quickstart, run as its own program against a real sql.js file: after
  * `agent.close()` nothing may be left behind (no `<path>.lock`, no temporary file).
- * `QUICKSTART` is the README snippet verbatim; only its two import lines are pointed at this
+ * `QUICKSTART` is the README snippet, read from README.md; only its two import lines are pointed at this
  * checkout and at a scripted stand-in for `@ai-sdk/openai`.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,26 +14,15 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ToolRegistry } from '../src/registry/tool-registry.ts';
 import { sqlJsStorage } from '../src/storage/sql-js-storage.ts';
 
-/** The README's quickstart code block (keep identical to README.md). */
-const QUICKSTART = `import { createOpenAI } from '@ai-sdk/openai';          // or any AI SDK LanguageModel
-import { SelfImprovingAgent, sqlJsStorage } from 'self-improving-agent';
+/** The README's quickstart code block, read from README.md so the two can never drift apart. */
+const QUICKSTART = quickstartOf(readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8'));
 
-const agent = new SelfImprovingAgent({
-  model: createOpenAI({ apiKey: process.env.OPENAI_API_KEY }).chat('gpt-4o-mini'),
-  storage: sqlJsStorage({ path: '.sia/agent.sqlite' }),   // tools, versions, metrics, audit log
-  closeStorage: true,                                       // close() writes the file, removes its .lock
-  capture: { inputs: true, outputs: true },                 // lets the gate harvest real cases
-});
-agent.on('tool:promoted', ({ toolName, fromVersion, toVersion, loop }) =>
-  console.log(\`\${toolName} v\${fromVersion} → v\${toVersion} after \${loop.ms} ms\`));
-agent.on('tool:rolled-back', ({ toolName, toVersion }) => console.log(\`\${toolName} back to v\${toVersion}\`));
-
-const { text } = await agent.run('Convert 5000 USD to ILS');  // may create tools with request_new_tool
-console.log(text);
-const rate = await agent.invoke('fetch_exchange_rate', { from: 'EUR', to: 'GBP' }); // no model needed
-await agent.idle();   // let background improvement settle
-await agent.close();  // write every record, release what the agent owns
-`;
+function quickstartOf(readme: string): string {
+  const section = readme.slice(readme.indexOf('## Quickstart'));
+  const block = /```ts\n([\s\S]*?)```/.exec(section);
+  if (!block?.[1]) throw new Error('README.md has no ```ts block under "## Quickstart"');
+  return block[1];
+}
 
 const repo = join(import.meta.dirname, '..');
 let dir: string;

@@ -398,13 +398,13 @@ describe('rejections carry codes', () => {
     const agent = new SelfImprovingAgent({ sandbox, storage: memoryStorage() });
     await agent.ready();
     const requestNewTool = agent.tools().request_new_tool as unknown as {
-      execute: (input: unknown, options: unknown) => Promise<{ ok: boolean; code?: string }>;
+      execute: (input: unknown, options: unknown) => Promise<{ ok: boolean; error?: { code: string } }>;
     };
     const answer = await requestNewTool.execute(
       { name: 'x_tool', description: 'x', inputSchema: { type: 'object' }, returns: 'x' },
       { toolCallId: '1', messages: [] },
     );
-    expect(answer).toMatchObject({ ok: false, code: 'NO_GENERATOR' });
+    expect(answer).toMatchObject({ ok: false, error: { code: 'GENERATION_UNAVAILABLE' } });
     await agent.close();
   });
 });

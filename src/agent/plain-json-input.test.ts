@@ -211,8 +211,8 @@ describe('request_new_tool examples', () => {
           },
           { toolCallId: 'call-1', messages: [] } as never,
         );
-        expect(answer).toMatchObject({ ok: false });
-        expect((answer as { error: string }).error).toContain('spec.examples[0].input');
+        expect(answer).toMatchObject({ ok: false, error: { code: 'GENERATION_FAILED' } });
+        expect((answer as { error: { message: string } }).error.message).toContain('spec.examples[0].input');
         expect(modelCalls).toBe(0);
         expect(await storage.listTools()).toEqual([]);
       } finally {

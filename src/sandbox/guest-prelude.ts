@@ -97,8 +97,8 @@ export function guestPrelude(host: GuestHost): GuestControl {
   const maxMessageChars = 2000;
   const maxLogEntryChars = 8192;
   const maxPendingTimers = 10_000;
-  /** Keep equal to `maxValueDepth` in value-depth.ts (the host checks the same limit). */
-  const maxValueDepth = 1000;
+  /** Keep equal to `MAX_VALUE_DEPTH` in value-depth.ts (the host checks the same limit). */
+  const MAX_VALUE_DEPTH = 1000;
   const ownGlobal: any = globalThis;
 
   interface Realm {
@@ -225,7 +225,7 @@ export function guestPrelude(host: GuestHost): GuestControl {
 
   /**
    * A `JSON.stringify` replacer that only measures: each object's depth is its holder's plus
-   * one (constant work per value), and nesting past `maxValueDepth` stops the serialisation
+   * one (constant work per value), and nesting past `MAX_VALUE_DEPTH` stops the serialisation
    * early. QuickJS checks for cycles by scanning the chain of open objects, so serialising a
    * value of depth N costs about N²; the limit keeps that bounded and the refusal fast.
    */
@@ -234,7 +234,7 @@ export function guestPrelude(host: GuestHost): GuestControl {
     return function measure(this: unknown, _key: string, value: unknown): unknown {
       if (typeof value === 'object' && value !== null) {
         const depth = (depths.get(this) ?? 0) + 1;
-        if (depth > maxValueDepth) throw depthExceeded;
+        if (depth > MAX_VALUE_DEPTH) throw depthExceeded;
         depths.set(value, depth);
       }
       return value;
@@ -250,7 +250,7 @@ export function guestPrelude(host: GuestHost): GuestControl {
         return fail(
           'INVALID_OUTPUT',
           'RangeError',
-          `the result is nested more than ${maxValueDepth} levels deep (the sandbox's value depth limit, maxValueDepth); return flatter data`,
+          `the result is nested more than ${MAX_VALUE_DEPTH} levels deep (the sandbox's value depth limit, MAX_VALUE_DEPTH); return flatter data`,
         );
       }
       const failure = describeThrown(error, 'INVALID_OUTPUT');

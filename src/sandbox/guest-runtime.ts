@@ -12,7 +12,7 @@ import { type CallOutcome, cancelTimer, HostCall } from './host-call.ts';
 import { FetchFailure, fetchTarget, type HostFetchRequest, hostFetch } from './host-fetch.ts';
 import { NetworkPolicy } from './network-policy.ts';
 import type { GuestErrorInfo, SandboxErrorCode } from './sandbox-error.ts';
-import { jsonDepthExceeds, maxValueDepth } from './value-depth.ts';
+import { jsonDepthExceeds, MAX_VALUE_DEPTH } from './value-depth.ts';
 import type { WorkerInit, WorkerRunRequest, WorkerRunResult } from './worker-protocol.ts';
 
 /** Settings of a {@link GuestRuntime}; the same as the worker's init data. */
@@ -504,11 +504,11 @@ export class GuestRuntime {
       }
       // The prelude already refuses deeper results; checked again here (one linear pass) so
       // nothing below ever walks an unbounded nesting.
-      if (jsonDepthExceeds(json, maxValueDepth)) {
+      if (jsonDepthExceeds(json, MAX_VALUE_DEPTH)) {
         return {
           ok: false,
           code: 'INVALID_OUTPUT',
-          message: `Invalid tool output: the result is nested more than ${maxValueDepth} levels deep (the sandbox's value depth limit, maxValueDepth); return flatter data.`,
+          message: `Invalid tool output: the result is nested more than ${MAX_VALUE_DEPTH} levels deep (the sandbox's value depth limit, MAX_VALUE_DEPTH); return flatter data.`,
           replaceWorker: false,
         };
       }

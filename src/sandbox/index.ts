@@ -28,3 +28,4 @@ export type {
   SandboxRunResult,
 } from './sandbox-result.ts';
 export { type SandboxSecrets, SECRET_NAME_PATTERN, type SecretSource } from './sandbox-secrets.ts';
+export { MAX_VALUE_DEPTH } from './value-depth.ts';

@@ -1,6 +1,6 @@
 /**
  * Values cross the sandbox boundary in linear time with a documented depth limit (issue 12,
- * part 4): output deeper than `maxValueDepth` fails fast with INVALID_OUTPUT naming the limit
+ * part 4): output deeper than `MAX_VALUE_DEPTH` fails fast with INVALID_OUTPUT naming the limit
  * (not TIMEOUT), input deeper than it is refused before the call.
  */
 
@@ -9,7 +9,7 @@ import { sandboxFailure } from '../../test/support/sandbox-failure.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { PLAIN_JSON_LIMITS } from '../core/plain-json.ts';
 import { QuickJsSandbox } from './quickjs-sandbox.ts';
-import { jsonDepthExceeds, maxValueDepth } from './value-depth.ts';
+import { jsonDepthExceeds, MAX_VALUE_DEPTH } from './value-depth.ts';
 
 /** A tool returning `depth` nested arrays around 0 (`[[0]]` is depth 2), built in linear time. */
 const nested = {
@@ -41,21 +41,21 @@ describe('value depth limit', () => {
     for (const kind of ['array', 'object']) {
       const error = await sandboxFailure(sandbox.run(nested, { depth: 100_000, kind }));
       expect(error.code).toBe('INVALID_OUTPUT');
-      expect(error.message).toContain(`more than ${maxValueDepth} levels deep`);
-      expect(error.message).toContain('maxValueDepth');
+      expect(error.message).toContain(`more than ${MAX_VALUE_DEPTH} levels deep`);
+      expect(error.message).toContain('MAX_VALUE_DEPTH');
     }
   }, 90_000);
 
   it('passes a result exactly at the limit and refuses one level more', async () => {
-    const atLimit = await sandbox.run<unknown>(nested, { depth: maxValueDepth, kind: 'array' });
-    expect(JSON.stringify(atLimit)).toBe(`${'['.repeat(maxValueDepth)}0${']'.repeat(maxValueDepth)}`);
-    const over = await sandboxFailure(sandbox.run(nested, { depth: maxValueDepth + 1, kind: 'array' }));
+    const atLimit = await sandbox.run<unknown>(nested, { depth: MAX_VALUE_DEPTH, kind: 'array' });
+    expect(JSON.stringify(atLimit)).toBe(`${'['.repeat(MAX_VALUE_DEPTH)}0${']'.repeat(MAX_VALUE_DEPTH)}`);
+    const over = await sandboxFailure(sandbox.run(nested, { depth: MAX_VALUE_DEPTH + 1, kind: 'array' }));
     expect(over.code).toBe('INVALID_OUTPUT');
   });
 
   it('counts depth through toJSON results, not only the raw structure', async () => {
     const source = `function main() {
-      const deep = { toJSON() { let value = 0; for (let i = 0; i < ${maxValueDepth + 5}; i++) value = [value]; return value; } };
+      const deep = { toJSON() { let value = 0; for (let i = 0; i < ${MAX_VALUE_DEPTH + 5}; i++) value = [value]; return value; } };
       return { deep };
     }`;
     const error = await sandboxFailure(sandbox.run({ source, entry: 'main' }, {}));
@@ -81,19 +81,19 @@ describe('value depth limit', () => {
   it('still finds a "__proto__" key deep inside a result (iterative host walk)', async () => {
     const source = `function main() {
       let value = JSON.parse('{"__proto__": 1}');
-      for (let i = 0; i < ${maxValueDepth - 2}; i++) value = [value];
+      for (let i = 0; i < ${MAX_VALUE_DEPTH - 2}; i++) value = [value];
       return value;
     }`;
     const error = await sandboxFailure(sandbox.run({ source, entry: 'main' }, {}));
     expect(error.code).toBe('INVALID_OUTPUT');
-    expect(error.message).toContain(`output${'[0]'.repeat(maxValueDepth - 2)}.__proto__`);
+    expect(error.message).toContain(`output${'[0]'.repeat(MAX_VALUE_DEPTH - 2)}.__proto__`);
   });
 
   it('refuses input deeper than the input limit before the call, and accepts input at the limit', async () => {
     // Inputs have their own, lower limit (PLAIN_JSON_LIMITS.maxDepth), checked for every entry point.
     const echo = { source: 'function main(input) { return input.a === undefined ? 0 : 1; }', entry: 'main' };
     expect(await sandbox.run(echo, nestedValue(PLAIN_JSON_LIMITS.maxDepth) as object)).toBe(1);
-    for (const depth of [PLAIN_JSON_LIMITS.maxDepth + 1, maxValueDepth + 1, 100_000]) {
+    for (const depth of [PLAIN_JSON_LIMITS.maxDepth + 1, MAX_VALUE_DEPTH + 1, 100_000]) {
       let caught: unknown;
       try {
         await sandbox.run(echo, nestedValue(depth) as object);
@@ -120,7 +120,9 @@ describe('jsonDepthExceeds', () => {
   it('does work linear in the length of the text: siblings never add depth', () => {
     const wide = `[${Array.from({ length: 100_000 }, () => '[1]').join(',')}]`;
     expect(jsonDepthExceeds(wide, 2)).toBe(false);
-    expect(jsonDepthExceeds(`${'['.repeat(maxValueDepth + 1)}${']'.repeat(maxValueDepth + 1)}`)).toBe(true);
-    expect(jsonDepthExceeds(`${'['.repeat(maxValueDepth)}${']'.repeat(maxValueDepth)}`)).toBe(false);
+    expect(jsonDepthExceeds(`${'['.repeat(MAX_VALUE_DEPTH + 1)}${']'.repeat(MAX_VALUE_DEPTH + 1)}`)).toBe(
+      true,
+    );
+    expect(jsonDepthExceeds(`${'['.repeat(MAX_VALUE_DEPTH)}${']'.repeat(MAX_VALUE_DEPTH)}`)).toBe(false);
   });
 });

@@ -1,18 +1,19 @@
 /**
  * The deepest nesting of arrays and objects a value may have to cross the sandbox boundary, in
- * either direction: a tool's input (checked on the host before the call) and its result
- * (checked inside the guest while serialising, and again on the host). `[[1]]` is 2 levels
- * deep. Deeper output fails with `INVALID_OUTPUT` naming this limit; deeper input is refused
- * with an `InvalidOptionError` for `input`. Bounding depth keeps every step of the crossing
+ * either direction: a tool's result (checked inside the guest while serialising, and again on
+ * the host) and its input (checked on the host before the call; inputs also meet the lower
+ * `PLAIN_JSON_LIMITS.maxDepth` of every entry point). `[[1]]` is 2 levels deep. Deeper output
+ * fails with `INVALID_OUTPUT` naming this limit; deeper input is refused with an
+ * `InvalidOptionError` for `input`. Bounding depth keeps every step of the crossing
  * linear in the size of the value (QuickJS's own `JSON.stringify` is quadratic in depth).
  */
-export const maxValueDepth = 1000;
+export const MAX_VALUE_DEPTH = 1000;
 
 /**
  * Whether JSON `text` nests arrays and objects more than `limit` levels deep. One linear pass
  * over the text that stops as soon as the limit is exceeded; `text` must be valid JSON.
  */
-export function jsonDepthExceeds(text: string, limit: number = maxValueDepth): boolean {
+export function jsonDepthExceeds(text: string, limit: number = MAX_VALUE_DEPTH): boolean {
   let depth = 0;
   let index = 0;
   const length = text.length;
