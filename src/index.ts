@@ -248,6 +248,7 @@ export {
   type AuditEntry,
   type AuditQuery,
   aggregateInvocations,
+  type CompareAndSetOptions,
   type CompareAndSetResult,
   type CreatedTool,
   type InvocationQuery,

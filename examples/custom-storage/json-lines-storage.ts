@@ -257,10 +257,12 @@ export function jsonLinesStorage(options: JsonLinesStorageOptions): StorageAdapt
         return tool && structuredClone(state.versions.get(toolName)?.[tool.activeVersion - 1]);
       }),
 
-    compareAndSetActive: (toolName, expected, next, entry) =>
+    compareAndSetActive: (toolName, expected, next, entry, options) =>
       run(async (state, write) => {
         const tool = toolOf(state, toolName);
         if (!state.versions.get(toolName)?.[next - 1]) throw new VersionNotFoundError(toolName, next);
+        if (options?.requireUnpinned === true && tool.pinned)
+          return { swapped: false as const, actual: tool.activeVersion, pinned: true as const };
         if (tool.activeVersion !== expected) return { swapped: false as const, actual: tool.activeVersion };
         const audit = auditLine(state, entry && { ...entry, toolName });
         await write({ op: 'active', toolName, version: next, ...(audit ? { audit } : {}) });

@@ -2,6 +2,7 @@ import { hashValue } from '../memory/hash-value.ts';
 import { ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
 import type {
   AuditEntry,
+  CompareAndSetOptions,
   CompareAndSetResult,
   JsonObject,
   NewTestCase,
@@ -326,6 +327,8 @@ export class ToolRegistry {
       actor: this.#actorOf(options),
       reason,
       evidence: evidence as JsonObject,
+      automatic: options.automatic !== false,
+      action: 'promote',
     });
   }
 
@@ -359,6 +362,8 @@ export class ToolRegistry {
       actor: this.#actorOf(options),
       reason,
       evidence: evidence as JsonObject,
+      automatic: options.automatic !== false,
+      action: 'rollback',
     });
   }
 
@@ -435,7 +440,14 @@ export class ToolRegistry {
     name: string,
     from: ToolVersion,
     to: ToolVersion,
-    entry: { type: string; actor: string; reason: string; evidence: JsonObject },
+    entry: {
+      type: string;
+      actor: string;
+      reason: string;
+      evidence: JsonObject;
+      automatic: boolean;
+      action: 'promote' | 'rollback';
+    },
   ): Promise<ActivationResult> {
     // The swap and its audit entry are one transaction: both or neither.
     const audit: ToolAuditEntry = {
@@ -446,8 +458,15 @@ export class ToolRegistry {
       toVersion: to.version,
       evidence: { ...entry.evidence, diff: unifiedDiff(name, from, to) },
     };
-    const swapped = await this.#compareAndSet(name, from.version, to.version, audit);
-    if (!swapped.swapped) throw new PromotionConflictError(name, from.version, swapped.actual, to.version);
+    // An automatic change asks the store to check the pin inside the swap's own transaction: the
+    // check above only fails fast, a pin landing after it must still stop the change.
+    const swapped = await this.#compareAndSet(name, from.version, to.version, audit, {
+      requireUnpinned: entry.automatic,
+    });
+    if (!swapped.swapped) {
+      if (swapped.pinned === true) throw new ToolPinnedError(name, entry.action);
+      throw new PromotionConflictError(name, from.version, swapped.actual, to.version);
+    }
     return { fromVersion: from.version, toVersion: to.version, audit: swapped.audit };
   }
 
@@ -462,10 +481,11 @@ export class ToolRegistry {
     expected: number,
     next: number,
     audit: ToolAuditEntry,
-  ): Promise<{ swapped: true; audit: AuditEntry } | { swapped: false; actual: number }> {
+    options: CompareAndSetOptions,
+  ): Promise<{ swapped: true; audit: AuditEntry } | { swapped: false; actual: number; pinned?: true }> {
     let result: CompareAndSetResult;
     try {
-      result = await this.#storage.compareAndSetActive(name, expected, next, audit);
+      result = await this.#storage.compareAndSetActive(name, expected, next, audit, options);
     } catch (error) {
       const tool = await this.#storage.getTool(name).catch(() => undefined);
       if (!tool) throw error;
@@ -477,7 +497,7 @@ export class ToolRegistry {
         };
       }
       if (tool.activeVersion !== expected) return { swapped: false, actual: tool.activeVersion };
-      result = await this.#storage.compareAndSetActive(name, expected, next, audit);
+      result = await this.#storage.compareAndSetActive(name, expected, next, audit, options);
     }
     if (!result.swapped) return result;
     // An adapter written for the older contract ignores the entry: append it as before.

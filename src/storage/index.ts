@@ -24,6 +24,7 @@ export type {
   ActiveVersionChange,
   AuditEntry,
   AuditQuery,
+  CompareAndSetOptions,
   CompareAndSetResult,
   CreatedTool,
   InvocationQuery,

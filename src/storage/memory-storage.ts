@@ -352,13 +352,15 @@ export function memoryStorage(): StorageAdapter {
       return active ? copyVersion(active) : undefined;
     },
 
-    async compareAndSetActive(toolName, expected, next, entry) {
+    async compareAndSetActive(toolName, expected, next, entry, options) {
       assertOpen();
       checkInteger('expected', expected, 1);
       checkInteger('next', next, 1);
       const prepared = entry === undefined ? undefined : prepareAudit({ ...entry, toolName });
       const tool = requireTool(toolName);
       if (next > tool.versions.length) throw new VersionNotFoundError(toolName, next);
+      if (options?.requireUnpinned === true && tool.pinned)
+        return { swapped: false, actual: tool.activeVersion, pinned: true };
       if (tool.activeVersion !== expected) return { swapped: false, actual: tool.activeVersion };
       tool.activeVersion = next;
       const stored = prepared === undefined ? undefined : commitAudit(prepared);

@@ -281,7 +281,7 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
       return row ? toToolVersion(row) : undefined;
     },
 
-    async compareAndSetActive(toolName, expected, next, audit) {
+    async compareAndSetActive(toolName, expected, next, audit, options) {
       checkInteger('expected', expected, 1);
       checkInteger('next', next, 1);
       if (audit !== undefined) checkNewAuditEntry(audit);
@@ -293,6 +293,9 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
           [toolName, next],
         );
         if (exists.length === 0) throw new VersionNotFoundError(toolName, next);
+        // Read inside the write transaction: a pin committed before it is seen, none can land after.
+        if (options?.requireUnpinned === true && toToolRecord(tool).pinned)
+          return { swapped: false, actual: tool.active_version as number, pinned: true } as const;
         // The WHERE clause is the compare; inside the write transaction nobody can change it in between.
         const changed = driver.run(
           'UPDATE sia_tools SET active_version = ? WHERE name = ? AND active_version = ?',

@@ -189,9 +189,23 @@ export interface CreatedTool {
 
 /**
  * Result of {@link StorageAdapter.compareAndSetActive}: swapped (with the stored audit entry
- * when one was given), or not swapped because `actual` is active.
+ * when one was given), or not swapped because `actual` is active, or (`pinned: true`) because
+ * the tool is pinned and the call asked for `requireUnpinned`.
  */
-export type CompareAndSetResult = { swapped: true; audit?: AuditEntry } | { swapped: false; actual: number };
+export type CompareAndSetResult =
+  | { swapped: true; audit?: AuditEntry }
+  | { swapped: false; actual: number; pinned?: true };
+
+/** Options of {@link StorageAdapter.compareAndSetActive}. */
+export interface CompareAndSetOptions {
+  /**
+   * Refuse the swap when the tool is pinned, judged in the same transaction (under the same
+   * lock) as the compare itself, so a pin that lands just before the swap is always seen: the
+   * result is then `{ swapped: false, actual, pinned: true }` and nothing is written.
+   * @default false
+   */
+  requireUnpinned?: boolean;
+}
 
 // --- regression test cases ------------------------------------------------------------------
 
@@ -351,14 +365,17 @@ export interface StorageAdapter {
   /**
    * Sets the active version to `next` only if it is currently `expected` (atomic
    * compare-and-swap), appending `audit` in the same transaction when the swap happens (none
-   * when it does not). When any part fails nothing is written. Throws `ToolNotFoundError` /
-   * `VersionNotFoundError` when the tool or `next` does not exist.
+   * when it does not). With `options.requireUnpinned` a pinned tool is not swapped
+   * (`pinned: true` in the result), judged inside the same transaction. When any part fails
+   * nothing is written. Throws `ToolNotFoundError` / `VersionNotFoundError` when the tool or
+   * `next` does not exist.
    */
   compareAndSetActive(
     toolName: string,
     expected: number,
     next: number,
     audit?: ToolAuditEntry,
+    options?: CompareAndSetOptions,
   ): Promise<CompareAndSetResult>;
   /**
    * Pins or unpins a tool, appending `audit` in the same transaction; resolves with the stored

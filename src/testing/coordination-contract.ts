@@ -316,8 +316,8 @@ function coordinated(storage: StorageAdapter): Coordinated {
     watchActive: (listener) => (storage.watchActive ?? missing('watchActive')).call(storage, listener),
     createTool: (tool) => storage.createTool(tool),
     addVersion: (toolName, version) => storage.addVersion(toolName, version),
-    compareAndSetActive: (toolName, expected, next, audit) =>
-      storage.compareAndSetActive(toolName, expected, next, audit),
+    compareAndSetActive: (toolName, expected, next, audit, options) =>
+      storage.compareAndSetActive(toolName, expected, next, audit, options),
   };
 }
 

@@ -493,6 +493,38 @@ export function runStorageContract(
       );
 
       it(
+        'refuses a compare-and-swap with requireUnpinned while the tool is pinned, writing nothing',
+        async () => {
+          const storage = await open();
+          await storage.createTool({ name: 'add', description: 'Adds', firstVersion: toolVersion() });
+          await storage.addVersion('add', toolVersion({ parentVersion: 1 }));
+          await storage.setPinned('add', true);
+          const before = await storage.listAudit({ toolName: 'add' });
+
+          expect(
+            await storage.compareAndSetActive(
+              'add',
+              1,
+              2,
+              { type: 'tool:promoted', actor: 'contract', reason: 'automatic' },
+              { requireUnpinned: true },
+            ),
+          ).toEqual({ swapped: false, actual: 1, pinned: true });
+          expect((await storage.getTool('add'))?.activeVersion).toBe(1);
+          expect(await storage.listAudit({ toolName: 'add' })).toEqual(before);
+          // Without the flag (a change made by a person) the pin does not stop it.
+          expect(await storage.compareAndSetActive('add', 1, 2)).toEqual({ swapped: true });
+          await storage.setPinned('add', false);
+          expect(
+            await storage.compareAndSetActive('add', 2, 1, undefined, { requireUnpinned: true }),
+          ).toEqual({
+            swapped: true,
+          });
+        },
+        timeout,
+      );
+
+      it(
         'lets exactly one of several concurrent compare-and-swaps from the same expected version win',
         async () => {
           const storage = await open();

@@ -481,7 +481,7 @@ export function postgresStorage(
       return rows[0] ? toToolVersion(rows[0]) : undefined;
     },
 
-    async compareAndSetActive(toolName, expected, next, audit) {
+    async compareAndSetActive(toolName, expected, next, audit, options) {
       checkInteger('expected', expected, 1);
       checkInteger('next', next, 1);
       if (audit !== undefined) checkNewAuditEntry(audit);
@@ -498,6 +498,9 @@ export function postgresStorage(
           );
           if (exists.rows.length === 0) throw new VersionNotFoundError(toolName, next);
           const actual = tool.active_version as number;
+          // Read under the row lock: a concurrent pin waits for this transaction, or this one for it.
+          if (options?.requireUnpinned === true && tool.pinned === true)
+            return { swapped: false, actual, pinned: true } as const;
           if (actual !== expected) return { swapped: false, actual } as const;
           await client.query(`UPDATE ${table('tools')} SET active_version = $1 WHERE name = $2`, [
             next,
