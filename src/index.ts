@@ -132,6 +132,7 @@ export {
   type ActivationResult,
   type CandidateInput,
   type ChangeContext,
+  type CreateContext,
   checkToolName,
   InvalidToolError,
   type PromoteOptions,

@@ -60,6 +60,16 @@ export interface ChangeContext {
   actor?: string;
 }
 
+/** Options of {@link ToolRegistry.create}. */
+export interface CreateContext extends ChangeContext {
+  /**
+   * Further regression cases, stored after the example cases in the same transaction as the
+   * tool, so a failure leaves neither. They are stored as given: check them first with
+   * `RegressionRunner.prepareCases`. @default []
+   */
+  testCases?: readonly NewTestCase[];
+}
+
 /** A new candidate version derived from an existing one. */
 export interface CandidateInput extends ChangeContext {
   /** The full new source. */
@@ -158,12 +168,13 @@ export class ToolRegistry {
 
   /**
    * Registers a new tool with version 1 active. `examples` become regression cases (origin
-   * `example`, expectation `{ equals: output }`). Throws `ToolExistsError` for a taken name and
-   * {@link InvalidToolError} for an invalid definition (before anything is written).
+   * `example`, expectation `{ equals: output }`), followed by `context.testCases`; the tool, its
+   * cases and its audit entry are written in one transaction. Throws `ToolExistsError` for a
+   * taken name and {@link InvalidToolError} for an invalid definition (before anything is written).
    */
   async create(
     definition: ToolDefinition,
-    context: ChangeContext = {},
+    context: CreateContext = {},
   ): Promise<{ tool: ToolRecord; version: ToolVersion; testCases: StoredTestCase[] }> {
     if (typeof definition !== 'object' || definition === null) {
       throw new InvalidToolError(
@@ -185,17 +196,33 @@ export class ToolRegistry {
       throw new InvalidToolError('sideEffects', 'true or false', definition.sideEffects);
     }
     const sideEffects = definition.sideEffects === true;
+    const extraCases = context.testCases ?? [];
+    if (
+      !Array.isArray(extraCases) ||
+      extraCases.some((testCase) => typeof testCase !== 'object' || testCase === null)
+    ) {
+      throw new InvalidToolError(
+        'context.testCases',
+        'an array of test cases (from RegressionRunner.prepareCases)',
+        extraCases,
+      );
+    }
 
     // One transaction: the tool, its example cases and the audit entry that holds `sideEffects`
     // exist together or not at all, so a failed creation can simply be retried.
-    const testCases: NewTestCase[] = examples.map((example, index) => ({
-      input: example.input,
-      expect: { equals: example.output },
-      description: `example ${index + 1}`,
-      origin: 'example',
-      inputHash: hashValue(example.input),
-      heldOut: false,
-    }));
+    const testCases: NewTestCase[] = [
+      ...examples.map(
+        (example, index): NewTestCase => ({
+          input: example.input,
+          expect: { equals: example.output },
+          description: `example ${index + 1}`,
+          origin: 'example',
+          inputHash: hashValue(example.input),
+          heldOut: false,
+        }),
+      ),
+      ...extraCases,
+    ];
     const audit: ToolAuditEntry = {
       type: REGISTRY_AUDIT_TYPES.created,
       actor,
