@@ -284,6 +284,7 @@ export {
   ToolNotFoundError,
   type ToolRecord,
   type ToolVersion,
+  type VersionAuditFactory,
   type VersionAuthor,
   VersionNotFoundError,
   type WindowAggregate,

@@ -140,6 +140,33 @@ function runTransactionFailures(name: string, setup: () => Promise<Faulty>): voi
       }
     });
 
+    it('leaves no candidate version without its audit entry, and adding it can be retried', async () => {
+      const { storage, arm, disarm } = await setup();
+      try {
+        const registry = new ToolRegistry({ storage, actor: 'test' });
+        await registry.create(definition);
+        const candidate = {
+          source: 'function add_numbers({ a, b }) { return Number(a) + Number(b); }',
+          parentVersion: 1,
+          reason: 'coerce',
+          author: 'human',
+        } as const;
+        await arm('audit');
+        const error = await failure(registry.addCandidate('add_numbers', candidate));
+        expect(error.message).toMatch(/injected|JSON|BigInt/i);
+        expect((await storage.listVersions('add_numbers')).map((version) => version.version)).toEqual([1]);
+        expect(await storage.listAudit({ toolName: 'add_numbers' })).toHaveLength(1);
+        await disarm();
+        const added = await registry.addCandidate('add_numbers', candidate);
+        expect(added.version).toBe(2);
+        const [entry] = await registry.history('add_numbers', { type: REGISTRY_AUDIT_TYPES.candidateAdded });
+        expect(entry).toMatchObject({ fromVersion: 1, toVersion: 2, actor: 'test' });
+        expect((entry?.evidence as { diff?: string } | undefined)?.diff).toContain('+++ add_numbers@v2');
+      } finally {
+        await storage.close();
+      }
+    });
+
     it('refuses an automatic promotion or rollback when a pin lands just before the swap', async () => {
       const { storage } = await setup();
       try {
@@ -210,6 +237,8 @@ runTransactionFailures('memory', async () => {
   const storage: StorageAdapter = {
     ...inner,
     createTool: (tool) => inner.createTool({ ...tool, audit: poison(tool.audit) }),
+    addVersion: (toolName, version, audit) =>
+      inner.addVersion(toolName, version, audit && ((stored) => poison(audit(stored)) as ToolAuditEntry)),
     compareAndSetActive: (toolName, expected, next, audit, options) =>
       inner.compareAndSetActive(toolName, expected, next, poison(audit), options),
     setPinned: (toolName, pinned, audit) => inner.setPinned(toolName, pinned, poison(audit)),
@@ -303,6 +332,7 @@ describe('ToolRegistry on an adapter written for the older contract', () => {
         const { tool, version } = await inner.createTool({ name, description, firstVersion });
         return { tool, version } as Awaited<ReturnType<StorageAdapter['createTool']>>;
       },
+      addVersion: (toolName, version) => inner.addVersion(toolName, version),
       compareAndSetActive: async (toolName, expected, next) => {
         const result = await inner.compareAndSetActive(toolName, expected, next);
         return result.swapped ? { swapped: true } : result;

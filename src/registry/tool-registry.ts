@@ -306,23 +306,34 @@ export class ToolRegistry {
     const author = checkAuthor(candidate.author, 'candidate.author');
     const parent = await this.version(name, candidate.parentVersion);
     const actor = this.#actorOf(candidate);
-    const version = await this.#storage.addVersion(name, {
-      source,
-      inputSchema: parent.inputSchema,
-      capabilities: parent.capabilities,
-      parentVersion: parent.version,
-      reason,
-      author,
-    });
-    await this.#storage.appendAudit({
+    // The entry needs the number the store assigns, so the store makes it inside the version's
+    // own transaction: the version and its entry exist together or not at all.
+    const entryFor = (version: ToolVersion): ToolAuditEntry => ({
       type: REGISTRY_AUDIT_TYPES.candidateAdded,
-      toolName: name,
       actor,
       reason,
       fromVersion: parent.version,
       toVersion: version.version,
       evidence: { author, diff: unifiedDiff(name, parent, version) },
     });
+    let written = false;
+    const version = await this.#storage.addVersion(
+      name,
+      {
+        source,
+        inputSchema: parent.inputSchema,
+        capabilities: parent.capabilities,
+        parentVersion: parent.version,
+        reason,
+        author,
+      },
+      (stored) => {
+        written = true;
+        return entryFor(stored);
+      },
+    );
+    // An adapter written for the older contract never asks for the entry: append it as before.
+    if (!written) await this.#storage.appendAudit({ ...entryFor(version), toolName: name });
     return version;
   }
 

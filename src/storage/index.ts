@@ -46,6 +46,7 @@ export type {
   ToolCounters,
   ToolRecord,
   ToolVersion,
+  VersionAuditFactory,
   VersionAuthor,
   WindowAggregate,
 } from './types.ts';

@@ -327,11 +327,22 @@ export function memoryStorage(): StorageAdapter {
         .map(toolRecord);
     },
 
-    async addVersion(toolName, version) {
+    async addVersion(toolName, version, entry) {
       assertOpen();
       checkNewVersion('version', version);
       const tool = requireTool(toolName);
-      return copyVersion(storeVersion(tool, 'version', version, Date.now()));
+      const stored = storeVersion(tool, 'version', version, Date.now());
+      if (entry === undefined) return copyVersion(stored);
+      let prepared: Omit<AuditEntry, 'id'>;
+      try {
+        prepared = prepareAudit({ ...entry(copyVersion(stored)), toolName });
+      } catch (error) {
+        // Nothing ran in between (no await): taking the version back leaves the store as it was.
+        tool.versions.pop();
+        throw error;
+      }
+      commitAudit(prepared);
+      return copyVersion(stored);
     },
 
     async getVersion(toolName, version) {

@@ -242,7 +242,7 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
       return driver.all(`SELECT ${toolColumns} FROM sia_tools ORDER BY name`).map(toToolRecord);
     },
 
-    async addVersion(toolName, version) {
+    async addVersion(toolName, version, audit) {
       checkNewVersion('version', version);
       return write((driver) => {
         requireTool(driver, toolName);
@@ -250,7 +250,14 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
           'SELECT COALESCE(MAX(version), 0) + 1 AS next FROM sia_tool_versions WHERE tool_name = ?',
           [toolName],
         )[0]?.next as number;
-        return addVersionRow(driver, toolName, 'version', version, next, Date.now());
+        const stored = addVersionRow(driver, toolName, 'version', version, next, Date.now());
+        if (audit !== undefined) {
+          // The entry commits with the version, or neither does (a throw rolls both back).
+          const entry = audit(structuredClone(stored));
+          checkNewAuditEntry(entry);
+          insertAudit(driver, auditRow({ ...entry, toolName }));
+        }
+        return stored;
       });
     },
 
