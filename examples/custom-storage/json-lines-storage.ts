@@ -63,7 +63,7 @@ type Operation =
       cases: NewTestCase[];
       audit?: AuditLine;
     }
-  | { op: 'version'; at: number; toolName: string; version: NewToolVersion }
+  | { op: 'version'; at: number; toolName: string; version: NewToolVersion; audit?: AuditLine }
   | { op: 'active'; toolName: string; version: number; audit?: AuditLine }
   | { op: 'pin'; toolName: string; pinned: boolean; audit?: AuditLine }
   | { op: 'rewrite'; toolName: string; at: number }
@@ -239,10 +239,20 @@ export function jsonLinesStorage(options: JsonLinesStorageOptions): StorageAdapt
     listTools: () =>
       run((state) => structuredClone([...state.tools.values()].sort((a, b) => a.name.localeCompare(b.name)))),
 
-    addVersion: (toolName, version) =>
+    addVersion: (toolName, version, entry) =>
       run(async (state, write) => {
         toolOf(state, toolName);
-        await write({ op: 'version', at: Date.now(), toolName, version });
+        const at = Date.now();
+        const number = (state.versions.get(toolName)?.length ?? 0) + 1;
+        // The version and its entry are one line: both or neither.
+        const audit = auditLine(
+          state,
+          entry && {
+            ...entry({ ...structuredClone(version), toolName, version: number, createdAt: at }),
+            toolName,
+          },
+        );
+        await write({ op: 'version', at, toolName, version, ...(audit ? { audit } : {}) });
         return structuredClone(state.versions.get(toolName)?.at(-1) as ToolVersion);
       }),
 
@@ -257,10 +267,12 @@ export function jsonLinesStorage(options: JsonLinesStorageOptions): StorageAdapt
         return tool && structuredClone(state.versions.get(toolName)?.[tool.activeVersion - 1]);
       }),
 
-    compareAndSetActive: (toolName, expected, next, entry) =>
+    compareAndSetActive: (toolName, expected, next, entry, options) =>
       run(async (state, write) => {
         const tool = toolOf(state, toolName);
         if (!state.versions.get(toolName)?.[next - 1]) throw new VersionNotFoundError(toolName, next);
+        if (options?.requireUnpinned === true && tool.pinned)
+          return { swapped: false as const, actual: tool.activeVersion, pinned: true as const };
         if (tool.activeVersion !== expected) return { swapped: false as const, actual: tool.activeVersion };
         const audit = auditLine(state, entry && { ...entry, toolName });
         await write({ op: 'active', toolName, version: next, ...(audit ? { audit } : {}) });
@@ -395,6 +407,7 @@ function apply(state: State, operation: Operation): void {
         version: versions.length + 1,
         createdAt: operation.at,
       });
+      addAudit(state, operation.audit);
       break;
     }
     case 'active':

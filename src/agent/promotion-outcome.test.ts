@@ -45,13 +45,16 @@ function faultyStorage(faults: Faults): StorageAdapter {
   const inner = memoryStorage();
   return {
     ...inner,
-    async compareAndSetActive(toolName, expected, next, audit) {
+    async compareAndSetActive(toolName, expected, next, audit, options) {
       if (faults.auditFails && audit)
-        return inner.compareAndSetActive(toolName, expected, next, {
-          ...audit,
-          evidence: { unstorable: 1n } as unknown as JsonValue,
-        });
-      const result = await inner.compareAndSetActive(toolName, expected, next, audit);
+        return inner.compareAndSetActive(
+          toolName,
+          expected,
+          next,
+          { ...audit, evidence: { unstorable: 1n } as unknown as JsonValue },
+          options,
+        );
+      const result = await inner.compareAndSetActive(toolName, expected, next, audit, options);
       if (faults.lostCommit) {
         faults.lostCommit = false;
         throw new Error('connection lost while COMMIT was in flight');
@@ -92,7 +95,13 @@ async function start(faults: Faults) {
     examples: [{ input: { text: '12.5' }, output: 12.5 }],
   });
   const events: Partial<Record<keyof AgentEvents, unknown[]>> = {};
-  for (const name of ['tool:promoted', 'tool:rolled-back', 'improvement:failed'] as const) {
+  for (const name of [
+    'tool:promoted',
+    'tool:rolled-back',
+    'improvement:failed',
+    'improvement:attempt-failed',
+    'improvement:skipped',
+  ] as const) {
     events[name] = [];
     agent.on(name, (event: unknown) => events[name]?.push(event));
   }
@@ -179,6 +188,47 @@ describe('the agent after a storage failure around a promotion', () => {
     await traffic(10, modeX);
     expect(events['tool:rolled-back']).toEqual([expect.objectContaining({ fromVersion: 2, toVersion: 1 })]);
     expect((await agent.registry.active('parse_amount')).version).toBe(1);
+    await agent.close();
+  });
+
+  it('refuses an automatic promotion and rollback when a pin lands just before the swap, and says so', async () => {
+    const faults = { lostCommit: false, failedReads: 0, auditFails: false, summaryFails: false };
+    const { agent, events, traffic, promotions } = await start(faults);
+    const storage = agent.registry.storage;
+    const swap = storage.compareAndSetActive;
+    let pinBeforeSwap = true;
+    // A person pins the tool (another process) after the improver checked the pin, before the swap.
+    storage.compareAndSetActive = async (...args) => {
+      if (pinBeforeSwap) {
+        pinBeforeSwap = false;
+        await storage.setPinned('parse_amount', true);
+      }
+      return swap(...args);
+    };
+    await traffic(5, legacy);
+    expect(events['tool:promoted']).toEqual([]);
+    // Refused like a conflict: the attempt failed at the promotion stage, nothing was promoted.
+    expect(events['improvement:attempt-failed']).toEqual([
+      expect.objectContaining({ toolName: 'parse_amount', stage: 'promotion', codes: ['TOOL_PINNED'] }),
+    ]);
+    expect(events['improvement:failed']).toEqual([
+      expect.objectContaining({ toolName: 'parse_amount', codes: ['TOOL_PINNED'] }),
+    ]);
+    expect(await agent.registry.tool('parse_amount')).toMatchObject({ activeVersion: 1, pinned: true });
+    expect(await promotions()).toEqual([]);
+
+    // Unpinned: promoted and watched; the pin lands again just before the rollback's swap.
+    await storage.setPinned('parse_amount', false);
+    await traffic(5, legacy);
+    expect(events['tool:promoted']).toHaveLength(1);
+    pinBeforeSwap = true;
+    await traffic(10, modeX);
+    expect(events['tool:rolled-back']).toEqual([]);
+    expect(events['improvement:failed']).toHaveLength(1);
+    expect(events['improvement:skipped']).toContainEqual(
+      expect.objectContaining({ toolName: 'parse_amount', reason: 'pinned' }),
+    );
+    expect(await agent.registry.tool('parse_amount')).toMatchObject({ activeVersion: 3, pinned: true });
     await agent.close();
   });
 });

@@ -25,7 +25,7 @@ import { ToolGenerator } from '../generation/tool-generator.ts';
 import { hashValue } from '../memory/hash-value.ts';
 import { PerformanceMemory } from '../memory/performance-memory.ts';
 import { InvalidToolError } from '../registry/registry-errors.ts';
-import type { ToolDefinition } from '../registry/tool-definition.ts';
+import { checkToolName, type ToolDefinition, toInputSchema } from '../registry/tool-definition.ts';
 import { ToolRegistry } from '../registry/tool-registry.ts';
 import { type RegressionCaseInput, RegressionRunner } from '../regression/regression-runner.ts';
 import { SchemaCache } from '../regression/schema-cache.ts';
@@ -335,11 +335,17 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       );
     }
     const { tests = [], ...rest } = definition;
+    // Every test is checked (against the schema of the tool about to exist) before anything is
+    // written, and stored in the creation's own transaction: an invalid test leaves no tool
+    // behind, so the corrected call can simply be made again.
+    const testCases = this.regression.prepareCases(checkToolName(rest.name), tests, {
+      inputSchema: toInputSchema(rest.inputSchema),
+      field: 'tests',
+    });
     const { version } = await this.registry.create(
       { ...rest, source: validation.source },
-      { reason: 'added by the app' },
+      { reason: 'added by the app', testCases },
     );
-    for (const test of tests) await this.regression.addCase(version.toolName, test);
     if (rest.sideEffects === true) this.#sideEffects.add(version.toolName);
     this.#catalog.set(rest.description, version);
     this.emit('tool:created', {

@@ -7,7 +7,7 @@ import type { CodeValidator } from '../generation/code-validator.ts';
 import { AbortedError } from '../generation/generation-errors.ts';
 import { withDeadline } from '../generation/model-deadline.ts';
 import type { PerformanceMemory } from '../memory/performance-memory.ts';
-import { PromotionConflictError } from '../registry/registry-errors.ts';
+import { PromotionConflictError, ToolPinnedError } from '../registry/registry-errors.ts';
 import { sourceDiff } from '../registry/source-diff.ts';
 import type { ToolRegistry } from '../registry/tool-registry.ts';
 import type { RegressionReport } from '../regression/regression-report.ts';
@@ -544,7 +544,9 @@ export class ToolImprover {
         }) as JsonObject,
       });
     } catch (error) {
-      if (PromotionConflictError.isInstance(error)) {
+      // A conflict, or a pin that landed after the checks above (refused inside the swap's own
+      // transaction): nothing was promoted.
+      if (PromotionConflictError.isInstance(error) || ToolPinnedError.isInstance(error)) {
         await catalog.refresh(toolName);
         return { stage: 'promotion', reasons: [`${error.code}: ${error.message}`], codes: [error.code] };
       }
@@ -705,6 +707,16 @@ export class ToolImprover {
     } catch (error) {
       if (PromotionConflictError.isInstance(error)) {
         await catalog.refresh(toolName);
+        return;
+      }
+      if (ToolPinnedError.isInstance(error)) {
+        // Pinned after the check above: the store refused the rollback in its own transaction.
+        events.emit('improvement:skipped', {
+          toolName,
+          version: watch.version,
+          reason: 'pinned',
+          detail: 'the promoted version did worse, but the tool is pinned: not rolled back',
+        });
         return;
       }
       // As for a promotion: the active version tells whether the rollback committed. If not, the

@@ -19,6 +19,7 @@ export {
   type ActivationResult,
   type CandidateInput,
   type ChangeContext,
+  type CreateContext,
   type PromoteOptions,
   REGISTRY_AUDIT_TYPES,
   type RollbackOptions,

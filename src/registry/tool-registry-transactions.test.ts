@@ -19,7 +19,7 @@ import { postgresStorage } from '../storage/postgres/postgres-storage.ts';
 import { sqlJsDriver } from '../storage/sql-js-driver.ts';
 import { sqliteStore } from '../storage/sqlite-store.ts';
 import type { JsonValue, StorageAdapter, ToolAuditEntry } from '../storage/types.ts';
-import { PromotionConflictError } from './registry-errors.ts';
+import { PromotionConflictError, ToolPinnedError } from './registry-errors.ts';
 import { REGISTRY_AUDIT_TYPES, ToolRegistry } from './tool-registry.ts';
 
 /** Which insert fails while armed. */
@@ -139,6 +139,92 @@ function runTransactionFailures(name: string, setup: () => Promise<Faulty>): voi
         await storage.close();
       }
     });
+
+    it('leaves no candidate version without its audit entry, and adding it can be retried', async () => {
+      const { storage, arm, disarm } = await setup();
+      try {
+        const registry = new ToolRegistry({ storage, actor: 'test' });
+        await registry.create(definition);
+        const candidate = {
+          source: 'function add_numbers({ a, b }) { return Number(a) + Number(b); }',
+          parentVersion: 1,
+          reason: 'coerce',
+          author: 'human',
+        } as const;
+        await arm('audit');
+        const error = await failure(registry.addCandidate('add_numbers', candidate));
+        expect(error.message).toMatch(/injected|JSON|BigInt/i);
+        expect((await storage.listVersions('add_numbers')).map((version) => version.version)).toEqual([1]);
+        expect(await storage.listAudit({ toolName: 'add_numbers' })).toHaveLength(1);
+        await disarm();
+        const added = await registry.addCandidate('add_numbers', candidate);
+        expect(added.version).toBe(2);
+        const [entry] = await registry.history('add_numbers', { type: REGISTRY_AUDIT_TYPES.candidateAdded });
+        expect(entry).toMatchObject({ fromVersion: 1, toVersion: 2, actor: 'test' });
+        expect((entry?.evidence as { diff?: string } | undefined)?.diff).toContain('+++ add_numbers@v2');
+      } finally {
+        await storage.close();
+      }
+    });
+
+    it('refuses an automatic promotion or rollback when a pin lands just before the swap', async () => {
+      const { storage } = await setup();
+      try {
+        // Another process pins the tool after this registry checked the pin, before its swap.
+        const person = new ToolRegistry({ storage, actor: 'human:alice' });
+        let pinBeforeSwap = false;
+        const racing: StorageAdapter = {
+          ...storage,
+          compareAndSetActive: async (...args) => {
+            if (pinBeforeSwap) {
+              pinBeforeSwap = false;
+              await person.pin('add_numbers');
+            }
+            return storage.compareAndSetActive(...args);
+          },
+        };
+        const registry = new ToolRegistry({ storage: racing, actor: 'agent' });
+        await registry.create(definition);
+        await registry.addCandidate('add_numbers', {
+          source: 'function add_numbers({ a, b }) { return Number(a) + Number(b); }',
+          parentVersion: 1,
+          reason: 'coerce',
+          author: 'llm-rewriter',
+        });
+        const types = async () => (await registry.history('add_numbers')).map((entry) => entry.type);
+
+        pinBeforeSwap = true;
+        const promotion = await failure(
+          registry.promote('add_numbers', 2, { expectedActive: 1, reason: 'gate passed' }),
+        );
+        expect(ToolPinnedError.isInstance(promotion)).toBe(true);
+        expect((promotion as ToolPinnedError).operation).toBe('promote');
+        expect(await registry.tool('add_numbers')).toMatchObject({ activeVersion: 1, pinned: true });
+        expect(await types()).toEqual([
+          REGISTRY_AUDIT_TYPES.created,
+          REGISTRY_AUDIT_TYPES.candidateAdded,
+          REGISTRY_AUDIT_TYPES.pinned,
+        ]);
+
+        // A change made by a person still goes through on a pinned tool.
+        await registry.promote('add_numbers', 2, { expectedActive: 1, reason: 'by hand', automatic: false });
+        await person.unpin('add_numbers');
+        pinBeforeSwap = true;
+        const rollback = await failure(
+          registry.rollback('add_numbers', { reason: 'did worse', expectedActive: 2 }),
+        );
+        expect(ToolPinnedError.isInstance(rollback)).toBe(true);
+        expect((rollback as ToolPinnedError).operation).toBe('rollback');
+        expect(await registry.tool('add_numbers')).toMatchObject({ activeVersion: 2, pinned: true });
+        expect((await types()).slice(3)).toEqual([
+          REGISTRY_AUDIT_TYPES.promoted,
+          REGISTRY_AUDIT_TYPES.unpinned,
+          REGISTRY_AUDIT_TYPES.pinned,
+        ]);
+      } finally {
+        await storage.close();
+      }
+    });
   });
 }
 
@@ -151,8 +237,10 @@ runTransactionFailures('memory', async () => {
   const storage: StorageAdapter = {
     ...inner,
     createTool: (tool) => inner.createTool({ ...tool, audit: poison(tool.audit) }),
-    compareAndSetActive: (toolName, expected, next, audit) =>
-      inner.compareAndSetActive(toolName, expected, next, poison(audit)),
+    addVersion: (toolName, version, audit) =>
+      inner.addVersion(toolName, version, audit && ((stored) => poison(audit(stored)) as ToolAuditEntry)),
+    compareAndSetActive: (toolName, expected, next, audit, options) =>
+      inner.compareAndSetActive(toolName, expected, next, poison(audit), options),
     setPinned: (toolName, pinned, audit) => inner.setPinned(toolName, pinned, poison(audit)),
   };
   return {
@@ -244,6 +332,7 @@ describe('ToolRegistry on an adapter written for the older contract', () => {
         const { tool, version } = await inner.createTool({ name, description, firstVersion });
         return { tool, version } as Awaited<ReturnType<StorageAdapter['createTool']>>;
       },
+      addVersion: (toolName, version) => inner.addVersion(toolName, version),
       compareAndSetActive: async (toolName, expected, next) => {
         const result = await inner.compareAndSetActive(toolName, expected, next);
         return result.swapped ? { swapped: true } : result;

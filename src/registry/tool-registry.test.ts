@@ -337,3 +337,51 @@ describe('ToolRegistry versions, promotion and rollback', () => {
     expect(await registry.history('add_numbers', { type: REGISTRY_AUDIT_TYPES.promoted })).toHaveLength(1);
   });
 });
+
+describe('ToolRegistry.create with further test cases', () => {
+  const definition = {
+    name: 'add_numbers',
+    description: 'Adds a and b',
+    inputSchema: addSchema,
+    source: addSource,
+    examples: [{ input: { a: 1, b: 2 }, output: 3 }],
+  };
+
+  it('stores them after the example cases, in the creation transaction', async () => {
+    const storage = memoryStorage();
+    let separate = 0;
+    const registry = new ToolRegistry({
+      storage: {
+        ...storage,
+        addTestCase: (name, testCase) => {
+          separate += 1;
+          return storage.addTestCase(name, testCase);
+        },
+      },
+    });
+    const created = await registry.create(definition, {
+      testCases: [{ input: { a: 2, b: 2 }, expect: { equals: 4 }, description: 'twos', origin: 'manual' }],
+    });
+    expect(separate).toBe(0);
+    expect(created.testCases.map((testCase) => [testCase.origin, testCase.description])).toEqual([
+      ['example', 'example 1'],
+      ['manual', 'twos'],
+    ]);
+    expect(await storage.listTestCases('add_numbers')).toEqual(created.testCases);
+  });
+
+  it('refuses test cases that are not an array of objects, writing nothing', async () => {
+    const storage = memoryStorage();
+    const registry = new ToolRegistry({ storage });
+    for (const testCases of [{}, [null]] as never[]) {
+      await expect(registry.create(definition, { testCases })).rejects.toSatisfy(InvalidToolError.isInstance);
+    }
+    const unstorable = [
+      { input: { a: 1n }, expect: { equals: 1 }, description: 'd', origin: 'manual' },
+    ] as never;
+    await expect(registry.create(definition, { testCases: unstorable })).rejects.toThrow();
+    expect(await storage.getTool('add_numbers')).toBeUndefined();
+    expect(await storage.listAudit()).toEqual([]);
+    await registry.create(definition);
+  });
+});

@@ -2,6 +2,7 @@ import { hashValue } from '../memory/hash-value.ts';
 import { ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
 import type {
   AuditEntry,
+  CompareAndSetOptions,
   CompareAndSetResult,
   JsonObject,
   NewTestCase,
@@ -57,6 +58,16 @@ export interface ChangeContext {
   reason?: string;
   /** Who or what made the change, e.g. `agent`, `cli`, `human:alice`. @default options.actor */
   actor?: string;
+}
+
+/** Options of {@link ToolRegistry.create}. */
+export interface CreateContext extends ChangeContext {
+  /**
+   * Further regression cases, stored after the example cases in the same transaction as the
+   * tool, so a failure leaves neither. They are stored as given: check them first with
+   * `RegressionRunner.prepareCases`. @default []
+   */
+  testCases?: readonly NewTestCase[];
 }
 
 /** A new candidate version derived from an existing one. */
@@ -157,12 +168,13 @@ export class ToolRegistry {
 
   /**
    * Registers a new tool with version 1 active. `examples` become regression cases (origin
-   * `example`, expectation `{ equals: output }`). Throws `ToolExistsError` for a taken name and
-   * {@link InvalidToolError} for an invalid definition (before anything is written).
+   * `example`, expectation `{ equals: output }`), followed by `context.testCases`; the tool, its
+   * cases and its audit entry are written in one transaction. Throws `ToolExistsError` for a
+   * taken name and {@link InvalidToolError} for an invalid definition (before anything is written).
    */
   async create(
     definition: ToolDefinition,
-    context: ChangeContext = {},
+    context: CreateContext = {},
   ): Promise<{ tool: ToolRecord; version: ToolVersion; testCases: StoredTestCase[] }> {
     if (typeof definition !== 'object' || definition === null) {
       throw new InvalidToolError(
@@ -184,17 +196,33 @@ export class ToolRegistry {
       throw new InvalidToolError('sideEffects', 'true or false', definition.sideEffects);
     }
     const sideEffects = definition.sideEffects === true;
+    const extraCases = context.testCases ?? [];
+    if (
+      !Array.isArray(extraCases) ||
+      extraCases.some((testCase) => typeof testCase !== 'object' || testCase === null)
+    ) {
+      throw new InvalidToolError(
+        'context.testCases',
+        'an array of test cases (from RegressionRunner.prepareCases)',
+        extraCases,
+      );
+    }
 
     // One transaction: the tool, its example cases and the audit entry that holds `sideEffects`
     // exist together or not at all, so a failed creation can simply be retried.
-    const testCases: NewTestCase[] = examples.map((example, index) => ({
-      input: example.input,
-      expect: { equals: example.output },
-      description: `example ${index + 1}`,
-      origin: 'example',
-      inputHash: hashValue(example.input),
-      heldOut: false,
-    }));
+    const testCases: NewTestCase[] = [
+      ...examples.map(
+        (example, index): NewTestCase => ({
+          input: example.input,
+          expect: { equals: example.output },
+          description: `example ${index + 1}`,
+          origin: 'example',
+          inputHash: hashValue(example.input),
+          heldOut: false,
+        }),
+      ),
+      ...extraCases,
+    ];
     const audit: ToolAuditEntry = {
       type: REGISTRY_AUDIT_TYPES.created,
       actor,
@@ -278,23 +306,34 @@ export class ToolRegistry {
     const author = checkAuthor(candidate.author, 'candidate.author');
     const parent = await this.version(name, candidate.parentVersion);
     const actor = this.#actorOf(candidate);
-    const version = await this.#storage.addVersion(name, {
-      source,
-      inputSchema: parent.inputSchema,
-      capabilities: parent.capabilities,
-      parentVersion: parent.version,
-      reason,
-      author,
-    });
-    await this.#storage.appendAudit({
+    // The entry needs the number the store assigns, so the store makes it inside the version's
+    // own transaction: the version and its entry exist together or not at all.
+    const entryFor = (version: ToolVersion): ToolAuditEntry => ({
       type: REGISTRY_AUDIT_TYPES.candidateAdded,
-      toolName: name,
       actor,
       reason,
       fromVersion: parent.version,
       toVersion: version.version,
       evidence: { author, diff: unifiedDiff(name, parent, version) },
     });
+    let written = false;
+    const version = await this.#storage.addVersion(
+      name,
+      {
+        source,
+        inputSchema: parent.inputSchema,
+        capabilities: parent.capabilities,
+        parentVersion: parent.version,
+        reason,
+        author,
+      },
+      (stored) => {
+        written = true;
+        return entryFor(stored);
+      },
+    );
+    // An adapter written for the older contract never asks for the entry: append it as before.
+    if (!written) await this.#storage.appendAudit({ ...entryFor(version), toolName: name });
     return version;
   }
 
@@ -326,6 +365,8 @@ export class ToolRegistry {
       actor: this.#actorOf(options),
       reason,
       evidence: evidence as JsonObject,
+      automatic: options.automatic !== false,
+      action: 'promote',
     });
   }
 
@@ -359,6 +400,8 @@ export class ToolRegistry {
       actor: this.#actorOf(options),
       reason,
       evidence: evidence as JsonObject,
+      automatic: options.automatic !== false,
+      action: 'rollback',
     });
   }
 
@@ -435,7 +478,14 @@ export class ToolRegistry {
     name: string,
     from: ToolVersion,
     to: ToolVersion,
-    entry: { type: string; actor: string; reason: string; evidence: JsonObject },
+    entry: {
+      type: string;
+      actor: string;
+      reason: string;
+      evidence: JsonObject;
+      automatic: boolean;
+      action: 'promote' | 'rollback';
+    },
   ): Promise<ActivationResult> {
     // The swap and its audit entry are one transaction: both or neither.
     const audit: ToolAuditEntry = {
@@ -446,8 +496,15 @@ export class ToolRegistry {
       toVersion: to.version,
       evidence: { ...entry.evidence, diff: unifiedDiff(name, from, to) },
     };
-    const swapped = await this.#compareAndSet(name, from.version, to.version, audit);
-    if (!swapped.swapped) throw new PromotionConflictError(name, from.version, swapped.actual, to.version);
+    // An automatic change asks the store to check the pin inside the swap's own transaction: the
+    // check above only fails fast, a pin landing after it must still stop the change.
+    const swapped = await this.#compareAndSet(name, from.version, to.version, audit, {
+      requireUnpinned: entry.automatic,
+    });
+    if (!swapped.swapped) {
+      if (swapped.pinned === true) throw new ToolPinnedError(name, entry.action);
+      throw new PromotionConflictError(name, from.version, swapped.actual, to.version);
+    }
     return { fromVersion: from.version, toVersion: to.version, audit: swapped.audit };
   }
 
@@ -462,10 +519,11 @@ export class ToolRegistry {
     expected: number,
     next: number,
     audit: ToolAuditEntry,
-  ): Promise<{ swapped: true; audit: AuditEntry } | { swapped: false; actual: number }> {
+    options: CompareAndSetOptions,
+  ): Promise<{ swapped: true; audit: AuditEntry } | { swapped: false; actual: number; pinned?: true }> {
     let result: CompareAndSetResult;
     try {
-      result = await this.#storage.compareAndSetActive(name, expected, next, audit);
+      result = await this.#storage.compareAndSetActive(name, expected, next, audit, options);
     } catch (error) {
       const tool = await this.#storage.getTool(name).catch(() => undefined);
       if (!tool) throw error;
@@ -477,7 +535,7 @@ export class ToolRegistry {
         };
       }
       if (tool.activeVersion !== expected) return { swapped: false, actual: tool.activeVersion };
-      result = await this.#storage.compareAndSetActive(name, expected, next, audit);
+      result = await this.#storage.compareAndSetActive(name, expected, next, audit, options);
     }
     if (!result.swapped) return result;
     // An adapter written for the older contract ignores the entry: append it as before.

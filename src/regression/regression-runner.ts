@@ -14,6 +14,7 @@ import type {
   InvocationRecord,
   JsonObject,
   JsonValue,
+  NewTestCase,
   StorageAdapter,
   StoredTestCase,
   TestCaseOrigin,
@@ -218,40 +219,41 @@ export class RegressionRunner {
    */
   async addCase(toolName: string, testCase: RegressionCaseInput): Promise<StoredTestCase> {
     checkToolName(toolName, 'toolName');
-    if (typeof testCase !== 'object' || testCase === null) {
-      throw new InvalidTestCaseError('case', 'an object { input, expect, description }', testCase);
-    }
-    const input = checkInput(testCase.input, 'case.input');
-    const expectation = parseExpectation(testCase.expect, 'case.expect');
-    if (typeof testCase.description !== 'string' || testCase.description.trim() === '') {
-      throw new InvalidTestCaseError('case.description', 'a non-empty string', testCase.description);
-    }
-    const stored = storedExpectation(expectation, checkDeterminism(testCase.deterministic));
-    if (testCase.maxLatencyMs !== undefined) {
-      numberOption('case.maxLatencyMs', testCase.maxLatencyMs, 0, Number.POSITIVE_INFINITY, invalidCase);
-    }
+    const checked = checkCase(testCase, 'case');
     // A case whose input the tool's schema refuses would fail every candidate, so the tool
     // could never be promoted again: refuse it now.
     const active = await this.#storage.getActiveVersion(toolName);
-    if (active !== undefined) {
-      const violations = this.#schemas.compile(active.inputSchema).validate(input);
-      if (violations.length > 0)
-        throw new InvalidTestCaseError(
-          'case.input',
-          `an input matching the input schema of "${toolName}" v${active.version} (${describeViolations(violations, 'input')})`,
-          input,
-        );
-    }
-    const origin = testCase.origin ?? 'manual';
-    const heldOut = testCase.heldOut ?? (origin !== 'example' && (await this.#nextIsHeldOut(toolName)));
-    return this.#storage.addTestCase(toolName, {
-      input,
-      expect: stored,
-      description: testCase.description,
-      origin,
-      inputHash: hashValue(input),
-      maxLatencyMs: testCase.maxLatencyMs,
-      heldOut,
+    if (active !== undefined)
+      this.#checkSchema(toolName, checked, active.inputSchema, active.version, 'case');
+    const heldOut =
+      checked.heldOut ?? (checked.origin !== 'example' && (await this.#nextIsHeldOut(toolName)));
+    return this.#storage.addTestCase(toolName, { ...checked, heldOut });
+  }
+
+  /**
+   * Checks the cases of a tool that is about to be created, exactly as {@link addCase} would
+   * (plain-JSON input matching `inputSchema`, valid expectation, description, latency budget),
+   * and returns them as storage holds them, writing nothing. Pass the result to
+   * `ToolRegistry.create` (`testCases`) so the tool and its cases are written in one
+   * transaction. Held-out cases are chosen by `heldOutFraction`, as if added one by one.
+   * Throws `InvalidTestCaseError` / `InvalidExpectationError` naming `field[index]`.
+   */
+  prepareCases(
+    toolName: string,
+    cases: readonly RegressionCaseInput[],
+    tool: { inputSchema: JsonObject; field?: string },
+  ): NewTestCase[] {
+    checkToolName(toolName, 'toolName');
+    const field = tool.field ?? 'cases';
+    if (!Array.isArray(cases)) throw new InvalidTestCaseError(field, 'an array of cases', cases);
+    let counted = 0;
+    return cases.map((testCase, index) => {
+      const checked = checkCase(testCase, `${field}[${index}]`);
+      this.#checkSchema(toolName, checked, tool.inputSchema, 1, `${field}[${index}]`);
+      const counts = checked.origin !== 'example';
+      const heldOut = checked.heldOut ?? (counts && heldOutAt(counted, this.options.heldOutFraction));
+      if (counts) counted += 1;
+      return { ...checked, heldOut };
     });
   }
 
@@ -563,9 +565,62 @@ export class RegressionRunner {
     const count = (await this.#storage.listTestCases(toolName)).filter(
       (testCase) => testCase.origin !== 'example',
     ).length;
-    // Every ⌈1/f⌉-th non-example case is held out: deterministic, and spread evenly.
-    return Math.floor((count + 1) * fraction) > Math.floor(count * fraction);
+    return heldOutAt(count, fraction);
   }
+
+  #checkSchema(
+    toolName: string,
+    checked: CheckedCase,
+    inputSchema: JsonObject,
+    version: number,
+    field: string,
+  ): void {
+    const violations = this.#schemas.compile(inputSchema).validate(checked.input);
+    if (violations.length > 0)
+      throw new InvalidTestCaseError(
+        `${field}.input`,
+        `an input matching the input schema of "${toolName}" v${version} (${describeViolations(violations, 'input')})`,
+        checked.input,
+      );
+  }
+}
+
+/** Every ⌈1/f⌉-th non-example case is held out: deterministic, and spread evenly. */
+function heldOutAt(nonExampleCasesBefore: number, fraction: number): boolean {
+  if (fraction === 0) return false;
+  const count = nonExampleCasesBefore;
+  return Math.floor((count + 1) * fraction) > Math.floor(count * fraction);
+}
+
+type CheckedCase = Omit<NewTestCase, 'input'> & { input: JsonObject; origin: TestCaseOrigin };
+
+/** The checks of a case that need no storage, in the order `addCase` has always made them. */
+function checkCase(testCase: RegressionCaseInput, field: string): CheckedCase {
+  if (typeof testCase !== 'object' || testCase === null) {
+    throw new InvalidTestCaseError(field, 'an object { input, expect, description }', testCase);
+  }
+  const input = checkInput(testCase.input, `${field}.input`);
+  const expectation = parseExpectation(testCase.expect, `${field}.expect`);
+  if (typeof testCase.description !== 'string' || testCase.description.trim() === '') {
+    throw new InvalidTestCaseError(`${field}.description`, 'a non-empty string', testCase.description);
+  }
+  const stored = storedExpectation(
+    expectation,
+    checkDeterminism(testCase.deterministic, `${field}.deterministic`),
+  );
+  if (testCase.maxLatencyMs !== undefined) {
+    numberOption(`${field}.maxLatencyMs`, testCase.maxLatencyMs, 0, Number.POSITIVE_INFINITY, invalidCase);
+  }
+  const origin = testCase.origin ?? 'manual';
+  return {
+    input,
+    expect: stored,
+    description: testCase.description,
+    origin,
+    inputHash: hashValue(input),
+    maxLatencyMs: testCase.maxLatencyMs,
+    ...(testCase.heldOut === undefined ? {} : { heldOut: testCase.heldOut }),
+  };
 }
 
 const invalidCase = (field: string, expected: string, value: unknown): Error =>
@@ -602,7 +657,7 @@ function deniedRunError(denials: unknown): RunErrorInfo | undefined {
   };
 }
 
-function checkDeterminism(value: unknown): SandboxDeterminism | false {
+function checkDeterminism(value: unknown, field = 'case.deterministic'): SandboxDeterminism | false {
   if (value === undefined || value === false) return false;
   if (value === true) return DEFAULT_DETERMINISM;
   if (
@@ -614,7 +669,7 @@ function checkDeterminism(value: unknown): SandboxDeterminism | false {
   ) {
     return { now: (value as SandboxDeterminism).now, seed: (value as SandboxDeterminism).seed };
   }
-  throw new InvalidTestCaseError('case.deterministic', 'true, false or { now, seed }', value);
+  throw new InvalidTestCaseError(field, 'true, false or { now, seed }', value);
 }
 
 /**

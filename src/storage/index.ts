@@ -24,6 +24,7 @@ export type {
   ActiveVersionChange,
   AuditEntry,
   AuditQuery,
+  CompareAndSetOptions,
   CompareAndSetResult,
   CreatedTool,
   InvocationQuery,
@@ -45,6 +46,7 @@ export type {
   ToolCounters,
   ToolRecord,
   ToolVersion,
+  VersionAuditFactory,
   VersionAuthor,
   WindowAggregate,
 } from './types.ts';

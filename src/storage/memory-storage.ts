@@ -327,11 +327,22 @@ export function memoryStorage(): StorageAdapter {
         .map(toolRecord);
     },
 
-    async addVersion(toolName, version) {
+    async addVersion(toolName, version, entry) {
       assertOpen();
       checkNewVersion('version', version);
       const tool = requireTool(toolName);
-      return copyVersion(storeVersion(tool, 'version', version, Date.now()));
+      const stored = storeVersion(tool, 'version', version, Date.now());
+      if (entry === undefined) return copyVersion(stored);
+      let prepared: Omit<AuditEntry, 'id'>;
+      try {
+        prepared = prepareAudit({ ...entry(copyVersion(stored)), toolName });
+      } catch (error) {
+        // Nothing ran in between (no await): taking the version back leaves the store as it was.
+        tool.versions.pop();
+        throw error;
+      }
+      commitAudit(prepared);
+      return copyVersion(stored);
     },
 
     async getVersion(toolName, version) {
@@ -352,13 +363,15 @@ export function memoryStorage(): StorageAdapter {
       return active ? copyVersion(active) : undefined;
     },
 
-    async compareAndSetActive(toolName, expected, next, entry) {
+    async compareAndSetActive(toolName, expected, next, entry, options) {
       assertOpen();
       checkInteger('expected', expected, 1);
       checkInteger('next', next, 1);
       const prepared = entry === undefined ? undefined : prepareAudit({ ...entry, toolName });
       const tool = requireTool(toolName);
       if (next > tool.versions.length) throw new VersionNotFoundError(toolName, next);
+      if (options?.requireUnpinned === true && tool.pinned)
+        return { swapped: false, actual: tool.activeVersion, pinned: true };
       if (tool.activeVersion !== expected) return { swapped: false, actual: tool.activeVersion };
       tool.activeVersion = next;
       const stored = prepared === undefined ? undefined : commitAudit(prepared);

@@ -242,7 +242,7 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
       return driver.all(`SELECT ${toolColumns} FROM sia_tools ORDER BY name`).map(toToolRecord);
     },
 
-    async addVersion(toolName, version) {
+    async addVersion(toolName, version, audit) {
       checkNewVersion('version', version);
       return write((driver) => {
         requireTool(driver, toolName);
@@ -250,7 +250,14 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
           'SELECT COALESCE(MAX(version), 0) + 1 AS next FROM sia_tool_versions WHERE tool_name = ?',
           [toolName],
         )[0]?.next as number;
-        return addVersionRow(driver, toolName, 'version', version, next, Date.now());
+        const stored = addVersionRow(driver, toolName, 'version', version, next, Date.now());
+        if (audit !== undefined) {
+          // The entry commits with the version, or neither does (a throw rolls both back).
+          const entry = audit(structuredClone(stored));
+          checkNewAuditEntry(entry);
+          insertAudit(driver, auditRow({ ...entry, toolName }));
+        }
+        return stored;
       });
     },
 
@@ -281,7 +288,7 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
       return row ? toToolVersion(row) : undefined;
     },
 
-    async compareAndSetActive(toolName, expected, next, audit) {
+    async compareAndSetActive(toolName, expected, next, audit, options) {
       checkInteger('expected', expected, 1);
       checkInteger('next', next, 1);
       if (audit !== undefined) checkNewAuditEntry(audit);
@@ -293,6 +300,9 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
           [toolName, next],
         );
         if (exists.length === 0) throw new VersionNotFoundError(toolName, next);
+        // Read inside the write transaction: a pin committed before it is seen, none can land after.
+        if (options?.requireUnpinned === true && toToolRecord(tool).pinned)
+          return { swapped: false, actual: tool.active_version as number, pinned: true } as const;
         // The WHERE clause is the compare; inside the write transaction nobody can change it in between.
         const changed = driver.run(
           'UPDATE sia_tools SET active_version = ? WHERE name = ? AND active_version = ?',

@@ -139,6 +139,13 @@ export interface ToolVersion extends NewToolVersion {
   createdAt: number;
 }
 
+/**
+ * Makes the audit entry of a version being added from the version as stored (its number is
+ * assigned by the store). Called once inside the transaction of
+ * {@link StorageAdapter.addVersion}, synchronously; when it throws, nothing is written.
+ */
+export type VersionAuditFactory = (version: ToolVersion) => ToolAuditEntry;
+
 /** Per-tool counters that survive restarts. */
 export interface ToolCounters {
   /** Rewrites promoted or attempted, as counted by the caller via `recordRewrite`. */
@@ -189,9 +196,23 @@ export interface CreatedTool {
 
 /**
  * Result of {@link StorageAdapter.compareAndSetActive}: swapped (with the stored audit entry
- * when one was given), or not swapped because `actual` is active.
+ * when one was given), or not swapped because `actual` is active, or (`pinned: true`) because
+ * the tool is pinned and the call asked for `requireUnpinned`.
  */
-export type CompareAndSetResult = { swapped: true; audit?: AuditEntry } | { swapped: false; actual: number };
+export type CompareAndSetResult =
+  | { swapped: true; audit?: AuditEntry }
+  | { swapped: false; actual: number; pinned?: true };
+
+/** Options of {@link StorageAdapter.compareAndSetActive}. */
+export interface CompareAndSetOptions {
+  /**
+   * Refuse the swap when the tool is pinned, judged in the same transaction (under the same
+   * lock) as the compare itself, so a pin that lands just before the swap is always seen: the
+   * result is then `{ swapped: false, actual, pinned: true }` and nothing is written.
+   * @default false
+   */
+  requireUnpinned?: boolean;
+}
 
 // --- regression test cases ------------------------------------------------------------------
 
@@ -296,7 +317,7 @@ export interface ActiveVersionChange {
  * values they cannot store (e.g. a `NaN` latency; nothing of the call is written) and
  * `StorageClosedError` after `close()`. All other failures are thrown as they come.
  *
- * One change, one transaction: `createTool`, `compareAndSetActive` and `setPinned` take the
+ * One change, one transaction: `createTool`, `addVersion`, `compareAndSetActive` and `setPinned` take the
  * audit entry (and `createTool` the test cases) that belong to the change and write them in
  * the same transaction as the change itself, all or nothing. A call that throws must leave the
  * store as it was, so the caller can retry it.
@@ -340,8 +361,12 @@ export interface StorageAdapter {
   getTool(name: string): Promise<ToolRecord | undefined>;
   /** Every tool, by name. */
   listTools(): Promise<ToolRecord[]>;
-  /** Adds the next version (number assigned by the store, no gaps). Throws `ToolNotFoundError`. */
-  addVersion(toolName: string, version: NewToolVersion): Promise<ToolVersion>;
+  /**
+   * Adds the next version (number assigned by the store, no gaps), appending the audit entry
+   * `audit` makes from the stored version in the same transaction: both or neither. Throws
+   * `ToolNotFoundError`.
+   */
+  addVersion(toolName: string, version: NewToolVersion, audit?: VersionAuditFactory): Promise<ToolVersion>;
   /** One version, or `undefined`. */
   getVersion(toolName: string, version: number): Promise<ToolVersion | undefined>;
   /** Every version of a tool, oldest first (empty when the tool does not exist). */
@@ -351,14 +376,17 @@ export interface StorageAdapter {
   /**
    * Sets the active version to `next` only if it is currently `expected` (atomic
    * compare-and-swap), appending `audit` in the same transaction when the swap happens (none
-   * when it does not). When any part fails nothing is written. Throws `ToolNotFoundError` /
-   * `VersionNotFoundError` when the tool or `next` does not exist.
+   * when it does not). With `options.requireUnpinned` a pinned tool is not swapped
+   * (`pinned: true` in the result), judged inside the same transaction. When any part fails
+   * nothing is written. Throws `ToolNotFoundError` / `VersionNotFoundError` when the tool or
+   * `next` does not exist.
    */
   compareAndSetActive(
     toolName: string,
     expected: number,
     next: number,
     audit?: ToolAuditEntry,
+    options?: CompareAndSetOptions,
   ): Promise<CompareAndSetResult>;
   /**
    * Pins or unpins a tool, appending `audit` in the same transaction; resolves with the stored

@@ -315,9 +315,9 @@ function coordinated(storage: StorageAdapter): Coordinated {
       (storage.releaseLease ?? missing('releaseLease')).call(storage, key, holder),
     watchActive: (listener) => (storage.watchActive ?? missing('watchActive')).call(storage, listener),
     createTool: (tool) => storage.createTool(tool),
-    addVersion: (toolName, version) => storage.addVersion(toolName, version),
-    compareAndSetActive: (toolName, expected, next, audit) =>
-      storage.compareAndSetActive(toolName, expected, next, audit),
+    addVersion: (toolName, version, audit) => storage.addVersion(toolName, version, audit),
+    compareAndSetActive: (toolName, expected, next, audit, options) =>
+      storage.compareAndSetActive(toolName, expected, next, audit, options),
   };
 }
 

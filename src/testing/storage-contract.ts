@@ -493,6 +493,91 @@ export function runStorageContract(
       );
 
       it(
+        'adds a version and the audit entry made from it in one transaction (both or neither)',
+        async () => {
+          const storage = await open();
+          await storage.createTool({ name: 'add', description: 'Adds', firstVersion: toolVersion() });
+          const seen: number[] = [];
+          const added = await storage.addVersion('add', toolVersion({ parentVersion: 1 }), (version) => {
+            seen.push(version.version);
+            return {
+              type: 'tool:candidate-added',
+              actor: 'contract',
+              reason: 'r',
+              fromVersion: 1,
+              toVersion: version.version,
+              evidence: { source: version.source },
+            };
+          });
+          expect(added.version).toBe(2);
+          expect(seen).toEqual([2]);
+          expect(await storage.listAudit({ toolName: 'add' })).toEqual([
+            expect.objectContaining({
+              type: 'tool:candidate-added',
+              toolName: 'add',
+              toVersion: 2,
+              evidence: { source: added.source },
+            }),
+          ]);
+
+          // An entry that cannot be made or stored takes the version with it.
+          const failing = [
+            () => {
+              throw new Error('entry failed');
+            },
+            () => ({
+              type: 'tool:candidate-added',
+              actor: 'contract',
+              reason: 'r',
+              evidence: { unstorable: 1n } as unknown as JsonValue,
+            }),
+          ];
+          for (const entry of failing) {
+            await expect(
+              storage.addVersion('add', toolVersion({ parentVersion: 1 }), entry),
+            ).rejects.toThrow();
+            expect((await storage.listVersions('add')).map((version) => version.version)).toEqual([1, 2]);
+            expect(await storage.listAudit({ toolName: 'add' })).toHaveLength(1);
+          }
+          // Nothing was taken: the next version is still 3, without gaps.
+          expect((await storage.addVersion('add', toolVersion({ parentVersion: 2 }))).version).toBe(3);
+        },
+        timeout,
+      );
+
+      it(
+        'refuses a compare-and-swap with requireUnpinned while the tool is pinned, writing nothing',
+        async () => {
+          const storage = await open();
+          await storage.createTool({ name: 'add', description: 'Adds', firstVersion: toolVersion() });
+          await storage.addVersion('add', toolVersion({ parentVersion: 1 }));
+          await storage.setPinned('add', true);
+          const before = await storage.listAudit({ toolName: 'add' });
+
+          expect(
+            await storage.compareAndSetActive(
+              'add',
+              1,
+              2,
+              { type: 'tool:promoted', actor: 'contract', reason: 'automatic' },
+              { requireUnpinned: true },
+            ),
+          ).toEqual({ swapped: false, actual: 1, pinned: true });
+          expect((await storage.getTool('add'))?.activeVersion).toBe(1);
+          expect(await storage.listAudit({ toolName: 'add' })).toEqual(before);
+          // Without the flag (a change made by a person) the pin does not stop it.
+          expect(await storage.compareAndSetActive('add', 1, 2)).toEqual({ swapped: true });
+          await storage.setPinned('add', false);
+          expect(
+            await storage.compareAndSetActive('add', 2, 1, undefined, { requireUnpinned: true }),
+          ).toEqual({
+            swapped: true,
+          });
+        },
+        timeout,
+      );
+
+      it(
         'lets exactly one of several concurrent compare-and-swaps from the same expected version win',
         async () => {
           const storage = await open();

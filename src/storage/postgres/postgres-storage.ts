@@ -431,19 +431,31 @@ export function postgresStorage(
       return rows.map(toToolRecord);
     },
 
-    async addVersion(toolName, version) {
+    async addVersion(toolName, version, audit) {
       checkNewVersion('version', version);
-      return write(async (client) => {
-        // The row lock serialises version numbering per tool across every process.
-        await lockTool(client, toolName);
-        const next = (
-          await client.query(
-            `SELECT COALESCE(MAX(version), 0) + 1 AS next FROM ${table('tool_versions')} WHERE tool_name = $1`,
-            [toolName],
-          )
-        ).rows[0]?.next as number;
-        return insertVersion(client, toolName, 'version', version, next, Date.now());
-      });
+      const { executor } = await open();
+      const added = await executor.write(
+        async (client): Promise<{ version: ToolVersion; audit?: AuditEntry }> => {
+          // The row lock serialises version numbering per tool across every process.
+          await lockTool(client, toolName);
+          const next = (
+            await client.query(
+              `SELECT COALESCE(MAX(version), 0) + 1 AS next FROM ${table('tool_versions')} WHERE tool_name = $1`,
+              [toolName],
+            )
+          ).rows[0]?.next as number;
+          const stored = await insertVersion(client, toolName, 'version', version, next, Date.now());
+          if (audit === undefined) return { version: stored };
+          // The entry commits with the version, or neither does.
+          const entry = audit(structuredClone(stored));
+          checkNewAuditEntry(entry);
+          return { version: stored, audit: await insertAudit(client, auditRow({ ...entry, toolName })) };
+        },
+        audit === undefined
+          ? {}
+          : { committed: (queryable, result) => auditCommitted(queryable, result.audit) },
+      );
+      return added.version;
     },
 
     async getVersion(toolName, version) {
@@ -481,7 +493,7 @@ export function postgresStorage(
       return rows[0] ? toToolVersion(rows[0]) : undefined;
     },
 
-    async compareAndSetActive(toolName, expected, next, audit) {
+    async compareAndSetActive(toolName, expected, next, audit, options) {
       checkInteger('expected', expected, 1);
       checkInteger('next', next, 1);
       if (audit !== undefined) checkNewAuditEntry(audit);
@@ -498,6 +510,9 @@ export function postgresStorage(
           );
           if (exists.rows.length === 0) throw new VersionNotFoundError(toolName, next);
           const actual = tool.active_version as number;
+          // Read under the row lock: a concurrent pin waits for this transaction, or this one for it.
+          if (options?.requireUnpinned === true && tool.pinned === true)
+            return { swapped: false, actual, pinned: true } as const;
           if (actual !== expected) return { swapped: false, actual } as const;
           await client.query(`UPDATE ${table('tools')} SET active_version = $1 WHERE name = $2`, [
             next,
