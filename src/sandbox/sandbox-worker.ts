@@ -191,14 +191,35 @@ function endedAbnormally(result: WorkerRunResult): boolean {
   return !result.ok && (result.code === 'TIMEOUT' || result.code === 'MEMORY' || result.code === 'STACK');
 }
 
+/** The instance for the tool could not be created: the pool replaces the worker. */
 function creationFailure(request: WorkerRunRequest, error: unknown): WorkerRunResult {
-  const detail = error instanceof Error ? error.message : String(error);
+  return replacingFailure(
+    request,
+    'MEMORY',
+    `The sandbox could not create a QuickJS instance for the tool (${describe(error)}); the worker is being replaced. Lower instancesPerWorker or memoryLimitBytes if this repeats.`,
+  );
+}
+
+/** An unexpected failure of the worker's own code: the pool replaces the worker. */
+function workerFailure(request: WorkerRunRequest, error: unknown): WorkerRunResult {
+  return replacingFailure(
+    request,
+    'TOOL_ERROR',
+    `The sandbox worker failed while running the tool (${describe(error)}); it is being replaced.`,
+  );
+}
+
+function replacingFailure(
+  request: WorkerRunRequest,
+  code: 'MEMORY' | 'TOOL_ERROR',
+  message: string,
+): WorkerRunResult {
   return {
     type: 'result',
     id: request.id,
     ok: false,
-    code: 'MEMORY',
-    message: `The sandbox could not create a QuickJS instance for the tool (${detail}); the worker is being replaced. Lower instancesPerWorker or memoryLimitBytes if this repeats.`,
+    code,
+    message,
     guestError: undefined,
     logs: [],
     executionMs: 0,
@@ -208,22 +229,8 @@ function creationFailure(request: WorkerRunRequest, error: unknown): WorkerRunRe
   };
 }
 
-/** An unexpected failure of the worker's own code: the pool replaces the worker. */
-function workerFailure(request: WorkerRunRequest, error: unknown): WorkerRunResult {
-  const detail = error instanceof Error ? error.message : String(error);
-  return {
-    type: 'result',
-    id: request.id,
-    ok: false,
-    code: 'TOOL_ERROR',
-    message: `The sandbox worker failed while running the tool (${detail}); it is being replaced.`,
-    guestError: undefined,
-    logs: [],
-    executionMs: 0,
-    requests: 0,
-    denials: [],
-    replaceWorker: true,
-  };
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function scribble(buffer: ArrayBuffer, { find, replace }: TestScribble): void {

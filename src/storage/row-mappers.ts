@@ -4,6 +4,8 @@ import type {
   AuditEntry,
   JsonObject,
   JsonValue,
+  NewAuditEntry,
+  NewTestCase,
   NewToolVersion,
   StoredInvocation,
   StoredTestCase,
@@ -176,4 +178,40 @@ export function toAuditEntry(row: StoredRow): AuditEntry {
   if (row.from_version !== null) entry.fromVersion = row.from_version as number;
   if (row.to_version !== null) entry.toVersion = row.to_version as number;
   return entry;
+}
+
+/** The parameters of an audit INSERT, in {@link auditColumns} order after `id`; throws `StorageInputError` for evidence JSON cannot hold. */
+export function toAuditParams(
+  entry: NewAuditEntry,
+): [string, string | null, string, string, number | null, number | null, string, number] {
+  return [
+    entry.type,
+    entry.toolName ?? null,
+    entry.actor,
+    entry.reason,
+    entry.fromVersion ?? null,
+    entry.toVersion ?? null,
+    toJsonText('entry.evidence', entry.evidence ?? null),
+    entry.at ?? Date.now(),
+  ];
+}
+
+/**
+ * The parameters of a test case INSERT after the tool name (input, expect, description, origin,
+ * input_hash, max_latency_ms, held_out); `heldOut` is written the driver's way (SQLite `1`/`0`,
+ * PostgreSQL a boolean). Throws `StorageInputError` for values JSON cannot hold.
+ */
+export function toTestCaseParams<Flag>(
+  testCase: NewTestCase,
+  flag: (heldOut: boolean) => Flag,
+): [string, string, string, string, string | null, number | null, Flag] {
+  return [
+    toJsonText('testCase.input', testCase.input),
+    toJsonText('testCase.expect', testCase.expect),
+    testCase.description,
+    testCase.origin,
+    testCase.inputHash ?? null,
+    testCase.maxLatencyMs ?? null,
+    flag(testCase.heldOut === true),
+  ];
 }

@@ -4,9 +4,11 @@ import {
   testCaseColumns,
   toAggregatable,
   toAuditEntry,
+  toAuditParams,
   toInvocation,
   toolColumns,
   toTestCase,
+  toTestCaseParams,
   toToolRecord,
   toToolVersion,
   toVersionRow,
@@ -203,8 +205,11 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
     async createTool(tool) {
       checkNewTool(tool);
       // Serialise everything first: a value JSON cannot hold fails before anything is written.
-      const cases = (tool.testCases ?? []).map(testCaseRow);
-      const entry = tool.audit === undefined ? undefined : auditRow({ ...tool.audit, toolName: tool.name });
+      const cases = (tool.testCases ?? []).map((testCase) =>
+        toTestCaseParams(testCase, (heldOut) => (heldOut ? 1 : 0)),
+      );
+      const entry =
+        tool.audit === undefined ? undefined : toAuditParams({ ...tool.audit, toolName: tool.name });
       return write((driver) => {
         if (toolRow(driver, tool.name)) throw new ToolExistsError(tool.name);
         const createdAt = Date.now();
@@ -255,7 +260,7 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
           // The entry commits with the version, or neither does (a throw rolls both back).
           const entry = audit(structuredClone(stored));
           checkNewAuditEntry(entry);
-          insertAudit(driver, auditRow({ ...entry, toolName }));
+          insertAudit(driver, toAuditParams({ ...entry, toolName }));
         }
         return stored;
       });
@@ -292,7 +297,7 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
       checkInteger('expected', expected, 1);
       checkInteger('next', next, 1);
       if (audit !== undefined) checkNewAuditEntry(audit);
-      const entry = audit === undefined ? undefined : auditRow({ ...audit, toolName });
+      const entry = audit === undefined ? undefined : toAuditParams({ ...audit, toolName });
       return write((driver) => {
         const tool = requireTool(driver, toolName);
         const exists = driver.all(
@@ -319,7 +324,7 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
     async setPinned(toolName, pinned, audit) {
       checkBoolean('pinned', pinned);
       if (audit !== undefined) checkNewAuditEntry(audit);
-      const entry = audit === undefined ? undefined : auditRow({ ...audit, toolName });
+      const entry = audit === undefined ? undefined : toAuditParams({ ...audit, toolName });
       return write((driver) => {
         if (driver.run('UPDATE sia_tools SET pinned = ? WHERE name = ?', [pinned ? 1 : 0, toolName]) === 0)
           throw new ToolNotFoundError(toolName);
@@ -341,7 +346,7 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
 
     async addTestCase(toolName, testCase) {
       checkNewTestCase(testCase);
-      const row = testCaseRow(testCase);
+      const row = toTestCaseParams(testCase, (heldOut) => (heldOut ? 1 : 0));
       return write((driver) => {
         requireTool(driver, toolName);
         return insertTestCase(driver, toolName, row);
@@ -364,7 +369,7 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
 
     async appendAudit(entry) {
       checkNewAuditEntry(entry);
-      const row = auditRow(entry);
+      const row = toAuditParams(entry);
       return write((driver) => insertAudit(driver, row));
     },
 
@@ -405,33 +410,6 @@ type TestCaseRow = [string, string, string, string, string | null, number | null
 
 const insertAuditSql = `INSERT INTO sia_audit (type, tool_name, actor, reason, from_version, to_version, evidence, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${auditColumns}`;
 const insertTestCaseSql = `INSERT INTO sia_test_cases (tool_name, input, expect, description, origin, input_hash, max_latency_ms, held_out, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${testCaseColumns}`;
-
-/** The parameters of an audit INSERT; throws `StorageInputError` for evidence JSON cannot hold. */
-function auditRow(entry: NewAuditEntry): AuditRow {
-  return [
-    entry.type,
-    entry.toolName ?? null,
-    entry.actor,
-    entry.reason,
-    entry.fromVersion ?? null,
-    entry.toVersion ?? null,
-    toJsonText('entry.evidence', entry.evidence ?? null),
-    entry.at ?? Date.now(),
-  ];
-}
-
-/** The parameters of a test case INSERT after the tool name; throws for values JSON cannot hold. */
-function testCaseRow(testCase: NewTestCase): TestCaseRow {
-  return [
-    toJsonText('testCase.input', testCase.input),
-    toJsonText('testCase.expect', testCase.expect),
-    testCase.description,
-    testCase.origin,
-    testCase.inputHash ?? null,
-    testCase.maxLatencyMs ?? null,
-    testCase.heldOut ? 1 : 0,
-  ];
-}
 
 /**
  * Every (tool, version) that has invocations, found by skipping through the index one group

@@ -3,9 +3,11 @@ import {
   auditColumns,
   testCaseColumns,
   toAuditEntry,
+  toAuditParams,
   toInvocation,
   toolColumns,
   toTestCase,
+  toTestCaseParams,
   toToolRecord,
   toToolVersion,
   toVersionRow,
@@ -383,8 +385,11 @@ export function postgresStorage(
     async createTool(tool) {
       checkNewTool(tool);
       // Serialise everything first: a value JSON cannot hold fails before anything is written.
-      const cases = (tool.testCases ?? []).map(testCaseRow);
-      const entry = tool.audit === undefined ? undefined : auditRow({ ...tool.audit, toolName: tool.name });
+      const cases = (tool.testCases ?? []).map((testCase) =>
+        toTestCaseParams(testCase, (heldOut) => heldOut),
+      );
+      const entry =
+        tool.audit === undefined ? undefined : toAuditParams({ ...tool.audit, toolName: tool.name });
       const { executor } = await open();
       return executor.write(
         async (client) => {
@@ -449,7 +454,7 @@ export function postgresStorage(
           // The entry commits with the version, or neither does.
           const entry = audit(structuredClone(stored));
           checkNewAuditEntry(entry);
-          return { version: stored, audit: await insertAudit(client, auditRow({ ...entry, toolName })) };
+          return { version: stored, audit: await insertAudit(client, toAuditParams({ ...entry, toolName })) };
         },
         audit === undefined
           ? {}
@@ -497,7 +502,7 @@ export function postgresStorage(
       checkInteger('expected', expected, 1);
       checkInteger('next', next, 1);
       if (audit !== undefined) checkNewAuditEntry(audit);
-      const entry = audit === undefined ? undefined : auditRow({ ...audit, toolName });
+      const entry = audit === undefined ? undefined : toAuditParams({ ...audit, toolName });
       const { executor } = await open();
       return executor.write(
         async (client): Promise<CompareAndSetResult> => {
@@ -537,7 +542,7 @@ export function postgresStorage(
     async setPinned(toolName, pinned, audit) {
       checkBoolean('pinned', pinned);
       if (audit !== undefined) checkNewAuditEntry(audit);
-      const entry = audit === undefined ? undefined : auditRow({ ...audit, toolName });
+      const entry = audit === undefined ? undefined : toAuditParams({ ...audit, toolName });
       const { executor } = await open();
       return executor.write(
         async (client) => {
@@ -569,7 +574,7 @@ export function postgresStorage(
 
     async addTestCase(toolName, testCase) {
       checkNewTestCase(testCase);
-      const row = testCaseRow(testCase);
+      const row = toTestCaseParams(testCase, (heldOut) => heldOut);
       return write(async (client) => {
         const exists = await client.query(`SELECT 1 FROM ${table('tools')} WHERE name = $1`, [toolName]);
         if (exists.rows.length === 0) throw new ToolNotFoundError(toolName);
@@ -600,7 +605,7 @@ export function postgresStorage(
 
     async appendAudit(entry) {
       checkNewAuditEntry(entry);
-      const row = auditRow(entry);
+      const row = toAuditParams(entry);
       return write((client) => insertAudit(client, row));
     },
 
@@ -685,33 +690,6 @@ export function postgresStorage(
     },
   };
   return store;
-}
-
-/** The parameters of an audit INSERT; throws `StorageInputError` for evidence JSON cannot hold. */
-function auditRow(entry: NewAuditEntry): unknown[] {
-  return [
-    entry.type,
-    entry.toolName ?? null,
-    entry.actor,
-    entry.reason,
-    entry.fromVersion ?? null,
-    entry.toVersion ?? null,
-    toJsonText('entry.evidence', entry.evidence ?? null),
-    entry.at ?? Date.now(),
-  ];
-}
-
-/** The parameters of a test case INSERT after the tool name; throws for values JSON cannot hold. */
-function testCaseRow(testCase: NewTestCase): unknown[] {
-  return [
-    toJsonText('testCase.input', testCase.input),
-    toJsonText('testCase.expect', testCase.expect),
-    testCase.description,
-    testCase.origin,
-    testCase.inputHash ?? null,
-    testCase.maxLatencyMs ?? null,
-    testCase.heldOut === true,
-  ];
 }
 
 /** The newest `limit` rows of a query, matching an index exactly so the scan stops after `limit` rows. */
