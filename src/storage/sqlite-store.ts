@@ -33,8 +33,6 @@ import {
 import type {
   AuditEntry,
   InvocationQuery,
-  NewAuditEntry,
-  NewTestCase,
   NewToolVersion,
   StorageAdapter,
   StoredTestCase,

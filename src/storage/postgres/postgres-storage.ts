@@ -40,8 +40,6 @@ import type {
   AuditEntry,
   CompareAndSetResult,
   InvocationQuery,
-  NewAuditEntry,
-  NewTestCase,
   NewToolVersion,
   StorageAdapter,
   StoredTestCase,
