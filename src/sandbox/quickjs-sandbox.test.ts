@@ -8,6 +8,8 @@ describe('QuickJsSandbox', () => {
   let server: TestServer;
   let sandbox: QuickJsSandbox;
   const flakyAttempts = new Map<string, number>();
+  /** `/barrier`: requests held until two are in flight at once (proof of parallel calls). */
+  const barrier = { waiting: [] as (() => void)[], most: 0 };
   const diagnostics: string[] = [];
 
   beforeAll(async () => {
@@ -48,6 +50,12 @@ describe('QuickJsSandbox', () => {
           response.writeHead(302, { location: '/rates?from=EUR&to=GBP' });
           response.end();
           return;
+        case '/barrier': {
+          barrier.waiting.push(() => json(200, { released: true }));
+          barrier.most = Math.max(barrier.most, barrier.waiting.length);
+          if (barrier.waiting.length >= 2) for (const release of barrier.waiting.splice(0)) release();
+          return;
+        }
         case '/slow':
           setTimeout(() => json(200, { slow: true }), 1_000);
           return;
@@ -583,17 +591,14 @@ describe('QuickJsSandbox', () => {
 
   describe('concurrency and lifecycle', () => {
     it('runs several calls at once on the worker pool', async () => {
-      const source =
-        'async function wait({ id }) { await new Promise((resolve) => setTimeout(resolve, 200)); return id; }';
-      const started = performance.now();
-      const results = await Promise.all(
-        [1, 2, 3, 4].map((id) => sandbox.run({ source, entry: 'wait' }, { id })),
-      );
-      const elapsed = performance.now() - started;
+      // Each call waits at a server barrier that answers only once two requests are in flight at
+      // the same time: with calls run one after another the barrier would never open (counted
+      // events, not wall time, so a busy machine changes nothing).
+      const source = `async function wait({ id }) { await fetch(${JSON.stringify(`${server.origin}/barrier`)}); return id; }`;
+      const call = { source, entry: 'wait', network: { allow: [server.hostPort] } };
+      const results = await Promise.all([1, 2, 3, 4].map((id) => sandbox.run(call, { id })));
       expect(results).toEqual([1, 2, 3, 4]);
-      // Two workers: two rounds of 200 ms, not four.
-      expect(elapsed).toBeGreaterThanOrEqual(390);
-      expect(elapsed).toBeLessThan(780);
+      expect(barrier.most).toBe(2);
     });
 
     it('rejects queued and running calls on close, and every call after it', async () => {
