@@ -250,7 +250,7 @@ export class ToolRegistry {
     // An adapter written for the older contract ignores cases and entry: write them as before.
     const stored: StoredTestCase[] = [];
     for (const testCase of testCases) stored.push(await this.#storage.addTestCase(name, testCase));
-    await this.#storage.appendAudit({ ...audit, toolName: name });
+    await this.#storedOrAppended(name, undefined, audit);
     return { tool: created.tool, version: created.version, testCases: stored };
   }
 
@@ -333,7 +333,7 @@ export class ToolRegistry {
       },
     );
     // An adapter written for the older contract never asks for the entry: append it as before.
-    if (!written) await this.#storage.appendAudit({ ...entryFor(version), toolName: name });
+    if (!written) await this.#storedOrAppended(name, undefined, entryFor(version));
     return version;
   }
 
@@ -529,44 +529,43 @@ export class ToolRegistry {
       if (!tool) throw error;
       if (tool.activeVersion === next) {
         const stored = await this.#lastActivation(name, next);
-        return {
-          swapped: true,
-          audit: stored ?? (await this.#storage.appendAudit({ ...audit, toolName: name })),
-        };
+        return { swapped: true, audit: await this.#storedOrAppended(name, stored, audit) };
       }
       if (tool.activeVersion !== expected) return { swapped: false, actual: tool.activeVersion };
       result = await this.#storage.compareAndSetActive(name, expected, next, audit, options);
     }
     if (!result.swapped) return result;
-    // An adapter written for the older contract ignores the entry: append it as before.
-    return {
-      swapped: true,
-      audit: result.audit ?? (await this.#storage.appendAudit({ ...audit, toolName: name })),
-    };
+    return { swapped: true, audit: await this.#storedOrAppended(name, result.audit, audit) };
   }
 
-  /** The newest promotion or rollback into `version`, from the audit log. */
+  /**
+   * The entry the store wrote in the change's own transaction, else `audit` appended now: an
+   * adapter written for the older contract ignores the entry it is given.
+   */
+  async #storedOrAppended(
+    name: string,
+    stored: AuditEntry | undefined,
+    audit: ToolAuditEntry,
+  ): Promise<AuditEntry> {
+    return stored ?? this.#storage.appendAudit({ ...audit, toolName: name });
+  }
+
+  /** The newest promotion or rollback into `version` that records where it came from. */
   async #lastActivation(name: string, version: number): Promise<AuditEntry | undefined> {
     const entries = await this.#storage.listAudit({ toolName: name });
     for (let index = entries.length - 1; index >= 0; index -= 1) {
       const entry = entries[index] as AuditEntry;
       const activation =
         entry.type === REGISTRY_AUDIT_TYPES.promoted || entry.type === REGISTRY_AUDIT_TYPES.rolledBack;
-      if (activation && entry.toVersion === version) return entry;
+      if (activation && entry.toVersion === version && entry.fromVersion !== undefined) return entry;
     }
     return undefined;
   }
 
   /** The version that was active before `current`: the last activation into it, else its parent. */
   async #previousActive(name: string, current: number): Promise<number> {
-    const entries = await this.#storage.listAudit({ toolName: name });
-    for (let index = entries.length - 1; index >= 0; index -= 1) {
-      const entry = entries[index] as AuditEntry;
-      const activation =
-        entry.type === REGISTRY_AUDIT_TYPES.promoted || entry.type === REGISTRY_AUDIT_TYPES.rolledBack;
-      if (activation && entry.toVersion === current && entry.fromVersion !== undefined)
-        return entry.fromVersion;
-    }
+    const activation = await this.#lastActivation(name, current);
+    if (activation?.fromVersion !== undefined) return activation.fromVersion;
     const version = await this.version(name, current);
     if (version.parentVersion === null) {
       throw new RollbackUnavailableError(
@@ -586,10 +585,8 @@ export class ToolRegistry {
       fromVersion: tool.activeVersion,
       toVersion: tool.activeVersion,
     };
-    // The pin and its audit entry are one transaction: both or neither. An adapter written for
-    // the older contract ignores the entry: append it as before.
-    const stored = await this.#storage.setPinned(name, pinned, audit);
-    return stored ?? this.#storage.appendAudit({ ...audit, toolName: name });
+    // The pin and its audit entry are one transaction: both or neither.
+    return this.#storedOrAppended(name, await this.#storage.setPinned(name, pinned, audit), audit);
   }
 
   #actorOf(context: ChangeContext | undefined): string {

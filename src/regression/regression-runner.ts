@@ -586,9 +586,7 @@ export class RegressionRunner {
 }
 
 /** Every ⌈1/f⌉-th non-example case is held out: deterministic, and spread evenly. */
-function heldOutAt(nonExampleCasesBefore: number, fraction: number): boolean {
-  if (fraction === 0) return false;
-  const count = nonExampleCasesBefore;
+function heldOutAt(count: number, fraction: number): boolean {
   return Math.floor((count + 1) * fraction) > Math.floor(count * fraction);
 }
 

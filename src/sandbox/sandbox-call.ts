@@ -14,7 +14,6 @@ import {
   sandboxLimits,
 } from './sandbox-options.ts';
 import { checkSandboxSecrets, type SandboxSecrets } from './sandbox-secrets.ts';
-import { jsonDepthExceeds, MAX_VALUE_DEPTH } from './value-depth.ts';
 
 /**
  * What to run: a tool's source, the function to call, and optional per-call overrides of the
@@ -164,12 +163,7 @@ function serializeInput(input: unknown): string {
     throw new InvalidOptionError('input', `JSON-serialisable data (${String(error)})`, input);
   }
   if (json === undefined) throw new InvalidOptionError('input', 'JSON-serialisable data', input);
-  if (jsonDepthExceeds(json, MAX_VALUE_DEPTH)) {
-    throw new InvalidOptionError(
-      'input',
-      `JSON data nested at most ${MAX_VALUE_DEPTH} levels deep (the sandbox's value depth limit, MAX_VALUE_DEPTH)`,
-      input,
-    );
-  }
+  // No second pass over the text for MAX_VALUE_DEPTH: the plain-JSON check above already bounds
+  // input depth at PLAIN_JSON_LIMITS.maxDepth, which is below it.
   return json;
 }

@@ -16,13 +16,15 @@ export type SecretSource =
   | Readonly<Record<string, string>>
   | ((name: string) => string | undefined | Promise<string | undefined>);
 
+const noSecrets: SandboxSecrets = Object.freeze({});
+
 /**
  * Checks the secrets of a sandbox call: names match {@link SECRET_NAME_PATTERN}, values are
  * non-empty strings. Values never appear in the error.
  * @throws InvalidOptionError naming `call.secrets.<name>`.
  */
 export function checkSandboxSecrets(value: unknown, field = 'call.secrets'): SandboxSecrets {
-  if (value === undefined) return Object.freeze({});
+  if (value === undefined) return noSecrets;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidOptionError(field, 'an object { NAME: value }', '(not an object)');
   }

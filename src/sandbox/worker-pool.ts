@@ -53,8 +53,6 @@ interface PooledWorker {
    * (31-bit ms clock). Written by the worker (see `WorkerInit.preparingFlag`).
    */
   readonly preparing: Int32Array;
-  /** Reported its between-calls work failed: replace it as soon as it is idle. */
-  damaged: boolean;
   /** The thread has started running (its 'online' event fired). */
   online: boolean;
 }
@@ -150,7 +148,6 @@ export class WorkerPool {
       recent: new Set(),
       retiring: false,
       preparing: new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT)),
-      damaged: false,
       online: false,
     };
     this.#workers.add(pooled);
@@ -239,7 +236,7 @@ export class WorkerPool {
     let best: PooledWorker | undefined;
     let bestScore = Number.NEGATIVE_INFINITY;
     for (const pooled of this.#workers) {
-      if (!pooled.ready || pooled.job !== undefined || pooled.retiring || pooled.damaged) continue;
+      if (!pooled.ready || pooled.job !== undefined || pooled.retiring) continue;
       const preparing = Atomics.load(pooled.preparing, 0) !== 0;
       const holds = pooled.recent.has(key);
       // Fewer instances wins ties; capped below the weight of the other two criteria.
@@ -276,14 +273,6 @@ export class WorkerPool {
       this.#dispatch();
       return;
     }
-    if (message.type === 'damaged') {
-      pooled.damaged = true;
-      if (pooled.job === undefined) {
-        this.#retire(pooled, `its between-calls work failed (${message.message})`);
-        this.#dispatch();
-      }
-      return;
-    }
     if (message.type === 'start-failed') {
       this.#failStart(new Error(message.message));
       return;
@@ -295,7 +284,7 @@ export class WorkerPool {
     pooled.worker?.unref();
     if (message.instance?.discarded === true) pooled.recent.delete(job.request.isolationKey);
     job.resolve(message);
-    if (message.replaceWorker || pooled.damaged) this.#retire(pooled, 'its guest needs a clean start');
+    if (message.replaceWorker) this.#retire(pooled, 'its guest needs a clean start');
     this.#dispatch();
   }
 

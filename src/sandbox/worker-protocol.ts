@@ -93,12 +93,8 @@ export type WorkerRunResult =
       readonly instance?: WorkerInstanceInfo;
     };
 
-/**
- * Worker → main messages. `damaged`: the worker's between-calls work failed and the worker
- * should be replaced once idle.
- */
+/** Worker → main messages. */
 export type WorkerMessage =
   | { readonly type: 'ready' }
-  | { readonly type: 'damaged'; readonly message: string }
   | { readonly type: 'start-failed'; readonly message: string }
   | WorkerRunResult;

@@ -103,6 +103,19 @@ export interface MigrationResult {
   applied: number[];
 }
 
+/** The newest version among `steps` (0 when there are none). */
+export function latestVersion(steps: readonly { readonly version: number }[]): number {
+  return steps.reduce((max, step) => Math.max(max, step.version), 0);
+}
+
+function newerReleaseError(location: string, version: number, latest: number): StorageCorruptError {
+  return new StorageCorruptError(
+    location,
+    `was written by a newer release of self-improving-agent (schema version ${version}; this release knows up to ${latest})`,
+    'Upgrade self-improving-agent, or open a backup written by this release.',
+  );
+}
+
 /**
  * Brings the schema to the newest version, in one transaction (all steps or none). The version
  * lives in `sia_meta` under `schema_version`. Idempotent: a current schema is left untouched.
@@ -113,7 +126,7 @@ export function migrate(
   location: string,
   steps: readonly Migration[] = migrations,
 ): MigrationResult {
-  const latest = steps.reduce((max, step) => Math.max(max, step.version), 0);
+  const latest = latestVersion(steps);
   return driver.transaction(() => {
     driver.exec('CREATE TABLE IF NOT EXISTS sia_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
     const row = driver.all("SELECT value FROM sia_meta WHERE key = 'schema_version'")[0];
@@ -124,12 +137,7 @@ export function migrate(
         `has an invalid schema version ${JSON.stringify(row?.value)}`,
         'Restore the file from a backup.',
       );
-    if (from > latest)
-      throw new StorageCorruptError(
-        location,
-        `was written by a newer release of self-improving-agent (schema version ${from}; this release knows up to ${latest})`,
-        'Upgrade self-improving-agent, or open a backup written by this release.',
-      );
+    if (from > latest) throw newerReleaseError(location, from, latest);
     const applied: number[] = [];
     for (const step of [...steps].sort((a, b) => a.version - b.version)) {
       if (step.version <= from) continue;
@@ -174,7 +182,7 @@ export function checkReadableSchema(
   options: ReadableSchemaOptions = {},
 ): number {
   const steps = options.steps ?? migrations;
-  const latest = steps.reduce((max, step) => Math.max(max, step.version), 0);
+  const latest = latestVersion(steps);
   const tables = driver
     .all("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
     .map((row) => String(row.name));
@@ -197,12 +205,7 @@ export function checkReadableSchema(
       `has an invalid schema version ${JSON.stringify(row?.value ?? null)}`,
       'Restore the file from a backup.',
     );
-  if (version > latest)
-    throw new StorageCorruptError(
-      location,
-      `was written by a newer release of self-improving-agent (schema version ${version}; this release knows up to ${latest})`,
-      'Upgrade self-improving-agent, or open a backup written by this release.',
-    );
+  if (version > latest) throw newerReleaseError(location, version, latest);
   if (version < latest && options.allowOlder !== true)
     throw new StorageCorruptError(
       location,

@@ -89,18 +89,12 @@ export function nodeSqliteStorage(options: NodeSqliteStorageOptions): StorageAda
     try {
       driver = nodeSqliteDriver(new sqlite.DatabaseSync(location.href, { readOnly: true }));
       driver.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
-      try {
-        driver.all('SELECT count(*) AS tables FROM sqlite_master');
-      } catch (error) {
-        if (/not a database|malformed/i.test(String(error)))
-          throw new StorageCorruptError(
-            path,
-            'is not a SQLite database',
-            'Pass the path of a self-improving-agent database.',
-            error,
-          );
-        throw error;
-      }
+      firstRead(
+        driver,
+        path,
+        'SELECT count(*) AS tables FROM sqlite_master',
+        'Pass the path of a self-improving-agent database.',
+      );
       checkReadableSchema(driver, path);
       driver.exec('PRAGMA query_only = ON');
       return driver;
@@ -117,18 +111,12 @@ export function nodeSqliteStorage(options: NodeSqliteStorageOptions): StorageAda
     const driver = nodeSqliteDriver(new sqlite.DatabaseSync(path));
     try {
       driver.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
-      try {
-        driver.all('PRAGMA journal_mode = WAL');
-      } catch (error) {
-        if (/not a database|malformed/i.test(String(error)))
-          throw new StorageCorruptError(
-            path,
-            'is not a SQLite database',
-            'Move it away or restore it from a backup; a new file is created when none exists.',
-            error,
-          );
-        throw error;
-      }
+      firstRead(
+        driver,
+        path,
+        'PRAGMA journal_mode = WAL',
+        'Move it away or restore it from a backup; a new file is created when none exists.',
+      );
       driver.exec('PRAGMA synchronous = FULL');
       migrate(driver, path);
       return driver;
@@ -152,4 +140,18 @@ export function nodeSqliteStorage(options: NodeSqliteStorageOptions): StorageAda
     },
     close: resource.close,
   });
+}
+
+/**
+ * Runs `sql`, the first statement that reads the file: a file that is not SQLite fails here, as
+ * {@link StorageCorruptError} naming `path` and `remedy`.
+ */
+function firstRead(driver: SqliteDriver, path: string, sql: string, remedy: string): void {
+  try {
+    driver.all(sql);
+  } catch (error) {
+    if (/not a database|malformed/i.test(String(error)))
+      throw new StorageCorruptError(path, 'is not a SQLite database', remedy, error);
+    throw error;
+  }
 }

@@ -1,5 +1,5 @@
 import type { AggregatableInvocation } from './aggregate-invocations.ts';
-import { copyCapabilities, toJsonText } from './storage-input.ts';
+import { checkNewAuditEntry, copyCapabilities, toJsonText } from './storage-input.ts';
 import type {
   AuditEntry,
   JsonObject,
@@ -9,6 +9,7 @@ import type {
   NewToolVersion,
   StoredInvocation,
   StoredTestCase,
+  ToolAuditEntry,
   ToolCapabilities,
   ToolRecord,
   ToolVersion,
@@ -180,10 +181,20 @@ export function toAuditEntry(row: StoredRow): AuditEntry {
   return entry;
 }
 
+/** The parameters of an audit INSERT, in {@link auditColumns} order after `id`. */
+export type AuditParams = [
+  string,
+  string | null,
+  string,
+  string,
+  number | null,
+  number | null,
+  string,
+  number,
+];
+
 /** The parameters of an audit INSERT, in {@link auditColumns} order after `id`; throws `StorageInputError` for evidence JSON cannot hold. */
-export function toAuditParams(
-  entry: NewAuditEntry,
-): [string, string | null, string, string, number | null, number | null, string, number] {
+export function toAuditParams(entry: NewAuditEntry): AuditParams {
   return [
     entry.type,
     entry.toolName ?? null,
@@ -194,6 +205,20 @@ export function toAuditParams(
     toJsonText('entry.evidence', entry.evidence ?? null),
     entry.at ?? Date.now(),
   ];
+}
+
+/**
+ * Checks an optional entry a change about `toolName` is to write in its own transaction, and
+ * returns its {@link toAuditParams} (undefined for none): before the transaction, so a bad entry
+ * fails before anything is written.
+ */
+export function toToolAuditParams(
+  toolName: string,
+  entry: ToolAuditEntry | undefined,
+): AuditParams | undefined {
+  if (entry === undefined) return undefined;
+  checkNewAuditEntry(entry);
+  return toAuditParams({ ...entry, toolName });
 }
 
 /**

@@ -179,17 +179,12 @@ export function sqlJsStorage(options: SqlJsStorageOptions = {}): StorageAdapter 
         if (error.code === 'ENOENT') return undefined;
         throw error;
       });
-      try {
-        driver = sqlJsDriver(new SQL.Database(bytes));
-        driver.all('SELECT count(*) AS tables FROM sqlite_master');
-      } catch (error) {
-        throw new StorageCorruptError(
-          path,
-          'is not a SQLite database',
-          'Move it away or restore it from a backup; a new file is created when none exists.',
-          error,
-        );
-      }
+      driver = openBytes(
+        SQL,
+        bytes,
+        path,
+        'Move it away or restore it from a backup; a new file is created when none exists.',
+      );
       configure(driver);
       const { applied } = migrate(driver, path);
       if (bytes === undefined || applied.length > 0) {
@@ -264,23 +259,34 @@ async function openReadOnly(SQL: Awaited<ReturnType<typeof loadSqlJs>>, path: st
   });
   let driver: SqlJsDriver | undefined;
   try {
-    try {
-      driver = sqlJsDriver(new SQL.Database(bytes));
-      driver.all('SELECT count(*) AS tables FROM sqlite_master');
-    } catch (error) {
-      throw new StorageCorruptError(
-        path,
-        'is not a SQLite database',
-        'Pass the path of a self-improving-agent database.',
-        error,
-      );
-    }
+    driver = openBytes(SQL, bytes, path, 'Pass the path of a self-improving-agent database.');
     checkReadableSchema(driver, path);
     driver.exec('PRAGMA query_only = ON');
     return { driver, lock: undefined, timer: undefined };
   } catch (error) {
     driver?.close();
     throw error;
+  }
+}
+
+/**
+ * A database over a file's bytes (a new one for `undefined`), read once so that bytes that are
+ * not SQLite fail here with {@link StorageCorruptError} naming `path` and `remedy`.
+ */
+function openBytes(
+  SQL: Awaited<ReturnType<typeof loadSqlJs>>,
+  bytes: Uint8Array | undefined,
+  path: string,
+  remedy: string,
+): SqlJsDriver {
+  let driver: SqlJsDriver | undefined;
+  try {
+    driver = sqlJsDriver(new SQL.Database(bytes));
+    driver.all('SELECT count(*) AS tables FROM sqlite_master');
+    return driver;
+  } catch (error) {
+    driver?.close();
+    throw new StorageCorruptError(path, 'is not a SQLite database', remedy, error);
   }
 }
 

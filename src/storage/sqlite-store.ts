@@ -1,5 +1,6 @@
 import { aggregateInvocations } from './aggregate-invocations.ts';
 import {
+  type AuditParams,
   auditColumns,
   testCaseColumns,
   toAggregatable,
@@ -9,6 +10,7 @@ import {
   toolColumns,
   toTestCase,
   toTestCaseParams,
+  toToolAuditParams,
   toToolRecord,
   toToolVersion,
   toVersionRow,
@@ -126,7 +128,7 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
     return row.version;
   };
 
-  const insertAudit = (driver: SqliteDriver, entry: AuditRow): AuditEntry =>
+  const insertAudit = (driver: SqliteDriver, entry: AuditParams): AuditEntry =>
     toAuditEntry(driver.all(insertAuditSql, entry)[0] as SqlRow);
   const insertTestCase = (driver: SqliteDriver, toolName: string, testCase: TestCaseRow): StoredTestCase =>
     toTestCase(driver.all(insertTestCaseSql, [toolName, ...testCase, Date.now()])[0] as SqlRow);
@@ -203,9 +205,7 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
     async createTool(tool) {
       checkNewTool(tool);
       // Serialise everything first: a value JSON cannot hold fails before anything is written.
-      const cases = (tool.testCases ?? []).map((testCase) =>
-        toTestCaseParams(testCase, (heldOut) => (heldOut ? 1 : 0)),
-      );
+      const cases = (tool.testCases ?? []).map((testCase) => toTestCaseParams(testCase, sqliteFlag));
       const entry =
         tool.audit === undefined ? undefined : toAuditParams({ ...tool.audit, toolName: tool.name });
       return write((driver) => {
@@ -294,8 +294,7 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
     async compareAndSetActive(toolName, expected, next, audit, options) {
       checkInteger('expected', expected, 1);
       checkInteger('next', next, 1);
-      if (audit !== undefined) checkNewAuditEntry(audit);
-      const entry = audit === undefined ? undefined : toAuditParams({ ...audit, toolName });
+      const entry = toToolAuditParams(toolName, audit);
       return write((driver) => {
         const tool = requireTool(driver, toolName);
         const exists = driver.all(
@@ -321,8 +320,7 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
 
     async setPinned(toolName, pinned, audit) {
       checkBoolean('pinned', pinned);
-      if (audit !== undefined) checkNewAuditEntry(audit);
-      const entry = audit === undefined ? undefined : toAuditParams({ ...audit, toolName });
+      const entry = toToolAuditParams(toolName, audit);
       return write((driver) => {
         if (driver.run('UPDATE sia_tools SET pinned = ? WHERE name = ?', [pinned ? 1 : 0, toolName]) === 0)
           throw new ToolNotFoundError(toolName);
@@ -344,7 +342,7 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
 
     async addTestCase(toolName, testCase) {
       checkNewTestCase(testCase);
-      const row = toTestCaseParams(testCase, (heldOut) => (heldOut ? 1 : 0));
+      const row = toTestCaseParams(testCase, sqliteFlag);
       return write((driver) => {
         requireTool(driver, toolName);
         return insertTestCase(driver, toolName, row);
@@ -403,8 +401,10 @@ export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
   return store;
 }
 
-type AuditRow = [string, string | null, string, string, number | null, number | null, string, number];
-type TestCaseRow = [string, string, string, string, string | null, number | null, number];
+type TestCaseRow = ReturnType<typeof toTestCaseParams<number>>;
+
+/** A boolean as SQLite stores it. */
+const sqliteFlag = (value: boolean): number => (value ? 1 : 0);
 
 const insertAuditSql = `INSERT INTO sia_audit (type, tool_name, actor, reason, from_version, to_version, evidence, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${auditColumns}`;
 const insertTestCaseSql = `INSERT INTO sia_test_cases (tool_name, input, expect, description, origin, input_hash, max_latency_ms, held_out, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${testCaseColumns}`;

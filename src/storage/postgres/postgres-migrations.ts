@@ -1,3 +1,4 @@
+import { latestVersion } from '../migrations.ts';
 import { StorageCorruptError } from '../storage-errors.ts';
 import { PostgresSchemaTooNewError } from './postgres-errors.ts';
 import type { PostgresQueryable } from './postgres-pool.ts';
@@ -116,6 +117,19 @@ export function quoteSchema(schema: string): string {
   return `"${schema}"`;
 }
 
+/** Whether the (quoted) schema and its meta table exist, read without any privilege check. */
+async function probeSchema(
+  client: PostgresQueryable,
+  quoted: string,
+): Promise<{ hasSchema: boolean; hasMeta: boolean }> {
+  const found = await client.query(
+    'SELECT to_regnamespace($1) IS NOT NULL AS has_schema, to_regclass($2) IS NOT NULL AS has_meta',
+    [quoted, `${quoted}.meta`],
+  );
+  const row = found.rows[0] as { has_schema: boolean; has_meta: boolean };
+  return { hasSchema: row.has_schema, hasMeta: row.has_meta };
+}
+
 /**
  * Brings `schema` to the newest version. Must run inside a transaction on `client` (the
  * adapter runs it in one, rerun on connection failures: it is idempotent). Takes a
@@ -133,19 +147,12 @@ export async function migratePostgres(
   steps: readonly PostgresMigration[] = postgresMigrations,
 ): Promise<PostgresMigrationResult> {
   const quoted = quoteSchema(schema);
-  const latest = steps.reduce((max, step) => Math.max(max, step.version), 0);
+  const latest = latestVersion(steps);
   await client.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [
     'self-improving-agent:migrate',
     schema,
   ]);
-  const found = await client.query(
-    'SELECT to_regnamespace($1) IS NOT NULL AS has_schema, to_regclass($2) IS NOT NULL AS has_meta',
-    [quoted, `${quoted}.meta`],
-  );
-  const { has_schema: hasSchema, has_meta: hasMeta } = found.rows[0] as {
-    has_schema: boolean;
-    has_meta: boolean;
-  };
+  const { hasSchema, hasMeta } = await probeSchema(client, quoted);
   // CREATE … IF NOT EXISTS would check the CREATE privilege even when the object exists.
   if (!hasSchema) await client.query(`CREATE SCHEMA ${quoted}`);
   if (!hasMeta) await client.query(`CREATE TABLE ${quoted}.meta (key text PRIMARY KEY, value text NOT NULL)`);
@@ -184,15 +191,8 @@ export async function checkPostgresSchema(
   steps: readonly PostgresMigration[] = postgresMigrations,
 ): Promise<number> {
   const quoted = quoteSchema(schema);
-  const latest = steps.reduce((max, step) => Math.max(max, step.version), 0);
-  const found = await client.query(
-    'SELECT to_regnamespace($1) IS NOT NULL AS has_schema, to_regclass($2) IS NOT NULL AS has_meta',
-    [quoted, `${quoted}.meta`],
-  );
-  const { has_schema: hasSchema, has_meta: hasMeta } = found.rows[0] as {
-    has_schema: boolean;
-    has_meta: boolean;
-  };
+  const latest = latestVersion(steps);
+  const { hasSchema, hasMeta } = await probeSchema(client, quoted);
   const remedy =
     'Pass the schema an agent uses (the `schema` option, sia --schema); an agent creates it on first run.';
   if (!hasSchema) throw new StorageCorruptError(`${schema}`, '(PostgreSQL schema) does not exist', remedy);

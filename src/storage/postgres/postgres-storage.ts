@@ -8,6 +8,7 @@ import {
   toolColumns,
   toTestCase,
   toTestCaseParams,
+  toToolAuditParams,
   toToolRecord,
   toToolVersion,
   toVersionRow,
@@ -499,8 +500,7 @@ export function postgresStorage(
     async compareAndSetActive(toolName, expected, next, audit, options) {
       checkInteger('expected', expected, 1);
       checkInteger('next', next, 1);
-      if (audit !== undefined) checkNewAuditEntry(audit);
-      const entry = audit === undefined ? undefined : toAuditParams({ ...audit, toolName });
+      const entry = toToolAuditParams(toolName, audit);
       const { executor } = await open();
       return executor.write(
         async (client): Promise<CompareAndSetResult> => {
@@ -539,8 +539,7 @@ export function postgresStorage(
 
     async setPinned(toolName, pinned, audit) {
       checkBoolean('pinned', pinned);
-      if (audit !== undefined) checkNewAuditEntry(audit);
-      const entry = audit === undefined ? undefined : toAuditParams({ ...audit, toolName });
+      const entry = toToolAuditParams(toolName, audit);
       const { executor } = await open();
       return executor.write(
         async (client) => {
