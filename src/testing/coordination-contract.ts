@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
 import { StorageInputError } from '../storage/storage-errors.ts';
 import type { ActiveVersionChange, NewToolVersion, StorageAdapter } from '../storage/types.ts';
+import { vitestApi } from './vitest-api.ts';
 
 /** Options of {@link runCoordinationContract}. */
 export interface CoordinationContractOptions {
@@ -46,6 +46,7 @@ export function runCoordinationContract(
   factory: () => StorageAdapter | Promise<StorageAdapter>,
   options: CoordinationContractOptions = {},
 ): void {
+  const { afterEach, describe, expect, it } = vitestApi('runCoordinationContract');
   const timeout = options.timeoutMs ?? 20_000;
   const noticeWithinMs = options.noticeWithinMs ?? 1000;
   const connect = options.connect;
@@ -357,7 +358,7 @@ function changeLog(): ChangeLog {
     distinct,
     async until(expected, withinMs) {
       await waitUntil(() => distinct().length >= expected.length, withinMs, JSON.stringify(expected));
-      expect(distinct()).toEqual(expected);
+      vitestApi('runCoordinationContract').expect(distinct()).toEqual(expected);
     },
     async untilSet(expected, withinMs) {
       const has = (wanted: ActiveVersionChange) =>

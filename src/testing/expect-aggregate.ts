@@ -1,6 +1,6 @@
-import { expect } from 'vitest';
 import type { WindowAggregate } from '../storage/types.ts';
 import { type ReferenceInvocation, referenceAggregate } from './reference-math.ts';
+import { vitestApi } from './vitest-api.ts';
 
 /**
  * Asserts that `actual` is the aggregate of `recordsNewestFirst` as {@link referenceAggregate}
@@ -15,6 +15,7 @@ export function expectAggregateOf(
   recordsNewestFirst: readonly ReferenceInvocation[],
   avgDigits = 6,
 ): void {
+  const { expect } = vitestApi('expectAggregateOf');
   const expected = referenceAggregate(recordsNewestFirst);
   const { latencyMs, invocations, successes, recentErrors, firstAt, lastAt } = actual;
   const { latencyMs: expectedLatency, ...expectedRest } = expected;

@@ -1,6 +1,8 @@
 /**
- * Test helpers for users of self-improving-agent: contract suites that check a custom
- * adapter against the behaviour the library relies on.
+ * Test helpers for users of self-improving-agent: {@link scriptedModel}, an AI SDK model that
+ * answers from a script, for developing and testing an agent offline (no API key, no network,
+ * no test runner needed); and contract suites that check a custom storage adapter against the
+ * behaviour the library relies on (these register vitest tests, so they need vitest).
  * @packageDocumentation
  */
 

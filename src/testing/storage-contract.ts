@@ -1,4 +1,3 @@
-import { afterEach, describe, expect, it } from 'vitest';
 import { SiaError } from '../core/sia-error.ts';
 import { ToolExistsError, ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
 import type {
@@ -10,6 +9,7 @@ import type {
 } from '../storage/types.ts';
 import { expectAggregateOf } from './expect-aggregate.ts';
 import { seededRandom } from './reference-math.ts';
+import { vitestApi } from './vitest-api.ts';
 
 /** Options of {@link runStorageContract}. */
 export interface StorageContractOptions {
@@ -47,6 +47,7 @@ export function runStorageContract(
   factory: () => StorageAdapter | Promise<StorageAdapter>,
   options: StorageContractOptions = {},
 ): void {
+  const { afterEach, describe, expect, it } = vitestApi('runStorageContract');
   const timeout = options.timeoutMs ?? 20_000;
   const seed = options.seed ?? 20_240_601;
 
