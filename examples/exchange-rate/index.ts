@@ -51,6 +51,8 @@ const TRAFFIC: [string, string, number][] = [
   ['ILS', 'EUR', 1_500],
 ];
 const TRAFFIC_CALLS = 90;
+/** A reason to stop that the user can act on: printed without a stack. */
+class DemoRefusal extends Error {}
 /** The tools this demo creates: a database with only these (or none) may be replaced. */
 const DEMO_TOOLS = new Set(['fetch_exchange_rate', 'convert_currency']);
 const BATCH = 5;
@@ -185,7 +187,13 @@ try {
     exitCode = 130;
   } else {
     exitCode = 1;
-    console.error(`demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    const detail =
+      error instanceof DemoRefusal
+        ? error.message
+        : error instanceof Error
+          ? (error.stack ?? error.message)
+          : String(error);
+    console.error(`demo failed: ${detail}`);
     if (process.env.OPENAI_API_KEY) {
       console.error(
         'A real model is in use: check OPENAI_API_KEY, OPENAI_BASE_URL and OPENAI_MODEL, or unset OPENAI_API_KEY to run offline.',
@@ -212,7 +220,7 @@ async function openFreshStorage(path: string): Promise<StorageAdapter> {
   const foreign = names.filter((name) => !DEMO_TOOLS.has(name));
   if (foreign.length > 0) {
     await opened.close();
-    throw new Error(
+    throw new DemoRefusal(
       `${path} holds tools this demo did not write (${foreign.slice(0, 5).join(', ')}), so it is not replaced. Run the demo with --data <dir> to keep its data elsewhere.`,
     );
   }
