@@ -73,6 +73,16 @@ regression gate's result), rollbacks, pins and the agent's improvement attempts.
       ]);
       const change = changes.get(entry.id);
       for (const detail of change ? changeDetails(change, entry) : []) rows.push(['', '', '', '', detail]);
+      // The gate's reason names the library's way to add cases; say the CLI's.
+      if (entry.type === IMPROVEMENT_AUDIT_TYPE && entryReason(entry).includes('NO_TEST_CASES')) {
+        rows.push([
+          '',
+          '',
+          '',
+          '',
+          `↳ add a case the gate can run: sia tests add ${terminalText(name)} --help`,
+        ]);
+      }
     }
     lines.push(
       audit.length === 0
