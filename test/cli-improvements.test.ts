@@ -1,6 +1,6 @@
 /**
  * `sia improvements reset`: a person gives a tool its improvement allowance back (the cap of
- * maxRewritesPerTool), audited, on a real SQLite file.
+ * maxRewritesPerTool), audited, on a real SQLite file. Run in this process through `runCli`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ToolRegistry } from '../src/registry/tool-registry.ts';
 import { sqlJsStorage } from '../src/storage/sql-js-storage.ts';
 import type { StorageAdapter } from '../src/storage/types.ts';
-import { runSia } from './support/run-sia.ts';
+import { sia } from './support/run-sia.ts';
 
 let dir: string;
 let db: string;
@@ -43,18 +43,15 @@ afterAll(async () => {
 
 describe('sia improvements reset', () => {
   it('sets the count to 0 (or --to), audited with the reason; the stored total stays', async () => {
-    const reset = await runSia(
-      ['--db', db, 'improvements', 'reset', 'parse_amount', '--reason', 'new model'],
-      {
-        cwd: dir,
-      },
-    );
+    const reset = await sia(['--db', db, 'improvements', 'reset', 'parse_amount', '--reason', 'new model'], {
+      cwd: dir,
+    });
     expect(reset).toEqual({
       code: 0,
       stdout: 'parse_amount: improvement count set from 3 to 0\n',
       stderr: '',
     });
-    const raised = await runSia(['--db', db, 'improvements', 'reset', 'parse_amount', '--to', '2'], {
+    const raised = await sia(['--db', db, 'improvements', 'reset', 'parse_amount', '--to', '2'], {
       cwd: dir,
     });
     expect(raised.stdout).toBe('parse_amount: improvement count set from 0 to 2\n');
@@ -71,15 +68,15 @@ describe('sia improvements reset', () => {
   });
 
   it('refuses a bad --to and an unknown tool', async () => {
-    const bad = await runSia(['--db', db, 'improvements', 'reset', 'parse_amount', '--to', 'many'], {
+    const bad = await sia(['--db', db, 'improvements', 'reset', 'parse_amount', '--to', 'many'], {
       cwd: dir,
     });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--to must be an integer ≥ 0');
-    const unknown = await runSia(['--db', db, 'improvements', 'reset', 'nope'], { cwd: dir });
+    const unknown = await sia(['--db', db, 'improvements', 'reset', 'nope'], { cwd: dir });
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('nope');
-    const help = await runSia(['improvements', 'reset', '--help'], { cwd: dir });
+    const help = await sia(['improvements', 'reset', '--help'], { cwd: dir });
     expect(help.stdout).toContain('maxRewritesPerTool');
   });
 });

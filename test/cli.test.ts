@@ -1,19 +1,22 @@
 /**
- * The `sia` CLI, spawned from source against real sql.js (and node:sqlite) files: every
- * command, exit codes 0/1/2, error messages, read-only commands leaving the file untouched,
- * and the export → edit → import round trip.
+ * The `sia` CLI against real sql.js (and node:sqlite, PostgreSQL) databases: every command,
+ * exit codes 0/1/2, error messages, read-only commands leaving the file untouched, and the
+ * export → edit → import round trip. Run in this process through `runCli` and its injectable
+ * I/O; the last block spawns the real process a few times to prove its binding (exit code,
+ * stdout/stderr, the node:sqlite warning).
  */
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { IMPROVEMENT_AUDIT_TYPE } from '../src/agent/tool-improver.ts';
 import { nodeSqliteStorage } from '../src/storage/node-sqlite-storage.ts';
 import { postgresStorage } from '../src/storage/postgres/index.ts';
 import { sqlJsStorage } from '../src/storage/sql-js-storage.ts';
 import type { StorageAdapter } from '../src/storage/types.ts';
 import { databaseUrl, noteSkipped, suiteDatabase } from './support/postgres-database.ts';
 import { SCENARIO_TOOL, SCENARIO_V1, writeScenario } from './support/report-scenario.ts';
-import { runSia } from './support/run-sia.ts';
+import { runSia, sia } from './support/run-sia.ts';
 
 let root: string;
 let base: string;
@@ -49,12 +52,10 @@ async function inspect<T>(db: string, read: (storage: StorageAdapter) => Promise
   }
 }
 
-/** Runs the tasks three at a time, in order: a dozen parallel spawns time out on a busy machine. */
-async function fewAtATime<T>(tasks: readonly (() => Promise<T>)[]): Promise<T[]> {
+/** Runs the tasks one after another (each run is in this process: nothing to gain in parallel). */
+async function inOrder<T>(tasks: readonly (() => Promise<T>)[]): Promise<T[]> {
   const results: T[] = [];
-  for (let start = 0; start < tasks.length; start += 3) {
-    results.push(...(await Promise.all(tasks.slice(start, start + 3).map((task) => task()))));
-  }
+  for (const task of tasks) results.push(await task());
   return results;
 }
 
@@ -70,7 +71,7 @@ afterAll(async () => {
 describe('sia: help, version and usage errors', () => {
   it('prints help for the program, every command and the tests group, exit 0', async () => {
     const cwd = root;
-    const main = await runSia(['--help'], { cwd });
+    const main = await sia(['--help'], { cwd });
     expect(main.code).toBe(0);
     expect(main.stdout).toContain('Usage: sia [--db <file> | --postgres <url>] <command>');
     const commands = [
@@ -88,26 +89,24 @@ describe('sia: help, version and usage errors', () => {
       'import',
     ];
     for (const command of commands) expect(main.stdout).toMatch(new RegExp(`\\n  ${command} +\\S`));
-    const runs = await fewAtATime(
-      commands.map((command) => () => runSia([...command.split(' '), '-h'], { cwd })),
-    );
+    const runs = await inOrder(commands.map((command) => () => sia([...command.split(' '), '-h'], { cwd })));
     runs.forEach((run, index) => {
       expect(run.code, commands[index]).toBe(0);
       expect(run.stdout).toContain(`Usage: sia ${commands[index]}`);
       expect(run.stdout).toContain('--db <file>');
       expect(run.stderr).toBe('');
     });
-    const group = await runSia(['tests', '--help'], { cwd });
+    const group = await sia(['tests', '--help'], { cwd });
     expect(group).toMatchObject({ code: 0 });
     expect(group.stdout).toContain('Usage: sia tests <list|add|remove>');
-    const helpCommand = await runSia(['help', 'diff'], { cwd });
+    const helpCommand = await sia(['help', 'diff'], { cwd });
     expect(helpCommand.stdout).toContain('Usage: sia diff <tool> <a> <b>');
-  }, 180_000);
+  });
 
   it('prints the package version', async () => {
     const { version } = JSON.parse(await readFile(join(import.meta.dirname, '..', 'package.json'), 'utf8'));
     for (const flag of ['--version', '-v']) {
-      expect(await runSia([flag], { cwd: root })).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+      expect(await sia([flag], { cwd: root })).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
     }
   });
 
@@ -205,11 +204,11 @@ describe('sia: help, version and usage errors', () => {
       ],
     ];
     const before = await readFile(db);
-    const runs = await fewAtATime(
+    const runs = await inOrder(
       cases.map(
         ([args]) =>
           () =>
-            runSia(args, { cwd: dir }),
+            sia(args, { cwd: dir }),
       ),
     );
     runs.forEach((run, index) => {
@@ -222,27 +221,27 @@ describe('sia: help, version and usage errors', () => {
     });
     expect(await readFile(db)).toEqual(before);
     expect(await readdir(dir)).toEqual(['agent.sqlite']);
-  }, 180_000);
+  });
 });
 
 describe('sia: databases', () => {
   it('says which file is missing and how to get one, creates nothing, exit 1', async () => {
     const dir = join(root, 'empty-cwd');
     await mkdir(dir);
-    const missing = await runSia(['tools'], { cwd: dir });
+    const missing = await sia(['tools'], { cwd: dir });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe(
-      `sia: no database at ${join(dir, '.sia', 'agent.sqlite')}. Pass --db <file> (or set SIA_DB) to use another one; a database is created when an agent first runs with sqlJsStorage({ path }) or nodeSqliteStorage({ path }) (try \`npm run demo\`, which writes .sia/agent.sqlite).\n`,
+      `sia: no database at ${join(dir, '.sia', 'agent.sqlite')}. Pass --db <file> (or set SIA_DB) to use another one; a database is created when an agent first runs with sqlJsStorage({ path }) or nodeSqliteStorage({ path }). In a clone of self-improving-agent, \`npm run demo\` writes .sia/agent.sqlite in the clone's folder, where sia finds it without --db.\n`,
     );
-    const env = await runSia(['tools'], { cwd: dir, env: { SIA_DB: 'other.sqlite' } });
+    const env = await sia(['tools'], { cwd: dir, env: { SIA_DB: 'other.sqlite' } });
     expect(env.stderr).toContain(`no database at ${join(dir, 'other.sqlite')}.`);
     expect(await readdir(dir)).toEqual([]);
   });
 
   it('uses SIA_DB and --db relative to the working directory', async () => {
     const { dir } = await freshDb();
-    const viaEnv = await runSia(['tools'], { cwd: dir, env: { SIA_DB: 'agent.sqlite' } });
-    const viaFlag = await runSia(['tools', '--db', 'agent.sqlite'], { cwd: dir });
+    const viaEnv = await sia(['tools'], { cwd: dir, env: { SIA_DB: 'agent.sqlite' } });
+    const viaFlag = await sia(['tools', '--db', 'agent.sqlite'], { cwd: dir });
     expect(viaEnv.code).toBe(0);
     expect(viaFlag).toEqual(viaEnv);
   });
@@ -254,10 +253,10 @@ describe('sia: databases', () => {
     try {
       // Read-only commands take no lock: they read the file as the holder last wrote it.
       for (const args of [['tools'], ['history', SCENARIO_TOOL], ['tests', 'list', SCENARIO_TOOL]]) {
-        const read = await runSia(['--db', db, ...args], { cwd: dir });
+        const read = await sia(['--db', db, ...args], { cwd: dir });
         expect(read.code, read.stderr).toBe(0);
       }
-      const locked = await runSia(['--db', db, 'pin', SCENARIO_TOOL], { cwd: dir });
+      const locked = await sia(['--db', db, 'pin', SCENARIO_TOOL], { cwd: dir });
       expect(locked.code).toBe(1);
       expect(locked.stderr).toBe(
         `sia: ${db} is in use by process ${process.pid} (an agent or another sia holds the lock file ${db}.lock); stop that process or wait until it closes the database, then try again\n`,
@@ -265,23 +264,23 @@ describe('sia: databases', () => {
     } finally {
       await holder.close();
     }
-  }, 120_000);
+  });
 
   it('reports a file that is not a database, exit 1', async () => {
     const dir = join(root, 'corrupt');
     await mkdir(dir);
     await writeFile(join(dir, 'x.sqlite'), 'not sqlite at all, just text '.repeat(10));
-    const run = await runSia(['--db', 'x.sqlite', 'tools'], { cwd: dir });
+    const run = await sia(['--db', 'x.sqlite', 'tools'], { cwd: dir });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^sia: Storage file ".*x\.sqlite" is not a SQLite database\./);
   });
 
-  it('opens node:sqlite files with --driver node-sqlite, without the experimental warning', async () => {
+  it('opens node:sqlite files with --driver node-sqlite', async () => {
     const dir = join(root, 'node-sqlite');
     await mkdir(dir);
     const db = join(dir, 'agent.db');
     await fill(nodeSqliteStorage({ path: db }));
-    const run = await runSia(['--db', db, '--driver', 'node-sqlite', 'tools', '--json'], { cwd: dir });
+    const run = await sia(['--db', db, '--driver', 'node-sqlite', 'tools', '--json'], { cwd: dir });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout).tools.map((tool: { name: string }) => tool.name)).toEqual([
@@ -346,9 +345,8 @@ describe('sia: files that are not self-improving-agent databases', () => {
         ['--driver', 'node-sqlite', 'tools'],
         ['--driver', 'node-sqlite', 'pin', SCENARIO_TOOL],
       ];
-      // One at a time: on a busy machine parallel runs could pass runSia's time limit.
       const runs = [];
-      for (const args of commands) runs.push(await runSia(['--db', db, ...args], { cwd: dir }));
+      for (const args of commands) runs.push(await sia(['--db', db, ...args], { cwd: dir }));
       runs.forEach((run, index) => {
         const label = commands[index]?.join(' ');
         expect(run.code, `${label}: ${run.stderr}`).toBe(1);
@@ -359,7 +357,6 @@ describe('sia: files that are not self-improving-agent databases', () => {
       expect((await stat(db)).mtimeMs).toBe(mtime);
       expect(await readdir(dir)).toEqual(['app.db']);
     },
-    240_000,
   );
 
   it('node:sqlite files: read-only commands create no -wal, -shm or lock file and change no byte', async () => {
@@ -378,13 +375,13 @@ describe('sia: files that are not self-improving-agent databases', () => {
       ['report', '--json'],
     ];
     for (const args of commands) {
-      const run = await runSia(['--db', db, '--driver', 'node-sqlite', ...args], { cwd: dir });
+      const run = await sia(['--db', db, '--driver', 'node-sqlite', ...args], { cwd: dir });
       expect(run.code, run.stderr).toBe(0);
     }
     expect((await readdir(dir)).sort()).toEqual(listing);
     expect(await readFile(db)).toEqual(before);
     expect((await stat(db)).mtimeMs).toBe(mtime);
-  }, 240_000);
+  });
 });
 
 describe('sia: reading commands', () => {
@@ -404,16 +401,17 @@ describe('sia: reading commands', () => {
     expect(await readdir(dir)).not.toContain('agent.sqlite.lock');
   });
 
-  it('tools: active version, pin and the score of the active version over its last 20 calls', async () => {
-    const text = await runSia(['--db', db, 'tools'], { cwd: dir });
+  it('tools: active version, pin and the score of the active version over its last 20 calls, saying so', async () => {
+    const text = await sia(['--db', db, 'tools'], { cwd: dir });
     expect(text.code).toBe(0);
     expect(text.stdout.split('\n')).toEqual([
+      "window: the active version's last 20 calls (the evaluator's window); CALLS counts them, SCORE, SUCCESS and P95 are over them",
       'TOOL         ACTIVE  PINNED  VERSIONS  CALLS  SCORE  SUCCESS  P95',
       'add_numbers  v1      no      1         3      1.00   1.00     5 ms',
       'fetch_rate   v1      no      2         20     0.76   0.80     2.40 s',
       '',
     ]);
-    const json = JSON.parse((await runSia(['--db', db, 'tools', '--json'], { cwd: dir })).stdout);
+    const json = JSON.parse((await sia(['--db', db, 'tools', '--json'], { cwd: dir })).stdout);
     const tool = json.tools[1];
     expect(tool).toMatchObject({
       name: SCENARIO_TOOL,
@@ -430,11 +428,20 @@ describe('sia: reading commands', () => {
   });
 
   it('report: text, JSON and a self-contained HTML file', async () => {
-    const text = await runSia(['--db', db, 'report', '--tool', SCENARIO_TOOL], { cwd: dir });
+    const text = await sia(['--db', db, 'report', '--tool', SCENARIO_TOOL], { cwd: dir });
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain('fetch_rate: active v1, 2 versions, 70 calls, 1 promotion, 1 rollback');
+    expect(text.stdout).toContain(
+      'fetch_rate: active v1, 2 versions, 70 calls recorded, 1 promotion, 1 rollback',
+    );
+    // Every number says its window: the rows are buckets, the active version's line names both.
+    expect(text.stdout).toContain(
+      '  each row: 20 consecutive calls of any version (the last row may have fewer), oldest first\n',
+    );
     expect(text.stdout).toContain(
       '2025-01-01 12:00:20Z  2025-01-01 12:00:39Z  20     v1        0.70   0.60     2.40 s',
+    );
+    expect(text.stdout).toMatch(
+      /\n {2}active v1: score \d\.\d\d over its last 20 calls; success \d\.\d\d, p95 \S+ s over all its 50 calls\n$/,
     );
     expect(text.stdout).toMatch(
       /promoted +v1→v2 +agent-1 +promote 3\/3 +LOW_SUCCESS: gate passed \(3 cases\)/,
@@ -443,16 +450,15 @@ describe('sia: reading commands', () => {
     expect(text.stdout).not.toContain('add_numbers');
 
     const json = JSON.parse(
-      (await runSia(['--db', db, 'report', '--json', '--bucket-size', '35'], { cwd: dir })).stdout,
+      (await sia(['--db', db, 'report', '--json', '--bucket-size', '35'], { cwd: dir })).stdout,
     );
     expect(json.bucketSize).toBe(35);
     expect(json.tools[1].series.map((point: { calls: number }) => point.calls)).toEqual([35, 35]);
 
     const out = join(dir, 'out', 'report.html');
-    const html = await runSia(
-      ['--db', db, 'report', '--html', 'out/report.html', '--title', 'CLI <report>'],
-      { cwd: dir },
-    );
+    const html = await sia(['--db', db, 'report', '--html', 'out/report.html', '--title', 'CLI <report>'], {
+      cwd: dir,
+    });
     expect(html.code).toBe(0);
     expect(html.stdout).toMatch(
       new RegExp(`^wrote ${out.replaceAll('.', '\\.')} \\(2 tools, \\d+ KiB\\)\\n$`),
@@ -461,14 +467,14 @@ describe('sia: reading commands', () => {
     expect(page).toContain('<title>CLI &lt;report&gt;</title>');
     expect(page.match(/data-version-marker=/g)).toHaveLength(2);
 
-    const both = await runSia(['--db', db, 'report', '--json', '--html', 'out/again.html'], { cwd: dir });
+    const both = await sia(['--db', db, 'report', '--json', '--html', 'out/again.html'], { cwd: dir });
     expect(JSON.parse(both.stdout).tools).toHaveLength(2);
     expect(both.stderr).toMatch(/^wrote .*again\.html/);
     await rm(join(dir, 'out'), { recursive: true });
   });
 
   it('history: versions, authors, reasons and gate results', async () => {
-    const run = await runSia(['--db', db, 'history', SCENARIO_TOOL], { cwd: dir });
+    const run = await sia(['--db', db, 'history', SCENARIO_TOOL], { cwd: dir });
     expect(run.code).toBe(0);
     const lines = run.stdout.split('\n');
     expect(lines.slice(0, 6)).toEqual([
@@ -480,13 +486,13 @@ describe('sia: reading commands', () => {
       'v2       hardening  v1      2025-01-01 12:00:39Z  retry 429 responses with back-off',
     ]);
     expect(run.stdout).toMatch(/2025-01-01 12:00:40Z +promoted +v1→v2 +agent-1 +LOW_SUCCESS: gate passed/);
-    expect(run.stdout).toContain('↳ evaluation 0.41');
+    expect(run.stdout).toContain('↳ evaluation 0.41 (the score that triggered the change)');
     expect(run.stdout).toContain(
       '↳ gate promote: 3/3 cases passed, median 3 ms vs 4 ms, error rate 0.00 vs 0.25',
     );
     expect(run.stdout).toMatch(/improvement +v1 +agent-1 +failed: attempt 1 \(gate\): CASE_FAILED: case 1/);
     const json = JSON.parse(
-      (await runSia(['--db', db, 'history', SCENARIO_TOOL, '--json'], { cwd: dir })).stdout,
+      (await sia(['--db', db, 'history', SCENARIO_TOOL, '--json'], { cwd: dir })).stdout,
     );
     expect(
       json.versions.map((version: { version: number; source?: string }) => [version.version, version.source]),
@@ -499,11 +505,11 @@ describe('sia: reading commands', () => {
   });
 
   it('diff: the unified diff between two versions', async () => {
-    const run = await runSia(['--db', db, 'diff', SCENARIO_TOOL, '1', 'v2'], { cwd: dir });
+    const run = await sia(['--db', db, 'diff', SCENARIO_TOOL, '1', 'v2'], { cwd: dir });
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('--- fetch_rate@v1\n+++ fetch_rate@v2\n@@ -1,4 +1,5 @@\n');
     expect(run.stdout).toContain('\n+  // retried with back-off by the hardening rewriter\n');
-    const missing = await runSia(['--db', db, 'diff', SCENARIO_TOOL, '1', '9'], { cwd: dir });
+    const missing = await sia(['--db', db, 'diff', SCENARIO_TOOL, '1', '9'], { cwd: dir });
     expect(missing).toEqual({
       code: 1,
       stdout: '',
@@ -519,21 +525,21 @@ describe('sia: reading commands', () => {
       ['report', '--tool', 'nope'],
       ['pin', 'nope'],
     ]) {
-      const run = await runSia(['--db', db, ...args], { cwd: dir });
+      const run = await sia(['--db', db, ...args], { cwd: dir });
       expect(run.code, args.join(' ')).toBe(1);
       expect(run.stderr).toBe(`sia: no tool "nope" in ${db}; known tools: add_numbers, fetch_rate\n`);
     }
   });
 
   it('tests list: the cases of a tool', async () => {
-    const run = await runSia(['--db', db, 'tests', 'list', SCENARIO_TOOL], { cwd: dir });
+    const run = await sia(['--db', db, 'tests', 'list', SCENARIO_TOOL], { cwd: dir });
     expect(run.code).toBe(0);
     expect(run.stdout.split('\n')).toEqual([
       'ID  ORIGIN   HELD-OUT  ADDED                 INPUT                      EXPECT        DESCRIPTION',
       '1   example  no        2025-01-01 11:59:59Z  {"from":"USD","to":"USD"}  {"equals":1}  example 1',
       '',
     ]);
-    const none = await runSia(['--db', db, 'tests', 'list', 'add_numbers'], { cwd: dir });
+    const none = await sia(['--db', db, 'tests', 'list', 'add_numbers'], { cwd: dir });
     expect(none.stdout).toBe('add_numbers has no regression cases; add one with sia tests add\n');
   });
 });
@@ -541,28 +547,37 @@ describe('sia: reading commands', () => {
 describe('sia: changing commands', () => {
   it('rollback: a person activates an earlier version, also on a pinned tool', async () => {
     const { dir, db } = await freshDb();
-    const pin = await runSia(['--db', db, 'pin', SCENARIO_TOOL, '--reason', 'frozen for the audit'], {
+    const pin = await sia(['--db', db, 'pin', SCENARIO_TOOL, '--reason', 'frozen for the audit'], {
       cwd: dir,
     });
     expect(pin).toEqual({ code: 0, stdout: 'fetch_rate is now pinned (active v1)\n', stderr: '' });
     // By default: the version that was active before the current one (v1 came back from v2).
-    const back = await runSia(['--db', db, 'rollback', SCENARIO_TOOL], { cwd: dir });
+    const back = await sia(['--db', db, 'rollback', SCENARIO_TOOL], { cwd: dir });
     expect(back).toEqual({
       code: 0,
       stdout: 'fetch_rate: rolled back v1 → v2 (rolled back with sia rollback)\n',
       stderr: '',
     });
-    const to = await runSia(
+    const to = await sia(
       ['--db', db, 'rollback', SCENARIO_TOOL, '--to', '1', '--reason', 'v2 <bad>', '--json'],
       { cwd: dir },
     );
     expect(JSON.parse(to.stdout)).toMatchObject({ tool: SCENARIO_TOOL, fromVersion: 2, toVersion: 1 });
-    const same = await runSia(['--db', db, 'rollback', SCENARIO_TOOL, '--to', '1'], { cwd: dir });
+    const same = await sia(['--db', db, 'rollback', SCENARIO_TOOL, '--to', '1'], { cwd: dir });
     expect(same.code).toBe(1);
     expect(same.stderr).toBe(
-      'sia: Cannot roll back "fetch_rate": version 1 is already the active version. Pass { to: <version> } to choose the version explicitly.\n',
+      'sia: Cannot roll back "fetch_rate": version 1 is already the active version. Choose the version with sia rollback fetch_rate --to <version> (sia history fetch_rate lists the versions).\n',
     );
-    const unknown = await runSia(['--db', db, 'rollback', SCENARIO_TOOL, '--to', '7'], { cwd: dir });
+    // The library's own remedy names its API ({ to: <version> }); the CLI names its option.
+    expect(same.stderr).not.toContain('{ to:');
+    const first = await sia(['--db', db, 'rollback', 'add_numbers'], { cwd: dir });
+    expect(first).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        'sia: Cannot roll back "add_numbers": version 1 is the first version and nothing was active before it. Choose the version with sia rollback add_numbers --to <version> (sia history add_numbers lists the versions).\n',
+    });
+    const unknown = await sia(['--db', db, 'rollback', SCENARIO_TOOL, '--to', '7'], { cwd: dir });
     expect(unknown.stderr).toBe('sia: fetch_rate has no version 7; its versions are v1, v2\n');
 
     const audit = await inspect(db, (storage) => storage.listAudit({ toolName: SCENARIO_TOOL }));
@@ -579,19 +594,19 @@ describe('sia: changing commands', () => {
 
   it('pin and unpin change the pin once; repeating changes nothing and writes nothing', async () => {
     const { dir, db } = await freshDb();
-    expect((await runSia(['--db', db, 'unpin', SCENARIO_TOOL], { cwd: dir })).stdout).toBe(
+    expect((await sia(['--db', db, 'unpin', SCENARIO_TOOL], { cwd: dir })).stdout).toBe(
       'fetch_rate is already not pinned; nothing changed\n',
     );
     expect(await readFile(db)).toEqual(await readFile(base));
-    await runSia(['--db', db, 'pin', SCENARIO_TOOL], { cwd: dir });
+    await sia(['--db', db, 'pin', SCENARIO_TOOL], { cwd: dir });
     expect(await inspect(db, async (storage) => (await storage.getTool(SCENARIO_TOOL))?.pinned)).toBe(true);
     const pinned = await readFile(db);
-    const again = await runSia(['--db', db, 'pin', SCENARIO_TOOL], { cwd: dir });
+    const again = await sia(['--db', db, 'pin', SCENARIO_TOOL], { cwd: dir });
     expect(again.stdout).toBe('fetch_rate is already pinned; nothing changed\n');
     expect(await readFile(db)).toEqual(pinned);
-    const tools = await runSia(['--db', db, 'tools'], { cwd: dir });
+    const tools = await sia(['--db', db, 'tools'], { cwd: dir });
     expect(tools.stdout).toMatch(/fetch_rate +v1 +yes /);
-    expect((await runSia(['--db', db, 'unpin', SCENARIO_TOOL], { cwd: dir })).stdout).toBe(
+    expect((await sia(['--db', db, 'unpin', SCENARIO_TOOL], { cwd: dir })).stdout).toBe(
       'fetch_rate is now not pinned (active v1)\n',
     );
     expect(await inspect(db, async (storage) => (await storage.getTool(SCENARIO_TOOL))?.pinned)).toBe(false);
@@ -599,7 +614,7 @@ describe('sia: changing commands', () => {
 
   it('tests add: stores a manual case that tests list shows', async () => {
     const { dir, db } = await freshDb();
-    const added = await runSia(
+    const added = await sia(
       [
         '--db',
         db,
@@ -618,7 +633,7 @@ describe('sia: changing commands', () => {
       { cwd: dir },
     );
     expect(added).toEqual({ code: 0, stdout: 'fetch_rate: added case 2 (manual)\n', stderr: '' });
-    const held = await runSia(
+    const held = await sia(
       [
         '--db',
         db,
@@ -678,14 +693,14 @@ describe('sia: changing commands', () => {
         maxLatencyMs: undefined,
       },
     ]);
-    const listed = await runSia(['--db', db, 'tests', 'list', SCENARIO_TOOL, '--json'], { cwd: dir });
+    const listed = await sia(['--db', db, 'tests', 'list', SCENARIO_TOOL, '--json'], { cwd: dir });
     expect(JSON.parse(listed.stdout).cases).toHaveLength(3);
   });
 
   it("tests add refuses an input the tool's input schema rejects, naming the problem; nothing stored", async () => {
     const { dir, db } = await freshDb();
     const before = await readFile(db);
-    const run = await runSia(
+    const run = await sia(
       [
         '--db',
         db,
@@ -712,13 +727,15 @@ describe('sia: changing commands', () => {
 
   it('tests remove: deletes one case with an audit entry; an unknown id is refused, exit 1', async () => {
     const { dir, db } = await freshDb();
-    const unknown = await runSia(['--db', db, 'tests', 'remove', SCENARIO_TOOL, '9'], { cwd: dir });
+    const unknown = await sia(['--db', db, 'tests', 'remove', SCENARIO_TOOL, '9'], { cwd: dir });
     expect(unknown).toEqual({
       code: 1,
       stdout: '',
       stderr: `sia: ${SCENARIO_TOOL} has no case 9; its cases: 1 (see sia tests list ${SCENARIO_TOOL})\n`,
     });
-    const removed = await runSia(
+    // The command failed with the database open for writing: runCli closed it (no lock left).
+    expect(await readdir(dir)).toEqual(['agent.sqlite']);
+    const removed = await sia(
       ['--db', db, 'tests', 'remove', SCENARIO_TOOL, '1', '--reason', 'the example was wrong'],
       { cwd: dir },
     );
@@ -738,9 +755,42 @@ describe('sia: changing commands', () => {
       reason: 'the example was wrong',
       evidence: { case: { id: 1, input: { from: 'USD', to: 'USD' }, expect: { equals: 1 } } },
     });
-    const again = await runSia(['--db', db, 'tests', 'remove', SCENARIO_TOOL, '1'], { cwd: dir });
+    const again = await sia(['--db', db, 'tests', 'remove', SCENARIO_TOOL, '1'], { cwd: dir });
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('has no case 1; it has no cases');
+  });
+
+  it('history: says which calls an evaluation scored; a gate without cases points at sia tests add', async () => {
+    const { dir, db } = await freshDb();
+    const storage = sqlJsStorage({ path: db, flushIntervalMs: 0 });
+    await storage.appendAudit({
+      type: 'tool:rolled-back',
+      toolName: SCENARIO_TOOL,
+      actor: 'agent-2',
+      reason: 'v2 did worse',
+      fromVersion: 2,
+      toVersion: 1,
+      evidence: { evaluation: { score: 0.5, summary: { invocations: 17 }, reasons: [] } },
+    });
+    await storage.appendAudit({
+      type: IMPROVEMENT_AUDIT_TYPE,
+      toolName: SCENARIO_TOOL,
+      actor: 'agent-2',
+      reason: 'failed',
+      fromVersion: 1,
+      evidence: {
+        reasons: [
+          'attempt 1 (gate): NO_TEST_CASES: "fetch_rate" has no regression cases, so nothing shows the candidate is correct. Add cases with addCase(), examples, or harvest().',
+        ],
+      },
+    });
+    await storage.close();
+    const run = await sia(['--db', db, 'history', SCENARIO_TOOL], { cwd: dir });
+    expect(run.stdout).toContain('↳ evaluation 0.50 (v2 over its last 17 calls, which triggered the change)');
+    expect(run.stdout).toMatch(
+      /NO_TEST_CASES.*\n +↳ add a case the gate can run: sia tests add fetch_rate --help\n/,
+    );
+    expect(run.stdout).toContain('↳ evaluation 0.41 (the score that triggered the change)');
   });
 
   it('prints text from storage without terminal control sequences', async () => {
@@ -755,7 +805,7 @@ describe('sia: changing commands', () => {
       author: 'llm-rewriter',
     });
     await storage.close();
-    const run = await runSia(['--db', db, 'history', SCENARIO_TOOL], { cwd: dir });
+    const run = await sia(['--db', db, 'history', SCENARIO_TOOL], { cwd: dir });
     for (const control of ['\u001b', '\u0007']) expect(run.stdout).not.toContain(control);
     expect(run.stdout).toContain('red ?[31mALERT?[0m? and a newline');
   });
@@ -764,7 +814,7 @@ describe('sia: changing commands', () => {
 describe('sia export and import', () => {
   it('round-trips: unchanged files are skipped, an edited file becomes a new active human version', async () => {
     const { dir, db } = await freshDb();
-    const exported = await runSia(['--db', db, 'export', 'tools'], { cwd: dir });
+    const exported = await sia(['--db', db, 'export', 'tools'], { cwd: dir });
     expect(exported.code).toBe(0);
     expect(exported.stdout.split('\n')).toEqual([
       `add_numbers v1 → ${join(dir, 'tools', 'add_numbers.js')}`,
@@ -796,11 +846,11 @@ describe('sia export and import', () => {
     });
     // Exporting is reproducible (no timestamps) and reads only.
     const first = await readFile(join(dir, 'tools', 'manifest.json'));
-    await runSia(['--db', db, 'export', 'tools'], { cwd: dir });
+    await sia(['--db', db, 'export', 'tools'], { cwd: dir });
     expect(await readFile(join(dir, 'tools', 'manifest.json'))).toEqual(first);
     expect(await readFile(db)).toEqual(await readFile(base));
 
-    const unchanged = await runSia(['--db', db, 'import', 'tools'], { cwd: dir });
+    const unchanged = await sia(['--db', db, 'import', 'tools'], { cwd: dir });
     expect(unchanged).toEqual({
       code: 0,
       stdout:
@@ -811,12 +861,12 @@ describe('sia export and import', () => {
 
     const edited = SCENARIO_V1.replace('return 1;', 'return 1; // same currency');
     await writeFile(join(dir, 'tools', 'fetch_rate.js'), edited);
-    const dry = await runSia(['--db', db, 'import', 'tools', '--dry-run'], { cwd: dir });
+    const dry = await sia(['--db', db, 'import', 'tools', '--dry-run'], { cwd: dir });
     expect(dry.stdout).toBe(
       'add_numbers: unchanged (v1)\nfetch_rate: would be updated v1 → v3\ndry run: 1 of 2 tools would change; nothing was written\n',
     );
     expect(await readFile(db)).toEqual(await readFile(base));
-    const imported = await runSia(['--db', db, 'import', 'tools', '--reason', 'reviewed in PR 12'], {
+    const imported = await sia(['--db', db, 'import', 'tools', '--reason', 'reviewed in PR 12'], {
       cwd: dir,
     });
     expect(imported).toEqual({
@@ -844,23 +894,23 @@ describe('sia export and import', () => {
     });
 
     // A second export shows the new version with the edited file's hash; importing it changes nothing.
-    await runSia(['--db', db, 'export', 'tools'], { cwd: dir });
+    await sia(['--db', db, 'export', 'tools'], { cwd: dir });
     const again = JSON.parse(await readFile(join(dir, 'tools', 'manifest.json'), 'utf8'));
     expect(again.tools[1]).toMatchObject({ version: 3, author: 'human' });
     expect(again.tools[1].sha256).not.toBe(manifest.tools[1].sha256);
-    expect((await runSia(['--db', db, 'import', 'tools'], { cwd: dir })).stdout).toContain(
+    expect((await sia(['--db', db, 'import', 'tools'], { cwd: dir })).stdout).toContain(
       'imported 0 of 2 tools',
     );
   });
 
   it('creates the tools a database does not have yet', async () => {
     const { dir, db } = await freshDb();
-    await runSia(['--db', db, 'export', 'tools'], { cwd: dir });
+    await sia(['--db', db, 'export', 'tools'], { cwd: dir });
     const other = join(dir, 'other.sqlite');
     const empty = sqlJsStorage({ path: other });
     await empty.ready?.();
     await empty.close();
-    const run = await runSia(['--db', other, 'import', 'tools', '--json'], { cwd: dir });
+    const run = await sia(['--db', other, 'import', 'tools', '--json'], { cwd: dir });
     expect(
       JSON.parse(run.stdout).results.map((result: { tool: string; action: string }) => [
         result.tool,
@@ -883,12 +933,12 @@ describe('sia export and import', () => {
 
   it('refuses invalid manifests and sources with every problem listed, writing nothing, exit 1', async () => {
     const { dir, db } = await freshDb();
-    await runSia(['--db', db, 'export', 'tools'], { cwd: dir });
+    await sia(['--db', db, 'export', 'tools'], { cwd: dir });
     const folder = join(dir, 'tools');
     const manifestPath = join(folder, 'manifest.json');
     const good = await readFile(manifestPath, 'utf8');
 
-    const missing = await runSia(['--db', db, 'import', 'nowhere'], { cwd: dir });
+    const missing = await sia(['--db', db, 'import', 'nowhere'], { cwd: dir });
     expect(missing).toEqual({
       code: 1,
       stdout: '',
@@ -896,7 +946,7 @@ describe('sia export and import', () => {
     });
 
     await writeFile(manifestPath, '{ "format": ');
-    const broken = await runSia(['--db', db, 'import', 'tools'], { cwd: dir });
+    const broken = await sia(['--db', db, 'import', 'tools'], { cwd: dir });
     expect(broken.code).toBe(1);
     expect(broken.stderr).toMatch(
       new RegExp(`^sia: ${manifestPath.replaceAll('.', '\\.')} is not valid JSON \\(`),
@@ -907,7 +957,7 @@ describe('sia export and import', () => {
     manifest.tools[1].version = 0;
     manifest.tools[1].capabilities = { network: [42] };
     await writeFile(manifestPath, JSON.stringify(manifest));
-    const invalid = await runSia(['--db', db, 'import', 'tools'], { cwd: dir });
+    const invalid = await sia(['--db', db, 'import', 'tools'], { cwd: dir });
     expect(invalid.code).toBe(1);
     expect(invalid.stderr.split('\n')).toEqual([
       `sia: ${manifestPath}: nothing imported, 3 problems:`,
@@ -925,7 +975,7 @@ describe('sia export and import', () => {
       'function fetch_rates(input) { return eval(input.code); }',
     );
     await writeFile(join(folder, 'add_numbers.js'), 'function add_numbers({ a, b }) { return a - b; }');
-    const badSource = await runSia(['--db', db, 'import', 'tools'], { cwd: dir });
+    const badSource = await sia(['--db', db, 'import', 'tools'], { cwd: dir });
     expect(badSource.code).toBe(1);
     expect(badSource.stderr).toMatch(/nothing imported, \d+ problems?:\n {2}- fetch_rate\.js:1: /);
     expect(badSource.stderr).toContain('fetch_rate');
@@ -933,15 +983,45 @@ describe('sia export and import', () => {
 
     // Exported from v1, but v2 is active now: the edit would silently drop v2.
     await writeFile(join(folder, 'fetch_rate.js'), SCENARIO_V1.replace('return 1;', 'return 1.0;'));
-    await runSia(['--db', db, 'rollback', SCENARIO_TOOL, '--to', '2'], { cwd: dir });
+    await sia(['--db', db, 'rollback', SCENARIO_TOOL, '--to', '2'], { cwd: dir });
     const stale = await readFile(db);
-    const conflict = await runSia(['--db', db, 'import', 'tools'], { cwd: dir });
+    const conflict = await sia(['--db', db, 'import', 'tools'], { cwd: dir });
     expect(conflict.code).toBe(1);
     expect(conflict.stderr).toBe(
       `sia: ${manifestPath}: nothing imported, 1 problem:\n  - fetch_rate.js: exported from v1, but v2 is active now; export again and re-apply your edit\n`,
     );
     // add_numbers.js was edited too, but nothing was written.
     expect(await readFile(db)).toEqual(stale);
+  });
+});
+
+describe('sia as a process (node src/cli/main.ts): the binding of runCli to the process', () => {
+  it('a wrong command line: exit code 2, the reason on stderr without a stack, nothing on stdout', async () => {
+    const run = await runSia(['frobnicate'], { cwd: root });
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(
+      'sia: unknown command "frobnicate"; commands: tools, report, history, diff, rollback, pin, unpin, tests, export, import, improvements\nRun "sia --help" for usage.\n',
+    );
+  });
+
+  it('a normal command: its output on stdout, exit code 0, as runCli gives it in-process', async () => {
+    const { dir } = await freshDb();
+    const run = await runSia(['tools'], { cwd: dir, env: { SIA_DB: 'agent.sqlite' } });
+    expect(run).toEqual(await sia(['tools'], { cwd: dir, env: { SIA_DB: 'agent.sqlite' } }));
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^window: .*\nTOOL +ACTIVE/);
+  });
+
+  it('--driver node-sqlite prints no ExperimentalWarning (main.ts filters it; other warnings still pass)', async () => {
+    const dir = join(root, 'node-sqlite-spawn');
+    await mkdir(dir);
+    const db = join(dir, 'agent.db');
+    await fill(nodeSqliteStorage({ path: db }));
+    const run = await runSia(['--db', db, '--driver', 'node-sqlite', 'tools', '--json'], { cwd: dir });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).tools).toHaveLength(2);
   });
 });
 
@@ -954,15 +1034,15 @@ describe.skipIf(databaseUrl === undefined)('sia --postgres', () => {
     const url = databaseUrl as string;
     const schema = database.schema();
     await fill(postgresStorage({ connectionString: url }, { schema }));
-    const tools = await runSia(['--postgres', url, '--schema', schema, 'tools', '--json'], { cwd: root });
+    const tools = await sia(['--postgres', url, '--schema', schema, 'tools', '--json'], { cwd: root });
     expect(tools.stderr).toBe('');
     expect(JSON.parse(tools.stdout).tools.map((tool: { name: string; score: number }) => tool.name)).toEqual([
       'add_numbers',
       SCENARIO_TOOL,
     ]);
-    const report = await runSia(['--postgres', url, '--schema', schema, 'report', '--json'], { cwd: root });
+    const report = await sia(['--postgres', url, '--schema', schema, 'report', '--json'], { cwd: root });
     expect(JSON.parse(report.stdout).tools[1].series).toHaveLength(4);
-    const rollback = await runSia(
+    const rollback = await sia(
       ['--postgres', url, '--schema', schema, 'rollback', SCENARIO_TOOL, '--to', '2'],
       {
         cwd: root,
@@ -979,7 +1059,7 @@ describe.skipIf(databaseUrl === undefined)('sia --postgres', () => {
     } finally {
       await check.close();
     }
-    const usage = await runSia(['--postgres', url, '--driver', 'node-sqlite', 'tools'], { cwd: root });
+    const usage = await sia(['--postgres', url, '--driver', 'node-sqlite', 'tools'], { cwd: root });
     expect(usage.code).toBe(2);
   });
 
@@ -987,7 +1067,7 @@ describe.skipIf(databaseUrl === undefined)('sia --postgres', () => {
     const url = databaseUrl as string;
     const schema = database.schema(); // taken (and dropped at the end) but never created here
     for (const args of [['tools'], ['pin', SCENARIO_TOOL]]) {
-      const run = await runSia(['--postgres', url, '--schema', schema, ...args], { cwd: root });
+      const run = await sia(['--postgres', url, '--schema', schema, ...args], { cwd: root });
       expect(run.code, run.stderr).toBe(1);
       expect(run.stderr).toMatch(/\(PostgreSQL schema\) does not exist\./);
       expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
@@ -1005,5 +1085,5 @@ describe.skipIf(databaseUrl === undefined)('sia --postgres', () => {
     } finally {
       await reader.close();
     }
-  }, 120_000);
+  });
 });

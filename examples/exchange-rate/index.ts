@@ -9,16 +9,21 @@
  * 3. Sends traffic through `agent.invoke`. When the API degrades, v1 (no retries) starts
  *    failing; the evaluator flags it, the rewriter hardens it, the regression gate compares the
  *    candidate with v1, and v2 is promoted, then watched.
- * 4. Prints a before/after table per tool and writes an HTML report next to the database.
+ * 4. Prints a before/after table per tool, writes an HTML report next to the database, and
+ *    ends with the `npx sia` commands that look at the data.
  *
  * Offline by default: a scripted model plays the LLM and the hardening rewriter (no LLM) does
  * the rewrite. With OPENAI_API_KEY (and optionally OPENAI_BASE_URL, OPENAI_MODEL) a real model
  * orchestrates, writes the tools and may rewrite them.
  *
- * Usage: node examples/exchange-rate/index.ts [--data <dir>]   (default dir: .sia/demo)
+ * Usage: node examples/exchange-rate/index.ts [--data <dir>]   (default dir: .sia)
+ *
+ * The default database, .sia/agent.sqlite, is also where `npx sia` looks without --db. Every
+ * run starts fresh: the data of an earlier demo run there is replaced (a database holding other
+ * tools is left alone, and the demo stops).
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LanguageModel } from 'ai';
 import {
@@ -46,6 +51,10 @@ const TRAFFIC: [string, string, number][] = [
   ['ILS', 'EUR', 1_500],
 ];
 const TRAFFIC_CALLS = 90;
+/** A reason to stop that the user can act on: printed without a stack. */
+class DemoRefusal extends Error {}
+/** The tools this demo creates: a database with only these (or none) may be replaced. */
+const DEMO_TOOLS = new Set(['fetch_exchange_rate', 'convert_currency']);
 const BATCH = 5;
 
 const CONVERT_SPEC = {
@@ -66,7 +75,7 @@ const CONVERT_SOURCE = `function convert_currency({ amount, rate }) {
 
 const started = performance.now();
 const { values: args } = parseArgs({ options: { data: { type: 'string' } } });
-const dataDir = resolve(args.data ?? join('.sia', 'demo'));
+const dataDir = resolve(args.data ?? '.sia');
 const databasePath = join(dataDir, 'agent.sqlite');
 const reportPath = join(dataDir, 'report.html');
 
@@ -171,12 +180,20 @@ try {
   console.log('');
   say('report', `HTML report written to ${reportPath}`);
   say('done', `in ${elapsed().trim()}; data kept in ${dataDir}`);
+  // The last line: what to type next to look at the data with the CLI.
+  console.log(`look at the data: ${siaCommands(databasePath)}`);
 } catch (error) {
   if (stop.signal.aborted) {
     exitCode = 130;
   } else {
     exitCode = 1;
-    console.error(`demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    const detail =
+      error instanceof DemoRefusal
+        ? error.message
+        : error instanceof Error
+          ? (error.stack ?? error.message)
+          : String(error);
+    console.error(`demo failed: ${detail}`);
     if (process.env.OPENAI_API_KEY) {
       console.error(
         'A real model is in use: check OPENAI_API_KEY, OPENAI_BASE_URL and OPENAI_MODEL, or unset OPENAI_API_KEY to run offline.',
@@ -191,17 +208,48 @@ try {
 }
 process.exitCode = exitCode;
 
-/** Opens the demo's database; data of an earlier demo run there is replaced, so every run starts alike. */
+/**
+ * Opens the demo's database; data of an earlier demo run there is replaced, so every run starts
+ * alike. A database with other tools than the demo's is not the demo's: it is left as it is.
+ */
 async function openFreshStorage(path: string): Promise<StorageAdapter> {
   const opened = sqlJsStorage({ path });
   await opened.ready?.(); // takes the file lock first: a second demo on the same folder stops here
-  if ((await opened.listTools()).length === 0) return opened;
+  const names = (await opened.listTools()).map((tool) => tool.name);
+  if (names.length === 0) return opened;
+  const foreign = names.filter((name) => !DEMO_TOOLS.has(name));
+  if (foreign.length > 0) {
+    await opened.close();
+    throw new DemoRefusal(
+      `${path} holds tools this demo did not write (${foreign.slice(0, 5).join(', ')}), so it is not replaced. Run the demo with --data <dir> to keep its data elsewhere.`,
+    );
+  }
   await opened.close();
   await rm(path, { force: true });
   say('storage', `replaced the data of an earlier demo run in ${path}`);
   const fresh = sqlJsStorage({ path });
   await fresh.ready?.();
   return fresh;
+}
+
+/**
+ * The `npx sia` command line that shows the demo's data, run from the current folder: without
+ * --db when the database is the CLI's default (.sia/agent.sqlite here), else with it.
+ */
+function siaCommands(database: string): string {
+  const db = database === resolve('.sia', 'agent.sqlite') ? '' : `--db ${shellWord(shown(database))} `;
+  return `npx sia ${db}tools && npx sia ${db}history fetch_exchange_rate`;
+}
+
+/** A path relative to the current folder when it is inside it, else absolute. */
+function shown(path: string): string {
+  const inside = relative(process.cwd(), path);
+  return inside !== '' && !inside.startsWith('..') && !inside.startsWith(sep) ? inside : path;
+}
+
+/** The path as one shell word (quoted when it holds anything but safe characters). */
+function shellWord(text: string): string {
+  return /^[\w./:@%+=,-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 /**

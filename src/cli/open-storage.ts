@@ -6,7 +6,7 @@ import type { StorageAdapter } from '../storage/types.ts';
 import type { CliValues } from './cli-command.ts';
 import { CliFailure, CliUsageError } from './cli-errors.ts';
 
-/** The default database file, relative to the working directory (where the demo writes). */
+/** The default database file, relative to the working directory; `npm run demo` writes it too. */
 export const DEFAULT_DB = '.sia/agent.sqlite';
 
 /** Which database the command works on. */
@@ -63,7 +63,7 @@ export async function openStorage(
   }
   if (!existsSync(target.path)) {
     throw new CliFailure(
-      `no database at ${target.path}. Pass --db <file> (or set SIA_DB) to use another one; a database is created when an agent first runs with sqlJsStorage({ path }) or nodeSqliteStorage({ path }) (try \`npm run demo\`, which writes .sia/agent.sqlite).`,
+      `no database at ${target.path}. Pass --db <file> (or set SIA_DB) to use another one; a database is created when an agent first runs with sqlJsStorage({ path }) or nodeSqliteStorage({ path }). In a clone of self-improving-agent, \`npm run demo\` writes ${DEFAULT_DB} in the clone's folder, where sia finds it without --db.`,
     );
   }
   if (!statSync(target.path).isFile()) throw new CliFailure(`${target.path} is not a file; pass --db <file>`);

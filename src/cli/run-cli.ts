@@ -7,6 +7,7 @@ import type { StorageAdapter } from '../storage/types.ts';
 import type { CliCommand, CliOption, CliValues, CommandContext } from './cli-command.ts';
 import { CliFailure, CliUsageError } from './cli-errors.ts';
 import { COMMANDS } from './commands/index.ts';
+import { cliMessageOf } from './library-error-hint.ts';
 import { DEFAULT_DB, openStorage, type StorageTarget, storageTarget } from './open-storage.ts';
 import { unknownToolMessage } from './require-tool.ts';
 import { terminalText } from './text-table.ts';
@@ -150,7 +151,6 @@ async function runCommand(command: CliCommand, argv: readonly string[], io: CliI
     );
   }
   const target: StorageTarget = storageTarget(values, io.env, io.cwd);
-  let storage: StorageAdapter | undefined;
   let opening: Promise<StorageAdapter> | undefined;
   const context: CommandContext = {
     args,
@@ -160,26 +160,29 @@ async function runCommand(command: CliCommand, argv: readonly string[], io: CliI
     out: io.out,
     err: io.err,
     storage() {
-      opening ??= openStorage(target, { readOnly: command.readOnly === true }).then((opened) => {
-        storage = opened;
-        return opened;
-      });
+      opening ??= openStorage(target, { readOnly: command.readOnly === true });
       return opening;
     },
   };
   let code: number = EXIT.ok;
+  let failure: unknown;
+  let failed = false;
   try {
     await command.run(context);
   } catch (error) {
-    code = await report(error, io, command.name, storage, target.display);
-  } finally {
-    if (storage) {
-      try {
-        // Writes the sql.js file only if the command changed something; releases its lock.
-        await storage.close();
-      } catch (error) {
-        if (code === EXIT.ok) code = await report(error, io, command.name, undefined, target.display);
-      }
+    failure = error;
+    failed = true;
+  }
+  // Settled even when the command failed before awaiting it: an adapter opened meanwhile is
+  // closed too, so nothing (lock file, pool, timer) outlives the command in this process.
+  const storage = opening === undefined ? undefined : await opening.catch(() => undefined);
+  if (failed) code = await report(failure, io, command.name, storage, target.display);
+  if (storage) {
+    try {
+      // Writes the sql.js file only if the command changed something; releases its lock.
+      await storage.close();
+    } catch (error) {
+      if (code === EXIT.ok) code = await report(error, io, command.name, undefined, target.display);
     }
   }
   return code;
@@ -204,7 +207,11 @@ async function report(
   } else if (StorageLockedError.isInstance(error)) {
     message = `${error.path} is in use by process ${error.pid} (an agent or another sia holds the lock file ${error.lockPath}); stop that process or wait until it closes the database, then try again`;
   } else if (ToolNotFoundError.isInstance(error) && storage) {
-    message = await unknownToolMessage(storage, error.toolName, target).catch(() => error.message);
+    message = await unknownToolMessage(storage, error.toolName, target).catch(
+      () => cliMessageOf(error) ?? error.message,
+    );
+  } else if (cliMessageOf(error) !== undefined) {
+    message = cliMessageOf(error) as string; // a library error that says what to do in code
   } else if (SiaError.isInstance(error)) {
     message = error.message;
   } else if (typeof (error as NodeJS.ErrnoException)?.code === 'string' && error instanceof Error) {

@@ -103,7 +103,7 @@ export class RollbackUnavailableError extends SiaError {
   constructor(toolName: string, detail: string) {
     super({
       code: 'ROLLBACK_UNAVAILABLE',
-      message: `Cannot roll back "${toolName}": ${detail}. Pass { to: <version> } to choose the version explicitly.`,
+      message: `Cannot roll back "${toolName}": ${detail}. Choose the version explicitly: registry.rollback("${toolName}", { to: <version>, … }).`,
     });
     this.name = 'RollbackUnavailableError';
     this.toolName = toolName;

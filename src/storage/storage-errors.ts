@@ -10,7 +10,7 @@ const storageClosedMarker = Symbol.for('self-improving-agent.error.StorageClosed
 const storageInputMarker = Symbol.for('self-improving-agent.error.StorageInputError');
 const storageUnavailableMarker = Symbol.for('self-improving-agent.error.StorageUnavailableError');
 
-/** Thrown by `createTool` when a tool with that name is already stored. */
+/** Thrown by a storage's `createTool` (so by `registry.create` and `agent.addTool`) when a tool with that name is already stored. */
 export class ToolExistsError extends SiaError {
   readonly [toolExistsMarker] = true;
   /** The name that is taken. */
@@ -19,7 +19,7 @@ export class ToolExistsError extends SiaError {
   constructor(toolName: string) {
     super({
       code: 'TOOL_EXISTS',
-      message: `Tool "${toolName}" already exists. Add a version to it with addVersion() or pick another name.`,
+      message: `Tool "${toolName}" already exists. Pick another name, or change the existing tool with a new version: registry.addCandidate("${toolName}", …), then registry.promote().`,
     });
     this.name = 'ToolExistsError';
     this.toolName = toolName;
@@ -40,7 +40,7 @@ export class ToolNotFoundError extends SiaError {
   constructor(toolName: string) {
     super({
       code: 'TOOL_NOT_FOUND',
-      message: `Tool "${toolName}" does not exist. Create it with createTool() first, or check the name.`,
+      message: `Tool "${toolName}" does not exist. Check the name (registry.list() lists the tools), or create the tool first: agent.addTool(), registry.create(), or the model's request_new_tool.`,
     });
     this.name = 'ToolNotFoundError';
     this.toolName = toolName;
@@ -63,7 +63,7 @@ export class VersionNotFoundError extends SiaError {
   constructor(toolName: string, version: number) {
     super({
       code: 'VERSION_NOT_FOUND',
-      message: `Tool "${toolName}" has no version ${version}. List its versions with listVersions() and use one of them.`,
+      message: `Tool "${toolName}" has no version ${version}. List its versions with registry.versions("${toolName}") and use one of them.`,
     });
     this.name = 'VersionNotFoundError';
     this.toolName = toolName;

@@ -1,6 +1,11 @@
-/** Runs the `sia` CLI from source (`node src/cli/main.ts`, Node strips the types) and collects its output. */
+/**
+ * Runs the `sia` CLI for tests: in this process through `runCli` and its injectable I/O (fast:
+ * what nearly every CLI test uses), or spawned from source (`node src/cli/main.ts`, Node strips
+ * the types), for the few tests of the process binding itself.
+ */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { runCli } from '../../src/cli/run-cli.ts';
 
 /** The CLI entry, run from source. */
 export const SIA_MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
@@ -12,7 +17,31 @@ export interface SiaRun {
   readonly stderr: string;
 }
 
-/** Runs `sia ...args` in `cwd` with the current Node.js; never rejects for a non-zero exit. */
+/**
+ * Runs `sia ...args` in this process, as `main.ts` would in its own: each line written to
+ * stdout/stderr ends with a newline, `cwd` and `env` are the only working directory and
+ * environment the CLI sees (`SIA_DB` and `SIA_DEBUG` unset unless given).
+ */
+export async function sia(
+  args: readonly string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): Promise<SiaRun> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    out: (text) => {
+      stdout += `${text}\n`;
+    },
+    err: (text) => {
+      stderr += `${text}\n`;
+    },
+    cwd: options.cwd,
+    env: { ...options.env },
+  });
+  return { code, stdout, stderr };
+}
+
+/** Spawns `sia ...args` in `cwd` with the current Node.js; never rejects for a non-zero exit. */
 export function runSia(
   args: readonly string[],
   options: { cwd: string; env?: NodeJS.ProcessEnv },
@@ -25,7 +54,8 @@ export function runSia(
         cwd: options.cwd,
         env: { ...process.env, SIA_DB: '', SIA_DEBUG: '', ...options.env },
         encoding: 'utf8',
-        timeout: 20_000,
+        // Generous: a spawn on a busy machine takes seconds; the limit only stops a hung child.
+        timeout: 120_000,
       },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') {

@@ -72,7 +72,17 @@ regression gate's result), rollbacks, pins and the agent's improvement attempts.
         terminalText(entryReason(entry)),
       ]);
       const change = changes.get(entry.id);
-      for (const detail of change ? changeDetails(change) : []) rows.push(['', '', '', '', detail]);
+      for (const detail of change ? changeDetails(change, entry) : []) rows.push(['', '', '', '', detail]);
+      // The gate's reason names the library's way to add cases; say the CLI's.
+      if (entry.type === IMPROVEMENT_AUDIT_TYPE && entryReason(entry).includes('NO_TEST_CASES')) {
+        rows.push([
+          '',
+          '',
+          '',
+          '',
+          `↳ add a case the gate can run: sia tests add ${terminalText(name)} --help`,
+        ]);
+      }
     }
     lines.push(
       audit.length === 0
@@ -103,9 +113,11 @@ function entryReason(entry: AuditEntry): string {
   return reasons.length === 0 ? entry.reason : `${entry.reason}: ${reasons.join('; ')}`;
 }
 
-function changeDetails(change: VersionChange): string[] {
+function changeDetails(change: VersionChange, entry: AuditEntry): string[] {
   const details: string[] = [];
-  if (change.evaluation) details.push(`↳ evaluation ${formatRatio(change.evaluation.score)}`);
+  if (change.evaluation) {
+    details.push(`↳ evaluation ${formatRatio(change.evaluation.score)} ${evaluationWindow(entry)}`);
+  }
   if (change.gate) details.push(`↳ ${gateText(change.gate)}`);
   if (change.shadow) {
     details.push(
@@ -113,6 +125,29 @@ function changeDetails(change: VersionChange): string[] {
     );
   }
   return details;
+}
+
+/**
+ * Which calls the evaluation behind a change scored: the changed-from version's last N calls
+ * when the audit evidence says how many (agents record the whole evaluation), else only that
+ * it is the evaluation that triggered the change.
+ */
+function evaluationWindow(entry: AuditEntry): string {
+  const evidence = entry.evidence as { [key: string]: JsonValue } | null;
+  const evaluation = evidence?.evaluation;
+  const summary =
+    typeof evaluation === 'object' && evaluation !== null && !Array.isArray(evaluation)
+      ? evaluation.summary
+      : undefined;
+  const calls =
+    typeof summary === 'object' && summary !== null && !Array.isArray(summary)
+      ? summary.invocations
+      : undefined;
+  if (typeof calls !== 'number' || !Number.isSafeInteger(calls) || calls < 0) {
+    return '(the score that triggered the change)';
+  }
+  const version = entry.fromVersion === undefined ? 'the version' : `v${entry.fromVersion}`;
+  return `(${version} over its last ${calls} call${calls === 1 ? '' : 's'}, which triggered the change)`;
 }
 
 function gateText(gate: GateSummary): string {

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { collectReport } from '../../report/collect-report.ts';
-import type { ToolReport } from '../../report/improvement-report.ts';
+import type { ImprovementReport, ToolReport } from '../../report/improvement-report.ts';
 import { renderHtmlReport } from '../../report/render-html-report.ts';
 import type { CliCommand } from '../cli-command.ts';
 import { CliUsageError } from '../cli-errors.ts';
@@ -38,7 +38,10 @@ export const reportCommand: CliCommand = {
   help: `Reads every tool's versions, its recorded calls (scored in buckets of consecutive calls,
 as the evaluator scores a window) and each promotion and rollback with its reason, gate
 result and diff. Without --json or --html it prints a summary; --html writes one file with
-inline charts and no external resources, to open in any browser.`,
+inline charts and no external resources, to open in any browser.
+Windows: each point of the series covers one bucket (--bucket-size calls, any version); a
+version's score covers its last --bucket-size calls, its success rate and p95 all its calls
+that were read (up to --max-calls per tool). sia tools shows the last 20 calls only.`,
   async run(context) {
     const { values } = context;
     const bucketSize = positiveInteger(values['bucket-size'], '--bucket-size');
@@ -72,21 +75,28 @@ inline charts and no external resources, to open in any browser.`,
       context.out(`no tools in ${context.target} yet`);
       return;
     }
-    context.out(report.tools.map(toolText).join('\n\n'));
+    context.out(report.tools.map((tool) => toolText(tool, report)).join('\n\n'));
   },
 };
 
-function toolText(tool: ToolReport): string {
+function toolText(tool: ToolReport, report: ImprovementReport): string {
   const promotions = tool.changes.filter((change) => change.kind === 'promoted').length;
   const rollbacks = tool.changes.length - promotions;
+  const calls = tool.truncated
+    ? `the most recent ${plural(tool.calls, 'call')} read (--max-calls)`
+    : `${plural(tool.calls, 'call')} recorded`;
   const lines = [
-    `${terminalText(tool.name)}: active v${tool.activeVersion}${tool.pinned ? ' (pinned)' : ''}, ${plural(tool.versions.length, 'version')}, ${plural(tool.calls, 'call')}${tool.truncated ? ' (the most recent)' : ''}, ${plural(promotions, 'promotion')}, ${plural(rollbacks, 'rollback')}`,
+    `${terminalText(tool.name)}: active v${tool.activeVersion}${tool.pinned ? ' (pinned)' : ''}, ${plural(tool.versions.length, 'version')}, ${calls}, ${plural(promotions, 'promotion')}, ${plural(rollbacks, 'rollback')}`,
   ];
   if (tool.series.length > 0) {
     const shown = tool.series.slice(-TEXT_POINTS);
-    if (shown.length < tool.series.length) {
-      lines.push(`  (${tool.series.length - shown.length} earlier points; --json or --html for all)`);
-    }
+    const earlier =
+      shown.length < tool.series.length
+        ? `; ${tool.series.length - shown.length} earlier points with --json or --html`
+        : '';
+    lines.push(
+      `  each row: ${plural(report.bucketSize, 'consecutive call')} of any version (the last row may have fewer), oldest first${earlier}`,
+    );
     lines.push(
       indent(
         textTable(
@@ -124,8 +134,11 @@ function toolText(tool: ToolReport): string {
     );
   }
   const active = tool.versions.find((version) => version.active);
+  const own = active?.calls ?? 0;
   lines.push(
-    `  active v${tool.activeVersion}: score ${orDash(active?.score, formatRatio)}, success ${orDash(active?.successRate, formatRatio)}, p95 ${orDash(active?.p95LatencyMs, formatMs)} over its last calls`,
+    own === 0
+      ? `  active v${tool.activeVersion}: no calls${tool.truncated ? ' among those read' : ' yet'}`
+      : `  active v${tool.activeVersion}: score ${orDash(active?.score, formatRatio)} over its last ${plural(Math.min(own, report.bucketSize), 'call')}; success ${orDash(active?.successRate, formatRatio)}, p95 ${orDash(active?.p95LatencyMs, formatMs)} over ${own === 1 ? 'its one call' : `all its ${own} calls`}${tool.truncated ? ' read' : ''}`,
   );
   return lines.join('\n');
 }

@@ -11,12 +11,13 @@ const WINDOW = 20;
 export const toolsCommand: CliCommand = {
   name: 'tools',
   readOnly: true,
-  summary: 'list tools: active version, pinned, score of the active version',
+  summary: `list tools: active version, pinned, and its score over its last ${WINDOW} calls`,
   positionals: [],
   options: { json: { type: 'boolean', description: 'print JSON instead of a table' } },
-  help: `Lists every tool with its active version, whether it is pinned, and the score of the active
-version over its last ${WINDOW} calls (the evaluator's default window and weights). A score
-needs at least 3 calls; fewer print "–".`,
+  help: `Lists every tool with its active version, whether it is pinned, and how the active version
+did over its last ${WINDOW} calls (the evaluator's default window and weights): CALLS (up to
+${WINDOW}), SCORE, SUCCESS rate and P95 latency, all over that window. A score needs at least 3
+calls; fewer print "–". sia report shows every recorded call, by version and over time.`,
   async run(context) {
     const storage = await context.storage();
     const rows = [];
@@ -47,6 +48,9 @@ needs at least 3 calls; fewer print "–".`,
       context.out(`no tools in ${context.target} yet`);
       return;
     }
+    context.out(
+      `window: the active version's last ${WINDOW} calls (the evaluator's window); CALLS counts them, SCORE, SUCCESS and P95 are over them`,
+    );
     context.out(
       textTable(
         ['TOOL', 'ACTIVE', 'PINNED', 'VERSIONS', 'CALLS', 'SCORE', 'SUCCESS', 'P95'],
