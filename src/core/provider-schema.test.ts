@@ -11,7 +11,9 @@ function deepFreeze<T>(value: T): T {
 }
 
 const changes = (schema: Record<string, unknown>) =>
-  toProviderSchema(schema).adaptations.map((change) => `${change.action} ${change.keyword} at ${change.path}`);
+  toProviderSchema(schema).adaptations.map(
+    (change) => `${change.action} ${change.keyword} at ${change.path}`,
+  );
 
 describe('toProviderSchema: adapted keywords', () => {
   it('sends a schema without rejected keywords as written', () => {
@@ -88,7 +90,10 @@ describe('toProviderSchema: adapted keywords', () => {
     expect(toProviderSchema({}).schema).toEqual({ type: 'object', properties: {} });
     const schema = {
       type: 'object',
-      properties: { options: { type: ['object', 'null'] }, list: { type: 'array', items: { type: 'object' } } },
+      properties: {
+        options: { type: ['object', 'null'] },
+        list: { type: 'array', items: { type: 'object' } },
+      },
     };
     expect(toProviderSchema(schema).schema).toEqual({
       type: 'object',
@@ -143,6 +148,7 @@ describe('toProviderSchema: adapted keywords', () => {
       oneOf: [inner],
       not: inner,
       if: inner,
+      // biome-ignore lint/suspicious/noThenProperty: `then` is a JSON Schema keyword here
       then: inner,
       else: inner,
       prefixItems: [inner],
@@ -226,7 +232,10 @@ describe('checkProviderSchema: refused keywords', () => {
     // The view leaves it out, so a tool stored before the check still reaches the model.
     const view = toProviderSchema(schema);
     expect(view.problems.map((problem) => problem.keyword)).toEqual(['propertyNames']);
-    expect(view.schema).toEqual({ type: 'object', properties: { scores: { type: 'object', properties: {} } } });
+    expect(view.schema).toEqual({
+      type: 'object',
+      properties: { scores: { type: 'object', properties: {} } },
+    });
   });
 
   it.each([
@@ -257,7 +266,8 @@ describe('checkProviderSchema: refused keywords', () => {
     expect(error.path).toBe('/properties/x'.repeat(MAX_SCHEMA_DEPTH));
     expect(error.message).toContain('Flatten the schema');
     let fits: Record<string, unknown> = { type: 'string' };
-    for (let level = 0; level < MAX_SCHEMA_DEPTH; level += 1) fits = { type: 'object', properties: { x: fits } };
+    for (let level = 0; level < MAX_SCHEMA_DEPTH; level += 1)
+      fits = { type: 'object', properties: { x: fits } };
     expect(checkProviderSchema(fits).problems).toEqual([]);
   });
 
