@@ -8,6 +8,7 @@ import { asSchema } from '@ai-sdk/provider-utils';
 import type { ToolSet } from 'ai';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { checkManifest, MANIFEST_FORMAT, sha256 } from '../cli/export-manifest.ts';
 import { toProviderSchema } from '../core/provider-schema.ts';
 import { UnsupportedSchemaError } from '../core/unsupported-schema-error.ts';
 import { ToolGenerator } from '../generation/tool-generator.ts';
@@ -283,5 +284,35 @@ describe('adapted keywords', () => {
     } finally {
       await agent.close();
     }
+  });
+});
+
+describe('sia import', () => {
+  it('lists a refused keyword in a manifest among its problems, naming where it is', () => {
+    const tool = (name: string, inputSchema: JsonObject) => ({
+      name,
+      description: 'x',
+      version: 1,
+      author: 'human',
+      inputSchema,
+      capabilities: { network: [] },
+      file: `${name}.js`,
+      sha256: sha256('function x() {}'),
+    });
+    const result = checkManifest({
+      format: MANIFEST_FORMAT,
+      formatVersion: 1,
+      tools: [
+        tool('good', { type: 'object', properties: { tags: { type: 'array' } } }),
+        tool('bad', { type: 'object', properties: { ref: { $ref: 'https://example.com/x.json' } } }),
+      ],
+    });
+    expect(result).toEqual({
+      problems: [
+        expect.stringMatching(
+          /^"tools\[1\]\.inputSchema" uses "\$ref" at \/properties\/ref, which model providers reject: /,
+        ),
+      ],
+    });
   });
 });
