@@ -364,7 +364,8 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   /**
    * The managed tools plus `request_new_tool`, as an AI SDK `ToolSet` for your own
    * `generateText`/`streamText`. The object is live: a tool created through
-   * `request_new_tool` appears in it. Every tool keeps its real input schema; a tool that fails
+   * `request_new_tool` appears in it. Calls are validated against each tool's real input schema;
+   * the model is given the view providers accept (`ManagedTool.modelSchema`). A tool that fails
    * answers the model with `{ error: { code, message } }` instead of throwing, so the run goes on.
    * Call `await agent.ready()` first when the storage holds tools from an earlier run.
    */
