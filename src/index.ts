@@ -51,17 +51,24 @@ export {
 } from './agent/index.ts';
 // --- core: errors, events, logging ---------------------------------------------------------
 export {
+  checkProviderSchema,
   type EventMap,
   InvalidOptionError,
   type Logger,
+  MAX_SCHEMA_DEPTH,
   PLAIN_JSON_LIMITS,
   type PlainJsonOptions,
   type PlainJsonProblem,
+  type ProviderSchema,
+  type ProviderSchemaProblem,
   plainJsonProblem,
+  type SchemaAdaptation,
   SiaError,
   type SiaErrorOptions,
   TypedEmitter,
   type TypedEmitterOptions,
+  toProviderSchema,
+  UnsupportedSchemaError,
 } from './core/index.ts';
 // --- evaluation -------------------------------------------------------------------------------
 export {

@@ -11,6 +11,8 @@ import { formatGrantEntry, type ResolvedCreationOptions } from './agent-options.
  * - `TOOL_EXISTS`: a tool with that name exists.
  * - `GENERATION_UNAVAILABLE`: no model is configured to write tools.
  * - `GENERATION_FAILED`: the generated code failed validation or its examples.
+ * - `UNSUPPORTED_SCHEMA_KEYWORD`: the requested input schema uses a keyword model providers
+ *   reject (see `checkProviderSchema`); nothing was generated.
  */
 export type CreationRefusalCode =
   | 'CREATION_DISABLED'
@@ -19,7 +21,8 @@ export type CreationRefusalCode =
   | 'CREATION_NOT_APPROVED'
   | 'TOOL_EXISTS'
   | 'GENERATION_UNAVAILABLE'
-  | 'GENERATION_FAILED';
+  | 'GENERATION_FAILED'
+  | 'UNSUPPORTED_SCHEMA_KEYWORD';
 
 /** The outcome of {@link CreationGrant.check}. */
 export type GrantDecision =

@@ -5,6 +5,13 @@ import { TOOL_NAME_PATTERN } from '../registry/tool-definition.ts';
  * Input of the `request_new_tool` meta-tool the model calls to get a tool it lacks. The
  * agent generates, validates, runs the examples in the sandbox, registers version 1 (the
  * examples become regression cases) and answers with success or the precise failure.
+ *
+ * Its JSON Schema, which the model sees, stays within what OpenAI function calling accepts
+ * (`toProviderSchema` changes nothing in it): the free-form objects (`inputSchema`, an example's
+ * `input`) are loose objects with empty `properties`, not zod records, whose `propertyNames`
+ * @ai-sdk/openai drops with a warning on every request. What the model sends is hostile: this
+ * schema checks the shape, and the spec check (`validateToolSpec`) and the registry check the
+ * values before anything is generated or written.
  */
 export const requestNewToolInput = z.object({
   name: z
@@ -13,13 +20,13 @@ export const requestNewToolInput = z.object({
     .describe('snake_case name of the new tool, e.g. fetch_exchange_rate'),
   description: z.string().min(1).describe('what the tool does, for later use'),
   inputSchema: z
-    .record(z.string(), z.unknown())
+    .looseObject({})
     .describe(
       'JSON Schema of the single input object, e.g. {"type":"object","properties":{…},"required":[…]}',
     ),
   returns: z.string().min(1).describe('what the tool returns: shape, units, edge cases'),
   examples: z
-    .array(z.object({ input: z.record(z.string(), z.unknown()), output: z.unknown() }))
+    .array(z.object({ input: z.looseObject({}), output: z.unknown() }))
     .optional()
     .describe('input/output pairs the tool must reproduce; they become its regression tests'),
   network: z

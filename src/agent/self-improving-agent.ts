@@ -13,7 +13,9 @@ import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import type { Logger } from '../core/logger.ts';
 import { booleanOption, integerOption } from '../core/options.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
+import { checkProviderSchema } from '../core/provider-schema.ts';
 import { TypedEmitter } from '../core/typed-emitter.ts';
+import { UnsupportedSchemaError } from '../core/unsupported-schema-error.ts';
 import { Evaluator } from '../evaluation/evaluator.ts';
 import type { EvaluatorOptions, ResolvedEvaluatorOptions } from '../evaluation/evaluator-options.ts';
 import { CodeValidator } from '../generation/code-validator.ts';
@@ -362,7 +364,8 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   /**
    * The managed tools plus `request_new_tool`, as an AI SDK `ToolSet` for your own
    * `generateText`/`streamText`. The object is live: a tool created through
-   * `request_new_tool` appears in it. Every tool keeps its real input schema; a tool that fails
+   * `request_new_tool` appears in it. Calls are validated against each tool's real input schema;
+   * the model is given the view providers accept (`ManagedTool.modelSchema`). A tool that fails
    * answers the model with `{ error: { code, message } }` instead of throwing, so the run goes on.
    * Call `await agent.ready()` first when the storage holds tools from an earlier run.
    */
@@ -646,7 +649,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     const name = managed.name;
     const created = dynamicTool({
       description: managed.description,
-      inputSchema: jsonSchema(managed.version.inputSchema as Parameters<typeof jsonSchema>[0]),
+      inputSchema: jsonSchema(managed.modelSchema.schema as Parameters<typeof jsonSchema>[0]),
       execute: async (input: unknown) => {
         const outcome = await this.#execute(name, input);
         if (outcome.ok) return outcome.value;
@@ -703,6 +706,17 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     }
     const grant = this.#grant.check(request.network, request.secrets);
     if (!grant.ok) return this.#refuse(name, grant.code, grant.message);
+    try {
+      // Before any generation: a keyword providers reject would fail the creation at the end.
+      checkProviderSchema(request.inputSchema);
+    } catch (error) {
+      if (!UnsupportedSchemaError.isInstance(error)) throw error;
+      return this.#refuse(
+        name,
+        'UNSUPPORTED_SCHEMA_KEYWORD',
+        `${error.message} Ask again with a changed inputSchema.`,
+      );
+    }
     if (!this.#generator) {
       return this.#refuse(
         name,

@@ -1,3 +1,4 @@
+import { type ProviderSchema, toProviderSchema } from '../core/provider-schema.ts';
 import type { CodeValidator } from '../generation/code-validator.ts';
 import type { ToolRegistry } from '../registry/tool-registry.ts';
 import type { CompiledSchema, SchemaCache } from '../regression/schema-cache.ts';
@@ -13,6 +14,12 @@ export interface ManagedTool {
   readonly problem: string | null;
   /** Checks call inputs against the tool's input schema. */
   readonly inputSchema: CompiledSchema;
+  /**
+   * The input schema as the model is given it (`toProviderSchema`): what providers reject is
+   * left out or filled in, and `adaptations` lists each change. Calls are still checked against
+   * the full schema, so nothing left out of this view goes unchecked.
+   */
+  readonly modelSchema: ProviderSchema;
 }
 
 /**
@@ -74,6 +81,7 @@ export class ToolCatalog {
       version: result.ok ? { ...version, source: result.source } : version,
       problem,
       inputSchema: this.#schemas.compile(version.inputSchema),
+      modelSchema: toProviderSchema(version.inputSchema),
     };
     this.#tools.set(version.toolName, tool);
     return tool;

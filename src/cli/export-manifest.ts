@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { UnsupportedSchemaError } from '../core/unsupported-schema-error.ts';
 import { InvalidToolError } from '../registry/registry-errors.ts';
 import { TOOL_NAME_PATTERN, toCapabilities, toInputSchema } from '../registry/tool-definition.ts';
 import type { JsonObject, JsonValue, ToolCapabilities } from '../storage/types.ts';
@@ -88,10 +89,14 @@ export function checkManifest(value: JsonValue): { manifest: Manifest } | { prob
       inputSchema = toInputSchema(entry.inputSchema, `${path}.inputSchema`);
       capabilities = toCapabilities(entry.capabilities ?? undefined, `${path}.capabilities`);
     } catch (error) {
-      if (!InvalidToolError.isInstance(error)) throw error;
-      problems.push(
-        `${error.field}: ${error.message.replace(/^Invalid "[^"]*": /, '').replace(/ Fix .*$/, '')}`,
-      );
+      if (UnsupportedSchemaError.isInstance(error)) {
+        problems.push(error.message.replace(/ Nothing was written\.$/, ''));
+      } else {
+        if (!InvalidToolError.isInstance(error)) throw error;
+        problems.push(
+          `${error.field}: ${error.message.replace(/^Invalid "[^"]*": /, '').replace(/ Fix .*$/, '')}`,
+        );
+      }
     }
     if (typeof name === 'string' && TOOL_NAME_PATTERN.test(name) && entry.file !== `${name}.js`) {
       problems.push(`${path}.file: expected "${name}.js", got ${JSON.stringify(entry.file ?? null)}`);

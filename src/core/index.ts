@@ -15,5 +15,14 @@ export {
   type PlainJsonProblem,
   plainJsonProblem,
 } from './plain-json.ts';
+export {
+  checkProviderSchema,
+  MAX_SCHEMA_DEPTH,
+  type ProviderSchema,
+  type ProviderSchemaProblem,
+  type SchemaAdaptation,
+  toProviderSchema,
+} from './provider-schema.ts';
 export { SiaError, type SiaErrorOptions } from './sia-error.ts';
 export { type EventMap, TypedEmitter, type TypedEmitterOptions } from './typed-emitter.ts';
+export { UnsupportedSchemaError } from './unsupported-schema-error.ts';

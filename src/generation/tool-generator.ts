@@ -196,7 +196,8 @@ export class ToolGenerator {
   /**
    * Generates a tool for `spec`. Resolves with the first attempt that passes validation and all
    * examples; rejects with {@link GenerationFailedError} when no attempt does, and with
-   * `InvalidOptionError` (before any model call) when the spec is invalid.
+   * `InvalidOptionError` (before any model call) when the spec is invalid, or
+   * `UnsupportedSchemaError` when its input schema uses a keyword model providers reject.
    */
   async generate(spec: ToolSpec, options: GenerateOptions = {}): Promise<GenerationResult> {
     if (this.#closed) {

@@ -2,6 +2,7 @@ import { Validator } from '@cfworker/json-schema';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { objectOption, stringOption } from '../core/options.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
+import { checkProviderSchema } from '../core/provider-schema.ts';
 import { TOOL_NAME_PATTERN } from '../registry/tool-definition.ts';
 import { RESERVED_IDENTIFIERS } from '../sandbox/sandbox-call.ts';
 import { SECRET_NAME_PATTERN } from '../sandbox/sandbox-secrets.ts';
@@ -46,7 +47,8 @@ const RESERVED: ReadonlySet<string> = new Set([...RESERVED_IDENTIFIERS, 'fetch',
 
 /**
  * Checks a {@link ToolSpec} and returns a frozen copy. Every failure is an `InvalidOptionError`
- * naming the field (`spec.examples[1].input`) and the value received.
+ * naming the field (`spec.examples[1].input`) and the value received, except an input schema
+ * keyword that model providers reject: `UnsupportedSchemaError` (see `checkProviderSchema`).
  */
 export function validateToolSpec(spec: ToolSpec): ToolSpec {
   objectOption('spec', spec);
@@ -77,6 +79,7 @@ export function validateToolSpec(spec: ToolSpec): ToolSpec {
   } catch (error) {
     throw new InvalidOptionError('spec.inputSchema', `a valid JSON Schema (${String(error)})`, inputSchema);
   }
+  checkProviderSchema(inputSchema, 'spec.inputSchema');
 
   if (spec.examples !== undefined && !Array.isArray(spec.examples)) {
     throw new InvalidOptionError('spec.examples', 'an array of { input, output }', spec.examples);

@@ -1,6 +1,7 @@
 import { type $ZodType, toJSONSchema } from 'zod/v4/core';
 import type { InvalidValueError } from '../core/options.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
+import { checkProviderSchema } from '../core/provider-schema.ts';
 import { schemaProblem } from '../regression/schema-cache.ts';
 import { parseAllowEntry } from '../sandbox/network-policy.ts';
 import { SECRET_NAME_PATTERN } from '../sandbox/sandbox-secrets.ts';
@@ -77,7 +78,8 @@ export function isZodSchema(value: unknown): value is ZodSchemaLike {
 /**
  * Normalises an input schema to a JSON Schema object: zod 4 schemas are converted with zod's
  * own `toJSONSchema`; JSON Schemas must be plain JSON objects whose `type`, when present, is
- * `"object"` (a tool takes one object argument).
+ * `"object"` (a tool takes one object argument). Throws {@link InvalidToolError}, or
+ * `UnsupportedSchemaError` for a keyword model providers reject (see `checkProviderSchema`).
  */
 export function toInputSchema(value: unknown, field = 'inputSchema'): JsonObject {
   let schema: unknown = value;
@@ -101,6 +103,9 @@ export function toInputSchema(value: unknown, field = 'inputSchema'): JsonObject
   }
   const problem = schemaProblem(json);
   if (problem !== null) throw fail(field, `a valid JSON Schema (draft 2020-12): ${problem}`, value);
+  // Keywords a provider rejects outright are refused now (UnsupportedSchemaError), not on every
+  // later run; the others are adapted in the view the model gets (ToolCatalog).
+  checkProviderSchema(json, field);
   return json;
 }
 
