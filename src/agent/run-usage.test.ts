@@ -136,7 +136,10 @@ describe('run().usage', () => {
     const agent = new SelfImprovingAgent({ model, storage: memoryStorage(), sandbox });
     try {
       const requestNewTool = agent.tools().request_new_tool;
-      const answer = await requestNewTool?.execute?.(doubleSpec, { toolCallId: 'outside', messages: [] });
+      const answer = await requestNewTool?.execute?.(
+        doubleSpec as never,
+        { toolCallId: 'outside', messages: [] } as never,
+      );
       expect(answer).toMatchObject({ ok: true, tool: 'double_it' });
       // The tool exists now: the run only calls it, and its usage is the orchestrator's alone.
       const result = await agent.run('Double 21');
