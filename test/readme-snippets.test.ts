@@ -10,7 +10,15 @@
  * `<!-- snippet: not-checked (reason) -->` and left out. `SIA_KEEP_SNIPPETS=1` keeps the folder
  * (test-artifacts/readme-snippets-*) for a look with `npx tsc -p <folder>`.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,19 +66,16 @@ function extractSnippets(readme: string, markdown: string): Snippet[] {
   return snippets;
 }
 
+const exampleFolders = readdirSync(join(root, 'examples'), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name)
+  .sort();
+
 function readmes(): string[] {
-  const examples = readdirSync(join(root, 'examples'), { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => join('examples', entry.name, 'README.md'))
-    .filter((path) => {
-      try {
-        readFileSync(join(root, path));
-        return true;
-      } catch {
-        return false;
-      }
-    });
-  return ['README.md', ...examples.sort()];
+  const examples = exampleFolders
+    .map((name) => join('examples', name, 'README.md'))
+    .filter((path) => existsSync(join(root, path)));
+  return ['README.md', ...examples];
 }
 
 const snippets = readmes().flatMap((path) => extractSnippets(path, readFileSync(join(root, path), 'utf8')));
@@ -174,6 +179,15 @@ describe('README snippets', () => {
     expect(checked.length).toBeGreaterThan(10);
     expect(checked.some((snippet) => snippet.readme.startsWith('examples/'))).toBe(true);
     for (const snippet of skipped) expect(snippet.notChecked?.trim()).not.toBe('');
+  });
+
+  it('every example folder is in the examples table and has the README the table promises', () => {
+    const table = readFileSync(join(root, 'README.md'), 'utf8');
+    const listed = [...table.matchAll(/^\| \[([a-z0-9-]+)\]\(examples\/\1\) \|/gm)].map((match) => match[1]);
+    expect(listed.sort()).toEqual(exampleFolders);
+    expect(exampleFolders.filter((name) => !existsSync(join(root, 'examples', name, 'README.md')))).toEqual(
+      [],
+    );
   });
 
   it('reports an error in a snippet with its README line (control snippet)', () => {
