@@ -91,7 +91,11 @@ export interface AgentRunResult {
   steps: StepResult<ToolSet>[];
   /** Every tool call with its input and output, in order. */
   toolCalls: AgentToolCall[];
-  /** Tokens used by the model across all steps (generation of new tools included). */
+  /**
+   * Tokens used by the model across all steps, plus every attempt of the tools
+   * `request_new_tool` generated during this run (failed attempts too). Improvement rewrites
+   * run beside calls and are not included: they are counted in `tool:promoted`'s `loop.tokens`.
+   */
   usage: TokenUsage;
 }
 
@@ -418,6 +422,10 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     const steps: StepResult<ToolSet>[] = [];
     const toolCalls: AgentToolCall[] = [];
     let usage = emptyUsage();
+    // request_new_tool of this run adds its generation attempts' tokens here.
+    const requestNewTool = this.#requestNewTool((spent) => {
+      usage = addUsage(usage, spent);
+    });
     let text = '';
     for (let step = 0; step < maxSteps; step += 1) {
       const result = await withDeadline(
@@ -426,7 +434,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
             model,
             system: this.#system,
             messages,
-            tools: this.#snapshotTools(),
+            tools: this.#snapshotTools(requestNewTool),
             abortSignal: signal,
           }),
         { abortSignal, operation: 'the run' },
@@ -637,10 +645,12 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     return { network, secrets: secrets.filter((name) => this.creation.secrets.includes(name)) };
   }
 
-  /** A fixed copy of the live tool set, for one step of `run()`. */
-  #snapshotTools(): ToolSet {
+  /** A fixed copy of the live tool set, for one step of `run()`, with that run's `request_new_tool`. */
+  #snapshotTools(requestNewTool: ToolSet[string]): ToolSet {
     const live = this.tools();
-    return Object.fromEntries(Object.keys(live).map((name) => [name, live[name]])) as ToolSet;
+    return Object.fromEntries(
+      Object.keys(live).map((name) => [name, name === 'request_new_tool' ? requestNewTool : live[name]]),
+    ) as ToolSet;
   }
 
   #aiTool(managed: ManagedTool): ToolSet[string] {
@@ -661,16 +671,20 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     return created;
   }
 
-  #requestNewTool(): ToolSet[string] {
-    const cached = this.#toolCache.get('request_new_tool');
+  /**
+   * The `request_new_tool` AI SDK tool. With `onUsage` (one `run()`), a tool of its own that
+   * reports each generation attempt's tokens; without, the one cached for `tools()`.
+   */
+  #requestNewTool(onUsage?: (usage: TokenUsage) => void): ToolSet[string] {
+    const cached = onUsage ? undefined : this.#toolCache.get('request_new_tool');
     if (cached) return cached.tool;
     const created = tool({
       description: requestNewToolDescription(this.#grant.describeNetwork(), this.#grant.describeSecrets()),
       inputSchema: requestNewToolInput,
       execute: async (request: RequestNewToolInput, { abortSignal }) =>
-        this.#createRequestedTool(request, abortSignal),
+        this.#createRequestedTool(request, abortSignal, onUsage),
     });
-    this.#toolCache.set('request_new_tool', { version: 0, tool: created as ToolSet[string] });
+    if (!onUsage) this.#toolCache.set('request_new_tool', { version: 0, tool: created as ToolSet[string] });
     return created as ToolSet[string];
   }
 
@@ -695,7 +709,11 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     return count;
   }
 
-  async #createRequestedTool(request: RequestNewToolInput, abortSignal?: AbortSignal): Promise<JsonObject> {
+  async #createRequestedTool(
+    request: RequestNewToolInput,
+    abortSignal?: AbortSignal,
+    onUsage?: (usage: TokenUsage) => void,
+  ): Promise<JsonObject> {
     const name = typeof request?.name === 'string' ? request.name : '';
     if (!this.creation.enabled) {
       return this.#refuse(
@@ -741,7 +759,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
           `This app allows at most ${this.creation.maxTools} tools created by the model, and that many exist. Use the available tools.`,
         );
       }
-      return await this.#generateRequestedTool(request, grant.network, grant.secrets, abortSignal);
+      return await this.#generateRequestedTool(request, grant.network, grant.secrets, abortSignal, onUsage);
     } finally {
       this.#pendingCreations -= 1;
     }
@@ -752,6 +770,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     network: string[],
     secrets: string[],
     abortSignal: AbortSignal | undefined,
+    onUsage: ((usage: TokenUsage) => void) | undefined,
   ): Promise<JsonObject> {
     const generator = this.#generator as ToolGenerator;
     const capabilities = secrets.length === 0 ? { network } : { network, secrets };
@@ -770,7 +789,11 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
           examples,
           capabilities,
         },
-        abortSignal === undefined ? {} : { abortSignal },
+        {
+          ...(abortSignal === undefined ? {} : { abortSignal }),
+          // Every attempt, failed ones too, so a run's usage counts what generation spent.
+          ...(onUsage === undefined ? {} : { onAttempt: (attempt) => onUsage(attempt.usage) }),
+        },
       );
     } catch (error) {
       // An aborted run ends with the abort, not with an answer to a model nobody waits for.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { RegressionSideStats } from '../regression/regression-report.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import { ToolExistsError, ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
 import type { ToolAuditEntry } from '../storage/types.ts';
@@ -188,6 +189,42 @@ describe('ToolRegistry versions, promotion and rollback', () => {
       code: 'PROMOTION_CONFLICT',
     });
     expect((await registry.active('add_numbers')).version).toBe(2);
+  });
+
+  it('takes typed evidence (a RegressionReport) as it is, and refuses evidence that is not plain JSON', async () => {
+    const { registry } = await setup();
+    const v2 = await registry.addCandidate('add_numbers', {
+      source: `${addSource}// v2`,
+      parentVersion: 1,
+      reason: 'r',
+      author: 'hardening',
+    });
+    // An interface (no index signature), as a RegressionReport or an Evaluation is.
+    const baseline: RegressionSideStats = {
+      version: 1,
+      medianLatencyMs: 2,
+      errorRate: 0,
+      runs: 3,
+      errors: 0,
+    };
+    const refused = await registry
+      .promote('add_numbers', v2.version, {
+        expectedActive: 1,
+        reason: 'gate passed',
+        evidence: { regression: { baseline, at: new Date(0) } },
+      })
+      .catch((error: unknown) => error);
+    expect(InvalidToolError.isInstance(refused)).toBe(true);
+    expect((refused as Error).message).toMatch(/options\.evidence\.regression\.at/);
+    expect((await registry.active('add_numbers')).version).toBe(1);
+
+    const result = await registry.promote('add_numbers', v2.version, {
+      expectedActive: 1,
+      reason: 'gate passed',
+      evidence: { regression: { baseline, note: undefined } },
+    });
+    expect(result.audit.evidence).toMatchObject({ regression: { baseline } });
+    expect(Object.keys((result.audit.evidence as { regression: object }).regression)).toEqual(['baseline']);
   });
 
   it('lets exactly one of many concurrent promotions from the same base win', async () => {

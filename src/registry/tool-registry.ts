@@ -88,8 +88,13 @@ export interface PromoteOptions extends ChangeContext {
   expectedActive: number;
   /** Why it is promoted. */
   reason: string;
-  /** Evidence kept in the audit log: evaluation, regression report, shadow results (JSON). */
-  evidence?: JsonObject;
+  /**
+   * Evidence kept in the audit log, e.g. `{ evaluation, regression: report }` (an `Evaluation`
+   * and a `RegressionReport` as they are: `sia history` and the HTML report read those two keys).
+   * Must be plain JSON, checked here (`undefined` properties are dropped); anything else fails
+   * with `InvalidToolError` naming the path.
+   */
+  evidence?: { readonly [key: string]: unknown };
   /**
    * Whether the change is made by the library rather than by a person; pinned tools refuse
    * automatic changes.
@@ -106,8 +111,8 @@ export interface RollbackOptions extends ChangeContext {
   reason: string;
   /** The version the caller saw active; a different one fails with `PromotionConflictError`. @default the current one */
   expectedActive?: number;
-  /** Evidence kept in the audit log (JSON). */
-  evidence?: JsonObject;
+  /** Evidence kept in the audit log; plain JSON, checked as for {@link PromoteOptions.evidence}. */
+  evidence?: { readonly [key: string]: unknown };
   /** Whether the change is made by the library; pinned tools refuse automatic changes. @default true */
   automatic?: boolean;
 }
