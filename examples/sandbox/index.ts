@@ -1,5 +1,5 @@
 /**
- * The QuickJS sandbox in one script (`npm run demo` builds the package and runs this file).
+ * The QuickJS sandbox in one script (`npm run example:sandbox` builds the package when it is not current and runs this file).
  *
  * Runs a sync tool, an async tool that fetches from a loopback server this script starts,
  * shows captured console output, and stops two hostile tools. Offline: the only network

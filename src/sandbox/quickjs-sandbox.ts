@@ -46,7 +46,7 @@ const killGraceMs = 100;
  * are also dropped (least recently used first) while the memory they grew beyond their
  * initial 16 MiB exceeds `2 × memoryLimitBytes` per worker, so a sandbox's guests hold at most
  * `workers × ((instancesPerWorker + 1) × 16 MiB + 3 × memoryLimitBytes)` of WebAssembly memory,
- * of which an idle small tool keeps about 1 MiB resident. Dropped instances return their
+ * of which an idle small tool keeps about 0.7 MiB resident. Dropped instances return their
  * memory when the worker's garbage collector frees it.
  *
  * **Isolation between calls of one tool.** By default (`isolation: 'realm'`) each instance

@@ -121,7 +121,7 @@ export interface QuickJsSandboxOptions {
    * network grant and `isolationKey` of a call): tools never share a heap. The least recently
    * used instance is dropped when a new one is needed, and also while the memory the cached
    * instances grew beyond their initial 16 MiB exceeds `2 × memoryLimitBytes` together. A small
-   * tool's instance costs about 1 MiB of resident memory (the initial 16 MiB are mostly never
+   * tool's instance costs about 0.7 MiB of resident memory (the initial 16 MiB are mostly never
    * touched). So the guests of one sandbox hold at most
    * `workers × ((instancesPerWorker + 1) × 16 MiB + 3 × memoryLimitBytes)` of WebAssembly
    * memory (the `+ 1` is the spare instance each worker builds ahead; `3 ×`: the cached
