@@ -120,6 +120,7 @@ async function main(): Promise<void> {
 
   const run = async (request: WorkerRunRequest & { readonly testScribble?: TestScribble }) => {
     let taken: { instance: Instance; created: boolean };
+    const asked = performance.now();
     try {
       taken = await take(request.isolationKey);
     } catch (error) {
@@ -128,6 +129,8 @@ async function main(): Promise<void> {
       return;
     }
     const { instance } = taken;
+    // Awaiting the spare or building an instance is start-up, reported apart from the call.
+    const startupMs = taken.created ? performance.now() - asked : 0;
     Atomics.store(preparing, 2, Date.now() & 0x7fffffff);
     Atomics.store(preparing, 1, request.id);
     const result = await instance.runtime.run(request);
@@ -150,7 +153,7 @@ async function main(): Promise<void> {
       cached: instances.size,
       discarded: discard,
     };
-    post({ ...result, replaceWorker: false, instance: info });
+    post({ ...result, replaceWorker: false, instance: info, startupMs });
     if (!prepareContext && !prepareSpare) return;
     // Off the critical path: dispose the finished call's context and prepare the next one, and
     // build the spare instance.

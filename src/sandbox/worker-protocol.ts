@@ -70,6 +70,12 @@ export type WorkerRunResult =
       readonly replaceWorker: boolean;
       /** Set by the worker (not by the guest runtime). */
       readonly instance?: WorkerInstanceInfo;
+      /**
+       * Set by the worker, then by the pool: ms the call waited for its QuickJS instance to be
+       * built (worker) plus, for a call queued while no worker had started yet, for the pool to
+       * start (pool). Start-up, not the call's own latency.
+       */
+      readonly startupMs?: number;
     }
   | {
       readonly type: 'result';
@@ -91,6 +97,12 @@ export type WorkerRunResult =
       readonly replaceWorker: boolean;
       /** Set by the worker (not by the guest runtime). */
       readonly instance?: WorkerInstanceInfo;
+      /**
+       * Set by the worker, then by the pool: ms the call waited for its QuickJS instance to be
+       * built (worker) plus, for a call queued while no worker had started yet, for the pool to
+       * start (pool). Start-up, not the call's own latency.
+       */
+      readonly startupMs?: number;
     };
 
 /** Worker → main messages. */
