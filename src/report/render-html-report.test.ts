@@ -30,6 +30,7 @@ function hostileTool(): ToolReport {
         successRate: 1,
         p95LatencyMs: 5,
         score: 1,
+        recent: { calls: 1, successRate: 1, p95LatencyMs: 5 },
       },
       {
         version: 2,
@@ -42,10 +43,12 @@ function hostileTool(): ToolReport {
         successRate: 0,
         p95LatencyMs: 9,
         score: 1,
+        recent: { calls: 1, successRate: 0, p95LatencyMs: 9 },
       },
     ],
     series: [
       {
+        firstCall: 1,
         from: 1000,
         to: 2000,
         calls: 2,
@@ -60,7 +63,9 @@ function hostileTool(): ToolReport {
     changes: [
       {
         kind: 'promoted',
+        direction: 'forward',
         at: 1500,
+        atCall: 1,
         fromVersion: 1,
         toVersion: 2,
         actor: `</title><script>bad()</script>`,
@@ -80,6 +85,9 @@ function hostileTool(): ToolReport {
         shadow: null,
       },
     ],
+    pins: [{ kind: 'pinned', at: 1600, atCall: 2, actor: hostile, reason: hostile }],
+    gaps: [],
+    activeSince: { version: 2, at: 1500, calls: 1, successRate: 0, p95LatencyMs: 9 },
     improvements: [
       {
         at: 1500,
