@@ -101,7 +101,7 @@ function overview(tools: readonly ToolReport[], window: number): string {
   return (
     '<section class="overview"><h2>Tools</h2><div class="scroll"><table class="tools">' +
     `<thead><tr><th colspan="6"></th><th colspan="4" class="group" data-window="overview">active version: its last ${window} calls</th></tr>` +
-    '<tr><th>tool</th><th>active</th><th></th><th>versions</th><th>changes (↑ forward ↓ back)</th><th>calls in report</th><th>calls</th><th>score</th><th>success</th><th>p95</th></tr></thead>' +
+    '<tr><th>tool</th><th>active</th><th></th><th>versions</th><th>changes ↑/↓</th><th>calls in report</th><th>calls</th><th>score</th><th>success</th><th>p95</th></tr></thead>' +
     `<tbody>${rows.join('')}</tbody></table></div></section>`
   );
 }
@@ -131,7 +131,7 @@ function toolSection(tool: ToolReport, index: number, window: number): string {
     `<div><dt>created</dt><dd>${escapeHtml(formatTime(tool.createdAt))}</dd></div>`,
     '</dl>',
     activeNumbers(tool, window),
-    `<figure class="chart-figure">${svgChart({ toolName: tool.name, calls: tool.calls, points: tool.series, changes: tool.changes, pins: tool.pins, gaps: tool.gaps, activeVersion: tool.activeVersion })}`,
+    `<figure class="chart-figure"><div class="chart-scroll">${svgChart({ toolName: tool.name, calls: tool.calls, points: tool.series, changes: tool.changes, gaps: tool.gaps, activeVersion: tool.activeVersion })}</div>`,
     `<figcaption><ul class="legend">${legend}<li class="legend-forward"><span class="swatch"></span>↑ forward (to a newer version)</li><li class="legend-backward"><span class="swatch"></span>↓ back (to an older version)</li><li class="legend-idle"><span class="swatch"></span>idle gap</li></ul>` +
       `<p class="axis-note">x: calls in order, not time.${span}</p></figcaption></figure>`,
     truncated,
@@ -154,9 +154,9 @@ function activeNumbers(tool: ToolReport, window: number): string {
         ? `no calls of v${active.version} yet`
         : recent.calls < window
           ? `all ${plural(recent.calls, 'call')} of v${active.version} (fewer than ${window})`
-          : `last ${window} calls of v${active.version}`;
+          : `the last ${window} calls of v${active.version}`;
     items.push(
-      `<li data-window="recent">score <strong>${active.score === null ? '–' : formatRatio(active.score)}</strong> · success <strong>${orDash(recent.successRate, formatRatio)}</strong> · p95 <strong>${orDash(recent.p95LatencyMs, formatMs)}</strong> <span class="window">over the ${covers}: the evaluator's window, as in <span class="cmd">sia tools</span>${active.score === null && recent.calls > 0 ? '; too few to score' : ''}</span></li>`,
+      `<li data-window="recent">score <strong>${active.score === null ? '–' : formatRatio(active.score)}</strong> · success <strong>${orDash(recent.successRate, formatRatio)}</strong> · p95 <strong>${orDash(recent.p95LatencyMs, formatMs)}</strong> <span class="window">${recent.calls === 0 ? '' : 'over '}${covers}: the evaluator's window, as in <span class="cmd">sia tools</span>${active.score === null && recent.calls > 0 ? '; too few to score' : ''}</span></li>`,
     );
   }
   const since = tool.activeSince;
@@ -327,7 +327,7 @@ const STYLE = `
 * { box-sizing: border-box; }
 html { -webkit-text-size-adjust: 100%; }
 body { margin: 0; font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: #f6f8fa; }
-header, main { max-width: 1000px; margin: 0 auto; padding: 0 20px; }
+header, main { max-width: 1100px; margin: 0 auto; padding: 0 20px; }
 header { padding-top: 24px; }
 h1 { margin: 0 0 4px; font-size: 24px; }
 h2 { margin: 0 0 4px; font-size: 20px; }
@@ -339,12 +339,14 @@ section { background: #fff; border: 1px solid var(--line); border-radius: 8px; p
 .scroll { overflow-x: auto; max-width: 100%; -webkit-overflow-scrolling: touch; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { font-weight: 600; color: var(--muted); }
+th { font-weight: 600; color: var(--muted); white-space: nowrap; }
 th.group { text-align: center; font-weight: 500; font-size: 12px; border-bottom: 2px solid var(--line); white-space: nowrap; }
 th.first, td.first { border-left: 1px solid var(--line); }
-td.num, td.time { font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.reason { min-width: 16em; }
+td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.time { font-variant-numeric: tabular-nums; min-width: 6em; }
+td.reason { min-width: 12em; }
 tr.active td { background: #f0f6ff; }
+td ul { margin: 0; padding-left: 16px; }
 .badge { font-size: 11px; padding: 0 6px; border-radius: 8px; background: var(--score); color: #fff; }
 dl.facts { display: flex; flex-wrap: wrap; gap: 4px 24px; margin: 12px 0; }
 dl.facts div { display: flex; gap: 6px; }
@@ -354,6 +356,7 @@ ul.numbers { list-style: none; padding: 0; margin: 8px 0 12px; }
 ul.numbers li { margin: 2px 0; }
 ul.numbers .window { color: var(--muted); }
 figure { margin: 12px 0; }
+.chart-scroll { overflow-x: auto; max-width: 100%; }
 svg.chart { width: 100%; height: auto; display: block; font-size: 11px; }
 svg.chart .plot { fill: #fff; stroke: var(--line); }
 svg.chart .grid { stroke: #eef1f4; }
@@ -378,7 +381,7 @@ svg.chart .version-marker.backward line { stroke: var(--backward); }
 svg.chart .version-marker.backward text { fill: var(--backward); }
 svg.chart .idle-gap rect { fill: #f1f5f9; stroke: var(--idle); stroke-dasharray: 2 2; }
 svg.chart .idle-gap path { stroke: var(--idle); stroke-width: 1.5; fill: none; }
-svg.chart .idle-gap text, svg.chart .pin-marker text { fill: var(--muted); font-size: 10px; }
+svg.chart .idle-gap text { fill: var(--muted); }
 ul.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 4px 16px; padding: 0; margin: 4px 0 0; color: var(--muted); }
 .swatch { display: inline-block; width: 14px; height: 3px; margin-right: 6px; vertical-align: middle; }
 .legend-score .swatch { background: var(--score); }
@@ -409,8 +412,7 @@ pre.diff .meta { color: var(--muted); }
   section { padding: 12px; margin: 12px 0; }
   ol.changes { padding-left: 16px; }
   dl.facts { gap: 2px 14px; }
-  svg.chart { font-size: 15px; }
+  svg.chart { font-size: 15px; min-width: 560px; }
   svg.chart .version-marker text { font-size: 16px; }
-  svg.chart .idle-gap text, svg.chart .pin-marker text { font-size: 14px; }
 }
 `;

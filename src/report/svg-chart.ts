@@ -1,11 +1,11 @@
 import { escapeHtml } from './escape-html.ts';
-import type { IdleGap, PinChange, ReportPoint, VersionChange } from './improvement-report.ts';
+import type { IdleGap, ReportPoint, VersionChange } from './improvement-report.ts';
 import { formatDuration, formatMs, formatRatio, formatTime } from './report-format.ts';
 
 /** Size of the chart's drawing, in SVG user units (it scales to the page width). */
 const WIDTH = 820;
-const HEIGHT = 330;
-const MARGIN = { top: 70, right: 64, bottom: 40, left: 48 } as const;
+const HEIGHT = 350;
+const MARGIN = { top: 70, right: 64, bottom: 60, left: 48 } as const;
 const PLOT_WIDTH = WIDTH - MARGIN.left - MARGIN.right;
 const PLOT_HEIGHT = HEIGHT - MARGIN.top - MARGIN.bottom;
 /** The strip above the plot that shows which version was active, call by call. */
@@ -28,7 +28,6 @@ export interface ChartInput {
   readonly calls: number;
   readonly points: readonly ReportPoint[];
   readonly changes: readonly VersionChange[];
-  readonly pins: readonly PinChange[];
   readonly gaps: readonly IdleGap[];
   /** The active version now (the band's only version when nothing changed). */
   readonly activeVersion: number;
@@ -48,7 +47,7 @@ export function changeLabel(change: VersionChange): string {
  * external resource.
  */
 export function svgChart(input: ChartInput): string {
-  const { toolName, calls, points, changes, pins, gaps } = input;
+  const { toolName, calls, points, changes, gaps } = input;
   const label = `Score, success rate and p95 latency of ${toolName} by call, oldest first`;
   const open = `<svg class="chart" data-chart="${escapeHtml(toolName)}" data-x="calls" viewBox="0 0 ${WIDTH} ${HEIGHT}" preserveAspectRatio="xMidYMid meet" role="img" aria-label="${escapeHtml(label)}" xmlns="http://www.w3.org/2000/svg">`;
   if (calls === 0 || points.length === 0) {
@@ -102,13 +101,6 @@ export function svgChart(input: ChartInput): string {
         `<text x="${at}" y="${labelY}" text-anchor="${anchor}">${escapeHtml(text)}</text></g>`,
     );
   });
-  for (const pin of pins) {
-    const at = round(x(pin.atCall));
-    parts.push(
-      `<g class="pin-marker" data-pin="${pin.kind}" data-at-call="${pin.atCall}"><title>${escapeHtml(`${pin.kind} after call ${pin.atCall}, ${formatTime(pin.at)}, by ${pin.actor}: ${pin.reason}`)}</title>` +
-        `<text x="${at}" y="${MARGIN.top + PLOT_HEIGHT - 4}" text-anchor="middle">${pin.kind}</text></g>`,
-    );
-  }
   parts.push('</svg>');
   return parts.join('');
 }
@@ -155,7 +147,7 @@ function gapMarks(gaps: readonly IdleGap[], x: (position: number) => number): st
       `<g class="idle-gap" data-idle-gap="${gap.afterCall}"><title>${escapeHtml(`idle ${length}: no call from ${formatTime(gap.from)} to ${formatTime(gap.to)} (between calls ${gap.afterCall} and ${gap.afterCall + 1}); the x-axis counts calls, so the pause takes no room`)}</title>` +
         `<rect x="${round(at - 3)}" y="${MARGIN.top}" width="6" height="${PLOT_HEIGHT}"/>` +
         `<path d="M${round(at - 6)} ${bottom + 4} l4 -8 M${round(at + 2)} ${bottom + 4} l4 -8"/>` +
-        `<text x="${at}" y="${MARGIN.top + 12}" text-anchor="middle">idle ${escapeHtml(length)}</text></g>`,
+        `<text x="${at}" y="${bottom + 34}" text-anchor="middle">idle ${escapeHtml(length)}</text></g>`,
     );
   }
   parts.push('</g>');
@@ -199,7 +191,7 @@ function axes(
     );
   }
   parts.push(
-    `<text class="axis-label" x="${MARGIN.left + PLOT_WIDTH / 2}" y="${bottom + 34}" text-anchor="middle">calls, oldest first (not time: idle gaps are marked)</text>`,
+    `<text class="axis-label" x="${MARGIN.left + PLOT_WIDTH / 2}" y="${bottom + 52}" text-anchor="middle">calls, oldest first (not time: idle gaps are marked)</text>`,
   );
   parts.push('</g>');
   return parts.join('');
