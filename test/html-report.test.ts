@@ -16,12 +16,7 @@ import { ToolRegistry } from '../src/registry/tool-registry.ts';
 import { collectReport } from '../src/report/collect-report.ts';
 import { renderHtmlReport } from '../src/report/render-html-report.ts';
 import { memoryStorage } from '../src/storage/memory-storage.ts';
-import {
-  PINNED_AT,
-  SCENARIO_TOOL,
-  SCENARIO_V2,
-  writeLongScenario,
-} from './support/report-scenario.ts';
+import { PINNED_AT, SCENARIO_TOOL, SCENARIO_V2, writeLongScenario } from './support/report-scenario.ts';
 
 /** What the page callbacks use of the browser's globals (the tests' tsconfig has no DOM types). */
 interface PageGlobals {
@@ -229,7 +224,9 @@ describe.skipIf(!available)('the HTML report in headless Chromium', () => {
     const long = changes.nth(3).locator('details.diff');
     expect(await long.evaluate((details) => (details as unknown as { open: boolean }).open)).toBe(false);
     expect(Number(await long.getAttribute('data-diff-lines'))).toBeGreaterThan(150);
-    expect(await long.locator('summary').textContent()).toMatch(/^diff v2→v3: \d{3} lines \(\+\d+ −\d+\), collapsed$/);
+    expect(await long.locator('summary').textContent()).toMatch(
+      /^diff v2→v3: \d{3} lines \(\+\d+ −\d+\), collapsed$/,
+    );
     expect(await long.locator('pre.diff').isVisible()).toBe(false);
     expect(await changes.nth(3).locator('.gate').textContent()).toContain('3/3 cases passed');
 

@@ -259,7 +259,13 @@ function pinChange(entry: AuditEntry, startTimes: readonly number[]): PinChange 
         ? 'unpinned'
         : undefined;
   if (kind === undefined) return undefined;
-  return { kind, at: entry.at, atCall: callsBefore(startTimes, entry.at), actor: entry.actor, reason: entry.reason };
+  return {
+    kind,
+    at: entry.at,
+    atCall: callsBefore(startTimes, entry.at),
+    actor: entry.actor,
+    reason: entry.reason,
+  };
 }
 
 function versionChangeAt(entry: AuditEntry, startTimes: readonly number[]): VersionChange | undefined {

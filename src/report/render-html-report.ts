@@ -369,6 +369,9 @@ svg.chart .series-success-rate path { stroke: var(--success); }
 svg.chart .series-success-rate circle { fill: var(--success); }
 svg.chart .series-p95-latency path { stroke: var(--latency); stroke-dasharray: 6 4; }
 svg.chart .series-p95-latency circle { fill: var(--latency); }
+svg.chart .idle-gap rect { fill: #f1f5f9; stroke: var(--idle); stroke-dasharray: 2 2; }
+svg.chart .idle-gap path { stroke: var(--idle); stroke-width: 1.5; fill: none; }
+svg.chart .idle-gap text { fill: var(--muted); }
 svg.chart .version-band rect { stroke: #fff; stroke-width: 1; }
 svg.chart .version-band .band-odd { fill: #e2e8f0; }
 svg.chart .version-band .band-even { fill: #cbd5e1; }
@@ -379,9 +382,6 @@ svg.chart .version-marker.forward line { stroke: var(--forward); }
 svg.chart .version-marker.forward text { fill: var(--forward); }
 svg.chart .version-marker.backward line { stroke: var(--backward); }
 svg.chart .version-marker.backward text { fill: var(--backward); }
-svg.chart .idle-gap rect { fill: #f1f5f9; stroke: var(--idle); stroke-dasharray: 2 2; }
-svg.chart .idle-gap path { stroke: var(--idle); stroke-width: 1.5; fill: none; }
-svg.chart .idle-gap text { fill: var(--muted); }
 ul.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 4px 16px; padding: 0; margin: 4px 0 0; color: var(--muted); }
 .swatch { display: inline-block; width: 14px; height: 3px; margin-right: 6px; vertical-align: middle; }
 .legend-score .swatch { background: var(--score); }
@@ -394,9 +394,9 @@ ul.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 4px 16px; pad
 ol.changes { padding-left: 20px; }
 li.change { margin-bottom: 16px; }
 li.change p { margin: 2px 0; }
+.direction { font-weight: 600; }
 li.forward .change-head strong, li.forward .direction { color: var(--forward); }
 li.backward .change-head strong, li.backward .direction { color: var(--backward); }
-.direction { font-weight: 600; }
 .gate, .evaluation, .shadow { color: var(--muted); margin: 2px 0; }
 details.diff summary { cursor: pointer; color: var(--muted); }
 pre.diff { margin: 6px 0; padding: 8px 0; background: #fbfcfd; border: 1px solid var(--line); border-radius: 6px; overflow-x: auto; max-width: 100%; font: 12px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }

@@ -181,7 +181,10 @@ export const SCENARIO_V3 = [
   'function fetch_rate({ from, to }) {',
   '  if (from === to) return 1;',
   '  const table = {',
-  ...Array.from({ length: 150 }, (_, index) => `    C${String(index).padStart(3, '0')}: ${(1 + index / 100).toFixed(2)},`),
+  ...Array.from(
+    { length: 150 },
+    (_, index) => `    C${String(index).padStart(3, '0')}: ${(1 + index / 100).toFixed(2)},`,
+  ),
   '  };',
   '  return (table[from] ?? from.length) / (table[to] ?? to.length);',
   '}',
@@ -244,5 +247,8 @@ export async function writeLongScenario(
     ),
   );
   setTime(PINNED_AT);
-  await registry.pin(SCENARIO_TOOL, { actor: 'human:alice', reason: 'frozen while the rate service migrates' });
+  await registry.pin(SCENARIO_TOOL, {
+    actor: 'human:alice',
+    reason: 'frozen while the rate service migrates',
+  });
 }
