@@ -276,7 +276,10 @@ export class WorkerPool {
       pooled.recent.delete(pooled.recent.values().next().value as string);
     }
     this.#armKillTimer(pooled, job, 0);
-    pooled.worker?.postMessage(job.request);
+    pooled.worker?.postMessage({
+      ...job.request,
+      sentAt: performance.timeOrigin + performance.now(),
+    } satisfies WorkerRunRequest);
   }
 
   #onMessage(pooled: PooledWorker, message: WorkerMessage): void {

@@ -44,6 +44,11 @@ export interface WorkerRunRequest {
   readonly isolationKey: string;
   /** Secret values by name, for the guest's `secrets.get` (scrubbed from outputs on the main thread). */
   readonly secrets: Readonly<Record<string, string>>;
+  /**
+   * When the pool posted it, `performance.timeOrigin + performance.now()` (comparable across
+   * threads): time it then waited while the worker built an instance is start-up.
+   */
+  readonly sentAt?: number;
 }
 
 /** Which QuickJS WebAssembly instance ran a call (the public shape, set by the worker). */
