@@ -164,8 +164,12 @@ function activeNumbers(tool: ToolReport, window: number): string {
     since.at === null
       ? 'since it was created'
       : `since it became active at ${escapeHtml(formatTime(since.at))}`;
+  const sinceWindow =
+    since.calls === 0
+      ? `no calls of v${since.version} ${when}`
+      : `over all ${plural(since.calls, 'call')} of v${since.version} ${when}${tool.truncated ? ' (among the calls read)' : ''}`;
   items.push(
-    `<li data-window="since-active">success <strong>${orDash(since.successRate, formatRatio)}</strong> · p95 <strong>${orDash(since.p95LatencyMs, formatMs)}</strong> <span class="window">over all ${plural(since.calls, 'call')} of v${since.version} ${when}${tool.truncated ? ' (among the calls read)' : ''}</span></li>`,
+    `<li data-window="since-active">success <strong>${orDash(since.successRate, formatRatio)}</strong> · p95 <strong>${orDash(since.p95LatencyMs, formatMs)}</strong> <span class="window">${sinceWindow}</span></li>`,
   );
   return `<ul class="numbers">${items.join('')}</ul>`;
 }
@@ -404,7 +408,7 @@ pre.diff .line { display: block; padding: 0 10px; white-space: pre-wrap; overflo
 pre.diff .add { background: #dafbe1; color: #116329; }
 pre.diff .del { background: #ffebe9; color: #82071e; }
 pre.diff .hunk { color: #0550ae; background: #ddf4ff; }
-pre.diff .meta { color: var(--muted); }
+pre.diff .meta { color: var(--muted); white-space: pre; overflow: hidden; }
 @media (max-width: 600px) {
   header, main { padding: 0 10px; }
   header { padding-top: 16px; }
