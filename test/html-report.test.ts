@@ -1,25 +1,27 @@
 /**
- * The HTML report, rendered for real: a tool's v1→v2 promotion and rollback with calls over
- * time, written to a file, opened in headless Chromium (Debian's `chromium`, driven by
- * playwright-core) with every network request blocked and counted. Saves the page and a
- * screenshot under test-artifacts/. Without /usr/bin/chromium it is skipped and says why
- * (.ci/run installs it).
+ * The HTML report, rendered for real: a tool's story (a promotion, a rollback, 13 idle minutes, a
+ * forward `sia rollback`, a long rewrite promoted, a pin) written to a file, opened in headless
+ * Chromium (Debian's `chromium`, driven by playwright-core) with every network request blocked
+ * and counted, at 1280 px and at 390 px. Saves the page and screenshots under test-artifacts/
+ * (and, when REPORT_SCREENSHOTS names a directory, copies there). Without /usr/bin/chromium it
+ * is skipped and says why (.ci/run installs it).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ToolRegistry } from '../src/registry/tool-registry.ts';
 import { collectReport } from '../src/report/collect-report.ts';
 import { renderHtmlReport } from '../src/report/render-html-report.ts';
 import { memoryStorage } from '../src/storage/memory-storage.ts';
-import { SCENARIO_START, SCENARIO_TOOL, SCENARIO_V2, writeScenario } from './support/report-scenario.ts';
+import { PINNED_AT, SCENARIO_TOOL, SCENARIO_V2, writeLongScenario } from './support/report-scenario.ts';
 
 /** What the page callbacks use of the browser's globals (the tests' tsconfig has no DOM types). */
 interface PageGlobals {
-  getComputedStyle(element: unknown): { backgroundColor: string };
+  getComputedStyle(element: unknown): { backgroundColor: string; stroke: string };
+  document: { documentElement: { scrollWidth: number; clientWidth: number } };
   __pwned?: boolean;
 }
 
@@ -33,7 +35,7 @@ if (!available) {
 
 const artifacts = join(import.meta.dirname, '..', 'test-artifacts');
 const htmlPath = join(artifacts, 'html-report.html');
-const screenshotPath = join(artifacts, 'html-report.png');
+const screenshotPath = (width: number) => join(artifacts, `html-report-${width}.png`);
 const hostileReason = '<script>window.__pwned = true</script> & <img src=x onerror="window.__pwned = true">';
 
 describe.skipIf(!available)('the HTML report in headless Chromium', () => {
@@ -43,8 +45,8 @@ describe.skipIf(!available)('the HTML report in headless Chromium', () => {
     const storage = memoryStorage();
     vi.useFakeTimers({ toFake: ['Date'] });
     try {
-      await writeScenario(storage, (time) => vi.setSystemTime(time));
-      vi.setSystemTime(SCENARIO_START + 80_000);
+      await writeLongScenario(storage, (time) => vi.setSystemTime(time));
+      vi.setSystemTime(PINNED_AT + 10_000);
       // An untrusted reason (an LLM wrote it) on a candidate that was never promoted.
       await new ToolRegistry({ storage }).addCandidate(SCENARIO_TOOL, {
         source: SCENARIO_V2,
@@ -55,10 +57,13 @@ describe.skipIf(!available)('the HTML report in headless Chromium', () => {
     } finally {
       vi.useRealTimers();
     }
-    const report = await collectReport(storage, { now: SCENARIO_START + 90_000 });
+    const report = await collectReport(storage, { now: PINNED_AT + 20_000 });
     await storage.close();
     await mkdir(artifacts, { recursive: true });
-    await writeFile(htmlPath, renderHtmlReport(report, { title: 'fetch_rate: promoted, then rolled back' }));
+    await writeFile(
+      htmlPath,
+      renderHtmlReport(report, { title: 'fetch_rate: promoted, rolled back, forward again, rewritten' }),
+    );
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -77,8 +82,9 @@ describe.skipIf(!available)('the HTML report in headless Chromium', () => {
     await browser?.close();
   });
 
-  it('shows charts with three series and visible version markers, loads nothing from the network', async () => {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, offline: true });
+  /** Opens the report at `width` px with every non-file request blocked; `done()` checks and closes. */
+  async function open(width: number): Promise<{ page: Page; done: () => Promise<void> }> {
+    const context = await browser.newContext({ viewport: { width, height: 900 }, offline: true });
     const page = await context.newPage();
     const blocked: string[] = [];
     const requested: string[] = [];
@@ -94,10 +100,28 @@ describe.skipIf(!available)('the HTML report in headless Chromium', () => {
       if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text());
     });
     page.on('pageerror', (error) => problems.push(error.message));
-
     await page.goto(pathToFileURL(htmlPath).href, { waitUntil: 'load' });
+    return {
+      page,
+      done: async () => {
+        const path = screenshotPath(width);
+        await page.screenshot({ path, fullPage: true });
+        expect(blocked).toEqual([]);
+        expect(requested.filter((url) => !url.startsWith('file:'))).toEqual([]);
+        expect(problems).toEqual([]);
+        await context.close();
+        const png = await readFile(path);
+        expect(png.subarray(1, 4).toString()).toBe('PNG');
+        expect(png.length).toBeGreaterThan(20_000);
+        const copyTo = process.env.REPORT_SCREENSHOTS;
+        if (copyTo) await copyFile(path, join(copyTo, `report-${width}.png`));
+      },
+    };
+  }
 
-    // One section and one chart per tool, each visible.
+  it('charts by call order with a step and a forward or backward marker at each change', async () => {
+    const { page, done } = await open(1280);
+
     expect(await page.locator('section[data-tool]').count()).toBe(2);
     const chart = page.locator(`svg[data-chart="${SCENARIO_TOOL}"]`);
     await expect.poll(() => chart.isVisible()).toBe(true);
@@ -105,55 +129,90 @@ describe.skipIf(!available)('the HTML report in headless Chromium', () => {
     expect(box?.width).toBeGreaterThan(600);
     expect(box?.height).toBeGreaterThan(150);
 
-    // Three series, each a path through the 4 buckets of calls.
+    // Three series, each a path through the 7 buckets of 20 calls (140 calls).
     for (const series of ['score', 'success-rate', 'p95-latency']) {
       const group = chart.locator(`g[data-series="${series}"]`);
       expect(await group.locator('path').count(), series).toBe(1);
       const d = (await group.locator('path').getAttribute('d')) ?? '';
-      expect(d.match(/[ML]/g), series).toHaveLength(4);
+      expect(d.match(/[ML]/g), series).toHaveLength(7);
       expect(await group.locator('path').isVisible()).toBe(true);
-      expect(await group.locator('circle').count()).toBe(4);
+      expect(await group.locator('circle').count()).toBe(7);
     }
+    // x is call order: equal buckets sit equally apart, although 13 idle minutes fall inside the
+    // fourth bucket and every other bucket spans 20 s.
+    const pointXs = await chart
+      .locator('g[data-series="score"] circle')
+      .evaluateAll((circles) => circles.map((circle) => circle.getBoundingClientRect().x));
+    const steps = pointXs.slice(1).map((x, index) => x - (pointXs[index] as number));
+    for (const step of steps) expect(step).toBeCloseTo(steps[0] as number, 0);
+    expect(steps[0]).toBeGreaterThan(50);
     // The score dips in the degraded bucket: its point sits lower (larger y) than the first.
     const scoreYs = await chart
       .locator('g[data-series="score"] circle')
       .evaluateAll((circles) => circles.map((circle) => Number(circle.getAttribute('cy'))));
     expect(scoreYs[1]).toBeGreaterThan(scoreYs[0] as number);
 
-    // Version markers: v1→v2 (promotion), v2→v1 (rollback), visible, between the right points.
-    const markers = chart.locator('[data-version-marker]');
-    expect(await markers.count()).toBe(2);
+    // The idle gap is marked where it happened, with its length.
+    const gap = chart.locator('[data-idle-gap]');
+    expect(await gap.count()).toBe(1);
+    expect(await gap.getAttribute('data-idle-gap')).toBe('70');
+    expect(await gap.locator('text').textContent()).toBe('idle 13 min');
+    expect(await gap.isVisible()).toBe(true);
+
+    // A strip steps from version to version at each change.
     expect(
-      await markers.evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-version-marker'))),
-    ).toEqual(['v1→v2', 'v2→v1']);
-    expect(await markers.evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-kind')))).toEqual(
-      ['promoted', 'rolled-back'],
-    );
-    for (let index = 0; index < 2; index += 1) {
-      const marker = markers.nth(index);
-      expect(await marker.isVisible()).toBe(true);
-      expect(await marker.locator('text').isVisible()).toBe(true);
+      await chart
+        .locator('[data-band-version]')
+        .evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-band-version'))),
+    ).toEqual(['1', '2', '1', '2', '3']);
+
+    // Markers: the action as recorded, the direction as it went; the person's `sia rollback`
+    // to v2 went forward and is drawn forward.
+    const markers = chart.locator('[data-version-marker]');
+    const attribute = (name: string) =>
+      markers.evaluateAll((nodes, key) => nodes.map((node) => node.getAttribute(key)), name);
+    expect(await attribute('data-version-marker')).toEqual(['v1→v2', 'v2→v1', 'v1→v2', 'v2→v3']);
+    expect(await attribute('data-kind')).toEqual(['promoted', 'rolled-back', 'rolled-back', 'promoted']);
+    expect(await attribute('data-direction')).toEqual(['forward', 'backward', 'forward', 'forward']);
+    expect(await attribute('data-at-call')).toEqual(['40', '60', '70', '100']);
+    expect(await markers.locator('text').allTextContents()).toEqual([
+      '↑ v1→v2',
+      '↓ v2→v1',
+      '↑ v1→v2',
+      '↑ v2→v3',
+    ]);
+    const colours = await markers
+      .locator('line')
+      .evaluateAll((lines) =>
+        lines.map((line) => (globalThis as unknown as PageGlobals).getComputedStyle(line).stroke),
+      );
+    expect(colours[2]).toBe(colours[0]);
+    expect(colours[1]).not.toBe(colours[0]);
+    for (let index = 0; index < 4; index += 1) {
+      expect(await markers.nth(index).locator('text').isVisible()).toBe(true);
     }
-    expect(await markers.locator('text').allTextContents()).toEqual(['v1→v2', 'v2→v1']);
-    const pointXs = await chart
-      .locator('g[data-series="score"] circle')
-      .evaluateAll((circles) => circles.map((circle) => circle.getBoundingClientRect().x));
     const markerXs = await markers
       .locator('line')
       .evaluateAll((lines) => lines.map((line) => line.getBoundingClientRect().x));
     expect(pointXs[1]).toBeLessThan(markerXs[0] as number);
     expect(markerXs[0]).toBeLessThan(pointXs[2] as number);
-    expect(pointXs[2]).toBeLessThan(markerXs[1] as number);
     expect(markerXs[1]).toBeLessThan(pointXs[3] as number);
+    expect(pointXs[4]).toBeLessThan(markerXs[3] as number);
+    expect(markerXs[3]).toBeLessThan(pointXs[5] as number);
 
-    // Version list with reasons, the change list, and the promotion's diff coloured.
+    // The change list says the same in words.
     const section = page.locator(`section[data-tool="${SCENARIO_TOOL}"]`);
-    expect(await section.locator('table.versions tr[data-version]').count()).toBe(3);
-    expect(await section.locator('tr[data-version="2"] td.reason').textContent()).toBe(
-      'retry 429 responses with back-off',
+    const changes = section.locator('li[data-change]');
+    expect(await changes.count()).toBe(4);
+    const forwardRollback = changes.nth(2);
+    expect(await forwardRollback.getAttribute('data-direction')).toBe('forward');
+    expect(await forwardRollback.locator('.change-head').textContent()).toMatch(
+      /^↑ v1→v2 forward to a newer version · rollback command \(sia rollback\) · after call 70 · 2025-01-01 12:14:00Z · by cli$/,
     );
-    expect(await section.locator('li[data-change]').count()).toBe(2);
-    const added = section.locator('li[data-change="promoted"] pre.diff .line.add');
+    expect(await changes.nth(1).locator('.direction').textContent()).toBe('back to an older version');
+
+    // The short diff is open and coloured; the long rewrite's diff is collapsed, sized in its summary.
+    const added = changes.nth(0).locator('pre.diff .line.add');
     expect(await added.count()).toBe(1);
     expect(await added.isVisible()).toBe(true);
     expect(await added.textContent()).toBe('+  // retried with back-off by the hardening rewriter');
@@ -162,23 +221,71 @@ describe.skipIf(!available)('the HTML report in headless Chromium', () => {
         (line) => (globalThis as unknown as PageGlobals).getComputedStyle(line).backgroundColor,
       ),
     ).toBe('rgb(218, 251, 225)');
-    expect(await section.locator('li[data-change="promoted"] .gate').textContent()).toContain(
-      '3/3 cases passed',
+    const long = changes.nth(3).locator('details.diff');
+    expect(await long.evaluate((details) => (details as unknown as { open: boolean }).open)).toBe(false);
+    expect(Number(await long.getAttribute('data-diff-lines'))).toBeGreaterThan(150);
+    expect(await long.locator('summary').textContent()).toMatch(
+      /^diff v2→v3: \d{3} lines \(\+\d+ −\d+\), collapsed$/,
     );
+    expect(await long.locator('pre.diff').isVisible()).toBe(false);
+    expect(await changes.nth(3).locator('.gate').textContent()).toContain('3/3 cases passed');
 
-    // The hostile reason is text: no script element, nothing ran, the markup shows literally.
+    // Every number names its window.
+    expect(await section.locator('[data-window="recent"] .window').textContent()).toBe(
+      "over the last 20 calls of v3: the evaluator's window, as in sia tools",
+    );
+    expect(await section.locator('[data-window="since-active"] .window').textContent()).toBe(
+      'over all 40 calls of v3 since it became active at 2025-01-01 12:14:40Z',
+    );
+    expect(await section.locator('th[data-window="version-recent"]').textContent()).toBe(
+      'last 20 calls of the version',
+    );
+    expect(await section.locator('li[data-pin="pinned"]').textContent()).toContain('human:alice');
+
+    // Versions with reasons; the hostile reason is text: no script element, nothing ran.
+    expect(await section.locator('table.versions tr[data-version]').count()).toBe(4);
+    expect(await section.locator('tr[data-version="2"] td.reason').textContent()).toBe(
+      'retry 429 responses with back-off',
+    );
     expect(await page.locator('script, img').count()).toBe(0);
     expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).__pwned)).toBeUndefined();
-    expect(await section.locator('tr[data-version="3"] td.reason').textContent()).toBe(hostileReason);
+    expect(await section.locator('tr[data-version="4"] td.reason').textContent()).toBe(hostileReason);
 
-    await page.screenshot({ path: screenshotPath, fullPage: true });
-    expect(blocked).toEqual([]);
-    expect(requested.filter((url) => !url.startsWith('file:'))).toEqual([]);
-    expect(problems).toEqual([]);
-    await context.close();
+    await done();
+  }, 60_000);
 
-    const png = await readFile(screenshotPath);
-    expect(png.subarray(1, 4).toString()).toBe('PNG');
-    expect(png.length).toBeGreaterThan(20_000);
+  it('fits a 390 px wide screen: no horizontal page scroll, tables scroll in their own box', async () => {
+    const { page, done } = await open(390);
+    const size = await page.evaluate(() => {
+      const root = (globalThis as unknown as PageGlobals).document.documentElement;
+      return { scrollWidth: root.scrollWidth, clientWidth: root.clientWidth };
+    });
+    expect(size.clientWidth).toBe(390);
+    expect(size.scrollWidth).toBeLessThanOrEqual(size.clientWidth);
+    // The chart scales with its viewBox down to a readable width, then scrolls in its own box,
+    // keeping every marker.
+    const chart = page.locator(`svg[data-chart="${SCENARIO_TOOL}"]`);
+    const box = await chart.boundingBox();
+    expect(box?.width).toBeGreaterThanOrEqual(560);
+    const chartBox = await chart.locator('..').evaluate((element) => {
+      const box = element as unknown as { scrollWidth: number; clientWidth: number };
+      return { scrollWidth: box.scrollWidth, clientWidth: box.clientWidth };
+    });
+    expect(chartBox.clientWidth).toBeLessThan(390);
+    expect(chartBox.scrollWidth).toBeGreaterThan(chartBox.clientWidth);
+    expect(await chart.locator('[data-version-marker] text').count()).toBe(4);
+    // The versions table is wider than the screen: its box scrolls, the page does not.
+    const scroller = page.locator(`section[data-tool="${SCENARIO_TOOL}"] table.versions`).locator('..');
+    const widths = await scroller.evaluate((element) => {
+      const box = element as unknown as { scrollWidth: number; clientWidth: number };
+      return { scrollWidth: box.scrollWidth, clientWidth: box.clientWidth };
+    });
+    expect(widths.scrollWidth).toBeGreaterThan(widths.clientWidth);
+    expect(widths.clientWidth).toBeLessThan(390);
+    // An open diff's long lines wrap inside their block.
+    const diff = page.locator('li[data-change="promoted"] details[open] pre.diff').first();
+    const diffBox = await diff.boundingBox();
+    expect((diffBox?.x ?? 0) + (diffBox?.width ?? 0)).toBeLessThanOrEqual(390);
+    await done();
   }, 60_000);
 });

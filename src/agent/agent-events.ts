@@ -37,8 +37,14 @@ export interface ToolInvokedEvent {
   toolName: string;
   /** The version that actually ran. */
   version: number;
-  /** Wall-clock time of the call, ms. */
+  /** Wall-clock time of the call, ms, without the sandbox's start-up (see `startupMs`). */
   latencyMs: number;
+  /**
+   * Sandbox start-up the call waited for before it ran, ms (a new process's first call, a tool's
+   * first call on a worker); present only when there was some. Not part of `latencyMs` nor of
+   * the recorded latency.
+   */
+  startupMs?: number;
   success: boolean;
   /** The error when it failed: a sandbox code (`TOOL_ERROR`, `TIMEOUT`, …) and its message. */
   error?: { code: string; message: string };

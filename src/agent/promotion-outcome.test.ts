@@ -4,6 +4,7 @@
  * `improvement:failed`, nothing active, and a later improvement can still promote.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { Evaluator } from '../evaluation/evaluator.ts';
 import type { Rewriter } from '../rewriting/rewriter.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
@@ -81,6 +82,9 @@ async function start(faults: Faults) {
     sandbox,
     storage,
     rewriter,
+    // Scored on success alone: whether the watch rolls v2 back must not depend on how steady
+    // sub-millisecond latencies happen to be on a busy machine.
+    evaluator: new Evaluator({ weights: { successRate: 1, latency: 0, consistency: 0 } }),
     improvement: { evaluateEvery: 5, cooldownMs: 0, watchCalls: 10, shadowCalls: 0 },
   });
   await agent.addTool({

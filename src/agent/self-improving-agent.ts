@@ -555,6 +555,8 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     let value: unknown;
     let failure: { code: string; message: string; error: unknown } | undefined;
     let denials: readonly SandboxDenial[] = [];
+    // Sandbox start-up (a new pool's WebAssembly, a tool's first QuickJS instance) is not the call.
+    let startupMs = 0;
     try {
       const granted = await this.#callCapabilities(toolName, version.capabilities);
       const secretNames = granted.secrets;
@@ -573,11 +575,15 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       );
       value = result.value;
       denials = result.denials;
+      startupMs = result.startupMs;
     } catch (error) {
       failure = { ...errorInfo(error), error };
-      if (isSandboxError(error)) denials = error.denials;
+      if (isSandboxError(error)) {
+        denials = error.denials;
+        startupMs = error.startupMs;
+      }
     }
-    const latencyMs = performance.now() - started;
+    const latencyMs = Math.max(0, performance.now() - started - startupMs);
     this.memory.record({
       toolName,
       version: version.version,
@@ -594,6 +600,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       toolName,
       version: version.version,
       latencyMs,
+      ...(startupMs > 0 ? { startupMs } : {}),
       success: failure === undefined,
       ...(failure ? { error: { code: failure.code, message: failure.message } } : {}),
       // Observable even when the tool caught the error: the call still tried an ungranted host.

@@ -20,6 +20,7 @@ import type {
   Rewriter,
 } from '../rewriting/rewriter.ts';
 import type { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
+import { isSandboxError } from '../sandbox/sandbox-error.ts';
 import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
 import type { JsonObject, JsonValue, StorageAdapter, ToolCapabilities } from '../storage/types.ts';
 import type { AgentEvents, AttemptStage, ShadowResult, SkipReason } from './agent-events.ts';
@@ -594,6 +595,7 @@ export class ToolImprover {
     const started = performance.now();
     let success = true;
     let denied: string | undefined;
+    let startupMs = 0;
     try {
       const stored: ToolCapabilities = active?.capabilities ?? { network: [] };
       const granted = this.#parts.capabilities ? await this.#parts.capabilities(toolName, stored) : stored;
@@ -608,6 +610,7 @@ export class ToolImprover {
         },
         input,
       );
+      startupMs = result.startupMs;
       // A candidate that was refused a capability failed this call even if it caught the error.
       if (result.denials.length > 0) {
         success = false;
@@ -616,10 +619,12 @@ export class ToolImprover {
     } catch (error) {
       success = false;
       denied = (error as { denials?: readonly { target: string }[] }).denials?.[0]?.target;
+      startupMs = isSandboxError(error) ? error.startupMs : 0;
     }
     shadow.shadowed.push({
       success,
-      latencyMs: performance.now() - started,
+      // The candidate's first shadow call builds its QuickJS instance: start-up, not latency.
+      latencyMs: Math.max(0, performance.now() - started - startupMs),
       ...(denied === undefined ? {} : { denied }),
     });
     if (shadow.shadowed.length < options.shadowCalls) return;

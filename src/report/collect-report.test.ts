@@ -1,9 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
+  FORWARD_AT,
+  PINNED_AT,
   PROMOTED_AT,
   ROLLED_BACK_AT,
   SCENARIO_START,
   SCENARIO_TOOL,
+  V3_PROMOTED_AT,
+  writeLongScenario,
   writeScenario,
 } from '../../test/support/report-scenario.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
@@ -117,7 +121,9 @@ describe('collectReport', () => {
     const [promotion, rollback] = tool?.changes ?? [];
     expect(promotion).toMatchObject({
       kind: 'promoted',
+      direction: 'forward',
       at: PROMOTED_AT,
+      atCall: 40,
       fromVersion: 1,
       toVersion: 2,
       actor: 'agent-1',
@@ -139,7 +145,9 @@ describe('collectReport', () => {
     expect(promotion?.diff).toContain('+  // retried with back-off by the hardening rewriter');
     expect(rollback).toMatchObject({
       kind: 'rolled-back',
+      direction: 'backward',
       at: ROLLED_BACK_AT,
+      atCall: 60,
       fromVersion: 2,
       toVersion: 1,
       actor: 'cli',
@@ -148,6 +156,78 @@ describe('collectReport', () => {
       gate: null,
     });
     expect(rollback?.diff).toContain('-  // retried with back-off by the hardening rewriter');
+  });
+
+  it("reads each version's recent window apart from all its calls, and the active version since it became active", async () => {
+    const tool = (await collectReport(storage, { tools: [SCENARIO_TOOL] })).tools[0];
+    const [v1, v2] = tool?.versions ?? [];
+    // v1's last 20 calls: 10 at 150 ms after the rollback, and the last 10 degraded ones.
+    expect(v1?.recent).toEqual({ calls: 20, successRate: 16 / 20, p95LatencyMs: 2400 });
+    expect(v1).toMatchObject({ calls: 50, successRate: 42 / 50 });
+    expect(v2?.recent).toEqual({ calls: 20, successRate: 1, p95LatencyMs: 200 });
+    // v1 active again since the rollback: only the 10 calls after it.
+    expect(tool?.activeSince).toEqual({
+      version: 1,
+      at: ROLLED_BACK_AT,
+      calls: 10,
+      successRate: 1,
+      p95LatencyMs: 150,
+    });
+    // Too few calls to score: no score rather than the evaluator's placeholder 1.
+    const small = (await collectReport(storage, { tools: ['add_numbers'], maxCallsPerTool: 2 })).tools[0];
+    expect(small?.versions[0]).toMatchObject({ calls: 2, score: null, recent: { calls: 2, successRate: 1 } });
+    expect(small?.activeSince).toMatchObject({ version: 1, at: null, calls: 2 });
+  });
+
+  it('places changes, pins and idle gaps by call; a forward rollback is forward', async () => {
+    const long = memoryStorage();
+    try {
+      await writeLongScenario(long, (time) => vi.setSystemTime(time));
+      const tool = (await collectReport(long, { tools: [SCENARIO_TOOL] })).tools[0];
+      expect(tool?.calls).toBe(140);
+      expect(tool?.series.map((point) => [point.firstCall, point.calls])).toEqual(
+        [1, 21, 41, 61, 81, 101, 121].map((first) => [first, 20]),
+      );
+      expect(
+        tool?.changes.map(({ kind, direction, fromVersion, toVersion, atCall, actor }) => [
+          kind,
+          direction,
+          `v${fromVersion}→v${toVersion}`,
+          atCall,
+          actor,
+        ]),
+      ).toEqual([
+        ['promoted', 'forward', 'v1→v2', 40, 'agent-1'],
+        ['rolled-back', 'backward', 'v2→v1', 60, 'cli'],
+        ['rolled-back', 'forward', 'v1→v2', 70, 'cli'],
+        ['promoted', 'forward', 'v2→v3', 100, 'agent-1'],
+      ]);
+      expect(tool?.changes[2]?.at).toBe(FORWARD_AT);
+      // One pause: after the 70th call until the first call after the forward rollback.
+      expect(tool?.gaps).toEqual([{ afterCall: 70, from: SCENARIO_START + 71_000, to: FORWARD_AT + 1000 }]);
+      expect(tool?.pins).toEqual([
+        {
+          kind: 'pinned',
+          at: PINNED_AT,
+          atCall: 140,
+          actor: 'human:alice',
+          reason: 'frozen while the rate service migrates',
+        },
+      ]);
+      expect(tool?.activeSince).toEqual({
+        version: 3,
+        at: V3_PROMOTED_AT,
+        calls: 40,
+        successRate: 38 / 40,
+        p95LatencyMs: 95,
+      });
+      // A higher idleGapMs than the pause: no gap.
+      const calm = (await collectReport(long, { tools: [SCENARIO_TOOL], idleGapMs: 3_600_000 })).tools[0];
+      expect(calm?.gaps).toEqual([]);
+      await expect(collectReport(long, { idleGapMs: 0 })).rejects.toThrow(/idleGapMs/);
+    } finally {
+      await long.close();
+    }
   });
 
   it('lists the outcomes of improvement attempts', async () => {

@@ -16,9 +16,13 @@ import type {
   ToolRecord,
 } from '../storage/types.ts';
 import type {
+  ActiveSince,
+  CallWindow,
   GateSummary,
+  IdleGap,
   ImprovementOutcome,
   ImprovementReport,
+  PinChange,
   ReportPoint,
   ShadowSummary,
   ToolReport,
@@ -52,9 +56,19 @@ export interface CollectReportOptions {
   evaluator?: EvaluatorOptions;
   /** `generatedAt` of the report, epoch ms. @default Date.now() */
   now?: number;
+  /**
+   * Shortest pause between two consecutive calls that the report marks as an idle gap (it must
+   * also be at least 10 times the median pause between the tool's calls), ms.
+   * @default 60_000
+   */
+  idleGapMs?: number;
 }
 
 const AUDIT_PAGE = 1000;
+/** A pause must also be this many times the median pause to count as idle. */
+const IDLE_GAP_FACTOR = 10;
+/** Most idle gaps kept per tool (the longest). */
+const MAX_GAPS = 10;
 
 /**
  * Reads a report of how each tool improved from any `StorageAdapter`: versions with their
@@ -95,11 +109,13 @@ export async function collectReport(
     throw new InvalidOptionError('now', 'epoch ms', options.now);
   }
   const generatedAt = options.now ?? Date.now();
+  const idleGapMs =
+    options.idleGapMs === undefined ? 60_000 : integerOption('idleGapMs', options.idleGapMs, 1, 1e12);
 
   const records = await selectTools(storage, options.tools);
   const tools: ToolReport[] = [];
   for (const record of records) {
-    tools.push(await toolReport(storage, record, { bucketSize, maxCallsPerTool, evaluator }));
+    tools.push(await toolReport(storage, record, { bucketSize, maxCallsPerTool, evaluator, idleGapMs }));
   }
   return { generatedAt, storage: storage.name, bucketSize, maxCallsPerTool, tools };
 }
@@ -124,6 +140,7 @@ interface Settings {
   readonly bucketSize: number;
   readonly maxCallsPerTool: number;
   readonly evaluator: ResolvedEvaluatorOptions;
+  readonly idleGapMs: number;
 }
 
 async function toolReport(
@@ -138,6 +155,8 @@ async function toolReport(
   ]);
   const truncated = newestFirst.length > settings.maxCallsPerTool;
   const calls = truncated ? newestFirst.slice(0, settings.maxCallsPerTool) : newestFirst;
+  const startTimes = calls.map((call) => call.startedAt).reverse();
+  const changes = audit.flatMap((entry) => versionChangeAt(entry, startTimes) ?? []);
   return {
     name: tool.name,
     description: tool.description,
@@ -151,6 +170,12 @@ async function toolReport(
       const own = calls.filter((call) => call.version === version.version);
       const aggregate = aggregateInvocations(own);
       const window = aggregateInvocations(own.slice(0, settings.bucketSize));
+      const scored = scoreWithOptions(
+        summaryOf(tool.name, version.version, window),
+        settings.evaluator,
+        null,
+      );
+      const insufficient = scored.reasons.some((reason) => reason.code === 'INSUFFICIENT_DATA');
       return {
         version: version.version,
         author: version.author,
@@ -161,16 +186,91 @@ async function toolReport(
         calls: own.length,
         successRate: own.length === 0 ? null : aggregate.successes / aggregate.invocations,
         p95LatencyMs: aggregate.latencyMs?.p95 ?? null,
-        score:
-          own.length === 0
-            ? null
-            : scoreWithOptions(summaryOf(tool.name, version.version, window), settings.evaluator, null).score,
+        score: own.length === 0 || insufficient ? null : scored.score,
+        recent: callWindow(own.slice(0, settings.bucketSize)),
       } satisfies VersionReport;
     }),
     series: series(tool.name, calls, settings),
-    changes: audit.flatMap((entry) => versionChangeOf(entry) ?? []),
+    changes,
+    pins: audit.flatMap((entry) => pinChange(entry, startTimes) ?? []),
+    gaps: idleGaps(startTimes, settings.idleGapMs),
+    activeSince: activeSince(tool, calls, changes),
     improvements: audit.flatMap((entry) => improvementOutcome(entry) ?? []),
   };
+}
+
+function callWindow(newestFirst: readonly StoredInvocation[]): CallWindow {
+  const aggregate = aggregateInvocations(newestFirst);
+  return {
+    calls: aggregate.invocations,
+    successRate: aggregate.invocations === 0 ? null : aggregate.successes / aggregate.invocations,
+    p95LatencyMs: aggregate.latencyMs?.p95 ?? null,
+  };
+}
+
+function activeSince(
+  tool: ToolRecord,
+  newestFirst: readonly StoredInvocation[],
+  changes: readonly VersionChange[],
+): ActiveSince {
+  const last = changes.findLast((change) => change.toVersion === tool.activeVersion);
+  const since = last?.at ?? null;
+  const own = newestFirst.filter(
+    (call) => call.version === tool.activeVersion && (since === null || call.startedAt >= since),
+  );
+  return { version: tool.activeVersion, at: since, ...callWindow(own) };
+}
+
+/** Calls (start times ascending) that started before `at`: a position on the call-order axis. */
+function callsBefore(startTimes: readonly number[], at: number): number {
+  let low = 0;
+  let high = startTimes.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if ((startTimes[middle] as number) < at) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** Pauses of at least `minimumMs` and {@link IDLE_GAP_FACTOR} median pauses, the longest few. */
+function idleGaps(startTimes: readonly number[], minimumMs: number): IdleGap[] {
+  if (startTimes.length < 2) return [];
+  const pauses = startTimes.slice(1).map((time, index) => time - (startTimes[index] as number));
+  const sorted = [...pauses].sort((a, b) => a - b);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)] as number;
+  const threshold = Math.max(minimumMs, median * IDLE_GAP_FACTOR);
+  const gaps = pauses.flatMap((pause, index) =>
+    pause >= threshold
+      ? [{ afterCall: index + 1, from: startTimes[index] as number, to: startTimes[index + 1] as number }]
+      : [],
+  );
+  return gaps
+    .sort((a, b) => b.to - b.from - (a.to - a.from))
+    .slice(0, MAX_GAPS)
+    .sort((a, b) => a.afterCall - b.afterCall);
+}
+
+function pinChange(entry: AuditEntry, startTimes: readonly number[]): PinChange | undefined {
+  const kind =
+    entry.type === REGISTRY_AUDIT_TYPES.pinned
+      ? 'pinned'
+      : entry.type === REGISTRY_AUDIT_TYPES.unpinned
+        ? 'unpinned'
+        : undefined;
+  if (kind === undefined) return undefined;
+  return {
+    kind,
+    at: entry.at,
+    atCall: callsBefore(startTimes, entry.at),
+    actor: entry.actor,
+    reason: entry.reason,
+  };
+}
+
+function versionChangeAt(entry: AuditEntry, startTimes: readonly number[]): VersionChange | undefined {
+  const change = versionChangeOf(entry);
+  return change && { ...change, atCall: callsBefore(startTimes, change.at) };
 }
 
 /** Every audit entry of the tool, oldest first, read in pages so a long log is not one query. */
@@ -205,6 +305,7 @@ function series(
     if (latency === null || aggregate.firstAt === null || aggregate.lastAt === null) continue;
     const scored = scoreWithOptions(summaryOf(toolName, null, aggregate), settings.evaluator, null);
     points.push({
+      firstCall: start + 1,
       from: aggregate.firstAt,
       to: aggregate.lastAt,
       calls: aggregate.invocations,
@@ -221,7 +322,8 @@ function series(
 
 /**
  * The {@link VersionChange} an audit entry records (a promotion or rollback), read defensively
- * from its evidence; undefined for other entries. Also used by `sia history`.
+ * from its evidence; undefined for other entries. `atCall` is 0 (the entry alone does not say
+ * where it falls among calls). Also used by `sia history`.
  */
 export function versionChangeOf(entry: AuditEntry): VersionChange | undefined {
   const kind =
@@ -230,12 +332,19 @@ export function versionChangeOf(entry: AuditEntry): VersionChange | undefined {
       : entry.type === REGISTRY_AUDIT_TYPES.rolledBack
         ? 'rolled-back'
         : undefined;
-  if (kind === undefined || entry.fromVersion === undefined || entry.toVersion === undefined)
+  if (
+    kind === undefined ||
+    entry.fromVersion === undefined ||
+    entry.toVersion === undefined ||
+    entry.fromVersion === entry.toVersion
+  )
     return undefined;
   const evidence = asObject(entry.evidence);
   return {
     kind,
+    direction: entry.toVersion > entry.fromVersion ? 'forward' : 'backward',
     at: entry.at,
+    atCall: 0,
     fromVersion: entry.fromVersion,
     toVersion: entry.toVersion,
     actor: entry.actor,

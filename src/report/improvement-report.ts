@@ -14,7 +14,10 @@ export interface ImprovementReport {
   generatedAt: number;
   /** Name of the storage adapter it was read from, e.g. `sql.js`. */
   storage: string;
-  /** Calls per point of each tool's time series. */
+  /**
+   * Calls per point of each tool's series, and the size of each version's `recent` window
+   * (the evaluator's window, 20 by default: the same window `sia tools` shows).
+   */
   bucketSize: number;
   /** Most calls read per tool (the most recent ones). */
   maxCallsPerTool: number;
@@ -34,6 +37,18 @@ export interface ToolReport extends ToolRecord {
   series: ReportPoint[];
   /** Promotions and rollbacks from the audit log, oldest first. */
   changes: VersionChange[];
+  /** Pins and unpins from the audit log, oldest first. */
+  pins: PinChange[];
+  /**
+   * Long pauses between consecutive calls (the chart's x-axis counts calls, so a pause takes
+   * no room there and is marked instead), oldest first; at most the 10 longest.
+   */
+  gaps: IdleGap[];
+  /**
+   * The active version's calls since it last became active (its last promotion or rollback
+   * into it; since it was created when there was none), among the calls read.
+   */
+  activeSince: ActiveSince;
   /** Outcomes of the agent's improvement attempts (`improvement:finished` entries), oldest first. */
   improvements: ImprovementOutcome[];
 }
@@ -52,21 +67,68 @@ export interface VersionReport {
   parentVersion: number | null;
   /** True for the active version. */
   active: boolean;
-  /** Calls of this version among those read. */
+  /** Calls of this version among those read (all of them unless the tool is `truncated`). */
+  calls: number;
+  /** Successful calls / calls, over all `calls`; `null` without calls. */
+  successRate: number | null;
+  /** p95 latency over all `calls`, ms; `null` without calls. */
+  p95LatencyMs: number | null;
+  /**
+   * Score of the version's most recent `bucketSize` calls (the `recent` window, the one the
+   * evaluator scores); `null` when they are too few to score (fewer than the evaluator's
+   * `minInvocations`).
+   */
+  score: number | null;
+  /** The version's most recent `bucketSize` calls (fewer when it has fewer). */
+  recent: CallWindow;
+}
+
+/** Success rate and p95 latency over a window of calls. */
+export interface CallWindow {
+  /** Calls in the window. */
   calls: number;
   /** Successful calls / calls; `null` without calls. */
   successRate: number | null;
-  /** p95 latency of those calls, ms; `null` without calls. */
+  /** p95 latency, ms (nearest rank); `null` without calls. */
   p95LatencyMs: number | null;
-  /**
-   * Score of the version's most recent `bucketSize` calls (the evaluator's window with the
-   * default bucket size); `null` without calls.
-   */
-  score: number | null;
+}
+
+/** The active version's calls since it became active (see {@link ToolReport.activeSince}). */
+export interface ActiveSince extends CallWindow {
+  /** The version. */
+  version: number;
+  /** When it last became active, epoch ms; `null` when it has been active since it was created. */
+  at: number | null;
+}
+
+/** A pause between two consecutive calls of a tool. */
+export interface IdleGap {
+  /** Calls read before the pause (its position on the call-order axis). */
+  afterCall: number;
+  /** Start of the last call before it, epoch ms. */
+  from: number;
+  /** Start of the first call after it, epoch ms. */
+  to: number;
+}
+
+/** A tool was pinned or unpinned. */
+export interface PinChange {
+  /** `pinned` or `unpinned`. */
+  kind: 'pinned' | 'unpinned';
+  /** When, epoch ms. */
+  at: number;
+  /** Calls read that started before it (its position on the call-order axis). */
+  atCall: number;
+  /** Who. */
+  actor: string;
+  /** Why, as recorded. */
+  reason: string;
 }
 
 /** One point of a time series: a bucket of consecutive calls of a tool (any version). */
 export interface ReportPoint {
+  /** Position of the bucket's first call among the calls read, from 1 (oldest). */
+  firstCall: number;
   /** Start of the first call in the bucket, epoch ms. */
   from: number;
   /** Start of the last call in the bucket, epoch ms. */
@@ -125,10 +187,21 @@ export interface ShadowSummary {
 
 /** A change of a tool's active version, from the audit log. */
 export interface VersionChange {
-  /** `promoted` (a new version made active) or `rolled-back` (an earlier one made active again). */
+  /**
+   * The action recorded: `promoted` (`ToolRegistry.promote`, the agent's promotions) or
+   * `rolled-back` (`ToolRegistry.rollback`: the agent's automatic rollbacks and `sia rollback`,
+   * which may also move to a newer version). See `direction` for which way it went.
+   */
   kind: 'promoted' | 'rolled-back';
+  /**
+   * Which way the active version moved: `forward` to a higher version number, `backward` to a
+   * lower one, whatever the action was called.
+   */
+  direction: 'forward' | 'backward';
   /** When, epoch ms. */
   at: number;
+  /** Calls read that started before the change (its position on the call-order axis). */
+  atCall: number;
   /** The version that was active before. */
   fromVersion: number;
   /** The version active after. */

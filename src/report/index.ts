@@ -5,9 +5,13 @@
  */
 export { type CollectReportOptions, collectReport } from './collect-report.ts';
 export type {
+  ActiveSince,
+  CallWindow,
   GateSummary,
+  IdleGap,
   ImprovementOutcome,
   ImprovementReport,
+  PinChange,
   ReportPoint,
   ShadowSummary,
   ToolReport,

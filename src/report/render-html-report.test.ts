@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { SCENARIO_TOOL, writeScenario } from '../../test/support/report-scenario.ts';
+import { SCENARIO_TOOL, writeLongScenario, writeScenario } from '../../test/support/report-scenario.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import { collectReport } from './collect-report.ts';
@@ -30,6 +30,7 @@ function hostileTool(): ToolReport {
         successRate: 1,
         p95LatencyMs: 5,
         score: 1,
+        recent: { calls: 1, successRate: 1, p95LatencyMs: 5 },
       },
       {
         version: 2,
@@ -42,10 +43,12 @@ function hostileTool(): ToolReport {
         successRate: 0,
         p95LatencyMs: 9,
         score: 1,
+        recent: { calls: 1, successRate: 0, p95LatencyMs: 9 },
       },
     ],
     series: [
       {
+        firstCall: 1,
         from: 1000,
         to: 2000,
         calls: 2,
@@ -60,7 +63,9 @@ function hostileTool(): ToolReport {
     changes: [
       {
         kind: 'promoted',
+        direction: 'forward',
         at: 1500,
+        atCall: 1,
         fromVersion: 1,
         toVersion: 2,
         actor: `</title><script>bad()</script>`,
@@ -80,6 +85,9 @@ function hostileTool(): ToolReport {
         shadow: null,
       },
     ],
+    pins: [{ kind: 'pinned', at: 1600, atCall: 2, actor: hostile, reason: hostile }],
+    gaps: [],
+    activeSince: { version: 2, at: 1500, calls: 1, successRate: 0, p95LatencyMs: 9 },
     improvements: [
       {
         at: 1500,
@@ -233,6 +241,83 @@ describe('renderHtmlReport', () => {
       expect(xs[0]).toBeLessThan(points[2] as number);
       expect(points[2]).toBeLessThan(xs[1] as number);
       expect(xs[1]).toBeLessThan(points[3] as number);
+    });
+  });
+
+  describe('the long scenario (idle gap, forward rollback, long rewrite)', () => {
+    let html: string;
+    beforeAll(async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const storage = memoryStorage();
+      await writeLongScenario(storage, (time) => vi.setSystemTime(time));
+      vi.useRealTimers();
+      html = renderHtmlReport(await collectReport(storage, { now: 0 }), { title: 'Long' });
+      await storage.close();
+    });
+    const chart = () => {
+      const start = html.indexOf(`data-chart="${SCENARIO_TOOL}"`);
+      return html.slice(start, html.indexOf('</svg>', start));
+    };
+
+    it('spaces points by call, not by time', () => {
+      const xs = [...chart().matchAll(/data-series="score">.*?<\/g>/g)][0]?.[0].matchAll(
+        /<circle cx="([\d.]+)"/g,
+      );
+      const points = [...(xs ?? [])].map((match) => Number(match[1]));
+      expect(points).toHaveLength(7);
+      const steps = points.slice(1).map((x, index) => x - (points[index] as number));
+      // The fourth bucket holds 13 idle minutes, the others 20 s each: still equal steps.
+      for (const step of steps) expect(step).toBeCloseTo(steps[0] as number, 0);
+      expect(chart()).toContain('data-idle-gap="70"');
+      expect(chart()).toMatch(/<text [^>]*>idle 13 min<\/text>/);
+    });
+
+    it('draws and names forward and backward changes as what they were', () => {
+      const markers = [
+        ...chart().matchAll(
+          /data-kind="([^"]+)" data-direction="([^"]+)"[^>]*>.*?<text [^>]*>([^<]+)<\/text>/g,
+        ),
+      ].map((match) => [match[1], match[2], match[3]]);
+      expect(markers).toEqual([
+        ['promoted', 'forward', '↑ v1→v2'],
+        ['rolled-back', 'backward', '↓ v2→v1'],
+        ['rolled-back', 'forward', '↑ v1→v2'],
+        ['promoted', 'forward', '↑ v2→v3'],
+      ]);
+      expect(html).toMatch(
+        /<li class="change forward" data-change="rolled-back" data-direction="forward" data-from="1" data-to="2"><p class="change-head"><strong>↑ v1→v2<\/strong> <span class="direction">forward to a newer version<\/span> · rollback command \(sia rollback\)/,
+      );
+      expect(html).toContain('<span class="direction">back to an older version</span> · rollback command');
+    });
+
+    it('collapses the long diff and keeps short ones open, with line counts', () => {
+      const details = [
+        ...html.matchAll(
+          /<details class="diff" data-diff-lines="(\d+)"( open)?><summary>([^<]+)<\/summary>/g,
+        ),
+      ].map((match) => [Number(match[1]), match[2] === ' open', match[3]]);
+      expect(details.map(([lines, open]) => [lines, open])).toEqual([
+        [9, true],
+        [9, true],
+        [9, true],
+        [details[3]?.[0], false],
+      ]);
+      expect(details[3]?.[0]).toBeGreaterThan(150);
+      expect(details[3]?.[2]).toMatch(/^diff v2→v3: \d+ lines \(\+\d+ −2\), collapsed$/);
+      expect(details[0]?.[2]).toBe('diff v1→v2: 9 lines (+1 −0)');
+    });
+
+    it('says which calls every number covers', () => {
+      const section = html.slice(html.indexOf(`<section class="tool" id="tool-${SCENARIO_TOOL}"`));
+      expect(section).toContain(
+        `<span class="window">over the last 20 calls of v3: the evaluator's window, as in <span class="cmd">sia tools</span></span>`,
+      );
+      expect(section).toContain(
+        '<span class="window">over all 40 calls of v3 since it became active at 2025-01-01 12:14:40Z</span>',
+      );
+      expect(section).toContain('data-window="version-recent">last 20 calls of the version</th>');
+      expect(section).toContain('data-window="version-all">all its calls in this report</th>');
+      expect(html).toContain('data-window="overview">active version: its last 20 calls</th>');
     });
   });
 

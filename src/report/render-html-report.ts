@@ -1,14 +1,19 @@
 import { objectOption, stringOption } from '../core/options.ts';
 import { escapeHtml } from './escape-html.ts';
 import type {
+  CallWindow,
   GateSummary,
   ImprovementOutcome,
   ImprovementReport,
+  PinChange,
   ToolReport,
   VersionChange,
 } from './improvement-report.ts';
 import { formatMs, formatRatio, formatTime } from './report-format.ts';
-import { CHART_SERIES, svgChart } from './svg-chart.ts';
+import { CHART_SERIES, changeLabel, svgChart } from './svg-chart.ts';
+
+/** Diffs longer than this many lines start collapsed. */
+const LONG_DIFF_LINES = 24;
 
 /** Options of {@link renderHtmlReport}. */
 export interface HtmlReportOptions {
@@ -23,14 +28,19 @@ export interface HtmlReportOptions {
  * Renders an {@link ImprovementReport} as one self-contained HTML page: inline CSS, inline SVG
  * charts, no script and no external resource (a Content-Security-Policy of `default-src 'none'`
  * makes the browser refuse any that slipped in). Per tool: a chart of score, success rate and
- * p95 latency over time with each version change marked (`v1→v2`), the version list with
- * authors and reasons, every promotion and rollback with its gate summary and coloured diff,
- * and the agent's improvement attempts. All text from storage is escaped.
+ * p95 latency by call order (idle gaps marked, a version strip that steps at each change, `↑`
+ * forward and `↓` backward markers), the version list with authors and reasons, every
+ * promotion and rollback with its gate summary and coloured diff (long diffs collapsed), and the
+ * agent's improvement attempts. Every number names the calls it covers. The page fits a 390 px
+ * wide screen (tables scroll inside their own box). All text from storage is escaped.
  *
  * Stable hooks for tests and scripts: `section[data-tool="<name>"]` per tool,
  * `svg[data-chart="<name>"]` with `g[data-series="score|success-rate|p95-latency"]`,
- * `g[data-version-marker="v1→v2"]` (with `data-kind`, `data-from`, `data-to`, `data-at`),
- * `tr[data-version="<n>"]`, `li[data-change="promoted|rolled-back"]`, `pre.diff`.
+ * `g[data-version-marker="v1→v2"]` (with `data-kind`, `data-direction="forward|backward"`,
+ * `data-from`, `data-to`, `data-at`, `data-at-call`), `g[data-idle-gap]`,
+ * `g[data-band-version]`, `tr[data-version="<n>"]`, `li[data-change="promoted|rolled-back"]`
+ * (with `data-direction`), `details.diff` (with `data-diff-lines`), `pre.diff`,
+ * `[data-window]` on each number's window.
  *
  * @example
  * ```ts
@@ -58,11 +68,11 @@ export function renderHtmlReport(report: ImprovementReport, options: HtmlReportO
     '<body>',
     '<header>',
     `<h1>${escapeHtml(title)}</h1>`,
-    `<p class="meta">Generated ${escapeHtml(formatTime(report.generatedAt))} from ${escapeHtml(report.storage)} storage · ${plural(tools.length, 'tool')} · ${plural(report.bucketSize, 'call')} per chart point · times in UTC</p>`,
+    `<p class="meta">Generated ${escapeHtml(formatTime(report.generatedAt))} from ${escapeHtml(report.storage)} storage · ${plural(tools.length, 'tool')} · charts by call order, ${plural(report.bucketSize, 'call')} per point · “last ${report.bucketSize} calls” is the evaluator's window (as in <span class="cmd">sia tools</span>) · times in UTC</p>`,
     '</header>',
     '<main>',
-    overview(tools),
-    ...tools.map((tool, index) => toolSection(tool, index)),
+    overview(tools, report.bucketSize),
+    ...tools.map((tool, index) => toolSection(tool, index, report.bucketSize)),
     '</main>',
     '</body>',
     '</html>',
@@ -70,37 +80,45 @@ export function renderHtmlReport(report: ImprovementReport, options: HtmlReportO
   ].join('\n');
 }
 
-function overview(tools: readonly ToolReport[]): string {
+function overview(tools: readonly ToolReport[], window: number): string {
   if (tools.length === 0) return '<p class="empty" data-empty-report>No tools are stored yet.</p>';
   const rows = tools.map((tool, index) => {
     const active = tool.versions.find((version) => version.active);
-    const latest = tool.series.at(-1);
+    const recent = active?.recent;
+    const forward = tool.changes.filter((change) => change.direction === 'forward').length;
     return (
-      `<tr data-tool="${escapeHtml(tool.name)}"><td><a href="#${toolId(tool, index)}">${escapeHtml(tool.name)}</a></td>` +
+      `<tr data-tool="${escapeHtml(tool.name)}"><td class="name"><a href="#${toolId(tool, index)}">${escapeHtml(tool.name)}</a></td>` +
       `<td class="num">v${tool.activeVersion}</td><td>${tool.pinned ? 'pinned' : ''}</td>` +
       `<td class="num">${tool.versions.length}</td>` +
-      `<td class="num">${tool.changes.filter((change) => change.kind === 'promoted').length}</td>` +
-      `<td class="num">${tool.changes.filter((change) => change.kind === 'rolled-back').length}</td>` +
+      `<td class="num">${tool.changes.length}${tool.changes.length === 0 ? '' : ` (↑${forward} ↓${tool.changes.length - forward})`}</td>` +
       `<td class="num">${tool.calls}</td>` +
+      `<td class="num">${recent?.calls ?? 0}</td>` +
       `<td class="num">${active?.score == null ? '–' : formatRatio(active.score)}</td>` +
-      `<td class="num">${latest ? formatRatio(latest.successRate) : '–'}</td>` +
-      `<td class="num">${latest ? escapeHtml(formatMs(latest.p95LatencyMs)) : '–'}</td></tr>`
+      `<td class="num">${orDash(recent?.successRate, formatRatio)}</td>` +
+      `<td class="num">${orDash(recent?.p95LatencyMs, formatMs)}</td></tr>`
     );
   });
   return (
-    '<section class="overview"><h2>Tools</h2><table class="tools">' +
-    '<thead><tr><th>tool</th><th>active</th><th></th><th>versions</th><th>promotions</th><th>rollbacks</th><th>calls</th><th>score (active)</th><th>success (latest)</th><th>p95 (latest)</th></tr></thead>' +
-    `<tbody>${rows.join('')}</tbody></table></section>`
+    '<section class="overview"><h2>Tools</h2><div class="scroll"><table class="tools">' +
+    `<thead><tr><th colspan="6"></th><th colspan="4" class="group" data-window="overview">active version: its last ${window} calls</th></tr>` +
+    '<tr><th>tool</th><th>active</th><th></th><th>versions</th><th>changes ↑/↓</th><th>calls in report</th><th>calls</th><th>score</th><th>success</th><th>p95</th></tr></thead>' +
+    `<tbody>${rows.join('')}</tbody></table></div></section>`
   );
 }
 
-function toolSection(tool: ToolReport, index: number): string {
+function toolSection(tool: ToolReport, index: number, window: number): string {
   const legend = CHART_SERIES.map(
     (series) => `<li class="legend-${series.key}"><span class="swatch"></span>${series.label}</li>`,
   ).join('');
   const truncated = tool.truncated
-    ? `<p class="note">Only the ${tool.calls} most recent calls are charted.</p>`
+    ? `<p class="note">Only the ${tool.calls} most recent calls are read: every number and the chart cover those.</p>`
     : '';
+  const first = tool.series[0];
+  const last = tool.series.at(-1);
+  const span =
+    first && last
+      ? ` Calls 1–${tool.calls}, ${escapeHtml(formatTime(first.from))} to ${escapeHtml(formatTime(last.to))}; each point is ${plural(Math.min(window, tool.calls), 'consecutive call')} of any version.`
+      : '';
   return [
     `<section class="tool" id="${toolId(tool, index)}" data-tool="${escapeHtml(tool.name)}">`,
     `<h2>${escapeHtml(tool.name)}</h2>`,
@@ -108,37 +126,81 @@ function toolSection(tool: ToolReport, index: number): string {
     '<dl class="facts">',
     `<div><dt>active</dt><dd data-active-version="${tool.activeVersion}">v${tool.activeVersion}</dd></div>`,
     `<div><dt>pinned</dt><dd>${tool.pinned ? 'yes' : 'no'}</dd></div>`,
-    `<div><dt>calls</dt><dd>${tool.calls}</dd></div>`,
+    `<div><dt>calls in this report</dt><dd>${tool.calls}${tool.truncated ? ' (most recent)' : ''}</dd></div>`,
     `<div><dt>rewrites</dt><dd>${tool.counters.rewrites}</dd></div>`,
     `<div><dt>created</dt><dd>${escapeHtml(formatTime(tool.createdAt))}</dd></div>`,
     '</dl>',
-    `<figure class="chart-figure">${svgChart(tool.name, tool.series, tool.changes)}`,
-    `<figcaption><ul class="legend">${legend}<li class="legend-promoted"><span class="swatch"></span>promotion</li><li class="legend-rolled-back"><span class="swatch"></span>rollback</li></ul></figcaption></figure>`,
+    activeNumbers(tool, window),
+    `<figure class="chart-figure"><div class="chart-scroll">${svgChart({ toolName: tool.name, calls: tool.calls, points: tool.series, changes: tool.changes, gaps: tool.gaps, activeVersion: tool.activeVersion })}</div>`,
+    `<figcaption><ul class="legend">${legend}<li class="legend-forward"><span class="swatch"></span>↑ forward (to a newer version)</li><li class="legend-backward"><span class="swatch"></span>↓ back (to an older version)</li><li class="legend-idle"><span class="swatch"></span>idle gap</li></ul>` +
+      `<p class="axis-note">x: calls in order, not time.${span}</p></figcaption></figure>`,
     truncated,
-    versionTable(tool),
+    versionTable(tool, window),
     changeList(tool),
+    pinList(tool.pins),
     improvementTable(tool.improvements),
     '</section>',
   ].join('\n');
 }
 
-function versionTable(tool: ToolReport): string {
+/** The active version's numbers, each with the calls it covers. */
+function activeNumbers(tool: ToolReport, window: number): string {
+  const active = tool.versions.find((version) => version.active);
+  const items: string[] = [];
+  if (active) {
+    const recent = active.recent;
+    const covers =
+      recent.calls === 0
+        ? `no calls of v${active.version} yet`
+        : recent.calls < window
+          ? `all ${plural(recent.calls, 'call')} of v${active.version} (fewer than ${window})`
+          : `the last ${window} calls of v${active.version}`;
+    items.push(
+      `<li data-window="recent">score <strong>${active.score === null ? '–' : formatRatio(active.score)}</strong> · success <strong>${orDash(recent.successRate, formatRatio)}</strong> · p95 <strong>${orDash(recent.p95LatencyMs, formatMs)}</strong> <span class="window">${recent.calls === 0 ? '' : 'over '}${covers}: the evaluator's window, as in <span class="cmd">sia tools</span>${active.score === null && recent.calls > 0 ? '; too few to score' : ''}</span></li>`,
+    );
+  }
+  const since = tool.activeSince;
+  const when =
+    since.at === null
+      ? 'since it was created'
+      : `since it became active at ${escapeHtml(formatTime(since.at))}`;
+  const sinceWindow =
+    since.calls === 0
+      ? `no calls of v${since.version} ${when}`
+      : `over all ${plural(since.calls, 'call')} of v${since.version} ${when}${tool.truncated ? ' (among the calls read)' : ''}`;
+  items.push(
+    `<li data-window="since-active">success <strong>${orDash(since.successRate, formatRatio)}</strong> · p95 <strong>${orDash(since.p95LatencyMs, formatMs)}</strong> <span class="window">${sinceWindow}</span></li>`,
+  );
+  return `<ul class="numbers">${items.join('')}</ul>`;
+}
+
+function versionTable(tool: ToolReport, window: number): string {
   const rows = tool.versions.map(
     (version) =>
       `<tr data-version="${version.version}"${version.active ? ' class="active"' : ''}>` +
       `<td class="num">v${version.version}${version.active ? ' <span class="badge">active</span>' : ''}</td>` +
       `<td>${escapeHtml(version.author)}</td>` +
       `<td class="num">${version.parentVersion === null ? '–' : `v${version.parentVersion}`}</td>` +
-      `<td>${escapeHtml(formatTime(version.createdAt))}</td>` +
-      `<td class="num">${version.calls}</td>` +
+      `<td class="time">${escapeHtml(formatTime(version.createdAt))}</td>` +
+      `<td class="num first">${version.recent.calls}</td>` +
       `<td class="num">${version.score === null ? '–' : formatRatio(version.score)}</td>` +
-      `<td class="num">${version.successRate === null ? '–' : formatRatio(version.successRate)}</td>` +
-      `<td class="num">${version.p95LatencyMs === null ? '–' : escapeHtml(formatMs(version.p95LatencyMs))}</td>` +
+      windowCells(version.recent) +
+      `<td class="num first">${version.calls}</td>` +
+      windowCells(version) +
       `<td class="reason">${escapeHtml(version.reason)}</td></tr>`,
   );
   return (
-    '<h3>Versions</h3><table class="versions"><thead><tr><th>version</th><th>author</th><th>parent</th><th>created</th><th>calls</th><th>score</th><th>success</th><th>p95</th><th>reason</th></tr></thead>' +
-    `<tbody>${rows.join('')}</tbody></table>`
+    '<h3>Versions</h3><div class="scroll"><table class="versions"><thead>' +
+    `<tr><th colspan="4"></th><th colspan="4" class="group first" data-window="version-recent">last ${window} calls of the version</th><th colspan="3" class="group first" data-window="version-all">all its calls in this report</th><th></th></tr>` +
+    '<tr><th>version</th><th>author</th><th>parent</th><th>created</th><th class="first">calls</th><th>score</th><th>success</th><th>p95</th><th class="first">calls</th><th>success</th><th>p95</th><th>reason</th></tr></thead>' +
+    `<tbody>${rows.join('')}</tbody></table></div>`
+  );
+}
+
+function windowCells(window: CallWindow): string {
+  return (
+    `<td class="num">${orDash(window.successRate, formatRatio)}</td>` +
+    `<td class="num">${orDash(window.p95LatencyMs, formatMs)}</td>`
   );
 }
 
@@ -149,32 +211,57 @@ function changeList(tool: ToolReport): string {
 }
 
 function changeItem(change: VersionChange): string {
-  const verb = change.kind === 'promoted' ? 'promoted' : 'rolled back';
+  const direction =
+    change.direction === 'forward' ? 'forward to a newer version' : 'back to an older version';
+  const action =
+    change.kind === 'promoted'
+      ? 'promotion'
+      : change.actor === 'cli'
+        ? 'rollback command (sia rollback)'
+        : 'rollback';
   const parts = [
-    `<li class="change ${change.kind}" data-change="${change.kind}" data-from="${change.fromVersion}" data-to="${change.toVersion}">`,
-    `<p class="change-head"><strong>v${change.fromVersion}→v${change.toVersion}</strong> ${verb} ${escapeHtml(formatTime(change.at))} by <span class="actor">${escapeHtml(change.actor)}</span></p>`,
+    `<li class="change ${change.direction}" data-change="${change.kind}" data-direction="${change.direction}" data-from="${change.fromVersion}" data-to="${change.toVersion}">`,
+    `<p class="change-head"><strong>${escapeHtml(changeLabel(change))}</strong> <span class="direction">${direction}</span> · ${action} · after call ${change.atCall} · ${escapeHtml(formatTime(change.at))} · by <span class="actor">${escapeHtml(change.actor)}</span></p>`,
     `<p class="reason">${escapeHtml(change.reason)}</p>`,
   ];
   if (change.evaluation) {
     const reasons = change.evaluation.reasons.map((reason) => `<li>${escapeHtml(reason)}</li>`).join('');
     parts.push(
-      `<div class="evaluation">evaluation score <strong>${formatRatio(change.evaluation.score)}</strong>${reasons ? `<ul>${reasons}</ul>` : ''}</div>`,
+      `<div class="evaluation">evaluation score <strong>${formatRatio(change.evaluation.score)}</strong> (as recorded with the change)${reasons ? `<ul>${reasons}</ul>` : ''}</div>`,
     );
   }
   if (change.gate) parts.push(gateBlock(change.gate));
   if (change.shadow) {
     const shadow = change.shadow;
     parts.push(
-      `<p class="shadow">shadow: ${shadow.calls} live calls, candidate failed ${shadow.candidateFailures} (active ${shadow.activeFailures}), median ${escapeHtml(formatMs(shadow.candidateMedianMs))} vs ${escapeHtml(formatMs(shadow.activeMedianMs))}</p>`,
+      `<p class="shadow">shadow: ${shadow.calls} live calls, candidate failed ${shadow.candidateFailures} (active ${shadow.activeFailures}), median ${escapeHtml(formatMs(shadow.candidateMedianMs))} vs ${escapeHtml(formatMs(shadow.activeMedianMs))} over those calls</p>`,
     );
   }
-  if (change.diff !== '') {
-    parts.push(
-      `<details class="diff"${change.kind === 'promoted' ? ' open' : ''}><summary>diff v${change.fromVersion}→v${change.toVersion}</summary>${diffBlock(change.diff)}</details>`,
-    );
-  }
+  if (change.diff !== '') parts.push(diffDetails(change));
   parts.push('</li>');
   return parts.join('');
+}
+
+/** The diff, open when short, collapsed with its size in the summary when long. */
+function diffDetails(change: VersionChange): string {
+  const lines = change.diff.replace(/\n$/, '').split('\n');
+  const added = lines.filter((line) => line.startsWith('+') && !line.startsWith('+++')).length;
+  const removed = lines.filter((line) => line.startsWith('-') && !line.startsWith('---')).length;
+  const open = lines.length <= LONG_DIFF_LINES;
+  return (
+    `<details class="diff" data-diff-lines="${lines.length}"${open ? ' open' : ''}>` +
+    `<summary>diff v${change.fromVersion}→v${change.toVersion}: ${plural(lines.length, 'line')} (+${added} −${removed})${open ? '' : ', collapsed'}</summary>` +
+    `${diffBlock(lines)}</details>`
+  );
+}
+
+function pinList(pins: readonly PinChange[]): string {
+  if (pins.length === 0) return '';
+  const items = pins.map(
+    (pin) =>
+      `<li data-pin="${pin.kind}">${pin.kind} · after call ${pin.atCall} · ${escapeHtml(formatTime(pin.at))} · by <span class="actor">${escapeHtml(pin.actor)}</span>: ${escapeHtml(pin.reason)}</li>`,
+  );
+  return `<h3>Pins</h3><ul class="pins">${items.join('')}</ul>`;
 }
 
 function gateBlock(gate: GateSummary): string {
@@ -191,8 +278,7 @@ function gateBlock(gate: GateSummary): string {
 }
 
 /** A unified diff with one span per line, classed by its first character. */
-function diffBlock(diff: string): string {
-  const lines = diff.replace(/\n$/, '').split('\n');
+function diffBlock(lines: readonly string[]): string {
   const rendered = lines.map((line) => {
     const kind =
       line.startsWith('+++') || line.startsWith('---') || line.startsWith('===') || line.startsWith('Index:')
@@ -222,9 +308,13 @@ function improvementTable(improvements: readonly ImprovementOutcome[]): string {
     );
   });
   return (
-    '<h3>Improvement attempts</h3><table class="improvements"><thead><tr><th>finished</th><th>outcome</th><th>versions</th><th>attempts</th><th>tokens</th><th>why not promoted</th></tr></thead>' +
-    `<tbody>${rows.join('')}</tbody></table>`
+    '<h3>Improvement attempts</h3><div class="scroll"><table class="improvements"><thead><tr><th>finished</th><th>outcome</th><th>versions</th><th>attempts</th><th>tokens</th><th>why not promoted</th></tr></thead>' +
+    `<tbody>${rows.join('')}</tbody></table></div>`
   );
+}
+
+function orDash(value: number | null | undefined, format: (value: number) => string): string {
+  return value === null || value === undefined ? '–' : escapeHtml(format(value));
 }
 
 /** Element id of a tool's section: its name when it is a safe id, else its position. */
@@ -237,31 +327,44 @@ function plural(count: number, noun: string): string {
 }
 
 const STYLE = `
-:root { color-scheme: light; --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --score: #2563eb; --success: #16a34a; --latency: #ea580c; --promoted: #7c3aed; --rolled-back: #dc2626; }
+:root { color-scheme: light; --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --score: #2563eb; --success: #16a34a; --latency: #ea580c; --forward: #7c3aed; --backward: #dc2626; --idle: #94a3b8; }
 * { box-sizing: border-box; }
+html { -webkit-text-size-adjust: 100%; }
 body { margin: 0; font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: #f6f8fa; }
-header, main { max-width: 1000px; margin: 0 auto; padding: 0 20px; }
+header, main { max-width: 1100px; margin: 0 auto; padding: 0 20px; }
 header { padding-top: 24px; }
 h1 { margin: 0 0 4px; font-size: 24px; }
 h2 { margin: 0 0 4px; font-size: 20px; }
 h3 { margin: 24px 0 8px; font-size: 15px; }
-.meta, .description, .note, .empty { color: var(--muted); }
-section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 20px; margin: 20px 0; }
+h1, h2, p, li, dd, td.reason, summary { overflow-wrap: anywhere; }
+.meta, .description, .note, .empty, .axis-note { color: var(--muted); }
+.cmd { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.95em; }
+section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 20px; margin: 20px 0; min-width: 0; }
+.scroll { overflow-x: auto; max-width: 100%; -webkit-overflow-scrolling: touch; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { font-weight: 600; color: var(--muted); }
+th { font-weight: 600; color: var(--muted); white-space: nowrap; }
+th.group { text-align: center; font-weight: 500; font-size: 12px; border-bottom: 2px solid var(--line); white-space: nowrap; }
+th.first, td.first { border-left: 1px solid var(--line); }
 td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.reason, p.reason { overflow-wrap: anywhere; }
+td.time { font-variant-numeric: tabular-nums; min-width: 6em; }
+td.reason { min-width: 12em; }
 tr.active td { background: #f0f6ff; }
+td ul { margin: 0; padding-left: 16px; }
 .badge { font-size: 11px; padding: 0 6px; border-radius: 8px; background: var(--score); color: #fff; }
 dl.facts { display: flex; flex-wrap: wrap; gap: 4px 24px; margin: 12px 0; }
 dl.facts div { display: flex; gap: 6px; }
 dt { color: var(--muted); }
 dd { margin: 0; font-weight: 600; }
+ul.numbers { list-style: none; padding: 0; margin: 8px 0 12px; }
+ul.numbers li { margin: 2px 0; }
+ul.numbers .window { color: var(--muted); }
 figure { margin: 12px 0; }
+.chart-scroll { overflow-x: auto; max-width: 100%; }
 svg.chart { width: 100%; height: auto; display: block; font-size: 11px; }
 svg.chart .plot { fill: #fff; stroke: var(--line); }
 svg.chart .grid { stroke: #eef1f4; }
+svg.chart .tick-mark { stroke: var(--muted); }
 svg.chart .tick, svg.chart .axis-label, svg.chart .empty { fill: var(--muted); }
 svg.chart .series path { stroke-width: 2; fill: none; }
 svg.chart .series-score path { stroke: var(--score); }
@@ -270,30 +373,50 @@ svg.chart .series-success-rate path { stroke: var(--success); }
 svg.chart .series-success-rate circle { fill: var(--success); }
 svg.chart .series-p95-latency path { stroke: var(--latency); stroke-dasharray: 6 4; }
 svg.chart .series-p95-latency circle { fill: var(--latency); }
+svg.chart .idle-gap rect { fill: #f1f5f9; stroke: var(--idle); stroke-dasharray: 2 2; }
+svg.chart .idle-gap path { stroke: var(--idle); stroke-width: 1.5; fill: none; }
+svg.chart .idle-gap text { fill: var(--muted); }
+svg.chart .version-band rect { stroke: #fff; stroke-width: 1; }
+svg.chart .version-band .band-odd { fill: #e2e8f0; }
+svg.chart .version-band .band-even { fill: #cbd5e1; }
+svg.chart .version-band text { fill: var(--ink); font-weight: 600; }
 svg.chart .version-marker line { stroke-width: 1.5; stroke-dasharray: 3 3; }
-svg.chart .version-marker text { font-weight: 600; }
-svg.chart .version-marker.promoted line { stroke: var(--promoted); }
-svg.chart .version-marker.promoted text { fill: var(--promoted); }
-svg.chart .version-marker.rolled-back line { stroke: var(--rolled-back); }
-svg.chart .version-marker.rolled-back text { fill: var(--rolled-back); }
-ul.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 16px; padding: 0; margin: 4px 0 0; color: var(--muted); }
+svg.chart .version-marker text { font-weight: 700; font-size: 12px; }
+svg.chart .version-marker.forward line { stroke: var(--forward); }
+svg.chart .version-marker.forward text { fill: var(--forward); }
+svg.chart .version-marker.backward line { stroke: var(--backward); }
+svg.chart .version-marker.backward text { fill: var(--backward); }
+ul.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 4px 16px; padding: 0; margin: 4px 0 0; color: var(--muted); }
 .swatch { display: inline-block; width: 14px; height: 3px; margin-right: 6px; vertical-align: middle; }
 .legend-score .swatch { background: var(--score); }
 .legend-success-rate .swatch { background: var(--success); }
 .legend-p95-latency .swatch { background: var(--latency); }
-.legend-promoted .swatch { background: var(--promoted); }
-.legend-rolled-back .swatch { background: var(--rolled-back); }
+.legend-forward .swatch { background: var(--forward); }
+.legend-backward .swatch { background: var(--backward); }
+.legend-idle .swatch { background: var(--idle); height: 8px; width: 6px; }
+.axis-note { margin: 4px 0 0; font-size: 13px; }
 ol.changes { padding-left: 20px; }
 li.change { margin-bottom: 16px; }
 li.change p { margin: 2px 0; }
-li.promoted .change-head strong { color: var(--promoted); }
-li.rolled-back .change-head strong { color: var(--rolled-back); }
+.direction { font-weight: 600; }
+li.forward .change-head strong, li.forward .direction { color: var(--forward); }
+li.backward .change-head strong, li.backward .direction { color: var(--backward); }
 .gate, .evaluation, .shadow { color: var(--muted); margin: 2px 0; }
 details.diff summary { cursor: pointer; color: var(--muted); }
-pre.diff { margin: 6px 0; padding: 8px 0; background: #fbfcfd; border: 1px solid var(--line); border-radius: 6px; overflow-x: auto; font: 12px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-pre.diff .line { display: block; padding: 0 10px; white-space: pre; }
+pre.diff { margin: 6px 0; padding: 8px 0; background: #fbfcfd; border: 1px solid var(--line); border-radius: 6px; overflow-x: auto; max-width: 100%; font: 12px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+pre.diff .line { display: block; padding: 0 10px; white-space: pre-wrap; overflow-wrap: anywhere; }
 pre.diff .add { background: #dafbe1; color: #116329; }
 pre.diff .del { background: #ffebe9; color: #82071e; }
 pre.diff .hunk { color: #0550ae; background: #ddf4ff; }
-pre.diff .meta { color: var(--muted); }
+pre.diff .meta { color: var(--muted); white-space: pre; overflow: hidden; }
+@media (max-width: 600px) {
+  header, main { padding: 0 10px; }
+  header { padding-top: 16px; }
+  h1 { font-size: 20px; }
+  section { padding: 12px; margin: 12px 0; }
+  ol.changes { padding-left: 16px; }
+  dl.facts { gap: 2px 14px; }
+  svg.chart { font-size: 15px; min-width: 560px; }
+  svg.chart .version-marker text { font-size: 16px; }
+}
 `;

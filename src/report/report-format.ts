@@ -17,3 +17,12 @@ export function formatMs(value: number): string {
 export function formatRatio(value: number): string {
   return value.toFixed(2);
 }
+
+/** A pause, rounded to its largest unit: `45 s`, `13 min`, `2.5 h`, `3 d`. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '?';
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
+  if (ms < 86_400_000) return `${Number((ms / 3_600_000).toPrecision(2))} h`;
+  return `${Number((ms / 86_400_000).toPrecision(2))} d`;
+}

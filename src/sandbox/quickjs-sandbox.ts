@@ -156,6 +156,7 @@ export class QuickJsSandbox {
         message: scrub.text(result.message),
         logs: scrub.logs(result.logs),
         durationMs,
+        startupMs: result.startupMs ?? 0,
         guestError: scrub.guestError(result.guestError),
         denials: result.denials,
       });
@@ -165,6 +166,7 @@ export class QuickJsSandbox {
       logs: scrub.logs(result.logs),
       durationMs,
       executionMs: result.executionMs,
+      startupMs: result.startupMs ?? 0,
       requests: result.requests,
       denials: result.denials,
       ...(result.instance === undefined ? {} : { instance: result.instance }),

@@ -44,6 +44,8 @@ export interface SandboxErrorOptions {
   logs?: readonly SandboxLogEntry[];
   /** Host wall-clock time from the `run` call to the failure. */
   durationMs?: number;
+  /** Part of `durationMs` spent starting the sandbox (see `SandboxRunResult.startupMs`). */
+  startupMs?: number;
   /** What the guest threw, for `TOOL_ERROR` and guest-side failures. */
   guestError?: GuestErrorInfo;
   /** Capability requests refused during the call (caught by the tool or not). */
@@ -71,6 +73,8 @@ export class SandboxError extends SiaError {
   readonly logs: readonly SandboxLogEntry[];
   /** Host wall-clock time from the `run` call to the failure. */
   readonly durationMs: number;
+  /** Part of `durationMs` spent starting the sandbox, not running the call (0 when warm). */
+  readonly startupMs: number;
   /** What the guest threw, when the failure came from a guest exception. */
   readonly guestError: GuestErrorInfo | undefined;
   /** Capability requests refused during the call, including any the tool caught before failing. */
@@ -81,6 +85,7 @@ export class SandboxError extends SiaError {
     this.name = 'SandboxError';
     this.logs = options.logs ?? [];
     this.durationMs = options.durationMs ?? 0;
+    this.startupMs = options.startupMs ?? 0;
     this.guestError = options.guestError;
     this.denials = options.denials ?? [];
   }

@@ -33,6 +33,13 @@ export interface SandboxRunResult<T = unknown> {
   readonly durationMs: number;
   /** Time the guest call took inside its worker (compiling, running, awaiting host I/O). */
   readonly executionMs: number;
+  /**
+   * Part of `durationMs` spent starting the sandbox rather than running the call: waiting for
+   * the first worker of a new pool (compiling and instantiating QuickJS's WebAssembly) and for
+   * the QuickJS instance of a tool new to its worker. 0 when everything was warm. The agent
+   * leaves it out of the latency it records (`durationMs - startupMs` is the call's own).
+   */
+  readonly startupMs: number;
   /** Number of HTTP requests the tool made (each redirect hop counts). */
   readonly requests: number;
   /**

@@ -71,13 +71,26 @@ async function main(): Promise<void> {
     });
     return;
   }
+  /** The last spare build, in `now()` time; a call posted meanwhile waited for it. */
+  let build: { start: number; end: number | undefined } | undefined;
   /** Builds the next spare after a call used it; the pool avoids this worker meanwhile. */
   const replenish = (): Promise<Instance | undefined> => {
     // A failure leaves no spare: the next new key creates its instance on demand (and reports
     // the failure there).
-    const building = create().catch(() => undefined);
+    const current: { start: number; end: number | undefined } = { start: now(), end: undefined };
+    build = current;
+    const building = create()
+      .catch(() => undefined)
+      .finally(() => {
+        current.end = now();
+      });
     spare = building;
     return building;
+  };
+  /** How long a request posted at `sentAt` sat unhandled while a spare was being built. */
+  const waitedForBuild = (sentAt: number | undefined, handledAt: number): number => {
+    if (sentAt === undefined || build === undefined) return 0;
+    return Math.max(0, Math.min(handledAt, build.end ?? handledAt) - Math.max(sentAt, build.start));
   };
 
   const take = async (key: string): Promise<{ instance: Instance; created: boolean }> => {
@@ -118,8 +131,12 @@ async function main(): Promise<void> {
     }
   };
 
-  const run = async (request: WorkerRunRequest & { readonly testScribble?: TestScribble }) => {
+  const run = async (
+    request: WorkerRunRequest & { readonly testScribble?: TestScribble },
+    waitedMs: number,
+  ) => {
     let taken: { instance: Instance; created: boolean };
+    const asked = performance.now();
     try {
       taken = await take(request.isolationKey);
     } catch (error) {
@@ -128,6 +145,8 @@ async function main(): Promise<void> {
       return;
     }
     const { instance } = taken;
+    // Awaiting the spare or building an instance is start-up, reported apart from the call.
+    const startupMs = waitedMs + (taken.created ? performance.now() - asked : 0);
     Atomics.store(preparing, 2, Date.now() & 0x7fffffff);
     Atomics.store(preparing, 1, request.id);
     const result = await instance.runtime.run(request);
@@ -150,7 +169,7 @@ async function main(): Promise<void> {
       cached: instances.size,
       discarded: discard,
     };
-    post({ ...result, replaceWorker: false, instance: info });
+    post({ ...result, replaceWorker: false, instance: info, startupMs });
     if (!prepareContext && !prepareSpare) return;
     // Off the critical path: dispose the finished call's context and prepare the next one, and
     // build the spare instance.
@@ -176,9 +195,17 @@ async function main(): Promise<void> {
   // chain them anyway so two can never interleave on one instance.
   let queue = Promise.resolve();
   port.on('message', (request: WorkerRunRequest) => {
-    queue = queue.then(() => run(request)).catch((error: unknown) => post(workerFailure(request, error)));
+    const waitedMs = waitedForBuild(request.sentAt, now());
+    queue = queue
+      .then(() => run(request, waitedMs))
+      .catch((error: unknown) => post(workerFailure(request, error)));
   });
   post({ type: 'ready' });
+}
+
+/** Epoch ms with sub-millisecond precision, comparable with the main thread's. */
+function now(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /**

@@ -32,6 +32,10 @@ interface Job {
   readonly request: WorkerRunRequest;
   readonly resolve: (result: WorkerRunResult) => void;
   readonly reject: (error: unknown) => void;
+  /** `performance.now()` when queued, if no worker had started then (the wait is start-up). */
+  readonly queuedWhileStarting: number | undefined;
+  /** Set when assigned: ms the job waited for the pool to start. */
+  startupMs: number;
 }
 
 interface PooledWorker {
@@ -85,7 +89,13 @@ export class WorkerPool {
     if (this.#closed) return Promise.reject(new SandboxClosedError());
     if (this.#startError) return Promise.reject(this.#startError);
     return new Promise<WorkerRunResult>((resolve, reject) => {
-      this.#queue.push({ request: { ...request, type: 'run', id: this.#nextJobId++ }, resolve, reject });
+      this.#queue.push({
+        request: { ...request, type: 'run', id: this.#nextJobId++ },
+        resolve,
+        reject,
+        queuedWhileStarting: this.#anyReady() ? undefined : performance.now(),
+        startupMs: 0,
+      });
       this.#dispatch();
     });
   }
@@ -119,6 +129,11 @@ export class WorkerPool {
     this.#workers.clear();
     this.#wakeReadyWaiters();
     await Promise.allSettled(exits);
+  }
+
+  #anyReady(): boolean {
+    for (const pooled of this.#workers) if (pooled.ready && !pooled.retiring) return true;
+    return false;
   }
 
   #allReady(): boolean {
@@ -252,6 +267,7 @@ export class WorkerPool {
 
   #assign(pooled: PooledWorker, job: Job): void {
     pooled.job = job;
+    if (job.queuedWhileStarting !== undefined) job.startupMs = performance.now() - job.queuedWhileStarting;
     pooled.worker?.ref();
     const key = job.request.isolationKey;
     pooled.recent.delete(key);
@@ -260,7 +276,10 @@ export class WorkerPool {
       pooled.recent.delete(pooled.recent.values().next().value as string);
     }
     this.#armKillTimer(pooled, job, 0);
-    pooled.worker?.postMessage(job.request);
+    pooled.worker?.postMessage({
+      ...job.request,
+      sentAt: performance.timeOrigin + performance.now(),
+    } satisfies WorkerRunRequest);
   }
 
   #onMessage(pooled: PooledWorker, message: WorkerMessage): void {
@@ -283,7 +302,7 @@ export class WorkerPool {
     pooled.job = undefined;
     pooled.worker?.unref();
     if (message.instance?.discarded === true) pooled.recent.delete(job.request.isolationKey);
-    job.resolve(message);
+    job.resolve({ ...message, startupMs: job.startupMs + (message.startupMs ?? 0) });
     if (message.replaceWorker) this.#retire(pooled, 'its guest needs a clean start');
     this.#dispatch();
   }
@@ -328,6 +347,7 @@ export class WorkerPool {
         requests: 0,
         denials: [],
         replaceWorker: true,
+        startupMs: job.startupMs,
       });
     }
     this.#dispatch();
@@ -354,6 +374,7 @@ export class WorkerPool {
         requests: 0,
         denials: [],
         replaceWorker: true,
+        startupMs: job.startupMs,
       });
     } else if (!pooled.ready) {
       this.#failStart(error);

@@ -44,6 +44,11 @@ export interface WorkerRunRequest {
   readonly isolationKey: string;
   /** Secret values by name, for the guest's `secrets.get` (scrubbed from outputs on the main thread). */
   readonly secrets: Readonly<Record<string, string>>;
+  /**
+   * When the pool posted it, `performance.timeOrigin + performance.now()` (comparable across
+   * threads): time it then waited while the worker built an instance is start-up.
+   */
+  readonly sentAt?: number;
 }
 
 /** Which QuickJS WebAssembly instance ran a call (the public shape, set by the worker). */
@@ -70,6 +75,12 @@ export type WorkerRunResult =
       readonly replaceWorker: boolean;
       /** Set by the worker (not by the guest runtime). */
       readonly instance?: WorkerInstanceInfo;
+      /**
+       * Set by the worker, then by the pool: ms the call waited for its QuickJS instance to be
+       * built (worker) plus, for a call queued while no worker had started yet, for the pool to
+       * start (pool). Start-up, not the call's own latency.
+       */
+      readonly startupMs?: number;
     }
   | {
       readonly type: 'result';
@@ -91,6 +102,12 @@ export type WorkerRunResult =
       readonly replaceWorker: boolean;
       /** Set by the worker (not by the guest runtime). */
       readonly instance?: WorkerInstanceInfo;
+      /**
+       * Set by the worker, then by the pool: ms the call waited for its QuickJS instance to be
+       * built (worker) plus, for a call queued while no worker had started yet, for the pool to
+       * start (pool). Start-up, not the call's own latency.
+       */
+      readonly startupMs?: number;
     };
 
 /** Worker → main messages. */

@@ -2,6 +2,8 @@
  * A tool's improvement story written straight into a storage adapter, for the report, HTML and
  * CLI tests: v1 degrades, v2 is promoted with gate evidence, then rolled back to v1, with
  * recorded calls before and after each change. Times are fixed (the caller moves `Date`).
+ * {@link writeLongScenario} continues it: a 13-minute idle gap, a forward `sia rollback` to v2,
+ * a long rewrite v3 promoted, and a pin.
  */
 import { IMPROVEMENT_AUDIT_TYPE } from '../../src/agent/tool-improver.ts';
 import { ToolRegistry } from '../../src/registry/tool-registry.ts';
@@ -165,4 +167,88 @@ function call(
     inputHash: `h${startedAt}`,
     ...(success ? {} : { errorCode: 'TOOL_ERROR', errorMessage: 'HTTP 429' }),
   };
+}
+
+/** The long scenario: when the person's `sia rollback --to 2` (forward, v1→v2) happened. */
+export const FORWARD_AT = SCENARIO_START + 14 * 60_000;
+/** The long scenario: when v3 (a long rewrite) was promoted. */
+export const V3_PROMOTED_AT = FORWARD_AT + 40_000;
+/** The long scenario: when alice pinned the tool. */
+export const PINNED_AT = V3_PROMOTED_AT + 50_000;
+
+/** v3: a long rewrite (its diff from v2 is well over a hundred lines). */
+export const SCENARIO_V3 = [
+  'function fetch_rate({ from, to }) {',
+  '  if (from === to) return 1;',
+  '  const table = {',
+  ...Array.from(
+    { length: 150 },
+    (_, index) => `    C${String(index).padStart(3, '0')}: ${(1 + index / 100).toFixed(2)},`,
+  ),
+  '  };',
+  '  return (table[from] ?? from.length) / (table[to] ?? to.length);',
+  '}',
+].join('\n');
+
+/**
+ * {@link writeScenario}, then (140 calls in all, the chart's buckets all full with the default
+ * 20): 13 minutes without a call; a person's `sia rollback --to 2` (actor `cli`, recorded as a
+ * rollback but forward, v1→v2); 30 v2 calls (200 ms); a long rewrite v3 (author
+ * `llm-rewriter`) promoted v2→v3 by the agent with gate evidence; 40 v3 calls (80 ms, 2 failed);
+ * `human:alice` pins the tool.
+ */
+export async function writeLongScenario(
+  storage: StorageAdapter,
+  setTime: (epochMs: number) => void,
+): Promise<void> {
+  await writeScenario(storage, setTime);
+  const registry = new ToolRegistry({ storage, actor: 'agent-1' });
+  setTime(FORWARD_AT);
+  await registry.rollback(SCENARIO_TOOL, {
+    to: 2,
+    reason: 'rolled back with sia rollback',
+    actor: 'cli',
+    automatic: false,
+  });
+  await storage.appendInvocations(
+    Array.from({ length: 30 }, (_, index) =>
+      call(SCENARIO_TOOL, 2, FORWARD_AT + 1000 + index * 1000, 200, true),
+    ),
+  );
+  setTime(V3_PROMOTED_AT - 2000);
+  const v3 = await registry.addCandidate(SCENARIO_TOOL, {
+    source: SCENARIO_V3,
+    parentVersion: 2,
+    reason: 'LATENCY: answer from a local table instead of the remote service',
+    author: 'llm-rewriter',
+  });
+  setTime(V3_PROMOTED_AT);
+  await registry.promote(SCENARIO_TOOL, v3.version, {
+    expectedActive: 2,
+    reason: 'LATENCY: gate passed (3 cases), median 3 ms vs 200 ms',
+    evidence: {
+      evaluation: {
+        score: 0.78,
+        reasons: [{ code: 'LATENCY', message: 'average latency 200 ms is above the target 100 ms' }],
+      },
+      regression: {
+        verdict: 'promote',
+        passed: true,
+        reasons: [],
+        cases: [{ passed: true }, { passed: true }, { passed: true }],
+        candidate: { medianLatencyMs: 3, errorRate: 0 },
+        baseline: { medianLatencyMs: 200, errorRate: 0 },
+      },
+    },
+  });
+  await storage.appendInvocations(
+    Array.from({ length: 40 }, (_, index) =>
+      call(SCENARIO_TOOL, 3, V3_PROMOTED_AT + 1000 + index * 1000, 80 + (index % 4) * 5, index % 20 !== 7),
+    ),
+  );
+  setTime(PINNED_AT);
+  await registry.pin(SCENARIO_TOOL, {
+    actor: 'human:alice',
+    reason: 'frozen while the rate service migrates',
+  });
 }
