@@ -188,12 +188,16 @@ export {
 } from './regression/index.ts';
 // --- report -----------------------------------------------------------------------------------
 export {
+  type ActiveSince,
+  type CallWindow,
   type CollectReportOptions,
   collectReport,
   type GateSummary,
   type HtmlReportOptions,
+  type IdleGap,
   type ImprovementOutcome,
   type ImprovementReport,
+  type PinChange,
   type ReportPoint,
   renderHtmlReport,
   type ShadowSummary,

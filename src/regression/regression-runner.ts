@@ -544,7 +544,10 @@ export class RegressionRunner {
       into.latencies.push(result.executionMs);
     } catch (error) {
       into.errors.push(deniedRunError((error as { denials?: unknown }).denials) ?? errorInfo(error));
-      into.latencies.push(performance.now() - started);
+      // Sandbox start-up (a candidate's first instance on a worker) is not the tool's latency.
+      const startupMs = (error as { startupMs?: unknown }).startupMs;
+      const elapsed = performance.now() - started;
+      into.latencies.push(Math.max(0, elapsed - (typeof startupMs === 'number' ? startupMs : 0)));
     }
   }
 

@@ -25,10 +25,15 @@ regression gate's result), rollbacks, pins and the agent's improvement attempts.
       storage.listVersions(name),
       storage.listAudit({ toolName: name }),
     ]);
-    const changes = new Map<number, VersionChange>();
+    const changes = new Map<number, Omit<VersionChange, 'atCall'>>();
     for (const entry of audit) {
       const change = versionChangeOf(entry);
-      if (change) changes.set(entry.id, change);
+      // An audit entry alone cannot place a change among the calls (that is the report's job),
+      // so the history leaves `atCall` out rather than print a meaningless 0.
+      if (change) {
+        const { atCall: _atCall, ...withoutPlace } = change;
+        changes.set(entry.id, withoutPlace);
+      }
     }
 
     if (context.values.json === true) {
@@ -113,7 +118,7 @@ function entryReason(entry: AuditEntry): string {
   return reasons.length === 0 ? entry.reason : `${entry.reason}: ${reasons.join('; ')}`;
 }
 
-function changeDetails(change: VersionChange, entry: AuditEntry): string[] {
+function changeDetails(change: Omit<VersionChange, 'atCall'>, entry: AuditEntry): string[] {
   const details: string[] = [];
   if (change.evaluation) {
     details.push(`↳ evaluation ${formatRatio(change.evaluation.score)} ${evaluationWindow(entry)}`);
