@@ -4,22 +4,20 @@
  * these run after `npm run build`; without dist/ they are skipped and say why. The demo
  * (examples/exchange-rate) is tested in built-package.test.ts.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runToEnd } from './support/child-process.ts';
 
 const root = join(import.meta.dirname, '..');
 const built = existsSync(join(root, 'dist', 'index.js')) && existsSync(join(root, 'dist', 'testing.js'));
 if (!built) process.stdout.write('example tests skipped: dist/ is missing; run `npm run build` first\n');
 
 /** Runs `node examples/<name>/index.ts`, offline (no API key even when the machine has one). */
-function runExample(name: string, args: string[] = []) {
-  const run = spawnSync(process.execPath, [join(root, 'examples', name, 'index.ts'), ...args], {
+async function runExample(name: string, args: string[] = []) {
+  const run = await runToEnd(process.execPath, [join(root, 'examples', name, 'index.ts'), ...args], {
     cwd: root,
-    encoding: 'utf8',
-    timeout: 60_000,
     env: { ...process.env, OPENAI_API_KEY: '' },
   });
   expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
@@ -27,8 +25,8 @@ function runExample(name: string, args: string[] = []) {
 }
 
 describe.skipIf(!built)('the examples', () => {
-  it('sandbox: runs tools, replays deterministically and stops hostile tools with their codes', () => {
-    const out = runExample('sandbox');
+  it('sandbox: runs tools, replays deterministically and stops hostile tools with their codes', async () => {
+    const out = await runExample('sandbox');
     expect(out).toMatch(/add\(\{ a: 2, b: 40 \}\) = \{ sum: 42 \}/);
     expect(out).toMatch(/endless loop -> TIMEOUT/);
     expect(out).toMatch(/metadata probe -> CAPABILITY_DENIED/);
@@ -37,10 +35,10 @@ describe.skipIf(!built)('the examples', () => {
     expect(out).toMatch(/after all that\s+add\(\{ a: 1, b: 1 \}\) = \{ sum: 2 \}/);
   });
 
-  it('custom-storage: a second agent on the same JSON-lines file finds the tool, its calls and cases', () => {
+  it('custom-storage: a second agent on the same JSON-lines file finds the tool, its calls and cases', async () => {
     const data = mkdtempSync(join(tmpdir(), 'sia-example-storage-'));
     try {
-      const out = runExample('custom-storage', ['--data', data]);
+      const out = await runExample('custom-storage', ['--data', data]);
       expect(out).toContain('slugify("Ünïcödé stays readable") = "unicode-stays-readable"');
       // One line for the tool (with its case and audit entry), then one per flush of calls.
       expect(out).toMatch(/the file holds \d+ operations, one per line/);
@@ -53,8 +51,8 @@ describe.skipIf(!built)('the examples', () => {
     }
   });
 
-  it('events-webhook: the receiver gets a signed promotion, then a signed rollback', () => {
-    const out = runExample('events-webhook');
+  it('events-webhook: the receiver gets a signed promotion, then a signed rollback', async () => {
+    const out = await runExample('events-webhook');
     const promoted = /webhook received tool:promoted: (.+)$/m.exec(out)?.[1];
     const rolledBack = /webhook received tool:rolled-back: (.+)$/m.exec(out)?.[1];
     expect(JSON.parse(promoted ?? 'null')).toMatchObject({
@@ -77,8 +75,8 @@ describe.skipIf(!built)('the examples', () => {
     expect(out).toMatch(/webhooks received: tool:promoted, tool:rolled-back$/m);
   });
 
-  it('ai-sdk-tools: agent.tools() works inside a plain generateText beside the app’s own tool', () => {
-    const out = runExample('ai-sdk-tools');
+  it('ai-sdk-tools: agent.tools() works inside a plain generateText beside the app’s own tool', async () => {
+    const out = await runExample('ai-sdk-tools');
     expect(out).toMatch(/^model: scripted \(offline, no API key\)/m);
     expect(out).toContain('tool lookup_order({"orderId":"1042"})');
     expect(out).toContain('tool convert_currency({"amount":120,"from":"USD","to":"EUR"}) → 110.4');
@@ -86,8 +84,8 @@ describe.skipIf(!built)('the examples', () => {
     expect(out).toContain('recorded: convert_currency v1: 1 call(s), 1 ok');
   });
 
-  it('approval-and-pinning: declines once, approves the second proposal, never changes the pinned tool', () => {
-    const out = runExample('approval-and-pinning');
+  it('approval-and-pinning: declines once, approves the second proposal, never changes the pinned tool', async () => {
+    const out = await runExample('approval-and-pinning');
     expect(out).toMatch(/approval 1: declined/);
     expect(out).toMatch(
       /fetch_rate: v1 kept \(attempt 1 \(approval\): APPROVAL_DECLINED: the approve hook declined the promotion\)/,

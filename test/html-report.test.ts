@@ -77,7 +77,7 @@ describe.skipIf(!available)('the HTML report in headless Chromium', () => {
         '--disable-sync',
       ],
     });
-  }, 60_000);
+  }, 300_000);
   afterAll(async () => {
     await browser?.close();
   });
@@ -252,7 +252,7 @@ describe.skipIf(!available)('the HTML report in headless Chromium', () => {
     expect(await section.locator('tr[data-version="4"] td.reason').textContent()).toBe(hostileReason);
 
     await done();
-  }, 60_000);
+  }, 300_000);
 
   it('fits a 390 px wide screen: no horizontal page scroll, tables scroll in their own box', async () => {
     const { page, done } = await open(390);
@@ -287,5 +287,5 @@ describe.skipIf(!available)('the HTML report in headless Chromium', () => {
     const diffBox = await diff.boundingBox();
     expect((diffBox?.x ?? 0) + (diffBox?.width ?? 0)).toBeLessThanOrEqual(390);
     await done();
-  }, 60_000);
+  }, 300_000);
 });

@@ -19,9 +19,14 @@ import { nodeSqliteStorage } from '../src/storage/node-sqlite-storage.ts';
 import { sqlJsStorage } from '../src/storage/sql-js-storage.ts';
 import type { AuditEntry, StorageAdapter } from '../src/storage/types.ts';
 import { type Child, startChild } from './support/child-process.ts';
+import { crashRounds } from './support/crash-rounds.ts';
 import { mulberry32 } from './support/mulberry32.ts';
 
-const rounds = 20;
+/**
+ * Kill rounds per adapter: 5 in `npm test`; `SIA_CRASH_ROUNDS=100 npx vitest run
+ * test/improvement-crash.test.ts` soaks longer.
+ */
+const rounds = crashRounds(5);
 const script = join(import.meta.dirname, 'support', 'improvement-crash-child.ts');
 const directory = mkdtempSync(join(tmpdir(), 'sia-improvement-crash-'));
 const children: Child[] = [];
@@ -50,7 +55,7 @@ const ackTypes: Record<Exclude<Acknowledged['type'], 'created'>, string> = {
 async function eventsReported(child: Child, count: number): Promise<void> {
   let from = 0;
   for (let seen = 0; seen < count; seen += 1) {
-    await child.waitForLine('event ', { from, timeoutMs: 60_000 });
+    await child.waitForLine('event ', { from, timeoutMs: 120_000 });
     from = child.lines.findIndex((line, index) => index >= from && line.startsWith('event ')) + 1;
   }
 }
@@ -123,12 +128,12 @@ describe.concurrent.each([
     let next = spawn();
     for (let round = 0; round < rounds; round += 1) {
       const child = next;
-      await child.waitForLine('loaded', { timeoutMs: 60_000 });
+      await child.waitForLine('loaded', { timeoutMs: 120_000 });
       child.send('go');
       // The next child warms up while this one runs; it opens the file only after its `go`.
       if (round + 1 < rounds) next = spawn();
-      await child.waitForLine('ready', { timeoutMs: 60_000 });
-      const target = 1 + Math.floor(random() * 8);
+      await child.waitForLine('ready', { timeoutMs: 120_000 });
+      const target = 1 + Math.floor(random() * 6);
       await eventsReported(child, target);
       // Sometimes right at the event, sometimes a little later (inside the next write).
       if (random() < 0.5) await delay(Math.floor(random() * 20));
@@ -160,5 +165,5 @@ describe.concurrent.each([
         `${count('created')} created, ${count('promoted')} promoted, ${count('rolled-back')} rolled back, ` +
         `${count('pinned')} pinned, ${count('unpinned')} unpinned; killed right after: ${JSON.stringify(killedAfter)}`,
     );
-  }, 300_000);
+  }, 600_000);
 });

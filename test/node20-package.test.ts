@@ -6,12 +6,13 @@
  * `self-improving-agent/testing` is proven to work without vitest. Skipped, saying why, when no
  * Node 20 is on PATH or dist/ is missing.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runToEnd } from './support/child-process.ts';
 
 const root = join(import.meta.dirname, '..');
 const built = existsSync(join(root, 'dist', 'index.js')) && existsSync(join(root, 'dist', 'testing.js'));
@@ -83,18 +84,13 @@ describe.skipIf(node20 === undefined)('the built package on Node.js 20', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sia-node20-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('runs a sandboxed tool through agent.run() with scriptedModel, sql.js storage, and no vitest', () => {
+  it('runs a sandboxed tool through agent.run() with scriptedModel, sql.js storage, and no vitest', async () => {
     const script = join(dir, 'check.mjs');
     const dbPath = join(dir, 'agent.sqlite');
     writeFileSync(script, childScript(join(root, 'dist'), dbPath));
     const env = { ...process.env };
     delete env.VITEST; // as in an app: vitest sets it in its own processes only
-    const child = spawnSync(node20 as string, [script], {
-      cwd: dir,
-      env,
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    const child = await runToEnd(node20 as string, [script], { cwd: dir, env });
     expect(child.stderr).toBe('');
     expect(child.status).toBe(0);
     const line = JSON.parse(child.stdout.trim().split('\n').at(-1) as string);
@@ -108,7 +104,7 @@ describe.skipIf(node20 === undefined)('the built package on Node.js 20', () => {
     expect(readFileSync(dbPath).subarray(0, 16).toString('latin1')).toBe('SQLite format 3\u0000');
   });
 
-  it('answers node:sqlite storage on Node.js 20 with one line naming the version it needs', () => {
+  it('answers node:sqlite storage on Node.js 20 with one line naming the version it needs', async () => {
     const script = join(dir, 'sqlite.mjs');
     writeFileSync(
       script,
@@ -116,7 +112,7 @@ describe.skipIf(node20 === undefined)('the built package on Node.js 20', () => {
 const storage = nodeSqliteStorage({ path: ${JSON.stringify(join(dir, 'native.sqlite'))} });
 try { await storage.listTools(); console.log('opened'); } catch (error) { console.log(JSON.stringify({ code: error.code, message: error.message })); }`,
     );
-    const child = spawnSync(node20 as string, [script], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    const child = await runToEnd(node20 as string, [script], { cwd: dir });
     expect(child.status).toBe(0);
     const answer = JSON.parse(child.stdout.trim());
     expect(answer.code).toBe('STORAGE_UNAVAILABLE');

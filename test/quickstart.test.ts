@@ -4,7 +4,6 @@
  * `QUICKSTART` is the README snippet, read from README.md; only its two import lines are pointed at this
  * checkout and at a scripted stand-in for `@ai-sdk/openai`.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ToolRegistry } from '../src/registry/tool-registry.ts';
 import { sqlJsStorage } from '../src/storage/sql-js-storage.ts';
+import { runToEnd } from './support/child-process.ts';
 
 /** The README's quickstart code block, read from README.md so the two can never drift apart. */
 const QUICKSTART = quickstartOf(readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8'));
@@ -50,19 +50,12 @@ it('the README quickstart leaves only its database behind after close()', async 
   ).replace("from 'self-improving-agent'", `from '${pathToFileURL(join(repo, 'src', 'index.ts')).href}'`);
   const script = join(dir, 'quickstart.mts');
   await writeFile(script, program);
-  const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--no-warnings', script],
-      { cwd: dir, encoding: 'utf8', timeout: 120_000, env: { ...process.env, OPENAI_API_KEY: 'unused' } },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') reject(error);
-        else resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-      },
-    );
+  const run = await runToEnd(process.execPath, ['--no-warnings', script], {
+    cwd: dir,
+    env: { ...process.env, OPENAI_API_KEY: 'unused' },
   });
   expect(run.stderr).toBe('');
-  expect(run.code).toBe(0);
+  expect(run.status).toBe(0);
   expect(run.stdout).toBe('5000 USD is about 18,500 ILS.\n');
   expect((await readdir(dir)).sort()).toEqual(['.sia', 'quickstart.mts']);
   expect(await readdir(join(dir, '.sia'))).toEqual(['agent.sqlite']);

@@ -65,7 +65,7 @@ describe('a secret through a whole run', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('never writes or sends the value', { timeout: 120_000 }, async () => {
+  it('never writes or sends the value', { timeout: 300_000 }, async () => {
     const dbPath = join(dir, 'agent.sqlite');
     const prompts: string[] = [];
     const events: string[] = [];

@@ -11,9 +11,14 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadSqlJs } from '../src/storage/load-sql-js.ts';
 import { sqlJsStorage } from '../src/storage/sql-js-storage.ts';
+import { crashRounds } from './support/crash-rounds.ts';
 import { startStorageChild } from './support/storage-child-process.ts';
 
-const rounds = 60;
+/**
+ * Kill rounds: 20 in `npm test` (4 during start-up, 8 right after an acknowledgement, 8 at a
+ * random moment); `SIA_CRASH_ROUNDS=200 npx vitest run test/storage-crash.test.ts` soaks longer.
+ */
+const rounds = crashRounds(20);
 const directory = mkdtempSync(join(tmpdir(), 'sia-crash-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
@@ -66,12 +71,12 @@ describe('sqlJsStorage under SIGKILL', () => {
       const duringStartup = round > 0 && round % 5 === 0;
       if (duringStartup) await delay(Math.floor(Math.random() * 200));
       else {
-        await child.waitForLine('ready', 60_000);
+        await child.waitForLine('ready', 120_000);
         if (round % 2 === 1) {
-          await child.waitForLine('ack ', 60_000);
+          await child.waitForLine('ack ', 120_000);
           afterAnAck += 1;
         }
-        await delay(Math.floor(Math.random() * 250));
+        await delay(Math.floor(Math.random() * 150));
       }
       child.process.kill('SIGKILL');
       const exit = await child.exited;
@@ -121,5 +126,5 @@ describe('sqlJsStorage under SIGKILL', () => {
         `${killedMidWrite} left a half-written temp file, ` +
         `${persistedBeyondAck} had written records whose ack was never printed`,
     );
-  }, 180_000);
+  }, 600_000);
 });

@@ -76,11 +76,11 @@ describe('two processes on one sql.js file', () => {
   });
 
   it('lets exactly one of several processes take over the same stale lock', async () => {
-    for (let round = 0; round < 3; round += 1) {
+    for (let round = 0; round < 2; round += 1) {
       const path = join(directory, `race-${round}.sqlite`);
       const dead = spawnSync(process.execPath, ['-e', ''], { stdio: 'ignore' }).pid as number;
       writeFileSync(`${path}.lock`, `${dead}\nabcdef\n`);
-      const racers = Array.from({ length: 6 }, () => startStorageChild(['holder', path]));
+      const racers = Array.from({ length: 5 }, () => startStorageChild(['holder', path]));
       const outcomes = await Promise.all(
         racers.map((racer) => Promise.race([racer.waitForLine('ready'), racer.waitForLine('locked')])),
       );

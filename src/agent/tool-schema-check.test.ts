@@ -22,7 +22,7 @@ import type { AgentEvents } from './agent-events.ts';
 import { requestNewToolInput } from './request-new-tool.ts';
 import { SelfImprovingAgent } from './self-improving-agent.ts';
 
-const sandbox = new QuickJsSandbox({ workers: 1, timeoutMs: 5_000 });
+const sandbox = new QuickJsSandbox({ workers: 1, timeoutMs: 30_000 });
 afterAll(() => sandbox.close());
 
 async function modelView(entry: ToolSet[string] | undefined): Promise<Record<string, unknown>> {

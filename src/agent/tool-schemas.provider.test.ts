@@ -15,7 +15,7 @@ import { memoryStorage } from '../storage/memory-storage.ts';
 import { ToolInputError } from './agent-errors.ts';
 import { SelfImprovingAgent } from './self-improving-agent.ts';
 
-const sandbox = new QuickJsSandbox({ workers: 1, timeoutMs: 5_000 });
+const sandbox = new QuickJsSandbox({ workers: 1, timeoutMs: 30_000 });
 afterAll(() => sandbox.close());
 
 // --- AI SDK warnings, captured (not silenced) through the logger hook ai 7 reads on each warning.

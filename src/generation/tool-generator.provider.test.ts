@@ -12,7 +12,7 @@ import { generateCodeText } from './model-text.ts';
 import { ToolGenerator } from './tool-generator.ts';
 import type { ToolSpec } from './tool-spec.ts';
 
-const sandbox = new QuickJsSandbox({ workers: 1, timeoutMs: 2_000 });
+const sandbox = new QuickJsSandbox({ workers: 1, timeoutMs: 30_000 });
 afterAll(() => sandbox.close());
 
 let server: OpenAiServer | undefined;

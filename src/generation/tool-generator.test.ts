@@ -17,7 +17,7 @@ import type { ToolSpec } from './tool-spec.ts';
 
 const answer = (text: string, input = 100, output = 20) => textAnswer(text, input, output);
 
-const sandbox = new QuickJsSandbox({ workers: 2, timeoutMs: 2_000 });
+const sandbox = new QuickJsSandbox({ workers: 2, timeoutMs: 30_000 });
 afterAll(() => sandbox.close());
 
 const addSpec: ToolSpec = {

@@ -142,7 +142,7 @@ describe.each<SandboxIsolation>(['realm', 'context'])(
     let sandbox: QuickJsSandbox;
 
     beforeAll(async () => {
-      sandbox = new QuickJsSandbox({ workers: 1, timeoutMs: 5_000, isolation });
+      sandbox = new QuickJsSandbox({ workers: 1, timeoutMs: 30_000, isolation });
       await sandbox.warmup();
     });
 

@@ -13,7 +13,7 @@ import { isSandboxError, type SandboxError, type SandboxErrorCode } from './sand
 
 const timeoutMs = 800;
 /** The deadline of cases that must NOT end in TIMEOUT: long enough for a starved CPU. */
-const generousTimeoutMs = 20_000;
+const generousTimeoutMs = 60_000;
 const memoryLimitBytes = 32 * 1024 * 1024;
 const MiB = 1024 * 1024;
 

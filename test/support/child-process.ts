@@ -9,7 +9,10 @@ export interface Child {
   readonly lines: string[];
   /** Writes one line to the child's stdin. */
   send(line: string): void;
-  /** Resolves with the first line starting with `prefix` after index `from` (rejects if the child exits first). */
+  /**
+   * Resolves with the first line starting with `prefix` after index `from` (rejects if the child
+   * exits first, or after `timeoutMs`, 120 s by default: a hang detector, not a speed check).
+   */
   waitForLine(prefix: string, options?: { timeoutMs?: number; from?: number }): Promise<string>;
   /** Resolves with the exit code or signal once the child exited and its output was read. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -60,7 +63,7 @@ export function startChild(script: string, args: readonly string[], env: NodeJS.
     send(line) {
       child.stdin.write(`${line}\n`);
     },
-    waitForLine(prefix, { timeoutMs = 20_000, from = 0 } = {}) {
+    waitForLine(prefix, { timeoutMs = 120_000, from = 0 } = {}) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
           () =>
@@ -89,4 +92,41 @@ export function startChild(script: string, args: readonly string[], env: NodeJS.
       });
     },
   };
+}
+
+/** What {@link runToEnd} returns: as `spawnSync` would, without blocking the test's event loop. */
+export interface Finished {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `command` to its end, however long a busy machine takes (the test's own timeout is the
+ * hang detector), and resolves with its exit status and output.
+ */
+export function runToEnd(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    if (options.input !== undefined) child.stdin?.end(options.input);
+    child.on('error', reject);
+    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+  });
 }

@@ -2,8 +2,10 @@
  * Child process of the PostgreSQL multi-process tests (run directly by Node, which strips the
  * types). Reads DATABASE_URL; prints one line per event on stdout; commands come on stdin.
  *
- *   migrate <schema> <sleepMs>      migrates <schema> in a transaction that sleeps <sleepMs> inside
- *                                   the migration lock; prints `migrated <result JSON>`
+ *   migrate <schema> <gate>         migrates <schema> in a transaction; with a <gate> other than 0,
+ *                                   each step first waits (inside the migration lock) until it can
+ *                                   take the advisory lock <gate>, which the test holds until it
+ *                                   lets the step go; prints `migrated <result JSON>`
  *   promoter <schema>               `add <round> <base>` → adds a version to tool `race` (parent
  *                                   <base>), prints `added <round> <version>`;
  *                                   `swap <round> <base> <version>` → compare-and-set from <base>,
@@ -63,10 +65,13 @@ async function untilExit(storage: StorageAdapter, onLine?: (words: string[]) => 
 }
 
 if (mode === 'migrate') {
-  const sleepSeconds = Number(rest[0] ?? '0') / 1000;
+  const gate = BigInt(rest[0] ?? '0');
   const steps = postgresMigrations.map((step) => ({
     ...step,
-    sql: (quoted: string) => `SELECT pg_sleep(${sleepSeconds}); ${step.sql(quoted)}`,
+    sql: (quoted: string) =>
+      gate === 0n
+        ? step.sql(quoted)
+        : `SELECT pg_advisory_lock(${gate}); SELECT pg_advisory_unlock(${gate}); ${step.sql(quoted)}`,
   }));
   const client = new pg.Client({ connectionString: url, application_name: `sia-migrate-${process.pid}` });
   await client.connect();

@@ -19,6 +19,6 @@ export function startStorageChild(args: readonly string[]): StorageChild {
     lines: child.lines,
     exited: child.exited,
     stderr: child.stderr,
-    waitForLine: (prefix, timeoutMs = 15_000) => child.waitForLine(prefix, { timeoutMs }),
+    waitForLine: (prefix, timeoutMs = 120_000) => child.waitForLine(prefix, { timeoutMs }),
   };
 }

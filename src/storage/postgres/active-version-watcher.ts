@@ -1,5 +1,10 @@
 import type { ActiveVersionChange } from '../types.ts';
-import type { PostgresNotification, PostgresPool, PostgresPoolClient } from './postgres-pool.ts';
+import {
+  connectGuarded,
+  type PostgresNotification,
+  type PostgresPool,
+  type PostgresPoolClient,
+} from './postgres-pool.ts';
 
 /** How an {@link activeVersionWatcher} listens, polls and reports. */
 export interface ActiveVersionWatcherOptions {
@@ -177,9 +182,17 @@ export function activeVersionWatcher(options: ActiveVersionWatcherOptions): Acti
   const connect = async (forRun: number): Promise<void> => {
     let candidate: PostgresPoolClient | undefined;
     try {
-      candidate = await options.pool.connect();
-      if (forRun !== run) {
-        candidate.release(true);
+      // A listener is attached as the client is handed out (connectGuarded): a session ended in
+      // that moment must not become an unhandled 'error' event; it counts as lost at once.
+      let lostEarly: Error | undefined;
+      const early = (error: Error) => {
+        lostEarly ??= error;
+      };
+      candidate = await connectGuarded(options.pool, early);
+      candidate.removeListener('error', early);
+      if (forRun !== run || lostEarly !== undefined) {
+        candidate.release(lostEarly ?? true);
+        if (forRun === run && lostEarly !== undefined) onLost(lostEarly);
         return;
       }
       client = candidate;

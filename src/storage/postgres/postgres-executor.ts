@@ -2,7 +2,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { SiaError } from '../../core/sia-error.ts';
 import { StorageUnavailableError } from '../storage-errors.ts';
 import { describeFailure, isConnectionFailure, isRerunnable, loginProblem } from './postgres-failures.ts';
-import type { PostgresPool, PostgresPoolClient, PostgresQueryable } from './postgres-pool.ts';
+import {
+  connectGuarded,
+  type PostgresPool,
+  type PostgresPoolClient,
+  type PostgresQueryable,
+} from './postgres-pool.ts';
 
 /** Bounded exponential back-off between attempts. */
 export interface RetryPolicy {
@@ -120,14 +125,13 @@ async function transaction<T>(
   body: (client: PostgresQueryable) => Promise<T>,
   state: TransactionState<T>,
 ): Promise<T> {
-  const client: PostgresPoolClient = await pool.connect();
   let broken: Error | undefined;
   // A checked-out client with no 'error' listener would crash the process when its
-  // connection drops between two statements.
+  // connection drops between two statements (or right as it is handed out: connectGuarded).
   const onError = (error: Error) => {
     broken ??= error;
   };
-  client.on('error', onError);
+  const client: PostgresPoolClient = await connectGuarded(pool, onError);
   try {
     await client.query('BEGIN');
     const result = await body(client);

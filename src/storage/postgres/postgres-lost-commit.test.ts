@@ -40,25 +40,36 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() when the COMMIT re
       on: (event, listener) => pool.on(event, listener),
       removeListener: (event, listener) => pool.removeListener(event, listener),
       end: () => pool.end(),
-      async connect() {
-        const client = await pool.connect();
-        const proxy: PostgresPoolClient = {
-          async query(text: string, values?: unknown[]) {
-            const result = await client.query(text, values);
-            if (text === 'COMMIT' && faults.lose > 0) {
-              faults.lose -= 1;
-              faults.lost += 1;
-              throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
-            }
-            return result;
-          },
-          release: (error?: Error | boolean) => client.release(error),
-          on: (event: 'error', listener: (error: Error) => void) => client.on(event, listener),
-          removeListener: (event: 'error', listener: (error: Error) => void) =>
-            client.removeListener(event, listener),
-        } as unknown as PostgresPoolClient;
-        return proxy;
+      // The callback form, as pg.Pool has it (the adapter uses it: connectGuarded).
+      connect(
+        callback?: (error: Error | undefined, client: PostgresPoolClient | undefined, done: unknown) => void,
+      ) {
+        const checkedOut = pool.connect().then((client) => wrap(client));
+        if (callback === undefined) return checkedOut;
+        checkedOut.then(
+          (client) => callback(undefined, client, undefined),
+          (error: Error) => callback(error, undefined, undefined),
+        );
+        return undefined;
       },
+    } as PostgresPool;
+    const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+      const proxy: PostgresPoolClient = {
+        async query(text: string, values?: unknown[]) {
+          const result = await client.query(text, values);
+          if (text === 'COMMIT' && faults.lose > 0) {
+            faults.lose -= 1;
+            faults.lost += 1;
+            throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+          }
+          return result;
+        },
+        release: (error?: Error | boolean) => client.release(error),
+        on: (event: 'error', listener: (error: Error) => void) => client.on(event, listener),
+        removeListener: (event: 'error', listener: (error: Error) => void) =>
+          client.removeListener(event, listener),
+      } as unknown as PostgresPoolClient;
+      return proxy;
     };
     const storage: StorageAdapter = postgresStorage({ pool: wrapped }, { schema: database.schema() });
     return { storage, faults };
