@@ -11,7 +11,7 @@ import { startTestServer, type TestServer } from '../../test/support/http-server
 import { QuickJsSandbox } from './quickjs-sandbox.ts';
 import { isSandboxError, type SandboxError, type SandboxErrorCode } from './sandbox-error.ts';
 
-const timeoutMs = 800;
+const timeoutMs = 300;
 /** The deadline of cases that must NOT end in TIMEOUT: long enough for a starved CPU. */
 const generousTimeoutMs = 60_000;
 const memoryLimitBytes = 32 * 1024 * 1024;
@@ -33,7 +33,7 @@ const cases: HostileCase[] = [
     name: 'infinite loop',
     code: 'TIMEOUT',
     source: 'function main() { for (;;) {} }',
-    message: /timeoutMs \(800 ms\)/,
+    message: /timeoutMs \(300 ms\)/,
   },
   {
     name: 'infinite loop after an await',

@@ -438,8 +438,10 @@ export interface StorageAdapter {
    * Calls `listener` after a tool's active version changed through any adapter on the same
    * store (this process or another), and after a tool was created (`activeVersion: 1`).
    * Returns the function that unsubscribes. Delivery is at least once: a listener may hear
-   * of a version it already knows, and when the store falls back to polling only the latest
-   * version of each tool is reported; treat each call as "the active version is now N".
+   * of a version it already knows, and when the store falls back to polling (or is still
+   * setting the subscription up, as PostgreSQL's LISTEN connection after the first subscribe)
+   * only the latest version of each tool is reported; treat each call as "the active version
+   * is now N".
    * A listener that throws does not stop the others.
    */
   watchActive?(listener: (change: ActiveVersionChange) => void): () => void;

@@ -228,6 +228,8 @@ export function runCoordinationContract(
           const unsubscribe = storage.watchActive(heard.listener);
           try {
             await storage.createTool({ name: 'add', description: 'Adds', firstVersion: toolVersion() });
+            // Until the subscription is set up, only the latest version is promised: wait for it.
+            await heard.until([{ toolName: 'add', activeVersion: 1 }], noticeWithinMs);
             await storage.addVersion('add', toolVersion({ parentVersion: 1 }));
             await storage.compareAndSetActive('add', 1, 2);
             await heard.until(
