@@ -147,7 +147,7 @@ describe('allocation paths fail with MEMORY, never with short data', () => {
     });
     sandbox = new QuickJsSandbox({
       workers: 1,
-      timeoutMs: 20_000,
+      timeoutMs: 60_000,
       memoryLimitBytes: 8 * 1024 * 1024,
       network: { allow: [server.hostPort], maxResponseBytes: 4 * 1024 * 1024 },
     });
