@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import {
@@ -295,8 +294,11 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
     recordCalls(0, 30);
     await memory.flush();
     expect(await terminateBackends(database.admin, applicationName)).toBeGreaterThan(0);
-    for (let wait = 0; wait < 100 && reports.length === 0; wait += 1) await delay(20);
-    expect(reports.some((context) => context.includes('idle PostgreSQL connection failed'))).toBe(true);
+    await expect
+      .poll(() => reports.some((context) => context.includes('idle PostgreSQL connection failed')), {
+        timeout: 60_000,
+      })
+      .toBe(true);
     recordCalls(30, 60);
     await memory.flush();
     expect((await memory.summary('t', { window: 100 })).invocations).toBe(60);
