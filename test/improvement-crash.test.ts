@@ -23,10 +23,10 @@ import { crashRounds } from './support/crash-rounds.ts';
 import { mulberry32 } from './support/mulberry32.ts';
 
 /**
- * Kill rounds per adapter: 5 in `npm test`; `SIA_CRASH_ROUNDS=100 npx vitest run
+ * Kill rounds per adapter: 4 in `npm test`; `SIA_CRASH_ROUNDS=100 npx vitest run
  * test/improvement-crash.test.ts` soaks longer.
  */
-const rounds = crashRounds(5);
+const rounds = crashRounds(4);
 const script = join(import.meta.dirname, 'support', 'improvement-crash-child.ts');
 const directory = mkdtempSync(join(tmpdir(), 'sia-improvement-crash-'));
 const children: Child[] = [];
