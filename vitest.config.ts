@@ -1,6 +1,5 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
-import LongestFirstSequencer from './test/support/longest-first-sequencer.ts';
 import SummaryReporter from './test/support/summary-reporter.ts';
 
 // Two workers (one per core of the machines this suite is tuned on), and no per-file isolation:
@@ -29,7 +28,6 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ['default', new SummaryReporter()],
-    sequence: { sequencer: LongestFirstSequencer },
     include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'examples/**/*.test.ts'],
     isolate: false,
   },
