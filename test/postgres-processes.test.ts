@@ -1,7 +1,7 @@
 /**
  * PostgreSQL with real processes on one database: concurrent migrations, 8 processes promoting
- * from the same base version for 100 rounds, leases between processes (also when the holder
- * dies), and notices of promotions reaching another process within 1 s. Skipped (and says
+ * from the same base version for 15 rounds, leases between processes (also when the holder
+ * dies), and notices of promotions reaching another process (how soon is printed, not asserted). Skipped (and says
  * so) without DATABASE_URL.
  */
 import { join } from 'node:path';
