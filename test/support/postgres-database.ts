@@ -12,6 +12,16 @@ import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 
 /** The server the tests use, from DATABASE_URL; undefined when none is configured. */
+/** The first version of a tool `add`, for the PostgreSQL adapter tests. */
+export const firstVersion = {
+  source: 'function add({ a, b }) { return a + b; }',
+  inputSchema: { type: 'object' },
+  capabilities: { network: [] },
+  parentVersion: null,
+  reason: 'first',
+  author: 'human' as const,
+};
+
 export const databaseUrl: string | undefined = process.env.DATABASE_URL || undefined;
 
 /** Folder of a cluster made by start-postgres.sh (so tests may restart it); undefined otherwise. */

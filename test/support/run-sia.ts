@@ -3,9 +3,9 @@
  * what nearly every CLI test uses), or spawned from source (`node src/cli/main.ts`, Node strips
  * the types), for the few tests of the process binding itself.
  */
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/run-cli.ts';
+import { runToEnd } from './child-process.ts';
 
 /** The CLI entry, run from source. */
 export const SIA_MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
@@ -42,28 +42,14 @@ export async function sia(
 }
 
 /** Spawns `sia ...args` in `cwd` with the current Node.js; never rejects for a non-zero exit. */
-export function runSia(
+export async function runSia(
   args: readonly string[],
   options: { cwd: string; env?: NodeJS.ProcessEnv },
 ): Promise<SiaRun> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [SIA_MAIN, ...args],
-      {
-        cwd: options.cwd,
-        env: { ...process.env, SIA_DB: '', SIA_DEBUG: '', ...options.env },
-        encoding: 'utf8',
-        // Generous: a spawn on a busy machine takes seconds; the limit only stops a hung child.
-        timeout: 120_000,
-      },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') {
-          reject(error);
-          return;
-        }
-        resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-      },
-    );
+  // Runs to its end however long a busy machine takes; the test's own timeout stops a hung child.
+  const run = await runToEnd(process.execPath, [SIA_MAIN, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, SIA_DB: '', SIA_DEBUG: '', ...options.env },
   });
+  return { code: run.status ?? 1, stdout: run.stdout, stderr: run.stderr };
 }

@@ -7,21 +7,17 @@
  */
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { databaseUrl, noteSkipped, suiteDatabase } from '../../../test/support/postgres-database.ts';
+import {
+  databaseUrl,
+  firstVersion,
+  noteSkipped,
+  suiteDatabase,
+} from '../../../test/support/postgres-database.ts';
 import type { StorageAdapter } from '../types.ts';
 import type { PostgresPool, PostgresPoolClient } from './postgres-pool.ts';
 import { postgresStorage } from './postgres-storage.ts';
 
 noteSkipped('PostgreSQL lost-COMMIT tests');
-
-const firstVersion = {
-  source: 'function add({ a, b }) { return a + b; }',
-  inputSchema: { type: 'object' },
-  capabilities: { network: [] },
-  parentVersion: null,
-  reason: 'first',
-  author: 'human' as const,
-};
 
 describe.skipIf(databaseUrl === undefined)('postgresStorage() when the COMMIT reply is lost', () => {
   const database = suiteDatabase();

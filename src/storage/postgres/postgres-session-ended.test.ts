@@ -11,20 +11,16 @@
 import { createServer, type Server, Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseUrl, noteSkipped, suiteDatabase } from '../../../test/support/postgres-database.ts';
+import {
+  databaseUrl,
+  firstVersion,
+  noteSkipped,
+  suiteDatabase,
+} from '../../../test/support/postgres-database.ts';
 import type { ActiveVersionChange } from '../types.ts';
 import { postgresStorage } from './postgres-storage.ts';
 
 noteSkipped('PostgreSQL session-ended tests');
-
-const firstVersion = {
-  source: 'function add({ a, b }) { return a + b; }',
-  inputSchema: { type: 'object' },
-  capabilities: { network: [] },
-  parentVersion: null,
-  reason: 'first',
-  author: 'human' as const,
-};
 
 /** An ErrorResponse as the server sends it when pg_terminate_backend ends a session. */
 function fatalTerminated(): Buffer {
