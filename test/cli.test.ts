@@ -9,7 +9,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { IMPROVEMENT_AUDIT_TYPE } from '../src/agent/tool-improver.ts';
+import { IMPROVEMENT_AUDIT_TYPE } from '../src/storage/audit-evidence.ts';
 import { nodeSqliteStorage } from '../src/storage/node-sqlite-storage.ts';
 import { postgresStorage } from '../src/storage/postgres/index.ts';
 import { sqlJsStorage } from '../src/storage/sql-js-storage.ts';

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REGISTRY_AUDIT_TYPES } from '../src/registry/tool-registry.ts';
+import { REGISTRY_AUDIT_TYPES } from '../src/storage/audit-evidence.ts';
 import { nodeSqliteStorage } from '../src/storage/node-sqlite-storage.ts';
 import { sqlJsStorage } from '../src/storage/sql-js-storage.ts';
 import type { AuditEntry, StorageAdapter } from '../src/storage/types.ts';

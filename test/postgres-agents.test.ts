@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashValue } from '../src/memory/hash-value.ts';
+import { hashValue } from '../src/core/hash-value.ts';
 import { ToolRegistry } from '../src/registry/tool-registry.ts';
 import { postgresStorage } from '../src/storage/postgres/postgres-storage.ts';
 import type { StorageAdapter } from '../src/storage/types.ts';

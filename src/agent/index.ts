@@ -51,4 +51,3 @@ export {
   SelfImprovingAgent,
 } from './self-improving-agent.ts';
 export type { ManagedTool } from './tool-catalog.ts';
-export { IMPROVEMENT_AUDIT_TYPE } from './tool-improver.ts';

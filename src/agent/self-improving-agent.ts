@@ -9,7 +9,9 @@ import {
   tool,
 } from 'ai';
 import { errorInfo } from '../core/error-info.ts';
+import { hashValue } from '../core/hash-value.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { SchemaCache } from '../core/json-schema.ts';
 import type { Logger } from '../core/logger.ts';
 import { booleanOption, integerOption } from '../core/options.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
@@ -24,13 +26,11 @@ import { modelWithDeadline, withDeadline } from '../generation/model-deadline.ts
 import { checkLanguageModel } from '../generation/model-text.ts';
 import { addUsage, emptyUsage, type TokenUsage, usageFromModel } from '../generation/token-usage.ts';
 import { ToolGenerator } from '../generation/tool-generator.ts';
-import { hashValue } from '../memory/hash-value.ts';
 import { PerformanceMemory } from '../memory/performance-memory.ts';
 import { InvalidToolError } from '../registry/registry-errors.ts';
 import { checkToolName, type ToolDefinition, toInputSchema } from '../registry/tool-definition.ts';
 import { ToolRegistry } from '../registry/tool-registry.ts';
 import { type RegressionCaseInput, RegressionRunner } from '../regression/regression-runner.ts';
-import { SchemaCache } from '../regression/schema-cache.ts';
 import { chainRewriters } from '../rewriting/chain-rewriters.ts';
 import { HardeningRewriter } from '../rewriting/hardening-rewriter.ts';
 import { LlmRewriter } from '../rewriting/llm-rewriter.ts';

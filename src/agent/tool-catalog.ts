@@ -1,7 +1,7 @@
+import type { CompiledSchema, SchemaCache } from '../core/json-schema.ts';
 import { type ProviderSchema, toProviderSchema } from '../core/provider-schema.ts';
 import type { CodeValidator } from '../generation/code-validator.ts';
 import type { ToolRegistry } from '../registry/tool-registry.ts';
-import type { CompiledSchema, SchemaCache } from '../regression/schema-cache.ts';
 import type { ToolVersion } from '../storage/types.ts';
 
 /** A tool as the agent serves it: the active version and what is needed to call it. */

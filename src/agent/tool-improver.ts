@@ -22,13 +22,11 @@ import type {
 import type { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { isSandboxError } from '../sandbox/sandbox-error.ts';
 import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
+import { IMPROVEMENT_AUDIT_TYPE } from '../storage/audit-evidence.ts';
 import type { JsonObject, JsonValue, StorageAdapter, ToolCapabilities } from '../storage/types.ts';
 import type { AgentEvents, AttemptStage, ShadowResult, SkipReason } from './agent-events.ts';
 import type { PromotionProposal, ResolvedImprovementOptions } from './agent-options.ts';
 import type { ToolCatalog } from './tool-catalog.ts';
-
-/** Audit entry type written at the end of every improvement (its tokens feed the daily budget). */
-export const IMPROVEMENT_AUDIT_TYPE = 'improvement:finished';
 
 /** What one live call looked like, for shadow comparison. */
 export interface CallOutcome {

@@ -1,5 +1,16 @@
+export { canonicalJson, hashValue } from './hash-value.ts';
 export { describeValue, InvalidOptionError } from './invalid-option-error.ts';
 export { type JsonEqualOptions, jsonEqual } from './json-equal.ts';
+export {
+  type CompiledSchema,
+  compileSchema,
+  describeViolations,
+  SchemaCache,
+  type SchemaCacheOptions,
+  type SchemaViolation,
+  schemaProblem,
+} from './json-schema.ts';
+export type { JsonObject, JsonValue } from './json-value.ts';
 export type { Logger } from './logger.ts';
 export {
   booleanOption,

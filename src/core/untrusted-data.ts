@@ -1,4 +1,4 @@
-import type { JsonValue } from '../storage/types.ts';
+import type { JsonValue } from './json-value.ts';
 
 /** The opening marker of the untrusted data block in model prompts. */
 export const untrustedOpen = '<untrusted-data>';

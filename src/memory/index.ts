@@ -1,4 +1,3 @@
-export { canonicalJson, hashValue } from './hash-value.ts';
 export type {
   MemoryDroppedEvent,
   MemoryFlushedEvent,

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { canonicalJson, hashValue } from '../core/hash-value.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import type { InvocationRecord, StorageAdapter } from '../storage/types.ts';
 import { expectAggregateOf } from '../testing/expect-aggregate.ts';
 import { seededRandom } from '../testing/reference-math.ts';
-import { canonicalJson, hashValue } from './hash-value.ts';
 import type { MemoryDroppedEvent, MemoryStorageErrorEvent } from './memory-events.ts';
 import { MemoryFlushError, PerformanceMemory, type RecordInput } from './performance-memory.ts';
 

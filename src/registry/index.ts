@@ -21,7 +21,6 @@ export {
   type ChangeContext,
   type CreateContext,
   type PromoteOptions,
-  REGISTRY_AUDIT_TYPES,
   type RollbackOptions,
   ToolRegistry,
   type ToolRegistryOptions,

@@ -1,8 +1,8 @@
 import { type $ZodType, toJSONSchema } from 'zod/v4/core';
+import { schemaProblem } from '../core/json-schema.ts';
 import type { InvalidValueError } from '../core/options.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
 import { checkProviderSchema } from '../core/provider-schema.ts';
-import { schemaProblem } from '../regression/schema-cache.ts';
 import { parseAllowEntry } from '../sandbox/network-policy.ts';
 import { SECRET_NAME_PATTERN } from '../sandbox/sandbox-secrets.ts';
 import type { JsonObject, JsonValue, ToolCapabilities, VersionAuthor } from '../storage/types.ts';

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { databaseUrl, noteSkipped, suiteDatabase } from '../../test/support/postgres-database.ts';
+import { REGISTRY_AUDIT_TYPES } from '../storage/audit-evidence.ts';
 import { loadSqlJs } from '../storage/load-sql-js.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import { migrate } from '../storage/migrations.ts';
@@ -20,7 +21,7 @@ import { sqlJsDriver } from '../storage/sql-js-driver.ts';
 import { sqliteStore } from '../storage/sqlite-store.ts';
 import type { JsonValue, StorageAdapter, ToolAuditEntry } from '../storage/types.ts';
 import { PromotionConflictError, ToolPinnedError } from './registry-errors.ts';
-import { REGISTRY_AUDIT_TYPES, ToolRegistry } from './tool-registry.ts';
+import { ToolRegistry } from './tool-registry.ts';
 
 /** Which insert fails while armed. */
 type Target = 'audit' | 'test-cases';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { RegressionSideStats } from '../regression/regression-report.ts';
+import { REGISTRY_AUDIT_TYPES } from '../storage/audit-evidence.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import { ToolExistsError, ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
 import type { ToolAuditEntry } from '../storage/types.ts';
@@ -10,7 +11,7 @@ import {
   RollbackUnavailableError,
   ToolPinnedError,
 } from './registry-errors.ts';
-import { REGISTRY_AUDIT_TYPES, ToolRegistry } from './tool-registry.ts';
+import { ToolRegistry } from './tool-registry.ts';
 
 const addSource = 'function add_numbers({ a, b }) {\n  return a + b;\n}\n';
 const addSchema = {

@@ -1,4 +1,5 @@
-import { hashValue } from '../memory/hash-value.ts';
+import { hashValue } from '../core/hash-value.ts';
+import { REGISTRY_AUDIT_TYPES } from '../storage/audit-evidence.ts';
 import { ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
 import type {
   AuditEntry,
@@ -29,17 +30,6 @@ import {
   toExamples,
   toInputSchema,
 } from './tool-definition.ts';
-
-/** The audit entry types the registry writes. Stable strings. */
-export const REGISTRY_AUDIT_TYPES = Object.freeze({
-  created: 'tool:created',
-  candidateAdded: 'tool:candidate-added',
-  promoted: 'tool:promoted',
-  rolledBack: 'tool:rolled-back',
-  pinned: 'tool:pinned',
-  unpinned: 'tool:unpinned',
-  improvementsReset: 'tool:improvements-reset',
-} as const);
 
 /** Options of {@link ToolRegistry}. */
 export interface ToolRegistryOptions {

@@ -31,9 +31,3 @@ export {
   type RegressionRunOptions,
   type RegressionSandbox,
 } from './regression-runner.ts';
-export {
-  type CompiledSchema,
-  SchemaCache,
-  type SchemaCacheOptions,
-  type SchemaViolation,
-} from './schema-cache.ts';

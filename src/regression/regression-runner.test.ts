@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { hashValue } from '../memory/hash-value.ts';
+import { hashValue } from '../core/hash-value.ts';
 import { PerformanceMemory } from '../memory/performance-memory.ts';
 import { PromotionConflictError } from '../registry/registry-errors.ts';
 import { ToolRegistry } from '../registry/tool-registry.ts';

@@ -1,9 +1,10 @@
 import { errorInfo } from '../core/error-info.ts';
+import { hashValue } from '../core/hash-value.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { describeViolations, SchemaCache } from '../core/json-schema.ts';
 import { median } from '../core/median.ts';
 import { integerOption, numberOption } from '../core/options.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
-import { hashValue } from '../memory/hash-value.ts';
 import { checkToolName } from '../registry/tool-definition.ts';
 import type { SandboxCall } from '../sandbox/sandbox-call.ts';
 import type { SandboxDeterminism } from '../sandbox/sandbox-options.ts';
@@ -29,7 +30,6 @@ import type {
   RegressionSideStats,
   RunErrorInfo,
 } from './regression-report.ts';
-import { describeViolations, SchemaCache } from './schema-cache.ts';
 
 /** What the runner needs from a sandbox: `QuickJsSandbox` fits. */
 export interface RegressionSandbox {

@@ -1,30 +1,24 @@
-import { IMPROVEMENT_AUDIT_TYPE } from '../agent/tool-improver.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { integerOption, objectOption } from '../core/options.ts';
 import type { EvaluatorOptions, ResolvedEvaluatorOptions } from '../evaluation/evaluator-options.ts';
 import { resolveEvaluatorOptions } from '../evaluation/evaluator-options.ts';
 import { scoreWithOptions } from '../evaluation/score-summary.ts';
 import { summaryOf } from '../memory/performance-memory.ts';
-import { REGISTRY_AUDIT_TYPES } from '../registry/tool-registry.ts';
 import { aggregateInvocations } from '../storage/aggregate-invocations.ts';
+import {
+  REGISTRY_AUDIT_TYPES,
+  readImprovementOutcome,
+  readVersionChange,
+} from '../storage/audit-evidence.ts';
 import { ToolNotFoundError } from '../storage/storage-errors.ts';
-import type {
-  AuditEntry,
-  JsonValue,
-  StorageAdapter,
-  StoredInvocation,
-  ToolRecord,
-} from '../storage/types.ts';
+import type { AuditEntry, StorageAdapter, StoredInvocation, ToolRecord } from '../storage/types.ts';
 import type {
   ActiveSince,
   CallWindow,
-  GateSummary,
   IdleGap,
-  ImprovementOutcome,
   ImprovementReport,
   PinChange,
   ReportPoint,
-  ShadowSummary,
   ToolReport,
   VersionChange,
   VersionReport,
@@ -195,7 +189,7 @@ async function toolReport(
     pins: audit.flatMap((entry) => pinChange(entry, startTimes) ?? []),
     gaps: idleGaps(startTimes, settings.idleGapMs),
     activeSince: activeSince(tool, calls, changes),
-    improvements: audit.flatMap((entry) => improvementOutcome(entry) ?? []),
+    improvements: audit.flatMap((entry) => readImprovementOutcome(entry) ?? []),
   };
 }
 
@@ -269,7 +263,7 @@ function pinChange(entry: AuditEntry, startTimes: readonly number[]): PinChange 
 }
 
 function versionChangeAt(entry: AuditEntry, startTimes: readonly number[]): VersionChange | undefined {
-  const change = versionChangeOf(entry);
+  const change = readVersionChange(entry);
   return change && { ...change, atCall: callsBefore(startTimes, change.at) };
 }
 
@@ -318,115 +312,4 @@ function series(
     });
   }
   return points;
-}
-
-/**
- * The {@link VersionChange} an audit entry records (a promotion or rollback), read defensively
- * from its evidence; undefined for other entries. `atCall` is 0 (the entry alone does not say
- * where it falls among calls). Also used by `sia history`.
- */
-export function versionChangeOf(entry: AuditEntry): VersionChange | undefined {
-  const kind =
-    entry.type === REGISTRY_AUDIT_TYPES.promoted
-      ? 'promoted'
-      : entry.type === REGISTRY_AUDIT_TYPES.rolledBack
-        ? 'rolled-back'
-        : undefined;
-  if (
-    kind === undefined ||
-    entry.fromVersion === undefined ||
-    entry.toVersion === undefined ||
-    entry.fromVersion === entry.toVersion
-  )
-    return undefined;
-  const evidence = asObject(entry.evidence);
-  return {
-    kind,
-    direction: entry.toVersion > entry.fromVersion ? 'forward' : 'backward',
-    at: entry.at,
-    atCall: 0,
-    fromVersion: entry.fromVersion,
-    toVersion: entry.toVersion,
-    actor: entry.actor,
-    reason: entry.reason,
-    diff: asString(evidence?.diff) ?? '',
-    evaluation: evaluationSummary(evidence?.evaluation),
-    gate: gateSummary(evidence?.regression),
-    shadow: shadowSummary(evidence?.shadow),
-  };
-}
-
-function improvementOutcome(entry: AuditEntry): ImprovementOutcome | undefined {
-  if (entry.type !== IMPROVEMENT_AUDIT_TYPE) return undefined;
-  const evidence = asObject(entry.evidence);
-  return {
-    at: entry.at,
-    outcome: asString(evidence?.outcome) ?? entry.reason,
-    fromVersion: entry.fromVersion ?? null,
-    toVersion: entry.toVersion ?? null,
-    attempts: asNumber(evidence?.attempts),
-    tokens: asNumber(evidence?.tokens),
-    reasons: asStrings(evidence?.reasons),
-  };
-}
-
-function evaluationSummary(value: JsonValue | undefined): VersionChange['evaluation'] {
-  const evaluation = asObject(value);
-  const score = asNumber(evaluation?.score);
-  if (evaluation === undefined || score === null) return null;
-  const reasons = Array.isArray(evaluation.reasons) ? evaluation.reasons : [];
-  return {
-    score,
-    reasons: reasons.flatMap((reason) => asString(asObject(reason)?.message) ?? asString(reason) ?? []),
-  };
-}
-
-function gateSummary(value: JsonValue | undefined): GateSummary | null {
-  const report = asObject(value);
-  if (report === undefined) return null;
-  const cases = Array.isArray(report.cases) ? report.cases : [];
-  const candidate = asObject(report.candidate);
-  const baseline = asObject(report.baseline);
-  return {
-    verdict: asString(report.verdict) ?? (report.passed === true ? 'promote' : 'reject'),
-    cases: cases.length,
-    passedCases: cases.filter((item) => asObject(item)?.passed === true).length,
-    reasons: asStrings(report.reasons),
-    candidateMedianMs: asNumber(candidate?.medianLatencyMs),
-    baselineMedianMs: asNumber(baseline?.medianLatencyMs),
-    candidateErrorRate: asNumber(candidate?.errorRate),
-    baselineErrorRate: asNumber(baseline?.errorRate),
-  };
-}
-
-function shadowSummary(value: JsonValue | undefined): ShadowSummary | null {
-  const shadow = asObject(value);
-  const calls = asNumber(shadow?.calls);
-  if (shadow === undefined || calls === null) return null;
-  return {
-    calls,
-    candidateFailures: asNumber(shadow.candidateFailures) ?? 0,
-    activeFailures: asNumber(shadow.activeFailures) ?? 0,
-    candidateMedianMs: asNumber(shadow.candidateMedianMs) ?? 0,
-    activeMedianMs: asNumber(shadow.activeMedianMs) ?? 0,
-  };
-}
-
-// Evidence is JSON written by whichever version of the library (or user) made the change:
-// read it defensively, field by field.
-
-function asObject(value: JsonValue | undefined): { [key: string]: JsonValue } | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
-}
-
-function asString(value: JsonValue | undefined): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-function asNumber(value: JsonValue | undefined): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? value : null;
-}
-
-function asStrings(value: JsonValue | undefined): string[] {
-  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 }

@@ -1,3 +1,4 @@
+import type { AuditedVersionChange, ImprovementOutcome } from '../storage/audit-evidence.ts';
 import type { ToolRecord, VersionAuthor } from '../storage/types.ts';
 
 /**
@@ -152,88 +153,8 @@ export interface ReportPoint {
   versions: number[];
 }
 
-/** The regression gate's verdict on a promoted candidate, from the audit evidence. */
-export interface GateSummary {
-  /** `promote` or `reject` (a promotion normally carries `promote`). */
-  verdict: string;
-  /** Cases run. */
-  cases: number;
-  /** Cases the candidate passed. */
-  passedCases: number;
-  /** Rules that rejected it, if any. */
-  reasons: string[];
-  /** The candidate's median latency over the gate's runs, ms; `null` when not recorded. */
-  candidateMedianMs: number | null;
-  /** The replaced version's median latency in the same runs, ms; `null` without a baseline. */
-  baselineMedianMs: number | null;
-  /** The candidate's failed runs / runs; `null` when not recorded. */
-  candidateErrorRate: number | null;
-  /** The baseline's failed runs / runs; `null` without a baseline. */
-  baselineErrorRate: number | null;
-}
-
-/** What the shadow phase measured before a promotion, from the audit evidence. */
-export interface ShadowSummary {
-  /** Live inputs the candidate ran on, beside the active version. */
-  calls: number;
-  /** The candidate's failures among them. */
-  candidateFailures: number;
-  /** The active version's failures on the same inputs. */
-  activeFailures: number;
-  /** Median latencies, ms. */
-  candidateMedianMs: number;
-  activeMedianMs: number;
-}
-
-/** A change of a tool's active version, from the audit log. */
-export interface VersionChange {
-  /**
-   * The action recorded: `promoted` (`ToolRegistry.promote`, the agent's promotions) or
-   * `rolled-back` (`ToolRegistry.rollback`: the agent's automatic rollbacks and `sia rollback`,
-   * which may also move to a newer version). See `direction` for which way it went.
-   */
-  kind: 'promoted' | 'rolled-back';
-  /**
-   * Which way the active version moved: `forward` to a higher version number, `backward` to a
-   * lower one, whatever the action was called.
-   */
-  direction: 'forward' | 'backward';
-  /** When, epoch ms. */
-  at: number;
+/** A change of a tool's active version, from the audit log, placed among the calls. */
+export interface VersionChange extends AuditedVersionChange {
   /** Calls read that started before the change (its position on the call-order axis). */
   atCall: number;
-  /** The version that was active before. */
-  fromVersion: number;
-  /** The version active after. */
-  toVersion: number;
-  /** Who made the change (`agent` instance id, `cli`, `human:alice`, …). */
-  actor: string;
-  /** Why, as recorded. */
-  reason: string;
-  /** Unified diff from `fromVersion` to `toVersion`, as kept in the audit evidence; `''` when absent. */
-  diff: string;
-  /** The evaluation that triggered the change: its score and reason messages; `null` when absent. */
-  evaluation: { score: number; reasons: string[] } | null;
-  /** The regression gate's summary (promotions by the agent); `null` when absent. */
-  gate: GateSummary | null;
-  /** The shadow comparison (promotions after a shadow phase); `null` when absent. */
-  shadow: ShadowSummary | null;
-}
-
-/** One finished improvement attempt of the agent (`improvement:finished` in the audit log). */
-export interface ImprovementOutcome {
-  /** When it finished, epoch ms. */
-  at: number;
-  /** `promoted`, `failed`, or another outcome string as recorded. */
-  outcome: string;
-  /** The version that was being improved. */
-  fromVersion: number | null;
-  /** The version promoted, when it was. */
-  toVersion: number | null;
-  /** Rewrite attempts made. */
-  attempts: number | null;
-  /** Model tokens spent. */
-  tokens: number | null;
-  /** Why the attempts were turned down (failures). */
-  reasons: string[];
 }

@@ -3,17 +3,21 @@
  * evidence), read from storage and rendered as one self-contained HTML page.
  * @packageDocumentation
  */
+
+export type {
+  AuditedVersionChange,
+  GateSummary,
+  ImprovementOutcome,
+  ShadowSummary,
+} from '../storage/audit-evidence.ts';
 export { type CollectReportOptions, collectReport } from './collect-report.ts';
 export type {
   ActiveSince,
   CallWindow,
-  GateSummary,
   IdleGap,
-  ImprovementOutcome,
   ImprovementReport,
   PinChange,
   ReportPoint,
-  ShadowSummary,
   ToolReport,
   VersionChange,
   VersionReport,

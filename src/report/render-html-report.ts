@@ -1,9 +1,8 @@
 import { objectOption, stringOption } from '../core/options.ts';
+import type { GateSummary, ImprovementOutcome } from '../storage/audit-evidence.ts';
 import { escapeHtml } from './escape-html.ts';
 import type {
   CallWindow,
-  GateSummary,
-  ImprovementOutcome,
   ImprovementReport,
   PinChange,
   ToolReport,

@@ -7,6 +7,19 @@ export {
   aggregateInvocations,
   RECENT_ERRORS_LIMIT,
 } from './aggregate-invocations.ts';
+export {
+  type AuditedVersionChange,
+  type GateSummary,
+  IMPROVEMENT_AUDIT_TYPE,
+  type ImprovementEvidence,
+  type ImprovementOutcome,
+  improvementTokens,
+  REGISTRY_AUDIT_TYPES,
+  readEvaluationCalls,
+  readImprovementOutcome,
+  readVersionChange,
+  type ShadowSummary,
+} from './audit-evidence.ts';
 export { memoryStorage } from './memory-storage.ts';
 export { type NodeSqliteStorageOptions, nodeSqliteStorage } from './node-sqlite-storage.ts';
 export { type SqlJsStorageOptions, sqlJsStorage } from './sql-js-storage.ts';

@@ -6,11 +6,9 @@
  * {@link JsonValue}s; adapters store and return them without interpreting them.
  */
 
-/** Any JSON-serialisable value. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+import type { JsonObject, JsonValue } from '../core/json-value.ts';
 
-/** A JSON object, e.g. a JSON Schema. */
-export type JsonObject = { [key: string]: JsonValue };
+export type { JsonObject, JsonValue };
 
 /** Who wrote a tool version. */
 export type VersionAuthor = 'generator' | 'llm-rewriter' | 'hardening' | 'human';

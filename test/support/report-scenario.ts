@@ -5,8 +5,9 @@
  * {@link writeLongScenario} continues it: a 13-minute idle gap, a forward `sia rollback` to v2,
  * a long rewrite v3 promoted, and a pin.
  */
-import { IMPROVEMENT_AUDIT_TYPE } from '../../src/agent/tool-improver.ts';
+
 import { ToolRegistry } from '../../src/registry/tool-registry.ts';
+import { IMPROVEMENT_AUDIT_TYPE } from '../../src/storage/audit-evidence.ts';
 import type { InvocationRecord, StorageAdapter } from '../../src/storage/types.ts';
 
 /** When the story starts (epoch ms); every event is a fixed offset from it. */

@@ -1,7 +1,12 @@
-import { IMPROVEMENT_AUDIT_TYPE } from '../../agent/tool-improver.ts';
-import { versionChangeOf } from '../../report/collect-report.ts';
-import type { GateSummary, VersionChange } from '../../report/improvement-report.ts';
-import type { AuditEntry, JsonValue } from '../../storage/types.ts';
+import {
+  type AuditedVersionChange,
+  type GateSummary,
+  IMPROVEMENT_AUDIT_TYPE,
+  readEvaluationCalls,
+  readImprovementOutcome,
+  readVersionChange,
+} from '../../storage/audit-evidence.ts';
+import type { AuditEntry } from '../../storage/types.ts';
 import type { CliCommand } from '../cli-command.ts';
 import { formatMs, formatRatio, formatTime, json, orDash } from '../format-values.ts';
 import { requireTool } from '../require-tool.ts';
@@ -25,14 +30,11 @@ regression gate's result), rollbacks, pins and the agent's improvement attempts.
       storage.listVersions(name),
       storage.listAudit({ toolName: name }),
     ]);
-    const changes = new Map<number, Omit<VersionChange, 'atCall'>>();
+    const changes = new Map<number, AuditedVersionChange>();
     for (const entry of audit) {
-      const change = versionChangeOf(entry);
-      // An audit entry alone cannot place a change among the calls (that is the report's job),
-      // so the history leaves `atCall` out rather than print a meaningless 0.
+      const change = readVersionChange(entry);
       if (change) {
-        const { atCall: _atCall, ...withoutPlace } = change;
-        changes.set(entry.id, withoutPlace);
+        changes.set(entry.id, change);
       }
     }
 
@@ -110,15 +112,11 @@ function versionsOf(entry: AuditEntry): string {
 }
 
 function entryReason(entry: AuditEntry): string {
-  if (entry.type !== IMPROVEMENT_AUDIT_TYPE) return entry.reason;
-  const evidence = entry.evidence as { [key: string]: JsonValue } | null;
-  const reasons = Array.isArray(evidence?.reasons)
-    ? evidence.reasons.filter((item) => typeof item === 'string')
-    : [];
+  const reasons = readImprovementOutcome(entry)?.reasons ?? [];
   return reasons.length === 0 ? entry.reason : `${entry.reason}: ${reasons.join('; ')}`;
 }
 
-function changeDetails(change: Omit<VersionChange, 'atCall'>, entry: AuditEntry): string[] {
+function changeDetails(change: AuditedVersionChange, entry: AuditEntry): string[] {
   const details: string[] = [];
   if (change.evaluation) {
     details.push(`↳ evaluation ${formatRatio(change.evaluation.score)} ${evaluationWindow(entry)}`);
@@ -138,17 +136,8 @@ function changeDetails(change: Omit<VersionChange, 'atCall'>, entry: AuditEntry)
  * it is the evaluation that triggered the change.
  */
 function evaluationWindow(entry: AuditEntry): string {
-  const evidence = entry.evidence as { [key: string]: JsonValue } | null;
-  const evaluation = evidence?.evaluation;
-  const summary =
-    typeof evaluation === 'object' && evaluation !== null && !Array.isArray(evaluation)
-      ? evaluation.summary
-      : undefined;
-  const calls =
-    typeof summary === 'object' && summary !== null && !Array.isArray(summary)
-      ? summary.invocations
-      : undefined;
-  if (typeof calls !== 'number' || !Number.isSafeInteger(calls) || calls < 0) {
+  const calls = readEvaluationCalls(entry);
+  if (calls === null) {
     return '(the score that triggered the change)';
   }
   const version = entry.fromVersion === undefined ? 'the version' : `v${entry.fromVersion}`;

@@ -3,7 +3,7 @@
 // with text it did not write (schemas come from cases, tool definitions and LLM rewrites).
 import { type OutputUnit, Validator } from '@cfworker/json-schema';
 import { integerOption, objectOption } from '../core/options.ts';
-import { canonicalJson } from '../memory/hash-value.ts';
+import { canonicalJson } from './hash-value.ts';
 
 /** One reason a value does not match a schema. */
 export interface SchemaViolation {
