@@ -1,8 +1,7 @@
-import type { Evaluation } from '../evaluation/evaluation.ts';
 import type { TokenUsage } from '../generation/token-usage.ts';
+import type { ImprovementEvents } from '../improvement/improvement-events.ts';
 import type { MemoryStorageErrorEvent } from '../memory/memory-events.ts';
-import type { RegressionReport } from '../regression/regression-report.ts';
-import type { SandboxDenial } from '../sandbox/sandbox-result.ts';
+import type { RuntimeEvents } from '../runtime/runtime-events.ts';
 import type { VersionAuthor } from '../storage/types.ts';
 import type { CreationRefusalCode } from './creation-grant.ts';
 
@@ -32,194 +31,13 @@ export interface ToolRefusedEvent {
   message: string;
 }
 
-/** A managed tool ran (through `invoke`, `run` or `tools()`). */
-export interface ToolInvokedEvent {
-  toolName: string;
-  /** The version that actually ran. */
-  version: number;
-  /** Wall-clock time of the call, ms, without the sandbox's start-up (see `startupMs`). */
-  latencyMs: number;
-  /**
-   * Sandbox start-up the call waited for before it ran, ms (a new process's first call, a tool's
-   * first call on a worker); present only when there was some. Not part of `latencyMs` nor of
-   * the recorded latency.
-   */
-  startupMs?: number;
-  success: boolean;
-  /** The error when it failed: a sandbox code (`TOOL_ERROR`, `TIMEOUT`, …) and its message. */
-  error?: { code: string; message: string };
-  /**
-   * Network requests the sandbox refused during the call, present only when there were some,
-   * also when the tool caught the error and succeeded. Production calls are not failed for it;
-   * the regression gate and shadow runs are.
-   */
-  denials?: SandboxDenial[];
-}
-
-/** A version was scored. */
-export interface ToolEvaluatedEvent {
-  toolName: string;
-  version: number;
-  evaluation: Evaluation;
-}
-
-/** Work to improve a version began. */
-export interface ImprovementStartedEvent {
-  toolName: string;
-  /** The version being improved (the active one). */
-  version: number;
-  evaluation: Evaluation;
-  /** The rewriter's name. */
-  rewriter: string;
-  /**
-   * How many improvements this tool has had, this one included (persistent). Only improvements
-   * that produce a candidate are counted, so the number is final once one does.
-   */
-  rewrites: number;
-}
-
-/** Where in the pipeline an attempt was rejected. */
-export type AttemptStage =
-  | 'rewrite'
-  | 'validate'
-  | 'capabilities'
-  | 'gate'
-  | 'shadow'
-  | 'approval'
-  | 'promotion';
-
-/** One attempt of an improvement was rejected; the reasons go into the next attempt. */
-export interface ImprovementAttemptFailedEvent {
-  toolName: string;
-  version: number;
-  /** 1-based attempt number. */
-  attempt: number;
-  stage: AttemptStage;
-  /** Why, one entry per finding; each starts with its code. */
-  reasons: string[];
-  /**
-   * One stable code per entry of `reasons`: `REWRITE_EMPTY`, `REWRITE_NO_CODE`,
-   * `REWRITE_REFUSED`, `REWRITE_UNCHANGED`, `REWRITE_NOT_APPLICABLE`, `REWRITE_DECLINED`
-   * (stage `rewrite`); a validator issue code (`validate`); a gate code such as `CASE_FAILED`
-   * (`gate`); `SHADOW_WORSE`; `APPROVAL_DECLINED`; `PROMOTION_CONFLICT`.
-   */
-  codes: string[];
-  /** Who wrote the rejected proposal, when there was one. */
-  author?: VersionAuthor;
-}
-
-/** The regression gate ran on a proposal. */
-export interface RegressionCompletedEvent {
-  toolName: string;
-  /** The baseline version. */
-  version: number;
-  attempt: number;
-  report: RegressionReport;
-}
-
-/** How long the loop took from the first failing evaluation to the promotion. */
-export interface ImprovementLoopEvidence {
-  /** Calls of the tool recorded by this agent between the first failing evaluation and the promotion. */
-  calls: number;
-  /** Milliseconds from the first failing evaluation to the promotion. */
-  ms: number;
-  /** Attempts used by the successful improvement. */
-  attempts: number;
-  /** LLM tokens spent by the successful improvement. */
-  tokens: number;
-}
-
-/** A candidate became the active version. */
-export interface ToolPromotedEvent {
-  toolName: string;
-  fromVersion: number;
-  toVersion: number;
-  /** The evaluation that triggered the improvement. */
-  evaluation: Evaluation;
-  /** The gate's report for the promoted source. */
-  regression: RegressionReport;
-  /** Who wrote the new version. */
-  author: VersionAuthor;
-  /** Why the rewriter thinks it is better. */
-  rationale: string;
-  /** Shadow comparison, when `shadowCalls` > 0. */
-  shadow?: ShadowResult;
-  loop: ImprovementLoopEvidence;
-}
-
-/** Every attempt was rejected (or nothing could be proposed); the current version stays. */
-export interface ImprovementFailedEvent {
-  toolName: string;
-  version: number;
-  /** Attempts made. */
-  attempts: number;
-  /** Why, newest last. */
-  reasons: string[];
-  /**
-   * The codes of `reasons`, newest last: those of the rejected attempts, `LEASE_LOST`, and for
-   * an error its code (`MODEL_TIMEOUT`, `MODEL_CALL_FAILED`, `REWRITERS_FAILED`, `ABORTED`, …).
-   */
-  codes: string[];
-  /** The error, when the improvement failed on an error (model call, storage) rather than on rejections. */
-  error?: unknown;
-}
-
-/** A promoted version did worse than the one it replaced and was rolled back. */
-export interface ToolRolledBackEvent {
-  toolName: string;
-  fromVersion: number;
-  toVersion: number;
-  /** The promoted version's evaluation over its watch window. */
-  evaluation: Evaluation;
-  /** The score of the version it replaced, when it was promoted. */
-  previousScore: number;
-  /** How much worse is tolerated before rolling back. */
-  rollbackMargin: number;
-}
-
-/** Why an improvement did not start. */
-export type SkipReason =
-  | 'pinned'
-  | 'cap'
-  | 'cooldown'
-  | 'budget'
-  | 'busy'
-  | 'leased'
-  | 'watching'
-  | 'not-active';
-
-/** An evaluation asked for a rewrite, but a guard said no. */
-export interface ImprovementSkippedEvent {
-  toolName: string;
-  version: number;
-  reason: SkipReason;
-  /** The guard's numbers, in words. */
-  detail: string;
-}
-
-/** A candidate's shadow run beside the active version on live inputs. */
-export interface ShadowResult {
-  /** Live inputs both ran on. */
-  calls: number;
-  candidateFailures: number;
-  activeFailures: number;
-  /** Median latency of the candidate / the active version on those inputs, ms. */
-  candidateMedianMs: number;
-  activeMedianMs: number;
-}
-
-/** The events of {@link SelfImprovingAgent}; each listener gets one payload object. */
-export interface AgentEvents {
+/**
+ * The events of {@link SelfImprovingAgent}; each listener gets one payload object: the tool
+ * runtime's (`tool:invoked`), the improvement loop's, the agent's own (creation) and the
+ * memory's storage errors.
+ */
+export interface AgentEvents extends RuntimeEvents, ImprovementEvents {
   'tool:created': (event: ToolCreatedEvent) => void;
   'tool:refused': (event: ToolRefusedEvent) => void;
-  'tool:invoked': (event: ToolInvokedEvent) => void;
-  'tool:evaluated': (event: ToolEvaluatedEvent) => void;
-  'improvement:started': (event: ImprovementStartedEvent) => void;
-  'improvement:attempt-failed': (event: ImprovementAttemptFailedEvent) => void;
-  'regression:completed': (event: RegressionCompletedEvent) => void;
-  'tool:promoted': (event: ToolPromotedEvent) => void;
-  'improvement:failed': (event: ImprovementFailedEvent) => void;
-  'tool:rolled-back': (event: ToolRolledBackEvent) => void;
-  'improvement:skipped': (event: ImprovementSkippedEvent) => void;
   'storage:error': (event: MemoryStorageErrorEvent) => void;
 }

@@ -5,11 +5,11 @@
  * for the real sandbox a relation between the reported parts and what the caller measured.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ToolInvokedEvent } from '../runtime/runtime-events.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { SandboxError } from '../sandbox/sandbox-error.ts';
 import type { SandboxRunResult } from '../sandbox/sandbox-result.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
-import type { ToolInvokedEvent } from './agent-events.ts';
 import { SelfImprovingAgent } from './self-improving-agent.ts';
 
 const halve = {

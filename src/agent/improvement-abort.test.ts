@@ -3,17 +3,17 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { textAnswer } from '../../test/support/model-answer.ts';
 import { silentModel } from '../../test/support/silent-model.ts';
 import { AbortedError, ModelTimeoutError } from '../generation/generation-errors.ts';
+import type {
+  ImprovementAttemptFailedEvent,
+  ImprovementFailedEvent,
+  ImprovementSkippedEvent,
+} from '../improvement/improvement-events.ts';
 import type { Rewriter } from '../rewriting/rewriter.ts';
 import { RewritersFailedError } from '../rewriting/rewriters-failed-error.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { REGISTRY_AUDIT_TYPES } from '../storage/audit-evidence.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import type { StorageAdapter } from '../storage/types.ts';
-import type {
-  ImprovementAttemptFailedEvent,
-  ImprovementFailedEvent,
-  ImprovementSkippedEvent,
-} from './agent-events.ts';
 import type { SelfImprovingAgentOptions } from './agent-options.ts';
 import { SelfImprovingAgent } from './self-improving-agent.ts';
 

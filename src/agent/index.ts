@@ -3,36 +3,12 @@
  * closed improvement loop, with an AI SDK tool loop on top.
  * @packageDocumentation
  */
-export {
-  AgentClosedError,
-  ToolInputError,
-  ToolInvocationError,
-  ToolUnavailableError,
-} from './agent-errors.ts';
+export { AgentClosedError } from './agent-errors.ts';
+export type { AgentEvents, ToolCreatedEvent, ToolRefusedEvent } from './agent-events.ts';
 export type {
-  AgentEvents,
-  AttemptStage,
-  ImprovementAttemptFailedEvent,
-  ImprovementFailedEvent,
-  ImprovementLoopEvidence,
-  ImprovementSkippedEvent,
-  ImprovementStartedEvent,
-  RegressionCompletedEvent,
-  ShadowResult,
-  SkipReason,
-  ToolCreatedEvent,
-  ToolEvaluatedEvent,
-  ToolInvokedEvent,
-  ToolPromotedEvent,
-  ToolRefusedEvent,
-  ToolRolledBackEvent,
-} from './agent-events.ts';
-export type {
+  AgentSandbox,
   CreationOptions,
-  ImprovementOptions,
-  PromotionProposal,
   ResolvedCreationOptions,
-  ResolvedImprovementOptions,
   SelfImprovingAgentOptions,
   ToolCreationRequest,
 } from './agent-options.ts';
@@ -50,4 +26,3 @@ export {
   type AgentToolDefinition,
   SelfImprovingAgent,
 } from './self-improving-agent.ts';
-export type { ManagedTool } from './tool-catalog.ts';

@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { Evaluator } from '../evaluation/evaluator.ts';
 import { resolveEvaluatorOptions } from '../evaluation/evaluator-options.ts';
+import { resolveImprovementOptions } from '../improvement/improvement-options.ts';
 import { resolvePerformanceMemoryOptions } from '../memory/performance-memory-options.ts';
 import { HardeningRewriter } from '../rewriting/hardening-rewriter.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
-import { resolveAgentTimeouts, resolveImprovementOptions } from './agent-options.ts';
+import { resolveAgentTimeouts } from './agent-options.ts';
 import { SelfImprovingAgent } from './self-improving-agent.ts';
 
 /** The error `make` throws (it must throw an InvalidOptionError). */

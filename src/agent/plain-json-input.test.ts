@@ -4,11 +4,11 @@ import { InvalidToolError } from '../registry/registry-errors.ts';
 import { ToolRegistry } from '../registry/tool-registry.ts';
 import { InvalidExpectationError } from '../regression/invalid-expectation-error.ts';
 import { InvalidTestCaseError } from '../regression/regression-errors.ts';
+import { ToolInputError } from '../runtime/runtime-errors.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import type { StorageAdapter } from '../storage/types.ts';
 import { scriptedModel } from '../testing/scripted-model.ts';
-import { ToolInputError } from './agent-errors.ts';
 import { SelfImprovingAgent } from './self-improving-agent.ts';
 
 const sandbox = new QuickJsSandbox({ workers: 1, timeoutMs: 10_000 });

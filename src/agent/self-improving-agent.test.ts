@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RateServer, startRateServer } from '../../test/support/rate-server.ts';
 import { HardeningRewriter } from '../rewriting/hardening-rewriter.ts';
+import { ToolInvocationError } from '../runtime/runtime-errors.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import { scriptedModel } from '../testing/scripted-model.ts';
-import { ToolInvocationError } from './agent-errors.ts';
 import type { AgentEvents } from './agent-events.ts';
 import { SelfImprovingAgent } from './self-improving-agent.ts';
 

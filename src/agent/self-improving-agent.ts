@@ -8,24 +8,31 @@ import {
   type ToolSet,
   tool,
 } from 'ai';
-import { errorInfo } from '../core/error-info.ts';
-import { hashValue } from '../core/hash-value.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { SchemaCache } from '../core/json-schema.ts';
 import type { Logger } from '../core/logger.ts';
 import { booleanOption, integerOption } from '../core/options.ts';
-import { plainJsonProblem } from '../core/plain-json.ts';
 import { checkProviderSchema } from '../core/provider-schema.ts';
 import { TypedEmitter } from '../core/typed-emitter.ts';
 import { UnsupportedSchemaError } from '../core/unsupported-schema-error.ts';
 import { Evaluator } from '../evaluation/evaluator.ts';
 import type { EvaluatorOptions, ResolvedEvaluatorOptions } from '../evaluation/evaluator-options.ts';
+import { resolveEvaluatorOptions } from '../evaluation/evaluator-options.ts';
 import { CodeValidator } from '../generation/code-validator.ts';
 import { AbortedError, GenerationFailedError } from '../generation/generation-errors.ts';
 import { modelWithDeadline, withDeadline } from '../generation/model-deadline.ts';
 import { checkLanguageModel } from '../generation/model-text.ts';
 import { addUsage, emptyUsage, type TokenUsage, usageFromModel } from '../generation/token-usage.ts';
-import { ToolGenerator } from '../generation/tool-generator.ts';
+import { type GenerationValidator, ToolGenerator } from '../generation/tool-generator.ts';
+import { ImprovementBudget } from '../improvement/improvement-budget.ts';
+import { ImprovementLease } from '../improvement/improvement-lease.ts';
+import {
+  type PromotionProposal,
+  type ResolvedImprovementOptions,
+  resolveImprovementOptions,
+} from '../improvement/improvement-options.ts';
+import { PromotionWatch } from '../improvement/promotion-watch.ts';
+import { ToolImprover } from '../improvement/tool-improver.ts';
 import { PerformanceMemory } from '../memory/performance-memory.ts';
 import { InvalidToolError } from '../registry/registry-errors.ts';
 import { checkToolName, type ToolDefinition, toInputSchema } from '../registry/tool-definition.ts';
@@ -35,28 +42,20 @@ import { chainRewriters } from '../rewriting/chain-rewriters.ts';
 import { HardeningRewriter } from '../rewriting/hardening-rewriter.ts';
 import { LlmRewriter } from '../rewriting/llm-rewriter.ts';
 import type { Rewriter } from '../rewriting/rewriter.ts';
+import { type ManagedTool, ToolCatalog } from '../runtime/tool-catalog.ts';
+import { type GrantedCapabilities, type ToolCallOutcome, ToolRuntime } from '../runtime/tool-runtime.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
-import { isSandboxError } from '../sandbox/sandbox-error.ts';
-import type { SandboxDenial } from '../sandbox/sandbox-result.ts';
-import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
+import type { SecretSource } from '../sandbox/sandbox-secrets.ts';
 import { sqlJsStorage } from '../storage/sql-js-storage.ts';
-import { ToolNotFoundError } from '../storage/storage-errors.ts';
 import type { JsonObject, JsonValue, StorageAdapter, ToolVersion } from '../storage/types.ts';
-import {
-  AgentClosedError,
-  ToolInputError,
-  ToolInvocationError,
-  ToolUnavailableError,
-} from './agent-errors.ts';
+import { AgentClosedError } from './agent-errors.ts';
 import type { AgentEvents } from './agent-events.ts';
 import {
-  type PromotionProposal,
+  type AgentSandbox,
   type ResolvedAgentTimeouts,
   type ResolvedCreationOptions,
-  type ResolvedImprovementOptions,
   resolveAgentTimeouts,
   resolveCreationOptions,
-  resolveImprovementOptions,
   resolveSecretsOption,
   type SelfImprovingAgentOptions,
   type ToolCreationRequest,
@@ -67,8 +66,6 @@ import {
   requestNewToolDescription,
   requestNewToolInput,
 } from './request-new-tool.ts';
-import { type ManagedTool, ToolCatalog } from './tool-catalog.ts';
-import { ToolImprover } from './tool-improver.ts';
 
 /** A hand-written tool for {@link SelfImprovingAgent.addTool}. */
 export interface AgentToolDefinition extends ToolDefinition {
@@ -143,19 +140,21 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   /** The promotion gate and the tools' regression cases. */
   readonly regression: RegressionRunner;
   /** The sandbox every tool runs in. */
-  readonly sandbox: QuickJsSandbox;
+  readonly sandbox: AgentSandbox;
   /** The improvement settings in force. */
   readonly improvement: ResolvedImprovementOptions;
   /** This agent's name in audit entries and leases. */
   readonly instanceId: string;
   readonly #model: LanguageModel | undefined;
-  readonly #generator: ToolGenerator | undefined;
-  readonly #validator: CodeValidator;
+  readonly #generator: Pick<ToolGenerator, 'generate'> | undefined;
+  readonly #ownedGenerator: ToolGenerator | undefined;
+  readonly #validator: GenerationValidator;
   readonly #catalog: ToolCatalog;
+  readonly #runtime: ToolRuntime;
   readonly #improver: ToolImprover;
   readonly #sideEffects = new Set<string>();
   readonly #system: string;
-  readonly #owned: { storage: boolean; sandbox: boolean; generator: boolean };
+  readonly #owned: { storage: boolean; sandbox: boolean };
   readonly #unwatch: (() => void) | undefined;
   readonly #ready: Promise<void>;
   readonly #toolCache = new Map<string, { version: number; tool: ToolSet[string] }>();
@@ -186,6 +185,28 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       );
     }
     if (options.model !== undefined) checkLanguageModel(options.model);
+    checkRole('sandbox', options.sandbox, ['run', 'runDetailed'], 'a Sandbox (QuickJsSandbox fits)');
+    checkRole(
+      'validator',
+      options.validator,
+      ['validate'],
+      'a validator with validate() (CodeValidator fits)',
+    );
+    checkRole('evaluator', options.evaluator, ['evaluate'], 'an evaluator with evaluate() (Evaluator fits)');
+    checkRole('rewriter', options.rewriter, ['rewrite'], 'a Rewriter ({ name, rewrite() })');
+    checkRole(
+      'generator',
+      options.generator,
+      ['generate'],
+      'a generator with generate() (ToolGenerator fits)',
+    );
+    if (typeof (options.regression as { run?: unknown } | undefined)?.run === 'function') {
+      throw new InvalidOptionError(
+        'regression',
+        "the RegressionRunner's options ({ runs, heldOutFraction, … }); the agent builds its runner on its own storage and sandbox",
+        options.regression,
+      );
+    }
     this.#timeouts = resolveAgentTimeouts(options);
     this.#logger = options.logger;
     this.improvement = resolveImprovementOptions(options.improvement, {
@@ -203,44 +224,44 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       options.closeStorage === undefined ? false : booleanOption('closeStorage', options.closeStorage);
     const closeSandbox =
       options.closeSandbox === undefined ? false : booleanOption('closeSandbox', options.closeSandbox);
-    this.#owned = {
-      storage: !options.storage || closeStorage,
-      sandbox: !options.sandbox || closeSandbox,
-      generator: false,
-    };
-    this.storage = options.storage ?? sqlJsStorage();
-    this.sandbox = options.sandbox ?? new QuickJsSandbox({ logger: options.logger });
+    this.#owned = { storage: !options.storage || closeStorage, sandbox: !options.sandbox || closeSandbox };
+
+    // --- the parts ----------------------------------------------------------------------------
+    const storage = options.storage ?? sqlJsStorage();
+    const sandbox = options.sandbox ?? new QuickJsSandbox({ logger: options.logger });
+    const secrets = this.#secrets === undefined ? {} : { secrets: this.#secrets };
+    const capabilities = (toolName: string, stored: ToolVersion['capabilities']) =>
+      this.#callCapabilities(toolName, stored);
+    this.storage = storage;
+    this.sandbox = sandbox;
     this.memory = new PerformanceMemory({
       ...options.memory,
-      storage: this.storage,
+      storage,
       capture: options.capture,
       logger: options.logger,
     });
     this.memory.on('storage:error', (event) => this.emit('storage:error', event));
-    this.registry = new ToolRegistry({ storage: this.storage, actor: this.instanceId });
+    this.registry = new ToolRegistry({ storage, actor: this.instanceId });
     this.#validator = options.validator ?? new CodeValidator();
     const evaluator = options.evaluator ?? new Evaluator();
-    this.regression =
-      options.regression instanceof RegressionRunner
-        ? options.regression
-        : new RegressionRunner({
-            ...options.regression,
-            storage: this.storage,
-            sandbox: this.sandbox,
-            ...(this.#secrets === undefined ? {} : { secrets: this.#secrets }),
-            capabilities: (toolName, stored) => this.#callCapabilities(toolName, stored),
-          });
+    this.regression = new RegressionRunner({
+      ...options.regression,
+      storage,
+      sandbox,
+      ...secrets,
+      capabilities,
+    });
     if (options.generator) {
       this.#generator = options.generator;
     } else if (options.model) {
-      this.#generator = new ToolGenerator({
+      this.#ownedGenerator = new ToolGenerator({
         model: options.model,
-        sandbox: this.sandbox,
+        sandbox,
         logger: options.logger,
         modelTimeoutMs: this.#timeouts.modelTimeoutMs,
-        ...(this.#secrets === undefined ? {} : { secrets: this.#secrets }),
+        ...secrets,
       });
-      this.#owned.generator = true;
+      this.#generator = this.#ownedGenerator;
     }
     const rewriter: Rewriter =
       options.rewriter ??
@@ -250,42 +271,74 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
               new HardeningRewriter(),
               new LlmRewriter({ model: options.model, modelTimeoutMs: this.#timeouts.modelTimeoutMs }),
             ],
-            {
-              logger: options.logger,
-            },
+            { logger: options.logger },
           )
         : new HardeningRewriter());
     this.#catalog = new ToolCatalog(this.registry, this.#validator, new SchemaCache());
+
+    // --- the improvement loop: evaluation, policy, lease, rewrite → validate → gate, shadow,
+    // approval, promotion, watch and rollback, budget ----------------------------------------------
     this.#improver = new ToolImprover({
-      storage: this.storage,
       registry: this.registry,
       memory: this.memory,
       evaluator,
-      watchEvaluator: new Evaluator(watchEvaluatorOptions(evaluator.options, this.improvement.watchCalls)),
-      runner: this.regression,
+      gate: this.regression,
       rewriter,
       validator: this.#validator,
-      sandbox: this.sandbox,
+      sandbox,
       catalog: this.#catalog,
       events: this,
+      lease: new ImprovementLease({
+        store: storage,
+        holder: this.instanceId,
+        ttlMs: this.improvement.leaseMs,
+      }),
+      budget: new ImprovementBudget({
+        ledger: this.registry,
+        maxTokensPerDay: this.improvement.maxTokensPerDay,
+      }),
+      watch: new PromotionWatch({
+        evaluator: new Evaluator(
+          watchEvaluatorOptions(evaluatorOptionsOf(evaluator), this.improvement.watchCalls),
+        ),
+        memory: this.memory,
+        registry: this.registry,
+        catalog: this.#catalog,
+        events: this,
+        options: this.improvement,
+        actor: this.instanceId,
+      }),
       options: this.improvement,
       approve: options.approve as ((proposal: PromotionProposal) => boolean | Promise<boolean>) | undefined,
       sideEffects: this.#sideEffects,
       captureEnabled: options.capture?.inputs === true && options.capture?.outputs === true,
       instanceId: this.instanceId,
       logger: options.logger,
-      ...(this.#secrets === undefined ? {} : { secrets: this.#secrets }),
-      capabilities: (toolName, stored) => this.#callCapabilities(toolName, stored),
+      ...secrets,
+      capabilities,
     });
+
+    // --- the runtime: every call runs here and is handed to the loop -------------------------------
+    this.#runtime = new ToolRuntime({
+      catalog: this.#catalog,
+      sandbox,
+      memory: this.memory,
+      events: this,
+      ...secrets,
+      capabilities,
+      afterCall: (toolName, version, input, outcome) =>
+        this.#improver.afterCall(toolName, version, input, outcome),
+      inline: this.improvement.mode === 'inline',
+    });
+
     // Another process promoted or rolled back: serve the new active version from the next call.
-    this.#unwatch = this.storage.watchActive?.((change) => {
+    this.#unwatch = storage.watchActive?.((change) => {
       const known = this.#catalog.get(change.toolName);
       if (known?.version.version === change.activeVersion) return;
       void this.#catalog.refresh(change.toolName).catch((error: unknown) => {
         options.logger?.warn?.('could not refresh a tool after a change notice', { error: String(error) });
       });
     });
-    const storage = this.storage;
     const catalog = this.#catalog;
     const registry = this.registry;
     const sideEffects = this.#sideEffects;
@@ -336,7 +389,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     if (!validation.ok) {
       throw new InvalidToolError(
         'source',
-        `a valid tool source (${validation.issues.map((issue) => `${issue.code}: ${issue.message}`).join('; ')})`,
+        `a valid tool source (${validation.issues.map((issue) => `${issue.code}${issue.line ? ` (line ${issue.line})` : ''}: ${issue.message}`).join('; ')})`,
         definition.source,
       );
     }
@@ -511,8 +564,8 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       }
     };
     await attempt(() => this.memory.close());
-    if (this.#owned.generator) await attempt(() => this.#generator?.close());
-    if (this.#owned.sandbox) await attempt(() => this.sandbox.close());
+    await attempt(() => this.#ownedGenerator?.close());
+    if (this.#owned.sandbox) await attempt(() => this.sandbox.close?.());
     if (this.#owned.storage) await attempt(() => this.storage.close());
     if (failures.length > 0) throw failures[0];
   }
@@ -522,109 +575,9 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     await this.#ready;
   }
 
-  /** Runs the active version and records the call; never throws for tool failures. */
-  async #execute(
-    toolName: string,
-    input: unknown,
-  ): Promise<{ ok: true; value: unknown; version: number } | { ok: false; error: Error; version?: number }> {
-    const managed = this.#catalog.get(toolName);
-    if (!managed) return { ok: false, error: new ToolNotFoundError(toolName) };
-    const version = managed.version;
-    if (managed.problem !== null) {
-      return { ok: false, error: new ToolUnavailableError(toolName, version.version, managed.problem) };
-    }
-    // Before the schema: the validator recurses (a RangeError on deep input) and accepts what
-    // JSON cannot carry (Infinity passes `type: "integer"`, then reaches the tool as null).
-    const notJson = plainJsonProblem(input, 'input');
-    if (notJson !== null) {
-      return {
-        ok: false,
-        error: new ToolInputError(toolName, [`${notJson.path}: ${notJson.message}`], 'is not plain JSON'),
-      };
-    }
-    const problems = managed.inputSchema.validate(input);
-    if (typeof input !== 'object' || input === null || Array.isArray(input) || problems.length > 0) {
-      const details =
-        problems.length > 0
-          ? problems.slice(0, 5).map((problem) => `${problem.path || '(input)'}: ${problem.message}`)
-          : ['the input must be a JSON object'];
-      return { ok: false, error: new ToolInputError(toolName, details) };
-    }
-    const startedAt = Date.now();
-    const started = performance.now();
-    let value: unknown;
-    let failure: { code: string; message: string; error: unknown } | undefined;
-    let denials: readonly SandboxDenial[] = [];
-    // Sandbox start-up (a new pool's WebAssembly, a tool's first QuickJS instance) is not the call.
-    let startupMs = 0;
-    try {
-      const granted = await this.#callCapabilities(toolName, version.capabilities);
-      const secretNames = granted.secrets;
-      const result = await this.sandbox.runDetailed(
-        {
-          source: version.source,
-          entry: toolName,
-          network: { allow: granted.network },
-          ...(secretNames.length > 0
-            ? { secrets: await resolveSecretValues(secretNames, this.#secrets) }
-            : {}),
-          // Each tool version runs in its own QuickJS instance (added to the derived key).
-          isolationKey: `${toolName}@${version.version}`,
-        },
-        input,
-      );
-      value = result.value;
-      denials = result.denials;
-      startupMs = result.startupMs;
-    } catch (error) {
-      failure = { ...errorInfo(error), error };
-      if (isSandboxError(error)) {
-        denials = error.denials;
-        startupMs = error.startupMs;
-      }
-    }
-    const latencyMs = Math.max(0, performance.now() - started - startupMs);
-    this.memory.record({
-      toolName,
-      version: version.version,
-      startedAt,
-      latencyMs,
-      success: failure === undefined,
-      inputHash: hashValue(input),
-      input,
-      ...(failure
-        ? { errorCode: failure.code, errorMessage: failure.message }
-        : { outputHash: hashValue(value), output: value }),
-    });
-    this.emit('tool:invoked', {
-      toolName,
-      version: version.version,
-      latencyMs,
-      ...(startupMs > 0 ? { startupMs } : {}),
-      success: failure === undefined,
-      ...(failure ? { error: { code: failure.code, message: failure.message } } : {}),
-      // Observable even when the tool caught the error: the call still tried an ungranted host.
-      ...(denials.length > 0 ? { denials: [...denials] } : {}),
-    });
-    const work = this.#improver.afterCall(toolName, version.version, input, {
-      success: failure === undefined,
-      latencyMs,
-    });
-    if (work && this.improvement.mode === 'inline') await work;
-    if (failure) {
-      return {
-        ok: false,
-        version: version.version,
-        error: new ToolInvocationError(
-          toolName,
-          version.version,
-          failure.code,
-          failure.message,
-          failure.error,
-        ),
-      };
-    }
-    return { ok: true, value, version: version.version };
+  /** Runs the active version through the runtime; never throws for tool failures. */
+  #execute(toolName: string, input: unknown): Promise<ToolCallOutcome> {
+    return this.#runtime.execute(toolName, input);
   }
 
   /**
@@ -636,10 +589,10 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   async #callCapabilities(
     toolName: string,
     capabilities: ToolVersion['capabilities'],
-  ): Promise<{ network: string[]; secrets: string[] }> {
+  ): Promise<GrantedCapabilities> {
     let byModel = this.#createdByModelTools.get(toolName);
     if (byModel === undefined) {
-      byModel = (await this.storage.getVersion(toolName, 1))?.author === 'generator';
+      byModel = (await this.registry.version(toolName, 1).catch(() => undefined))?.author === 'generator';
       this.#createdByModelTools.set(toolName, byModel);
     }
     const secrets = capabilities.secrets ?? [];
@@ -709,8 +662,8 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   /** Tools whose version 1 the generator wrote: the count `creation.maxTools` limits (kept in storage). */
   async #createdByModel(): Promise<number> {
     let count = 0;
-    for (const record of await this.storage.listTools()) {
-      const first = await this.storage.getVersion(record.name, 1);
+    for (const record of await this.registry.list()) {
+      const first = await this.registry.version(record.name, 1).catch(() => undefined);
       if (first?.author === 'generator') count += 1;
     }
     return count;
@@ -779,7 +732,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     abortSignal: AbortSignal | undefined,
     onUsage: ((usage: TokenUsage) => void) | undefined,
   ): Promise<JsonObject> {
-    const generator = this.#generator as ToolGenerator;
+    const generator = this.#generator as Pick<ToolGenerator, 'generate'>;
     const capabilities = secrets.length === 0 ? { network } : { network, secrets };
     const examples = (request.examples ?? []).map((example) => ({
       input: example.input as JsonObject,
@@ -896,4 +849,25 @@ function watchEvaluatorOptions(options: ResolvedEvaluatorOptions, watchCalls: nu
             minBaselineInvocations: Math.min(options.degradation.minBaselineInvocations, watchCalls),
           },
   };
+}
+
+/** The evaluator settings the watch derives from: the evaluator's own, or the defaults. */
+function evaluatorOptionsOf(evaluator: object): ResolvedEvaluatorOptions {
+  const own = (evaluator as { options?: unknown }).options;
+  return own !== undefined && typeof own === 'object' && own !== null && 'weights' in own
+    ? (own as ResolvedEvaluatorOptions)
+    : resolveEvaluatorOptions({});
+}
+
+/** Throws unless `value` is undefined or an object with every method in `methods`. */
+function checkRole(option: string, value: unknown, methods: readonly string[], expected: string): void {
+  if (value === undefined) return;
+  const target = value as Record<string, unknown> | null;
+  if (
+    (typeof value !== 'object' && typeof value !== 'function') ||
+    target === null ||
+    methods.some((method) => typeof target[method] !== 'function')
+  ) {
+    throw new InvalidOptionError(option, expected, value);
+  }
 }

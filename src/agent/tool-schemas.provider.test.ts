@@ -10,9 +10,9 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { startTestServer, type TestServer } from '../../test/support/http-server.ts';
 import { toProviderSchema } from '../core/provider-schema.ts';
+import { ToolInputError } from '../runtime/runtime-errors.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
-import { ToolInputError } from './agent-errors.ts';
 import { SelfImprovingAgent } from './self-improving-agent.ts';
 
 const sandbox = new QuickJsSandbox({ workers: 1, timeoutMs: 30_000 });

@@ -95,7 +95,9 @@ describe('ToolRegistry.create', () => {
       /Invalid "examples\[0\]": expected an object \{ input, output \}/,
     ],
     ['example output', { examples: [{ input: {}, output: () => 1 }] }, /examples\[0\].output/],
-    ['author', { author: 'robot' }, /Invalid "author"/],
+    ['author', { author: '' }, /Invalid "author"/],
+    ['long author', { author: 'x'.repeat(65) }, /Invalid "author"/],
+    ['author with a line break', { author: 'a\nb' }, /Invalid "author"/],
   ])('rejects an invalid %s, naming the field, and writes nothing', async (_label, patch, message) => {
     const storage = memoryStorage();
     const registry = new ToolRegistry({ storage });

@@ -1,5 +1,9 @@
 import { hashValue } from '../core/hash-value.ts';
-import { REGISTRY_AUDIT_TYPES } from '../storage/audit-evidence.ts';
+import {
+  IMPROVEMENT_AUDIT_TYPE,
+  type ImprovementEvidence,
+  REGISTRY_AUDIT_TYPES,
+} from '../storage/audit-evidence.ts';
 import { ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
 import type {
   AuditEntry,
@@ -10,6 +14,7 @@ import type {
   StorageAdapter,
   StoredTestCase,
   ToolAuditEntry,
+  ToolCounters,
   ToolRecord,
   ToolVersion,
   VersionAuthor,
@@ -256,6 +261,11 @@ export class ToolRegistry {
     return tool;
   }
 
+  /** The tool's record, or `undefined` when there is no tool of that name. */
+  async find(name: string): Promise<ToolRecord | undefined> {
+    return this.#storage.getTool(checkToolName(name));
+  }
+
   /** Every tool, by name. */
   async list(): Promise<ToolRecord[]> {
     return this.#storage.listTools();
@@ -451,6 +461,41 @@ export class ToolRegistry {
     return Math.max(0, tool.counters.rewrites - last.rewrites + last.to);
   }
 
+  /**
+   * Counts one improvement that produced a candidate: adds one to the tool's rewrite counter
+   * (`counters.rewrites`, which {@link ToolRegistry.improvementCount} reads) and sets its last
+   * rewrite time to `at`. Throws `ToolNotFoundError`.
+   */
+  async recordRewrite(name: string, at: number = Date.now()): Promise<ToolCounters> {
+    return this.#storage.recordRewrite(checkToolName(name), at);
+  }
+
+  /**
+   * Records how one improvement of version `fromVersion` ended (an `improvement:finished` entry
+   * with its typed evidence; its tokens count against a daily budget, see
+   * {@link ToolRegistry.improvementsSince}).
+   */
+  async recordImprovement(
+    name: string,
+    entry: { fromVersion: number; evidence: ImprovementEvidence; actor?: string },
+  ): Promise<AuditEntry> {
+    const { evidence } = entry;
+    return this.#storage.appendAudit({
+      type: IMPROVEMENT_AUDIT_TYPE,
+      toolName: checkToolName(name),
+      actor: this.#actorOf(entry),
+      reason: evidence.outcome,
+      fromVersion: entry.fromVersion,
+      ...(evidence.toVersion === undefined ? {} : { toVersion: evidence.toVersion }),
+      evidence: checkJson(evidence, 'evidence') as JsonObject,
+    });
+  }
+
+  /** Every tool's `improvement:finished` entries since `since` (epoch ms), oldest first. */
+  async improvementsSince(since: number): Promise<AuditEntry[]> {
+    return this.#storage.listAudit({ type: IMPROVEMENT_AUDIT_TYPE, since });
+  }
+
   /** The audit entries about a tool, oldest first; `type` filters (see {@link REGISTRY_AUDIT_TYPES}). */
   async history(name: string, filter: { type?: string; since?: number } = {}): Promise<AuditEntry[]> {
     checkToolName(name);
@@ -596,22 +641,22 @@ function checkVersionNumber(value: unknown, field: string): number {
   return value;
 }
 
-const authors: ReadonlySet<unknown> = new Set<VersionAuthor>([
-  'generator',
-  'llm-rewriter',
-  'hardening',
-  'human',
-]);
+/**
+ * Who wrote a version: any short name, so a third-party rewriter can sign its own versions. The
+ * built-in names (`generator`, `llm-rewriter`, `hardening`, `human`) are known values, not a
+ * closed list.
+ */
+const AUTHOR_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 ._:@/+-]{0,63}$/;
 
 function checkAuthor(value: unknown, field: string): VersionAuthor {
-  if (!authors.has(value)) {
+  if (typeof value !== 'string' || !AUTHOR_PATTERN.test(value)) {
     throw new InvalidToolError(
       field,
-      `one of ${[...authors].map((author) => `"${author}"`).join(', ')}`,
+      'an author name: 1 to 64 letters, digits, spaces or ._:@/+- (for example "llm-rewriter" or "my-rewriter")',
       value,
     );
   }
-  return value as VersionAuthor;
+  return value;
 }
 
 function unifiedDiff(name: string, from: ToolVersion, to: ToolVersion): string {

@@ -31,3 +31,4 @@ export {
   type RegressionRunOptions,
   type RegressionSandbox,
 } from './regression-runner.ts';
+export { type CallOutcome, type ShadowResult, type ShadowVerdict, shadowGate } from './shadow-gate.ts';

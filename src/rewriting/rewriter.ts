@@ -106,8 +106,12 @@ export function decline(
   return null;
 }
 
-/** Who wrote a proposal; stored as the new version's author. */
-export type RewriteAuthor = 'llm-rewriter' | 'hardening';
+/**
+ * Who wrote a proposal; stored as the new version's author. The built-in rewriters sign
+ * `llm-rewriter` and `hardening`; a rewriter of your own signs with its own short name (1 to 64
+ * letters, digits, spaces or `._:@/+-`).
+ */
+export type RewriteAuthor = 'llm-rewriter' | 'hardening' | (string & {});
 
 /** A candidate new version. It is only a candidate: the caller validates and gates it. */
 export interface RewriteProposal {

@@ -18,7 +18,6 @@ import type {
   RetentionPolicy,
   TestCaseOrigin,
   ToolCapabilities,
-  VersionAuthor,
 } from './types.ts';
 
 /**
@@ -28,12 +27,6 @@ import type {
  * accept what a file store rejects).
  */
 
-const authors: ReadonlySet<string> = new Set<VersionAuthor>([
-  'generator',
-  'llm-rewriter',
-  'hardening',
-  'human',
-]);
 const origins: ReadonlySet<string> = new Set<TestCaseOrigin>(['manual', 'example', 'harvested']);
 
 const storageInput: InvalidValueError = (field, expected, value) =>
@@ -146,8 +139,8 @@ export function checkNewVersion(field: string, version: NewToolVersion): void {
     throw new StorageInputError(`${field}.capabilities.secrets`, 'an array of secret names', secrets);
   if (version.parentVersion !== null) checkInteger(`${field}.parentVersion`, version.parentVersion, 1);
   checkString(`${field}.reason`, version.reason);
-  if (!authors.has(version.author))
-    throw new StorageInputError(`${field}.author`, `one of ${[...authors].join(', ')}`, version.author);
+  if (typeof version.author !== 'string' || version.author === '' || version.author.length > 64)
+    throw new StorageInputError(`${field}.author`, 'an author name of 1 to 64 characters', version.author);
 }
 
 /** Checks a {@link NewTool}. */

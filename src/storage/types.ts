@@ -10,8 +10,14 @@ import type { JsonObject, JsonValue } from '../core/json-value.ts';
 
 export type { JsonObject, JsonValue };
 
-/** Who wrote a tool version. */
-export type VersionAuthor = 'generator' | 'llm-rewriter' | 'hardening' | 'human';
+/** The authors the library itself writes: the generator, its two rewriters, and a person. */
+export type KnownVersionAuthor = 'generator' | 'llm-rewriter' | 'hardening' | 'human';
+
+/**
+ * Who wrote a tool version: one of the {@link KnownVersionAuthor}s, or any other short name (a
+ * third-party rewriter signs its own versions).
+ */
+export type VersionAuthor = KnownVersionAuthor | (string & {});
 
 /** Where a regression test case came from. */
 export type TestCaseOrigin = 'manual' | 'example' | 'harvested';

@@ -19,9 +19,9 @@
  */
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ToolInvocationError } from '../../src/agent/agent-errors.ts';
 import { SelfImprovingAgent } from '../../src/agent/self-improving-agent.ts';
 import { HardeningRewriter } from '../../src/rewriting/hardening-rewriter.ts';
+import { ToolInvocationError } from '../../src/runtime/runtime-errors.ts';
 import { QuickJsSandbox } from '../../src/sandbox/quickjs-sandbox.ts';
 import { postgresStorage } from '../../src/storage/postgres/postgres-storage.ts';
 import type { StorageAdapter, ToolAuditEntry } from '../../src/storage/types.ts';

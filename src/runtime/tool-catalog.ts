@@ -1,6 +1,6 @@
 import type { CompiledSchema, SchemaCache } from '../core/json-schema.ts';
 import { type ProviderSchema, toProviderSchema } from '../core/provider-schema.ts';
-import type { CodeValidator } from '../generation/code-validator.ts';
+import type { GenerationValidator } from '../generation/tool-generator.ts';
 import type { ToolRegistry } from '../registry/tool-registry.ts';
 import type { ToolVersion } from '../storage/types.ts';
 
@@ -22,19 +22,22 @@ export interface ManagedTool {
   readonly modelSchema: ProviderSchema;
 }
 
+/** The part of the registry the catalog reads: `ToolRegistry` fits. */
+export type CatalogRegistry = Pick<ToolRegistry, 'list' | 'active' | 'find'>;
+
 /**
- * The agent's view of the registry: the active version of every tool, re-validated when loaded
+ * The runtime's view of the registry: the active version of every tool, re-validated when loaded
  * from storage, and updated on promotion, rollback and notices from other processes. A call
  * takes the version it finds here when it starts and keeps it to the end, so a promotion never
  * interrupts a call already running.
  */
 export class ToolCatalog {
-  readonly #registry: ToolRegistry;
-  readonly #validator: CodeValidator;
+  readonly #registry: CatalogRegistry;
+  readonly #validator: GenerationValidator;
   readonly #schemas: SchemaCache;
   readonly #tools = new Map<string, ManagedTool>();
 
-  constructor(registry: ToolRegistry, validator: CodeValidator, schemas: SchemaCache) {
+  constructor(registry: CatalogRegistry, validator: GenerationValidator, schemas: SchemaCache) {
     this.#registry = registry;
     this.#validator = validator;
     this.#schemas = schemas;
@@ -59,7 +62,7 @@ export class ToolCatalog {
 
   /** Re-reads a tool's active version from storage (after a change elsewhere). */
   async refresh(name: string): Promise<ManagedTool | undefined> {
-    const record = await this.#registry.storage.getTool(name);
+    const record = await this.#registry.find(name);
     if (!record) return undefined;
     const version = await this.#registry.active(name);
     return this.set(record.description, version);

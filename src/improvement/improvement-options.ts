@@ -1,0 +1,151 @@
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { integerOption, numberOption, objectOption } from '../core/options.ts';
+import type { Evaluation } from '../evaluation/evaluation.ts';
+import { DEFAULT_MODEL_TIMEOUT_MS } from '../generation/model-deadline.ts';
+import type { RegressionReport } from '../regression/regression-report.ts';
+import type { RewriteProposal } from '../rewriting/rewriter.ts';
+
+/** How and when the agent improves its tools. */
+export interface ImprovementOptions {
+  /** Evaluate a tool's version after every N of its calls. @default 5 */
+  evaluateEvery?: number;
+  /**
+   * Improvements per tool that produced at least one candidate (kept in storage, so a restart
+   * does not reset it; an improvement where every rewriter declined is not counted). A person
+   * resets a tool's count with `agent.resetImprovements(name)`, `registry.resetImprovements` or
+   * `sia improvements reset <tool>`.
+   * @default 3
+   */
+  maxRewritesPerTool?: number;
+  /** Proposals tried per improvement before giving up. @default 3 */
+  attemptsPerRewrite?: number;
+  /** Minimum time between two improvements of one tool, ms (kept in storage). @default 60_000 */
+  cooldownMs?: number;
+  /** Tools never changed automatically (in addition to tools pinned in storage). @default [] */
+  pinned?: string[];
+  /**
+   * `background`: calls return at once and improvement runs beside them (`idle()` waits for it).
+   * `inline`: the call that triggers an evaluation waits for the whole improvement.
+   * @default 'background'
+   */
+  mode?: 'background' | 'inline';
+  /**
+   * Before promotion, run a candidate that passed the gate beside the active version on the
+   * next K live inputs (its result is not returned); promote only if it did not do worse.
+   * Tools added with `sideEffects: true` skip this. @default 0 (off)
+   */
+  shadowCalls?: number;
+  /**
+   * After a promotion, score the new version separately over this many calls. The watch uses
+   * the evaluator's settings with `window` = `watchCalls`; its `minInvocations` and
+   * `degradation.minBaselineInvocations` are lowered to `watchCalls` when larger.
+   * @default 20
+   */
+  watchCalls?: number;
+  /** Roll back when the watched version scores lower than the replaced one by more than this. @default 0.1 */
+  rollbackMargin?: number;
+  /** Spending limit of LLM tokens for improvements, per UTC day (kept in storage). */
+  budget?: { maxTokensPerDay?: number };
+  /**
+   * How long one instance may hold a tool's improvement lease before another may take it, ms.
+   * It must outlast one attempt's model call, so it must be more than `modelTimeoutMs`.
+   * @default max(120_000, 2 × modelTimeoutMs)
+   */
+  leaseMs?: number;
+  /** Recent successful calls turned into regression cases before a gate (needs `capture`). @default 10 */
+  harvestCases?: number;
+}
+
+/** What the `approve` hook sees before a promotion. */
+export interface PromotionProposal {
+  toolName: string;
+  /** The active version the proposal replaces. */
+  fromVersion: number;
+  /** The proposal (source, rationale, author). */
+  proposal: RewriteProposal;
+  /** The evaluation that triggered the improvement. */
+  evaluation: Evaluation;
+  /** The gate's report. */
+  regression: RegressionReport;
+  /** A unified diff from the active source to the proposal. */
+  diff: string;
+}
+
+/** {@link ImprovementOptions} with defaults applied. */
+export interface ResolvedImprovementOptions {
+  readonly evaluateEvery: number;
+  readonly maxRewritesPerTool: number;
+  readonly attemptsPerRewrite: number;
+  readonly cooldownMs: number;
+  readonly pinned: readonly string[];
+  readonly mode: 'background' | 'inline';
+  readonly shadowCalls: number;
+  readonly watchCalls: number;
+  readonly rollbackMargin: number;
+  readonly maxTokensPerDay: number | undefined;
+  readonly leaseMs: number;
+  readonly harvestCases: number;
+}
+
+/**
+ * Validates and freezes the improvement options. `modelTimeoutMs` is the agent's (resolved)
+ * model deadline and whether the caller set it: an unset `leaseMs` derives from it, a set one
+ * must exceed it.
+ */
+export function resolveImprovementOptions(
+  value: unknown,
+  modelTimeout: { readonly ms: number; readonly set: boolean } = {
+    ms: DEFAULT_MODEL_TIMEOUT_MS,
+    set: false,
+  },
+): ResolvedImprovementOptions {
+  const options = value === undefined ? {} : (objectOption('improvement', value) as ImprovementOptions);
+  const mode = options.mode ?? 'background';
+  if (mode !== 'background' && mode !== 'inline') {
+    throw new InvalidOptionError('improvement.mode', '"background" or "inline"', mode);
+  }
+  const pinned = options.pinned ?? [];
+  if (!Array.isArray(pinned) || pinned.some((name) => typeof name !== 'string')) {
+    throw new InvalidOptionError('improvement.pinned', 'an array of tool names', pinned);
+  }
+  const budget = options.budget === undefined ? {} : objectOption('improvement.budget', options.budget);
+  return Object.freeze({
+    evaluateEvery: integerOption('improvement.evaluateEvery', options.evaluateEvery ?? 5, 1),
+    maxRewritesPerTool: integerOption('improvement.maxRewritesPerTool', options.maxRewritesPerTool ?? 3, 0),
+    attemptsPerRewrite: integerOption(
+      'improvement.attemptsPerRewrite',
+      options.attemptsPerRewrite ?? 3,
+      1,
+      20,
+    ),
+    cooldownMs: integerOption('improvement.cooldownMs', options.cooldownMs ?? 60_000, 0),
+    pinned: Object.freeze([...pinned]),
+    mode,
+    shadowCalls: integerOption('improvement.shadowCalls', options.shadowCalls ?? 0, 0, 10_000),
+    watchCalls: integerOption('improvement.watchCalls', options.watchCalls ?? 20, 1, 100_000),
+    rollbackMargin: numberOption('improvement.rollbackMargin', options.rollbackMargin ?? 0.1, 0, 1),
+    maxTokensPerDay:
+      budget.maxTokensPerDay === undefined
+        ? undefined
+        : integerOption('improvement.budget.maxTokensPerDay', budget.maxTokensPerDay, 0),
+    leaseMs: resolveLeaseMs(options.leaseMs, modelTimeout),
+    harvestCases: integerOption('improvement.harvestCases', options.harvestCases ?? 10, 0),
+  });
+}
+
+function resolveLeaseMs(
+  value: unknown,
+  modelTimeout: { readonly ms: number; readonly set: boolean },
+): number {
+  if (value === undefined) return Math.max(120_000, 2 * modelTimeout.ms);
+  const leaseMs = integerOption('improvement.leaseMs', value, 1_000);
+  // An unset modelTimeoutMs was derived from leaseMs, so only a set one can conflict.
+  if (modelTimeout.set && leaseMs <= modelTimeout.ms) {
+    throw new InvalidOptionError(
+      'improvement.leaseMs',
+      `more than modelTimeoutMs (${modelTimeout.ms}), so an attempt's model call ends before the lease does; raise improvement.leaseMs or lower modelTimeoutMs`,
+      leaseMs,
+    );
+  }
+  return leaseMs;
+}

@@ -1,0 +1,218 @@
+import { describe, expect, it } from 'vitest';
+import { SchemaCache } from '../core/json-schema.ts';
+import { TypedEmitter } from '../core/typed-emitter.ts';
+import type { Evaluation } from '../evaluation/evaluation.ts';
+import { CodeValidator } from '../generation/code-validator.ts';
+import type { ToolRegistry } from '../registry/tool-registry.ts';
+import { ToolCatalog } from '../runtime/tool-catalog.ts';
+import { readImprovementOutcome } from '../storage/audit-evidence.ts';
+import { ImprovementBudget } from './improvement-budget.ts';
+import type { ImprovementEvents } from './improvement-events.ts';
+import {
+  evaluationOf,
+  proposal,
+  registryWithTool,
+  reportOf,
+  scriptedRewriter,
+  V2,
+} from './improvement-fakes.test-support.ts';
+import { ImprovementLease } from './improvement-lease.ts';
+import { type ImprovementOptions, resolveImprovementOptions } from './improvement-options.ts';
+import { PromotionWatch } from './promotion-watch.ts';
+import { ToolImprover } from './tool-improver.ts';
+
+/**
+ * The loop's orchestration with fakes: scripted evaluations, a scripted gate and rewriter, a
+ * sandbox that answers shadow calls from a script; the registry is real (on the in-memory
+ * store), so promotions, counters and audit entries are the real ones.
+ */
+async function loop(options: {
+  evaluations: Evaluation[];
+  reports?: ReturnType<typeof reportOf>[];
+  answers?: Parameters<typeof scriptedRewriter>[0];
+  improvement?: ImprovementOptions;
+  approve?: () => boolean;
+  shadowOutcomes?: boolean[];
+  registry?: ToolRegistry;
+}) {
+  const registry = options.registry ?? (await registryWithTool());
+  const catalog = new ToolCatalog(registry, new CodeValidator(), new SchemaCache());
+  await catalog.load();
+  const events = new TypedEmitter<ImprovementEvents>();
+  const log: string[] = [];
+  for (const name of [
+    'tool:evaluated',
+    'improvement:started',
+    'improvement:attempt-failed',
+    'improvement:failed',
+    'improvement:skipped',
+    'tool:promoted',
+    'tool:rolled-back',
+  ] as const) {
+    events.on(name, (event: unknown) =>
+      log.push(`${name}${'reason' in (event as object) ? ` ${(event as { reason: string }).reason}` : ''}`),
+    );
+  }
+  const evaluations = [...options.evaluations];
+  const evaluate = async () => evaluations.shift() ?? evaluationOf(1, false);
+  const reports = [...(options.reports ?? [reportOf('promote')])];
+  const shadowOutcomes = [...(options.shadowOutcomes ?? [])];
+  const settings = resolveImprovementOptions({
+    evaluateEvery: 2,
+    cooldownMs: 0,
+    watchCalls: 2,
+    ...options.improvement,
+  });
+  const memory = { summary: async () => evaluationOf(1).summary, recent: async () => [] };
+  const improver = new ToolImprover({
+    registry,
+    memory,
+    evaluator: { evaluate },
+    gate: {
+      run: async () => reports.shift() ?? reportOf('reject', ['CASE_FAILED: no report left']),
+      visibleCases: async () => [],
+    },
+    rewriter: scriptedRewriter(options.answers ?? [proposal(V2, 50)]),
+    validator: new CodeValidator(),
+    sandbox: {
+      runDetailed: async () => {
+        if (shadowOutcomes.shift() === false) throw Object.assign(new Error('boom'), { code: 'TOOL_ERROR' });
+        return { value: 3, denials: [], startupMs: 0, logs: [] } as never;
+      },
+    },
+    catalog,
+    events,
+    lease: new ImprovementLease({ store: {}, holder: 'me', ttlMs: 1000 }),
+    budget: new ImprovementBudget({ ledger: registry, maxTokensPerDay: settings.maxTokensPerDay }),
+    watch: new PromotionWatch({
+      evaluator: { evaluate },
+      memory,
+      registry,
+      catalog,
+      events,
+      options: settings,
+      actor: 'me',
+    }),
+    options: settings,
+    approve: options.approve,
+    sideEffects: new Set(),
+    captureEnabled: false,
+    instanceId: 'me',
+    logger: undefined,
+  });
+  const call = async (times: number, success = true) => {
+    for (let index = 0; index < times; index += 1) {
+      const version = catalog.get('add')?.version.version ?? 0;
+      improver.afterCall('add', version, { a: 1, b: 2 }, { success, latencyMs: 1 });
+      await improver.idle();
+    }
+  };
+  return { improver, registry, catalog, log, call };
+}
+
+describe('ToolImprover: the loop composed from its parts', () => {
+  it('evaluates every evaluateEvery calls; a failing evaluation rewrites, gates, promotes and watches', async () => {
+    const { registry, catalog, log, call } = await loop({ evaluations: [evaluationOf(0.4)] });
+    await call(1);
+    expect(log).toEqual([]);
+    await call(1);
+    expect(log).toEqual(['tool:evaluated', 'improvement:started', 'tool:promoted']);
+    expect((await registry.tool('add')).activeVersion).toBe(2);
+    expect(catalog.get('add')?.version.version).toBe(2);
+    expect((await registry.tool('add')).counters.rewrites).toBe(1);
+    const [finished] = await registry.improvementsSince(0);
+    expect(finished && readImprovementOutcome(finished)).toMatchObject({
+      outcome: 'promoted',
+      toVersion: 2,
+      tokens: 50,
+    });
+    // The watch counts the next calls of v2 and evaluates it after watchCalls (2): it is kept.
+    await call(2);
+    expect(log.slice(3)).toEqual(['tool:evaluated']);
+    expect((await registry.tool('add')).activeVersion).toBe(2);
+  });
+
+  it('rolls back a promoted version that the watch scores lower by more than the margin', async () => {
+    const { registry, catalog, log, call } = await loop({
+      evaluations: [evaluationOf(0.5), evaluationOf(0.2, false, 2)],
+    });
+    await call(2);
+    await call(2);
+    expect(log).toEqual([
+      'tool:evaluated',
+      'improvement:started',
+      'tool:promoted',
+      'tool:evaluated',
+      'tool:rolled-back',
+    ]);
+    expect((await registry.tool('add')).activeVersion).toBe(1);
+    expect(catalog.get('add')?.version.version).toBe(1);
+  });
+
+  it('records a failed improvement with its reasons when every attempt is rejected', async () => {
+    const { registry, log, call } = await loop({
+      evaluations: [evaluationOf(0.4)],
+      reports: [reportOf('reject', ['CASE_FAILED: one']), reportOf('reject', ['CASE_FAILED: two'])],
+      answers: [proposal(V2), proposal(V2)],
+      improvement: { attemptsPerRewrite: 2 },
+    });
+    await call(2);
+    expect(log).toEqual([
+      'tool:evaluated',
+      'improvement:started',
+      'improvement:attempt-failed',
+      'improvement:attempt-failed',
+      'improvement:failed',
+    ]);
+    const [finished] = await registry.improvementsSince(0);
+    expect(finished && readImprovementOutcome(finished)?.reasons).toEqual([
+      'attempt 1 (gate): CASE_FAILED: one',
+      'attempt 2 (gate): CASE_FAILED: two',
+    ]);
+    expect((await registry.tool('add')).activeVersion).toBe(1);
+  });
+
+  it('keeps the version when the approve hook says no (stage approval)', async () => {
+    const { registry, log, call } = await loop({ evaluations: [evaluationOf(0.4)], approve: () => false });
+    await call(2);
+    expect(log).toEqual([
+      'tool:evaluated',
+      'improvement:started',
+      'improvement:attempt-failed',
+      'improvement:failed',
+    ]);
+    expect((await registry.versions('add')).map((version) => version.version)).toEqual([1]);
+  });
+
+  it('skips an improvement the policy refuses (a pinned tool) and says why', async () => {
+    const registry = await registryWithTool();
+    await registry.pin('add');
+    const { log, call } = await loop({ evaluations: [evaluationOf(0.4)], registry });
+    await call(2);
+    expect(log).toEqual(['tool:evaluated', 'improvement:skipped pinned']);
+  });
+
+  it('shadows a gated candidate on the next live inputs and rejects it when it fails more', async () => {
+    const { registry, log, call } = await loop({
+      evaluations: [evaluationOf(0.4)],
+      improvement: { shadowCalls: 2 },
+      shadowOutcomes: [false, false],
+    });
+    await call(2); // evaluation → candidate gated → shadow phase starts
+    expect(log).toEqual(['tool:evaluated', 'improvement:started']);
+    await call(2); // two live inputs, the candidate fails both (the second is also evaluated as usual)
+    expect([...log.slice(2)].sort()).toEqual([
+      'improvement:attempt-failed',
+      'improvement:failed',
+      'tool:evaluated',
+    ]);
+    expect((await registry.tool('add')).activeVersion).toBe(1);
+  });
+
+  it('stops starting work after close()', async () => {
+    const { improver, log, call } = await loop({ evaluations: [evaluationOf(0.4)] });
+    improver.close();
+    await call(4);
+    expect(log).toEqual([]);
+  });
+});

@@ -1,0 +1,611 @@
+import type { Logger } from '../core/logger.ts';
+import type { TypedEmitter } from '../core/typed-emitter.ts';
+import type { Evaluation } from '../evaluation/evaluation.ts';
+import type { EvaluationSource, Evaluator } from '../evaluation/evaluator.ts';
+import { AbortedError } from '../generation/generation-errors.ts';
+import { withDeadline } from '../generation/model-deadline.ts';
+import type { GenerationValidator } from '../generation/tool-generator.ts';
+import { PromotionConflictError, ToolPinnedError } from '../registry/registry-errors.ts';
+import { sourceDiff } from '../registry/source-diff.ts';
+import type { ToolRegistry } from '../registry/tool-registry.ts';
+import type { HarvestSource } from '../regression/regression-runner.ts';
+import { type CallOutcome, type ShadowResult, shadowGate } from '../regression/shadow-gate.ts';
+import type { Rewriter } from '../rewriting/rewriter.ts';
+import type { ToolCatalog } from '../runtime/tool-catalog.ts';
+import type { GrantedCapabilities } from '../runtime/tool-runtime.ts';
+import type { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
+import { SandboxError } from '../sandbox/sandbox-error.ts';
+import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
+import type { ImprovementEvidence } from '../storage/audit-evidence.ts';
+import type { JsonObject, ToolCapabilities } from '../storage/types.ts';
+import {
+  type AttemptRejection,
+  type ImprovementCandidate,
+  type ImprovementGate,
+  improveVersion,
+} from './improve-version.ts';
+import type { ImprovementBudget } from './improvement-budget.ts';
+import type { AttemptStage, ImprovementEvents } from './improvement-events.ts';
+import type { ImprovementLease } from './improvement-lease.ts';
+import type { PromotionProposal, ResolvedImprovementOptions } from './improvement-options.ts';
+import {
+  checkLocalGuards,
+  checkStoredGuards,
+  type ImprovementSkip,
+  needsImprovementCount,
+} from './improvement-policy.ts';
+import type { PromotionWatch } from './promotion-watch.ts';
+import { toJson } from './to-json.ts';
+
+/** `promoted`, or where and why the candidate was turned down (one code per reason). */
+type FinishOutcome = 'promoted' | { stage: AttemptStage; reasons: string[]; codes: string[] };
+
+/** A candidate in its shadow phase: it runs beside the active version on live inputs. */
+interface Shadow {
+  readonly baseVersion: number;
+  readonly evaluation: Evaluation;
+  readonly candidate: ImprovementCandidate;
+  readonly tokens: number;
+  readonly active: CallOutcome[];
+  readonly shadowed: CallOutcome[];
+}
+
+/** What this process tracks per tool. */
+interface ToolState {
+  /** Calls this agent recorded for the tool, every version. */
+  calls: number;
+  /** Calls of the active version since its last evaluation. */
+  sinceEvaluation: number;
+  improving: boolean;
+  firstFailing: { calls: number; at: number } | null;
+  shadow: Shadow | null;
+  /** When an improvement last ended without any candidate (not counted against the cap). */
+  noCandidateAt: number | null;
+}
+
+/** Everything the improver works with, each part typed by the role it plays; the agent builds it. */
+export interface ToolImproverParts {
+  /** Tools, versions, counters and the audit log: every write of the loop goes through it. */
+  readonly registry: Pick<
+    ToolRegistry,
+    | 'find'
+    | 'tool'
+    | 'version'
+    | 'addCandidate'
+    | 'promote'
+    | 'improvementCount'
+    | 'recordRewrite'
+    | 'recordImprovement'
+  >;
+  /** Where the calls are (evaluation, harvesting). */
+  readonly memory: EvaluationSource & HarvestSource;
+  /** Decides whether the active version needs a rewrite. */
+  readonly evaluator: Pick<Evaluator, 'evaluate'>;
+  /** The regression gate. */
+  readonly gate: ImprovementGate;
+  /** Proposes new sources. */
+  readonly rewriter: Rewriter;
+  /** Checks proposals before the gate. */
+  readonly validator: GenerationValidator;
+  /** Runs candidates in shadow. Never the host. */
+  readonly sandbox: Pick<QuickJsSandbox, 'runDetailed'>;
+  /** The versions being served; updated on promotion. */
+  readonly catalog: Pick<ToolCatalog, 'get' | 'set' | 'refresh'>;
+  /** Where the loop's events go. */
+  readonly events: Pick<TypedEmitter<ImprovementEvents>, 'emit'>;
+  /** The per-tool lease (one improver per tool across processes). */
+  readonly lease: ImprovementLease;
+  /** The daily token budget. */
+  readonly budget: ImprovementBudget;
+  /** Watches promotions and rolls them back. */
+  readonly watch: PromotionWatch;
+  /** The improvement settings. */
+  readonly options: ResolvedImprovementOptions;
+  /** The app's approval hook, asked before every promotion. */
+  readonly approve: ((proposal: PromotionProposal) => boolean | Promise<boolean>) | undefined;
+  /** Tools never run in shadow (they have side effects). */
+  readonly sideEffects: ReadonlySet<string>;
+  /** Whether calls are captured with inputs and outputs (needed for harvesting cases). */
+  readonly captureEnabled: boolean;
+  /** The actor of this loop's changes in the audit log. */
+  readonly instanceId: string;
+  /** Where unexpected failures are reported. */
+  readonly logger: Logger | undefined;
+  /** The app's secrets, for shadow runs of tools that read some. */
+  readonly secrets?: SecretSource;
+  /** Narrows a version's capabilities for shadow runs (the agent's current creation grant). */
+  readonly capabilities?: (toolName: string, capabilities: ToolCapabilities) => Promise<GrantedCapabilities>;
+}
+
+/**
+ * The closed loop for every tool, composed of named parts: after each `evaluateEvery` calls of
+ * the active version it scores that version; when a rewrite is needed and the
+ * {@link checkLocalGuards policy} allows it, it takes the tool's {@link ImprovementLease lease},
+ * runs {@link improveVersion} (rewrite → validate → gate), optionally runs the candidate in
+ * shadow ({@link shadowGate}), asks for approval, promotes with compare-and-swap through the
+ * registry, and hands the new version to the {@link PromotionWatch}. At most one improvement per
+ * tool runs at a time in this process; the lease extends that to every process sharing storage.
+ */
+export class ToolImprover {
+  readonly #parts: ToolImproverParts;
+  readonly #states = new Map<string, ToolState>();
+  readonly #tasks = new Set<Promise<void>>();
+  #closed = false;
+  /** Aborted by `close()`: cancels model calls, gates and approvals in flight. */
+  readonly #abort = new AbortController();
+
+  constructor(parts: ToolImproverParts) {
+    this.#parts = parts;
+  }
+
+  /**
+   * Called after every recorded call. Returns the improvement work it started, which `inline`
+   * mode awaits and `background` mode leaves running (tracked for `idle()`).
+   */
+  afterCall(
+    toolName: string,
+    version: number,
+    input: object,
+    outcome: CallOutcome,
+  ): Promise<void> | undefined {
+    if (this.#closed) return undefined;
+    const { options, watch, catalog } = this.#parts;
+    const state = this.#state(toolName);
+    state.calls += 1;
+    const shadow = state.shadow;
+    if (shadow && shadow.baseVersion === version && shadow.active.length < options.shadowCalls) {
+      shadow.active.push(outcome);
+      this.#track(this.#shadowCall(toolName, shadow, input));
+    }
+    const watched = watch.count(toolName, version);
+    if (watched === 'counted') return undefined;
+    if (watched !== undefined) return this.#track(this.#checkWatch(toolName, watched));
+    if (catalog.get(toolName)?.version.version !== version) return undefined;
+    state.sinceEvaluation += 1;
+    if (state.sinceEvaluation < options.evaluateEvery) return undefined;
+    state.sinceEvaluation = 0;
+    return this.#track(this.#evaluate(toolName, version));
+  }
+
+  /** Resolves when every improvement task started so far (and those they started) has settled. */
+  async idle(): Promise<void> {
+    while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
+  }
+
+  /**
+   * Stops starting new work and aborts the work in flight: a model call, a gate or an approval
+   * that is waited for ends at once with `AbortedError` (code `ABORTED`); await `idle()`.
+   */
+  close(): void {
+    this.#closed = true;
+    this.#abort.abort(new AbortedError('the improvement work', new Error('the agent is closing')));
+  }
+
+  #state(toolName: string): ToolState {
+    let state = this.#states.get(toolName);
+    if (!state) {
+      state = {
+        calls: 0,
+        sinceEvaluation: 0,
+        improving: false,
+        firstFailing: null,
+        shadow: null,
+        noCandidateAt: null,
+      };
+      this.#states.set(toolName, state);
+    }
+    return state;
+  }
+
+  #track(work: Promise<void>): Promise<void> {
+    const task = work.catch((error: unknown) => {
+      this.#parts.logger?.error?.('improvement work failed unexpectedly', { error: String(error) });
+    });
+    this.#tasks.add(task);
+    void task.finally(() => this.#tasks.delete(task));
+    return task;
+  }
+
+  #skip(toolName: string, version: number, skip: ImprovementSkip): void {
+    this.#parts.events.emit('improvement:skipped', {
+      toolName,
+      version,
+      reason: skip.reason,
+      detail: skip.detail,
+    });
+  }
+
+  async #checkWatch(toolName: string, watch: Parameters<PromotionWatch['check']>[1]): Promise<void> {
+    if ((await this.#parts.watch.check(toolName, watch)) === 'rolled-back') {
+      this.#state(toolName).sinceEvaluation = 0;
+    }
+  }
+
+  async #evaluate(toolName: string, version: number): Promise<void> {
+    const { evaluator, memory, events, lease, catalog } = this.#parts;
+    const evaluation = await evaluator.evaluate(memory, toolName, { version });
+    events.emit('tool:evaluated', { toolName, version, evaluation });
+    const state = this.#state(toolName);
+    if (!evaluation.needsRewrite) {
+      state.firstFailing = null;
+      return;
+    }
+    state.firstFailing ??= { calls: state.calls, at: Date.now() };
+    const skip = await this.#guard(toolName, version, state);
+    if (skip) return this.#skip(toolName, version, skip);
+    if (!(await lease.acquire(toolName))) {
+      return this.#skip(toolName, version, {
+        reason: 'leased',
+        detail: 'another instance is improving this tool',
+      });
+    }
+    // The lease may have been released by an instance that just promoted: check again. Without
+    // shared leases (one process) the guard's read above is current.
+    const current = lease.shared ? await this.#parts.registry.find(toolName) : undefined;
+    if (current !== undefined && current.activeVersion !== version) {
+      await lease.release(toolName);
+      await catalog.refresh(toolName);
+      return this.#skip(toolName, version, {
+        reason: 'not-active',
+        detail: `version ${current.activeVersion} became active while waiting for the lease`,
+      });
+    }
+    state.improving = true;
+    let handedOver = false;
+    try {
+      handedOver = await this.#improve(toolName, version, evaluation);
+    } finally {
+      if (!handedOver) {
+        state.improving = false;
+        await lease.release(toolName);
+      }
+    }
+  }
+
+  /** The policy's guards, with the facts they need read from storage only when they are needed. */
+  async #guard(toolName: string, version: number, state: ToolState): Promise<ImprovementSkip | null> {
+    const { options, registry, catalog, budget, watch } = this.#parts;
+    const local = checkLocalGuards(version, {
+      improving: state.improving,
+      watchingVersion: watch.get(toolName)?.version ?? null,
+      servedVersion: catalog.get(toolName)?.version.version,
+      noCandidateAt: state.noCandidateAt,
+    });
+    if (local) return local;
+    const record = await registry.find(toolName);
+    // Another process promoted or rolled back and its notice has not arrived yet.
+    if (record && record.activeVersion !== version) await catalog.refresh(toolName);
+    const facts = {
+      record,
+      ...(needsImprovementCount(record, options)
+        ? { improvementsUsed: await registry.improvementCount(toolName) }
+        : {}),
+      ...(options.maxTokensPerDay !== undefined ? { tokensSpentToday: await budget.spentToday() } : {}),
+    };
+    return checkStoredGuards(toolName, version, facts, state, options, Date.now());
+  }
+
+  /** Runs the attempts; returns true when a shadow phase took over the improvement. */
+  async #improve(toolName: string, version: number, evaluation: Evaluation): Promise<boolean> {
+    const { registry, gate, rewriter, validator, events, options, memory, lease } = this.#parts;
+    const before = (await registry.find(toolName))?.counters.rewrites ?? 0;
+    events.emit('improvement:started', {
+      toolName,
+      version,
+      evaluation,
+      rewriter: rewriter.name,
+      rewrites: before + 1,
+    });
+    const attemptFailed = (rejection: AttemptRejection) =>
+      events.emit('improvement:attempt-failed', {
+        toolName,
+        version,
+        attempt: rejection.attempt,
+        stage: rejection.stage,
+        reasons: rejection.reasons,
+        codes: rejection.codes,
+        ...(rejection.proposal ? { author: rejection.proposal.author } : {}),
+      });
+    const result = await improveVersion({
+      toolName,
+      version,
+      evaluation,
+      rewriter,
+      gate,
+      tools: registry,
+      validator,
+      attempts: options.attemptsPerRewrite,
+      ...(this.#parts.captureEnabled && options.harvestCases > 0
+        ? { harvest: { from: memory, max: options.harvestCases } }
+        : {}),
+      abortSignal: this.#abort.signal,
+      // Renew the lease before each further attempt; stop if another instance took it over.
+      beforeAttempt: async () =>
+        (await lease.renew(toolName))
+          ? undefined
+          : { reason: 'the improvement lease expired and another instance holds it', code: 'LEASE_LOST' },
+      // The cap (maxRewritesPerTool) and the stored cooldown count improvements that produced a
+      // candidate: one where every rewriter declined costs nothing but a short in-memory cooldown.
+      onProposal: async () => {
+        await registry.recordRewrite(toolName, Date.now());
+      },
+      onAttemptFailed: attemptFailed,
+      onGateCompleted: (attempt, report) =>
+        events.emit('regression:completed', { toolName, version, attempt, report }),
+    });
+    const state = this.#state(toolName);
+    if (!result.ok) {
+      if (!result.proposed) state.noCandidateAt = Date.now();
+      await this.#failed(
+        toolName,
+        version,
+        result.attempts,
+        result.reasons,
+        result.tokens,
+        result.codes,
+        result.error,
+      );
+      return false;
+    }
+    const { candidate } = result;
+    const reasons = [...result.reasons];
+    const codes = [...result.codes];
+    try {
+      if (options.shadowCalls > 0 && !this.#parts.sideEffects.has(toolName)) {
+        state.shadow = {
+          baseVersion: version,
+          evaluation,
+          candidate,
+          tokens: result.tokens,
+          active: [],
+          shadowed: [],
+        };
+        return true;
+      }
+      const outcome = await this.#finish(toolName, version, evaluation, candidate, result.tokens, undefined);
+      if (outcome === 'promoted') return false;
+      const rejection = { attempt: candidate.attempt, ...outcome, proposal: candidate.proposal };
+      attemptFailed(rejection);
+      reasons.push(
+        ...outcome.reasons.map((reason) => `attempt ${candidate.attempt} (${outcome.stage}): ${reason}`),
+      );
+      codes.push(...outcome.codes);
+      await this.#failed(toolName, version, result.attempts, reasons, result.tokens, codes);
+    } catch (error) {
+      const code = errorCode(error);
+      reasons.push(`error: ${code}: ${error instanceof Error ? error.message : String(error)}`);
+      codes.push(code);
+      await this.#failed(toolName, version, result.attempts, reasons, result.tokens, codes, error);
+    }
+    return false;
+  }
+
+  async #failed(
+    toolName: string,
+    version: number,
+    attempts: number,
+    reasons: string[],
+    tokens: number,
+    codes: string[],
+    error?: unknown,
+  ): Promise<void> {
+    this.#parts.events.emit('improvement:failed', {
+      toolName,
+      version,
+      attempts,
+      reasons,
+      codes,
+      ...(error === undefined ? {} : { error }),
+    });
+    this.#parts.logger?.warn?.(`improvement of "${toolName}" v${version} failed`, { reasons });
+    await this.#record(toolName, version, { outcome: 'failed', attempts, tokens, reasons, codes });
+  }
+
+  /** The `improvement:finished` audit entry, its tokens counted against the daily budget first. */
+  async #record(toolName: string, version: number, evidence: ImprovementEvidence): Promise<void> {
+    await this.#parts.budget.spend(evidence.tokens);
+    await this.#parts.registry.recordImprovement(toolName, {
+      fromVersion: version,
+      evidence,
+      actor: this.#parts.instanceId,
+    });
+  }
+
+  /** Waits for `work`, but no longer than until `close()` aborts it. */
+  #untilClosed<T>(work: () => PromiseLike<T>, operation: string): Promise<T> {
+    return withDeadline(work, { abortSignal: this.#abort.signal, operation });
+  }
+
+  /** Approval, candidate version, compare-and-swap promotion, then the watch. */
+  async #finish(
+    toolName: string,
+    version: number,
+    evaluation: Evaluation,
+    candidate: ImprovementCandidate,
+    tokens: number,
+    shadow: ShadowResult | undefined,
+  ): Promise<FinishOutcome> {
+    const { registry, catalog, events, approve, instanceId } = this.#parts;
+    const active = await registry.version(toolName, version);
+    if (approve) {
+      const approved = await this.#untilClosed(
+        async () =>
+          approve({
+            toolName,
+            fromVersion: version,
+            proposal: candidate.proposal,
+            evaluation,
+            regression: candidate.report,
+            diff: sourceDiff(
+              toolName,
+              { label: `v${version}`, source: active.source },
+              { label: 'candidate', source: candidate.source },
+            ),
+          }),
+        'the approval',
+      );
+      if (approved !== true) {
+        return {
+          stage: 'approval',
+          reasons: ['APPROVAL_DECLINED: the approve hook declined the promotion'],
+          codes: ['APPROVAL_DECLINED'],
+        };
+      }
+    }
+    const state = this.#state(toolName);
+    const loop = {
+      calls: state.firstFailing ? state.calls - state.firstFailing.calls : 0,
+      ms: state.firstFailing ? Date.now() - state.firstFailing.at : 0,
+      attempts: candidate.attempt,
+      tokens,
+    };
+    const added = await registry.addCandidate(toolName, {
+      source: candidate.source,
+      parentVersion: version,
+      reason: candidate.proposal.rationale,
+      author: candidate.proposal.author,
+      actor: instanceId,
+    });
+    try {
+      await registry.promote(toolName, added.version, {
+        expectedActive: version,
+        reason: `${evaluation.reasons.map((reason) => reason.code).join(', ') || 'improvement'}: gate passed (${candidate.report.cases.length} cases)`,
+        actor: instanceId,
+        evidence: toJson({
+          evaluation,
+          regression: candidate.report,
+          shadow: shadow ?? null,
+          loop,
+        }) as JsonObject,
+      });
+    } catch (error) {
+      // A conflict, or a pin that landed after the checks above (refused inside the swap's own
+      // transaction): nothing was promoted.
+      if (PromotionConflictError.isInstance(error) || ToolPinnedError.isInstance(error)) {
+        await catalog.refresh(toolName);
+        return { stage: 'promotion', reasons: [`${error.code}: ${error.message}`], codes: [error.code] };
+      }
+      // The outcome may be unknown (the store failed around COMMIT): the swap and its audit entry
+      // are one transaction, so the active version tells. Promoted: go on as promoted.
+      if ((await registry.tool(toolName).catch(() => undefined))?.activeVersion !== added.version)
+        throw error;
+    }
+    // Committed: from here on the events and the watch must follow, whatever fails next.
+    const description = catalog.get(toolName)?.description ?? (await registry.tool(toolName)).description;
+    catalog.set(description, added);
+    state.firstFailing = null;
+    state.sinceEvaluation = 0;
+    this.#parts.watch.start(toolName, {
+      version: added.version,
+      previousVersion: version,
+      previousScore: evaluation.score,
+    });
+    events.emit('tool:promoted', {
+      toolName,
+      fromVersion: version,
+      toVersion: added.version,
+      evaluation,
+      regression: candidate.report,
+      author: candidate.proposal.author,
+      rationale: candidate.proposal.rationale,
+      ...(shadow ? { shadow } : {}),
+      loop,
+    });
+    try {
+      await this.#record(toolName, version, { outcome: 'promoted', toVersion: added.version, ...loop });
+    } catch (error) {
+      // The promotion (with its own audit entry) stands; only this summary entry is missing.
+      this.#parts.logger?.warn?.(`recording the improvement of "${toolName}" failed`, {
+        error: String(error),
+      });
+    }
+    return 'promoted';
+  }
+
+  /** Runs the candidate in shadow on one live input; the last one decides through the shadow gate. */
+  async #shadowCall(toolName: string, shadow: Shadow, input: object): Promise<void> {
+    const { sandbox, options, lease } = this.#parts;
+    const active = this.#parts.catalog.get(toolName)?.version;
+    const started = performance.now();
+    let success = true;
+    let denied: string | undefined;
+    let startupMs = 0;
+    try {
+      const stored: ToolCapabilities = active?.capabilities ?? { network: [] };
+      const granted = this.#parts.capabilities
+        ? await this.#parts.capabilities(toolName, stored)
+        : { network: stored.network, secrets: stored.secrets ?? [] };
+      const result = await sandbox.runDetailed(
+        {
+          source: shadow.candidate.source,
+          entry: toolName,
+          network: { allow: granted.network },
+          ...(granted.secrets.length > 0
+            ? { secrets: await resolveSecretValues(granted.secrets, this.#parts.secrets) }
+            : {}),
+        },
+        input,
+      );
+      startupMs = result.startupMs;
+      // A candidate that was refused a capability failed this call even if it caught the error.
+      if (result.denials.length > 0) {
+        success = false;
+        denied = result.denials[0]?.target;
+      }
+    } catch (error) {
+      success = false;
+      denied = (error as { denials?: readonly { target: string }[] }).denials?.[0]?.target;
+      startupMs = SandboxError.isInstance(error) ? error.startupMs : 0;
+    }
+    shadow.shadowed.push({
+      success,
+      // The candidate's first shadow call builds its QuickJS instance: start-up, not latency.
+      latencyMs: Math.max(0, performance.now() - started - startupMs),
+      ...(denied === undefined ? {} : { denied }),
+    });
+    if (shadow.shadowed.length < options.shadowCalls) return;
+    const state = this.#state(toolName);
+    if (state.shadow !== shadow) return;
+    state.shadow = null;
+    const { baseVersion, evaluation, candidate, tokens } = shadow;
+    try {
+      const verdict = shadowGate(shadow.active, shadow.shadowed);
+      const outcome: FinishOutcome =
+        verdict.verdict === 'reject'
+          ? { stage: 'shadow', reasons: verdict.reasons, codes: verdict.codes }
+          : await this.#finish(toolName, baseVersion, evaluation, candidate, tokens, verdict.result);
+      if (outcome !== 'promoted') {
+        this.#parts.events.emit('improvement:attempt-failed', {
+          toolName,
+          version: baseVersion,
+          attempt: candidate.attempt,
+          stage: outcome.stage,
+          reasons: outcome.reasons,
+          codes: outcome.codes,
+          author: candidate.proposal.author,
+        });
+        await this.#failed(toolName, baseVersion, candidate.attempt, outcome.reasons, tokens, outcome.codes);
+      }
+    } catch (error) {
+      const code = errorCode(error);
+      await this.#failed(
+        toolName,
+        baseVersion,
+        candidate.attempt,
+        [`${code}: ${String(error)}`],
+        tokens,
+        [code],
+        error,
+      );
+    } finally {
+      state.improving = false;
+      await lease.release(toolName);
+    }
+  }
+}
+
+/** The stable code of an error: a SiaError's `code`, else `ERROR`. */
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code !== '' ? code : 'ERROR';
+}

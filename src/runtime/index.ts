@@ -1,0 +1,14 @@
+/**
+ * Runtime: how one call of a managed tool runs. The catalog of active versions, the input checks,
+ * the sandboxed run with the app's grants, the record of the call, and `tool:invoked`.
+ * @packageDocumentation
+ */
+export { ToolInputError, ToolInvocationError, ToolUnavailableError } from './runtime-errors.ts';
+export type { RuntimeEvents, ToolInvokedEvent } from './runtime-events.ts';
+export { type CatalogRegistry, type ManagedTool, ToolCatalog } from './tool-catalog.ts';
+export {
+  type GrantedCapabilities,
+  type ToolCallOutcome,
+  ToolRuntime,
+  type ToolRuntimeParts,
+} from './tool-runtime.ts';

@@ -1,0 +1,183 @@
+import { errorInfo } from '../core/error-info.ts';
+import { hashValue } from '../core/hash-value.ts';
+import { plainJsonProblem } from '../core/plain-json.ts';
+import type { TypedEmitter } from '../core/typed-emitter.ts';
+import type { PerformanceMemory } from '../memory/performance-memory.ts';
+import type { CallOutcome } from '../regression/shadow-gate.ts';
+import type { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
+import { SandboxError } from '../sandbox/sandbox-error.ts';
+import type { SandboxDenial } from '../sandbox/sandbox-result.ts';
+import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
+import { ToolNotFoundError } from '../storage/storage-errors.ts';
+import type { ToolCapabilities } from '../storage/types.ts';
+import { ToolInputError, ToolInvocationError, ToolUnavailableError } from './runtime-errors.ts';
+import type { RuntimeEvents } from './runtime-events.ts';
+import type { ToolCatalog } from './tool-catalog.ts';
+
+/** What a call may use after the app's grant narrowed the stored capabilities. */
+export interface GrantedCapabilities {
+  /** Network allow-list entries. */
+  readonly network: string[];
+  /** Secret names. */
+  readonly secrets: string[];
+}
+
+/** Everything the runtime works with; the agent builds it. */
+export interface ToolRuntimeParts {
+  /** The active version of every tool. */
+  readonly catalog: Pick<ToolCatalog, 'get'>;
+  /** Where every tool version runs. Never the host. */
+  readonly sandbox: Pick<QuickJsSandbox, 'runDetailed'>;
+  /** Where every call is recorded. */
+  readonly memory: Pick<PerformanceMemory, 'record'>;
+  /** Where `tool:invoked` goes. */
+  readonly events: Pick<TypedEmitter<RuntimeEvents>, 'emit'>;
+  /** The app's secrets, resolved per call for the names a tool was granted. */
+  readonly secrets?: SecretSource;
+  /**
+   * What a call of the tool may use, from its stored capabilities. @default the stored
+   * capabilities as they are
+   */
+  readonly capabilities?: (toolName: string, stored: ToolCapabilities) => Promise<GrantedCapabilities>;
+  /**
+   * Called after every recorded call (the improvement loop counts it); the work it returns is
+   * awaited when `inline` says so.
+   */
+  readonly afterCall?: (
+    toolName: string,
+    version: number,
+    input: object,
+    outcome: CallOutcome,
+  ) => Promise<void> | undefined;
+  /** Await the work `afterCall` returns before the call returns (`improvement.mode: 'inline'`). */
+  readonly inline?: boolean;
+}
+
+/** How a call ended: the value, or the error the caller gets (the call was recorded unless the input was refused). */
+export type ToolCallOutcome =
+  | { readonly ok: true; readonly value: unknown; readonly version: number }
+  | { readonly ok: false; readonly error: Error; readonly version?: number };
+
+/**
+ * Runs one call of a managed tool: picks the version the catalog serves (kept to the end of the
+ * call, so a promotion never interrupts it), refuses input that is not plain JSON or does not
+ * match the tool's schema (nothing runs, nothing is recorded), runs the version in the sandbox
+ * with the capabilities the app grants, records the call with its version, emits
+ * `tool:invoked`, and hands the outcome to the improvement loop.
+ */
+export class ToolRuntime {
+  readonly #parts: ToolRuntimeParts;
+
+  constructor(parts: ToolRuntimeParts) {
+    this.#parts = parts;
+  }
+
+  /** Runs the active version and records the call; never throws for tool failures. */
+  async execute(toolName: string, input: unknown): Promise<ToolCallOutcome> {
+    const managed = this.#parts.catalog.get(toolName);
+    if (!managed) return { ok: false, error: new ToolNotFoundError(toolName) };
+    const version = managed.version;
+    if (managed.problem !== null) {
+      return {
+        ok: false,
+        error: new ToolUnavailableError({ toolName, version: version.version, problem: managed.problem }),
+      };
+    }
+    // Before the schema: the validator recurses (a RangeError on deep input) and accepts what
+    // JSON cannot carry (Infinity passes `type: "integer"`, then reaches the tool as null).
+    const notJson = plainJsonProblem(input, 'input');
+    if (notJson !== null) {
+      return {
+        ok: false,
+        error: new ToolInputError(toolName, [`${notJson.path}: ${notJson.message}`], 'is not plain JSON'),
+      };
+    }
+    const problems = managed.inputSchema.validate(input);
+    if (typeof input !== 'object' || input === null || Array.isArray(input) || problems.length > 0) {
+      const details =
+        problems.length > 0
+          ? problems.slice(0, 5).map((problem) => `${problem.path || '(input)'}: ${problem.message}`)
+          : ['the input must be a JSON object'];
+      return { ok: false, error: new ToolInputError(toolName, details) };
+    }
+    const startedAt = Date.now();
+    const started = performance.now();
+    let value: unknown;
+    let failure: { code: string; message: string; error: unknown } | undefined;
+    let denials: readonly SandboxDenial[] = [];
+    // Sandbox start-up (a new pool's WebAssembly, a tool's first QuickJS instance) is not the call.
+    let startupMs = 0;
+    try {
+      const granted = await this.#granted(toolName, version.capabilities);
+      const result = await this.#parts.sandbox.runDetailed(
+        {
+          source: version.source,
+          entry: toolName,
+          network: { allow: granted.network },
+          ...(granted.secrets.length > 0
+            ? { secrets: await resolveSecretValues(granted.secrets, this.#parts.secrets) }
+            : {}),
+          // Each tool version runs in its own QuickJS instance (added to the derived key).
+          isolationKey: `${toolName}@${version.version}`,
+        },
+        input,
+      );
+      value = result.value;
+      denials = result.denials;
+      startupMs = result.startupMs;
+    } catch (error) {
+      failure = { ...errorInfo(error), error };
+      if (SandboxError.isInstance(error)) {
+        denials = error.denials;
+        startupMs = error.startupMs;
+      }
+    }
+    const latencyMs = Math.max(0, performance.now() - started - startupMs);
+    this.#parts.memory.record({
+      toolName,
+      version: version.version,
+      startedAt,
+      latencyMs,
+      success: failure === undefined,
+      inputHash: hashValue(input),
+      input,
+      ...(failure
+        ? { errorCode: failure.code, errorMessage: failure.message }
+        : { outputHash: hashValue(value), output: value }),
+    });
+    this.#parts.events.emit('tool:invoked', {
+      toolName,
+      version: version.version,
+      latencyMs,
+      ...(startupMs > 0 ? { startupMs } : {}),
+      success: failure === undefined,
+      ...(failure ? { error: { code: failure.code, message: failure.message } } : {}),
+      // Observable even when the tool caught the error: the call still tried an ungranted host.
+      ...(denials.length > 0 ? { denials: [...denials] } : {}),
+    });
+    const work = this.#parts.afterCall?.(toolName, version.version, input, {
+      success: failure === undefined,
+      latencyMs,
+    });
+    if (work && this.#parts.inline === true) await work;
+    if (failure) {
+      return {
+        ok: false,
+        version: version.version,
+        error: new ToolInvocationError({
+          toolName,
+          version: version.version,
+          errorCode: failure.code,
+          message: failure.message,
+          cause: failure.error,
+        }),
+      };
+    }
+    return { ok: true, value, version: version.version };
+  }
+
+  async #granted(toolName: string, stored: ToolCapabilities): Promise<GrantedCapabilities> {
+    if (this.#parts.capabilities) return this.#parts.capabilities(toolName, stored);
+    return { network: stored.network, secrets: stored.secrets ?? [] };
+  }
+}
