@@ -237,6 +237,7 @@ export {
   type QuickJsSandboxOptions,
   type ResolvedNetworkOptions,
   type ResolvedSandboxOptions,
+  type Sandbox,
   type SandboxCall,
   SandboxClosedError,
   type SandboxDenial,

@@ -1,4 +1,5 @@
 import { SourceDigests } from './isolation-key.ts';
+import type { Sandbox } from './sandbox.ts';
 import { type ResolvedCall, resolveSandboxCall, type SandboxCall } from './sandbox-call.ts';
 import { SandboxError } from './sandbox-error.ts';
 import {
@@ -83,7 +84,7 @@ const killGraceMs = 100;
  * await sandbox.close();
  * ```
  */
-export class QuickJsSandbox {
+export class QuickJsSandbox implements Sandbox {
   /** The validated options with defaults applied (frozen). */
   readonly options: ResolvedSandboxOptions;
   readonly #pool: WorkerPool;
