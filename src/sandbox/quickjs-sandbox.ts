@@ -96,7 +96,9 @@ export class QuickJsSandbox implements Sandbox {
    */
   constructor(options: QuickJsSandboxOptions = {}) {
     this.options = resolveSandboxOptions(options);
-    const workerFile = import.meta.url.endsWith('.ts') ? './sandbox-worker.ts' : './sandbox-worker.js';
+    // Source (tests, type-stripped child processes) keeps the worker in worker/; the build writes
+    // every entry flat into dist/ (tsup.config.ts), next to the bundle this code is in.
+    const workerFile = import.meta.url.endsWith('.ts') ? './worker/sandbox-worker.ts' : './sandbox-worker.js';
     this.#pool = new WorkerPool({
       size: this.options.workers,
       init: {
