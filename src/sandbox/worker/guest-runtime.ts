@@ -6,7 +6,7 @@ import {
   type QuickJSRuntime,
   RELEASE_SYNC,
 } from 'quickjs-emscripten';
-import { guestPreludeSource } from '../guest-prelude.ts';
+import { guestBundleSource } from '../guest/guest-bundle.generated.ts';
 import { NetworkPolicy } from '../network-policy.ts';
 import type { GuestErrorInfo, SandboxErrorCode } from '../sandbox-error.ts';
 import { jsonDepthExceeds, MAX_VALUE_DEPTH } from '../value-depth.ts';
@@ -117,7 +117,7 @@ export class GuestRuntime {
       pump: (call) => this.#pump(call),
     });
     const prelude = context.unwrapResult(
-      context.evalCode(guestPreludeSource, 'sandbox-prelude.js', { type: 'global' }),
+      context.evalCode(guestBundleSource, 'sandbox-prelude.js', { type: 'global' }),
     );
     const control = context.unwrapResult(context.callFunction(prelude, context.undefined, host));
     prelude.dispose();
