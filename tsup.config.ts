@@ -2,13 +2,13 @@ import { defineConfig } from 'tsup';
 
 // Entries are flat in dist/ on purpose: the sandbox starts its worker with
 // `new URL('./sandbox-worker.js', import.meta.url)`, which must resolve the same
-// way from every bundle and chunk.
+// way from every bundle and chunk (in source the worker sits in src/sandbox/worker/).
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
     testing: 'src/testing/index.ts',
     postgres: 'src/storage/postgres/index.ts',
-    'sandbox-worker': 'src/sandbox/sandbox-worker.ts',
+    'sandbox-worker': 'src/sandbox/worker/sandbox-worker.ts',
     cli: 'src/cli/main.ts',
   },
   format: ['esm'],

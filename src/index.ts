@@ -276,6 +276,7 @@ export {
   type QuickJsSandboxOptions,
   type ResolvedNetworkOptions,
   type ResolvedSandboxOptions,
+  type Sandbox,
   type SandboxCall,
   SandboxClosedError,
   type SandboxDenial,

@@ -3,6 +3,7 @@
  * time, memory, stack, output and network limits.
  */
 export { QuickJsSandbox } from './quickjs-sandbox.ts';
+export type { Sandbox } from './sandbox.ts';
 export type { SandboxCall } from './sandbox-call.ts';
 export { SandboxClosedError } from './sandbox-closed-error.ts';
 export {

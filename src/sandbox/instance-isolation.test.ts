@@ -190,7 +190,7 @@ describe('a raw write into one tool’s WebAssembly memory', () => {
         instancesPerWorker: 16,
         testHooks: true,
       } as never,
-      workerUrl: new URL('./sandbox-worker.ts', import.meta.url),
+      workerUrl: new URL('./worker/sandbox-worker.ts', import.meta.url),
       killGraceMs: 100,
       logger: undefined,
     });

@@ -1,4 +1,5 @@
 import { SourceDigests } from './isolation-key.ts';
+import type { Sandbox } from './sandbox.ts';
 import { type ResolvedCall, resolveSandboxCall, type SandboxCall } from './sandbox-call.ts';
 import { SandboxError } from './sandbox-error.ts';
 import {
@@ -83,7 +84,7 @@ const killGraceMs = 100;
  * await sandbox.close();
  * ```
  */
-export class QuickJsSandbox {
+export class QuickJsSandbox implements Sandbox {
   /** The validated options with defaults applied (frozen). */
   readonly options: ResolvedSandboxOptions;
   readonly #pool: WorkerPool;
@@ -95,7 +96,9 @@ export class QuickJsSandbox {
    */
   constructor(options: QuickJsSandboxOptions = {}) {
     this.options = resolveSandboxOptions(options);
-    const workerFile = import.meta.url.endsWith('.ts') ? './sandbox-worker.ts' : './sandbox-worker.js';
+    // Source (tests, type-stripped child processes) keeps the worker in worker/; the build writes
+    // every entry flat into dist/ (tsup.config.ts), next to the bundle this code is in.
+    const workerFile = import.meta.url.endsWith('.ts') ? './worker/sandbox-worker.ts' : './sandbox-worker.js';
     this.#pool = new WorkerPool({
       size: this.options.workers,
       init: {

@@ -15,7 +15,7 @@ export interface WorkerPoolOptions {
   readonly size: number;
   /** Per-worker settings (the pool adds the compiled WebAssembly module and the shared flag). */
   readonly init: Omit<WorkerInit, 'wasmModule' | 'preparingFlag'>;
-  /** Location of the worker entry (`sandbox-worker.ts` in source, `sandbox-worker.js` built). */
+  /** Location of the worker entry (`worker/sandbox-worker.ts` in source, `sandbox-worker.js` built: dist/ is flat). */
   readonly workerUrl: URL;
   /**
    * Extra time after a call's deadline before its worker is terminated. The worker normally

@@ -3,7 +3,7 @@ import type { ResolvedNetworkOptions, SandboxDeterminism, SandboxIsolation } fro
 import type { SandboxDenial, SandboxInstanceInfo, SandboxLogEntry } from './sandbox-result.ts';
 
 /**
- * Messages between {@link WorkerPool} (main thread) and `sandbox-worker.ts`. Internal: these
+ * Messages between {@link WorkerPool} (main thread) and `worker/sandbox-worker.ts`. Internal: these
  * types are not part of the public API.
  */
 

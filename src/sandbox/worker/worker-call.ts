@@ -1,9 +1,9 @@
 import type { QuickJSDeferredPromise, QuickJSHandle } from 'quickjs-emscripten';
-import type { HostFetchBudget } from './host-fetch.ts';
-import type { NetworkPolicy } from './network-policy.ts';
-import type { GuestErrorInfo, SandboxErrorCode } from './sandbox-error.ts';
-import type { SandboxDenial, SandboxLogEntry, SandboxLogLevel } from './sandbox-result.ts';
-import type { WorkerRunRequest } from './worker-protocol.ts';
+import type { NetworkPolicy } from '../network-policy.ts';
+import type { GuestErrorInfo, SandboxErrorCode } from '../sandbox-error.ts';
+import type { SandboxDenial, SandboxLogEntry, SandboxLogLevel } from '../sandbox-result.ts';
+import type { WorkerRunRequest } from '../worker-protocol.ts';
+import type { WorkerFetchBudget } from './worker-fetch.ts';
 
 /** At most this many denials are kept per call; a loop of denied requests must not grow the host. */
 const maxDenials = 20;
@@ -37,13 +37,13 @@ export function cancelTimer(timer: HostTimer): void {
 }
 
 /**
- * Host-side state of the call in flight in a `GuestRuntime`: its timers, requests, request
+ * Worker-side state of the call in flight in a `GuestRuntime`: its timers, requests, request
  * budget, captured console output (capped at `maxLogBytes`, counted in characters) and outcome.
  */
-export class HostCall {
+export class WorkerCall {
   readonly request: WorkerRunRequest;
   readonly policy: NetworkPolicy;
-  readonly budget: HostFetchBudget;
+  readonly budget: WorkerFetchBudget;
   readonly logs: SandboxLogEntry[] = [];
   /** Capability requests refused during the call, caught by the tool or not. */
   readonly denials: SandboxDenial[] = [];

@@ -3,10 +3,10 @@ import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders 
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import type { NetworkPolicy } from './network-policy.ts';
+import type { NetworkPolicy } from '../network-policy.ts';
 
 /** A request as described by the guest `fetch` wrapper. */
-export interface HostFetchRequest {
+export interface WorkerFetchRequest {
   readonly url: string;
   readonly method: string;
   readonly headers: readonly (readonly [string, string])[];
@@ -16,7 +16,7 @@ export interface HostFetchRequest {
 }
 
 /** Response metadata handed back to the guest. */
-export interface HostFetchResponse {
+export interface WorkerFetchResponse {
   readonly status: number;
   readonly statusText: string;
   readonly headers: [string, string][];
@@ -26,7 +26,7 @@ export interface HostFetchResponse {
 }
 
 /** Limits of one call's network use. `used` counts requests made so far (redirect hops included). */
-export interface HostFetchBudget {
+export interface WorkerFetchBudget {
   readonly timeoutMs: number;
   readonly maxResponseBytes: number;
   readonly maxRequests: number;
@@ -95,14 +95,14 @@ const maxRedirects = 20;
  * request count and the per-request time are capped, and the body is read (and decompressed)
  * only up to `maxResponseBytes`.
  */
-export async function hostFetch(
-  request: HostFetchRequest,
+export async function workerFetch(
+  request: WorkerFetchRequest,
   body: Uint8Array | undefined,
   policy: NetworkPolicy,
-  budget: HostFetchBudget,
+  budget: WorkerFetchBudget,
   signal: AbortSignal,
   resolveHost: HostLookup = systemLookup,
-): Promise<HostFetchResponse> {
+): Promise<WorkerFetchResponse> {
   let url = request.url;
   let method = request.method.toUpperCase();
   let headers = request.headers.filter(([name]) => !forbiddenRequestHeaders.has(name.toLowerCase()));
@@ -190,7 +190,7 @@ function send(
   payload: Uint8Array | undefined,
   policy: NetworkPolicy,
   timeoutMs: number,
-  budget: HostFetchBudget,
+  budget: WorkerFetchBudget,
   signal: AbortSignal,
   resolveHost: HostLookup,
 ): Promise<SentResponse> {

@@ -12,14 +12,14 @@
  * native call) or the thread crashes, and starts a replacement.
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import { GuestRuntime } from './guest-runtime.ts';
 import type {
   WorkerInit,
   WorkerInstanceInfo,
   WorkerMessage,
   WorkerRunRequest,
   WorkerRunResult,
-} from './worker-protocol.ts';
+} from '../worker-protocol.ts';
+import { GuestRuntime } from './guest-runtime.ts';
 
 interface Instance {
   readonly id: string;

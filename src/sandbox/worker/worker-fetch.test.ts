@@ -1,8 +1,8 @@
 import type { LookupAddress } from 'node:dns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../../test/support/http-server.ts';
-import { FetchFailure, type HostFetchRequest, type HostLookup, hostFetch } from './host-fetch.ts';
-import { NetworkPolicy } from './network-policy.ts';
+import { startTestServer, type TestServer } from '../../../test/support/http-server.ts';
+import { NetworkPolicy } from '../network-policy.ts';
+import { FetchFailure, type HostLookup, type WorkerFetchRequest, workerFetch } from './worker-fetch.ts';
 
 let server: TestServer;
 let redirector: TestServer;
@@ -40,7 +40,7 @@ function fakeDns(addresses: readonly string[]): HostLookup & { calls: string[] }
   return Object.assign(lookup, { calls });
 }
 
-function get(url: string): HostFetchRequest {
+function get(url: string): WorkerFetchRequest {
   return { url, method: 'GET', headers: [], redirect: 'follow', timeoutMs: 0 };
 }
 
@@ -58,13 +58,13 @@ async function refusal(promise: Promise<unknown>): Promise<FetchFailure> {
   throw new Error('expected the request to be refused');
 }
 
-describe('hostFetch DNS rebinding protection', () => {
+describe('workerFetch DNS rebinding protection', () => {
   it('refuses a listed host NAME that resolves to loopback, with and without a port in the entry', async () => {
     for (const entry of [`rebind.test:${server.port}`, 'rebind.test']) {
       const dns = fakeDns(['127.0.0.1']);
       const url = entry.includes(':') ? `http://rebind.test:${server.port}/` : 'http://rebind.test/';
       const failure = await refusal(
-        hostFetch(
+        workerFetch(
           get(url),
           undefined,
           new NetworkPolicy([entry]),
@@ -96,7 +96,7 @@ describe('hostFetch DNS rebinding protection', () => {
   ])('refuses a name that resolves to %s', async (address) => {
     const before = server.requests.length;
     const failure = await refusal(
-      hostFetch(
+      workerFetch(
         get(`http://rebind.test:${server.port}/`),
         undefined,
         new NetworkPolicy([`rebind.test:${server.port}`]),
@@ -112,7 +112,7 @@ describe('hostFetch DNS rebinding protection', () => {
 
   it('refuses a name when any one of its addresses is private', async () => {
     const failure = await refusal(
-      hostFetch(
+      workerFetch(
         get(`http://rebind.test:${server.port}/`),
         undefined,
         new NetworkPolicy([`rebind.test:${server.port}`]),
@@ -127,7 +127,7 @@ describe('hostFetch DNS rebinding protection', () => {
   it('connects to the checked address when the entry opts in, resolving once', async () => {
     const dns = fakeDns(['127.0.0.1']);
     const before = server.requests.length;
-    const response = await hostFetch(
+    const response = await workerFetch(
       get(`http://rebind.test:${server.port}/ok`),
       undefined,
       new NetworkPolicy([`rebind.test:${server.port} allow-private`]),
@@ -144,7 +144,7 @@ describe('hostFetch DNS rebinding protection', () => {
 
   it('keeps literal IP entries listed with their port working (an explicit grant)', async () => {
     const dns = fakeDns([]);
-    const response = await hostFetch(
+    const response = await workerFetch(
       get(`${server.origin}/x`),
       undefined,
       new NetworkPolicy([server.hostPort]),
@@ -161,7 +161,7 @@ describe('hostFetch DNS rebinding protection', () => {
     const target = `http://rebind.test:${server.port}/stolen`;
     const dns = fakeDns(['127.0.0.1']);
     const failure = await refusal(
-      hostFetch(
+      workerFetch(
         get(`${redirector.origin}/?to=${encodeURIComponent(target)}`),
         undefined,
         new NetworkPolicy([redirector.hostPort, `rebind.test:${server.port}`]),
@@ -174,7 +174,7 @@ describe('hostFetch DNS rebinding protection', () => {
     expect(failure.message).toContain('rebind.test resolves to 127.0.0.1');
     expect(dns.calls).toEqual(['rebind.test']);
     expect(server.requests.length).toBe(before);
-    const followed = await hostFetch(
+    const followed = await workerFetch(
       get(`${redirector.origin}/?to=${encodeURIComponent(target)}`),
       undefined,
       new NetworkPolicy([redirector.hostPort, `rebind.test:${server.port} allow-private`]),
@@ -187,7 +187,7 @@ describe('hostFetch DNS rebinding protection', () => {
 
   it('refuses a redirect to the metadata address even when the redirecting host is trusted', async () => {
     const failure = await refusal(
-      hostFetch(
+      workerFetch(
         get(`${redirector.origin}/?to=${encodeURIComponent('http://169.254.169.254/latest/meta-data/')}`),
         undefined,
         new NetworkPolicy([redirector.hostPort, '169.254.169.254']),
@@ -203,7 +203,7 @@ describe('hostFetch DNS rebinding protection', () => {
   it('refuses "localhost" resolved by the system unless its entry opts in', async () => {
     const policy = new NetworkPolicy([`localhost:${server.port}`]);
     const failure = await refusal(
-      hostFetch(
+      workerFetch(
         get(`http://localhost:${server.port}/`),
         undefined,
         policy,
@@ -212,7 +212,7 @@ describe('hostFetch DNS rebinding protection', () => {
       ),
     );
     expect(failure.message).toMatch(/localhost resolves to (127\.0\.0\.1|::1)\./);
-    const allowed = await hostFetch(
+    const allowed = await workerFetch(
       get(`http://localhost:${server.port}/`),
       undefined,
       new NetworkPolicy([`localhost:${server.port} allow-private`]),

@@ -2,18 +2,18 @@ import {
   newQuickJSWASMModuleFromVariant,
   newVariant,
   type QuickJSContext,
-  type QuickJSDeferredPromise,
   type QuickJSHandle,
   type QuickJSRuntime,
   RELEASE_SYNC,
 } from 'quickjs-emscripten';
-import { guestPreludeSource } from './guest-prelude.ts';
-import { type CallOutcome, cancelTimer, HostCall } from './host-call.ts';
-import { FetchFailure, fetchTarget, type HostFetchRequest, hostFetch } from './host-fetch.ts';
-import { NetworkPolicy } from './network-policy.ts';
-import type { GuestErrorInfo, SandboxErrorCode } from './sandbox-error.ts';
-import { jsonDepthExceeds, MAX_VALUE_DEPTH } from './value-depth.ts';
-import type { WorkerInit, WorkerRunRequest, WorkerRunResult } from './worker-protocol.ts';
+import { guestBundleSource } from '../guest/guest-bundle.generated.ts';
+import { NetworkPolicy } from '../network-policy.ts';
+import type { GuestErrorInfo, SandboxErrorCode } from '../sandbox-error.ts';
+import { jsonDepthExceeds, MAX_VALUE_DEPTH } from '../value-depth.ts';
+import type { WorkerInit, WorkerRunRequest, WorkerRunResult } from '../worker-protocol.ts';
+import { GuestMemoryError, newGuestString, readGuestString } from './guest-values.ts';
+import { createHostBridge } from './host-bridge.ts';
+import { type CallOutcome, cancelTimer, WorkerCall } from './worker-call.ts';
 
 /** Settings of a {@link GuestRuntime}; the same as the worker's init data. */
 export type GuestRuntimeOptions = WorkerInit;
@@ -45,7 +45,6 @@ const wasm = (
 const wasmPageBytes = 65536;
 const initialPages = 256; // the QuickJS build's own 16 MiB initial memory: data, C stack, heap start
 const cleanupBudgetMs = 50;
-const maxPendingTimers = 10_000;
 const identifierPattern = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const parsedSourcesLimit = 32;
 
@@ -71,7 +70,7 @@ export class GuestRuntime {
   readonly #policies = new Map<string, NetworkPolicy>();
   /** Recent sources known to parse as a script on their own (see `#compile`). */
   readonly #parsedSources = new Map<string, true>();
-  #call: HostCall | undefined;
+  #call: WorkerCall | undefined;
   #interruptAt = 0;
   /** The context the next `context`-isolated call will use, prepared between calls. */
   #prepared: PreparedContext | undefined;
@@ -108,9 +107,17 @@ export class GuestRuntime {
     runtime.setInterruptHandler(() => this.#interruptAt !== 0 && Date.now() > this.#interruptAt);
     const context = runtime.newContext();
     this.#context = context;
-    const host = this.#createHostBridge(context);
+    const host = createHostBridge(context, {
+      memoryLimitBytes: options.memoryLimitBytes,
+      currentCall: () => this.#call,
+      exhausted: () => this.#exhausted(),
+      fireTimer: (call, id) => this.#fireTimer(call, id),
+      finish: (call, outcome) => this.#finish(call, outcome),
+      hostFailure: (error) => this.#hostFailure(error),
+      pump: (call) => this.#pump(call),
+    });
     const prelude = context.unwrapResult(
-      context.evalCode(guestPreludeSource, 'sandbox-prelude.js', { type: 'global' }),
+      context.evalCode(guestBundleSource, 'sandbox-prelude.js', { type: 'global' }),
     );
     const control = context.unwrapResult(context.callFunction(prelude, context.undefined, host));
     prelude.dispose();
@@ -137,7 +144,7 @@ export class GuestRuntime {
   async run(request: WorkerRunRequest): Promise<WorkerRunResult> {
     if (this.#disposed) throw new Error('this QuickJS instance was disposed');
     const started = performance.now();
-    const call = new HostCall(request, this.#policyFor(request.network.allow), this.#options.maxLogBytes);
+    const call = new WorkerCall(request, this.#policyFor(request.network.allow), this.#options.maxLogBytes);
     this.#call = call;
     this.#interruptAt = Date.now() + request.timeoutMs;
     // The interrupt handler only counts guest execution; this timer covers time spent awaiting
@@ -256,12 +263,12 @@ export class GuestRuntime {
    * so the outcome is a timeout. An interrupt is an ordinary QuickJS exception, so the worker
    * is kept unless its clean-up fails (see `#cleanUp`).
    */
-  #finish(call: HostCall, outcome: CallOutcome): void {
+  #finish(call: WorkerCall, outcome: CallOutcome): void {
     const late = this.#interruptAt !== 0 && Date.now() > this.#interruptAt;
     call.finish(late ? this.#timeout(call.request.timeoutMs, !outcome.ok && outcome.replaceWorker) : outcome);
   }
 
-  #start(call: HostCall, factory: QuickJSHandle, fresh: QuickJSContext | undefined): void {
+  #start(call: WorkerCall, factory: QuickJSHandle, fresh: QuickJSContext | undefined): void {
     const context = this.#context;
     const { request } = call;
     const deterministic = request.deterministic;
@@ -310,7 +317,7 @@ export class GuestRuntime {
    * Calls a privileged control function of the prelude. A guest exception settles `call` with
    * its classified outcome and yields `undefined`; otherwise the result handle is the caller's.
    */
-  #callOrFinish(call: HostCall, fn: QuickJSHandle, ...args: QuickJSHandle[]): QuickJSHandle | undefined {
+  #callOrFinish(call: WorkerCall, fn: QuickJSHandle, ...args: QuickJSHandle[]): QuickJSHandle | undefined {
     const context = this.#context;
     const result = context.callFunction(fn, context.undefined, ...args);
     if (result.error) {
@@ -322,7 +329,7 @@ export class GuestRuntime {
   }
 
   /** Runs queued guest jobs after any host event and settles the call when its promise did. */
-  #pump(call: HostCall): void {
+  #pump(call: WorkerCall): void {
     if (!call.active || call !== this.#call || call.promise === undefined) return;
     const context = this.#context;
     try {
@@ -360,7 +367,7 @@ export class GuestRuntime {
     }
   }
 
-  #cleanUp(call: HostCall, factory: QuickJSHandle | undefined, fresh: QuickJSContext | undefined): boolean {
+  #cleanUp(call: WorkerCall, factory: QuickJSHandle | undefined, fresh: QuickJSContext | undefined): boolean {
     let damaged = !call.outcome || (!call.outcome.ok && call.outcome.replaceWorker);
     for (const timer of call.timers.values()) cancelTimer(timer);
     call.timers.clear();
@@ -688,224 +695,6 @@ export class GuestRuntime {
     return text;
   }
 
-  // --- host bridge -----------------------------------------------------------------------------
-
-  #createHostBridge(context: QuickJSContext): QuickJSHandle {
-    const host = context.newObject();
-    // Every guest value a bridge function creates or reads is complete or the call fails with
-    // MEMORY: a failed QuickJS allocation must never reach the tool as short or empty data.
-    const define = (
-      name: string,
-      implementation: (...args: QuickJSHandle[]) => QuickJSHandle | undefined,
-    ) => {
-      const fn = context.newFunction(name, (...args) => {
-        try {
-          return implementation(...args);
-        } catch (error) {
-          if (!(error instanceof GuestMemoryError) && isMemoryFailure(error)) throw this.#exhausted();
-          throw error;
-        }
-      });
-      context.setProp(host, name, fn);
-      fn.dispose();
-    };
-    const text = (handle: QuickJSHandle | undefined) =>
-      handle !== undefined && context.typeof(handle) === 'string'
-        ? (readGuestString(context, handle) ?? this.#throwExhausted())
-        : '';
-    const guestString = (value: string) => newGuestString(context, value) ?? this.#throwExhausted();
-    const guestBuffer = (bytes: Uint8Array) => newGuestBuffer(context, bytes) ?? this.#throwExhausted();
-    const number = (handle: QuickJSHandle | undefined) =>
-      handle !== undefined && context.typeof(handle) === 'number' ? context.getNumber(handle) : Number.NaN;
-
-    define('log', (level, message) => {
-      const call = this.#call;
-      if (call?.active) call.addLog(text(level), text(message));
-      return undefined;
-    });
-    define('setTimer', (idHandle, delayHandle) => {
-      const call = this.#call;
-      if (!call?.active) return undefined;
-      const id = number(idHandle);
-      const delay = Math.min(Math.max(number(delayHandle) || 0, 0), 2_147_483_647);
-      if (call.timers.size >= maxPendingTimers)
-        throw new Error(`A call may have at most ${maxPendingTimers} pending timers`);
-      const previous = call.timers.get(id);
-      if (previous !== undefined) cancelTimer(previous);
-      const fire = () => {
-        call.timers.delete(id);
-        this.#fireTimer(call, id);
-      };
-      // Node clamps setTimeout(fn, 0) to 1 ms; a zero delay runs on the next turn instead.
-      call.timers.set(
-        id,
-        delay === 0 ? { immediate: setImmediate(fire) } : { timeout: setTimeout(fire, delay) },
-      );
-      return undefined;
-    });
-    define('clearTimer', (idHandle) => {
-      const call = this.#call;
-      const id = number(idHandle);
-      const timer = call?.timers.get(id);
-      if (call && timer !== undefined) {
-        cancelTimer(timer);
-        call.timers.delete(id);
-      }
-      return undefined;
-    });
-    define('fetch', (idHandle, requestHandle, bodyHandle) => {
-      const call = this.#call;
-      const deferred = context.newPromise();
-      if (!call?.active) {
-        this.#rejectFetch(deferred, new FetchFailure('network', 'the call has ended'));
-        return deferred.handle;
-      }
-      const id = number(idHandle);
-      let request: HostFetchRequest;
-      let body: Uint8Array | undefined;
-      try {
-        request = JSON.parse(text(requestHandle)) as HostFetchRequest;
-        if (bodyHandle !== undefined && context.typeof(bodyHandle) === 'object') {
-          const lifetime = context.getArrayBuffer(bodyHandle);
-          body = new Uint8Array(lifetime.value);
-          lifetime.dispose();
-        }
-      } catch (error) {
-        if (error instanceof GuestMemoryError || isMemoryFailure(error)) {
-          deferred.dispose();
-          throw error instanceof GuestMemoryError ? error : this.#exhausted();
-        }
-        this.#rejectFetch(deferred, new FetchFailure('invalid', `invalid request: ${String(error)}`));
-        return deferred.handle;
-      }
-      const controller = new AbortController();
-      call.fetches.set(id, { controller, deferred });
-      hostFetch(request, body, call.policy, call.budget, controller.signal).then(
-        (response) => {
-          if (!this.#takeFetch(call, id)) return;
-          try {
-            if (response.body.byteLength > this.#options.memoryLimitBytes / 2) {
-              throw new FetchFailure(
-                'denied',
-                'The response body is too large for the guest memory; raise memoryLimitBytes.',
-                fetchTarget(response.url),
-              );
-            }
-            const meta = guestString(
-              JSON.stringify({
-                status: response.status,
-                statusText: response.statusText,
-                headers: response.headers,
-                url: response.url,
-                redirected: response.redirected,
-              }),
-            );
-            let bytes: QuickJSHandle;
-            try {
-              bytes = guestBuffer(response.body);
-            } catch (error) {
-              meta.dispose();
-              throw error;
-            }
-            const pair = context.newArray();
-            context.setProp(pair, 0, meta);
-            context.setProp(pair, 1, bytes);
-            meta.dispose();
-            bytes.dispose();
-            deferred.resolve(pair);
-            pair.dispose();
-          } catch (error) {
-            if (error instanceof FetchFailure) this.#rejectFetch(deferred, error);
-            else this.#finish(call, this.#hostFailure(error));
-          }
-          this.#pump(call);
-        },
-        (error: unknown) => {
-          if (!this.#takeFetch(call, id)) return;
-          try {
-            this.#rejectFetch(
-              deferred,
-              error instanceof FetchFailure ? error : new FetchFailure('network', String(error)),
-            );
-          } catch (failure) {
-            this.#finish(call, this.#hostFailure(failure));
-          }
-          this.#pump(call);
-        },
-      );
-      return deferred.handle;
-    });
-    define('abortFetch', (idHandle) => {
-      const call = this.#call;
-      const id = number(idHandle);
-      const pending = call?.fetches.get(id);
-      if (call && pending) {
-        call.fetches.delete(id);
-        pending.controller.abort();
-        pending.deferred.dispose();
-      }
-      return undefined;
-    });
-    define('secret', (nameHandle) => {
-      const call = this.#call;
-      const name = text(nameHandle);
-      if (!call?.active) throw new Error('secrets.get() is only available while the tool runs');
-      const secrets = call.request.secrets;
-      if (!Object.hasOwn(secrets, name)) {
-        const declared = Object.keys(secrets);
-        throw new Error(
-          `Secret "${name.slice(0, 64)}" is not available to this tool; ${declared.length === 0 ? 'it was granted no secrets' : `it may read only ${declared.map((item) => `"${item}"`).join(', ')}`}.`,
-        );
-      }
-      return guestString(secrets[name] as string);
-    });
-    define('encodeUtf8', (input) => guestBuffer(Buffer.from(text(input), 'utf8')));
-    define('decodeUtf8', (bytes, fatal, ignoreBom) => {
-      const lifetime = context.getArrayBuffer(bytes);
-      try {
-        const decoder = new TextDecoder('utf-8', {
-          // Not `dump`: it serialises through a guest allocation that can fail silently.
-          fatal: context.sameValue(fatal, context.true),
-          ignoreBOM: context.sameValue(ignoreBom, context.true),
-        });
-        return guestString(decoder.decode(lifetime.value));
-      } finally {
-        lifetime.dispose();
-      }
-    });
-    define('parseUrl', (input, base) => {
-      const url =
-        base !== undefined && context.typeof(base) === 'string'
-          ? new URL(text(input), text(base))
-          : new URL(text(input));
-      return guestString(urlParts(url));
-    });
-    define('updateUrl', (href, component, value) => {
-      const url = new URL(text(href));
-      const key = text(component);
-      const allowed = [
-        'protocol',
-        'username',
-        'password',
-        'host',
-        'hostname',
-        'port',
-        'pathname',
-        'search',
-        'hash',
-      ];
-      if (!allowed.includes(key)) throw new TypeError(`cannot set URL component ${key}`);
-      (url as unknown as Record<string, string>)[key] = text(value);
-      return guestString(urlParts(url));
-    });
-    define('parseQuery', (query) => guestString(JSON.stringify([...new URLSearchParams(text(query))])));
-    define('serializeQuery', (pairs) => {
-      const list = JSON.parse(text(pairs)) as [string, string][];
-      return guestString(new URLSearchParams(list).toString());
-    });
-    return host;
-  }
-
   /** The outcome of a call whose guest memory ran out. */
   #outOfMemory(): Exclude<CallOutcome, { ok: true }> {
     return this.#classifyDescribed({ name: 'InternalError', message: 'out of memory', where: '' });
@@ -922,11 +711,7 @@ export class GuestRuntime {
     return new GuestMemoryError();
   }
 
-  #throwExhausted(): never {
-    throw this.#exhausted();
-  }
-
-  #fireTimer(call: HostCall, id: number): void {
+  #fireTimer(call: WorkerCall, id: number): void {
     if (!call.active || call !== this.#call) return;
     try {
       const idHandle = this.#context.newNumber(id);
@@ -940,112 +725,10 @@ export class GuestRuntime {
     }
     this.#pump(call);
   }
-
-  #takeFetch(call: HostCall, id: number): boolean {
-    if (!call.active || call !== this.#call || !call.fetches.has(id)) return false;
-    call.fetches.delete(id);
-    return true;
-  }
-
-  #rejectFetch(deferred: QuickJSDeferredPromise, failure: FetchFailure): void {
-    // Recorded on the host before the guest sees it: a tool that catches the error still used a
-    // capability it was not given, and the regression gate must know.
-    if (failure.kind === 'denied') {
-      this.#call?.recordDenial({
-        capability: 'network',
-        target: failure.target ?? '',
-        message: failure.message,
-      });
-    }
-    const context = this.#context;
-    const reason = context.newObject();
-    const kind = context.newString(failure.kind);
-    const message = context.newString(failure.message);
-    context.setProp(reason, 'kind', kind);
-    context.setProp(reason, 'message', message);
-    kind.dispose();
-    message.dispose();
-    deferred.reject(reason);
-    reason.dispose();
-  }
-}
-
-/** Thrown into the guest when the host could not allocate a guest value for it. */
-class GuestMemoryError extends Error {
-  constructor() {
-    super('out of memory');
-    this.name = 'InternalError';
-  }
-}
-
-/** Host-side failures that mean the guest's (or the host's) memory ran out. */
-function isMemoryFailure(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  // "Couldn't allocate memory to get ArrayBuffer": quickjs-emscripten's getArrayBuffer.
-  return /out of memory|memory access out of bounds|Cannot enlarge memory|Invalid string length|Array buffer allocation failed|allocate memory/i.test(
-    error.message,
-  );
-}
-
-/** A guest property that is a number, or -1. */
-function numberProp(context: QuickJSContext, handle: QuickJSHandle, key: string): number {
-  const value = context.getProp(handle, key);
-  const result = context.typeof(value) === 'number' ? context.getNumber(value) : -1;
-  value.dispose();
-  return result;
-}
-
-/**
- * Reads a guest string; `undefined` when QuickJS could not allocate its UTF-8 copy
- * (`getString` then yields an empty string for a non-empty guest string).
- */
-function readGuestString(context: QuickJSContext, handle: QuickJSHandle): string | undefined {
-  const value = context.getString(handle);
-  if (value === '' && numberProp(context, handle, 'length') !== 0) return undefined;
-  return value;
-}
-
-/** A new guest string, or `undefined` when QuickJS could not allocate it whole. */
-function newGuestString(context: QuickJSContext, value: string): QuickJSHandle | undefined {
-  const handle = context.newString(value);
-  if (context.typeof(handle) === 'string' && numberProp(context, handle, 'length') === value.length)
-    return handle;
-  handle.dispose();
-  return undefined;
-}
-
-/** A new guest ArrayBuffer holding a copy of `bytes`, or `undefined` when QuickJS could not allocate it. */
-function newGuestBuffer(context: QuickJSContext, bytes: Uint8Array): QuickJSHandle | undefined {
-  const handle = context.newArrayBuffer(asBufferSource(bytes));
-  if (context.typeof(handle) === 'object' && numberProp(context, handle, 'byteLength') === bytes.byteLength)
-    return handle;
-  handle.dispose();
-  return undefined;
-}
-
-/** `newArrayBuffer` copies through `new Uint8Array(buffer)`, which accepts a view as well. */
-function asBufferSource(bytes: Uint8Array): ArrayBuffer {
-  return bytes as unknown as ArrayBuffer;
 }
 
 function toolKey(source: string, entry: string): string {
   return `${entry}\u0000${source}`;
-}
-
-function urlParts(url: URL): string {
-  return JSON.stringify({
-    href: url.href,
-    origin: url.origin,
-    protocol: url.protocol,
-    username: url.username,
-    password: url.password,
-    host: url.host,
-    hostname: url.hostname,
-    port: url.port,
-    pathname: url.pathname,
-    search: url.search,
-    hash: url.hash,
-  });
 }
 
 /**
