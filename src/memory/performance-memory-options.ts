@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import type { Logger } from '../core/logger.ts';
 import { booleanOption, integerOption, objectOption } from '../core/options.ts';
-import type { StorageAdapter } from '../storage/types.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 
 /** Options of `PerformanceMemory`. */
 export interface PerformanceMemoryOptions {

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
-import type { InvocationRecord, StorageAdapter } from '../storage/types.ts';
+import type { InvocationRecord } from '../storage/records.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { expectAggregateOf } from '../testing/expect-aggregate.ts';
 import { seededRandom } from '../testing/reference-math.ts';
 import { canonicalJson, hashValue } from './hash-value.ts';

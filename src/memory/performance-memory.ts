@@ -7,9 +7,9 @@ import type {
   InvocationRecord,
   JsonValue,
   LatencyStats,
-  StorageAdapter,
   WindowAggregate,
-} from '../storage/types.ts';
+} from '../storage/records.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import type { PerformanceMemoryEvents } from './memory-events.ts';
 import {
   type PerformanceMemoryOptions,

@@ -1,5 +1,6 @@
 /**
- * Storage: the {@link StorageAdapter} contract and its built-in adapters.
+ * Storage: the {@link StorageAdapter} contract, its roles ({@link InvocationStore},
+ * {@link ToolStore}, {@link Coordination}) and its built-in adapters.
  * @packageDocumentation
  */
 export {
@@ -7,25 +8,13 @@ export {
   aggregateInvocations,
   RECENT_ERRORS_LIMIT,
 } from './aggregate-invocations.ts';
+export type { ActiveVersionChange, Coordination } from './coordination.ts';
+export type { InvocationStore } from './invocation-store.ts';
 export { memoryStorage } from './memory-storage.ts';
 export { type NodeSqliteStorageOptions, nodeSqliteStorage } from './node-sqlite-storage.ts';
-export { type SqlJsStorageOptions, sqlJsStorage } from './sql-js-storage.ts';
-export {
-  StorageClosedError,
-  StorageCorruptError,
-  StorageInputError,
-  StorageLockedError,
-  StorageUnavailableError,
-  ToolExistsError,
-  ToolNotFoundError,
-  VersionNotFoundError,
-} from './storage-errors.ts';
 export type {
-  ActiveVersionChange,
   AuditEntry,
   AuditQuery,
-  CompareAndSetOptions,
-  CompareAndSetResult,
   CreatedTool,
   InvocationQuery,
   InvocationRecord,
@@ -37,7 +26,6 @@ export type {
   NewTool,
   NewToolVersion,
   RetentionPolicy,
-  StorageAdapter,
   StoredInvocation,
   StoredTestCase,
   TestCaseOrigin,
@@ -46,7 +34,25 @@ export type {
   ToolCounters,
   ToolRecord,
   ToolVersion,
-  VersionAuditFactory,
   VersionAuthor,
   WindowAggregate,
-} from './types.ts';
+} from './records.ts';
+export { type SqlJsStorageOptions, sqlJsStorage } from './sql-js-storage.ts';
+export type { StorageAdapter } from './storage-adapter.ts';
+export {
+  StorageClosedError,
+  StorageCorruptError,
+  StorageInputError,
+  StorageLockedError,
+  StorageUnavailableError,
+  ToolExistsError,
+  ToolNotFoundError,
+  VersionNotFoundError,
+} from './storage-errors.ts';
+export type { StoreLifecycle } from './store-lifecycle.ts';
+export type {
+  CompareAndSetOptions,
+  CompareAndSetResult,
+  ToolStore,
+  VersionAuditFactory,
+} from './tool-store.ts';

@@ -6,8 +6,8 @@ import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { runStorageContract } from '../testing/index.ts';
 import { loadNodeSqlite } from './node-sqlite-driver.ts';
 import { nodeSqliteStorage } from './node-sqlite-storage.ts';
+import type { NewToolVersion } from './records.ts';
 import { StorageClosedError, StorageCorruptError, StorageUnavailableError } from './storage-errors.ts';
-import type { NewToolVersion } from './types.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'sia-node-sqlite-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));

@@ -9,8 +9,8 @@ import { checkReadableSchema, migrate } from './migrations.ts';
 import { loadNodeSqlite, nodeSqliteDriver } from './node-sqlite-driver.ts';
 import type { SqliteDriver } from './sqlite-driver.ts';
 import { sqliteStore } from './sqlite-store.ts';
+import type { StorageAdapter } from './storage-adapter.ts';
 import { StorageCorruptError } from './storage-errors.ts';
-import type { StorageAdapter } from './types.ts';
 
 /** Options of {@link nodeSqliteStorage}. */
 export interface NodeSqliteStorageOptions {

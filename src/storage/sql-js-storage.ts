@@ -11,8 +11,8 @@ import { checkReadableSchema, migrate } from './migrations.ts';
 import { onErrorOption } from './on-error-option.ts';
 import { type SqlJsDriver, sqlJsDriver } from './sql-js-driver.ts';
 import { sqliteStore } from './sqlite-store.ts';
+import type { StorageAdapter } from './storage-adapter.ts';
 import { StorageClosedError, StorageCorruptError } from './storage-errors.ts';
-import type { StorageAdapter } from './types.ts';
 
 /** Options of {@link sqlJsStorage}. */
 export interface SqlJsStorageOptions {

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { loadSqlJs } from './load-sql-js.ts';
 import { migrate } from './migrations.ts';
 import { loadNodeSqlite, nodeSqliteDriver } from './node-sqlite-driver.ts';
+import type { InvocationQuery } from './records.ts';
 import { sqlJsDriver } from './sql-js-driver.ts';
 import type { SqliteDriver } from './sqlite-driver.ts';
 import { windowSql } from './sqlite-store.ts';
-import type { InvocationQuery } from './types.ts';
 
 const queries: Array<{ query: InvocationQuery; index: string }> = [
   { query: { toolName: 't', version: 1, limit: 20 }, index: 'sia_invocations_by_version' },

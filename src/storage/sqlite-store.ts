@@ -1,4 +1,5 @@
 import { aggregateInvocations } from './aggregate-invocations.ts';
+import type { AuditEntry, InvocationQuery, NewToolVersion, StoredTestCase, ToolVersion } from './records.ts';
 import {
   type AuditParams,
   auditColumns,
@@ -17,6 +18,7 @@ import {
   versionColumns,
 } from './row-mappers.ts';
 import type { SqliteDriver, SqlRow, SqlValue } from './sqlite-driver.ts';
+import type { StorageAdapter } from './storage-adapter.ts';
 import { ToolExistsError, ToolNotFoundError, VersionNotFoundError } from './storage-errors.ts';
 import {
   checkAuditQuery,
@@ -32,14 +34,6 @@ import {
   checkRetention,
   toJsonText,
 } from './storage-input.ts';
-import type {
-  AuditEntry,
-  InvocationQuery,
-  NewToolVersion,
-  StorageAdapter,
-  StoredTestCase,
-  ToolVersion,
-} from './types.ts';
 
 /** How a SQLite adapter plugs its engine and lifecycle into {@link sqliteStore}. */
 export interface SqliteStoreOptions {

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { memoryStorage } from './memory-storage.ts';
 import { nodeSqliteStorage } from './node-sqlite-storage.ts';
+import type { InvocationRecord, NewToolVersion } from './records.ts';
 import { sqlJsStorage } from './sql-js-storage.ts';
+import type { StorageAdapter } from './storage-adapter.ts';
 import { StorageInputError } from './storage-errors.ts';
-import type { InvocationRecord, NewToolVersion, StorageAdapter } from './types.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'sia-input-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));

@@ -5,7 +5,6 @@ import {
   numberOption,
   stringOption,
 } from '../core/options.ts';
-import { StorageInputError } from './storage-errors.ts';
 import type {
   AuditQuery,
   InvocationQuery,
@@ -19,7 +18,8 @@ import type {
   TestCaseOrigin,
   ToolCapabilities,
   VersionAuthor,
-} from './types.ts';
+} from './records.ts';
+import { StorageInputError } from './storage-errors.ts';
 
 /**
  * Checks of the values passed to storage methods, shared by every built-in adapter so they

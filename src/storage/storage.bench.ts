@@ -12,8 +12,9 @@ import { formatMicros, type Measurement, measure, printRows } from '../../test/s
 import { loadSqlJs } from './load-sql-js.ts';
 import { memoryStorage } from './memory-storage.ts';
 import { nodeSqliteStorage } from './node-sqlite-storage.ts';
+import type { InvocationRecord } from './records.ts';
 import { sqlJsStorage } from './sql-js-storage.ts';
-import type { InvocationRecord, StorageAdapter } from './types.ts';
+import type { StorageAdapter } from './storage-adapter.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'sia-storage-bench-'));
 const tools = Array.from({ length: 10 }, (_, index) => `tool_${index}`);

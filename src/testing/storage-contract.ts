@@ -1,12 +1,7 @@
 import { SiaError } from '../core/sia-error.ts';
+import type { InvocationRecord, JsonValue, NewToolVersion, StoredInvocation } from '../storage/records.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { ToolExistsError, ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
-import type {
-  InvocationRecord,
-  JsonValue,
-  NewToolVersion,
-  StorageAdapter,
-  StoredInvocation,
-} from '../storage/types.ts';
 import { expectAggregateOf } from './expect-aggregate.ts';
 import { seededRandom } from './reference-math.ts';
 import { vitestApi } from './vitest-api.ts';
