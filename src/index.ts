@@ -270,6 +270,7 @@ export {
   type InvocationStore,
   type JsonObject,
   type JsonValue,
+  type KnownVersionAuthor,
   type LatencyStats,
   memoryStorage,
   type NewAuditEntry,

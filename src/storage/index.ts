@@ -20,6 +20,7 @@ export type {
   InvocationRecord,
   JsonObject,
   JsonValue,
+  KnownVersionAuthor,
   LatencyStats,
   NewAuditEntry,
   NewTestCase,

@@ -13,8 +13,16 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 /** A JSON object, e.g. a JSON Schema. */
 export type JsonObject = { [key: string]: JsonValue };
 
-/** Who wrote a tool version. */
-export type VersionAuthor = 'generator' | 'llm-rewriter' | 'hardening' | 'human';
+/** The authors the library itself writes versions as. */
+export type KnownVersionAuthor = 'generator' | 'llm-rewriter' | 'hardening' | 'human';
+
+/**
+ * Who wrote a tool version: one of the {@link KnownVersionAuthor}s, or any other name (a
+ * third-party rewriter names itself, e.g. `'my-rewriter'`). Stores accept any non-empty
+ * string of at most 64 characters.
+ */
+// `string & {}` keeps editors suggesting the known names: a bare `| string` would swallow them.
+export type VersionAuthor = KnownVersionAuthor | (string & {});
 
 /** Where a regression test case came from. */
 export type TestCaseOrigin = 'manual' | 'example' | 'harvested';

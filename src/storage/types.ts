@@ -14,6 +14,7 @@ export type {
   InvocationRecord,
   JsonObject,
   JsonValue,
+  KnownVersionAuthor,
   LatencyStats,
   NewAuditEntry,
   NewTestCase,

@@ -189,6 +189,31 @@ export function runStorageContract(
       );
 
       it(
+        'stores any author name, not only the built-in ones',
+        async () => {
+          const storage = await open();
+          // Authors are open: a third-party rewriter names itself instead of posing as a built-in.
+          const created = await storage.createTool({
+            name: 'add',
+            description: 'Adds',
+            firstVersion: toolVersion({ author: 'my-rewriter' }),
+          });
+          expect(created.version.author).toBe('my-rewriter');
+          const second = await storage.addVersion(
+            'add',
+            toolVersion({ parentVersion: 1, author: 'my-rewriter' }),
+          );
+          expect(second.author).toBe('my-rewriter');
+          expect(await storage.getActiveVersion('add')).toEqual(created.version);
+          expect((await storage.listVersions('add')).map((version) => version.author)).toEqual([
+            'my-rewriter',
+            'my-rewriter',
+          ]);
+        },
+        timeout,
+      );
+
+      it(
         'sets the active version only from the expected one (compare-and-swap)',
         async () => {
           const storage = await open();
