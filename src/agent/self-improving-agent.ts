@@ -39,7 +39,7 @@ import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { isSandboxError } from '../sandbox/sandbox-error.ts';
 import type { SandboxDenial } from '../sandbox/sandbox-result.ts';
 import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
-import { sqlJsStorage } from '../storage/sql-js-storage.ts';
+import { sqlJsStorage } from '../storage/sqlite/sql-js-storage.ts';
 import { ToolNotFoundError } from '../storage/storage-errors.ts';
 import type { JsonObject, JsonValue, StorageAdapter, ToolVersion } from '../storage/types.ts';
 import {

@@ -11,7 +11,6 @@ export {
 export type { ActiveVersionChange, Coordination } from './coordination.ts';
 export type { InvocationStore } from './invocation-store.ts';
 export { memoryStorage } from './memory-storage.ts';
-export { type NodeSqliteStorageOptions, nodeSqliteStorage } from './node-sqlite-storage.ts';
 export type {
   AuditEntry,
   AuditQuery,
@@ -38,7 +37,12 @@ export type {
   VersionAuthor,
   WindowAggregate,
 } from './records.ts';
-export { type SqlJsStorageOptions, sqlJsStorage } from './sql-js-storage.ts';
+export {
+  type NodeSqliteStorageOptions,
+  nodeSqliteStorage,
+  type SqlJsStorageOptions,
+  sqlJsStorage,
+} from './sqlite/index.ts';
 export type { StorageAdapter } from './storage-adapter.ts';
 export {
   StorageClosedError,

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { memoryStorage } from './memory-storage.ts';
-import { nodeSqliteStorage } from './node-sqlite-storage.ts';
 import type { InvocationRecord, NewToolVersion } from './records.ts';
-import { sqlJsStorage } from './sql-js-storage.ts';
+import { nodeSqliteStorage } from './sqlite/node-sqlite-storage.ts';
+import { sqlJsStorage } from './sqlite/sql-js-storage.ts';
 import type { StorageAdapter } from './storage-adapter.ts';
 import { StorageInputError } from './storage-errors.ts';
 
