@@ -1,8 +1,8 @@
 /**
- * Every type of the storage contract under one import path, for the folders that import them
- * from here (agent, registry, regression, generation, rewriting, report, cli): the records
- * live in `records.ts`, the roles in `invocation-store.ts`, `tool-store.ts`, `coordination.ts`
- * and `storage-adapter.ts`. New code imports from those files.
+ * Every type of the storage contract under its former import path, kept because most folders
+ * outside storage (agent, registry, regression, cli, report, …) and the tests in `test/` import
+ * from here. The records live in `records.ts`, the roles in `invocation-store.ts`,
+ * `tool-store.ts`, `coordination.ts` and `storage-adapter.ts`; new code imports from those.
  */
 export type { ActiveVersionChange, Coordination } from './coordination.ts';
 export type { InvocationStore } from './invocation-store.ts';
