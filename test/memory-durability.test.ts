@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PerformanceMemory, type RecordInput } from '../src/memory/index.ts';
-import { nodeSqliteStorage } from '../src/storage/node-sqlite-storage.ts';
-import { sqlJsStorage } from '../src/storage/sql-js-storage.ts';
-import type { StorageAdapter } from '../src/storage/types.ts';
+import { nodeSqliteStorage } from '../src/storage/sqlite/node-sqlite-storage.ts';
+import { sqlJsStorage } from '../src/storage/sqlite/sql-js-storage.ts';
+import type { StorageAdapter } from '../src/storage/storage-adapter.ts';
 
 const folder = mkdtempSync(join(tmpdir(), 'sia-memory-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));

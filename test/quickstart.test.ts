@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ToolRegistry } from '../src/registry/tool-registry.ts';
-import { sqlJsStorage } from '../src/storage/sql-js-storage.ts';
+import { sqlJsStorage } from '../src/storage/sqlite/sql-js-storage.ts';
 import { runToEnd } from './support/child-process.ts';
 
 /** The README's quickstart code block, read from README.md so the two can never drift apart. */

@@ -16,7 +16,7 @@ import { SelfImprovingAgent } from '../src/agent/self-improving-agent.ts';
 import { collectReport } from '../src/report/collect-report.ts';
 import { renderHtmlReport } from '../src/report/render-html-report.ts';
 import { QuickJsSandbox } from '../src/sandbox/quickjs-sandbox.ts';
-import { sqlJsStorage } from '../src/storage/sql-js-storage.ts';
+import { sqlJsStorage } from '../src/storage/sqlite/sql-js-storage.ts';
 import { scriptedModel } from '../src/testing/scripted-model.ts';
 import { startTestServer, type TestServer } from './support/http-server.ts';
 import { runSia } from './support/run-sia.ts';

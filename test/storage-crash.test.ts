@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadSqlJs } from '../src/storage/load-sql-js.ts';
-import { sqlJsStorage } from '../src/storage/sql-js-storage.ts';
+import { loadSqlJs } from '../src/storage/sqlite/load-sql-js.ts';
+import { sqlJsStorage } from '../src/storage/sqlite/sql-js-storage.ts';
 import { crashRounds } from './support/crash-rounds.ts';
 import { startStorageChild } from './support/storage-child-process.ts';
 

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sqlJsStorage } from '../src/storage/sql-js-storage.ts';
+import { sqlJsStorage } from '../src/storage/sqlite/sql-js-storage.ts';
 import { StorageLockedError } from '../src/storage/storage-errors.ts';
 import { startStorageChild } from './support/storage-child-process.ts';
 

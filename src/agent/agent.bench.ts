@@ -8,7 +8,7 @@
  */
 import { measure, printTable } from '../../test/support/benchmark.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
-import { sqlJsStorage } from '../storage/sql-js-storage.ts';
+import { sqlJsStorage } from '../storage/sqlite/sql-js-storage.ts';
 import { SelfImprovingAgent } from './self-improving-agent.ts';
 
 const source = 'function add_numbers({ a, b }) { return a + b; }';

@@ -46,7 +46,7 @@ import { type ManagedTool, ToolCatalog } from '../runtime/tool-catalog.ts';
 import { type GrantedCapabilities, type ToolCallOutcome, ToolRuntime } from '../runtime/tool-runtime.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import type { SecretSource } from '../sandbox/sandbox-secrets.ts';
-import { sqlJsStorage } from '../storage/sql-js-storage.ts';
+import { sqlJsStorage } from '../storage/sqlite/sql-js-storage.ts';
 import type { JsonObject, JsonValue, StorageAdapter, ToolVersion } from '../storage/types.ts';
 import { AgentClosedError } from './agent-errors.ts';
 import type { AgentEvents } from './agent-events.ts';

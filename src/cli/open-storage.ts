@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { nodeSqliteStorage } from '../storage/node-sqlite-storage.ts';
-import { sqlJsStorage } from '../storage/sql-js-storage.ts';
+import { nodeSqliteStorage } from '../storage/sqlite/node-sqlite-storage.ts';
+import { sqlJsStorage } from '../storage/sqlite/sql-js-storage.ts';
 import type { StorageAdapter } from '../storage/types.ts';
 import type { CliValues } from './cli-command.ts';
 import { CliFailure, CliUsageError } from './cli-errors.ts';

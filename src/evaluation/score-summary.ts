@@ -1,5 +1,5 @@
 import type { MemorySummary } from '../memory/performance-memory.ts';
-import type { LatencyStats } from '../storage/types.ts';
+import type { LatencyStats } from '../storage/records.ts';
 import type { EvaluationReason, ScoreComponents } from './evaluation.ts';
 import {
   type EvaluatorOptions,

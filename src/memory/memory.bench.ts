@@ -10,8 +10,8 @@
 import { createRequire } from 'node:module';
 import initSqlJs from 'sql.js';
 import { median, printRows } from '../../test/support/benchmark.ts';
-import { sqlJsStorage } from '../storage/sql-js-storage.ts';
-import type { InvocationRecord } from '../storage/types.ts';
+import type { InvocationRecord } from '../storage/records.ts';
+import { sqlJsStorage } from '../storage/sqlite/sql-js-storage.ts';
 import { PerformanceMemory } from './performance-memory.ts';
 
 const require = createRequire(import.meta.url);

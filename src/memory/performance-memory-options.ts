@@ -1,16 +1,17 @@
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import type { Logger } from '../core/logger.ts';
 import { booleanOption, integerOption, objectOption } from '../core/options.ts';
-import type { StorageAdapter } from '../storage/types.ts';
+import type { InvocationStore } from '../storage/invocation-store.ts';
 
 /** Options of `PerformanceMemory`. */
 export interface PerformanceMemoryOptions {
   /**
-   * Where records go. The memory does not close a storage it was given; it closes the one it
-   * created itself.
+   * Where records go: any {@link InvocationStore}, so a metrics-only backend will do (every
+   * `StorageAdapter` is one). The memory does not close a storage it was given; it closes the
+   * one it created itself.
    * @default memoryStorage()
    */
-  storage?: StorageAdapter;
+  storage?: InvocationStore;
   /** When buffered records are written. */
   batch?: {
     /** Write as soon as this many records are buffered. @default 500 */
@@ -98,7 +99,11 @@ export function resolvePerformanceMemoryOptions(
     throw new InvalidOptionError('capture.redact', 'a function', capture.redact);
   }
   if (options.storage !== undefined && (typeof options.storage !== 'object' || options.storage === null)) {
-    throw new InvalidOptionError('storage', 'a StorageAdapter object', options.storage);
+    throw new InvalidOptionError(
+      'storage',
+      'an InvocationStore object (e.g. memoryStorage())',
+      options.storage,
+    );
   }
   const initialDelayMs = integerOption('retry.initialDelayMs', retry.initialDelayMs ?? 100, 1, DAY_MS);
   const maxRecords = integerOption('batch.maxRecords', batch.maxRecords ?? 500, 1, 1_000_000);

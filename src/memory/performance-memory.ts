@@ -1,15 +1,15 @@
 import { SiaError } from '../core/sia-error.ts';
 import { TypedEmitter } from '../core/typed-emitter.ts';
 import { aggregateInvocations } from '../storage/aggregate-invocations.ts';
+import type { InvocationStore } from '../storage/invocation-store.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import type {
   InvocationQuery,
   InvocationRecord,
   JsonValue,
   LatencyStats,
-  StorageAdapter,
   WindowAggregate,
-} from '../storage/types.ts';
+} from '../storage/records.ts';
 import type { PerformanceMemoryEvents } from './memory-events.ts';
 import {
   type PerformanceMemoryOptions,
@@ -120,7 +120,7 @@ export class MemoryFlushError extends SiaError {
  */
 export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
   /** The storage the records go to. */
-  readonly storage: StorageAdapter;
+  readonly storage: InvocationStore;
   /** The options in force (defaults applied, frozen). */
   readonly options: ResolvedPerformanceMemoryOptions;
 

@@ -12,13 +12,13 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { databaseUrl, noteSkipped, suiteDatabase } from '../../test/support/postgres-database.ts';
 import { REGISTRY_AUDIT_TYPES } from '../storage/audit-evidence.ts';
-import { loadSqlJs } from '../storage/load-sql-js.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
-import { migrate } from '../storage/migrations.ts';
-import { nodeSqliteStorage } from '../storage/node-sqlite-storage.ts';
 import { postgresStorage } from '../storage/postgres/postgres-storage.ts';
-import { sqlJsDriver } from '../storage/sql-js-driver.ts';
-import { sqliteStore } from '../storage/sqlite-store.ts';
+import { loadSqlJs } from '../storage/sqlite/load-sql-js.ts';
+import { migrate } from '../storage/sqlite/migrations.ts';
+import { nodeSqliteStorage } from '../storage/sqlite/node-sqlite-storage.ts';
+import { sqlJsDriver } from '../storage/sqlite/sql-js-driver.ts';
+import { sqliteAdapter } from '../storage/sqlite/sqlite-adapter.ts';
 import type { JsonValue, StorageAdapter, ToolAuditEntry } from '../storage/types.ts';
 import { PromotionConflictError, ToolPinnedError } from './registry-errors.ts';
 import { ToolRegistry } from './tool-registry.ts';
@@ -259,12 +259,12 @@ const sqliteTables: Record<Target, string> = { audit: 'sia_audit', 'test-cases':
 const sqliteTrigger = (target: Target) =>
   `CREATE TRIGGER sia_injected_failure BEFORE INSERT ON ${sqliteTables[target]} BEGIN SELECT RAISE(ABORT, 'injected failure'); END`;
 
-/** The SQL of sqlJsStorage (sqliteStore) on a real sql.js database the test can add a trigger to. */
+/** The SQL of sqlJsStorage (sqliteAdapter) on a real sql.js database the test can add a trigger to. */
 runTransactionFailures('sql.js', async () => {
   const SQL = await loadSqlJs();
   const driver = sqlJsDriver(new SQL.Database());
   migrate(driver, ':memory:');
-  const storage = sqliteStore({
+  const storage = sqliteAdapter({
     name: 'sql.js',
     driver: async () => driver,
     ready: async () => undefined,

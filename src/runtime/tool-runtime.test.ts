@@ -20,7 +20,11 @@ async function runtimeWith(
   await registry.create({
     name: 'add',
     description: 'Adds',
-    inputSchema: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } }, required: ['a'] },
+    inputSchema: {
+      type: 'object',
+      properties: { a: { type: 'number' }, b: { type: 'number' } },
+      required: ['a'],
+    },
     source: 'function add({ a, b }) { return a + b; }',
     capabilities: options.capabilities ?? { network: ['api.example.com'], secrets: ['TOKEN'] },
   });
@@ -37,7 +41,7 @@ async function runtimeWith(
     sandbox: {
       runDetailed: async (call, input) => {
         const value = answer(
-          { source: call.source, network: call.network?.allow ?? [], secrets: call.secrets },
+          { source: call.source, network: [...(call.network?.allow ?? [])], secrets: call.secrets },
           input,
         );
         return { value, denials: [], startupMs: 0, logs: [] } as never;
@@ -46,7 +50,10 @@ async function runtimeWith(
     memory: { record: (record) => records.push(record) as never },
     events,
     secrets: { TOKEN: 's3cret' },
-    capabilities: async (_toolName, stored) => ({ network: stored.network.slice(0, 1), secrets: stored.secrets ?? [] }),
+    capabilities: async (_toolName, stored) => ({
+      network: stored.network.slice(0, 1),
+      secrets: stored.secrets ?? [],
+    }),
     afterCall: (toolName, version, input, outcome) => {
       afterCalls.push({ toolName, version, input, outcome: { success: outcome.success } });
       return new Promise<void>((resolve) =>
@@ -71,13 +78,25 @@ describe('ToolRuntime', () => {
     });
     expect(await runtime.execute('add', { a: 2, b: 3 })).toEqual({ ok: true, value: 5, version: 1 });
     expect(seen).toEqual([
-      { source: 'function add({ a, b }) { return a + b; }', network: ['api.example.com'], secrets: { TOKEN: 's3cret' } },
+      {
+        source: 'function add({ a, b }) { return a + b; }',
+        network: ['api.example.com'],
+        secrets: { TOKEN: 's3cret' },
+      },
     ]);
     expect(records).toEqual([
-      expect.objectContaining({ toolName: 'add', version: 1, success: true, input: { a: 2, b: 3 }, output: 5 }),
+      expect.objectContaining({
+        toolName: 'add',
+        version: 1,
+        success: true,
+        input: { a: 2, b: 3 },
+        output: 5,
+      }),
     ]);
     expect(invoked).toEqual([expect.objectContaining({ toolName: 'add', version: 1, success: true })]);
-    expect(afterCalls).toEqual([{ toolName: 'add', version: 1, input: { a: 2, b: 3 }, outcome: { success: true } }]);
+    expect(afterCalls).toEqual([
+      { toolName: 'add', version: 1, input: { a: 2, b: 3 }, outcome: { success: true } },
+    ]);
   });
 
   it('records a failure with the sandbox code and returns a ToolInvocationError', async () => {
@@ -97,16 +116,19 @@ describe('ToolRuntime', () => {
     ['schema', { b: 1 }, /does not match its input schema/],
     ['plain JSON', { a: Number.POSITIVE_INFINITY }, /is not plain JSON/],
     ['an array', [1, 2], /does not match|must be a JSON object/],
-  ])('refuses input that fails the %s check: nothing runs, nothing is recorded', async (_label, input, message) => {
-    let ran = false;
-    const { runtime, records, afterCalls } = await runtimeWith(() => {
-      ran = true;
-    });
-    const outcome = await runtime.execute('add', input);
-    expect(outcome.ok === false && ToolInputError.isInstance(outcome.error)).toBe(true);
-    expect(outcome.ok === false && outcome.error.message).toMatch(message);
-    expect([ran, records.length, afterCalls.length]).toEqual([false, 0, 0]);
-  });
+  ])(
+    'refuses input that fails the %s check: nothing runs, nothing is recorded',
+    async (_label, input, message) => {
+      let ran = false;
+      const { runtime, records, afterCalls } = await runtimeWith(() => {
+        ran = true;
+      });
+      const outcome = await runtime.execute('add', input);
+      expect(outcome.ok === false && ToolInputError.isInstance(outcome.error)).toBe(true);
+      expect(outcome.ok === false && outcome.error.message).toMatch(message);
+      expect([ran, records.length, afterCalls.length]).toEqual([false, 0, 0]);
+    },
+  );
 
   it('answers TOOL_NOT_FOUND for an unknown tool and TOOL_UNAVAILABLE for one whose source fails validation', async () => {
     const { runtime, catalog, registry } = await runtimeWith(() => 1);

@@ -1,4 +1,4 @@
-import type { InvocationRecord, WindowAggregate } from './types.ts';
+import type { InvocationRecord, WindowAggregate } from './records.ts';
 
 /** How many error messages a {@link WindowAggregate} keeps in `recentErrors`. */
 export const RECENT_ERRORS_LIMIT = 5;

@@ -1,5 +1,6 @@
 /**
- * Storage: the {@link StorageAdapter} contract and its built-in adapters.
+ * Storage: the {@link StorageAdapter} contract, its roles ({@link InvocationStore},
+ * {@link ToolStore}, {@link Coordination}) and its built-in adapters.
  * @packageDocumentation
  */
 export {
@@ -20,9 +21,42 @@ export {
   readVersionChange,
   type ShadowSummary,
 } from './audit-evidence.ts';
+export type { ActiveVersionChange, Coordination } from './coordination.ts';
+export type { InvocationStore } from './invocation-store.ts';
 export { memoryStorage } from './memory-storage.ts';
-export { type NodeSqliteStorageOptions, nodeSqliteStorage } from './node-sqlite-storage.ts';
-export { type SqlJsStorageOptions, sqlJsStorage } from './sql-js-storage.ts';
+export type {
+  AuditEntry,
+  AuditQuery,
+  CreatedTool,
+  InvocationQuery,
+  InvocationRecord,
+  JsonObject,
+  JsonValue,
+  KnownVersionAuthor,
+  LatencyStats,
+  NewAuditEntry,
+  NewTestCase,
+  NewTool,
+  NewToolVersion,
+  RetentionPolicy,
+  StoredInvocation,
+  StoredTestCase,
+  TestCaseOrigin,
+  ToolAuditEntry,
+  ToolCapabilities,
+  ToolCounters,
+  ToolRecord,
+  ToolVersion,
+  VersionAuthor,
+  WindowAggregate,
+} from './records.ts';
+export {
+  type NodeSqliteStorageOptions,
+  nodeSqliteStorage,
+  type SqlJsStorageOptions,
+  sqlJsStorage,
+} from './sqlite/index.ts';
+export type { StorageAdapter } from './storage-adapter.ts';
 export {
   StorageClosedError,
   StorageCorruptError,
@@ -33,33 +67,10 @@ export {
   ToolNotFoundError,
   VersionNotFoundError,
 } from './storage-errors.ts';
+export type { StoreLifecycle } from './store-lifecycle.ts';
 export type {
-  ActiveVersionChange,
-  AuditEntry,
-  AuditQuery,
   CompareAndSetOptions,
   CompareAndSetResult,
-  CreatedTool,
-  InvocationQuery,
-  InvocationRecord,
-  JsonObject,
-  JsonValue,
-  LatencyStats,
-  NewAuditEntry,
-  NewTestCase,
-  NewTool,
-  NewToolVersion,
-  RetentionPolicy,
-  StorageAdapter,
-  StoredInvocation,
-  StoredTestCase,
-  TestCaseOrigin,
-  ToolAuditEntry,
-  ToolCapabilities,
-  ToolCounters,
-  ToolRecord,
-  ToolVersion,
+  ToolStore,
   VersionAuditFactory,
-  VersionAuthor,
-  WindowAggregate,
-} from './types.ts';
+} from './tool-store.ts';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { runStorageContract } from '../testing/index.ts';
 import { memoryStorage } from './memory-storage.ts';
+import type { StoredInvocation } from './records.ts';
 import { StorageClosedError } from './storage-errors.ts';
-import type { StoredInvocation } from './types.ts';
 
 runStorageContract('memoryStorage()', () => memoryStorage());
 

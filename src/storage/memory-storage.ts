@@ -1,4 +1,19 @@
 import { aggregateInvocations } from './aggregate-invocations.ts';
+import type { ActiveVersionChange } from './coordination.ts';
+import type {
+  AuditEntry,
+  InvocationQuery,
+  InvocationRecord,
+  JsonObject,
+  NewAuditEntry,
+  NewTestCase,
+  NewToolVersion,
+  StoredInvocation,
+  StoredTestCase,
+  ToolRecord,
+  ToolVersion,
+} from './records.ts';
+import type { StorageAdapter } from './storage-adapter.ts';
 import {
   StorageClosedError,
   StorageInputError,
@@ -22,21 +37,6 @@ import {
   cloneJson,
   copyCapabilities,
 } from './storage-input.ts';
-import type {
-  ActiveVersionChange,
-  AuditEntry,
-  InvocationQuery,
-  InvocationRecord,
-  JsonObject,
-  NewAuditEntry,
-  NewTestCase,
-  NewToolVersion,
-  StorageAdapter,
-  StoredInvocation,
-  StoredTestCase,
-  ToolRecord,
-  ToolVersion,
-} from './types.ts';
 
 interface ToolState {
   readonly name: string;

@@ -1,5 +1,4 @@
 import type { AggregatableInvocation } from './aggregate-invocations.ts';
-import { checkNewAuditEntry, copyCapabilities, toJsonText } from './storage-input.ts';
 import type {
   AuditEntry,
   JsonObject,
@@ -14,7 +13,8 @@ import type {
   ToolRecord,
   ToolVersion,
   VersionAuthor,
-} from './types.ts';
+} from './records.ts';
+import { checkNewAuditEntry, copyCapabilities, toJsonText } from './storage-input.ts';
 
 /**
  * A row of the shared schema as a SQL driver returns it, by column name. The SQL adapters use

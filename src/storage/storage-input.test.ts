@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { memoryStorage } from './memory-storage.ts';
-import { nodeSqliteStorage } from './node-sqlite-storage.ts';
-import { sqlJsStorage } from './sql-js-storage.ts';
+import type { InvocationRecord, NewToolVersion } from './records.ts';
+import { nodeSqliteStorage } from './sqlite/node-sqlite-storage.ts';
+import { sqlJsStorage } from './sqlite/sql-js-storage.ts';
+import type { StorageAdapter } from './storage-adapter.ts';
 import { StorageInputError } from './storage-errors.ts';
-import type { InvocationRecord, NewToolVersion, StorageAdapter } from './types.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'sia-input-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -50,14 +51,19 @@ const badCalls: Array<[string, (storage: StorageAdapter) => Promise<unknown>]> =
     'tool.firstVersion.parentVersion',
     (s) => s.createTool({ name: 'x', description: 'd', firstVersion: { ...firstVersion, parentVersion: 1 } }),
   ],
-  [
+  // Authors are open strings, but not empty, over-long or of another type.
+  ...['', 'a'.repeat(65), 42].map((author): [string, (storage: StorageAdapter) => Promise<unknown>] => [
     'tool.firstVersion.author',
     (s) =>
       s.createTool({
         name: 'x',
         description: 'd',
-        firstVersion: { ...firstVersion, author: 'robot' as never },
+        firstVersion: { ...firstVersion, author: author as never },
       }),
+  ]),
+  [
+    'version.author',
+    (s) => s.addVersion('x', { ...firstVersion, parentVersion: 1, author: undefined as never }),
   ],
   [
     'version.capabilities.network',
@@ -88,6 +94,29 @@ describe('every built-in adapter rejects unstorable input the same way', () => {
         expect(await storage.recentInvocations({ toolName: 't', limit: 10 })).toEqual([]);
         expect(await storage.listTools()).toEqual([]);
         expect(await storage.listAudit()).toEqual([]);
+      } finally {
+        await storage.close();
+      }
+    });
+  }
+});
+
+describe('every built-in adapter accepts any author name up to 64 characters', () => {
+  for (const [name, create] of adapters) {
+    it(`${name}: a third-party author and one of exactly 64 characters round-trip`, async () => {
+      const storage = create();
+      try {
+        const longest = 'r'.repeat(64);
+        await storage.createTool({
+          name: 'x',
+          description: 'd',
+          firstVersion: { ...firstVersion, author: 'my-rewriter' },
+        });
+        await storage.addVersion('x', { ...firstVersion, parentVersion: 1, author: longest });
+        expect((await storage.listVersions('x')).map((version) => version.author)).toEqual([
+          'my-rewriter',
+          longest,
+        ]);
       } finally {
         await storage.close();
       }

@@ -5,7 +5,6 @@ import {
   numberOption,
   stringOption,
 } from '../core/options.ts';
-import { StorageInputError } from './storage-errors.ts';
 import type {
   AuditQuery,
   InvocationQuery,
@@ -18,7 +17,9 @@ import type {
   RetentionPolicy,
   TestCaseOrigin,
   ToolCapabilities,
-} from './types.ts';
+  VersionAuthor,
+} from './records.ts';
+import { StorageInputError } from './storage-errors.ts';
 
 /**
  * Checks of the values passed to storage methods, shared by every built-in adapter so they
@@ -27,6 +28,11 @@ import type {
  * accept what a file store rejects).
  */
 
+/**
+ * Longest `author` a store accepts. Authors are open (a third-party rewriter names itself), so
+ * the bound only keeps a runaway value (a whole prompt, a stack trace) out of every version row.
+ */
+const MAX_AUTHOR_LENGTH = 64;
 const origins: ReadonlySet<string> = new Set<TestCaseOrigin>(['manual', 'example', 'harvested']);
 
 const storageInput: InvalidValueError = (field, expected, value) =>
@@ -139,8 +145,17 @@ export function checkNewVersion(field: string, version: NewToolVersion): void {
     throw new StorageInputError(`${field}.capabilities.secrets`, 'an array of secret names', secrets);
   if (version.parentVersion !== null) checkInteger(`${field}.parentVersion`, version.parentVersion, 1);
   checkString(`${field}.reason`, version.reason);
-  if (typeof version.author !== 'string' || version.author === '' || version.author.length > 64)
-    throw new StorageInputError(`${field}.author`, 'an author name of 1 to 64 characters', version.author);
+  checkAuthor(`${field}.author`, version.author);
+}
+
+/** Throws unless `value` is a {@link VersionAuthor}: a non-empty string of at most 64 characters. */
+function checkAuthor(field: string, value: unknown): void {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_AUTHOR_LENGTH)
+    throw new StorageInputError(
+      field,
+      `a non-empty string of at most ${MAX_AUTHOR_LENGTH} characters`,
+      value,
+    );
 }
 
 /** Checks a {@link NewTool}. */

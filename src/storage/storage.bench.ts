@@ -9,11 +9,12 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatMicros, type Measurement, measure, printRows } from '../../test/support/benchmark.ts';
-import { loadSqlJs } from './load-sql-js.ts';
 import { memoryStorage } from './memory-storage.ts';
-import { nodeSqliteStorage } from './node-sqlite-storage.ts';
-import { sqlJsStorage } from './sql-js-storage.ts';
-import type { InvocationRecord, StorageAdapter } from './types.ts';
+import type { InvocationRecord } from './records.ts';
+import { loadSqlJs } from './sqlite/load-sql-js.ts';
+import { nodeSqliteStorage } from './sqlite/node-sqlite-storage.ts';
+import { sqlJsStorage } from './sqlite/sql-js-storage.ts';
+import type { StorageAdapter } from './storage-adapter.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'sia-storage-bench-'));
 const tools = Array.from({ length: 10 }, (_, index) => `tool_${index}`);

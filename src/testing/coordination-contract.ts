@@ -1,6 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import type { ActiveVersionChange } from '../storage/coordination.ts';
+import type { NewToolVersion } from '../storage/records.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { StorageInputError } from '../storage/storage-errors.ts';
-import type { ActiveVersionChange, NewToolVersion, StorageAdapter } from '../storage/types.ts';
 import { vitestApi } from './vitest-api.ts';
 
 /** Options of {@link runCoordinationContract}. */

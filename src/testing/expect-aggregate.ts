@@ -1,4 +1,4 @@
-import type { WindowAggregate } from '../storage/types.ts';
+import type { WindowAggregate } from '../storage/records.ts';
 import { type ReferenceInvocation, referenceAggregate } from './reference-math.ts';
 import { vitestApi } from './vitest-api.ts';
 

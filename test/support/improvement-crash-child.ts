@@ -27,10 +27,10 @@ import { createInterface } from 'node:readline';
 import { SelfImprovingAgent } from '../../src/agent/self-improving-agent.ts';
 import type { Rewriter } from '../../src/rewriting/rewriter.ts';
 import { QuickJsSandbox } from '../../src/sandbox/quickjs-sandbox.ts';
-import { loadSqlJs } from '../../src/storage/load-sql-js.ts';
-import { loadNodeSqlite } from '../../src/storage/node-sqlite-driver.ts';
-import { nodeSqliteStorage } from '../../src/storage/node-sqlite-storage.ts';
-import { sqlJsStorage } from '../../src/storage/sql-js-storage.ts';
+import { loadSqlJs } from '../../src/storage/sqlite/load-sql-js.ts';
+import { loadNodeSqlite } from '../../src/storage/sqlite/node-sqlite-driver.ts';
+import { nodeSqliteStorage } from '../../src/storage/sqlite/node-sqlite-storage.ts';
+import { sqlJsStorage } from '../../src/storage/sqlite/sql-js-storage.ts';
 
 const [adapter, path] = process.argv.slice(2);
 if ((adapter !== 'sql.js' && adapter !== 'node:sqlite') || !path) {

@@ -11,7 +11,7 @@
  * When the file is locked by another live process it prints `locked <pid>` and exits with 3.
  */
 import { createInterface } from 'node:readline';
-import { sqlJsStorage } from '../../src/storage/sql-js-storage.ts';
+import { sqlJsStorage } from '../../src/storage/sqlite/sql-js-storage.ts';
 import { StorageLockedError } from '../../src/storage/storage-errors.ts';
 import type { InvocationRecord } from '../../src/storage/types.ts';
 

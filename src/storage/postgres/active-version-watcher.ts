@@ -1,4 +1,4 @@
-import type { ActiveVersionChange } from '../types.ts';
+import type { ActiveVersionChange } from '../coordination.ts';
 import {
   connectGuarded,
   type PostgresNotification,

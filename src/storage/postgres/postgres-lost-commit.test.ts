@@ -13,7 +13,7 @@ import {
   noteSkipped,
   suiteDatabase,
 } from '../../../test/support/postgres-database.ts';
-import type { StorageAdapter } from '../types.ts';
+import type { StorageAdapter } from '../storage-adapter.ts';
 import type { PostgresPool, PostgresPoolClient } from './postgres-pool.ts';
 import { postgresStorage } from './postgres-storage.ts';
 

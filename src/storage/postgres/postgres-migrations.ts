@@ -1,4 +1,4 @@
-import { latestVersion } from '../migrations.ts';
+import { latestVersion } from '../latest-version.ts';
 import { StorageCorruptError } from '../storage-errors.ts';
 import { PostgresSchemaTooNewError } from './postgres-errors.ts';
 import type { PostgresQueryable } from './postgres-pool.ts';

@@ -17,7 +17,7 @@ import {
   noteSkipped,
   suiteDatabase,
 } from '../../../test/support/postgres-database.ts';
-import type { ActiveVersionChange } from '../types.ts';
+import type { ActiveVersionChange } from '../coordination.ts';
 import { postgresStorage } from './postgres-storage.ts';
 
 noteSkipped('PostgreSQL session-ended tests');

@@ -1,4 +1,13 @@
+import type { ActiveVersionChange } from '../coordination.ts';
 import { lazyResource } from '../lazy-resource.ts';
+import type {
+  AuditEntry,
+  InvocationQuery,
+  NewToolVersion,
+  StoredTestCase,
+  ToolVersion,
+  WindowAggregate,
+} from '../records.ts';
 import {
   auditColumns,
   testCaseColumns,
@@ -14,6 +23,7 @@ import {
   toVersionRow,
   versionColumns,
 } from '../row-mappers.ts';
+import type { StorageAdapter } from '../storage-adapter.ts';
 import {
   StorageClosedError,
   StorageInputError,
@@ -36,17 +46,7 @@ import {
   checkRetention,
   toJsonText,
 } from '../storage-input.ts';
-import type {
-  ActiveVersionChange,
-  AuditEntry,
-  CompareAndSetResult,
-  InvocationQuery,
-  NewToolVersion,
-  StorageAdapter,
-  StoredTestCase,
-  ToolVersion,
-  WindowAggregate,
-} from '../types.ts';
+import type { CompareAndSetResult } from '../tool-store.ts';
 import { type ActiveVersionWatcher, activeVersionWatcher } from './active-version-watcher.ts';
 import { loadPg } from './load-pg.ts';
 import { type PostgresExecutor, postgresExecutor } from './postgres-executor.ts';

@@ -13,8 +13,9 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { formatMicros, measure, printRows } from '../../../test/support/benchmark.ts';
 import { PerformanceMemory } from '../../memory/performance-memory.ts';
-import { sqlJsStorage } from '../sql-js-storage.ts';
-import type { InvocationRecord, StorageAdapter } from '../types.ts';
+import type { InvocationRecord } from '../records.ts';
+import { sqlJsStorage } from '../sqlite/sql-js-storage.ts';
+import type { StorageAdapter } from '../storage-adapter.ts';
 import { postgresStorage } from './postgres-storage.ts';
 
 const url = process.env.DATABASE_URL;

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import type { InvocationQuery } from '../records.ts';
 import { loadSqlJs } from './load-sql-js.ts';
 import { migrate } from './migrations.ts';
 import { loadNodeSqlite, nodeSqliteDriver } from './node-sqlite-driver.ts';
 import { sqlJsDriver } from './sql-js-driver.ts';
+import { windowSql } from './sqlite-adapter.ts';
 import type { SqliteDriver } from './sqlite-driver.ts';
-import { windowSql } from './sqlite-store.ts';
-import type { InvocationQuery } from './types.ts';
 
 const queries: Array<{ query: InvocationQuery; index: string }> = [
   { query: { toolName: 't', version: 1, limit: 20 }, index: 'sia_invocations_by_version' },

@@ -2,13 +2,14 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { NewToolVersion } from '../records.ts';
+import type { StorageAdapter } from '../storage-adapter.ts';
+import { StorageCorruptError } from '../storage-errors.ts';
 import { loadSqlJs } from './load-sql-js.ts';
 import { checkReadableSchema, type Migration, migrate, migrations } from './migrations.ts';
 import { nodeSqliteStorage } from './node-sqlite-storage.ts';
 import { sqlJsDriver } from './sql-js-driver.ts';
 import { sqlJsStorage } from './sql-js-storage.ts';
-import { StorageCorruptError } from './storage-errors.ts';
-import type { NewToolVersion, StorageAdapter } from './types.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'sia-readonly-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -1,5 +1,6 @@
+import { latestVersion } from '../latest-version.ts';
+import { StorageCorruptError } from '../storage-errors.ts';
 import type { SqliteDriver } from './sqlite-driver.ts';
-import { StorageCorruptError } from './storage-errors.ts';
 
 /** One step of the SQLite schema. Applied once, in order, inside one transaction. */
 export interface Migration {
@@ -101,11 +102,6 @@ export interface MigrationResult {
   to: number;
   /** Versions applied by this call; empty when the schema was current (re-running is a no-op). */
   applied: number[];
-}
-
-/** The newest version among `steps` (0 when there are none). */
-export function latestVersion(steps: readonly { readonly version: number }[]): number {
-  return steps.reduce((max, step) => Math.max(max, step.version), 0);
 }
 
 function newerReleaseError(location: string, version: number, latest: number): StorageCorruptError {

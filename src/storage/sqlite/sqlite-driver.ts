@@ -6,7 +6,7 @@ export type SqlRow = Record<string, SqlValue>;
 
 /**
  * The few synchronous operations the SQLite store needs from an engine. One implementation
- * of the contract (`sqliteStore`) runs on any driver, so the SQL is written once for sql.js and
+ * of the contract (`sqliteAdapter`) runs on any driver, so the SQL is written once for sql.js and
  * `node:sqlite`. Drivers cache one prepared statement per SQL text.
  */
 export interface SqliteDriver {

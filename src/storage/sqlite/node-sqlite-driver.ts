@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { StorageUnavailableError } from '../storage-errors.ts';
 import { runTransaction, type SqliteDriver, type SqlRow } from './sqlite-driver.ts';
-import { StorageUnavailableError } from './storage-errors.ts';
 
 /** The `node:sqlite` module, as loaded by {@link loadNodeSqlite}. */
 export type NodeSqliteModule = typeof import('node:sqlite');

@@ -1,18 +1,18 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { InvalidOptionError } from '../core/invalid-option-error.ts';
-import type { Logger } from '../core/logger.ts';
-import { booleanOption, integerOption, objectOption, stringOption } from '../core/options.ts';
+import { InvalidOptionError } from '../../core/invalid-option-error.ts';
+import type { Logger } from '../../core/logger.ts';
+import { booleanOption, integerOption, objectOption, stringOption } from '../../core/options.ts';
+import { lazyResource } from '../lazy-resource.ts';
+import { onErrorOption } from '../on-error-option.ts';
+import type { StorageAdapter } from '../storage-adapter.ts';
+import { StorageClosedError, StorageCorruptError } from '../storage-errors.ts';
 import { removeTemporaryFiles, writeFileAtomic } from './atomic-write.ts';
 import { acquireFileLock, type FileLock } from './file-lock.ts';
-import { lazyResource } from './lazy-resource.ts';
 import { loadSqlJs } from './load-sql-js.ts';
 import { checkReadableSchema, migrate } from './migrations.ts';
-import { onErrorOption } from './on-error-option.ts';
 import { type SqlJsDriver, sqlJsDriver } from './sql-js-driver.ts';
-import { sqliteStore } from './sqlite-store.ts';
-import { StorageClosedError, StorageCorruptError } from './storage-errors.ts';
-import type { StorageAdapter } from './types.ts';
+import { sqliteAdapter } from './sqlite-adapter.ts';
 
 /** Options of {@link sqlJsStorage}. */
 export interface SqlJsStorageOptions {
@@ -222,7 +222,7 @@ export function sqlJsStorage(options: SqlJsStorageOptions = {}): StorageAdapter 
   });
   const openDriver = async (): Promise<SqlJsDriver> => (await resource.get()).driver;
 
-  return sqliteStore({
+  return sqliteAdapter({
     name: adapterName,
     driver: openDriver,
     onWrite: () => {

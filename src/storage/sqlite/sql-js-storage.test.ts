@@ -11,12 +11,12 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { InvalidOptionError } from '../core/invalid-option-error.ts';
-import { runStorageContract } from '../testing/index.ts';
+import { InvalidOptionError } from '../../core/invalid-option-error.ts';
+import { runStorageContract } from '../../testing/index.ts';
+import type { InvocationRecord, NewToolVersion } from '../records.ts';
+import { StorageClosedError, StorageCorruptError, StorageLockedError } from '../storage-errors.ts';
 import { loadSqlJs } from './load-sql-js.ts';
 import { sqlJsStorage } from './sql-js-storage.ts';
-import { StorageClosedError, StorageCorruptError, StorageLockedError } from './storage-errors.ts';
-import type { InvocationRecord, NewToolVersion } from './types.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'sia-sqljs-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));

@@ -1,4 +1,5 @@
-import { aggregateInvocations } from './aggregate-invocations.ts';
+import { aggregateInvocations } from '../aggregate-invocations.ts';
+import type { AuditEntry, InvocationQuery, NewToolVersion, StoredTestCase, ToolVersion } from '../records.ts';
 import {
   type AuditParams,
   auditColumns,
@@ -15,9 +16,9 @@ import {
   toToolVersion,
   toVersionRow,
   versionColumns,
-} from './row-mappers.ts';
-import type { SqliteDriver, SqlRow, SqlValue } from './sqlite-driver.ts';
-import { ToolExistsError, ToolNotFoundError, VersionNotFoundError } from './storage-errors.ts';
+} from '../row-mappers.ts';
+import type { StorageAdapter } from '../storage-adapter.ts';
+import { ToolExistsError, ToolNotFoundError, VersionNotFoundError } from '../storage-errors.ts';
 import {
   checkAuditQuery,
   checkBoolean,
@@ -31,18 +32,11 @@ import {
   checkNewVersion,
   checkRetention,
   toJsonText,
-} from './storage-input.ts';
-import type {
-  AuditEntry,
-  InvocationQuery,
-  NewToolVersion,
-  StorageAdapter,
-  StoredTestCase,
-  ToolVersion,
-} from './types.ts';
+} from '../storage-input.ts';
+import type { SqliteDriver, SqlRow, SqlValue } from './sqlite-driver.ts';
 
-/** How a SQLite adapter plugs its engine and lifecycle into {@link sqliteStore}. */
-export interface SqliteStoreOptions {
+/** How a SQLite adapter plugs its engine and lifecycle into {@link sqliteAdapter}. */
+export interface SqliteAdapterOptions {
   /** Adapter name, e.g. `sql.js`. */
   name: string;
   /**
@@ -100,7 +94,7 @@ function windowParams(query: InvocationQuery): SqlValue[] {
  * another call of this adapter (which is what makes compare-and-swap and version numbering
  * atomic within a process; `BEGIN IMMEDIATE` makes them atomic across connections).
  */
-export function sqliteStore(options: SqliteStoreOptions): StorageAdapter {
+export function sqliteAdapter(options: SqliteAdapterOptions): StorageAdapter {
   const { driver: open, onWrite } = options;
   const write = async <T>(body: (driver: SqliteDriver) => T): Promise<T> => {
     const driver = await open();

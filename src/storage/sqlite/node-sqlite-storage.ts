@@ -2,15 +2,15 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { InvalidOptionError } from '../core/invalid-option-error.ts';
-import { booleanOption, integerOption, objectOption, stringOption } from '../core/options.ts';
-import { lazyResource } from './lazy-resource.ts';
+import { InvalidOptionError } from '../../core/invalid-option-error.ts';
+import { booleanOption, integerOption, objectOption, stringOption } from '../../core/options.ts';
+import { lazyResource } from '../lazy-resource.ts';
+import type { StorageAdapter } from '../storage-adapter.ts';
+import { StorageCorruptError } from '../storage-errors.ts';
 import { checkReadableSchema, migrate } from './migrations.ts';
 import { loadNodeSqlite, nodeSqliteDriver } from './node-sqlite-driver.ts';
+import { sqliteAdapter } from './sqlite-adapter.ts';
 import type { SqliteDriver } from './sqlite-driver.ts';
-import { sqliteStore } from './sqlite-store.ts';
-import { StorageCorruptError } from './storage-errors.ts';
-import type { StorageAdapter } from './types.ts';
 
 /** Options of {@link nodeSqliteStorage}. */
 export interface NodeSqliteStorageOptions {
@@ -132,7 +132,7 @@ export function nodeSqliteStorage(options: NodeSqliteStorageOptions): StorageAda
     release: (driver) => driver.close(),
   });
 
-  return sqliteStore({
+  return sqliteAdapter({
     name: adapterName,
     driver: resource.get,
     async ready() {

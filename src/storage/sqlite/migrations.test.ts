@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { StorageCorruptError } from '../storage-errors.ts';
 import { loadSqlJs } from './load-sql-js.ts';
 import { type Migration, migrate, migrations, schemaVersion } from './migrations.ts';
 import { sqlJsDriver } from './sql-js-driver.ts';
-import { StorageCorruptError } from './storage-errors.ts';
 
 async function emptyDriver() {
   const SQL = await loadSqlJs();

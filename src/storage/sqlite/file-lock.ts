@@ -10,8 +10,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { SiaError } from '../core/sia-error.ts';
-import { StorageLockedError } from './storage-errors.ts';
+import { SiaError } from '../../core/sia-error.ts';
+import { StorageLockedError } from '../storage-errors.ts';
 
 /** A lock held on a file by this process. */
 export interface FileLock {

@@ -2,12 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InvalidOptionError } from '../core/invalid-option-error.ts';
-import { runStorageContract } from '../testing/index.ts';
+import { InvalidOptionError } from '../../core/invalid-option-error.ts';
+import { runStorageContract } from '../../testing/index.ts';
+import type { NewToolVersion } from '../records.ts';
+import { StorageClosedError, StorageCorruptError, StorageUnavailableError } from '../storage-errors.ts';
 import { loadNodeSqlite } from './node-sqlite-driver.ts';
 import { nodeSqliteStorage } from './node-sqlite-storage.ts';
-import { StorageClosedError, StorageCorruptError, StorageUnavailableError } from './storage-errors.ts';
-import type { NewToolVersion } from './types.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'sia-node-sqlite-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
