@@ -12,7 +12,6 @@ export {
   type AgentEvents,
   type AgentRunOptions,
   type AgentRunResult,
-  type AgentSandbox,
   type AgentToolCall,
   type AgentToolDefinition,
   type CreationOptions,

@@ -10,15 +10,9 @@ import type { PerformanceMemoryOptions } from '../memory/performance-memory-opti
 import type { RegressionRunnerOptions } from '../regression/regression-runner.ts';
 import type { Rewriter } from '../rewriting/rewriter.ts';
 import { parseAllowEntry } from '../sandbox/network-policy.ts';
-import type { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
 import { SECRET_NAME_PATTERN, type SecretSource } from '../sandbox/sandbox-secrets.ts';
 import type { StorageAdapter } from '../storage/types.ts';
-
-/**
- * The sandbox the agent runs tools in: calls with and without details, and an optional
- * `close()` (called by `agent.close()` when the agent owns it). `QuickJsSandbox` fits.
- */
-export type AgentSandbox = Pick<QuickJsSandbox, 'run' | 'runDetailed'> & { close?(): Promise<void> };
 
 /** What `request_new_tool` asks for, as the `creation.approve` hook sees it (after generation). */
 export interface ToolCreationRequest {
@@ -98,11 +92,11 @@ export interface SelfImprovingAgentOptions {
    */
   closeStorage?: boolean;
   /**
-   * Where every tool runs: any {@link AgentSandbox} (`QuickJsSandbox` is the one that isolates
+   * Where every tool runs: any {@link Sandbox} (`QuickJsSandbox` is the one that isolates
    * untrusted code). `close()` closes it only when the agent created it or `closeSandbox` is
    * true. @default new QuickJsSandbox()
    */
-  sandbox?: AgentSandbox;
+  sandbox?: Sandbox;
   /**
    * Whether `close()` also closes `sandbox` (its worker threads). Like `closeStorage`.
    * @default false for a sandbox passed in (the agent closes the default sandbox it created)

@@ -6,7 +6,6 @@
 export { AgentClosedError } from './agent-errors.ts';
 export type { AgentEvents, ToolCreatedEvent, ToolRefusedEvent } from './agent-events.ts';
 export type {
-  AgentSandbox,
   CreationOptions,
   ResolvedCreationOptions,
   SelfImprovingAgentOptions,

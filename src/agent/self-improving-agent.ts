@@ -45,13 +45,13 @@ import type { Rewriter } from '../rewriting/rewriter.ts';
 import { type ManagedTool, ToolCatalog } from '../runtime/tool-catalog.ts';
 import { type GrantedCapabilities, type ToolCallOutcome, ToolRuntime } from '../runtime/tool-runtime.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
 import type { SecretSource } from '../sandbox/sandbox-secrets.ts';
 import { sqlJsStorage } from '../storage/sqlite/sql-js-storage.ts';
 import type { JsonObject, JsonValue, StorageAdapter, ToolVersion } from '../storage/types.ts';
 import { AgentClosedError } from './agent-errors.ts';
 import type { AgentEvents } from './agent-events.ts';
 import {
-  type AgentSandbox,
   type ResolvedAgentTimeouts,
   type ResolvedCreationOptions,
   resolveAgentTimeouts,
@@ -140,7 +140,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   /** The promotion gate and the tools' regression cases. */
   readonly regression: RegressionRunner;
   /** The sandbox every tool runs in. */
-  readonly sandbox: AgentSandbox;
+  readonly sandbox: Sandbox;
   /** The improvement settings in force. */
   readonly improvement: ResolvedImprovementOptions;
   /** This agent's name in audit entries and leases. */

@@ -5,9 +5,9 @@ import type { Logger } from '../core/logger.ts';
 import { integerOption, objectOption } from '../core/options.ts';
 import { SiaError } from '../core/sia-error.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
 import type { SandboxCall } from '../sandbox/sandbox-call.ts';
 import { isSandboxError } from '../sandbox/sandbox-error.ts';
-import type { SandboxDenial } from '../sandbox/sandbox-result.ts';
 import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
 import { CodeValidator, type ValidationIssue } from './code-validator.ts';
 import { extractCode } from './extract-code.ts';
@@ -23,18 +23,12 @@ import { checkLanguageModel, generateCodeText, resolveModelCallSettings } from '
 import { addUsage, emptyUsage, type TokenUsage } from './token-usage.ts';
 import { type ToolSpec, validateToolSpec } from './tool-spec.ts';
 
-/** The part of a sandbox the generator uses: `QuickJsSandbox` fits. */
-export interface GenerationSandbox {
-  run(call: SandboxCall, input: object): Promise<unknown>;
-  /**
-   * When present (as on `QuickJsSandbox`), used instead of `run` so that capability requests the
-   * tool was refused but caught fail the example too.
-   */
-  runDetailed?(
-    call: SandboxCall,
-    input: object,
-  ): Promise<{ value: unknown; denials?: readonly SandboxDenial[] }>;
-}
+/**
+ * The part of a {@link Sandbox} the generator uses: `run`, and `runDetailed` when present (as on
+ * `QuickJsSandbox`), used instead so that capability requests the tool was refused but caught
+ * fail the example too.
+ */
+export type GenerationSandbox = Pick<Sandbox, 'run'> & Partial<Pick<Sandbox, 'runDetailed'>>;
 
 /** The part of a validator the generator uses: {@link CodeValidator} fits. */
 export type GenerationValidator = Pick<CodeValidator, 'validate'>;

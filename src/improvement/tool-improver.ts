@@ -13,7 +13,7 @@ import { type CallOutcome, type ShadowResult, shadowGate } from '../regression/s
 import type { Rewriter } from '../rewriting/rewriter.ts';
 import type { ToolCatalog } from '../runtime/tool-catalog.ts';
 import type { GrantedCapabilities } from '../runtime/tool-runtime.ts';
-import type { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
 import { SandboxError } from '../sandbox/sandbox-error.ts';
 import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
 import type { ImprovementEvidence } from '../storage/audit-evidence.ts';
@@ -88,7 +88,7 @@ export interface ToolImproverParts {
   /** Checks proposals before the gate. */
   readonly validator: GenerationValidator;
   /** Runs candidates in shadow. Never the host. */
-  readonly sandbox: Pick<QuickJsSandbox, 'runDetailed'>;
+  readonly sandbox: Pick<Sandbox, 'runDetailed'>;
   /** The versions being served; updated on promotion. */
   readonly catalog: Pick<ToolCatalog, 'get' | 'set' | 'refresh'>;
   /** Where the loop's events go. */

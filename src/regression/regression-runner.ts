@@ -6,9 +6,9 @@ import { median } from '../core/median.ts';
 import { integerOption, numberOption } from '../core/options.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
 import { checkToolName } from '../registry/tool-definition.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
 import type { SandboxCall } from '../sandbox/sandbox-call.ts';
 import type { SandboxDeterminism } from '../sandbox/sandbox-options.ts';
-import type { SandboxRunResult } from '../sandbox/sandbox-result.ts';
 import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
 import { ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
 import type {
@@ -31,10 +31,8 @@ import type {
   RunErrorInfo,
 } from './regression-report.ts';
 
-/** What the runner needs from a sandbox: `QuickJsSandbox` fits. */
-export interface RegressionSandbox {
-  runDetailed(call: SandboxCall, input: object): Promise<SandboxRunResult>;
-}
+/** The part of a {@link Sandbox} the runner uses: `QuickJsSandbox` fits. */
+export type RegressionSandbox = Pick<Sandbox, 'runDetailed'>;
 
 /** What `harvest` needs from a memory: `PerformanceMemory` fits. */
 export interface HarvestSource {

@@ -4,7 +4,7 @@ import { plainJsonProblem } from '../core/plain-json.ts';
 import type { TypedEmitter } from '../core/typed-emitter.ts';
 import type { PerformanceMemory } from '../memory/performance-memory.ts';
 import type { CallOutcome } from '../regression/shadow-gate.ts';
-import type { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
 import { SandboxError } from '../sandbox/sandbox-error.ts';
 import type { SandboxDenial } from '../sandbox/sandbox-result.ts';
 import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
@@ -27,7 +27,7 @@ export interface ToolRuntimeParts {
   /** The active version of every tool. */
   readonly catalog: Pick<ToolCatalog, 'get'>;
   /** Where every tool version runs. Never the host. */
-  readonly sandbox: Pick<QuickJsSandbox, 'runDetailed'>;
+  readonly sandbox: Pick<Sandbox, 'runDetailed'>;
   /** Where every call is recorded. */
   readonly memory: Pick<PerformanceMemory, 'record'>;
   /** Where `tool:invoked` goes. */

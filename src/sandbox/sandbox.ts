@@ -6,6 +6,9 @@ import type { SandboxRunResult } from './sandbox-result.ts';
  * away from the host. {@link QuickJsSandbox} is the implementation; a test double or another
  * isolation technology can stand in for it by implementing these members.
  *
+ * The methods are not generic, so a test double is a plain object (`{ run: async () => 42, … }`);
+ * `QuickJsSandbox`'s typed `run<T>` fits them.
+ *
  * Contract: `call.source` is untrusted, so an implementation must never evaluate it in the
  * caller's realm. Failures reject with a `SandboxError` (its `code` says whether the tool, its
  * output or a limit was at fault).
@@ -24,12 +27,12 @@ export interface Sandbox {
    * @param call - the source, the entry function's name and optional per-call overrides.
    * @param input - the one object argument passed to the entry function (JSON data).
    */
-  run<T = unknown>(call: SandboxCall, input: object): Promise<T>;
+  run(call: SandboxCall, input: object): Promise<unknown>;
   /**
    * Like {@link Sandbox.run}, but resolves with the value together with the captured logs,
    * timings, request count and refused capability requests (`denials`).
    */
-  runDetailed<T = unknown>(call: SandboxCall, input: object): Promise<SandboxRunResult<T>>;
+  runDetailed(call: SandboxCall, input: object): Promise<SandboxRunResult>;
   /**
    * Releases what the sandbox holds (worker threads, engines). Optional: a sandbox with nothing
    * to release need not have it. Calls after `close` reject.
