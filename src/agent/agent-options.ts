@@ -285,3 +285,36 @@ export function formatGrantEntry(host: string, port: number | undefined, wildcar
   const shown = bare.includes(':') ? `[${bare}]` : bare;
   return `${wildcard ? '*.' : ''}${shown}${port === undefined ? '' : `:${port}`}`;
 }
+
+/**
+ * Checks the collaborators passed in by role (each needs the methods the agent calls) and that
+ * `regression` holds the runner's options, not a runner, so a wrong object fails at construction
+ * with the option's name instead of deep inside the first improvement.
+ */
+export function checkAgentRoles(options: SelfImprovingAgentOptions): void {
+  checkRole('sandbox', options.sandbox, ['run', 'runDetailed'], 'a Sandbox (QuickJsSandbox fits)');
+  checkRole('validator', options.validator, ['validate'], 'a validator with validate() (CodeValidator fits)');
+  checkRole('evaluator', options.evaluator, ['evaluate'], 'an evaluator with evaluate() (Evaluator fits)');
+  checkRole('rewriter', options.rewriter, ['rewrite'], 'a Rewriter ({ name, rewrite() })');
+  checkRole('generator', options.generator, ['generate'], 'a generator with generate() (ToolGenerator fits)');
+  if (typeof (options.regression as { run?: unknown } | undefined)?.run === 'function') {
+    throw new InvalidOptionError(
+      'regression',
+      "the RegressionRunner's options ({ runs, heldOutFraction, … }); the agent builds its runner on its own storage and sandbox",
+      options.regression,
+    );
+  }
+}
+
+/** Throws unless `value` is undefined or an object with every method in `methods`. */
+function checkRole(option: string, value: unknown, methods: readonly string[], expected: string): void {
+  if (value === undefined) return;
+  const target = value as Record<string, unknown> | null;
+  if (
+    (typeof value !== 'object' && typeof value !== 'function') ||
+    target === null ||
+    methods.some((method) => typeof target[method] !== 'function')
+  ) {
+    throw new InvalidOptionError(option, expected, value);
+  }
+}

@@ -1,25 +1,12 @@
-import {
-  dynamicTool,
-  generateText,
-  jsonSchema,
-  type LanguageModel,
-  type ModelMessage,
-  type StepResult,
-  type ToolSet,
-  tool,
-} from 'ai';
+import { generateText, type LanguageModel, type ModelMessage, type StepResult, type ToolSet } from 'ai';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { SchemaCache } from '../core/json-schema.ts';
 import type { Logger } from '../core/logger.ts';
 import { booleanOption, integerOption } from '../core/options.ts';
-import { checkProviderSchema } from '../core/provider-schema.ts';
 import { TypedEmitter } from '../core/typed-emitter.ts';
-import { UnsupportedSchemaError } from '../core/unsupported-schema-error.ts';
 import { Evaluator } from '../evaluation/evaluator.ts';
-import type { EvaluatorOptions, ResolvedEvaluatorOptions } from '../evaluation/evaluator-options.ts';
-import { resolveEvaluatorOptions } from '../evaluation/evaluator-options.ts';
 import { CodeValidator } from '../generation/code-validator.ts';
-import { AbortedError, GenerationFailedError } from '../generation/generation-errors.ts';
+import { AbortedError } from '../generation/generation-errors.ts';
 import { modelWithDeadline, withDeadline } from '../generation/model-deadline.ts';
 import { checkLanguageModel } from '../generation/model-text.ts';
 import { addUsage, emptyUsage, type TokenUsage, usageFromModel } from '../generation/token-usage.ts';
@@ -31,7 +18,7 @@ import {
   type ResolvedImprovementOptions,
   resolveImprovementOptions,
 } from '../improvement/improvement-options.ts';
-import { PromotionWatch } from '../improvement/promotion-watch.ts';
+import { PromotionWatch, watchEvaluatorOptions } from '../improvement/promotion-watch.ts';
 import { ToolImprover } from '../improvement/tool-improver.ts';
 import { PerformanceMemory } from '../memory/performance-memory.ts';
 import { InvalidToolError } from '../registry/registry-errors.ts';
@@ -43,29 +30,26 @@ import { HardeningRewriter } from '../rewriting/hardening-rewriter.ts';
 import { LlmRewriter } from '../rewriting/llm-rewriter.ts';
 import type { Rewriter } from '../rewriting/rewriter.ts';
 import { type ManagedTool, ToolCatalog } from '../runtime/tool-catalog.ts';
-import { type GrantedCapabilities, type ToolCallOutcome, ToolRuntime } from '../runtime/tool-runtime.ts';
+import { ToolRuntime } from '../runtime/tool-runtime.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
 import type { SecretSource } from '../sandbox/sandbox-secrets.ts';
 import { sqlJsStorage } from '../storage/sqlite/sql-js-storage.ts';
-import type { JsonObject, JsonValue, StorageAdapter, ToolVersion } from '../storage/types.ts';
+import type { StorageAdapter, ToolVersion } from '../storage/types.ts';
 import { AgentClosedError } from './agent-errors.ts';
 import type { AgentEvents } from './agent-events.ts';
 import {
+  checkAgentRoles,
   type ResolvedAgentTimeouts,
   type ResolvedCreationOptions,
   resolveAgentTimeouts,
   resolveCreationOptions,
   resolveSecretsOption,
   type SelfImprovingAgentOptions,
-  type ToolCreationRequest,
 } from './agent-options.ts';
-import { CreationGrant, type CreationRefusalCode } from './creation-grant.ts';
-import {
-  type RequestNewToolInput,
-  requestNewToolDescription,
-  requestNewToolInput,
-} from './request-new-tool.ts';
+import { AiSdkTools } from './ai-sdk-tools.ts';
+import { CreationGrant } from './creation-grant.ts';
+import { ToolCreation } from './tool-creation.ts';
 
 /** A hand-written tool for {@link SelfImprovingAgent.addTool}. */
 export interface AgentToolDefinition extends ToolDefinition {
@@ -157,7 +141,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   readonly #owned: { storage: boolean; sandbox: boolean };
   readonly #unwatch: (() => void) | undefined;
   readonly #ready: Promise<void>;
-  readonly #toolCache = new Map<string, { version: number; tool: ToolSet[string] }>();
+  readonly #aiTools: AiSdkTools;
   readonly #timeouts: ResolvedAgentTimeouts;
   readonly #logger: Logger | undefined;
   /** Aborted by `close()`: ends runs (and their tool generations) in flight. */
@@ -166,10 +150,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   readonly creation: ResolvedCreationOptions;
   readonly #grant: CreationGrant;
   readonly #secrets: SecretSource | undefined;
-  /** Creations past the limit check and not yet stored (so parallel requests respect maxTools). */
-  #pendingCreations = 0;
-  /** Whether each tool was created by the model (version 1 by the generator), once looked up. */
-  readonly #createdByModelTools = new Map<string, boolean>();
+  readonly #creation: ToolCreation;
   #closed = false;
 
   constructor(options: SelfImprovingAgentOptions = {}) {
@@ -185,28 +166,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       );
     }
     if (options.model !== undefined) checkLanguageModel(options.model);
-    checkRole('sandbox', options.sandbox, ['run', 'runDetailed'], 'a Sandbox (QuickJsSandbox fits)');
-    checkRole(
-      'validator',
-      options.validator,
-      ['validate'],
-      'a validator with validate() (CodeValidator fits)',
-    );
-    checkRole('evaluator', options.evaluator, ['evaluate'], 'an evaluator with evaluate() (Evaluator fits)');
-    checkRole('rewriter', options.rewriter, ['rewrite'], 'a Rewriter ({ name, rewrite() })');
-    checkRole(
-      'generator',
-      options.generator,
-      ['generate'],
-      'a generator with generate() (ToolGenerator fits)',
-    );
-    if (typeof (options.regression as { run?: unknown } | undefined)?.run === 'function') {
-      throw new InvalidOptionError(
-        'regression',
-        "the RegressionRunner's options ({ runs, heldOutFraction, … }); the agent builds its runner on its own storage and sandbox",
-        options.regression,
-      );
-    }
+    checkAgentRoles(options);
     this.#timeouts = resolveAgentTimeouts(options);
     this.#logger = options.logger;
     this.improvement = resolveImprovementOptions(options.improvement, {
@@ -231,7 +191,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     const sandbox = options.sandbox ?? new QuickJsSandbox({ logger: options.logger });
     const secrets = this.#secrets === undefined ? {} : { secrets: this.#secrets };
     const capabilities = (toolName: string, stored: ToolVersion['capabilities']) =>
-      this.#callCapabilities(toolName, stored);
+      this.#creation.capabilities(toolName, stored);
     this.storage = storage;
     this.sandbox = sandbox;
     this.memory = new PerformanceMemory({
@@ -275,6 +235,14 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
           )
         : new HardeningRewriter());
     this.#catalog = new ToolCatalog(this.registry, this.#validator, new SchemaCache());
+    this.#creation = new ToolCreation({
+      registry: this.registry,
+      catalog: this.#catalog,
+      generator: this.#generator,
+      creation: this.creation,
+      grant: this.#grant,
+      events: this,
+    });
 
     // --- the improvement loop: evaluation, policy, lease, rewrite → validate → gate, shadow,
     // approval, promotion, watch and rollback, budget ----------------------------------------------
@@ -298,9 +266,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
         maxTokensPerDay: this.improvement.maxTokensPerDay,
       }),
       watch: new PromotionWatch({
-        evaluator: new Evaluator(
-          watchEvaluatorOptions(evaluatorOptionsOf(evaluator), this.improvement.watchCalls),
-        ),
+        evaluator: new Evaluator(watchEvaluatorOptions(evaluator, this.improvement.watchCalls)),
         memory: this.memory,
         registry: this.registry,
         catalog: this.#catalog,
@@ -329,6 +295,14 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       afterCall: (toolName, version, input, outcome) =>
         this.#improver.afterCall(toolName, version, input, outcome),
       inline: this.improvement.mode === 'inline',
+    });
+
+    this.#aiTools = new AiSdkTools({
+      catalog: this.#catalog,
+      execute: (toolName, input) => this.#runtime.execute(toolName, input),
+      creation: this.#creation,
+      creationEnabled: this.creation.enabled,
+      grant: this.#grant,
     });
 
     // Another process promoted or rolled back: serve the new active version from the next call.
@@ -374,7 +348,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
    */
   async invoke<T = unknown>(toolName: string, input: object = {}): Promise<T> {
     await this.#open('invoke');
-    const outcome = await this.#execute(toolName, input);
+    const outcome = await this.#runtime.execute(toolName, input);
     if (outcome.ok) return outcome.value as T;
     throw outcome.error;
   }
@@ -427,24 +401,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
    * Call `await agent.ready()` first when the storage holds tools from an earlier run.
    */
   tools(): ToolSet {
-    const names = (): string[] => [
-      ...this.#catalog.list().map((managed) => managed.name),
-      ...(this.creation.enabled ? ['request_new_tool'] : []),
-    ];
-    const lookup = (name: string): ToolSet[string] | undefined => {
-      if (name === 'request_new_tool') return this.creation.enabled ? this.#requestNewTool() : undefined;
-      const managed = this.#catalog.get(name);
-      return managed ? this.#aiTool(managed) : undefined;
-    };
-    return new Proxy({} as ToolSet, {
-      ownKeys: () => names(),
-      has: (_target, key) => typeof key === 'string' && lookup(key) !== undefined,
-      get: (_target, key) => (typeof key === 'string' ? lookup(key) : undefined),
-      getOwnPropertyDescriptor: (_target, key) => {
-        const value = typeof key === 'string' ? lookup(key) : undefined;
-        return value ? { value, enumerable: true, configurable: true, writable: false } : undefined;
-      },
-    });
+    return this.#aiTools.live();
   }
 
   /**
@@ -476,7 +433,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     const toolCalls: AgentToolCall[] = [];
     let usage = emptyUsage();
     // request_new_tool of this run adds its generation attempts' tokens here.
-    const requestNewTool = this.#requestNewTool((spent) => {
+    const requestNewTool = this.#aiTools.requestNewTool((spent) => {
       usage = addUsage(usage, spent);
     });
     let text = '';
@@ -487,7 +444,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
             model,
             system: this.#system,
             messages,
-            tools: this.#snapshotTools(requestNewTool),
+            tools: this.#aiTools.snapshot(requestNewTool),
             abortSignal: signal,
           }),
         { abortSignal, operation: 'the run' },
@@ -573,301 +530,5 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   async #open(operation: string): Promise<void> {
     if (this.#closed) throw new AgentClosedError(operation);
     await this.#ready;
-  }
-
-  /** Runs the active version through the runtime; never throws for tool failures. */
-  #execute(toolName: string, input: unknown): Promise<ToolCallOutcome> {
-    return this.#runtime.execute(toolName, input);
-  }
-
-  /**
-   * What a call may use: the app's own tools get their stored capabilities; a tool the model
-   * created (its version 1 was written by the generator, looked up once) gets only what the
-   * current `creation` grant still covers, so narrowing the grant also narrows tools stored
-   * earlier (for example under an older, wider grant).
-   */
-  async #callCapabilities(
-    toolName: string,
-    capabilities: ToolVersion['capabilities'],
-  ): Promise<GrantedCapabilities> {
-    let byModel = this.#createdByModelTools.get(toolName);
-    if (byModel === undefined) {
-      byModel = (await this.registry.version(toolName, 1).catch(() => undefined))?.author === 'generator';
-      this.#createdByModelTools.set(toolName, byModel);
-    }
-    const secrets = capabilities.secrets ?? [];
-    if (!byModel) return { network: capabilities.network, secrets };
-    const network: string[] = [];
-    for (const entry of capabilities.network) {
-      const decision = this.#grant.check([entry], []);
-      if (decision.ok) network.push(...decision.network);
-    }
-    return { network, secrets: secrets.filter((name) => this.creation.secrets.includes(name)) };
-  }
-
-  /** A fixed copy of the live tool set, for one step of `run()`, with that run's `request_new_tool`. */
-  #snapshotTools(requestNewTool: ToolSet[string]): ToolSet {
-    const live = this.tools();
-    return Object.fromEntries(
-      Object.keys(live).map((name) => [name, name === 'request_new_tool' ? requestNewTool : live[name]]),
-    ) as ToolSet;
-  }
-
-  #aiTool(managed: ManagedTool): ToolSet[string] {
-    const cached = this.#toolCache.get(managed.name);
-    if (cached && cached.version === managed.version.version) return cached.tool;
-    const name = managed.name;
-    const created = dynamicTool({
-      description: managed.description,
-      inputSchema: jsonSchema(managed.modelSchema.schema as Parameters<typeof jsonSchema>[0]),
-      execute: async (input: unknown) => {
-        const outcome = await this.#execute(name, input);
-        if (outcome.ok) return outcome.value;
-        const code = (outcome.error as { code?: string }).code ?? 'ERROR';
-        return { error: { code, message: outcome.error.message } };
-      },
-    });
-    this.#toolCache.set(name, { version: managed.version.version, tool: created });
-    return created;
-  }
-
-  /**
-   * The `request_new_tool` AI SDK tool. With `onUsage` (one `run()`), a tool of its own that
-   * reports each generation attempt's tokens; without, the one cached for `tools()`.
-   */
-  #requestNewTool(onUsage?: (usage: TokenUsage) => void): ToolSet[string] {
-    const cached = onUsage ? undefined : this.#toolCache.get('request_new_tool');
-    if (cached) return cached.tool;
-    const created = tool({
-      description: requestNewToolDescription(this.#grant.describeNetwork(), this.#grant.describeSecrets()),
-      inputSchema: requestNewToolInput,
-      execute: async (request: RequestNewToolInput, { abortSignal }) =>
-        this.#createRequestedTool(request, abortSignal, onUsage),
-    });
-    if (!onUsage) this.#toolCache.set('request_new_tool', { version: 0, tool: created as ToolSet[string] });
-    return created as ToolSet[string];
-  }
-
-  /** A refusal of `request_new_tool`, as the model sees it, also emitted as `tool:refused`. */
-  #refuse(
-    toolName: string,
-    code: CreationRefusalCode,
-    message: string,
-    reasons?: readonly string[],
-  ): JsonObject {
-    this.emit('tool:refused', { toolName, via: 'request_new_tool', code, message });
-    return { ok: false, error: { code, message, ...(reasons ? { reasons: [...reasons] } : {}) } };
-  }
-
-  /** Tools whose version 1 the generator wrote: the count `creation.maxTools` limits (kept in storage). */
-  async #createdByModel(): Promise<number> {
-    let count = 0;
-    for (const record of await this.registry.list()) {
-      const first = await this.registry.version(record.name, 1).catch(() => undefined);
-      if (first?.author === 'generator') count += 1;
-    }
-    return count;
-  }
-
-  async #createRequestedTool(
-    request: RequestNewToolInput,
-    abortSignal?: AbortSignal,
-    onUsage?: (usage: TokenUsage) => void,
-  ): Promise<JsonObject> {
-    const name = typeof request?.name === 'string' ? request.name : '';
-    if (!this.creation.enabled) {
-      return this.#refuse(
-        name,
-        'CREATION_DISABLED',
-        'This app does not let tools be created; use the available tools.',
-      );
-    }
-    const grant = this.#grant.check(request.network, request.secrets);
-    if (!grant.ok) return this.#refuse(name, grant.code, grant.message);
-    try {
-      // Before any generation: a keyword providers reject would fail the creation at the end.
-      checkProviderSchema(request.inputSchema);
-    } catch (error) {
-      if (!UnsupportedSchemaError.isInstance(error)) throw error;
-      return this.#refuse(
-        name,
-        'UNSUPPORTED_SCHEMA_KEYWORD',
-        `${error.message} Ask again with a changed inputSchema.`,
-      );
-    }
-    if (!this.#generator) {
-      return this.#refuse(
-        name,
-        'GENERATION_UNAVAILABLE',
-        'No model is configured for writing tools; the app must add this tool with addTool().',
-      );
-    }
-    if (this.#catalog.get(request.name)) {
-      return this.#refuse(
-        name,
-        'TOOL_EXISTS',
-        `A tool named "${request.name}" already exists: call it instead.`,
-      );
-    }
-    this.#pendingCreations += 1;
-    try {
-      const created = (await this.#createdByModel()) + this.#pendingCreations - 1;
-      if (created >= this.creation.maxTools) {
-        return this.#refuse(
-          name,
-          'TOOL_LIMIT_REACHED',
-          `This app allows at most ${this.creation.maxTools} tools created by the model, and that many exist. Use the available tools.`,
-        );
-      }
-      return await this.#generateRequestedTool(request, grant.network, grant.secrets, abortSignal, onUsage);
-    } finally {
-      this.#pendingCreations -= 1;
-    }
-  }
-
-  async #generateRequestedTool(
-    request: RequestNewToolInput,
-    network: string[],
-    secrets: string[],
-    abortSignal: AbortSignal | undefined,
-    onUsage: ((usage: TokenUsage) => void) | undefined,
-  ): Promise<JsonObject> {
-    const generator = this.#generator as Pick<ToolGenerator, 'generate'>;
-    const capabilities = secrets.length === 0 ? { network } : { network, secrets };
-    const examples = (request.examples ?? []).map((example) => ({
-      input: example.input as JsonObject,
-      output: (example.output ?? null) as JsonValue,
-    }));
-    let generated: Awaited<ReturnType<ToolGenerator['generate']>>;
-    try {
-      generated = await generator.generate(
-        {
-          name: request.name,
-          description: request.description,
-          inputSchema: request.inputSchema,
-          returns: request.returns,
-          examples,
-          capabilities,
-        },
-        {
-          ...(abortSignal === undefined ? {} : { abortSignal }),
-          // Every attempt, failed ones too, so a run's usage counts what generation spent.
-          ...(onUsage === undefined ? {} : { onAttempt: (attempt) => onUsage(attempt.usage) }),
-        },
-      );
-    } catch (error) {
-      // An aborted run ends with the abort, not with an answer to a model nobody waits for.
-      if (AbortedError.isInstance(error)) throw error;
-      const message =
-        GenerationFailedError.isInstance(error) || error instanceof Error ? error.message : String(error);
-      return this.#refuse(
-        request.name,
-        'GENERATION_FAILED',
-        `Could not create "${request.name}": ${message}`,
-        GenerationFailedError.isInstance(error) ? [...error.codes] : undefined,
-      );
-    }
-    const approve = this.creation.approve;
-    if (approve) {
-      const proposal: ToolCreationRequest = {
-        name: request.name,
-        description: request.description,
-        inputSchema: structuredClone(request.inputSchema),
-        returns: request.returns,
-        examples: structuredClone(examples),
-        capabilities: { network: [...network], secrets: [...secrets] },
-      };
-      let approved = false;
-      try {
-        approved = (await approve(proposal, generated.source)) === true;
-      } catch {
-        approved = false;
-      }
-      if (!approved) {
-        return this.#refuse(
-          request.name,
-          'CREATION_NOT_APPROVED',
-          `The app did not approve creating "${request.name}"; nothing was created. Use the available tools or explain what is missing.`,
-        );
-      }
-    }
-    try {
-      const { version } = await this.registry.create(
-        {
-          name: request.name,
-          description: request.description,
-          inputSchema: request.inputSchema as JsonObject,
-          source: generated.source,
-          capabilities,
-          examples,
-          author: 'generator',
-        },
-        { reason: `requested by the model: ${request.description}` },
-      );
-      this.#catalog.set(request.description, version);
-      this.emit('tool:created', {
-        toolName: request.name,
-        version: version.version,
-        author: 'generator',
-        via: 'request_new_tool',
-        attempts: generated.attempts.length,
-        usage: generated.usage,
-      });
-      return {
-        ok: true,
-        tool: request.name,
-        version: version.version,
-        message: `Tool "${request.name}" is ready. Call it next with input matching its schema.`,
-      };
-    } catch (error) {
-      // An aborted run ends with the abort, not with an answer to a model nobody waits for.
-      if (AbortedError.isInstance(error)) throw error;
-      const message = error instanceof Error ? error.message : String(error);
-      return this.#refuse(
-        request.name,
-        'GENERATION_FAILED',
-        `Could not create "${request.name}": ${message}`,
-      );
-    }
-  }
-}
-
-/**
- * The watch evaluator's options: the agent's evaluator settings over a window of `watchCalls`.
- * Thresholds larger than that window are lowered to it (they could never be met otherwise).
- */
-function watchEvaluatorOptions(options: ResolvedEvaluatorOptions, watchCalls: number): EvaluatorOptions {
-  return {
-    ...options,
-    window: watchCalls,
-    minInvocations: Math.min(options.minInvocations, watchCalls),
-    degradation:
-      options.degradation === false
-        ? false
-        : {
-            ...options.degradation,
-            minBaselineInvocations: Math.min(options.degradation.minBaselineInvocations, watchCalls),
-          },
-  };
-}
-
-/** The evaluator settings the watch derives from: the evaluator's own, or the defaults. */
-function evaluatorOptionsOf(evaluator: object): ResolvedEvaluatorOptions {
-  const own = (evaluator as { options?: unknown }).options;
-  return own !== undefined && typeof own === 'object' && own !== null && 'weights' in own
-    ? (own as ResolvedEvaluatorOptions)
-    : resolveEvaluatorOptions({});
-}
-
-/** Throws unless `value` is undefined or an object with every method in `methods`. */
-function checkRole(option: string, value: unknown, methods: readonly string[], expected: string): void {
-  if (value === undefined) return;
-  const target = value as Record<string, unknown> | null;
-  if (
-    (typeof value !== 'object' && typeof value !== 'function') ||
-    target === null ||
-    methods.some((method) => typeof target[method] !== 'function')
-  ) {
-    throw new InvalidOptionError(option, expected, value);
   }
 }

@@ -1,5 +1,10 @@
 import type { TypedEmitter } from '../core/typed-emitter.ts';
 import type { EvaluationSource, Evaluator } from '../evaluation/evaluator.ts';
+import {
+  type EvaluatorOptions,
+  type ResolvedEvaluatorOptions,
+  resolveEvaluatorOptions,
+} from '../evaluation/evaluator-options.ts';
 import { PromotionConflictError, ToolPinnedError } from '../registry/registry-errors.ts';
 import type { ToolRegistry } from '../registry/tool-registry.ts';
 import type { ToolCatalog } from '../runtime/tool-catalog.ts';
@@ -136,4 +141,29 @@ export class PromotionWatch {
       detail: 'the promoted version did worse, but the tool is pinned: not rolled back',
     });
   }
+}
+
+/**
+ * The watch evaluator's options: the loop evaluator's settings (its `options` when it has them,
+ * as `Evaluator` does; the defaults otherwise) over a window of `watchCalls`. Thresholds larger
+ * than that window are lowered to it (they could never be met otherwise).
+ */
+export function watchEvaluatorOptions(evaluator: object, watchCalls: number): EvaluatorOptions {
+  const own = (evaluator as { options?: unknown }).options;
+  const options =
+    typeof own === 'object' && own !== null && 'weights' in own
+      ? (own as ResolvedEvaluatorOptions)
+      : resolveEvaluatorOptions({});
+  return {
+    ...options,
+    window: watchCalls,
+    minInvocations: Math.min(options.minInvocations, watchCalls),
+    degradation:
+      options.degradation === false
+        ? false
+        : {
+            ...options.degradation,
+            minBaselineInvocations: Math.min(options.degradation.minBaselineInvocations, watchCalls),
+          },
+  };
 }
