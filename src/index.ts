@@ -191,6 +191,7 @@ export {
   type Expectation,
   type ExpectationContext,
   type ExpectationResult,
+  exampleCases,
   type HarvestOptions,
   type HarvestResult,
   type HarvestSource,

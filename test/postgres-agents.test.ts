@@ -16,6 +16,7 @@ import { ToolRegistry } from '../src/registry/tool-registry.ts';
 import { postgresStorage } from '../src/storage/postgres/postgres-storage.ts';
 import type { StorageAdapter } from '../src/storage/types.ts';
 import { type Child, startChild } from './support/child-process.ts';
+import { createTool } from './support/create-tool.ts';
 import {
   adminPool,
   clusterDirectory,
@@ -122,7 +123,7 @@ function reportedCalls(child: Child, input: object, into = new Map<string, numbe
 
 async function registerTool(storage: StorageAdapter, hostPort: string): Promise<ToolRegistry> {
   const registry = new ToolRegistry({ storage, actor: 'test' });
-  await registry.create({
+  await createTool(registry, {
     name: TOOL,
     description: 'Current exchange rate between two currencies',
     inputSchema: {

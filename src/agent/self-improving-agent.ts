@@ -239,6 +239,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       registry: this.registry,
       catalog: this.#catalog,
       generator: this.#generator,
+      cases: this.regression,
       creation: this.creation,
       grant: this.#grant,
       events: this,
@@ -374,6 +375,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     const testCases = this.regression.prepareCases(checkToolName(rest.name), tests, {
       inputSchema: toInputSchema(rest.inputSchema),
       field: 'tests',
+      ...(rest.examples === undefined ? {} : { examples: rest.examples }),
     });
     const { version } = await this.registry.create(
       { ...rest, source: validation.source },

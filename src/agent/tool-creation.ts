@@ -5,6 +5,7 @@ import { AbortedError, GenerationFailedError } from '../generation/generation-er
 import type { TokenUsage } from '../generation/token-usage.ts';
 import type { ToolGenerator } from '../generation/tool-generator.ts';
 import type { ToolRegistry } from '../registry/tool-registry.ts';
+import type { RegressionRunner } from '../regression/regression-runner.ts';
 import type { ToolCatalog } from '../runtime/tool-catalog.ts';
 import type { GrantedCapabilities } from '../runtime/tool-runtime.ts';
 import type { JsonObject, JsonValue, ToolVersion } from '../storage/types.ts';
@@ -17,6 +18,8 @@ import type { RequestNewToolInput } from './request-new-tool.ts';
 export interface ToolCreationParts {
   /** Where created tools are registered (and where "created by the model" is read back). */
   readonly registry: Pick<ToolRegistry, 'create' | 'list' | 'version'>;
+  /** Builds the created tool's regression cases from its examples (`RegressionRunner` fits). */
+  readonly cases: Pick<RegressionRunner, 'prepareCases'>;
   /** Serves a created tool from the next step on. */
   readonly catalog: Pick<ToolCatalog, 'get' | 'set'>;
   /** Writes the tool; without one, every request is refused with `GENERATION_UNAVAILABLE`. */
@@ -231,7 +234,13 @@ export class ToolCreation {
           examples,
           author: 'generator',
         },
-        { reason: `requested by the model: ${request.description}` },
+        {
+          reason: `requested by the model: ${request.description}`,
+          testCases: this.#parts.cases.prepareCases(request.name, [], {
+            inputSchema: request.inputSchema as JsonObject,
+            examples,
+          }),
+        },
       );
       this.#parts.catalog.set(request.description, version);
       this.#parts.events.emit('tool:created', {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createTool } from '../../test/support/create-tool.ts';
 import { databaseUrl, noteSkipped, suiteDatabase } from '../../test/support/postgres-database.ts';
 import { REGISTRY_AUDIT_TYPES } from '../storage/audit-evidence.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
@@ -67,7 +68,7 @@ function runTransactionFailures(name: string, setup: () => Promise<Faulty>): voi
         for (const target of ['audit', 'test-cases'] as const) {
           if (name === 'memory' && target === 'test-cases') continue;
           await arm(target);
-          const error = await failure(registry.create(definition));
+          const error = await failure(createTool(registry, definition));
           expect(error.message).toMatch(/injected|JSON|BigInt/i);
           expect(await storage.getTool('add_numbers')).toBeUndefined();
           expect(await storage.listVersions('add_numbers')).toEqual([]);
@@ -75,7 +76,7 @@ function runTransactionFailures(name: string, setup: () => Promise<Faulty>): voi
           expect(await storage.listAudit()).toEqual([]);
           await disarm();
         }
-        const created = await registry.create(definition);
+        const created = await createTool(registry, definition);
         expect(created.testCases).toHaveLength(2);
         expect(await storage.listTestCases('add_numbers')).toEqual(created.testCases);
         // sideEffects lives in the creation's entry: it is there, so it survives a restart.
@@ -92,7 +93,7 @@ function runTransactionFailures(name: string, setup: () => Promise<Faulty>): voi
       const { storage, arm, disarm } = await setup();
       try {
         const registry = new ToolRegistry({ storage, actor: 'test' });
-        await registry.create(definition);
+        await createTool(registry, definition);
         await registry.addCandidate('add_numbers', {
           source: 'function add_numbers({ a, b }) { return Number(a) + Number(b); }',
           parentVersion: 1,
@@ -145,7 +146,7 @@ function runTransactionFailures(name: string, setup: () => Promise<Faulty>): voi
       const { storage, arm, disarm } = await setup();
       try {
         const registry = new ToolRegistry({ storage, actor: 'test' });
-        await registry.create(definition);
+        await createTool(registry, definition);
         const candidate = {
           source: 'function add_numbers({ a, b }) { return Number(a) + Number(b); }',
           parentVersion: 1,
@@ -185,7 +186,7 @@ function runTransactionFailures(name: string, setup: () => Promise<Faulty>): voi
           },
         };
         const registry = new ToolRegistry({ storage: racing, actor: 'agent' });
-        await registry.create(definition);
+        await createTool(registry, definition);
         await registry.addCandidate('add_numbers', {
           source: 'function add_numbers({ a, b }) { return Number(a) + Number(b); }',
           parentVersion: 1,
@@ -344,7 +345,7 @@ describe('ToolRegistry on an adapter written for the older contract', () => {
       },
     };
     const registry = new ToolRegistry({ storage, actor: 'test' });
-    const created = await registry.create(definition);
+    const created = await createTool(registry, definition);
     expect(created.testCases).toHaveLength(2);
     await registry.addCandidate('add_numbers', {
       source: 'function add_numbers() { return 0; }',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { RegressionSideStats } from '../regression/regression-report.ts';
+import { exampleCases } from '../regression/regression-runner.ts';
 import { REGISTRY_AUDIT_TYPES } from '../storage/audit-evidence.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import { ToolExistsError, ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
@@ -38,7 +39,7 @@ async function setup() {
 }
 
 describe('ToolRegistry.create', () => {
-  it('registers version 1 as active and turns examples into regression cases', async () => {
+  it('registers version 1 as active; examples are counted, cases come only from testCases', async () => {
     const { storage, registry } = await setup();
     const active = await registry.active('add_numbers');
     expect(active).toMatchObject({
@@ -49,17 +50,14 @@ describe('ToolRegistry.create', () => {
       capabilities: { network: ['api.example.com'] },
       author: 'human',
     });
-    const cases = await storage.listTestCases('add_numbers');
-    expect(
-      cases.map((testCase) => [testCase.input, testCase.expect, testCase.origin, testCase.heldOut]),
-    ).toEqual([
-      [{ a: 1, b: 2 }, { equals: 3 }, 'example', false],
-      [{ a: -1, b: 1 }, { equals: 0 }, 'example', false],
-    ]);
+    // The regression runner builds case records (exampleCases, prepareCases); the registry only
+    // writes the ones it is given, in the creation's transaction.
+    expect(await storage.listTestCases('add_numbers')).toEqual([]);
     const history = await registry.history('add_numbers');
     expect(history.map((entry) => [entry.type, entry.actor, entry.toVersion])).toEqual([
       [REGISTRY_AUDIT_TYPES.created, 'test', 1],
     ]);
+    expect(history[0]?.evidence).toMatchObject({ examples: 2 });
   });
 
   it('rejects a duplicate name with ToolExistsError', async () => {
@@ -400,7 +398,10 @@ describe('ToolRegistry.create with further test cases', () => {
       },
     });
     const created = await registry.create(definition, {
-      testCases: [{ input: { a: 2, b: 2 }, expect: { equals: 4 }, description: 'twos', origin: 'manual' }],
+      testCases: [
+        ...exampleCases(definition.examples),
+        { input: { a: 2, b: 2 }, expect: { equals: 4 }, description: 'twos', origin: 'manual' },
+      ],
     });
     expect(separate).toBe(0);
     expect(created.testCases.map((testCase) => [testCase.origin, testCase.description])).toEqual([

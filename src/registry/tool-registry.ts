@@ -1,4 +1,3 @@
-import { hashValue } from '../core/hash-value.ts';
 import {
   IMPROVEMENT_AUDIT_TYPE,
   type ImprovementEvidence,
@@ -137,7 +136,6 @@ export interface ActivationResult {
  *   name: 'add_numbers', description: 'Adds a and b',
  *   inputSchema: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } } },
  *   source: 'function add_numbers({ a, b }) { return a + b; }',
- *   examples: [{ input: { a: 1, b: 2 }, output: 3 }],
  * });
  * const v2 = await registry.addCandidate('add_numbers', {
  *   source: 'function add_numbers({ a, b }) { return Number(a) + Number(b); }',
@@ -167,9 +165,10 @@ export class ToolRegistry {
   }
 
   /**
-   * Registers a new tool with version 1 active. `examples` become regression cases (origin
-   * `example`, expectation `{ equals: output }`), followed by `context.testCases`; the tool, its
-   * cases and its audit entry are written in one transaction. Throws `ToolExistsError` for a
+   * Registers a new tool with version 1 active. Its regression cases are `context.testCases`,
+   * built by `RegressionRunner.prepareCases` (which turns `examples` into cases too: pass them
+   * there); the tool, its cases and its audit entry are written in one transaction. `examples`
+   * themselves are checked and counted in the audit entry. Throws `ToolExistsError` for a
    * taken name and {@link InvalidToolError} for an invalid definition (before anything is written).
    */
   async create(
@@ -208,21 +207,9 @@ export class ToolRegistry {
       );
     }
 
-    // One transaction: the tool, its example cases and the audit entry that holds `sideEffects`
-    // exist together or not at all, so a failed creation can simply be retried.
-    const testCases: NewTestCase[] = [
-      ...examples.map(
-        (example, index): NewTestCase => ({
-          input: example.input,
-          expect: { equals: example.output },
-          description: `example ${index + 1}`,
-          origin: 'example',
-          inputHash: hashValue(example.input),
-          heldOut: false,
-        }),
-      ),
-      ...extraCases,
-    ];
+    // One transaction: the tool, its cases and the audit entry that holds `sideEffects` exist
+    // together or not at all, so a failed creation can simply be retried.
+    const testCases: NewTestCase[] = [...extraCases];
     const audit: ToolAuditEntry = {
       type: REGISTRY_AUDIT_TYPES.created,
       actor,

@@ -22,6 +22,7 @@ export type {
 } from './regression-report.ts';
 export {
   DEFAULT_DETERMINISM,
+  exampleCases,
   type HarvestOptions,
   type HarvestResult,
   type HarvestSource,

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { createTool } from '../../test/support/create-tool.ts';
 import { hashValue } from '../core/hash-value.ts';
 import { PerformanceMemory } from '../memory/performance-memory.ts';
 import { PromotionConflictError } from '../registry/registry-errors.ts';
@@ -19,7 +20,7 @@ const v1 = `function add_numbers({ a, b }) {
 async function setup(runnerOptions: Partial<ConstructorParameters<typeof RegressionRunner>[0]> = {}) {
   const storage = memoryStorage();
   const registry = new ToolRegistry({ storage });
-  await registry.create({
+  await createTool(registry, {
     name: 'add_numbers',
     description: 'Adds two numbers',
     inputSchema: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } } },
@@ -111,7 +112,7 @@ describe('RegressionRunner gate', () => {
   it('lets a slower candidate through when it fails less often than the baseline', async () => {
     const storage = memoryStorage();
     const registry = new ToolRegistry({ storage });
-    await registry.create({
+    await createTool(registry, {
       name: 'echo_x',
       description: 'echo',
       inputSchema: { type: 'object' },
@@ -133,7 +134,7 @@ describe('RegressionRunner gate', () => {
   it('rejects with NO_TEST_CASES when a tool has no cases — never a {} smoke test', async () => {
     const storage = memoryStorage();
     const registry = new ToolRegistry({ storage });
-    await registry.create({
+    await createTool(registry, {
       name: 'echo_tool',
       description: 'echo',
       inputSchema: { type: 'object' },
@@ -148,7 +149,7 @@ describe('RegressionRunner gate', () => {
   it('runs each case with the tool’s capabilities: a fetch to an unlisted host is denied', async () => {
     const storage = memoryStorage();
     const registry = new ToolRegistry({ storage });
-    await registry.create({
+    await createTool(registry, {
       name: 'net_tool',
       description: 'n',
       inputSchema: { type: 'object' },
@@ -166,7 +167,7 @@ describe('RegressionRunner gate', () => {
   it('rejects a candidate that catches a denied fetch and returns a fallback, naming the host', async () => {
     const storage = memoryStorage();
     const registry = new ToolRegistry({ storage });
-    await registry.create({
+    await createTool(registry, {
       name: 'net_tool',
       description: 'n',
       inputSchema: { type: 'object' },
@@ -190,7 +191,7 @@ describe('RegressionRunner gate', () => {
   it('names the caught denial when the candidate then fails another way', async () => {
     const storage = memoryStorage();
     const registry = new ToolRegistry({ storage });
-    await registry.create({
+    await createTool(registry, {
       name: 'net_tool',
       description: 'n',
       inputSchema: { type: 'object' },
@@ -209,7 +210,7 @@ describe('RegressionRunner gate', () => {
   it('runs deterministic cases with a pinned clock', async () => {
     const storage = memoryStorage();
     const registry = new ToolRegistry({ storage });
-    await registry.create({
+    await createTool(registry, {
       name: 'clock_tool',
       description: 'c',
       inputSchema: { type: 'object' },

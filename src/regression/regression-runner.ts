@@ -5,7 +5,7 @@ import { describeViolations, SchemaCache } from '../core/json-schema.ts';
 import { median } from '../core/median.ts';
 import { integerOption, numberOption } from '../core/options.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
-import { checkToolName } from '../registry/tool-definition.ts';
+import { checkToolName, type ToolExample, toExamples } from '../registry/tool-definition.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
 import type { SandboxCall } from '../sandbox/sandbox-call.ts';
 import type { SandboxDeterminism } from '../sandbox/sandbox-options.ts';
@@ -229,30 +229,37 @@ export class RegressionRunner {
   }
 
   /**
-   * Checks the cases of a tool that is about to be created, exactly as {@link addCase} would
-   * (plain-JSON input matching `inputSchema`, valid expectation, description, latency budget),
-   * and returns them as storage holds them, writing nothing. Pass the result to
+   * Builds the case records of a tool that is about to be created, writing nothing: first one
+   * per example of `tool.examples` (origin `example`, expectation `{ equals: output }`, never
+   * held out), then `cases`, each checked exactly as {@link addCase} would (plain-JSON input
+   * matching `inputSchema`, valid expectation, description, latency budget). Pass the result to
    * `ToolRegistry.create` (`testCases`) so the tool and its cases are written in one
-   * transaction. Held-out cases are chosen by `heldOutFraction`, as if added one by one.
-   * Throws `InvalidTestCaseError` / `InvalidExpectationError` naming `field[index]`.
+   * transaction: the runner is the one place that knows what a case is, the registry's
+   * transaction the one place that writes them. Held-out cases are chosen by
+   * `heldOutFraction`, as if added one by one. Throws `InvalidTestCaseError` /
+   * `InvalidExpectationError` naming `field[index]`, `InvalidToolError` for a bad example.
    */
   prepareCases(
     toolName: string,
     cases: readonly RegressionCaseInput[],
-    tool: { inputSchema: JsonObject; field?: string },
+    tool: { inputSchema: JsonObject; field?: string; examples?: readonly ToolExample[] },
   ): NewTestCase[] {
     checkToolName(toolName, 'toolName');
     const field = tool.field ?? 'cases';
     if (!Array.isArray(cases)) throw new InvalidTestCaseError(field, 'an array of cases', cases);
+    const examples = exampleCases(tool.examples);
     let counted = 0;
-    return cases.map((testCase, index) => {
-      const checked = checkCase(testCase, `${field}[${index}]`);
-      this.#checkSchema(toolName, checked, tool.inputSchema, 1, `${field}[${index}]`);
-      const counts = checked.origin !== 'example';
-      const heldOut = checked.heldOut ?? (counts && heldOutAt(counted, this.options.heldOutFraction));
-      if (counts) counted += 1;
-      return { ...checked, heldOut };
-    });
+    return [
+      ...examples,
+      ...cases.map((testCase, index) => {
+        const checked = checkCase(testCase, `${field}[${index}]`);
+        this.#checkSchema(toolName, checked, tool.inputSchema, 1, `${field}[${index}]`);
+        const counts = checked.origin !== 'example';
+        const heldOut = checked.heldOut ?? (counts && heldOutAt(counted, this.options.heldOutFraction));
+        if (counts) counted += 1;
+        return { ...checked, heldOut };
+      }),
+    ];
   }
 
   /** Every case of a tool, held-out ones included, oldest first. */
@@ -720,4 +727,25 @@ function percent(value: number): string {
 
 function truncate(text: string, max = 200): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/**
+ * The case records of a tool's examples: one per example, origin `example`, expectation
+ * `{ equals: output }`, described `example N`, never held out (rewriters see examples).
+ * Throws `InvalidToolError` naming `examples[i]` for an example that is not `{ input, output }`
+ * with JSON values.
+ * @example
+ * await registry.create(definition, { testCases: exampleCases(definition.examples) });
+ */
+export function exampleCases(examples: readonly ToolExample[] | undefined): NewTestCase[] {
+  return toExamples(examples).map(
+    (example, index): NewTestCase => ({
+      input: example.input,
+      expect: { equals: example.output },
+      description: `example ${index + 1}`,
+      origin: 'example',
+      inputHash: hashValue(example.input),
+      heldOut: false,
+    }),
+  );
 }

@@ -9,6 +9,7 @@
 import { ToolRegistry } from '../../src/registry/tool-registry.ts';
 import { IMPROVEMENT_AUDIT_TYPE } from '../../src/storage/audit-evidence.ts';
 import type { InvocationRecord, StorageAdapter } from '../../src/storage/types.ts';
+import { createTool } from './create-tool.ts';
 
 /** When the story starts (epoch ms); every event is a fixed offset from it. */
 export const SCENARIO_START = Date.UTC(2025, 0, 1, 12, 0, 0);
@@ -45,7 +46,8 @@ export async function writeScenario(
 ): Promise<void> {
   const registry = new ToolRegistry({ storage, actor: 'agent-1' });
   setTime(SCENARIO_START - 1000);
-  await registry.create(
+  await createTool(
+    registry,
     {
       name: SCENARIO_TOOL,
       description: 'Exchange rate between two currencies',
@@ -60,7 +62,7 @@ export async function writeScenario(
     },
     { reason: 'requested by the model: convert currencies' },
   );
-  await registry.create({
+  await createTool(registry, {
     name: 'add_numbers',
     description: 'Adds a and b',
     inputSchema: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } } },
