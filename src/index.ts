@@ -101,6 +101,8 @@ export {
   type CodeValidatorOptions,
   DEFAULT_MODEL_TIMEOUT_MS,
   extractCode,
+  type FormatIssueOptions,
+  formatIssue,
   type GenerateOptions,
   type GenerationAttempt,
   GenerationFailedError,

@@ -9,7 +9,7 @@ import type { SandboxCall } from '../sandbox/sandbox-call.ts';
 import { isSandboxError } from '../sandbox/sandbox-error.ts';
 import type { SandboxDenial } from '../sandbox/sandbox-result.ts';
 import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
-import { CodeValidator, type ValidationIssue } from './code-validator.ts';
+import { CodeValidator, formatIssue } from './code-validator.ts';
 import { extractCode } from './extract-code.ts';
 import type { GenerationAttempt } from './generation-attempt.ts';
 import {
@@ -367,10 +367,6 @@ function grantedHosts(call: SandboxCall): string {
 interface CodedReason {
   readonly code: string;
   readonly text: string;
-}
-
-function formatIssue(issue: ValidationIssue): string {
-  return `${issue.code}${issue.line === undefined ? '' : ` (line ${issue.line})`}: ${issue.message}`;
 }
 
 function throwIfAborted(signal: AbortSignal | undefined, toolName: string): void {
