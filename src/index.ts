@@ -56,6 +56,7 @@ export {
   type EventMap,
   hashValue,
   InvalidOptionError,
+  InvalidValueError,
   type Logger,
   MAX_SCHEMA_DEPTH,
   PLAIN_JSON_LIMITS,

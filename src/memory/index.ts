@@ -1,3 +1,4 @@
+export { MemoryFlushError } from './memory-errors.ts';
 export type {
   MemoryDroppedEvent,
   MemoryFlushedEvent,
@@ -7,7 +8,6 @@ export type {
   PerformanceMemoryEvents,
 } from './memory-events.ts';
 export {
-  MemoryFlushError,
   type MemoryStats,
   type MemorySummary,
   PerformanceMemory,

@@ -5,8 +5,9 @@ import { memoryStorage } from '../storage/memory-storage.ts';
 import type { InvocationRecord, StorageAdapter } from '../storage/types.ts';
 import { expectAggregateOf } from '../testing/expect-aggregate.ts';
 import { seededRandom } from '../testing/reference-math.ts';
+import { MemoryFlushError } from './memory-errors.ts';
 import type { MemoryDroppedEvent, MemoryStorageErrorEvent } from './memory-events.ts';
-import { MemoryFlushError, PerformanceMemory, type RecordInput } from './performance-memory.ts';
+import { PerformanceMemory, type RecordInput } from './performance-memory.ts';
 
 const memories: PerformanceMemory[] = [];
 afterEach(async () => {

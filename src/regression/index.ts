@@ -11,8 +11,7 @@ export {
   type JsonType,
   parseExpectation,
 } from './expectation.ts';
-export { InvalidExpectationError } from './invalid-expectation-error.ts';
-export { InvalidTestCaseError } from './regression-errors.ts';
+export { InvalidExpectationError, InvalidTestCaseError } from './regression-errors.ts';
 export type {
   RegressionCaseResult,
   RegressionRejectionCode,

@@ -1,6 +1,6 @@
 import {
   booleanOption,
-  type InvalidValueError,
+  type InvalidValueFactory,
   integerOption,
   numberOption,
   stringOption,
@@ -36,7 +36,7 @@ const authors: ReadonlySet<string> = new Set<VersionAuthor>([
 ]);
 const origins: ReadonlySet<string> = new Set<TestCaseOrigin>(['manual', 'example', 'harvested']);
 
-const storageInput: InvalidValueError = (field, expected, value) =>
+const storageInput: InvalidValueFactory = (field, expected, value) =>
   new StorageInputError(field, expected, value);
 
 /** Throws unless `value` is a non-empty string. */

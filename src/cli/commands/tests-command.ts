@@ -1,5 +1,4 @@
-import { InvalidExpectationError } from '../../regression/invalid-expectation-error.ts';
-import { InvalidTestCaseError } from '../../regression/regression-errors.ts';
+import { InvalidExpectationError, InvalidTestCaseError } from '../../regression/regression-errors.ts';
 import { RegressionRunner, type RegressionSandbox } from '../../regression/regression-runner.ts';
 import type { JsonObject } from '../../storage/types.ts';
 import type { CliCommand } from '../cli-command.ts';
