@@ -350,11 +350,27 @@ describe('PerformanceMemory', () => {
     ).toContain('retry.maxDelayMs');
   });
 
-  it('rejects bad summary arguments with a message naming them', async () => {
+  it('rejects bad read arguments with an InvalidOptionError naming them', async () => {
     const memory = track(new PerformanceMemory());
-    await expect(memory.summary('t', { window: 0 })).rejects.toThrow(/window\/limit .* received 0/);
-    await expect(memory.summary('t', { version: -1 })).rejects.toThrow(/version must be a positive integer/);
-    await expect(memory.summary('')).rejects.toThrow(/toolName/);
+    const rejection = (read: Promise<unknown>) =>
+      read.then(
+        () => {
+          throw new Error('expected the read to be refused');
+        },
+        (error: unknown) => {
+          expect(InvalidOptionError.isInstance(error)).toBe(true);
+          const invalid = error as InvalidOptionError;
+          return [invalid.field, invalid.value];
+        },
+      );
+    expect(await rejection(memory.summary('t', { window: 0 }))).toEqual(['window', 0]);
+    expect(await rejection(memory.recent('t', { limit: 1.5 }))).toEqual(['limit', 1.5]);
+    expect(await rejection(memory.summary('t', { version: -1 }))).toEqual(['version', -1]);
+    expect(await rejection(memory.recent('t', { since: Number.NaN }))).toEqual(['since', Number.NaN]);
+    expect(await rejection(memory.summary(''))).toEqual(['toolName', '']);
+    await expect(memory.summary('t', { window: 0 })).rejects.toThrow(
+      'Invalid option "window": expected an integer between 1 and 1000000, received 0.',
+    );
   });
 });
 

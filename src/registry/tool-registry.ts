@@ -1,4 +1,5 @@
 import { hashValue } from '../core/hash-value.ts';
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { REGISTRY_AUDIT_TYPES } from '../storage/audit-evidence.ts';
 import { ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
 import type {
@@ -146,14 +147,17 @@ export class ToolRegistry {
 
   constructor(options: ToolRegistryOptions) {
     if (typeof options !== 'object' || options === null || typeof options.storage !== 'object') {
-      throw new InvalidToolError(
+      throw new InvalidOptionError(
         'options.storage',
         'a StorageAdapter, e.g. memoryStorage()',
         options?.storage,
       );
     }
     this.#storage = options.storage;
-    this.#actor = options.actor === undefined ? 'registry' : checkText(options.actor, 'options.actor');
+    if (options.actor !== undefined && (typeof options.actor !== 'string' || options.actor.trim() === '')) {
+      throw new InvalidOptionError('options.actor', 'a non-empty string', options.actor);
+    }
+    this.#actor = options.actor ?? 'registry';
   }
 
   /** The storage this registry writes to. */
