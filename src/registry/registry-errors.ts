@@ -22,7 +22,17 @@ export class PromotionConflictError extends SiaError {
   /** The version the caller wanted to make active. */
   readonly requested: number;
 
-  constructor(toolName: string, expectedActive: number, actualActive: number, requested: number) {
+  constructor({
+    toolName,
+    expectedActive,
+    actualActive,
+    requested,
+  }: {
+    readonly toolName: string;
+    readonly expectedActive: number;
+    readonly actualActive: number;
+    readonly requested: number;
+  }) {
     super({
       code: 'PROMOTION_CONFLICT',
       message: `Cannot make version ${requested} of "${toolName}" active: expected version ${expectedActive} to be active, but version ${actualActive} is (someone else changed it first). Nothing was changed; re-read the active version and decide again.`,

@@ -502,7 +502,12 @@ export class ToolRegistry {
     });
     if (!swapped.swapped) {
       if (swapped.pinned === true) throw new ToolPinnedError(name, entry.action);
-      throw new PromotionConflictError(name, from.version, swapped.actual, to.version);
+      throw new PromotionConflictError({
+        toolName: name,
+        expectedActive: from.version,
+        actualActive: swapped.actual,
+        requested: to.version,
+      });
     }
     return { fromVersion: from.version, toVersion: to.version, audit: swapped.audit };
   }

@@ -89,7 +89,15 @@ export class StorageLockedError extends SiaError {
   /** Process id of the owner, as written in the lock file. */
   readonly pid: number;
 
-  constructor(path: string, lockPath: string, pid: number) {
+  constructor({
+    path,
+    lockPath,
+    pid,
+  }: {
+    readonly path: string;
+    readonly lockPath: string;
+    readonly pid: number;
+  }) {
     const owner = pid === process.pid ? `this process (pid ${pid})` : `process ${pid}`;
     super({
       code: 'STORAGE_LOCKED',
