@@ -26,7 +26,11 @@ export {
   type HarvestSource,
   type RegressionCaseInput,
   RegressionRunner,
-  type RegressionRunnerOptions,
   type RegressionRunOptions,
-  type RegressionSandbox,
 } from './regression-runner.ts';
+export {
+  type RegressionRunnerOptions,
+  type RegressionSandbox,
+  type ResolvedRegressionRunnerOptions,
+  resolveRegressionRunnerOptions,
+} from './regression-runner-options.ts';
