@@ -9,7 +9,12 @@ export {
   type HardeningRewriterOptions,
   type ResolvedHardeningRewriterOptions,
 } from './hardening-rewriter.ts';
-export { LlmRewriter, type LlmRewriterOptions } from './llm-rewriter.ts';
+export { LlmRewriter } from './llm-rewriter.ts';
+export {
+  type LlmRewriterOptions,
+  type ResolvedLlmRewriterOptions,
+  resolveLlmRewriterOptions,
+} from './llm-rewriter-options.ts';
 export {
   buildRewritePrompt,
   buildRewriteSystemPrompt,
