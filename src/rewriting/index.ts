@@ -4,11 +4,12 @@
  */
 export { type ChainRewritersOptions, chainRewriters } from './chain-rewriters.ts';
 export { classifyError, type ErrorKind } from './classify-error.ts';
+export { HardeningRewriter } from './hardening-rewriter.ts';
 export {
-  HardeningRewriter,
   type HardeningRewriterOptions,
   type ResolvedHardeningRewriterOptions,
-} from './hardening-rewriter.ts';
+  resolveHardeningRewriterOptions,
+} from './hardening-rewriter-options.ts';
 export { LlmRewriter } from './llm-rewriter.ts';
 export {
   type LlmRewriterOptions,
