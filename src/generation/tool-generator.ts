@@ -6,7 +6,7 @@ import { integerOption, objectOption } from '../core/options.ts';
 import { SiaError } from '../core/sia-error.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import type { SandboxCall } from '../sandbox/sandbox-call.ts';
-import { isSandboxError } from '../sandbox/sandbox-error.ts';
+import { SandboxError } from '../sandbox/sandbox-error.ts';
 import type { SandboxDenial } from '../sandbox/sandbox-result.ts';
 import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
 import { CodeValidator, formatIssue } from './code-validator.ts';
@@ -340,7 +340,7 @@ export class ToolGenerator {
         } catch (error) {
           // Anything but a SandboxError (invalid hosts in the spec, a closed sandbox) is not the
           // model's fault: surface it instead of burning attempts.
-          if (!isSandboxError(error)) throw error;
+          if (!SandboxError.isInstance(error)) throw error;
           return {
             code: 'EXAMPLE_FAILED',
             text: `EXAMPLE_FAILED: ${label} failed with ${error.code}: ${error.message}`,

@@ -14,4 +14,7 @@ export {
   type RecordInput,
   type WindowOptions,
 } from './performance-memory.ts';
-export type { PerformanceMemoryOptions } from './performance-memory-options.ts';
+export type {
+  PerformanceMemoryOptions,
+  ResolvedPerformanceMemoryOptions,
+} from './performance-memory-options.ts';
