@@ -35,4 +35,4 @@ export type {
   RewriteTool,
   VisibleCase,
 } from './rewriter.ts';
-export { type RewriterFailure, RewritersFailedError } from './rewriters-failed-error.ts';
+export { type RewriterFailure, RewritersFailedError } from './rewriting-errors.ts';
