@@ -42,6 +42,7 @@ describe('new ToolRegistry', () => {
   it.each([
     ['no storage', {}, 'options.storage'],
     ['a storage that is not an object', { storage: 'memory' }, 'options.storage'],
+    ['a null storage', { storage: null }, 'options.storage'],
     ['a blank actor', { storage: memoryStorage(), actor: ' ' }, 'options.actor'],
     ['an actor that is not a string', { storage: memoryStorage(), actor: 7 }, 'options.actor'],
   ])('refuses %s with an InvalidOptionError naming the option', (_, options, field) => {

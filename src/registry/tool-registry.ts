@@ -145,8 +145,14 @@ export class ToolRegistry {
   readonly #storage: StorageAdapter;
   readonly #actor: string;
 
+  /** @throws InvalidOptionError naming the invalid option (`options.storage`, `options.actor`) and the value received. */
   constructor(options: ToolRegistryOptions) {
-    if (typeof options !== 'object' || options === null || typeof options.storage !== 'object') {
+    if (
+      typeof options !== 'object' ||
+      options === null ||
+      typeof options.storage !== 'object' ||
+      options.storage === null
+    ) {
       throw new InvalidOptionError(
         'options.storage',
         'a StorageAdapter, e.g. memoryStorage()',
