@@ -334,17 +334,17 @@ describe('PerformanceMemory', () => {
     };
     const badBatch = attempt({ batch: { maxRecords: 0 } }) as InvalidOptionError;
     expect(InvalidOptionError.isInstance(badBatch)).toBe(true);
-    expect(badBatch.option).toBe('batch.maxRecords');
+    expect(badBatch.field).toBe('batch.maxRecords');
     expect(badBatch.message).toContain('received 0');
-    expect((attempt({ retention: { maxRecordsPerVersion: 1.5 } }) as InvalidOptionError).option).toBe(
+    expect((attempt({ retention: { maxRecordsPerVersion: 1.5 } }) as InvalidOptionError).field).toBe(
       'retention.maxRecordsPerVersion',
     );
-    expect((attempt({ capture: { redact: 'x' as never } }) as InvalidOptionError).option).toBe(
+    expect((attempt({ capture: { redact: 'x' as never } }) as InvalidOptionError).field).toBe(
       'capture.redact',
     );
-    expect(
-      (attempt({ maxBufferedRecords: 10, batch: { maxRecords: 20 } }) as InvalidOptionError).option,
-    ).toBe('maxBufferedRecords');
+    expect((attempt({ maxBufferedRecords: 10, batch: { maxRecords: 20 } }) as InvalidOptionError).field).toBe(
+      'maxBufferedRecords',
+    );
     expect(
       (attempt({ retry: { initialDelayMs: 100, maxDelayMs: 50 } }) as InvalidOptionError).message,
     ).toContain('retry.maxDelayMs');
