@@ -6,6 +6,7 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
+    kit: 'src/kit.ts',
     testing: 'src/testing/index.ts',
     postgres: 'src/storage/postgres/index.ts',
     'sandbox-worker': 'src/sandbox/worker/sandbox-worker.ts',

@@ -17,6 +17,10 @@ export default defineConfig({
         replacement: fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)),
       },
       {
+        find: /^self-improving-agent\/kit$/,
+        replacement: fileURLToPath(new URL('./src/kit.ts', import.meta.url)),
+      },
+      {
         find: /^self-improving-agent$/,
         replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)),
       },

@@ -4,7 +4,16 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The files tsup writes for the package's entries (tsup.config.ts). */
-export const OUTPUTS = ['index.js', 'index.d.ts', 'testing.js', 'postgres.js', 'sandbox-worker.js', 'cli.js'];
+export const OUTPUTS = [
+  'index.js',
+  'index.d.ts',
+  'kit.js',
+  'kit.d.ts',
+  'testing.js',
+  'postgres.js',
+  'sandbox-worker.js',
+  'cli.js',
+];
 
 /** What the build reads besides src/ (test and bench files are not part of the build). */
 export const CONFIG_INPUTS = ['tsup.config.ts', 'tsconfig.json', 'package.json', 'package-lock.json'];

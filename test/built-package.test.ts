@@ -28,7 +28,7 @@ describe.skipIf(!built)('the built package', () => {
 
   it('runs a tool that uses every guest global through the bundled sandbox worker', async () => {
     const entry = join(root, 'dist', 'index.js');
-    const { QuickJsSandbox, isSandboxError } = (await import(entry)) as typeof import('../src/index.ts');
+    const { QuickJsSandbox, SandboxError } = (await import(entry)) as typeof import('../src/index.ts');
     const sandbox = new QuickJsSandbox({ workers: 1, network: { allow: [server.hostPort] } });
     try {
       const source = `
@@ -68,9 +68,29 @@ describe.skipIf(!built)('the built package', () => {
       const denied = await sandbox
         .run({ source: 'async function f() { return fetch("http://169.254.169.254/") }', entry: 'f' }, {})
         .catch((error: unknown) => error);
-      expect(isSandboxError(denied) && denied.code).toBe('CAPABILITY_DENIED');
+      expect(SandboxError.isInstance(denied) && denied.code).toBe('CAPABILITY_DENIED');
     } finally {
       await sandbox.close();
+    }
+  });
+
+  it('serves the plumbing from self-improving-agent/kit, not from the root', async () => {
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      exports: Record<string, unknown>;
+    };
+    expect(manifest.exports['./kit']).toEqual({ types: './dist/kit.d.ts', default: './dist/kit.js' });
+    const kit = (await import(join(root, 'dist', 'kit.js'))) as typeof import('../src/kit.ts');
+    const index = (await import(join(root, 'dist', 'index.js'))) as Record<string, unknown>;
+    expect(kit.hashValue({ b: 1, a: 2 })).toBe(kit.hashValue({ a: 2, b: 1 }));
+    expect(kit.checkToolName('add_numbers', 'name')).toBe('add_numbers');
+    for (const name of [
+      'hashValue',
+      'aggregateInvocations',
+      'SchemaCache',
+      'TypedEmitter',
+      'isSandboxError',
+    ]) {
+      expect(index[name], `${name} is not exported from the root`).toBeUndefined();
     }
   });
 

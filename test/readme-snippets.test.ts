@@ -124,6 +124,7 @@ beforeAll(() => {
           rootDirs: ['.', fromFolder('.')],
           paths: {
             'self-improving-agent': [fromFolder('src/index.ts')],
+            'self-improving-agent/kit': [fromFolder('src/kit.ts')],
             'self-improving-agent/testing': [fromFolder('src/testing/index.ts')],
             'self-improving-agent/postgres': [fromFolder('src/storage/postgres/index.ts')],
           },

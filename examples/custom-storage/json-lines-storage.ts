@@ -19,7 +19,6 @@ import { dirname, resolve } from 'node:path';
 import {
   type AuditEntry,
   type AuditQuery,
-  aggregateInvocations,
   type InvocationQuery,
   type InvocationRecord,
   type NewAuditEntry,
@@ -36,6 +35,7 @@ import {
   type ToolVersion,
   VersionNotFoundError,
 } from 'self-improving-agent';
+import { aggregateInvocations } from 'self-improving-agent/kit';
 
 /** Options of {@link jsonLinesStorage}. */
 export interface JsonLinesStorageOptions {

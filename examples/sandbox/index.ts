@@ -7,7 +7,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isSandboxError, QuickJsSandbox } from 'self-improving-agent';
+import { QuickJsSandbox, SandboxError } from 'self-improving-agent';
 
 // A tiny exchange-rate API on 127.0.0.1 and an OS-assigned port.
 const server = createServer((request, response) => {
@@ -103,7 +103,7 @@ for (const tool of hostile) {
     await sandbox.run({ source: tool.source, entry: 'main', timeoutMs: tool.timeoutMs }, {});
     console.log(`hostile tool   ${tool.name}: not stopped?!`);
   } catch (error) {
-    if (!isSandboxError(error)) throw error;
+    if (!SandboxError.isInstance(error)) throw error;
     const elapsed = (performance.now() - started).toFixed(0);
     console.log(
       `hostile tool   ${tool.name} -> ${error.code} after ${elapsed} ms\n                 ${error.message}`,

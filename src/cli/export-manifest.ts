@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { describeValue } from '../core/invalid-value-error.ts';
 import { UnsupportedSchemaError } from '../core/unsupported-schema-error.ts';
 import { InvalidToolError } from '../registry/registry-errors.ts';
 import { TOOL_NAME_PATTERN, toCapabilities, toInputSchema } from '../registry/tool-definition.ts';
@@ -93,9 +94,7 @@ export function checkManifest(value: JsonValue): { manifest: Manifest } | { prob
         problems.push(error.message.replace(/ Nothing was written\.$/, ''));
       } else {
         if (!InvalidToolError.isInstance(error)) throw error;
-        problems.push(
-          `${error.field}: ${error.message.replace(/^Invalid "[^"]*": /, '').replace(/ Fix .*$/, '')}`,
-        );
+        problems.push(`${error.field}: expected ${error.expected}, received ${describeValue(error.value)}.`);
       }
     }
     if (typeof name === 'string' && TOOL_NAME_PATTERN.test(name) && entry.file !== `${name}.js`) {

@@ -70,7 +70,16 @@ describe('cliMessageOf: what sia prints instead of a library remedy', () => {
     expect(cliMessageOf(new ToolPinnedError('fetch_rate', 'rollback'))).toBe(
       'Tool "fetch_rate" is pinned, so it cannot be changed automatically (rollback). Unpin it with sia unpin fetch_rate.',
     );
-    expect(cliMessageOf(new PromotionConflictError('fetch_rate', 1, 2, 3))).toBe(
+    expect(
+      cliMessageOf(
+        new PromotionConflictError({
+          toolName: 'fetch_rate',
+          expectedActive: 1,
+          actualActive: 2,
+          requested: 3,
+        }),
+      ),
+    ).toBe(
       'Cannot make version 3 of "fetch_rate" active: expected version 1 to be active, but version 2 is (someone else changed it first). Nothing was changed: an agent changed the active version while sia was running. Look at sia history fetch_rate, then run the command again if it still makes sense.',
     );
   });
@@ -82,7 +91,7 @@ describe('cliMessageOf: what sia prints instead of a library remedy', () => {
       new ToolNotFoundError('t'),
       new ToolExistsError('t'),
       new ToolPinnedError('t', 'promote'),
-      new PromotionConflictError('t', 1, 2, 3),
+      new PromotionConflictError({ toolName: 't', expectedActive: 1, actualActive: 2, requested: 3 }),
     ];
     for (const error of errors) {
       const message = cliMessageOf(error) as string;

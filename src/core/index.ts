@@ -1,5 +1,6 @@
 export { canonicalJson, hashValue } from './hash-value.ts';
-export { describeValue, InvalidOptionError } from './invalid-option-error.ts';
+export { InvalidOptionError } from './invalid-option-error.ts';
+export { describeValue, InvalidValueError, type InvalidValueErrorOptions } from './invalid-value-error.ts';
 export { type JsonEqualOptions, jsonEqual } from './json-equal.ts';
 export {
   type CompiledSchema,
@@ -14,7 +15,7 @@ export type { JsonObject, JsonValue } from './json-value.ts';
 export type { Logger } from './logger.ts';
 export {
   booleanOption,
-  type InvalidValueError,
+  type InvalidValueFactory,
   integerOption,
   numberOption,
   objectOption,

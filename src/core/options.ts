@@ -1,14 +1,18 @@
 import { InvalidOptionError } from './invalid-option-error.ts';
+import type { InvalidValueError } from './invalid-value-error.ts';
 
 /**
  * Small validators used by every options handler (and, with their own error, by the storage
  * input checks), so every failure names the field path, what was expected and the value.
  */
 
-/** Builds the error thrown for an invalid value: field path, expectation, received value. */
-export type InvalidValueError = (field: string, expected: string, value: unknown) => Error;
+/**
+ * Builds the error a validator throws for an invalid value from its field path, the expectation
+ * and the received value: the constructor arguments every {@link InvalidValueError} subclass takes.
+ */
+export type InvalidValueFactory = (field: string, expected: string, value: unknown) => Error;
 
-const invalidOption: InvalidValueError = (field, expected, value) =>
+const invalidOption: InvalidValueFactory = (field, expected, value) =>
   new InvalidOptionError(field, expected, value);
 
 /** Returns `value` if it is an integer in [min, max], else throws (an {@link InvalidOptionError} by default). */
@@ -17,7 +21,7 @@ export function integerOption(
   value: unknown,
   min: number,
   max = Number.MAX_SAFE_INTEGER,
-  fail: InvalidValueError = invalidOption,
+  fail: InvalidValueFactory = invalidOption,
 ): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `between ${min} and ${max}`;
@@ -32,7 +36,7 @@ export function numberOption(
   value: unknown,
   min = Number.NEGATIVE_INFINITY,
   max = Number.POSITIVE_INFINITY,
-  fail: InvalidValueError = invalidOption,
+  fail: InvalidValueFactory = invalidOption,
 ): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
     const range =
@@ -50,7 +54,7 @@ export function numberOption(
 export function stringOption(
   option: string,
   value: unknown,
-  fail: InvalidValueError = invalidOption,
+  fail: InvalidValueFactory = invalidOption,
 ): string {
   if (typeof value !== 'string' || value.length === 0) throw fail(option, 'a non-empty string', value);
   return value;
@@ -60,7 +64,7 @@ export function stringOption(
 export function booleanOption(
   option: string,
   value: unknown,
-  fail: InvalidValueError = invalidOption,
+  fail: InvalidValueFactory = invalidOption,
 ): boolean {
   if (typeof value !== 'boolean') throw fail(option, 'true or false', value);
   return value;

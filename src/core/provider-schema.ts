@@ -135,7 +135,13 @@ export function toProviderSchema(schema: Record<string, unknown>): ProviderSchem
 export function checkProviderSchema(schema: Record<string, unknown>, field = 'inputSchema'): ProviderSchema {
   const view = toProviderSchema(schema);
   const [first] = view.problems;
-  if (first !== undefined) throw new UnsupportedSchemaError(field, first.keyword, first.path, first.reason);
+  if (first !== undefined)
+    throw new UnsupportedSchemaError({
+      field,
+      keyword: first.keyword,
+      path: first.path,
+      reason: first.reason,
+    });
   return view;
 }
 

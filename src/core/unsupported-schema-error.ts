@@ -16,7 +16,18 @@ export class UnsupportedSchemaError extends SiaError {
   /** The field that held the schema, e.g. `inputSchema` or `spec.inputSchema`. */
   readonly field: string;
 
-  constructor(field: string, keyword: string, path: string, reason: string) {
+  constructor({
+    field,
+    keyword,
+    path,
+    reason,
+  }: {
+    readonly field: string;
+    readonly keyword: string;
+    readonly path: string;
+    /** Why providers reject it and what to write instead, a full sentence. */
+    readonly reason: string;
+  }) {
     super({
       code: 'UNSUPPORTED_SCHEMA_KEYWORD',
       message: `"${field}" uses "${keyword}" at ${path === '' ? '(schema root)' : path}, which model providers reject: ${reason} Nothing was written.`,

@@ -224,6 +224,6 @@ describe('Evaluator with other sources and arguments', () => {
       .evaluate(newMemory(), toolName, options as never)
       .catch((caught: unknown) => caught);
     expect(InvalidOptionError.isInstance(error)).toBe(true);
-    expect((error as InvalidOptionError).option).toBe(option);
+    expect((error as InvalidOptionError).field).toBe(option);
   });
 });

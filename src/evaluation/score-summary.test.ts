@@ -317,7 +317,7 @@ describe('evaluator options', () => {
       error = caught;
     }
     expect(InvalidOptionError.isInstance(error)).toBe(true);
-    expect((error as InvalidOptionError).option).toBe(option);
+    expect((error as InvalidOptionError).field).toBe(option);
     expect((error as InvalidOptionError).value).toBe(value);
   });
 

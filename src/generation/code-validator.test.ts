@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import {
   CodeValidator,
+  formatIssue,
   VALIDATION_ISSUE_CODES,
   type ValidationIssue,
   type ValidationIssueCode,
@@ -398,5 +399,22 @@ describe('CodeValidator options', () => {
     expect(validator.validate(source, { name: 'tool' })).toEqual(
       validator.validate(source, { name: 'tool' }),
     );
+  });
+});
+
+describe('formatIssue', () => {
+  it('reads CODE (line N): message, without the line when it is unknown', () => {
+    const [issue] = issues('const x = 1;\nfunction other() {}', 'tool');
+    expect(issue).toBeDefined();
+    if (issue === undefined) return;
+    expect(formatIssue({ ...issue, line: 2 })).toBe(`${issue.code} (line 2): ${issue.message}`);
+    expect(formatIssue({ code: 'EMPTY', message: 'no code' })).toBe('EMPTY: no code');
+  });
+
+  it('with a file, reads file:N: CODE: message', () => {
+    expect(formatIssue({ code: 'SYNTAX', message: 'bad', line: 3 }, { file: 'tools/a.js' })).toBe(
+      'tools/a.js:3: SYNTAX: bad',
+    );
+    expect(formatIssue({ code: 'EMPTY', message: 'no code' }, { file: 'a.js' })).toBe('a.js: EMPTY: no code');
   });
 });

@@ -46,6 +46,31 @@ export interface ValidationIssue {
   readonly line?: number;
 }
 
+/** Options of {@link formatIssue}. */
+export interface FormatIssueOptions {
+  /**
+   * The file the source came from. When set, the issue reads `file:N: CODE: message`, the
+   * compiler-style form that editors and terminals turn into links.
+   */
+  readonly file?: string;
+}
+
+/**
+ * One line for a validation issue: `CODE (line N): message`, or `CODE: message` when the line is
+ * unknown. With `options.file`: `file:N: CODE: message` (or `file: CODE: message`).
+ * @example
+ * ```ts
+ * const result = new CodeValidator().validate(source, { name: 'add' });
+ * if (!result.ok) console.error(result.issues.map((issue) => formatIssue(issue)).join('\n'));
+ * ```
+ */
+export function formatIssue(issue: ValidationIssue, options: FormatIssueOptions = {}): string {
+  if (options.file !== undefined) {
+    return `${options.file}${issue.line === undefined ? '' : `:${issue.line}`}: ${issue.code}: ${issue.message}`;
+  }
+  return `${issue.code}${issue.line === undefined ? '' : ` (line ${issue.line})`}: ${issue.message}`;
+}
+
 /** The outcome of {@link CodeValidator.validate}. */
 export type ValidationResult =
   | { readonly ok: true; readonly source: string }

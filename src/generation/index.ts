@@ -5,6 +5,8 @@
 export {
   CodeValidator,
   type CodeValidatorOptions,
+  type FormatIssueOptions,
+  formatIssue,
   VALIDATION_ISSUE_CODES,
   type ValidateOptions,
   type ValidationIssue,

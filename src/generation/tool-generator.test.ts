@@ -467,7 +467,7 @@ describe('ToolGenerator options and spec validation', () => {
       .generate({ ...addSpec, ...patch } as ToolSpec)
       .catch((caught: unknown) => caught);
     expect(InvalidOptionError.isInstance(error)).toBe(true);
-    expect((error as InvalidOptionError).option).toBe(field);
+    expect((error as InvalidOptionError).field).toBe(field);
     expect(spy.doGenerateCalls).toHaveLength(0);
   });
 });

@@ -7,9 +7,9 @@ import { SiaError } from '../core/sia-error.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
 import type { SandboxCall } from '../sandbox/sandbox-call.ts';
-import { isSandboxError } from '../sandbox/sandbox-error.ts';
+import { SandboxError } from '../sandbox/sandbox-error.ts';
 import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
-import { CodeValidator, type ValidationIssue } from './code-validator.ts';
+import { CodeValidator, formatIssue } from './code-validator.ts';
 import { extractCode } from './extract-code.ts';
 import type { GenerationAttempt } from './generation-attempt.ts';
 import {
@@ -334,7 +334,7 @@ export class ToolGenerator {
         } catch (error) {
           // Anything but a SandboxError (invalid hosts in the spec, a closed sandbox) is not the
           // model's fault: surface it instead of burning attempts.
-          if (!isSandboxError(error)) throw error;
+          if (!SandboxError.isInstance(error)) throw error;
           return {
             code: 'EXAMPLE_FAILED',
             text: `EXAMPLE_FAILED: ${label} failed with ${error.code}: ${error.message}`,
@@ -361,10 +361,6 @@ function grantedHosts(call: SandboxCall): string {
 interface CodedReason {
   readonly code: string;
   readonly text: string;
-}
-
-function formatIssue(issue: ValidationIssue): string {
-  return `${issue.code}${issue.line === undefined ? '' : ` (line ${issue.line})`}: ${issue.message}`;
 }
 
 function throwIfAborted(signal: AbortSignal | undefined, toolName: string): void {

@@ -49,5 +49,6 @@ export {
   type PromotionWatchParts,
   type Watch,
   type WatchOutcome,
+  watchEvaluatorOptions,
 } from './promotion-watch.ts';
 export { ToolImprover, type ToolImproverParts } from './tool-improver.ts';

@@ -1,3 +1,4 @@
+export { MemoryFlushError } from './memory-errors.ts';
 export type {
   MemoryDroppedEvent,
   MemoryFlushedEvent,
@@ -7,11 +8,13 @@ export type {
   PerformanceMemoryEvents,
 } from './memory-events.ts';
 export {
-  MemoryFlushError,
   type MemoryStats,
   type MemorySummary,
   PerformanceMemory,
   type RecordInput,
   type WindowOptions,
 } from './performance-memory.ts';
-export type { PerformanceMemoryOptions } from './performance-memory-options.ts';
+export type {
+  PerformanceMemoryOptions,
+  ResolvedPerformanceMemoryOptions,
+} from './performance-memory-options.ts';

@@ -6,8 +6,9 @@ import type { InvocationRecord } from '../storage/records.ts';
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { expectAggregateOf } from '../testing/expect-aggregate.ts';
 import { seededRandom } from '../testing/reference-math.ts';
+import { MemoryFlushError } from './memory-errors.ts';
 import type { MemoryDroppedEvent, MemoryStorageErrorEvent } from './memory-events.ts';
-import { MemoryFlushError, PerformanceMemory, type RecordInput } from './performance-memory.ts';
+import { PerformanceMemory, type RecordInput } from './performance-memory.ts';
 
 const memories: PerformanceMemory[] = [];
 afterEach(async () => {
@@ -334,27 +335,43 @@ describe('PerformanceMemory', () => {
     };
     const badBatch = attempt({ batch: { maxRecords: 0 } }) as InvalidOptionError;
     expect(InvalidOptionError.isInstance(badBatch)).toBe(true);
-    expect(badBatch.option).toBe('batch.maxRecords');
+    expect(badBatch.field).toBe('batch.maxRecords');
     expect(badBatch.message).toContain('received 0');
-    expect((attempt({ retention: { maxRecordsPerVersion: 1.5 } }) as InvalidOptionError).option).toBe(
+    expect((attempt({ retention: { maxRecordsPerVersion: 1.5 } }) as InvalidOptionError).field).toBe(
       'retention.maxRecordsPerVersion',
     );
-    expect((attempt({ capture: { redact: 'x' as never } }) as InvalidOptionError).option).toBe(
+    expect((attempt({ capture: { redact: 'x' as never } }) as InvalidOptionError).field).toBe(
       'capture.redact',
     );
-    expect(
-      (attempt({ maxBufferedRecords: 10, batch: { maxRecords: 20 } }) as InvalidOptionError).option,
-    ).toBe('maxBufferedRecords');
+    expect((attempt({ maxBufferedRecords: 10, batch: { maxRecords: 20 } }) as InvalidOptionError).field).toBe(
+      'maxBufferedRecords',
+    );
     expect(
       (attempt({ retry: { initialDelayMs: 100, maxDelayMs: 50 } }) as InvalidOptionError).message,
     ).toContain('retry.maxDelayMs');
   });
 
-  it('rejects bad summary arguments with a message naming them', async () => {
+  it('rejects bad read arguments with an InvalidOptionError naming them', async () => {
     const memory = track(new PerformanceMemory());
-    await expect(memory.summary('t', { window: 0 })).rejects.toThrow(/window\/limit .* received 0/);
-    await expect(memory.summary('t', { version: -1 })).rejects.toThrow(/version must be a positive integer/);
-    await expect(memory.summary('')).rejects.toThrow(/toolName/);
+    const rejection = (read: Promise<unknown>) =>
+      read.then(
+        () => {
+          throw new Error('expected the read to be refused');
+        },
+        (error: unknown) => {
+          expect(InvalidOptionError.isInstance(error)).toBe(true);
+          const invalid = error as InvalidOptionError;
+          return [invalid.field, invalid.value];
+        },
+      );
+    expect(await rejection(memory.summary('t', { window: 0 }))).toEqual(['window', 0]);
+    expect(await rejection(memory.recent('t', { limit: 1.5 }))).toEqual(['limit', 1.5]);
+    expect(await rejection(memory.summary('t', { version: -1 }))).toEqual(['version', -1]);
+    expect(await rejection(memory.recent('t', { since: Number.NaN }))).toEqual(['since', Number.NaN]);
+    expect(await rejection(memory.summary(''))).toEqual(['toolName', '']);
+    await expect(memory.summary('t', { window: 0 })).rejects.toThrow(
+      'Invalid option "window": expected an integer between 1 and 1000000, received 0.',
+    );
   });
 });
 

@@ -1,4 +1,4 @@
-import { SiaError } from '../core/sia-error.ts';
+import { integerOption, numberOption, stringOption } from '../core/options.ts';
 import { TypedEmitter } from '../core/typed-emitter.ts';
 import { aggregateInvocations } from '../storage/aggregate-invocations.ts';
 import type { InvocationStore } from '../storage/invocation-store.ts';
@@ -10,6 +10,7 @@ import type {
   LatencyStats,
   WindowAggregate,
 } from '../storage/records.ts';
+import { MemoryFlushError } from './memory-errors.ts';
 import type { PerformanceMemoryEvents } from './memory-events.ts';
 import {
   type PerformanceMemoryOptions,
@@ -71,32 +72,6 @@ export interface MemoryStats {
   rejected: number;
   /** Failed storage writes (each retried). */
   flushFailures: number;
-}
-
-const flushErrorMarker = Symbol.for('self-improving-agent.error.MemoryFlushError');
-
-/** Thrown by `flush()`/`close()` when storage refused the records. They stay buffered and are retried. */
-export class MemoryFlushError extends SiaError {
-  readonly [flushErrorMarker] = true;
-  /** Records still buffered. */
-  readonly buffered: number;
-
-  constructor(buffered: number, cause: unknown) {
-    super({
-      code: 'MEMORY_FLUSH_FAILED',
-      message: `Could not write ${buffered} buffered invocation records to storage: ${String(
-        (cause as Error)?.message ?? cause,
-      )}. The records are kept in memory and retried automatically; fix the storage and call flush() again.`,
-      cause,
-    });
-    this.name = 'MemoryFlushError';
-    this.buffered = buffered;
-  }
-
-  /** True when `error` is a {@link MemoryFlushError} (from any copy of the package). */
-  static override isInstance(error: unknown): error is MemoryFlushError {
-    return SiaError.hasMarker(error, flushErrorMarker);
-  }
 }
 
 /**
@@ -236,7 +211,7 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
    * including records not written yet.
    */
   async summary(toolName: string, options: WindowOptions & { window?: number } = {}): Promise<MemorySummary> {
-    const query = this.#query(toolName, options.window ?? 20, options);
+    const query = this.#query(toolName, options.window ?? 20, options, 'window');
     return summaryOf(toolName, query.version ?? null, await this.#aggregate(query));
   }
 
@@ -245,7 +220,7 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
     toolName: string,
     options: WindowOptions & { limit?: number } = {},
   ): Promise<InvocationRecord[]> {
-    return this.#readMerged(this.#query(toolName, options.limit ?? 20, options));
+    return this.#readMerged(this.#query(toolName, options.limit ?? 20, options, 'limit'));
   }
 
   /** Applies the retention policy now; returns how many records were deleted. */
@@ -298,19 +273,12 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
     }
   }
 
-  #query(toolName: string, limit: number, options: WindowOptions): InvocationQuery {
-    if (typeof toolName !== 'string' || toolName.length === 0) {
-      throw new TypeError(`toolName must be a non-empty string, received ${JSON.stringify(toolName)}`);
-    }
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000) {
-      throw new RangeError(`window/limit must be an integer between 1 and 1000000, received ${limit}`);
-    }
-    if (options.version !== undefined && (!Number.isInteger(options.version) || options.version < 1)) {
-      throw new RangeError(`version must be a positive integer, received ${options.version}`);
-    }
-    if (options.since !== undefined && !Number.isFinite(options.since)) {
-      throw new RangeError(`since must be a finite epoch-ms number, received ${options.since}`);
-    }
+  /** Checks the arguments of a read; `limitField` names where `limit` came from (`window` or `limit`). */
+  #query(toolName: string, limit: number, options: WindowOptions, limitField: string): InvocationQuery {
+    stringOption('toolName', toolName);
+    integerOption(limitField, limit, 1, 1_000_000);
+    if (options.version !== undefined) integerOption('version', options.version, 1);
+    if (options.since !== undefined) numberOption('since', options.since);
     return {
       toolName,
       limit,

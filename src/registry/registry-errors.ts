@@ -1,4 +1,4 @@
-import { describeValue } from '../core/invalid-option-error.ts';
+import { InvalidValueError } from '../core/invalid-value-error.ts';
 import { SiaError } from '../core/sia-error.ts';
 
 const promotionConflictMarker = Symbol.for('self-improving-agent.error.PromotionConflictError');
@@ -22,7 +22,17 @@ export class PromotionConflictError extends SiaError {
   /** The version the caller wanted to make active. */
   readonly requested: number;
 
-  constructor(toolName: string, expectedActive: number, actualActive: number, requested: number) {
+  constructor({
+    toolName,
+    expectedActive,
+    actualActive,
+    requested,
+  }: {
+    readonly toolName: string;
+    readonly expectedActive: number;
+    readonly actualActive: number;
+    readonly requested: number;
+  }) {
     super({
       code: 'PROMOTION_CONFLICT',
       message: `Cannot make version ${requested} of "${toolName}" active: expected version ${expectedActive} to be active, but version ${actualActive} is (someone else changed it first). Nothing was changed; re-read the active version and decide again.`,
@@ -71,21 +81,19 @@ export class ToolPinnedError extends SiaError {
  * Thrown when a tool definition or a registry argument is invalid. Names the field by its path
  * (`examples[2].input`), what was expected and what was received. Nothing was written.
  */
-export class InvalidToolError extends SiaError {
+export class InvalidToolError extends InvalidValueError {
   readonly [invalidToolMarker] = true;
-  /** Path of the offending field, e.g. `inputSchema.type`. */
-  readonly field: string;
-  /** The value that was received. */
-  readonly value: unknown;
 
   constructor(field: string, expected: string, value: unknown) {
     super({
       code: 'INVALID_TOOL',
-      message: `Invalid "${field}": expected ${expected}, received ${describeValue(value)}. Fix "${field}"; nothing was written.`,
+      field,
+      expected,
+      value,
+      label: 'Invalid',
+      remedy: `Fix "${field}"; nothing was written.`,
     });
     this.name = 'InvalidToolError';
-    this.field = field;
-    this.value = value;
   }
 
   /** True when `error` is an {@link InvalidToolError} (from any copy of the package). */

@@ -1,6 +1,6 @@
 import { type $ZodType, toJSONSchema } from 'zod/v4/core';
 import { schemaProblem } from '../core/json-schema.ts';
-import type { InvalidValueError } from '../core/options.ts';
+import type { InvalidValueFactory } from '../core/options.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
 import { checkProviderSchema } from '../core/provider-schema.ts';
 import { parseAllowEntry } from '../sandbox/network-policy.ts';
@@ -54,7 +54,7 @@ export interface ToolDefinition {
   examples?: ToolExample[];
 }
 
-const fail: InvalidValueError = (field, expected, value) => new InvalidToolError(field, expected, value);
+const fail: InvalidValueFactory = (field, expected, value) => new InvalidToolError(field, expected, value);
 
 /** Returns `name` if it is a valid tool name, else throws {@link InvalidToolError}. */
 export function checkToolName(name: unknown, field = 'name'): string {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import type { RegressionSideStats } from '../regression/regression-report.ts';
 import { exampleCases } from '../regression/regression-runner.ts';
 import { REGISTRY_AUDIT_TYPES } from '../storage/audit-evidence.ts';
@@ -37,6 +38,27 @@ async function setup() {
   });
   return { storage, registry };
 }
+
+describe('new ToolRegistry', () => {
+  it.each([
+    ['no storage', {}, 'options.storage'],
+    ['a storage that is not an object', { storage: 'memory' }, 'options.storage'],
+    ['a null storage', { storage: null }, 'options.storage'],
+    ['a blank actor', { storage: memoryStorage(), actor: ' ' }, 'options.actor'],
+    ['an actor that is not a string', { storage: memoryStorage(), actor: 7 }, 'options.actor'],
+  ])('refuses %s with an InvalidOptionError naming the option', (_, options, field) => {
+    let caught: unknown;
+    try {
+      new ToolRegistry(options as never);
+    } catch (error) {
+      caught = error;
+    }
+    expect(InvalidOptionError.isInstance(caught)).toBe(true);
+    expect(InvalidToolError.isInstance(caught)).toBe(false);
+    expect((caught as InvalidOptionError).field).toBe(field);
+    expect((caught as InvalidOptionError).code).toBe('INVALID_OPTION');
+  });
+});
 
 describe('ToolRegistry.create', () => {
   it('registers version 1 as active; examples are counted, cases come only from testCases', async () => {

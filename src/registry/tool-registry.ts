@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import {
   IMPROVEMENT_AUDIT_TYPE,
   type ImprovementEvidence,
@@ -147,16 +148,25 @@ export class ToolRegistry {
   readonly #storage: StorageAdapter;
   readonly #actor: string;
 
+  /** @throws InvalidOptionError naming the invalid option (`options.storage`, `options.actor`) and the value received. */
   constructor(options: ToolRegistryOptions) {
-    if (typeof options !== 'object' || options === null || typeof options.storage !== 'object') {
-      throw new InvalidToolError(
+    if (
+      typeof options !== 'object' ||
+      options === null ||
+      typeof options.storage !== 'object' ||
+      options.storage === null
+    ) {
+      throw new InvalidOptionError(
         'options.storage',
         'a StorageAdapter, e.g. memoryStorage()',
         options?.storage,
       );
     }
     this.#storage = options.storage;
-    this.#actor = options.actor === undefined ? 'registry' : checkText(options.actor, 'options.actor');
+    if (options.actor !== undefined && (typeof options.actor !== 'string' || options.actor.trim() === '')) {
+      throw new InvalidOptionError('options.actor', 'a non-empty string', options.actor);
+    }
+    this.#actor = options.actor ?? 'registry';
   }
 
   /** The storage this registry writes to. */
@@ -530,7 +540,12 @@ export class ToolRegistry {
     });
     if (!swapped.swapped) {
       if (swapped.pinned === true) throw new ToolPinnedError(name, entry.action);
-      throw new PromotionConflictError(name, from.version, swapped.actual, to.version);
+      throw new PromotionConflictError({
+        toolName: name,
+        expectedActive: from.version,
+        actualActive: swapped.actual,
+        requested: to.version,
+      });
     }
     return { fromVersion: from.version, toVersion: to.version, audit: swapped.audit };
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SchemaCache } from '../core/json-schema.ts';
 import { checkExpectation, type Expectation, parseExpectation } from './expectation.ts';
-import { InvalidExpectationError } from './invalid-expectation-error.ts';
+import { InvalidExpectationError } from './regression-errors.ts';
 
 const noBaseline = { hasBaseline: false } as const;
 

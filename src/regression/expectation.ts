@@ -2,7 +2,7 @@ import { jsonEqual } from '../core/json-equal.ts';
 import { compileSchema, describeViolations, type SchemaCache, schemaProblem } from '../core/json-schema.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
 import type { JsonObject, JsonValue } from '../storage/types.ts';
-import { InvalidExpectationError } from './invalid-expectation-error.ts';
+import { InvalidExpectationError } from './regression-errors.ts';
 
 /** The JSON types an {@link Expectation} can ask for. `integer` is a number with no fraction. */
 export type JsonType = 'number' | 'integer' | 'string' | 'boolean' | 'object' | 'array' | 'null';

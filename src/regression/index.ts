@@ -11,8 +11,7 @@ export {
   type JsonType,
   parseExpectation,
 } from './expectation.ts';
-export { InvalidExpectationError } from './invalid-expectation-error.ts';
-export { InvalidTestCaseError } from './regression-errors.ts';
+export { InvalidExpectationError, InvalidTestCaseError } from './regression-errors.ts';
 export type {
   RegressionCaseResult,
   RegressionRejectionCode,
@@ -28,8 +27,12 @@ export {
   type HarvestSource,
   type RegressionCaseInput,
   RegressionRunner,
-  type RegressionRunnerOptions,
   type RegressionRunOptions,
-  type RegressionSandbox,
 } from './regression-runner.ts';
+export {
+  type RegressionRunnerOptions,
+  type RegressionSandbox,
+  type ResolvedRegressionRunnerOptions,
+  resolveRegressionRunnerOptions,
+} from './regression-runner-options.ts';
 export { type CallOutcome, type ShadowResult, type ShadowVerdict, shadowGate } from './shadow-gate.ts';

@@ -1,31 +1,55 @@
-import { describeValue } from '../core/invalid-option-error.ts';
+import { InvalidValueError } from '../core/invalid-value-error.ts';
 import { SiaError } from '../core/sia-error.ts';
 
 const invalidCaseMarker = Symbol.for('self-improving-agent.error.InvalidTestCaseError');
+const invalidExpectationMarker = Symbol.for('self-improving-agent.error.InvalidExpectationError');
 
 /**
  * Thrown when a regression case is invalid: its input is not a JSON object, it has no
  * expectation, or an option is malformed. Names the field and the value; nothing was written.
  */
-export class InvalidTestCaseError extends SiaError {
+export class InvalidTestCaseError extends InvalidValueError {
   readonly [invalidCaseMarker] = true;
-  /** Path of the offending field, e.g. `case.input`. */
-  readonly field: string;
-  /** The value that was received. */
-  readonly value: unknown;
 
   constructor(field: string, expected: string, value: unknown) {
     super({
       code: 'INVALID_TEST_CASE',
-      message: `Invalid test case field "${field}": expected ${expected}, received ${describeValue(value)}. Fix the case; nothing was written.`,
+      field,
+      expected,
+      value,
+      label: 'Invalid test case field',
+      remedy: 'Fix the case; nothing was written.',
     });
     this.name = 'InvalidTestCaseError';
-    this.field = field;
-    this.value = value;
   }
 
   /** True when `error` is an {@link InvalidTestCaseError} (from any copy of the package). */
   static override isInstance(error: unknown): error is InvalidTestCaseError {
     return SiaError.hasMarker(error, invalidCaseMarker);
+  }
+}
+
+/**
+ * Thrown by `parseExpectation` (and so by `addCase`) when a regression case's expectation is
+ * not valid. Names the field path (e.g. `expect.approx.relTol`), what is allowed, and the value.
+ */
+export class InvalidExpectationError extends InvalidValueError {
+  readonly [invalidExpectationMarker] = true;
+
+  constructor(field: string, expected: string, value: unknown) {
+    super({
+      code: 'INVALID_EXPECTATION',
+      field,
+      expected,
+      value,
+      label: 'Invalid expectation',
+      remedy: `An expectation is an object with one or more of type, schema, equals, approx and matchesBaseline (all must hold); fix "${field}".`,
+    });
+    this.name = 'InvalidExpectationError';
+  }
+
+  /** True when `error` is an {@link InvalidExpectationError} (from any copy of the package). */
+  static override isInstance(error: unknown): error is InvalidExpectationError {
+    return SiaError.hasMarker(error, invalidExpectationMarker);
   }
 }

@@ -6,7 +6,6 @@ import { median } from '../core/median.ts';
 import { integerOption, numberOption } from '../core/options.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
 import { checkToolName, type ToolExample, toExamples } from '../registry/tool-definition.ts';
-import type { Sandbox } from '../sandbox/sandbox.ts';
 import type { SandboxCall } from '../sandbox/sandbox-call.ts';
 import type { SandboxDeterminism } from '../sandbox/sandbox-options.ts';
 import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
@@ -19,7 +18,6 @@ import type {
   StorageAdapter,
   StoredTestCase,
   TestCaseOrigin,
-  ToolCapabilities,
   ToolVersion,
 } from '../storage/types.ts';
 import { checkExpectation, type Expectation, parseExpectation } from './expectation.ts';
@@ -30,59 +28,19 @@ import type {
   RegressionSideStats,
   RunErrorInfo,
 } from './regression-report.ts';
+import {
+  type RegressionRunnerOptions,
+  type RegressionSandbox,
+  type ResolvedRegressionRunnerOptions,
+  resolveRegressionRunnerOptions,
+} from './regression-runner-options.ts';
 
-/** The part of a {@link Sandbox} the runner uses: `QuickJsSandbox` fits. */
-export type RegressionSandbox = Pick<Sandbox, 'runDetailed'>;
+// Kept for imports that predate regression-runner-options.ts; the barrel exports from there.
+export type { RegressionRunnerOptions, RegressionSandbox } from './regression-runner-options.ts';
 
 /** What `harvest` needs from a memory: `PerformanceMemory` fits. */
 export interface HarvestSource {
   recent(toolName: string, options: { version?: number; limit?: number }): Promise<InvocationRecord[]>;
-}
-
-/** Options of {@link RegressionRunner}. */
-export interface RegressionRunnerOptions {
-  /** Where cases are kept and tool versions are read. */
-  readonly storage: StorageAdapter;
-  /** Where candidate and baseline run. Never the host. */
-  readonly sandbox: RegressionSandbox;
-  /**
-   * Runs per case and side; latency is the median over them, and every run must pass.
-   * @default 3
-   */
-  readonly repeats?: number;
-  /**
-   * How much slower (relative) the candidate's median latency may be than the baseline's. Not
-   * applied when the candidate fails less often than the baseline (retries cost time).
-   * @default 0.5 (50% slower at most)
-   */
-  readonly latencyMargin?: number;
-  /**
-   * Absolute slack added to the latency margin, so sub-millisecond noise on trivial tools does
-   * not reject a candidate.
-   * @default 5
-   */
-  readonly latencyMarginMs?: number;
-  /**
-   * Fraction of new manual and harvested cases held out from rewriters (every ⌈1/f⌉-th case).
-   * Examples are never held out: the tool's author already showed them.
-   * @default 0.2
-   */
-  readonly heldOutFraction?: number;
-  /** Deadline of each sandbox run, ms. @default the sandbox's own */
-  readonly timeoutMs?: number;
-  /**
-   * Supplies the values of the secrets a tool version names (`capabilities.secrets`) for its
-   * runs. @default none (a tool reading a secret fails)
-   */
-  readonly secrets?: SecretSource;
-  /**
-   * Narrows a version's capabilities for its runs (the agent holds tools the model created to
-   * its current `creation` grant). @default the stored capabilities
-   */
-  readonly capabilities?: (
-    toolName: string,
-    capabilities: ToolCapabilities,
-  ) => ToolCapabilities | Promise<ToolCapabilities>;
 }
 
 /** A case to add with {@link RegressionRunner.addCase}. */
@@ -140,14 +98,6 @@ export interface HarvestResult {
 /** A fixed clock and seed for cases that ask for deterministic mode with `true`. */
 export const DEFAULT_DETERMINISM: SandboxDeterminism = Object.freeze({ now: Date.UTC(2025, 0, 1), seed: 42 });
 
-interface ResolvedRunnerOptions {
-  readonly repeats: number;
-  readonly latencyMargin: number;
-  readonly latencyMarginMs: number;
-  readonly heldOutFraction: number;
-  readonly timeoutMs: number | undefined;
-}
-
 interface SideRun {
   outputs: unknown[];
   errors: RunErrorInfo[];
@@ -171,7 +121,7 @@ interface SideRun {
  */
 export class RegressionRunner {
   /** The resolved, frozen options. */
-  readonly options: ResolvedRunnerOptions;
+  readonly options: ResolvedRegressionRunnerOptions;
   readonly #storage: StorageAdapter;
   readonly #sandbox: RegressionSandbox;
   readonly #secrets: SecretSource | undefined;
@@ -181,33 +131,11 @@ export class RegressionRunner {
   readonly #parsed = new Map<string, { expectation: Expectation; determinism: SandboxDeterminism | false }>();
 
   constructor(options: RegressionRunnerOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw new InvalidOptionError('options', 'an object { storage, sandbox }', options);
-    }
-    if (typeof options.storage !== 'object' || options.storage === null) {
-      throw new InvalidOptionError('storage', 'a StorageAdapter, e.g. memoryStorage()', options.storage);
-    }
-    if (typeof options.sandbox?.runDetailed !== 'function') {
-      throw new InvalidOptionError(
-        'sandbox',
-        'a QuickJsSandbox (or an object with runDetailed)',
-        options.sandbox,
-      );
-    }
+    this.options = resolveRegressionRunnerOptions(options);
     this.#storage = options.storage;
     this.#sandbox = options.sandbox;
     this.#secrets = options.secrets;
     this.#capabilities = options.capabilities;
-    this.options = Object.freeze({
-      repeats: integerOption('repeats', options.repeats ?? 3, 1, 100),
-      latencyMargin: numberOption('latencyMargin', options.latencyMargin ?? 0.5, 0),
-      latencyMarginMs: numberOption('latencyMarginMs', options.latencyMarginMs ?? 5, 0),
-      heldOutFraction: numberOption('heldOutFraction', options.heldOutFraction ?? 0.2, 0, 0.9),
-      timeoutMs:
-        options.timeoutMs === undefined
-          ? undefined
-          : integerOption('timeoutMs', options.timeoutMs, 1, 600_000),
-    });
   }
 
   /**

@@ -8,7 +8,7 @@ import { chainRewriters } from './chain-rewriters.ts';
 import { HardeningRewriter } from './hardening-rewriter.ts';
 import { LlmRewriter } from './llm-rewriter.ts';
 import type { RewriteProposal, RewriteRequest, Rewriter } from './rewriter.ts';
-import { RewritersFailedError } from './rewriters-failed-error.ts';
+import { RewritersFailedError } from './rewriting-errors.ts';
 
 const source = `async function fetch_rate({ to }) {
   const response = await fetch('https://api.example.com/latest');

@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import type { Logger } from '../core/logger.ts';
 import type { RewriteProposal, RewriteRequest, Rewriter } from './rewriter.ts';
-import { type RewriterFailure, RewritersFailedError } from './rewriters-failed-error.ts';
+import { type RewriterFailure, RewritersFailedError } from './rewriting-errors.ts';
 
 /** Options of {@link chainRewriters}. */
 export interface ChainRewritersOptions {

@@ -6,7 +6,7 @@ import { type RewriteRequestInput, rewriteRequest } from '../../test/support/rew
 import { sandboxFailure as failure } from '../../test/support/sandbox-failure.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { CodeValidator } from '../generation/code-validator.ts';
-import { isSandboxError, QuickJsSandbox } from '../sandbox/index.ts';
+import { QuickJsSandbox, SandboxError } from '../sandbox/index.ts';
 import { classifyError } from './classify-error.ts';
 import { HardeningRewriter } from './hardening-rewriter.ts';
 import type { RewriteDecline, RewriteProposal } from './rewriter.ts';
@@ -104,7 +104,7 @@ describe('HardeningRewriter', () => {
         const rate = await sandbox.run({ source, entry: 'fetch_rate' }, { from: 'USD', to: 'EUR' });
         if (rate === 0.92) successes += 1;
       } catch (error) {
-        if (!isSandboxError(error) || error.code !== 'TOOL_ERROR') throw error;
+        if (!SandboxError.isInstance(error) || error.code !== 'TOOL_ERROR') throw error;
       }
     }
     return successes / calls;

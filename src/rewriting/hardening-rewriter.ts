@@ -1,45 +1,12 @@
-import { InvalidOptionError } from '../core/invalid-option-error.ts';
-import { booleanOption, integerOption, objectOption } from '../core/options.ts';
 import { classifyError } from './classify-error.ts';
+import {
+  type HardeningRewriterOptions,
+  type ResolvedHardeningRewriterOptions,
+  resolveHardeningRewriterOptions,
+} from './hardening-rewriter-options.ts';
 import { type HardeningSettings, hardenedSource } from './hardening-template.ts';
 import { inspectSource } from './inspect-source.ts';
 import { decline, type RewriteProposal, type RewriteRequest, type Rewriter } from './rewriter.ts';
-
-/** Options of {@link HardeningRewriter}. The defaults fit the sandbox's default 5 s deadline. */
-export interface HardeningRewriterOptions {
-  /** Tries of one request, and of one whole call, at most (1 to 10). @default 4 */
-  readonly maxAttempts?: number;
-  /** First back-off step in ms; it doubles on each retry (0 to 60 000). @default min(100, maxDelayMs) */
-  readonly baseDelayMs?: number;
-  /** Largest back-off step in ms (at least `baseDelayMs`). @default max(2000, baseDelayMs) */
-  readonly maxDelayMs?: number;
-  /**
-   * Time into a call after which no retry or wait starts, in ms. Keep it below the sandbox's
-   * `timeoutMs` (5 000 by default) so a call reports its last failure instead of being killed.
-   * A `Retry-After` longer than what is left is not waited for.
-   * @default 4000
-   */
-  readonly budgetMs?: number;
-  /**
-   * Per-attempt `fetch` timeout in ms, added for `SLOW`/`INCONSISTENT` tools. When not given it
-   * is derived from the window: twice the median call latency, between 250 ms and half of
-   * `budgetMs` (a quarter of `budgetMs` when there are no latencies).
-   * @default derived from `summary.latencyMs.p50`
-   */
-  readonly attemptTimeoutMs?: number;
-  /** Share one response between identical GET requests within a call (`SLOW`/`INCONSISTENT` only). @default true */
-  readonly cacheGets?: boolean;
-}
-
-/** {@link HardeningRewriterOptions} with defaults applied. */
-export interface ResolvedHardeningRewriterOptions {
-  readonly maxAttempts: number;
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-  readonly budgetMs: number;
-  readonly attemptTimeoutMs: number | undefined;
-  readonly cacheGets: boolean;
-}
 
 const minDerivedTimeoutMs = 250;
 
@@ -92,7 +59,7 @@ export class HardeningRewriter implements Rewriter {
 
   /** @throws InvalidOptionError naming the invalid option and the value received. */
   constructor(options: HardeningRewriterOptions = {}) {
-    this.options = resolveOptions(options);
+    this.options = resolveHardeningRewriterOptions(options);
   }
 
   /** Proposes the hardened source, or `null` when hardening cannot help (see the class docs). */
@@ -169,33 +136,4 @@ function rationale(
       ? 'No error messages were recorded.'
       : `${transientCount} of ${errorCount} recent error messages look transient (HTTP status, timeout or network).`;
   return `${parts.join(', ')}. ${evidence} The original code is kept unchanged.`;
-}
-
-function resolveOptions(options: HardeningRewriterOptions): ResolvedHardeningRewriterOptions {
-  objectOption('options', options);
-  // Each of the pair derives its default from the other when only one is set.
-  const setMax =
-    options.maxDelayMs === undefined
-      ? undefined
-      : integerOption('maxDelayMs', options.maxDelayMs, 0, 600_000);
-  const baseDelayMs =
-    options.baseDelayMs === undefined
-      ? Math.min(100, setMax ?? 100)
-      : integerOption('baseDelayMs', options.baseDelayMs, 0, 60_000);
-  const maxDelayMs = setMax ?? Math.max(2_000, baseDelayMs);
-  if (maxDelayMs < baseDelayMs)
-    throw new InvalidOptionError('maxDelayMs', `an integer ≥ baseDelayMs (${baseDelayMs})`, maxDelayMs);
-  return Object.freeze({
-    maxAttempts:
-      options.maxAttempts === undefined ? 4 : integerOption('maxAttempts', options.maxAttempts, 1, 10),
-    baseDelayMs,
-    maxDelayMs,
-    budgetMs:
-      options.budgetMs === undefined ? 4_000 : integerOption('budgetMs', options.budgetMs, 1, 600_000),
-    attemptTimeoutMs:
-      options.attemptTimeoutMs === undefined
-        ? undefined
-        : integerOption('attemptTimeoutMs', options.attemptTimeoutMs, 1, 600_000),
-    cacheGets: options.cacheGets === undefined ? true : booleanOption('cacheGets', options.cacheGets),
-  });
 }

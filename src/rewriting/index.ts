@@ -4,12 +4,18 @@
  */
 export { type ChainRewritersOptions, chainRewriters } from './chain-rewriters.ts';
 export { classifyError, type ErrorKind } from './classify-error.ts';
+export { HardeningRewriter } from './hardening-rewriter.ts';
 export {
-  HardeningRewriter,
   type HardeningRewriterOptions,
   type ResolvedHardeningRewriterOptions,
-} from './hardening-rewriter.ts';
-export { LlmRewriter, type LlmRewriterOptions } from './llm-rewriter.ts';
+  resolveHardeningRewriterOptions,
+} from './hardening-rewriter-options.ts';
+export { LlmRewriter } from './llm-rewriter.ts';
+export {
+  type LlmRewriterOptions,
+  type ResolvedLlmRewriterOptions,
+  resolveLlmRewriterOptions,
+} from './llm-rewriter-options.ts';
 export {
   buildRewritePrompt,
   buildRewriteSystemPrompt,
@@ -29,4 +35,4 @@ export type {
   RewriteTool,
   VisibleCase,
 } from './rewriter.ts';
-export { type RewriterFailure, RewritersFailedError } from './rewriters-failed-error.ts';
+export { type RewriterFailure, RewritersFailedError } from './rewriting-errors.ts';

@@ -8,6 +8,7 @@ import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { CodeValidator } from '../generation/code-validator.ts';
 import { AbortedError, ModelCallError, ModelTimeoutError } from '../generation/generation-errors.ts';
 import { LlmRewriter } from './llm-rewriter.ts';
+import { resolveLlmRewriterOptions } from './llm-rewriter-options.ts';
 import { untrustedClose, untrustedOpen } from './rewrite-prompt.ts';
 import type { RewriteDecline } from './rewriter.ts';
 
@@ -189,5 +190,21 @@ describe('LlmRewriter with a scripted model', () => {
     expect(() => new LlmRewriter({ model, modelTimeoutMs: 0 })).toThrow(/modelTimeoutMs/);
     expect(() => new LlmRewriter({ model, validator: {} as never })).toThrow(/validator/);
     expect(new LlmRewriter({ model }).name).toBe('llm-rewriter');
+  });
+
+  it("resolves its options once: defaults applied, a frozen copy, the caller's object untouched", () => {
+    const model = new MockLanguageModelV4();
+    const options = { model, temperature: 0.2 };
+    const resolved = resolveLlmRewriterOptions(options);
+    expect(resolved).toMatchObject({
+      model,
+      temperature: 0.2,
+      maxOutputTokens: undefined,
+      maxRetries: 2,
+      modelTimeoutMs: 120_000,
+    });
+    expect(resolved.validator).toBeInstanceOf(CodeValidator);
+    expect(Object.isFrozen(resolved)).toBe(true);
+    expect(options).toEqual({ model, temperature: 0.2 });
   });
 });

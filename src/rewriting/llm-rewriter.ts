@@ -1,11 +1,11 @@
-import type { LanguageModel } from 'ai';
-import { InvalidOptionError } from '../core/invalid-option-error.ts';
-import { objectOption } from '../core/options.ts';
-import { CodeValidator } from '../generation/code-validator.ts';
 import { extractCode } from '../generation/extract-code.ts';
 import { AbortedError } from '../generation/generation-errors.ts';
-import { checkLanguageModel, generateCodeText, resolveModelCallSettings } from '../generation/model-text.ts';
-import type { GenerationValidator } from '../generation/tool-generator.ts';
+import { generateCodeText } from '../generation/model-text.ts';
+import {
+  type LlmRewriterOptions,
+  type ResolvedLlmRewriterOptions,
+  resolveLlmRewriterOptions,
+} from './llm-rewriter-options.ts';
 import { buildRewritePrompt } from './rewrite-prompt.ts';
 import { decline, type RewriteProposal, type RewriteRequest, type Rewriter } from './rewriter.ts';
 
@@ -18,44 +18,6 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   throw AbortedError.isInstance(signal.reason)
     ? signal.reason
     : new AbortedError('the rewrite', signal.reason);
-}
-
-/** Options of {@link LlmRewriter}. */
-export interface LlmRewriterOptions {
-  /** Any AI SDK language model (`openai('gpt-4o-mini')`, a gateway model id string, a mock). */
-  readonly model: LanguageModel;
-  /** Sampling temperature (0–2). @default the provider's default */
-  readonly temperature?: number;
-  /** Cap on the answer's tokens. @default the provider's default */
-  readonly maxOutputTokens?: number;
-  /**
-   * Retries the AI SDK makes on transient provider failures (429, 5xx, network), honouring
-   * `retry-after`.
-   * @default 2
-   */
-  readonly maxRetries?: number;
-  /**
-   * Deadline of the model call (the AI SDK's retries included), ms. Past it the call is aborted
-   * and `rewrite` rejects with `ModelTimeoutError` (code `MODEL_TIMEOUT`), even when the
-   * provider ignores the abort.
-   * @default 120_000
-   */
-  readonly modelTimeoutMs?: number;
-  /**
-   * Tells a refusal (an answer with no code) from code. It does not filter proposals: invalid
-   * code is still proposed, and the caller's validation rejects it with precise reasons that
-   * reach the next attempt.
-   * @default new CodeValidator()
-   */
-  readonly validator?: GenerationValidator;
-}
-
-interface ResolvedLlmRewriterOptions {
-  readonly model: LanguageModel;
-  readonly temperature: number | undefined;
-  readonly maxOutputTokens: number | undefined;
-  readonly maxRetries: number;
-  readonly modelTimeoutMs: number;
 }
 
 /**
@@ -92,24 +54,10 @@ export class LlmRewriter implements Rewriter {
   /** Always `llm-rewriter`. */
   readonly name = 'llm-rewriter';
   readonly #options: ResolvedLlmRewriterOptions;
-  readonly #validator: GenerationValidator;
 
   /** @throws InvalidOptionError naming the invalid option and the value received. */
   constructor(options: LlmRewriterOptions) {
-    objectOption('options', options);
-    checkLanguageModel(options.model);
-    if (options.validator !== undefined && typeof options.validator?.validate !== 'function') {
-      throw new InvalidOptionError(
-        'validator',
-        'an object with a validate(source, options) method (e.g. a CodeValidator)',
-        options.validator,
-      );
-    }
-    this.#options = Object.freeze({
-      model: options.model,
-      ...resolveModelCallSettings(options),
-    });
-    this.#validator = options.validator ?? new CodeValidator();
+    this.#options = resolveLlmRewriterOptions(options);
   }
 
   /**
@@ -137,7 +85,7 @@ export class LlmRewriter implements Rewriter {
     if (source === request.source.trim()) {
       return decline(request, this.name, 'REWRITE_UNCHANGED', 'the model repeated the current source');
     }
-    const checked = this.#validator.validate(text, { name: request.tool.name });
+    const checked = options.validator.validate(text, { name: request.tool.name });
     // Without the word `function` there is no entry function: prose, not a broken attempt.
     const noCode = source === '' || !/\bfunction\b/.test(source);
     if (noCode || (!checked.ok && checked.issues.some((issue) => issue.code === 'EMPTY'))) {

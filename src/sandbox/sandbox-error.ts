@@ -62,7 +62,7 @@ export interface SandboxErrorOptions {
  * try {
  *   await sandbox.run({ source, entry: 'main' }, {});
  * } catch (error) {
- *   if (isSandboxError(error) && error.code === 'TIMEOUT') retryLater();
+ *   if (SandboxError.isInstance(error) && error.code === 'TIMEOUT') retryLater();
  * }
  * ```
  */
@@ -96,7 +96,11 @@ export class SandboxError extends SiaError {
   }
 }
 
-/** True when `error` is a {@link SandboxError}, from any copy of the package. */
+/**
+ * True when `error` is a {@link SandboxError}, from any copy of the package.
+ * @deprecated A second spelling of `SandboxError.isInstance`; use that. Not exported from the
+ * package; kept only until the last internal callers move.
+ */
 export function isSandboxError(error: unknown): error is SandboxError {
   return SandboxError.isInstance(error);
 }

@@ -1,4 +1,4 @@
-import { describeValue } from '../core/invalid-option-error.ts';
+import { InvalidValueError } from '../core/invalid-value-error.ts';
 import { SiaError } from '../core/sia-error.ts';
 
 const toolExistsMarker = Symbol.for('self-improving-agent.error.ToolExistsError');
@@ -89,7 +89,15 @@ export class StorageLockedError extends SiaError {
   /** Process id of the owner, as written in the lock file. */
   readonly pid: number;
 
-  constructor(path: string, lockPath: string, pid: number) {
+  constructor({
+    path,
+    lockPath,
+    pid,
+  }: {
+    readonly path: string;
+    readonly lockPath: string;
+    readonly pid: number;
+  }) {
     const owner = pid === process.pid ? `this process (pid ${pid})` : `process ${pid}`;
     super({
       code: 'STORAGE_LOCKED',
@@ -157,22 +165,20 @@ export class StorageClosedError extends SiaError {
  * whose `latencyMs` is `NaN`. Names the field by its path (`records[3].latencyMs`).
  * Nothing of the call was written.
  */
-export class StorageInputError extends SiaError {
+export class StorageInputError extends InvalidValueError {
   readonly [storageInputMarker] = true;
-  /** Path of the offending field, e.g. `records[3].latencyMs`. */
-  readonly field: string;
-  /** The value that was received. */
-  readonly value: unknown;
 
   constructor(field: string, expected: string, value: unknown, cause?: unknown) {
     super({
       code: 'STORAGE_INPUT',
-      message: `Cannot store "${field}": expected ${expected}, received ${describeValue(value)}. Fix the value before storing it; nothing was written.`,
+      field,
+      expected,
+      value,
+      label: 'Cannot store',
+      remedy: 'Fix the value before storing it; nothing was written.',
       cause,
     });
     this.name = 'StorageInputError';
-    this.field = field;
-    this.value = value;
   }
 
   /** True when `error` is a {@link StorageInputError} (from any copy of the package). */

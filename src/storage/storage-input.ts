@@ -1,6 +1,6 @@
 import {
   booleanOption,
-  type InvalidValueError,
+  type InvalidValueFactory,
   integerOption,
   numberOption,
   stringOption,
@@ -35,7 +35,7 @@ import { StorageInputError } from './storage-errors.ts';
 const MAX_AUTHOR_LENGTH = 64;
 const origins: ReadonlySet<string> = new Set<TestCaseOrigin>(['manual', 'example', 'harvested']);
 
-const storageInput: InvalidValueError = (field, expected, value) =>
+const storageInput: InvalidValueFactory = (field, expected, value) =>
   new StorageInputError(field, expected, value);
 
 /** Throws unless `value` is a non-empty string. */

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { jsonEqual } from '../../core/json-equal.ts';
-import { CodeValidator } from '../../generation/code-validator.ts';
+import { CodeValidator, formatIssue } from '../../generation/code-validator.ts';
 import { ToolRegistry } from '../../registry/tool-registry.ts';
 import type { JsonValue, StorageAdapter } from '../../storage/types.ts';
 import type { CliCommand } from '../cli-command.ts';
@@ -76,7 +76,7 @@ do not go through the regression gate: run your cases before committing the chan
       const validation = validator.validate(source, { name: tool.name });
       if (!validation.ok) {
         for (const issue of validation.issues) {
-          problems.push(`${tool.file}${issue.line ? `:${issue.line}` : ''}: ${issue.code}: ${issue.message}`);
+          problems.push(formatIssue(issue, { file: tool.file }));
         }
         continue;
       }

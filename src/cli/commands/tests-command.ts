@@ -1,6 +1,6 @@
-import { InvalidExpectationError } from '../../regression/invalid-expectation-error.ts';
-import { InvalidTestCaseError } from '../../regression/regression-errors.ts';
-import { RegressionRunner, type RegressionSandbox } from '../../regression/regression-runner.ts';
+import { InvalidExpectationError, InvalidTestCaseError } from '../../regression/regression-errors.ts';
+import { RegressionRunner } from '../../regression/regression-runner.ts';
+import type { RegressionSandbox } from '../../regression/regression-runner-options.ts';
 import type { JsonObject } from '../../storage/types.ts';
 import type { CliCommand } from '../cli-command.ts';
 import { CliFailure, CliUsageError } from '../cli-errors.ts';

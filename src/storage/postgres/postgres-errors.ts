@@ -40,7 +40,15 @@ export class PostgresSchemaTooNewError extends SiaError {
   /** The newest schema version this release knows. */
   readonly supported: number;
 
-  constructor(schema: string, found: number, supported: number) {
+  constructor({
+    schema,
+    found,
+    supported,
+  }: {
+    readonly schema: string;
+    readonly found: number;
+    readonly supported: number;
+  }) {
     super({
       code: 'POSTGRES_SCHEMA_TOO_NEW',
       message:

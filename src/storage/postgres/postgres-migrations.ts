@@ -164,7 +164,7 @@ export async function migratePostgres(
       `(PostgreSQL) records an invalid schema version ${JSON.stringify(row?.value)}`,
       'Restore the schema from a backup, or use another one with the `schema` option.',
     );
-  if (from > latest) throw new PostgresSchemaTooNewError(schema, from, latest);
+  if (from > latest) throw new PostgresSchemaTooNewError({ schema, found: from, supported: latest });
   const applied: number[] = [];
   for (const step of [...steps].sort((a, b) => a.version - b.version)) {
     if (step.version <= from) continue;
@@ -210,7 +210,7 @@ export async function checkPostgresSchema(
       `(PostgreSQL) records an invalid schema version ${JSON.stringify(row?.value ?? null)}`,
       'Restore the schema from a backup, or use another one with the `schema` option.',
     );
-  if (version > latest) throw new PostgresSchemaTooNewError(schema, version, latest);
+  if (version > latest) throw new PostgresSchemaTooNewError({ schema, found: version, supported: latest });
   if (version < latest)
     throw new StorageCorruptError(
       `${schema}`,

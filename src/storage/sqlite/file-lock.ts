@@ -61,7 +61,7 @@ export async function acquireFileLock(path: string): Promise<FileLock> {
           // such as ENOENT for a vanished folder propagates, like the write itself would.
           if (!released && owner.pid === undefined && owner.text === '' && tryCreate(lockPath, content))
             return;
-          throw new StorageLockedError(path, lockPath, owner.pid ?? readOwnerNow(lockPath).pid ?? 0);
+          throw new StorageLockedError({ path, lockPath, pid: owner.pid ?? readOwnerNow(lockPath).pid ?? 0 });
         },
         release() {
           if (released) return;
@@ -72,7 +72,8 @@ export async function acquireFileLock(path: string): Promise<FileLock> {
     }
     const owner = await readOwner(lockPath);
     if (owner.kind === 'missing') continue;
-    if (owner.kind === 'pid' && isAlive(owner.pid)) throw new StorageLockedError(path, lockPath, owner.pid);
+    if (owner.kind === 'pid' && isAlive(owner.pid))
+      throw new StorageLockedError({ path, lockPath, pid: owner.pid });
     takeOver(lockPath, owner.text);
   }
   throw new SiaError({

@@ -1,0 +1,122 @@
+/**
+ * `self-improving-agent/kit`: the plumbing under the public API, for authors of storage
+ * adapters, rewriters, sandboxes and tools, and for tests. Apps import the package root; this
+ * entry holds what the built-in parts share: canonical hashing and JSON Schema compilation, the
+ * typed emitter, the plain-JSON check, the code extractor and validation codes, tool-name and
+ * schema checks, the expectation checker, error classification, the window aggregate, the audit
+ * vocabulary and its evidence readers, the `request_new_tool` schema, and every
+ * `Resolved*Options` type (the options with their defaults applied).
+ *
+ * These names are as stable as the root's, but they are building blocks: most apps never need
+ * them.
+ * @packageDocumentation
+ */
+
+// --- agent ------------------------------------------------------------------------------------
+export {
+  isSensitiveHost,
+  REQUEST_NEW_TOOL_DESCRIPTION,
+  type RequestNewToolInput,
+  type ResolvedCreationOptions,
+  requestNewToolDescription,
+  requestNewToolInput,
+} from './agent/index.ts';
+// --- core: hashing, JSON Schema, plain JSON, events -------------------------------------------
+export {
+  type CompiledSchema,
+  canonicalJson,
+  type EventMap,
+  hashValue,
+  PLAIN_JSON_LIMITS,
+  type PlainJsonOptions,
+  type PlainJsonProblem,
+  plainJsonProblem,
+  SchemaCache,
+  type SchemaCacheOptions,
+  type SchemaViolation,
+  TypedEmitter,
+  type TypedEmitterOptions,
+} from './core/index.ts';
+// --- evaluation -------------------------------------------------------------------------------
+export {
+  INCONSISTENT_BELOW,
+  type ResolvedDegradationOptions,
+  type ResolvedEvaluatorOptions,
+} from './evaluation/index.ts';
+// --- generation -------------------------------------------------------------------------------
+export { DEFAULT_MODEL_TIMEOUT_MS, extractCode, VALIDATION_ISSUE_CODES } from './generation/index.ts';
+// --- improvement: the loop's parts, for composing a loop of your own ----------------------------
+export {
+  type BudgetLedger,
+  checkLocalGuards,
+  checkStoredGuards,
+  ImprovementBudget,
+  type ImprovementBudgetOptions,
+  ImprovementLease,
+  type ImprovementLeaseOptions,
+  type ImprovementPolicyOptions,
+  type ImprovementSkip,
+  type LeaseStore,
+  type LocalToolState,
+  needsImprovementCount,
+  PromotionWatch,
+  type PromotionWatchParts,
+  type ResolvedImprovementOptions,
+  type StoredToolFacts,
+  ToolImprover,
+  type ToolImproverParts,
+  type Watch,
+  type WatchOutcome,
+  watchEvaluatorOptions,
+} from './improvement/index.ts';
+// --- memory -----------------------------------------------------------------------------------
+export type { ResolvedPerformanceMemoryOptions } from './memory/index.ts';
+// --- registry ---------------------------------------------------------------------------------
+export { checkToolName, TOOL_NAME_PATTERN, toInputSchema } from './registry/index.ts';
+// --- regression -------------------------------------------------------------------------------
+export {
+  type CallOutcome,
+  checkExpectation,
+  DEFAULT_DETERMINISM,
+  type ExpectationContext,
+  type ExpectationResult,
+  parseExpectation,
+  type ResolvedRegressionRunnerOptions,
+  type ShadowVerdict,
+  shadowGate,
+} from './regression/index.ts';
+// --- rewriting --------------------------------------------------------------------------------
+export {
+  classifyError,
+  type ErrorKind,
+  type ResolvedHardeningRewriterOptions,
+  type ResolvedLlmRewriterOptions,
+} from './rewriting/index.ts';
+// --- runtime ----------------------------------------------------------------------------------
+export {
+  type CatalogRegistry,
+  type GrantedCapabilities,
+  type ToolCallOutcome,
+  ToolCatalog,
+  ToolRuntime,
+  type ToolRuntimeParts,
+} from './runtime/index.ts';
+// --- sandbox ----------------------------------------------------------------------------------
+export {
+  MAX_VALUE_DEPTH,
+  type ResolvedNetworkOptions,
+  type ResolvedSandboxOptions,
+  SECRET_NAME_PATTERN,
+} from './sandbox/index.ts';
+// --- storage ----------------------------------------------------------------------------------
+export {
+  type AggregatableInvocation,
+  aggregateInvocations,
+  IMPROVEMENT_AUDIT_TYPE,
+  improvementTokens,
+  RECENT_ERRORS_LIMIT,
+  REGISTRY_AUDIT_TYPES,
+  readEvaluationCalls,
+  readImprovementOutcome,
+  readVersionChange,
+} from './storage/index.ts';

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { memoryStorage } from '../storage/memory-storage.ts';
+import { type RegressionSandbox, resolveRegressionRunnerOptions } from './regression-runner-options.ts';
+
+const sandbox: RegressionSandbox = {
+  runDetailed: async () => {
+    throw new Error('not run in these tests');
+  },
+};
+
+function refusal(options: unknown): [string, unknown] {
+  try {
+    resolveRegressionRunnerOptions(options as never);
+  } catch (error) {
+    expect(InvalidOptionError.isInstance(error)).toBe(true);
+    return [(error as InvalidOptionError).field, (error as InvalidOptionError).value];
+  }
+  throw new Error('expected the options to be refused');
+}
+
+describe('resolveRegressionRunnerOptions', () => {
+  it('applies every default once and returns a frozen copy without touching the input', () => {
+    const options = { storage: memoryStorage(), sandbox };
+    const resolved = resolveRegressionRunnerOptions(options);
+    expect(resolved).toEqual({
+      repeats: 3,
+      latencyMargin: 0.5,
+      latencyMarginMs: 5,
+      heldOutFraction: 0.2,
+      timeoutMs: undefined,
+    });
+    expect(Object.isFrozen(resolved)).toBe(true);
+    expect(Object.keys(options)).toEqual(['storage', 'sandbox']);
+  });
+
+  it('keeps the values given', () => {
+    const resolved = resolveRegressionRunnerOptions({
+      storage: memoryStorage(),
+      sandbox,
+      repeats: 1,
+      latencyMargin: 0,
+      latencyMarginMs: 0,
+      heldOutFraction: 0,
+      timeoutMs: 250,
+    });
+    expect(resolved).toEqual({
+      repeats: 1,
+      latencyMargin: 0,
+      latencyMarginMs: 0,
+      heldOutFraction: 0,
+      timeoutMs: 250,
+    });
+  });
+
+  it('refuses an invalid option, naming it and the value received', () => {
+    const storage = memoryStorage();
+    expect(refusal(null)).toEqual(['options', null]);
+    expect(refusal({ sandbox })).toEqual(['storage', undefined]);
+    expect(refusal({ storage, sandbox: {} })).toEqual(['sandbox', {}]);
+    expect(refusal({ storage, sandbox, repeats: 0 })).toEqual(['repeats', 0]);
+    expect(refusal({ storage, sandbox, latencyMargin: -0.1 })).toEqual(['latencyMargin', -0.1]);
+    expect(refusal({ storage, sandbox, latencyMarginMs: Number.NaN })).toEqual([
+      'latencyMarginMs',
+      Number.NaN,
+    ]);
+    expect(refusal({ storage, sandbox, heldOutFraction: 1 })).toEqual(['heldOutFraction', 1]);
+    expect(refusal({ storage, sandbox, timeoutMs: 0 })).toEqual(['timeoutMs', 0]);
+    expect(refusal({ storage, sandbox, secrets: 'API_KEY' })).toEqual(['secrets', 'API_KEY']);
+    expect(refusal({ storage, sandbox, capabilities: {} })).toEqual(['capabilities', {}]);
+  });
+});

@@ -1,0 +1,123 @@
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { integerOption, numberOption, objectOption } from '../core/options.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
+import type { SecretSource } from '../sandbox/sandbox-secrets.ts';
+import type { StorageAdapter, ToolCapabilities } from '../storage/types.ts';
+
+/** The part of a {@link Sandbox} the runner uses: `QuickJsSandbox` fits. */
+export type RegressionSandbox = Pick<Sandbox, 'runDetailed'>;
+
+/** Options of `RegressionRunner`. */
+export interface RegressionRunnerOptions {
+  /**
+   * Where cases are kept and tool versions are read.
+   * @default none: required
+   */
+  readonly storage: StorageAdapter;
+  /**
+   * Where candidate and baseline run. Never the host.
+   * @default none: required
+   */
+  readonly sandbox: RegressionSandbox;
+  /**
+   * Runs per case and side; latency is the median over them, and every run must pass.
+   * Between 1 and 100.
+   * @default 3
+   */
+  readonly repeats?: number;
+  /**
+   * How much slower (relative) the candidate's median latency may be than the baseline's. Not
+   * applied when the candidate fails less often than the baseline (retries cost time).
+   * @default 0.5 (50% slower at most)
+   */
+  readonly latencyMargin?: number;
+  /**
+   * Absolute slack added to the latency margin, ms, so sub-millisecond noise on trivial tools
+   * does not reject a candidate.
+   * @default 5
+   */
+  readonly latencyMarginMs?: number;
+  /**
+   * Fraction of new manual and harvested cases held out from rewriters (every ⌈1/f⌉-th case),
+   * between 0 and 0.9. Examples are never held out: the tool's author already showed them.
+   * @default 0.2
+   */
+  readonly heldOutFraction?: number;
+  /**
+   * Deadline of each sandbox run, ms (at most 600 000).
+   * @default the sandbox's own
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Supplies the values of the secrets a tool version names (`capabilities.secrets`) for its
+   * runs.
+   * @default none (a tool reading a secret fails)
+   */
+  readonly secrets?: SecretSource;
+  /**
+   * Narrows a version's capabilities for its runs (the agent holds tools the model created to
+   * its current `creation` grant).
+   * @default the stored capabilities
+   */
+  readonly capabilities?: (
+    toolName: string,
+    capabilities: ToolCapabilities,
+  ) => ToolCapabilities | Promise<ToolCapabilities>;
+}
+
+/**
+ * The tuning of a `RegressionRunner` with every default applied (its `options` field). The
+ * collaborators (`storage`, `sandbox`, `secrets`, `capabilities`) are checked but not kept here.
+ */
+export interface ResolvedRegressionRunnerOptions {
+  /** Runs per case and side. */
+  readonly repeats: number;
+  /** Relative latency margin of the candidate over the baseline. */
+  readonly latencyMargin: number;
+  /** Absolute latency slack, ms. */
+  readonly latencyMarginMs: number;
+  /** Fraction of new manual and harvested cases held out from rewriters. */
+  readonly heldOutFraction: number;
+  /** Deadline of each sandbox run, ms; `undefined` leaves the sandbox's own. */
+  readonly timeoutMs: number | undefined;
+}
+
+/**
+ * Validates `options` and applies the defaults once, returning a frozen copy (the caller's
+ * object is not touched). Throws `InvalidOptionError` naming the field and the received value.
+ */
+export function resolveRegressionRunnerOptions(
+  options: RegressionRunnerOptions,
+): ResolvedRegressionRunnerOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options', 'an object { storage, sandbox }', options);
+  }
+  if (typeof options.storage !== 'object' || options.storage === null) {
+    throw new InvalidOptionError('storage', 'a StorageAdapter, e.g. memoryStorage()', options.storage);
+  }
+  if (typeof options.sandbox?.runDetailed !== 'function') {
+    throw new InvalidOptionError(
+      'sandbox',
+      'a QuickJsSandbox (or an object with runDetailed)',
+      options.sandbox,
+    );
+  }
+  if (options.secrets !== undefined && typeof options.secrets !== 'function') {
+    objectOption('secrets', options.secrets);
+  }
+  if (options.capabilities !== undefined && typeof options.capabilities !== 'function') {
+    throw new InvalidOptionError(
+      'capabilities',
+      'a function (toolName, capabilities) => capabilities',
+      options.capabilities,
+    );
+  }
+  return Object.freeze({
+    repeats: integerOption('repeats', options.repeats ?? 3, 1, 100),
+    latencyMargin: numberOption('latencyMargin', options.latencyMargin ?? 0.5, 0),
+    latencyMarginMs: numberOption('latencyMarginMs', options.latencyMarginMs ?? 5, 0),
+    heldOutFraction: numberOption('heldOutFraction', options.heldOutFraction ?? 0.2, 0, 0.9),
+    timeoutMs:
+      options.timeoutMs === undefined ? undefined : integerOption('timeoutMs', options.timeoutMs, 1, 600_000),
+  });
+}
