@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ToolRegistry } from '../src/registry/tool-registry.ts';
 import { sqlJsStorage } from '../src/storage/sqlite/sql-js-storage.ts';
-import type { StorageAdapter } from '../src/storage/types.ts';
+import type { StorageAdapter } from '../src/storage/storage-adapter.ts';
 import { sia } from './support/run-sia.ts';
 
 let dir: string;

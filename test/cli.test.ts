@@ -13,7 +13,7 @@ import { IMPROVEMENT_AUDIT_TYPE } from '../src/storage/audit-evidence.ts';
 import { postgresStorage } from '../src/storage/postgres/index.ts';
 import { nodeSqliteStorage } from '../src/storage/sqlite/node-sqlite-storage.ts';
 import { sqlJsStorage } from '../src/storage/sqlite/sql-js-storage.ts';
-import type { StorageAdapter } from '../src/storage/types.ts';
+import type { StorageAdapter } from '../src/storage/storage-adapter.ts';
 import { databaseUrl, noteSkipped, suiteDatabase } from './support/postgres-database.ts';
 import { SCENARIO_TOOL, SCENARIO_V1, writeScenario } from './support/report-scenario.ts';
 import { runSia, sia } from './support/run-sia.ts';

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashValue } from '../src/core/hash-value.ts';
 import { ToolRegistry } from '../src/registry/tool-registry.ts';
 import { postgresStorage } from '../src/storage/postgres/postgres-storage.ts';
-import type { StorageAdapter } from '../src/storage/types.ts';
+import type { StorageAdapter } from '../src/storage/storage-adapter.ts';
 import { type Child, startChild } from './support/child-process.ts';
 import { createTool } from './support/create-tool.ts';
 import {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { postgresStorage } from '../src/storage/postgres/postgres-storage.ts';
-import type { NewToolVersion, StorageAdapter } from '../src/storage/types.ts';
+import type { NewToolVersion } from '../src/storage/records.ts';
+import type { StorageAdapter } from '../src/storage/storage-adapter.ts';
 import { type Child, startChild } from './support/child-process.ts';
 import { databaseUrl, noteSkipped, suiteDatabase, terminateBackends } from './support/postgres-database.ts';
 

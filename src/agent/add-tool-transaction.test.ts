@@ -5,12 +5,12 @@
  * (no TOOL_EXISTS).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { InvalidExpectationError } from '../regression/invalid-expectation-error.ts';
-import { InvalidTestCaseError } from '../regression/regression-errors.ts';
+import { InvalidExpectationError, InvalidTestCaseError } from '../regression/regression-errors.ts';
 import type { RegressionCaseInput } from '../regression/regression-runner.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
-import type { NewTool, StorageAdapter } from '../storage/types.ts';
+import type { NewTool } from '../storage/records.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { type AgentToolDefinition, SelfImprovingAgent } from './self-improving-agent.ts';
 
 const sandbox = new QuickJsSandbox({ workers: 1 });

@@ -2,7 +2,7 @@ import type { TokenUsage } from '../generation/token-usage.ts';
 import type { ImprovementEvents } from '../improvement/improvement-events.ts';
 import type { MemoryStorageErrorEvent } from '../memory/memory-events.ts';
 import type { RuntimeEvents } from '../runtime/runtime-events.ts';
-import type { VersionAuthor } from '../storage/types.ts';
+import type { VersionAuthor } from '../storage/records.ts';
 import type { CreationRefusalCode } from './creation-grant.ts';
 
 /** A tool was registered: generated through `request_new_tool`, or added with `addTool`. */

@@ -7,12 +7,12 @@ import { DEFAULT_MODEL_TIMEOUT_MS, modelTimeoutOption } from '../generation/mode
 import type { GenerationValidator, ToolGenerator } from '../generation/tool-generator.ts';
 import type { ImprovementOptions, PromotionProposal } from '../improvement/improvement-options.ts';
 import type { PerformanceMemoryOptions } from '../memory/performance-memory-options.ts';
-import type { RegressionRunnerOptions } from '../regression/regression-runner.ts';
+import type { RegressionRunnerOptions } from '../regression/regression-runner-options.ts';
 import type { Rewriter } from '../rewriting/rewriter.ts';
 import { parseAllowEntry } from '../sandbox/network-policy.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
 import { SECRET_NAME_PATTERN, type SecretSource } from '../sandbox/sandbox-secrets.ts';
-import type { StorageAdapter } from '../storage/types.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 
 /** What `request_new_tool` asks for, as the `creation.approve` hook sees it (after generation). */
 export interface ToolCreationRequest {

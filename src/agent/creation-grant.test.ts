@@ -132,7 +132,7 @@ describe('CreationGrant: a model entry must be covered by the app grant', () => 
         resolveCreationOptions(options, secrets);
       } catch (error) {
         expect(InvalidOptionError.isInstance(error)).toBe(true);
-        return (error as InvalidOptionError).option;
+        return (error as InvalidOptionError).field;
       }
       return 'accepted';
     };

@@ -9,11 +9,11 @@ import type {
   ImprovementSkippedEvent,
 } from '../improvement/improvement-events.ts';
 import type { Rewriter } from '../rewriting/rewriter.ts';
-import { RewritersFailedError } from '../rewriting/rewriters-failed-error.ts';
+import { RewritersFailedError } from '../rewriting/rewriting-errors.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { REGISTRY_AUDIT_TYPES } from '../storage/audit-evidence.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
-import type { StorageAdapter } from '../storage/types.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import type { SelfImprovingAgentOptions } from './agent-options.ts';
 import { SelfImprovingAgent } from './self-improving-agent.ts';
 

@@ -4,7 +4,7 @@ import type { ImprovementSkippedEvent } from '../improvement/improvement-events.
 import type { RewriteRequest, Rewriter } from '../rewriting/rewriter.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
-import type { StorageAdapter } from '../storage/types.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { scriptedModel } from '../testing/scripted-model.ts';
 import type { AgentEvents } from './agent-events.ts';
 import type { SelfImprovingAgentOptions } from './agent-options.ts';

@@ -2,12 +2,11 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PLAIN_JSON_LIMITS } from '../core/plain-json.ts';
 import { InvalidToolError } from '../registry/registry-errors.ts';
 import { ToolRegistry } from '../registry/tool-registry.ts';
-import { InvalidExpectationError } from '../regression/invalid-expectation-error.ts';
-import { InvalidTestCaseError } from '../regression/regression-errors.ts';
+import { InvalidExpectationError, InvalidTestCaseError } from '../regression/regression-errors.ts';
 import { ToolInputError } from '../runtime/runtime-errors.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
-import type { StorageAdapter } from '../storage/types.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { scriptedModel } from '../testing/scripted-model.ts';
 import { SelfImprovingAgent } from './self-improving-agent.ts';
 

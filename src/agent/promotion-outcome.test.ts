@@ -8,7 +8,8 @@ import { Evaluator } from '../evaluation/evaluator.ts';
 import type { Rewriter } from '../rewriting/rewriter.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
-import type { JsonValue, StorageAdapter } from '../storage/types.ts';
+import type { JsonValue } from '../storage/records.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import type { AgentEvents } from './agent-events.ts';
 import { SelfImprovingAgent } from './self-improving-agent.ts';
 

@@ -5,7 +5,7 @@ import type { Logger } from '../core/logger.ts';
 import { booleanOption, integerOption } from '../core/options.ts';
 import { TypedEmitter } from '../core/typed-emitter.ts';
 import { Evaluator } from '../evaluation/evaluator.ts';
-import { CodeValidator } from '../generation/code-validator.ts';
+import { CodeValidator, formatIssue } from '../generation/code-validator.ts';
 import { AbortedError } from '../generation/generation-errors.ts';
 import { modelWithDeadline, withDeadline } from '../generation/model-deadline.ts';
 import { checkLanguageModel } from '../generation/model-text.ts';
@@ -34,8 +34,9 @@ import { ToolRuntime } from '../runtime/tool-runtime.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
 import type { SecretSource } from '../sandbox/sandbox-secrets.ts';
+import type { ToolVersion } from '../storage/records.ts';
 import { sqlJsStorage } from '../storage/sqlite/sql-js-storage.ts';
-import type { StorageAdapter, ToolVersion } from '../storage/types.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { AgentClosedError } from './agent-errors.ts';
 import type { AgentEvents } from './agent-events.ts';
 import {
@@ -364,7 +365,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     if (!validation.ok) {
       throw new InvalidToolError(
         'source',
-        `a valid tool source (${validation.issues.map((issue) => `${issue.code}${issue.line ? ` (line ${issue.line})` : ''}: ${issue.message}`).join('; ')})`,
+        `a valid tool source (${validation.issues.map((issue) => formatIssue(issue)).join('; ')})`,
         definition.source,
       );
     }

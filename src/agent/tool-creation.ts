@@ -8,7 +8,7 @@ import type { ToolRegistry } from '../registry/tool-registry.ts';
 import type { RegressionRunner } from '../regression/regression-runner.ts';
 import type { ToolCatalog } from '../runtime/tool-catalog.ts';
 import type { GrantedCapabilities } from '../runtime/tool-runtime.ts';
-import type { JsonObject, JsonValue, ToolVersion } from '../storage/types.ts';
+import type { JsonObject, JsonValue, ToolVersion } from '../storage/records.ts';
 import type { AgentEvents } from './agent-events.ts';
 import type { ResolvedCreationOptions, ToolCreationRequest } from './agent-options.ts';
 import type { CreationGrant, CreationRefusalCode } from './creation-grant.ts';

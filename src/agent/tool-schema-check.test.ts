@@ -16,7 +16,7 @@ import { ToolRegistry } from '../registry/tool-registry.ts';
 import { ToolInputError } from '../runtime/runtime-errors.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
-import type { JsonObject } from '../storage/types.ts';
+import type { JsonObject } from '../storage/records.ts';
 import { scriptedModel } from '../testing/scripted-model.ts';
 import type { AgentEvents } from './agent-events.ts';
 import { requestNewToolInput } from './request-new-tool.ts';

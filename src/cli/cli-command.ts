@@ -1,4 +1,4 @@
-import type { StorageAdapter } from '../storage/types.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 
 /** One option of a command, as `node:util` `parseArgs` takes it, plus its help text. */
 export interface CliOption {

@@ -3,7 +3,7 @@ import { describeValue } from '../core/invalid-value-error.ts';
 import { UnsupportedSchemaError } from '../core/unsupported-schema-error.ts';
 import { InvalidToolError } from '../registry/registry-errors.ts';
 import { TOOL_NAME_PATTERN, toCapabilities, toInputSchema } from '../registry/tool-definition.ts';
-import type { JsonObject, JsonValue, ToolCapabilities } from '../storage/types.ts';
+import type { JsonObject, JsonValue, ToolCapabilities } from '../storage/records.ts';
 
 /** The manifest's file name inside an export folder. */
 export const MANIFEST_FILE = 'manifest.json';

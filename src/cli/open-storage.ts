@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { nodeSqliteStorage } from '../storage/sqlite/node-sqlite-storage.ts';
 import { sqlJsStorage } from '../storage/sqlite/sql-js-storage.ts';
-import type { StorageAdapter } from '../storage/types.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import type { CliValues } from './cli-command.ts';
 import { CliFailure, CliUsageError } from './cli-errors.ts';
 

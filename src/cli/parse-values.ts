@@ -1,4 +1,4 @@
-import type { JsonValue } from '../storage/types.ts';
+import type { JsonValue } from '../storage/records.ts';
 import { CliUsageError } from './cli-errors.ts';
 
 /** A positive integer option or argument (`--to 2`, `<a>`), or undefined when not given. */

@@ -1,4 +1,5 @@
-import type { StorageAdapter, ToolRecord } from '../storage/types.ts';
+import type { ToolRecord } from '../storage/records.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { CliFailure } from './cli-errors.ts';
 import { terminalText } from './text-table.ts';
 

@@ -1,5 +1,5 @@
 import { untrustedClose, untrustedDataBlock, untrustedOpen } from '../core/untrusted-data.ts';
-import type { JsonValue } from '../storage/types.ts';
+import type { JsonValue } from '../storage/records.ts';
 import type { ToolSpec } from './tool-spec.ts';
 
 /** A failed attempt, as the next prompt reports it. */

@@ -1,6 +1,6 @@
 import { errorInfo } from '../core/error-info.ts';
 import type { Evaluation } from '../evaluation/evaluation.ts';
-import { CodeValidator } from '../generation/code-validator.ts';
+import { CodeValidator, formatIssue } from '../generation/code-validator.ts';
 import { withDeadline } from '../generation/model-deadline.ts';
 import type { GenerationValidator } from '../generation/tool-generator.ts';
 import type { RegressionReport } from '../regression/regression-report.ts';
@@ -12,7 +12,7 @@ import type {
   RewriteRequest,
   Rewriter,
 } from '../rewriting/rewriter.ts';
-import type { ToolRecord, ToolVersion } from '../storage/types.ts';
+import type { ToolRecord, ToolVersion } from '../storage/records.ts';
 import type { AttemptStage } from './improvement-events.ts';
 
 /** The gate `improveVersion` runs candidates through: {@link RegressionRunner} fits. */
@@ -225,9 +225,7 @@ export async function improveVersion(options: ImproveVersionOptions): Promise<Im
         reject({
           attempt,
           stage: 'validate',
-          reasons: validation.issues.map(
-            (issue) => `${issue.code}${issue.line ? ` (line ${issue.line})` : ''}: ${issue.message}`,
-          ),
+          reasons: validation.issues.map((issue) => formatIssue(issue)),
           codes: validation.issues.map((issue) => issue.code),
           proposal,
         });

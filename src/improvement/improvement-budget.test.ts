@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IMPROVEMENT_AUDIT_TYPE } from '../storage/audit-evidence.ts';
-import type { AuditEntry } from '../storage/types.ts';
+import type { AuditEntry } from '../storage/records.ts';
 import { ImprovementBudget } from './improvement-budget.ts';
 
 const day = Date.UTC(2026, 11, 2);

@@ -1,5 +1,5 @@
 import { improvementTokens } from '../storage/audit-evidence.ts';
-import type { AuditEntry } from '../storage/types.ts';
+import type { AuditEntry } from '../storage/records.ts';
 
 /** Where spent tokens are read back from: `ToolRegistry` fits. */
 export interface BudgetLedger {

@@ -1,7 +1,7 @@
 import type { Evaluation } from '../evaluation/evaluation.ts';
 import type { RegressionReport } from '../regression/regression-report.ts';
 import type { ShadowResult } from '../regression/shadow-gate.ts';
-import type { VersionAuthor } from '../storage/types.ts';
+import type { VersionAuthor } from '../storage/records.ts';
 
 /** A version was scored. */
 export interface ToolEvaluatedEvent {

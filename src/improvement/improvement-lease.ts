@@ -1,4 +1,4 @@
-import type { StorageAdapter } from '../storage/types.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 
 /** The lease part of a store (optional methods, as on `StorageAdapter`). */
 export type LeaseStore = Pick<StorageAdapter, 'acquireLease' | 'releaseLease'>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ToolRecord } from '../storage/types.ts';
+import type { ToolRecord } from '../storage/records.ts';
 import { checkLocalGuards, checkStoredGuards, needsImprovementCount } from './improvement-policy.ts';
 
 const options = { pinned: [] as string[], maxRewritesPerTool: 3, cooldownMs: 60_000, maxTokensPerDay: 1000 };

@@ -1,4 +1,4 @@
-import type { ToolRecord } from '../storage/types.ts';
+import type { ToolRecord } from '../storage/records.ts';
 import type { SkipReason } from './improvement-events.ts';
 import type { ResolvedImprovementOptions } from './improvement-options.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TypedEmitter } from '../core/typed-emitter.ts';
 import type { Evaluation } from '../evaluation/evaluation.ts';
-import type { ToolVersion } from '../storage/types.ts';
+import type { ToolVersion } from '../storage/records.ts';
 import type { ImprovementEvents } from './improvement-events.ts';
 import { evaluationOf, registryWithTool, V2 } from './improvement-fakes.test-support.ts';
 import { PromotionWatch } from './promotion-watch.ts';

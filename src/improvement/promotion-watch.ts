@@ -8,7 +8,7 @@ import {
 import { PromotionConflictError, ToolPinnedError } from '../registry/registry-errors.ts';
 import type { ToolRegistry } from '../registry/tool-registry.ts';
 import type { ToolCatalog } from '../runtime/tool-catalog.ts';
-import type { JsonObject } from '../storage/types.ts';
+import type { JsonObject } from '../storage/records.ts';
 import type { ImprovementEvents } from './improvement-events.ts';
 import type { ResolvedImprovementOptions } from './improvement-options.ts';
 import { toJson } from './to-json.ts';

@@ -17,7 +17,7 @@ import type { Sandbox } from '../sandbox/sandbox.ts';
 import { SandboxError } from '../sandbox/sandbox-error.ts';
 import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
 import type { ImprovementEvidence } from '../storage/audit-evidence.ts';
-import type { JsonObject, ToolCapabilities } from '../storage/types.ts';
+import type { JsonObject, ToolCapabilities } from '../storage/records.ts';
 import {
   type AttemptRejection,
   type ImprovementCandidate,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import { sqlJsStorage } from '../storage/sqlite/sql-js-storage.ts';
-import type { StorageAdapter } from '../storage/types.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { InvalidToolError } from './registry-errors.ts';
 import { toCapabilities } from './tool-definition.ts';
 import { ToolRegistry } from './tool-registry.ts';

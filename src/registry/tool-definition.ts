@@ -5,7 +5,7 @@ import { plainJsonProblem } from '../core/plain-json.ts';
 import { checkProviderSchema } from '../core/provider-schema.ts';
 import { parseAllowEntry } from '../sandbox/network-policy.ts';
 import { SECRET_NAME_PATTERN } from '../sandbox/sandbox-secrets.ts';
-import type { JsonObject, JsonValue, ToolCapabilities, VersionAuthor } from '../storage/types.ts';
+import type { JsonObject, JsonValue, ToolCapabilities, VersionAuthor } from '../storage/records.ts';
 import { InvalidToolError } from './registry-errors.ts';
 
 /** Tool names: snake_case, starting with a letter, 1–64 characters. */

@@ -15,12 +15,13 @@ import { databaseUrl, noteSkipped, suiteDatabase } from '../../test/support/post
 import { REGISTRY_AUDIT_TYPES } from '../storage/audit-evidence.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import { postgresStorage } from '../storage/postgres/postgres-storage.ts';
+import type { JsonValue, ToolAuditEntry } from '../storage/records.ts';
 import { loadSqlJs } from '../storage/sqlite/load-sql-js.ts';
 import { migrate } from '../storage/sqlite/migrations.ts';
 import { nodeSqliteStorage } from '../storage/sqlite/node-sqlite-storage.ts';
 import { sqlJsDriver } from '../storage/sqlite/sql-js-driver.ts';
 import { sqliteAdapter } from '../storage/sqlite/sqlite-adapter.ts';
-import type { JsonValue, StorageAdapter, ToolAuditEntry } from '../storage/types.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { PromotionConflictError, ToolPinnedError } from './registry-errors.ts';
 import { ToolRegistry } from './tool-registry.ts';
 

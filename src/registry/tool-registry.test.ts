@@ -5,8 +5,8 @@ import type { RegressionSideStats } from '../regression/regression-report.ts';
 import { exampleCases } from '../regression/regression-runner.ts';
 import { REGISTRY_AUDIT_TYPES } from '../storage/audit-evidence.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
+import type { ToolAuditEntry } from '../storage/records.ts';
 import { ToolExistsError, ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
-import type { ToolAuditEntry } from '../storage/types.ts';
 import {
   InvalidToolError,
   PromotionConflictError,

@@ -4,21 +4,20 @@ import {
   type ImprovementEvidence,
   REGISTRY_AUDIT_TYPES,
 } from '../storage/audit-evidence.ts';
-import { ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
 import type {
   AuditEntry,
-  CompareAndSetOptions,
-  CompareAndSetResult,
   JsonObject,
   NewTestCase,
-  StorageAdapter,
   StoredTestCase,
   ToolAuditEntry,
   ToolCounters,
   ToolRecord,
   ToolVersion,
   VersionAuthor,
-} from '../storage/types.ts';
+} from '../storage/records.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
+import { ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
+import type { CompareAndSetOptions, CompareAndSetResult } from '../storage/tool-store.ts';
 import {
   InvalidToolError,
   PromotionConflictError,

@@ -1,7 +1,7 @@
 import { jsonEqual } from '../core/json-equal.ts';
 import { compileSchema, describeViolations, type SchemaCache, schemaProblem } from '../core/json-schema.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
-import type { JsonObject, JsonValue } from '../storage/types.ts';
+import type { JsonObject, JsonValue } from '../storage/records.ts';
 import { InvalidExpectationError } from './regression-errors.ts';
 
 /** The JSON types an {@link Expectation} can ask for. `integer` is a number with no fraction. */

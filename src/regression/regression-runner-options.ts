@@ -2,7 +2,8 @@ import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { integerOption, numberOption, objectOption } from '../core/options.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
 import type { SecretSource } from '../sandbox/sandbox-secrets.ts';
-import type { StorageAdapter, ToolCapabilities } from '../storage/types.ts';
+import type { ToolCapabilities } from '../storage/records.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 
 /** The part of a {@link Sandbox} the runner uses: `QuickJsSandbox` fits. */
 export type RegressionSandbox = Pick<Sandbox, 'runDetailed'>;

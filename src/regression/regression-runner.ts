@@ -9,17 +9,17 @@ import { checkToolName, type ToolExample, toExamples } from '../registry/tool-de
 import type { SandboxCall } from '../sandbox/sandbox-call.ts';
 import type { SandboxDeterminism } from '../sandbox/sandbox-options.ts';
 import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
-import { ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
 import type {
   InvocationRecord,
   JsonObject,
   JsonValue,
   NewTestCase,
-  StorageAdapter,
   StoredTestCase,
   TestCaseOrigin,
   ToolVersion,
-} from '../storage/types.ts';
+} from '../storage/records.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
+import { ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
 import { checkExpectation, type Expectation, parseExpectation } from './expectation.ts';
 import { InvalidTestCaseError } from './regression-errors.ts';
 import type {
@@ -34,9 +34,6 @@ import {
   type ResolvedRegressionRunnerOptions,
   resolveRegressionRunnerOptions,
 } from './regression-runner-options.ts';
-
-// Kept for imports that predate regression-runner-options.ts; the barrel exports from there.
-export type { RegressionRunnerOptions, RegressionSandbox } from './regression-runner-options.ts';
 
 /** What `harvest` needs from a memory: `PerformanceMemory` fits. */
 export interface HarvestSource {

@@ -12,8 +12,8 @@ import {
 } from '../../test/support/report-scenario.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { ToolNotFoundError } from '../storage/storage-errors.ts';
-import type { StorageAdapter } from '../storage/types.ts';
 import { collectReport } from './collect-report.ts';
 
 /** The article's score: 0.5 · success + 0.3 · latency + 0.2 · spread consistency. */

@@ -10,8 +10,9 @@ import {
   readImprovementOutcome,
   readVersionChange,
 } from '../storage/audit-evidence.ts';
+import type { AuditEntry, StoredInvocation, ToolRecord } from '../storage/records.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { ToolNotFoundError } from '../storage/storage-errors.ts';
-import type { AuditEntry, StorageAdapter, StoredInvocation, ToolRecord } from '../storage/types.ts';
 import type {
   ActiveSince,
   CallWindow,

@@ -1,5 +1,5 @@
 import type { AuditedVersionChange, ImprovementOutcome } from '../storage/audit-evidence.ts';
-import type { ToolRecord, VersionAuthor } from '../storage/types.ts';
+import type { ToolRecord, VersionAuthor } from '../storage/records.ts';
 
 /**
  * What {@link collectReport} read from a store: every tool's versions, how its calls went over

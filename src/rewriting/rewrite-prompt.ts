@@ -1,6 +1,6 @@
 import { untrustedClose, untrustedDataBlock, untrustedOpen } from '../core/untrusted-data.ts';
 import { buildGenerationSystemPrompt, fence } from '../generation/generation-prompt.ts';
-import type { JsonValue } from '../storage/types.ts';
+import type { JsonValue } from '../storage/records.ts';
 import type { RewriteRequest } from './rewriter.ts';
 
 export { untrustedClose, untrustedDataBlock, untrustedOpen };

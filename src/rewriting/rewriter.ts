@@ -1,7 +1,7 @@
 import type { Evaluation } from '../evaluation/evaluation.ts';
 import type { TokenUsage } from '../generation/token-usage.ts';
 import type { MemorySummary } from '../memory/index.ts';
-import type { JsonObject, JsonValue, ToolCapabilities } from '../storage/types.ts';
+import type { JsonObject, JsonValue, ToolCapabilities } from '../storage/records.ts';
 
 /** The tool being rewritten, as registered. None of these may change in a proposal. */
 export interface RewriteTool {

@@ -1,8 +1,9 @@
 import type { CompiledSchema, SchemaCache } from '../core/json-schema.ts';
 import { type ProviderSchema, toProviderSchema } from '../core/provider-schema.ts';
+import { formatIssue } from '../generation/code-validator.ts';
 import type { GenerationValidator } from '../generation/tool-generator.ts';
 import type { ToolRegistry } from '../registry/tool-registry.ts';
-import type { ToolVersion } from '../storage/types.ts';
+import type { ToolVersion } from '../storage/records.ts';
 
 /** A tool as the agent serves it: the active version and what is needed to call it. */
 export interface ManagedTool {
@@ -73,11 +74,7 @@ export class ToolCatalog {
     const current = this.#tools.get(version.toolName);
     if (current && current.version.version === version.version) return current;
     const result = this.#validator.validate(version.source, { name: version.toolName });
-    const problem = result.ok
-      ? null
-      : result.issues
-          .map((issue) => `${issue.code}${issue.line ? ` (line ${issue.line})` : ''}: ${issue.message}`)
-          .join('; ');
+    const problem = result.ok ? null : result.issues.map((issue) => formatIssue(issue)).join('; ');
     const tool: ManagedTool = {
       name: version.toolName,
       description,

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../test/support/http-server.ts';
 import { QuickJsSandbox } from './quickjs-sandbox.ts';
-import { isSandboxError, type SandboxError, type SandboxErrorCode } from './sandbox-error.ts';
+import { SandboxError, type SandboxErrorCode } from './sandbox-error.ts';
 
 const timeoutMs = 300;
 /** The deadline of cases that must NOT end in TIMEOUT: long enough for a starved CPU. */
@@ -440,7 +440,7 @@ describe('hostile tools', () => {
         const deadline = hostile.code === 'TIMEOUT' ? timeoutMs : generousTimeoutMs;
         await sandbox.run({ source, entry: 'main', timeoutMs: deadline }, {});
       } catch (caught) {
-        if (!isSandboxError(caught)) throw caught;
+        if (!SandboxError.isInstance(caught)) throw caught;
         error = caught;
       }
       expect(error?.code, error?.message).toBe(hostile.code);

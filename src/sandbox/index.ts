@@ -8,7 +8,6 @@ export type { SandboxCall } from './sandbox-call.ts';
 export { SandboxClosedError } from './sandbox-closed-error.ts';
 export {
   type GuestErrorInfo,
-  isSandboxError,
   SandboxError,
   type SandboxErrorCode,
   type SandboxErrorOptions,

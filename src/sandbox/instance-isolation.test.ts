@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { QuickJsSandbox } from './quickjs-sandbox.ts';
 import type { SandboxCall } from './sandbox-call.ts';
-import { isSandboxError } from './sandbox-error.ts';
+import { SandboxError } from './sandbox-error.ts';
 import type { QuickJsSandboxOptions } from './sandbox-options.ts';
 import { WorkerPool } from './worker-pool.ts';
 
@@ -153,7 +153,7 @@ describe('one QuickJS instance per tool identity', () => {
         await sandbox.run(hungry, { bytes: HUNGRY_BYTES });
         successes += 1;
       } catch (error) {
-        if (!isSandboxError(error)) throw error;
+        if (!SandboxError.isInstance(error)) throw error;
         failures.push(error.code);
       }
     }

@@ -95,12 +95,3 @@ export class SandboxError extends SiaError {
     return SiaError.hasMarker(error, marker);
   }
 }
-
-/**
- * True when `error` is a {@link SandboxError}, from any copy of the package.
- * @deprecated A second spelling of `SandboxError.isInstance`; use that. Not exported from the
- * package; kept only until the last internal callers move.
- */
-export function isSandboxError(error: unknown): error is SandboxError {
-  return SandboxError.isInstance(error);
-}

@@ -6,7 +6,7 @@
  * the readers take it field by field and never trust its shape: a missing or malformed field
  * reads as `null` (or `''`, `[]`), never as an exception.
  */
-import type { AuditEntry, JsonValue } from './types.ts';
+import type { AuditEntry, JsonValue } from './records.ts';
 
 /** The audit entry types the registry writes. Stable strings. */
 export const REGISTRY_AUDIT_TYPES = Object.freeze({

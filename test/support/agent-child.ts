@@ -24,7 +24,8 @@ import { HardeningRewriter } from '../../src/rewriting/hardening-rewriter.ts';
 import { ToolInvocationError } from '../../src/runtime/runtime-errors.ts';
 import { QuickJsSandbox } from '../../src/sandbox/quickjs-sandbox.ts';
 import { postgresStorage } from '../../src/storage/postgres/postgres-storage.ts';
-import type { StorageAdapter, ToolAuditEntry } from '../../src/storage/types.ts';
+import type { ToolAuditEntry } from '../../src/storage/records.ts';
+import type { StorageAdapter } from '../../src/storage/storage-adapter.ts';
 
 const url = process.env.DATABASE_URL;
 const [schema, applicationName, toolName, inputJson, pauseText] = process.argv.slice(2);

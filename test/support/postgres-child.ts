@@ -32,7 +32,8 @@ import pg from 'pg';
 import { PerformanceMemory } from '../../src/memory/performance-memory.ts';
 import { migratePostgres, postgresMigrations } from '../../src/storage/postgres/postgres-migrations.ts';
 import { postgresStorage } from '../../src/storage/postgres/postgres-storage.ts';
-import type { NewToolVersion, StorageAdapter } from '../../src/storage/types.ts';
+import type { NewToolVersion } from '../../src/storage/records.ts';
+import type { StorageAdapter } from '../../src/storage/storage-adapter.ts';
 
 const url = process.env.DATABASE_URL;
 const [mode, schema, ...rest] = process.argv.slice(2);

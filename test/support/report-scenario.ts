@@ -8,7 +8,8 @@
 
 import { ToolRegistry } from '../../src/registry/tool-registry.ts';
 import { IMPROVEMENT_AUDIT_TYPE } from '../../src/storage/audit-evidence.ts';
-import type { InvocationRecord, StorageAdapter } from '../../src/storage/types.ts';
+import type { InvocationRecord } from '../../src/storage/records.ts';
+import type { StorageAdapter } from '../../src/storage/storage-adapter.ts';
 import { createTool } from './create-tool.ts';
 
 /** When the story starts (epoch ms); every event is a fixed offset from it. */

@@ -11,9 +11,9 @@
  * When the file is locked by another live process it prints `locked <pid>` and exits with 3.
  */
 import { createInterface } from 'node:readline';
+import type { InvocationRecord } from '../../src/storage/records.ts';
 import { sqlJsStorage } from '../../src/storage/sqlite/sql-js-storage.ts';
 import { StorageLockedError } from '../../src/storage/storage-errors.ts';
-import type { InvocationRecord } from '../../src/storage/types.ts';
 
 const [mode, path, batchText] = process.argv.slice(2);
 if ((mode !== 'writer' && mode !== 'holder') || !path) {

@@ -6,7 +6,7 @@ import {
   readImprovementOutcome,
   readVersionChange,
 } from '../../storage/audit-evidence.ts';
-import type { AuditEntry } from '../../storage/types.ts';
+import type { AuditEntry } from '../../storage/records.ts';
 import type { CliCommand } from '../cli-command.ts';
 import { formatMs, formatRatio, formatTime, json, orDash } from '../format-values.ts';
 import { requireTool } from '../require-tool.ts';

@@ -1,7 +1,7 @@
 import { InvalidExpectationError, InvalidTestCaseError } from '../../regression/regression-errors.ts';
 import { RegressionRunner } from '../../regression/regression-runner.ts';
 import type { RegressionSandbox } from '../../regression/regression-runner-options.ts';
-import type { JsonObject } from '../../storage/types.ts';
+import type { JsonObject } from '../../storage/records.ts';
 import type { CliCommand } from '../cli-command.ts';
 import { CliFailure, CliUsageError } from '../cli-errors.ts';
 import { formatTime, json } from '../format-values.ts';
