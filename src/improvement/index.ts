@@ -51,4 +51,5 @@ export {
   type WatchOutcome,
   watchEvaluatorOptions,
 } from './promotion-watch.ts';
+export { ShadowPhase, type ShadowPhaseParts, type ShadowRun } from './shadow-phase.ts';
 export { ToolImprover, type ToolImproverParts } from './tool-improver.ts';

@@ -9,13 +9,12 @@ import { PromotionConflictError, ToolPinnedError } from '../registry/registry-er
 import { sourceDiff } from '../registry/source-diff.ts';
 import type { ToolRegistry } from '../registry/tool-registry.ts';
 import type { HarvestSource } from '../regression/regression-runner.ts';
-import { type CallOutcome, type ShadowResult, shadowGate } from '../regression/shadow-gate.ts';
+import type { CallOutcome, ShadowResult, ShadowVerdict } from '../regression/shadow-gate.ts';
 import type { Rewriter } from '../rewriting/rewriter.ts';
 import type { ToolCatalog } from '../runtime/tool-catalog.ts';
 import type { GrantedCapabilities } from '../runtime/tool-runtime.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
-import { SandboxError } from '../sandbox/sandbox-error.ts';
-import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
+import type { SecretSource } from '../sandbox/sandbox-secrets.ts';
 import type { ImprovementEvidence } from '../storage/audit-evidence.ts';
 import type { JsonObject, ToolCapabilities } from '../storage/records.ts';
 import {
@@ -35,20 +34,11 @@ import {
   needsImprovementCount,
 } from './improvement-policy.ts';
 import type { PromotionWatch } from './promotion-watch.ts';
+import { ShadowPhase, type ShadowRun } from './shadow-phase.ts';
 import { toJson } from './to-json.ts';
 
 /** `promoted`, or where and why the candidate was turned down (one code per reason). */
 type FinishOutcome = 'promoted' | { stage: AttemptStage; reasons: string[]; codes: string[] };
-
-/** A candidate in its shadow phase: it runs beside the active version on live inputs. */
-interface Shadow {
-  readonly baseVersion: number;
-  readonly evaluation: Evaluation;
-  readonly candidate: ImprovementCandidate;
-  readonly tokens: number;
-  readonly active: CallOutcome[];
-  readonly shadowed: CallOutcome[];
-}
 
 /** What this process tracks per tool. */
 interface ToolState {
@@ -58,7 +48,6 @@ interface ToolState {
   sinceEvaluation: number;
   improving: boolean;
   firstFailing: { calls: number; at: number } | null;
-  shadow: Shadow | null;
   /** When an improvement last ended without any candidate (not counted against the cap). */
   noCandidateAt: number | null;
 }
@@ -130,12 +119,20 @@ export class ToolImprover {
   readonly #parts: ToolImproverParts;
   readonly #states = new Map<string, ToolState>();
   readonly #tasks = new Set<Promise<void>>();
+  readonly #shadow: ShadowPhase;
   #closed = false;
   /** Aborted by `close()`: cancels model calls, gates and approvals in flight. */
   readonly #abort = new AbortController();
 
   constructor(parts: ToolImproverParts) {
     this.#parts = parts;
+    this.#shadow = new ShadowPhase({
+      sandbox: parts.sandbox,
+      catalog: parts.catalog,
+      calls: parts.options.shadowCalls,
+      ...(parts.secrets === undefined ? {} : { secrets: parts.secrets }),
+      ...(parts.capabilities === undefined ? {} : { capabilities: parts.capabilities }),
+    });
   }
 
   /**
@@ -152,10 +149,11 @@ export class ToolImprover {
     const { options, watch, catalog } = this.#parts;
     const state = this.#state(toolName);
     state.calls += 1;
-    const shadow = state.shadow;
-    if (shadow && shadow.baseVersion === version && shadow.active.length < options.shadowCalls) {
-      shadow.active.push(outcome);
-      this.#track(this.#shadowCall(toolName, shadow, input));
+    const shadowed = this.#shadow.observe(toolName, version, input, outcome);
+    if (shadowed) {
+      this.#track(
+        shadowed.then((done) => (done ? this.#afterShadow(toolName, done.run, done.verdict) : undefined)),
+      );
     }
     const watched = watch.count(toolName, version);
     if (watched === 'counted') return undefined;
@@ -189,7 +187,6 @@ export class ToolImprover {
         sinceEvaluation: 0,
         improving: false,
         firstFailing: null,
-        shadow: null,
         noCandidateAt: null,
       };
       this.#states.set(toolName, state);
@@ -352,14 +349,7 @@ export class ToolImprover {
     const codes = [...result.codes];
     try {
       if (options.shadowCalls > 0 && !this.#parts.sideEffects.has(toolName)) {
-        state.shadow = {
-          baseVersion: version,
-          evaluation,
-          candidate,
-          tokens: result.tokens,
-          active: [],
-          shadowed: [],
-        };
+        this.#shadow.start(toolName, { baseVersion: version, evaluation, candidate, tokens: result.tokens });
         return true;
       }
       const outcome = await this.#finish(toolName, version, evaluation, candidate, result.tokens, undefined);
@@ -522,54 +512,10 @@ export class ToolImprover {
     return 'promoted';
   }
 
-  /** Runs the candidate in shadow on one live input; the last one decides through the shadow gate. */
-  async #shadowCall(toolName: string, shadow: Shadow, input: object): Promise<void> {
-    const { sandbox, options, lease } = this.#parts;
-    const active = this.#parts.catalog.get(toolName)?.version;
-    const started = performance.now();
-    let success = true;
-    let denied: string | undefined;
-    let startupMs = 0;
+  /** The shadow gate decided: promote (approval, compare-and-swap) or record the rejection. */
+  async #afterShadow(toolName: string, run: ShadowRun, verdict: ShadowVerdict): Promise<void> {
+    const { baseVersion, evaluation, candidate, tokens } = run;
     try {
-      const stored: ToolCapabilities = active?.capabilities ?? { network: [] };
-      const granted = this.#parts.capabilities
-        ? await this.#parts.capabilities(toolName, stored)
-        : { network: stored.network, secrets: stored.secrets ?? [] };
-      const result = await sandbox.runDetailed(
-        {
-          source: shadow.candidate.source,
-          entry: toolName,
-          network: { allow: granted.network },
-          ...(granted.secrets.length > 0
-            ? { secrets: await resolveSecretValues(granted.secrets, this.#parts.secrets) }
-            : {}),
-        },
-        input,
-      );
-      startupMs = result.startupMs;
-      // A candidate that was refused a capability failed this call even if it caught the error.
-      if (result.denials.length > 0) {
-        success = false;
-        denied = result.denials[0]?.target;
-      }
-    } catch (error) {
-      success = false;
-      denied = (error as { denials?: readonly { target: string }[] }).denials?.[0]?.target;
-      startupMs = SandboxError.isInstance(error) ? error.startupMs : 0;
-    }
-    shadow.shadowed.push({
-      success,
-      // The candidate's first shadow call builds its QuickJS instance: start-up, not latency.
-      latencyMs: Math.max(0, performance.now() - started - startupMs),
-      ...(denied === undefined ? {} : { denied }),
-    });
-    if (shadow.shadowed.length < options.shadowCalls) return;
-    const state = this.#state(toolName);
-    if (state.shadow !== shadow) return;
-    state.shadow = null;
-    const { baseVersion, evaluation, candidate, tokens } = shadow;
-    try {
-      const verdict = shadowGate(shadow.active, shadow.shadowed);
       const outcome: FinishOutcome =
         verdict.verdict === 'reject'
           ? { stage: 'shadow', reasons: verdict.reasons, codes: verdict.codes }
@@ -598,8 +544,8 @@ export class ToolImprover {
         error,
       );
     } finally {
-      state.improving = false;
-      await lease.release(toolName);
+      this.#state(toolName).improving = false;
+      await this.#parts.lease.release(toolName);
     }
   }
 }
