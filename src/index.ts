@@ -29,6 +29,7 @@ export {
   checkProviderSchema,
   InvalidOptionError,
   InvalidValueError,
+  type InvalidValueInit,
   type Logger,
   MAX_SCHEMA_DEPTH,
   type ProviderSchema,

@@ -440,19 +440,27 @@ function apply(state: State, operation: Operation): void {
 function checkInvocation(record: InvocationRecord, index: number): void {
   const field = (name: string) => `records[${index}].${name}`;
   if (typeof record?.toolName !== 'string' || record.toolName === '') {
-    throw new StorageInputError(field('toolName'), 'a non-empty string', record?.toolName);
+    throw new StorageInputError({
+      field: field('toolName'),
+      expected: 'a non-empty string',
+      value: record?.toolName,
+    });
   }
   if (!Number.isInteger(record.version) || record.version < 1) {
-    throw new StorageInputError(field('version'), 'a positive integer', record.version);
+    throw new StorageInputError({
+      field: field('version'),
+      expected: 'a positive integer',
+      value: record.version,
+    });
   }
   for (const name of ['startedAt', 'latencyMs'] as const) {
     if (!Number.isFinite(record[name]))
-      throw new StorageInputError(field(name), 'a finite number', record[name]);
+      throw new StorageInputError({ field: field(name), expected: 'a finite number', value: record[name] });
   }
   if (typeof record.success !== 'boolean') {
-    throw new StorageInputError(field('success'), 'a boolean', record.success);
+    throw new StorageInputError({ field: field('success'), expected: 'a boolean', value: record.success });
   }
   if (typeof record.inputHash !== 'string') {
-    throw new StorageInputError(field('inputHash'), 'a string', record.inputHash);
+    throw new StorageInputError({ field: field('inputHash'), expected: 'a string', value: record.inputHash });
   }
 }

@@ -192,23 +192,27 @@ export function resolveAgentTimeouts(options: SelfImprovingAgentOptions): Resolv
 export function resolveSecretsOption(value: unknown): SecretSource | undefined {
   if (value === undefined || typeof value === 'function') return value as SecretSource | undefined;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidOptionError(
-      'secrets',
-      'a record { NAME: value } or a function (name) => value',
-      '(hidden)',
-    );
+    throw new InvalidOptionError({
+      field: 'secrets',
+      expected: 'a record { NAME: value } or a function (name) => value',
+      value: '(hidden)',
+    });
   }
   const copy: Record<string, string> = {};
   for (const [name, secret] of Object.entries(value)) {
     if (!SECRET_NAME_PATTERN.test(name)) {
-      throw new InvalidOptionError(
-        'secrets',
-        'secret names like API_TOKEN (letters, digits, _; 1 to 64)',
-        name,
-      );
+      throw new InvalidOptionError({
+        field: 'secrets',
+        expected: 'secret names like API_TOKEN (letters, digits, _; 1 to 64)',
+        value: name,
+      });
     }
     if (typeof secret !== 'string' || secret === '') {
-      throw new InvalidOptionError(`secrets.${name}`, 'a non-empty string', '(hidden)');
+      throw new InvalidOptionError({
+        field: `secrets.${name}`,
+        expected: 'a non-empty string',
+        value: '(hidden)',
+      });
     }
     copy[name] = secret;
   }
@@ -223,52 +227,64 @@ export function resolveCreationOptions(
   const options = value === undefined ? {} : (objectOption('creation', value) as CreationOptions);
   const enabled = options.enabled ?? true;
   if (typeof enabled !== 'boolean')
-    throw new InvalidOptionError('creation.enabled', 'true or false', enabled);
+    throw new InvalidOptionError({ field: 'creation.enabled', expected: 'true or false', value: enabled });
   const network = options.network === undefined ? {} : objectOption('creation.network', options.network);
   const allow = (network as { allow?: unknown }).allow ?? [];
   if (!Array.isArray(allow)) {
-    throw new InvalidOptionError('creation.network.allow', 'an array of "host[:port]" entries', allow);
+    throw new InvalidOptionError({
+      field: 'creation.network.allow',
+      expected: 'an array of "host[:port]" entries',
+      value: allow,
+    });
   }
   const canonical = allow.map((entry: unknown, index) => {
     const path = `creation.network.allow[${index}]`;
     const parsed = parseAllowEntry(entry, path);
     if (parsed.host === '*' || parsed.host.replace(/\.+$/, '') === '') {
-      throw new InvalidOptionError(
-        path,
-        'a host name, "*.domain" or an IP (a bare "*" grants nothing)',
-        entry,
-      );
+      throw new InvalidOptionError({
+        field: path,
+        expected: 'a host name, "*.domain" or an IP (a bare "*" grants nothing)',
+        value: entry,
+      });
     }
     return formatGrantEntry(parsed.host, parsed.port, parsed.wildcard);
   });
   const names = options.secrets ?? [];
   if (!Array.isArray(names))
-    throw new InvalidOptionError('creation.secrets', 'an array of secret names', names);
+    throw new InvalidOptionError({
+      field: 'creation.secrets',
+      expected: 'an array of secret names',
+      value: names,
+    });
   names.forEach((name: unknown, index) => {
     if (typeof name !== 'string' || !SECRET_NAME_PATTERN.test(name)) {
-      throw new InvalidOptionError(`creation.secrets[${index}]`, 'a secret name like API_TOKEN', name);
+      throw new InvalidOptionError({
+        field: `creation.secrets[${index}]`,
+        expected: 'a secret name like API_TOKEN',
+        value: name,
+      });
     }
     if (secrets === undefined) {
-      throw new InvalidOptionError(
-        `creation.secrets[${index}]`,
-        'a name the `secrets` option supplies (no `secrets` option is given)',
-        name,
-      );
+      throw new InvalidOptionError({
+        field: `creation.secrets[${index}]`,
+        expected: 'a name the `secrets` option supplies (no `secrets` option is given)',
+        value: name,
+      });
     }
     if (typeof secrets === 'object' && !Object.hasOwn(secrets, name)) {
-      throw new InvalidOptionError(
-        `creation.secrets[${index}]`,
-        'a name listed in the `secrets` record',
-        name,
-      );
+      throw new InvalidOptionError({
+        field: `creation.secrets[${index}]`,
+        expected: 'a name listed in the `secrets` record',
+        value: name,
+      });
     }
   });
   if (options.approve !== undefined && typeof options.approve !== 'function') {
-    throw new InvalidOptionError(
-      'creation.approve',
-      'a function (request, source) => boolean',
-      options.approve,
-    );
+    throw new InvalidOptionError({
+      field: 'creation.approve',
+      expected: 'a function (request, source) => boolean',
+      value: options.approve,
+    });
   }
   return Object.freeze({
     enabled,
@@ -298,11 +314,12 @@ export function checkAgentRoles(options: SelfImprovingAgentOptions): void {
   checkRole('rewriter', options.rewriter, ['rewrite'], 'a Rewriter ({ name, rewrite() })');
   checkRole('generator', options.generator, ['generate'], 'a generator with generate() (ToolGenerator fits)');
   if (typeof (options.regression as { run?: unknown } | undefined)?.run === 'function') {
-    throw new InvalidOptionError(
-      'regression',
-      "the RegressionRunner's options ({ runs, heldOutFraction, … }); the agent builds its runner on its own storage and sandbox",
-      options.regression,
-    );
+    throw new InvalidOptionError({
+      field: 'regression',
+      expected:
+        "the RegressionRunner's options ({ runs, heldOutFraction, … }); the agent builds its runner on its own storage and sandbox",
+      value: options.regression,
+    });
   }
 }
 
@@ -315,6 +332,6 @@ function checkRole(option: string, value: unknown, methods: readonly string[], e
     target === null ||
     methods.some((method) => typeof target[method] !== 'function')
   ) {
-    throw new InvalidOptionError(option, expected, value);
+    throw new InvalidOptionError({ field: option, expected, value });
   }
 }

@@ -157,14 +157,14 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   constructor(options: SelfImprovingAgentOptions = {}) {
     super({ logger: options.logger });
     if (typeof options !== 'object' || options === null) {
-      throw new InvalidOptionError('options', 'an object', options);
+      throw new InvalidOptionError({ field: 'options', expected: 'an object', value: options });
     }
     if (options.approve !== undefined && typeof options.approve !== 'function') {
-      throw new InvalidOptionError(
-        'approve',
-        'a function (proposal) => boolean | Promise<boolean>',
-        options.approve,
-      );
+      throw new InvalidOptionError({
+        field: 'approve',
+        expected: 'a function (proposal) => boolean | Promise<boolean>',
+        value: options.approve,
+      });
     }
     if (options.model !== undefined) checkLanguageModel(options.model);
     checkAgentRoles(options);
@@ -363,11 +363,11 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     await this.#open('addTool');
     const validation = this.#validator.validate(definition?.source, { name: definition?.name });
     if (!validation.ok) {
-      throw new InvalidToolError(
-        'source',
-        `a valid tool source (${validation.issues.map((issue) => formatIssue(issue)).join('; ')})`,
-        definition.source,
-      );
+      throw new InvalidToolError({
+        field: 'source',
+        expected: `a valid tool source (${validation.issues.map((issue) => formatIssue(issue)).join('; ')})`,
+        value: definition.source,
+      });
     }
     const { tests = [], ...rest } = definition;
     // Every test is checked (against the schema of the tool about to exist) before anything is
@@ -416,14 +416,14 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   async run(task: string, options: AgentRunOptions = {}): Promise<AgentRunResult> {
     await this.#open('run');
     if (!this.#model) {
-      throw new InvalidOptionError(
-        'model',
-        'an AI SDK LanguageModel (run() needs a model; invoke() does not)',
-        undefined,
-      );
+      throw new InvalidOptionError({
+        field: 'model',
+        expected: 'an AI SDK LanguageModel (run() needs a model; invoke() does not)',
+        value: undefined,
+      });
     }
     if (typeof task !== 'string' || task.trim() === '')
-      throw new InvalidOptionError('task', 'a non-empty string', task);
+      throw new InvalidOptionError({ field: 'task', expected: 'a non-empty string', value: task });
     const maxSteps = integerOption('maxSteps', options.maxSteps ?? 15, 1, 1000);
     // The caller's signal and close() both end the run; each model call has its own deadline.
     const abortSignal =

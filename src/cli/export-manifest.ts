@@ -86,7 +86,11 @@ export function checkManifest(value: JsonValue): { manifest: Manifest } | { prob
     let capabilities: ToolCapabilities | undefined;
     try {
       if (entry.inputSchema === undefined)
-        throw new InvalidToolError(`${path}.inputSchema`, 'a JSON Schema object', undefined);
+        throw new InvalidToolError({
+          field: `${path}.inputSchema`,
+          expected: 'a JSON Schema object',
+          value: undefined,
+        });
       inputSchema = toInputSchema(entry.inputSchema, `${path}.inputSchema`);
       capabilities = toCapabilities(entry.capabilities ?? undefined, `${path}.capabilities`);
     } catch (error) {

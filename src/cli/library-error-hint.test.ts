@@ -100,7 +100,11 @@ describe('cliMessageOf: what sia prints instead of a library remedy', () => {
   });
 
   it('leaves other errors to the caller', () => {
-    expect(cliMessageOf(new StorageCorruptError('/x', 'is empty', 'Pass another file.'))).toBeUndefined();
+    expect(
+      cliMessageOf(
+        new StorageCorruptError({ path: '/x', problem: 'is empty', remedy: 'Pass another file.' }),
+      ),
+    ).toBeUndefined();
     expect(cliMessageOf(new Error('boom'))).toBeUndefined();
     expect(cliMessageOf('text')).toBeUndefined();
   });

@@ -1,6 +1,11 @@
 export { canonicalJson, hashValue } from './hash-value.ts';
 export { InvalidOptionError } from './invalid-option-error.ts';
-export { describeValue, InvalidValueError, type InvalidValueErrorOptions } from './invalid-value-error.ts';
+export {
+  describeValue,
+  InvalidValueError,
+  type InvalidValueErrorOptions,
+  type InvalidValueInit,
+} from './invalid-value-error.ts';
 export { type JsonEqualOptions, jsonEqual } from './json-equal.ts';
 export {
   type CompiledSchema,

@@ -43,11 +43,19 @@ describe('InvalidOptionError and option validators', () => {
 
   it('is one family: every invalid-value error has field, expected and value, and its own code', () => {
     const errors = [
-      new InvalidOptionError('window', 'an integer ≥ 1', 0),
-      new InvalidTestCaseError('case.input', 'a JSON object', 'x'),
-      new InvalidExpectationError('expect.type', 'one of number, string', 'float'),
-      new InvalidToolError('name', 'a snake_case name', 'AddNumbers'),
-      new StorageInputError('records[0].latencyMs', 'a finite number ≥ 0', Number.NaN),
+      new InvalidOptionError({ field: 'window', expected: 'an integer ≥ 1', value: 0 }),
+      new InvalidTestCaseError({ field: 'case.input', expected: 'a JSON object', value: 'x' }),
+      new InvalidExpectationError({
+        field: 'expect.type',
+        expected: 'one of number, string',
+        value: 'float',
+      }),
+      new InvalidToolError({ field: 'name', expected: 'a snake_case name', value: 'AddNumbers' }),
+      new StorageInputError({
+        field: 'records[0].latencyMs',
+        expected: 'a finite number ≥ 0',
+        value: Number.NaN,
+      }),
     ];
     expect(errors.map((error) => error.code)).toEqual([
       'INVALID_OPTION',

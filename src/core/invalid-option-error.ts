@@ -1,4 +1,4 @@
-import { InvalidValueError } from './invalid-value-error.ts';
+import { InvalidValueError, type InvalidValueInit } from './invalid-value-error.ts';
 import { SiaError } from './sia-error.ts';
 
 const marker = Symbol.for('self-improving-agent.error.InvalidOptionError');
@@ -10,14 +10,15 @@ const marker = Symbol.for('self-improving-agent.error.InvalidOptionError');
 export class InvalidOptionError extends InvalidValueError {
   readonly [marker] = true;
 
-  constructor(option: string, expected: string, value: unknown) {
+  constructor({ field, expected, value, cause }: InvalidValueInit) {
     super({
       code: 'INVALID_OPTION',
-      field: option,
+      field,
       expected,
       value,
       label: 'Invalid option',
-      remedy: `Fix the value passed as "${option}".`,
+      remedy: `Fix the value passed as "${field}".`,
+      cause,
     });
     this.name = 'InvalidOptionError';
   }

@@ -2,6 +2,22 @@ import { SiaError } from './sia-error.ts';
 
 const marker = Symbol.for('self-improving-agent.error.InvalidValueError');
 
+/**
+ * What the invalid-value errors are constructed with: `new InvalidOptionError({ field,
+ * expected, value })`, and the same for `InvalidToolError`, `InvalidTestCaseError`,
+ * `InvalidExpectationError` and `StorageInputError`.
+ */
+export interface InvalidValueInit {
+  /** Path of the offending value, e.g. `batch.maxRecords` or `examples[2].input`. */
+  readonly field: string;
+  /** What was expected, as a phrase: `an integer ≥ 1`. */
+  readonly expected: string;
+  /** The value that was received. */
+  readonly value: unknown;
+  /** The underlying error, if any. */
+  readonly cause?: unknown;
+}
+
 /** Options of the {@link InvalidValueError} constructor (used by its subclasses). */
 export interface InvalidValueErrorOptions {
   /** The subclass's stable code, e.g. `INVALID_OPTION`. */

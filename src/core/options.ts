@@ -13,7 +13,7 @@ import type { InvalidValueError } from './invalid-value-error.ts';
 export type InvalidValueFactory = (field: string, expected: string, value: unknown) => Error;
 
 const invalidOption: InvalidValueFactory = (field, expected, value) =>
-  new InvalidOptionError(field, expected, value);
+  new InvalidOptionError({ field, expected, value });
 
 /** Returns `value` if it is an integer in [min, max], else throws (an {@link InvalidOptionError} by default). */
 export function integerOption(
@@ -73,6 +73,6 @@ export function booleanOption(
 /** Returns `value` if it is a plain object (not null, not an array), else throws {@link InvalidOptionError}. */
 export function objectOption(option: string, value: unknown): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new InvalidOptionError(option, 'an object', value);
+    throw new InvalidOptionError({ field: option, expected: 'an object', value });
   return value as Record<string, unknown>;
 }

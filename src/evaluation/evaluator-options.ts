@@ -125,11 +125,11 @@ export function resolveEvaluatorOptions(options: EvaluatorOptions = {}): Resolve
   });
   const sum = weights.successRate + weights.latency + weights.consistency;
   if (Math.abs(sum - 1) > WEIGHT_SUM_TOLERANCE) {
-    throw new InvalidOptionError(
-      'weights',
-      `weights summing to 1 (successRate ${weights.successRate} + latency ${weights.latency} + consistency ${weights.consistency} = ${Number(sum.toPrecision(12))})`,
-      options.weights,
-    );
+    throw new InvalidOptionError({
+      field: 'weights',
+      expected: `weights summing to 1 (successRate ${weights.successRate} + latency ${weights.latency} + consistency ${weights.consistency} = ${Number(sum.toPrecision(12))})`,
+      value: options.weights,
+    });
   }
   // Coupled options: an unset one derives from the set one, so an error only ever names options
   // the caller set (or says which default to change).
@@ -142,11 +142,11 @@ export function resolveEvaluatorOptions(options: EvaluatorOptions = {}): Resolve
   const targetLatencyMs = setTarget ?? (setMax !== undefined && setMax < 5000 ? setMax / 5 : 1000);
   const maxLatencyMs = setMax ?? Math.max(5000, 5 * targetLatencyMs);
   if (maxLatencyMs <= targetLatencyMs) {
-    throw new InvalidOptionError(
-      'maxLatencyMs',
-      `a number greater than targetLatencyMs (${targetLatencyMs})`,
-      maxLatencyMs,
-    );
+    throw new InvalidOptionError({
+      field: 'maxLatencyMs',
+      expected: `a number greater than targetLatencyMs (${targetLatencyMs})`,
+      value: maxLatencyMs,
+    });
   }
   const window = integerOption('window', options.window ?? 20, 1, MAX_WINDOW);
   const minInvocations =
@@ -158,19 +158,24 @@ export function resolveEvaluatorOptions(options: EvaluatorOptions = {}): Resolve
           1,
           window,
           (field, expected, value) =>
-            new InvalidOptionError(
+            new InvalidOptionError({
               field,
-              options.window === undefined ? `${expected} (the default window; set window too)` : expected,
+              expected:
+                options.window === undefined ? `${expected} (the default window; set window too)` : expected,
               value,
-            ),
+            }),
         );
   const consistency = options.consistency ?? 'spread';
   if (consistency !== 'spread' && consistency !== 'percentile') {
-    throw new InvalidOptionError('consistency', "'spread' or 'percentile'", consistency);
+    throw new InvalidOptionError({
+      field: 'consistency',
+      expected: "'spread' or 'percentile'",
+      value: consistency,
+    });
   }
   const clock = options.clock ?? Date.now;
   if (typeof clock !== 'function')
-    throw new InvalidOptionError('clock', 'a function returning epoch ms', clock);
+    throw new InvalidOptionError({ field: 'clock', expected: 'a function returning epoch ms', value: clock });
   return Object.freeze({
     weights,
     targetLatencyMs,
@@ -199,11 +204,11 @@ function resolveDegradation(
       1,
       window,
       (field, expected, received) =>
-        new InvalidOptionError(
+        new InvalidOptionError({
           field,
-          windowSet ? expected : `${expected} (the default window; set window too)`,
-          received,
-        ),
+          expected: windowSet ? expected : `${expected} (the default window; set window too)`,
+          value: received,
+        }),
     ),
     successDrop: positive('degradation.successDrop', degradation.successDrop ?? 0.2, 0, 1),
     latencyFactor: positive('degradation.latencyFactor', degradation.latencyFactor ?? 2, 1),
@@ -219,7 +224,7 @@ function resolveDegradation(
 function positive(option: string, value: unknown, min: number, max = Number.POSITIVE_INFINITY): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= min || value > max) {
     const range = max === Number.POSITIVE_INFINITY ? `> ${min}` : `> ${min} and ≤ ${max}`;
-    throw new InvalidOptionError(option, `a finite number ${range}`, value);
+    throw new InvalidOptionError({ field: option, expected: `a finite number ${range}`, value });
   }
   return value;
 }

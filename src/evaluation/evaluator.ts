@@ -70,17 +70,21 @@ export class Evaluator {
    */
   async evaluate(source: EvaluationSource, toolName: string, options: EvaluateOptions): Promise<Evaluation> {
     if (typeof toolName !== 'string' || toolName.length === 0) {
-      throw new InvalidOptionError('toolName', 'a non-empty string', toolName);
+      throw new InvalidOptionError({ field: 'toolName', expected: 'a non-empty string', value: toolName });
     }
     if (typeof options !== 'object' || options === null) {
-      throw new InvalidOptionError('options', 'an object with a version', options);
+      throw new InvalidOptionError({
+        field: 'options',
+        expected: 'an object with a version',
+        value: options,
+      });
     }
     const { version } = options;
     if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
-      throw new InvalidOptionError('version', 'a positive integer', version);
+      throw new InvalidOptionError({ field: 'version', expected: 'a positive integer', value: version });
     }
     if (options.now !== undefined && !Number.isFinite(options.now)) {
-      throw new InvalidOptionError('now', 'epoch ms', options.now);
+      throw new InvalidOptionError({ field: 'now', expected: 'epoch ms', value: options.now });
     }
     const { window } = this.options;
     let summary: MemorySummary;

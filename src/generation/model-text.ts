@@ -114,11 +114,11 @@ export function checkLanguageModel(model: unknown, field = 'model'): asserts mod
   ) {
     return;
   }
-  throw new InvalidOptionError(
+  throw new InvalidOptionError({
     field,
-    'an AI SDK LanguageModel (e.g. openai("gpt-4o-mini")) or a model id string',
-    model,
-  );
+    expected: 'an AI SDK LanguageModel (e.g. openai("gpt-4o-mini")) or a model id string',
+    value: model,
+  });
 }
 
 /** The model-call settings shared by the generator and the LLM rewriter. */

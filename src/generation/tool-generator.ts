@@ -153,18 +153,18 @@ export class ToolGenerator {
     objectOption('options', options);
     checkLanguageModel(options.model);
     if (options.sandbox !== undefined && typeof options.sandbox?.run !== 'function') {
-      throw new InvalidOptionError(
-        'sandbox',
-        'an object with a run(call, input) method (e.g. a QuickJsSandbox)',
-        options.sandbox,
-      );
+      throw new InvalidOptionError({
+        field: 'sandbox',
+        expected: 'an object with a run(call, input) method (e.g. a QuickJsSandbox)',
+        value: options.sandbox,
+      });
     }
     if (options.validator !== undefined && typeof options.validator?.validate !== 'function') {
-      throw new InvalidOptionError(
-        'validator',
-        'an object with a validate(source, options) method (e.g. a CodeValidator)',
-        options.validator,
-      );
+      throw new InvalidOptionError({
+        field: 'validator',
+        expected: 'an object with a validate(source, options) method (e.g. a CodeValidator)',
+        value: options.validator,
+      });
     }
     this.#secrets = options.secrets;
     const maxBytes =

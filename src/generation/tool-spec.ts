@@ -54,35 +54,48 @@ export function validateToolSpec(spec: ToolSpec): ToolSpec {
   objectOption('spec', spec);
   const name = stringOption('spec.name', spec.name);
   if (!TOOL_NAME_PATTERN.test(name) || RESERVED.has(name)) {
-    throw new InvalidOptionError(
-      'spec.name',
-      'a snake_case name of 1–64 characters (a-z, 0-9, _; starting with a letter) that is not a JavaScript keyword',
-      name,
-    );
+    throw new InvalidOptionError({
+      field: 'spec.name',
+      expected:
+        'a snake_case name of 1–64 characters (a-z, 0-9, _; starting with a letter) that is not a JavaScript keyword',
+      value: name,
+    });
   }
   const description = stringOption('spec.description', spec.description);
   if (description.length > MAX_DESCRIPTION) {
-    throw new InvalidOptionError('spec.description', `at most ${MAX_DESCRIPTION} characters`, description);
+    throw new InvalidOptionError({
+      field: 'spec.description',
+      expected: `at most ${MAX_DESCRIPTION} characters`,
+      value: description,
+    });
   }
   const returns = stringOption('spec.returns', spec.returns);
   const inputSchema = objectOption('spec.inputSchema', spec.inputSchema);
   if (inputSchema.type !== undefined && inputSchema.type !== 'object') {
-    throw new InvalidOptionError(
-      'spec.inputSchema.type',
-      '"object" (a tool receives one object argument)',
-      inputSchema.type,
-    );
+    throw new InvalidOptionError({
+      field: 'spec.inputSchema.type',
+      expected: '"object" (a tool receives one object argument)',
+      value: inputSchema.type,
+    });
   }
   let schemaValidator: Validator;
   try {
     schemaValidator = new Validator(structuredClone(inputSchema), '2020-12');
   } catch (error) {
-    throw new InvalidOptionError('spec.inputSchema', `a valid JSON Schema (${String(error)})`, inputSchema);
+    throw new InvalidOptionError({
+      field: 'spec.inputSchema',
+      expected: `a valid JSON Schema (${String(error)})`,
+      value: inputSchema,
+    });
   }
   checkProviderSchema(inputSchema, 'spec.inputSchema');
 
   if (spec.examples !== undefined && !Array.isArray(spec.examples)) {
-    throw new InvalidOptionError('spec.examples', 'an array of { input, output }', spec.examples);
+    throw new InvalidOptionError({
+      field: 'spec.examples',
+      expected: 'an array of { input, output }',
+      value: spec.examples,
+    });
   }
   const examples = (spec.examples ?? []).map((example, index) => {
     const field = `spec.examples[${index}]`;
@@ -90,28 +103,36 @@ export function validateToolSpec(spec: ToolSpec): ToolSpec {
     const input = objectOption(`${field}.input`, example.input);
     const inputProblem = plainJsonProblem(input, `${field}.input`);
     if (inputProblem !== null)
-      throw new InvalidOptionError(inputProblem.path, `plain JSON data (${inputProblem.message})`, input);
+      throw new InvalidOptionError({
+        field: inputProblem.path,
+        expected: `plain JSON data (${inputProblem.message})`,
+        value: input,
+      });
     const result = schemaValidator.validate(input);
     if (!result.valid) {
       const first = result.errors.at(-1);
-      throw new InvalidOptionError(
-        `${field}.input`,
-        `a value matching spec.inputSchema (${first === undefined ? 'invalid' : `${first.instanceLocation}: ${first.error}`})`,
-        input,
-      );
+      throw new InvalidOptionError({
+        field: `${field}.input`,
+        expected: `a value matching spec.inputSchema (${first === undefined ? 'invalid' : `${first.instanceLocation}: ${first.error}`})`,
+        value: input,
+      });
     }
     const outputProblem = plainJsonProblem(example.output, `${field}.output`);
     if (outputProblem !== null) {
-      throw new InvalidOptionError(
-        outputProblem.path,
-        `plain JSON data (${outputProblem.message})`,
-        example.output,
-      );
+      throw new InvalidOptionError({
+        field: outputProblem.path,
+        expected: `plain JSON data (${outputProblem.message})`,
+        value: example.output,
+      });
     }
     return Object.freeze({ input: structuredClone(input), output: structuredClone(example.output) });
   });
   if (examples.length > MAX_EXAMPLES) {
-    throw new InvalidOptionError('spec.examples', `at most ${MAX_EXAMPLES} examples`, spec.examples);
+    throw new InvalidOptionError({
+      field: 'spec.examples',
+      expected: `at most ${MAX_EXAMPLES} examples`,
+      value: spec.examples,
+    });
   }
 
   let network: string[] = [];
@@ -120,24 +141,28 @@ export function validateToolSpec(spec: ToolSpec): ToolSpec {
     objectOption('spec.capabilities', spec.capabilities);
     const hosts = spec.capabilities.network ?? [];
     if (!Array.isArray(hosts)) {
-      throw new InvalidOptionError(
-        'spec.capabilities.network',
-        'an array of "host" or "host:port" strings',
-        hosts,
-      );
+      throw new InvalidOptionError({
+        field: 'spec.capabilities.network',
+        expected: 'an array of "host" or "host:port" strings',
+        value: hosts,
+      });
     }
     network = hosts.map((host, index) => stringOption(`spec.capabilities.network[${index}]`, host));
     const names = spec.capabilities.secrets ?? [];
     if (!Array.isArray(names)) {
-      throw new InvalidOptionError('spec.capabilities.secrets', 'an array of secret names', names);
+      throw new InvalidOptionError({
+        field: 'spec.capabilities.secrets',
+        expected: 'an array of secret names',
+        value: names,
+      });
     }
     secrets = names.map((name, index) => {
       if (typeof name !== 'string' || !SECRET_NAME_PATTERN.test(name)) {
-        throw new InvalidOptionError(
-          `spec.capabilities.secrets[${index}]`,
-          'a secret name like API_TOKEN (letters, digits, _)',
-          name,
-        );
+        throw new InvalidOptionError({
+          field: `spec.capabilities.secrets[${index}]`,
+          expected: 'a secret name like API_TOKEN (letters, digits, _)',
+          value: name,
+        });
       }
       return name;
     });

@@ -102,11 +102,19 @@ export function resolveImprovementOptions(
   const options = value === undefined ? {} : (objectOption('improvement', value) as ImprovementOptions);
   const mode = options.mode ?? 'background';
   if (mode !== 'background' && mode !== 'inline') {
-    throw new InvalidOptionError('improvement.mode', '"background" or "inline"', mode);
+    throw new InvalidOptionError({
+      field: 'improvement.mode',
+      expected: '"background" or "inline"',
+      value: mode,
+    });
   }
   const pinned = options.pinned ?? [];
   if (!Array.isArray(pinned) || pinned.some((name) => typeof name !== 'string')) {
-    throw new InvalidOptionError('improvement.pinned', 'an array of tool names', pinned);
+    throw new InvalidOptionError({
+      field: 'improvement.pinned',
+      expected: 'an array of tool names',
+      value: pinned,
+    });
   }
   const budget = options.budget === undefined ? {} : objectOption('improvement.budget', options.budget);
   return Object.freeze({
@@ -141,11 +149,11 @@ function resolveLeaseMs(
   const leaseMs = integerOption('improvement.leaseMs', value, 1_000);
   // An unset modelTimeoutMs was derived from leaseMs, so only a set one can conflict.
   if (modelTimeout.set && leaseMs <= modelTimeout.ms) {
-    throw new InvalidOptionError(
-      'improvement.leaseMs',
-      `more than modelTimeoutMs (${modelTimeout.ms}), so an attempt's model call ends before the lease does; raise improvement.leaseMs or lower modelTimeoutMs`,
-      leaseMs,
-    );
+    throw new InvalidOptionError({
+      field: 'improvement.leaseMs',
+      expected: `more than modelTimeoutMs (${modelTimeout.ms}), so an attempt's model call ends before the lease does; raise improvement.leaseMs or lower modelTimeoutMs`,
+      value: leaseMs,
+    });
   }
   return leaseMs;
 }

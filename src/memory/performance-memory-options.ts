@@ -96,14 +96,14 @@ export function resolvePerformanceMemoryOptions(
   const capture = options.capture === undefined ? {} : objectOption('capture', options.capture);
   const retry = options.retry === undefined ? {} : objectOption('retry', options.retry);
   if (capture.redact !== undefined && typeof capture.redact !== 'function') {
-    throw new InvalidOptionError('capture.redact', 'a function', capture.redact);
+    throw new InvalidOptionError({ field: 'capture.redact', expected: 'a function', value: capture.redact });
   }
   if (options.storage !== undefined && (typeof options.storage !== 'object' || options.storage === null)) {
-    throw new InvalidOptionError(
-      'storage',
-      'an InvocationStore object (e.g. memoryStorage())',
-      options.storage,
-    );
+    throw new InvalidOptionError({
+      field: 'storage',
+      expected: 'an InvocationStore object (e.g. memoryStorage())',
+      value: options.storage,
+    });
   }
   const initialDelayMs = integerOption('retry.initialDelayMs', retry.initialDelayMs ?? 100, 1, DAY_MS);
   const maxRecords = integerOption('batch.maxRecords', batch.maxRecords ?? 500, 1, 1_000_000);
@@ -148,11 +148,11 @@ export function resolvePerformanceMemoryOptions(
     logger: options.logger,
   };
   if (resolved.maxBufferedRecords < resolved.batch.maxRecords) {
-    throw new InvalidOptionError(
-      'maxBufferedRecords',
-      `an integer ≥ batch.maxRecords (${resolved.batch.maxRecords})`,
-      resolved.maxBufferedRecords,
-    );
+    throw new InvalidOptionError({
+      field: 'maxBufferedRecords',
+      expected: `an integer ≥ batch.maxRecords (${resolved.batch.maxRecords})`,
+      value: resolved.maxBufferedRecords,
+    });
   }
   return Object.freeze({
     ...resolved,

@@ -1,4 +1,4 @@
-import { InvalidValueError } from '../core/invalid-value-error.ts';
+import { InvalidValueError, type InvalidValueInit } from '../core/invalid-value-error.ts';
 import { SiaError } from '../core/sia-error.ts';
 
 const promotionConflictMarker = Symbol.for('self-improving-agent.error.PromotionConflictError');
@@ -84,12 +84,13 @@ export class ToolPinnedError extends SiaError {
 export class InvalidToolError extends InvalidValueError {
   readonly [invalidToolMarker] = true;
 
-  constructor(field: string, expected: string, value: unknown) {
+  constructor({ field, expected, value, cause }: InvalidValueInit) {
     super({
       code: 'INVALID_TOOL',
       field,
       expected,
       value,
+      cause,
       label: 'Invalid',
       remedy: `Fix "${field}"; nothing was written.`,
     });

@@ -54,7 +54,8 @@ export interface ToolDefinition {
   examples?: ToolExample[];
 }
 
-const fail: InvalidValueFactory = (field, expected, value) => new InvalidToolError(field, expected, value);
+const fail: InvalidValueFactory = (field, expected, value) =>
+  new InvalidToolError({ field, expected, value });
 
 /** Returns `name` if it is a valid tool name, else throws {@link InvalidToolError}. */
 export function checkToolName(name: unknown, field = 'name'): string {

@@ -155,15 +155,19 @@ export class ToolRegistry {
       typeof options.storage !== 'object' ||
       options.storage === null
     ) {
-      throw new InvalidOptionError(
-        'options.storage',
-        'a StorageAdapter, e.g. memoryStorage()',
-        options?.storage,
-      );
+      throw new InvalidOptionError({
+        field: 'options.storage',
+        expected: 'a StorageAdapter, e.g. memoryStorage()',
+        value: options?.storage,
+      });
     }
     this.#storage = options.storage;
     if (options.actor !== undefined && (typeof options.actor !== 'string' || options.actor.trim() === '')) {
-      throw new InvalidOptionError('options.actor', 'a non-empty string', options.actor);
+      throw new InvalidOptionError({
+        field: 'options.actor',
+        expected: 'a non-empty string',
+        value: options.actor,
+      });
     }
     this.#actor = options.actor ?? 'registry';
   }
@@ -185,11 +189,11 @@ export class ToolRegistry {
     context: CreateContext = {},
   ): Promise<{ tool: ToolRecord; version: ToolVersion; testCases: StoredTestCase[] }> {
     if (typeof definition !== 'object' || definition === null) {
-      throw new InvalidToolError(
-        'definition',
-        'an object { name, description, inputSchema, source }',
-        definition,
-      );
+      throw new InvalidToolError({
+        field: 'definition',
+        expected: 'an object { name, description, inputSchema, source }',
+        value: definition,
+      });
     }
     const name = checkToolName(definition.name);
     const description = checkText(definition.description, 'description');
@@ -201,7 +205,11 @@ export class ToolRegistry {
     const reason = context.reason ?? 'created';
     const author = definition.author === undefined ? 'human' : checkAuthor(definition.author, 'author');
     if (definition.sideEffects !== undefined && typeof definition.sideEffects !== 'boolean') {
-      throw new InvalidToolError('sideEffects', 'true or false', definition.sideEffects);
+      throw new InvalidToolError({
+        field: 'sideEffects',
+        expected: 'true or false',
+        value: definition.sideEffects,
+      });
     }
     const sideEffects = definition.sideEffects === true;
     const extraCases = context.testCases ?? [];
@@ -209,11 +217,11 @@ export class ToolRegistry {
       !Array.isArray(extraCases) ||
       extraCases.some((testCase) => typeof testCase !== 'object' || testCase === null)
     ) {
-      throw new InvalidToolError(
-        'context.testCases',
-        'an array of test cases (from RegressionRunner.prepareCases)',
-        extraCases,
-      );
+      throw new InvalidToolError({
+        field: 'context.testCases',
+        expected: 'an array of test cases (from RegressionRunner.prepareCases)',
+        value: extraCases,
+      });
     }
 
     // One transaction: the tool, its cases and the audit entry that holds `sideEffects` exist
@@ -296,11 +304,11 @@ export class ToolRegistry {
    */
   async addCandidate(name: string, candidate: CandidateInput): Promise<ToolVersion> {
     if (typeof candidate !== 'object' || candidate === null) {
-      throw new InvalidToolError(
-        'candidate',
-        'an object { source, parentVersion, reason, author }',
-        candidate,
-      );
+      throw new InvalidToolError({
+        field: 'candidate',
+        expected: 'an object { source, parentVersion, reason, author }',
+        value: candidate,
+      });
     }
     const source = checkText(candidate.source, 'candidate.source');
     const reason = checkText(candidate.reason, 'candidate.reason');
@@ -345,7 +353,11 @@ export class ToolRegistry {
    */
   async promote(name: string, version: number, options: PromoteOptions): Promise<ActivationResult> {
     if (typeof options !== 'object' || options === null) {
-      throw new InvalidToolError('options', 'an object { expectedActive, reason }', options);
+      throw new InvalidToolError({
+        field: 'options',
+        expected: 'an object { expectedActive, reason }',
+        value: options,
+      });
     }
     const expectedActive = checkVersionNumber(options.expectedActive, 'options.expectedActive');
     const reason = checkText(options.reason, 'options.reason');
@@ -354,11 +366,11 @@ export class ToolRegistry {
     if (tool.pinned && options.automatic !== false) throw new ToolPinnedError(name, 'promote');
     const candidate = await this.version(name, version);
     if (version === expectedActive) {
-      throw new InvalidToolError(
-        'version',
-        `a version other than the expected active one (${expectedActive})`,
-        version,
-      );
+      throw new InvalidToolError({
+        field: 'version',
+        expected: `a version other than the expected active one (${expectedActive})`,
+        value: version,
+      });
     }
     const from = await this.version(name, expectedActive);
     return this.#activate(name, from, candidate, {
@@ -378,7 +390,7 @@ export class ToolRegistry {
    */
   async rollback(name: string, options: RollbackOptions): Promise<ActivationResult> {
     if (typeof options !== 'object' || options === null) {
-      throw new InvalidToolError('options', 'an object { reason, to? }', options);
+      throw new InvalidToolError({ field: 'options', expected: 'an object { reason, to? }', value: options });
     }
     const reason = checkText(options.reason, 'options.reason');
     const evidence = options.evidence === undefined ? {} : checkJson(options.evidence, 'options.evidence');
@@ -427,7 +439,7 @@ export class ToolRegistry {
   async resetImprovements(name: string, options: ChangeContext & { to?: number } = {}): Promise<AuditEntry> {
     const to = options.to ?? 0;
     if (typeof to !== 'number' || !Number.isSafeInteger(to) || to < 0) {
-      throw new InvalidToolError('to', 'an integer ≥ 0', to);
+      throw new InvalidToolError({ field: 'to', expected: 'an integer ≥ 0', value: to });
     }
     const tool = await this.tool(name);
     const before = await this.improvementCount(name);
@@ -637,7 +649,7 @@ export class ToolRegistry {
 
 function checkVersionNumber(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new InvalidToolError(field, 'a version number (an integer ≥ 1)', value);
+    throw new InvalidToolError({ field, expected: 'a version number (an integer ≥ 1)', value });
   }
   return value;
 }
@@ -651,11 +663,12 @@ const AUTHOR_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 ._:@/+-]{0,63}$/;
 
 function checkAuthor(value: unknown, field: string): VersionAuthor {
   if (typeof value !== 'string' || !AUTHOR_PATTERN.test(value)) {
-    throw new InvalidToolError(
+    throw new InvalidToolError({
       field,
-      'an author name: 1 to 64 letters, digits, spaces or ._:@/+- (for example "llm-rewriter" or "my-rewriter")',
+      expected:
+        'an author name: 1 to 64 letters, digits, spaces or ._:@/+- (for example "llm-rewriter" or "my-rewriter")',
       value,
-    );
+    });
   }
   return value;
 }

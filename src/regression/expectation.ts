@@ -83,46 +83,62 @@ const PREVIEW_CHARS = 200;
  */
 export function parseExpectation(value: unknown, field = 'expect'): Expectation {
   if (!isPlainObject(value)) {
-    throw new InvalidExpectationError(field, `an object with one or more of ${KEYS.join(', ')}`, value);
+    throw new InvalidExpectationError({
+      field,
+      expected: `an object with one or more of ${KEYS.join(', ')}`,
+      value,
+    });
   }
   for (const key of Object.keys(value)) {
     if (!(KEYS as readonly string[]).includes(key)) {
-      throw new InvalidExpectationError(`${field}.${key}`, `no such key (allowed: ${KEYS.join(', ')})`, key);
+      throw new InvalidExpectationError({
+        field: `${field}.${key}`,
+        expected: `no such key (allowed: ${KEYS.join(', ')})`,
+        value: key,
+      });
     }
   }
   if (!KEYS.some((key) => value[key] !== undefined)) {
-    throw new InvalidExpectationError(field, `at least one of ${KEYS.join(', ')}`, value);
+    throw new InvalidExpectationError({ field, expected: `at least one of ${KEYS.join(', ')}`, value });
   }
   const expectation: Expectation = {};
   if (value.type !== undefined) {
     if (!(JSON_TYPES as readonly unknown[]).includes(value.type)) {
-      throw new InvalidExpectationError(`${field}.type`, `one of ${JSON_TYPES.join(', ')}`, value.type);
+      throw new InvalidExpectationError({
+        field: `${field}.type`,
+        expected: `one of ${JSON_TYPES.join(', ')}`,
+        value: value.type,
+      });
     }
     expectation.type = value.type as JsonType;
   }
   if (value.schema !== undefined) {
     const path = `${field}.schema`;
     if (!isPlainObject(value.schema))
-      throw new InvalidExpectationError(path, 'a JSON Schema object', value.schema);
+      throw new InvalidExpectationError({
+        field: path,
+        expected: 'a JSON Schema object',
+        value: value.schema,
+      });
     expectation.schema = jsonCopy(value.schema, path) as JsonObject;
     const problem = schemaProblem(expectation.schema);
     if (problem !== null) {
-      throw new InvalidExpectationError(
-        path,
-        `a valid JSON Schema (draft 2020-12); ${problem}`,
-        value.schema,
-      );
+      throw new InvalidExpectationError({
+        field: path,
+        expected: `a valid JSON Schema (draft 2020-12); ${problem}`,
+        value: value.schema,
+      });
     }
   }
   if (value.equals !== undefined) expectation.equals = jsonCopy(value.equals, `${field}.equals`);
   if (value.approx !== undefined) expectation.approx = parseApprox(value.approx, `${field}.approx`);
   if (value.matchesBaseline !== undefined) {
     if (value.matchesBaseline !== true) {
-      throw new InvalidExpectationError(
-        `${field}.matchesBaseline`,
-        'true (omit the key otherwise)',
-        value.matchesBaseline,
-      );
+      throw new InvalidExpectationError({
+        field: `${field}.matchesBaseline`,
+        expected: 'true (omit the key otherwise)',
+        value: value.matchesBaseline,
+      });
     }
     expectation.matchesBaseline = true;
   }
@@ -244,33 +260,41 @@ function pick(approx: ApproxExpectation, key: 'absTol' | 'relTol'): { absTol?: n
 
 function parseApprox(value: unknown, field: string): ApproxExpectation {
   if (!isPlainObject(value)) {
-    throw new InvalidExpectationError(
+    throw new InvalidExpectationError({
       field,
-      'an object { value, relTol?, absTol? } with at least one tolerance',
+      expected: 'an object { value, relTol?, absTol? } with at least one tolerance',
       value,
-    );
+    });
   }
   for (const key of Object.keys(value)) {
     if (!(APPROX_KEYS as readonly string[]).includes(key)) {
-      throw new InvalidExpectationError(
-        `${field}.${key}`,
-        `no such key (allowed: ${APPROX_KEYS.join(', ')})`,
-        key,
-      );
+      throw new InvalidExpectationError({
+        field: `${field}.${key}`,
+        expected: `no such key (allowed: ${APPROX_KEYS.join(', ')})`,
+        value: key,
+      });
     }
   }
   if (typeof value.value !== 'number' || !Number.isFinite(value.value)) {
-    throw new InvalidExpectationError(`${field}.value`, 'a finite number', value.value);
+    throw new InvalidExpectationError({
+      field: `${field}.value`,
+      expected: 'a finite number',
+      value: value.value,
+    });
   }
   if (value.relTol === undefined && value.absTol === undefined) {
-    throw new InvalidExpectationError(field, 'relTol or absTol (or both)', value);
+    throw new InvalidExpectationError({ field, expected: 'relTol or absTol (or both)', value });
   }
   const approx: ApproxExpectation = { value: value.value };
   for (const key of ['relTol', 'absTol'] as const) {
     const tolerance = value[key];
     if (tolerance === undefined) continue;
     if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0) {
-      throw new InvalidExpectationError(`${field}.${key}`, 'a finite number ≥ 0', tolerance);
+      throw new InvalidExpectationError({
+        field: `${field}.${key}`,
+        expected: 'a finite number ≥ 0',
+        value: tolerance,
+      });
     }
     approx[key] = tolerance;
   }
@@ -284,7 +308,11 @@ function parseApprox(value: unknown, field: string): ApproxExpectation {
 function jsonCopy(value: unknown, field: string): JsonValue {
   const problem = plainJsonProblem(value, field);
   if (problem !== null)
-    throw new InvalidExpectationError(problem.path, `a JSON value (${problem.message})`, value);
+    throw new InvalidExpectationError({
+      field: problem.path,
+      expected: `a JSON value (${problem.message})`,
+      value,
+    });
   return copyJson(value, field);
 }
 
@@ -292,23 +320,24 @@ function copyJson(value: unknown, field: string): JsonValue {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
     if (!Number.isFinite(value))
-      throw new InvalidExpectationError(field, 'a JSON value (finite numbers only)', value);
+      throw new InvalidExpectationError({ field, expected: 'a JSON value (finite numbers only)', value });
     return value;
   }
   if (Array.isArray(value)) return value.map((item, index) => copyJson(item, `${field}[${index}]`));
   if (isPlainObject(value)) {
     const copy: JsonObject = {};
     for (const [key, item] of Object.entries(value)) {
-      if (key === '__proto__') throw new InvalidExpectationError(field, 'no "__proto__" key', value);
+      if (key === '__proto__')
+        throw new InvalidExpectationError({ field, expected: 'no "__proto__" key', value });
       copy[key] = copyJson(item, `${field}.${key}`);
     }
     return copy;
   }
-  throw new InvalidExpectationError(
+  throw new InvalidExpectationError({
     field,
-    'a JSON value (null, boolean, number, string, array or plain object)',
+    expected: 'a JSON value (null, boolean, number, string, array or plain object)',
     value,
-  );
+  });
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,4 +1,4 @@
-import { InvalidValueError } from '../core/invalid-value-error.ts';
+import { InvalidValueError, type InvalidValueInit } from '../core/invalid-value-error.ts';
 import { SiaError } from '../core/sia-error.ts';
 
 const invalidCaseMarker = Symbol.for('self-improving-agent.error.InvalidTestCaseError');
@@ -11,7 +11,7 @@ const invalidExpectationMarker = Symbol.for('self-improving-agent.error.InvalidE
 export class InvalidTestCaseError extends InvalidValueError {
   readonly [invalidCaseMarker] = true;
 
-  constructor(field: string, expected: string, value: unknown) {
+  constructor({ field, expected, value, cause }: InvalidValueInit) {
     super({
       code: 'INVALID_TEST_CASE',
       field,
@@ -19,6 +19,7 @@ export class InvalidTestCaseError extends InvalidValueError {
       value,
       label: 'Invalid test case field',
       remedy: 'Fix the case; nothing was written.',
+      cause,
     });
     this.name = 'InvalidTestCaseError';
   }
@@ -36,7 +37,7 @@ export class InvalidTestCaseError extends InvalidValueError {
 export class InvalidExpectationError extends InvalidValueError {
   readonly [invalidExpectationMarker] = true;
 
-  constructor(field: string, expected: string, value: unknown) {
+  constructor({ field, expected, value, cause }: InvalidValueInit) {
     super({
       code: 'INVALID_EXPECTATION',
       field,
@@ -44,6 +45,7 @@ export class InvalidExpectationError extends InvalidValueError {
       value,
       label: 'Invalid expectation',
       remedy: `An expectation is an object with one or more of type, schema, equals, approx and matchesBaseline (all must hold); fix "${field}".`,
+      cause,
     });
     this.name = 'InvalidExpectationError';
   }

@@ -91,27 +91,35 @@ export function resolveRegressionRunnerOptions(
   options: RegressionRunnerOptions,
 ): ResolvedRegressionRunnerOptions {
   if (typeof options !== 'object' || options === null) {
-    throw new InvalidOptionError('options', 'an object { storage, sandbox }', options);
+    throw new InvalidOptionError({
+      field: 'options',
+      expected: 'an object { storage, sandbox }',
+      value: options,
+    });
   }
   if (typeof options.storage !== 'object' || options.storage === null) {
-    throw new InvalidOptionError('storage', 'a StorageAdapter, e.g. memoryStorage()', options.storage);
+    throw new InvalidOptionError({
+      field: 'storage',
+      expected: 'a StorageAdapter, e.g. memoryStorage()',
+      value: options.storage,
+    });
   }
   if (typeof options.sandbox?.runDetailed !== 'function') {
-    throw new InvalidOptionError(
-      'sandbox',
-      'a QuickJsSandbox (or an object with runDetailed)',
-      options.sandbox,
-    );
+    throw new InvalidOptionError({
+      field: 'sandbox',
+      expected: 'a QuickJsSandbox (or an object with runDetailed)',
+      value: options.sandbox,
+    });
   }
   if (options.secrets !== undefined && typeof options.secrets !== 'function') {
     objectOption('secrets', options.secrets);
   }
   if (options.capabilities !== undefined && typeof options.capabilities !== 'function') {
-    throw new InvalidOptionError(
-      'capabilities',
-      'a function (toolName, capabilities) => capabilities',
-      options.capabilities,
-    );
+    throw new InvalidOptionError({
+      field: 'capabilities',
+      expected: 'a function (toolName, capabilities) => capabilities',
+      value: options.capabilities,
+    });
   }
   return Object.freeze({
     repeats: integerOption('repeats', options.repeats ?? 3, 1, 100),

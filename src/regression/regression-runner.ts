@@ -171,7 +171,8 @@ export class RegressionRunner {
   ): NewTestCase[] {
     checkToolName(toolName, 'toolName');
     const field = tool.field ?? 'cases';
-    if (!Array.isArray(cases)) throw new InvalidTestCaseError(field, 'an array of cases', cases);
+    if (!Array.isArray(cases))
+      throw new InvalidTestCaseError({ field, expected: 'an array of cases', value: cases });
     const examples = exampleCases(tool.examples);
     let counted = 0;
     return [
@@ -214,7 +215,11 @@ export class RegressionRunner {
   ): Promise<RegressionReport> {
     checkToolName(toolName, 'toolName');
     if (typeof candidateSource !== 'string' || candidateSource.trim() === '') {
-      throw new InvalidOptionError('candidateSource', 'a non-empty JavaScript source', candidateSource);
+      throw new InvalidOptionError({
+        field: 'candidateSource',
+        expected: 'a non-empty JavaScript source',
+        value: candidateSource,
+      });
     }
     const startedAt = Date.now();
     const started = performance.now();
@@ -296,13 +301,21 @@ export class RegressionRunner {
   async harvest(toolName: string, options: HarvestOptions): Promise<HarvestResult> {
     checkToolName(toolName, 'toolName');
     if (typeof options?.from?.recent !== 'function') {
-      throw new InvalidOptionError('from', 'a PerformanceMemory (an object with recent())', options?.from);
+      throw new InvalidOptionError({
+        field: 'from',
+        expected: 'a PerformanceMemory (an object with recent())',
+        value: options?.from,
+      });
     }
     const max = integerOption('max', options.max ?? 20, 0);
     const scan = integerOption('scan', options.scan ?? 200, 1);
     const mode = options.expect ?? 'matchesBaseline';
     if (mode !== 'matchesBaseline' && mode !== 'equals') {
-      throw new InvalidOptionError('expect', '"matchesBaseline" or "equals"', mode);
+      throw new InvalidOptionError({
+        field: 'expect',
+        expected: '"matchesBaseline" or "equals"',
+        value: mode,
+      });
     }
     const existing = await this.#storage.listTestCases(toolName);
     const seen = new Set(existing.map((testCase) => testCase.inputHash ?? hashValue(testCase.input)));
@@ -510,11 +523,11 @@ export class RegressionRunner {
   ): void {
     const violations = this.#schemas.compile(inputSchema).validate(checked.input);
     if (violations.length > 0)
-      throw new InvalidTestCaseError(
-        `${field}.input`,
-        `an input matching the input schema of "${toolName}" v${version} (${describeViolations(violations, 'input')})`,
-        checked.input,
-      );
+      throw new InvalidTestCaseError({
+        field: `${field}.input`,
+        expected: `an input matching the input schema of "${toolName}" v${version} (${describeViolations(violations, 'input')})`,
+        value: checked.input,
+      });
   }
 }
 
@@ -528,12 +541,20 @@ type CheckedCase = Omit<NewTestCase, 'input'> & { input: JsonObject; origin: Tes
 /** The checks of a case that need no storage, in the order `addCase` has always made them. */
 function checkCase(testCase: RegressionCaseInput, field: string): CheckedCase {
   if (typeof testCase !== 'object' || testCase === null) {
-    throw new InvalidTestCaseError(field, 'an object { input, expect, description }', testCase);
+    throw new InvalidTestCaseError({
+      field,
+      expected: 'an object { input, expect, description }',
+      value: testCase,
+    });
   }
   const input = checkInput(testCase.input, `${field}.input`);
   const expectation = parseExpectation(testCase.expect, `${field}.expect`);
   if (typeof testCase.description !== 'string' || testCase.description.trim() === '') {
-    throw new InvalidTestCaseError(`${field}.description`, 'a non-empty string', testCase.description);
+    throw new InvalidTestCaseError({
+      field: `${field}.description`,
+      expected: 'a non-empty string',
+      value: testCase.description,
+    });
   }
   const stored = storedExpectation(
     expectation,
@@ -555,12 +576,16 @@ function checkCase(testCase: RegressionCaseInput, field: string): CheckedCase {
 }
 
 const invalidCase = (field: string, expected: string, value: unknown): Error =>
-  new InvalidTestCaseError(field, expected, value);
+  new InvalidTestCaseError({ field, expected, value });
 
 function checkInput(value: unknown, field: string): JsonObject {
   const json = checkJsonAsCase(value, field);
   if (!isJsonObject(json))
-    throw new InvalidTestCaseError(field, 'a JSON object (a tool takes one object argument)', value);
+    throw new InvalidTestCaseError({
+      field,
+      expected: 'a JSON object (a tool takes one object argument)',
+      value,
+    });
   return json;
 }
 
@@ -568,7 +593,11 @@ function checkJsonAsCase(value: unknown, field: string): JsonValue {
   // Iterative: a cycle or input nested 100k deep is refused with its path, never a RangeError.
   const problem = plainJsonProblem(value, field);
   if (problem !== null)
-    throw new InvalidTestCaseError(problem.path, `a JSON value (${problem.message})`, value);
+    throw new InvalidTestCaseError({
+      field: problem.path,
+      expected: `a JSON value (${problem.message})`,
+      value,
+    });
   return JSON.parse(JSON.stringify(value)) as JsonValue;
 }
 
@@ -600,7 +629,7 @@ function checkDeterminism(value: unknown, field = 'case.deterministic'): Sandbox
   ) {
     return { now: (value as SandboxDeterminism).now, seed: (value as SandboxDeterminism).seed };
   }
-  throw new InvalidTestCaseError(field, 'true, false or { now, seed }', value);
+  throw new InvalidTestCaseError({ field, expected: 'true, false or { now, seed }', value });
 }
 
 /**

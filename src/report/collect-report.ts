@@ -89,7 +89,11 @@ export async function collectReport(
 ): Promise<ImprovementReport> {
   objectOption('options', options);
   if (typeof storage !== 'object' || storage === null || typeof storage.listTools !== 'function') {
-    throw new InvalidOptionError('storage', 'a StorageAdapter, e.g. sqlJsStorage({ path })', storage);
+    throw new InvalidOptionError({
+      field: 'storage',
+      expected: 'a StorageAdapter, e.g. sqlJsStorage({ path })',
+      value: storage,
+    });
   }
   const evaluator = resolveEvaluatorOptions(options.evaluator ?? {});
   const bucketSize =
@@ -101,7 +105,7 @@ export async function collectReport(
       ? 50_000
       : integerOption('maxCallsPerTool', options.maxCallsPerTool, 1, 1e7);
   if (options.now !== undefined && !Number.isFinite(options.now)) {
-    throw new InvalidOptionError('now', 'epoch ms', options.now);
+    throw new InvalidOptionError({ field: 'now', expected: 'epoch ms', value: options.now });
   }
   const generatedAt = options.now ?? Date.now();
   const idleGapMs =
@@ -120,10 +124,12 @@ async function selectTools(
   names: readonly string[] | undefined,
 ): Promise<ToolRecord[]> {
   if (names === undefined) return storage.listTools();
-  if (!Array.isArray(names)) throw new InvalidOptionError('tools', 'an array of tool names', names);
+  if (!Array.isArray(names))
+    throw new InvalidOptionError({ field: 'tools', expected: 'an array of tool names', value: names });
   const found: ToolRecord[] = [];
   for (const [index, name] of names.entries()) {
-    if (typeof name !== 'string') throw new InvalidOptionError(`tools[${index}]`, 'a tool name', name);
+    if (typeof name !== 'string')
+      throw new InvalidOptionError({ field: `tools[${index}]`, expected: 'a tool name', value: name });
     const tool = await storage.getTool(name);
     if (!tool) throw new ToolNotFoundError(name);
     found.push(tool);

@@ -36,15 +36,19 @@ export function chainRewriters(
   options: ChainRewritersOptions = {},
 ): Rewriter {
   if (!Array.isArray(rewriters) || rewriters.length === 0) {
-    throw new InvalidOptionError('rewriters', 'a non-empty array of rewriters', rewriters);
+    throw new InvalidOptionError({
+      field: 'rewriters',
+      expected: 'a non-empty array of rewriters',
+      value: rewriters,
+    });
   }
   rewriters.forEach((rewriter, index) => {
     if (typeof rewriter?.rewrite !== 'function' || typeof rewriter.name !== 'string') {
-      throw new InvalidOptionError(
-        `rewriters[${index}]`,
-        'a Rewriter (an object with a name and a rewrite(request) method)',
-        rewriter,
-      );
+      throw new InvalidOptionError({
+        field: `rewriters[${index}]`,
+        expected: 'a Rewriter (an object with a name and a rewrite(request) method)',
+        value: rewriter,
+      });
     }
   });
   const members = [...rewriters];

@@ -56,7 +56,11 @@ export function resolveHardeningRewriterOptions(
       : integerOption('baseDelayMs', options.baseDelayMs, 0, 60_000);
   const maxDelayMs = setMax ?? Math.max(2_000, baseDelayMs);
   if (maxDelayMs < baseDelayMs)
-    throw new InvalidOptionError('maxDelayMs', `an integer ≥ baseDelayMs (${baseDelayMs})`, maxDelayMs);
+    throw new InvalidOptionError({
+      field: 'maxDelayMs',
+      expected: `an integer ≥ baseDelayMs (${baseDelayMs})`,
+      value: maxDelayMs,
+    });
   return Object.freeze({
     maxAttempts:
       options.maxAttempts === undefined ? 4 : integerOption('maxAttempts', options.maxAttempts, 1, 10),

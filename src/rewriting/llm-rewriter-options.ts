@@ -68,11 +68,11 @@ export function resolveLlmRewriterOptions(options: LlmRewriterOptions): Resolved
   objectOption('options', options);
   checkLanguageModel(options.model);
   if (options.validator !== undefined && typeof options.validator?.validate !== 'function') {
-    throw new InvalidOptionError(
-      'validator',
-      'an object with a validate(source, options) method (e.g. a CodeValidator)',
-      options.validator,
-    );
+    throw new InvalidOptionError({
+      field: 'validator',
+      expected: 'an object with a validate(source, options) method (e.g. a CodeValidator)',
+      value: options.validator,
+    });
   }
   return Object.freeze({
     model: options.model,

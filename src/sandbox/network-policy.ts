@@ -159,7 +159,7 @@ export class NetworkPolicy {
 export function parseAllowEntry(entry: unknown, optionPath: string): AllowEntry {
   const expected =
     'a "host", "host:port", "*.domain" or "[ipv6]:port" entry without scheme or path, optionally followed by " allow-private"';
-  if (typeof entry !== 'string') throw new InvalidOptionError(optionPath, expected, entry);
+  if (typeof entry !== 'string') throw new InvalidOptionError({ field: optionPath, expected, value: entry });
   let trimmed = entry.trim().toLowerCase();
   const flagged = allowPrivateFlag.test(trimmed);
   if (flagged) trimmed = trimmed.replace(allowPrivateFlag, '');
@@ -172,7 +172,7 @@ export function parseAllowEntry(entry: unknown, optionPath: string): AllowEntry 
     rawPort = ipv6[2];
   } else {
     const match = hostPattern.exec(trimmed);
-    if (!match) throw new InvalidOptionError(optionPath, expected, entry);
+    if (!match) throw new InvalidOptionError({ field: optionPath, expected, value: entry });
     wildcard = match[1] !== undefined;
     rawHost = match[2] as string;
     rawPort = match[3];
@@ -181,16 +181,20 @@ export function parseAllowEntry(entry: unknown, optionPath: string): AllowEntry 
   try {
     host = stripBrackets(new URL(`http://${rawHost}/`).hostname);
   } catch {
-    throw new InvalidOptionError(optionPath, expected, entry);
+    throw new InvalidOptionError({ field: optionPath, expected, value: entry });
   }
   if (host === '' || (wildcard && classifyAddress(host) !== undefined)) {
-    throw new InvalidOptionError(optionPath, expected, entry);
+    throw new InvalidOptionError({ field: optionPath, expected, value: entry });
   }
   let port: number | undefined;
   if (rawPort !== undefined) {
     port = Number(rawPort);
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new InvalidOptionError(optionPath, `${expected}, with a port between 1 and 65535`, entry);
+      throw new InvalidOptionError({
+        field: optionPath,
+        expected: `${expected}, with a port between 1 and 65535`,
+        value: entry,
+      });
     }
   }
   // An IP literal listed with its port names the very address to connect to: an explicit grant.

@@ -92,32 +92,32 @@ export function resolveSandboxCall(
 ): ResolvedCall {
   objectOption('call', call);
   if (typeof call.source !== 'string' || call.source.trim() === '' || call.source.length > maxSourceLength) {
-    throw new InvalidOptionError(
-      'call.source',
-      'a non-empty JavaScript source of at most 1 MiB',
-      call.source,
-    );
+    throw new InvalidOptionError({
+      field: 'call.source',
+      expected: 'a non-empty JavaScript source of at most 1 MiB',
+      value: call.source,
+    });
   }
   if (
     typeof call.entry !== 'string' ||
     !identifierPattern.test(call.entry) ||
     RESERVED_IDENTIFIERS.has(call.entry)
   ) {
-    throw new InvalidOptionError(
-      'call.entry',
-      'the name of a function (a JavaScript identifier)',
-      call.entry,
-    );
+    throw new InvalidOptionError({
+      field: 'call.entry',
+      expected: 'the name of a function (a JavaScript identifier)',
+      value: call.entry,
+    });
   }
   if (
     call.isolationKey !== undefined &&
     (typeof call.isolationKey !== 'string' || call.isolationKey === '' || call.isolationKey.length > 1024)
   ) {
-    throw new InvalidOptionError(
-      'call.isolationKey',
-      'a non-empty string of at most 1024 characters',
-      call.isolationKey,
-    );
+    throw new InvalidOptionError({
+      field: 'call.isolationKey',
+      expected: 'a non-empty string of at most 1024 characters',
+      value: call.isolationKey,
+    });
   }
   const network = resolveNetworkOptions(call.network, defaults.network, 'call.network');
   const secrets = checkSandboxSecrets(call.secrets);
@@ -148,21 +148,34 @@ export function resolveSandboxCall(
 
 function serializeInput(input: unknown): string {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new InvalidOptionError('input', 'an object (the tool takes one object argument)', input);
+    throw new InvalidOptionError({
+      field: 'input',
+      expected: 'an object (the tool takes one object argument)',
+      value: input,
+    });
   }
   // Checked first: JSON.stringify throws a raw TypeError on cycles and BigInt, a RangeError on
   // deep nesting, and quietly turns Infinity into null and a Date into a string.
   const problem = plainJsonProblem(input, 'input');
   if (problem !== null) {
-    throw new InvalidOptionError('input', `plain JSON data (${problem.path}: ${problem.message})`, input);
+    throw new InvalidOptionError({
+      field: 'input',
+      expected: `plain JSON data (${problem.path}: ${problem.message})`,
+      value: input,
+    });
   }
   let json: string | undefined;
   try {
     json = JSON.stringify(input);
   } catch (error) {
-    throw new InvalidOptionError('input', `JSON-serialisable data (${String(error)})`, input);
+    throw new InvalidOptionError({
+      field: 'input',
+      expected: `JSON-serialisable data (${String(error)})`,
+      value: input,
+    });
   }
-  if (json === undefined) throw new InvalidOptionError('input', 'JSON-serialisable data', input);
+  if (json === undefined)
+    throw new InvalidOptionError({ field: 'input', expected: 'JSON-serialisable data', value: input });
   // No second pass over the text for MAX_VALUE_DEPTH: the plain-JSON check above already bounds
   // input depth at PLAIN_JSON_LIMITS.maxDepth, which is below it.
   return json;

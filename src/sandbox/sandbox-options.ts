@@ -225,7 +225,11 @@ export function resolveNetworkOptions(
   let allow = fallback.allow;
   if (network.allow !== undefined) {
     if (!Array.isArray(network.allow)) {
-      throw new InvalidOptionError(`${path}.allow`, 'an array of "host[:port]" strings', network.allow);
+      throw new InvalidOptionError({
+        field: `${path}.allow`,
+        expected: 'an array of "host[:port]" strings',
+        value: network.allow,
+      });
     }
     // Parsing validates every entry and names it by index.
     new NetworkPolicy(network.allow, `${path}.allow`);
@@ -275,7 +279,7 @@ export function resolveIsolation(
 ): SandboxIsolation {
   if (value === undefined) return fallback;
   if (value !== 'realm' && value !== 'context') {
-    throw new InvalidOptionError(path, '"realm" or "context"', value);
+    throw new InvalidOptionError({ field: path, expected: '"realm" or "context"', value });
   }
   return value;
 }
@@ -283,7 +287,11 @@ export function resolveIsolation(
 function resolveLogger(logger: Logger | undefined): Logger | undefined {
   if (logger === undefined) return undefined;
   if (typeof logger !== 'object' || logger === null) {
-    throw new InvalidOptionError('logger', 'an object with optional debug/info/warn/error methods', logger);
+    throw new InvalidOptionError({
+      field: 'logger',
+      expected: 'an object with optional debug/info/warn/error methods',
+      value: logger,
+    });
   }
   return logger;
 }

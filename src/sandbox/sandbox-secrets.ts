@@ -26,15 +26,23 @@ const noSecrets: SandboxSecrets = Object.freeze({});
 export function checkSandboxSecrets(value: unknown, field = 'call.secrets'): SandboxSecrets {
   if (value === undefined) return noSecrets;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidOptionError(field, 'an object { NAME: value }', '(not an object)');
+    throw new InvalidOptionError({ field, expected: 'an object { NAME: value }', value: '(not an object)' });
   }
   const copy: Record<string, string> = {};
   for (const [name, secret] of Object.entries(value)) {
     if (!SECRET_NAME_PATTERN.test(name)) {
-      throw new InvalidOptionError(`${field}`, 'secret names like API_TOKEN (letters, digits, _)', name);
+      throw new InvalidOptionError({
+        field: `${field}`,
+        expected: 'secret names like API_TOKEN (letters, digits, _)',
+        value: name,
+      });
     }
     if (typeof secret !== 'string' || secret === '') {
-      throw new InvalidOptionError(`${field}.${name}`, 'a non-empty string', '(hidden)');
+      throw new InvalidOptionError({
+        field: `${field}.${name}`,
+        expected: 'a non-empty string',
+        value: '(hidden)',
+      });
     }
     copy[name] = secret;
   }

@@ -459,7 +459,8 @@ export function memoryStorage(): StorageAdapter {
 
     watchActive(listener) {
       assertOpen();
-      if (typeof listener !== 'function') throw new StorageInputError('listener', 'a function', listener);
+      if (typeof listener !== 'function')
+        throw new StorageInputError({ field: 'listener', expected: 'a function', value: listener });
       // A wrapper per subscription, so subscribing the same function twice needs two unsubscribes.
       const subscription = (change: ActiveVersionChange) => listener(change);
       watchers.add(subscription);

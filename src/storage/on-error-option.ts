@@ -13,7 +13,7 @@ export function onErrorOption<Report extends (error: unknown, ...details: never[
   viaLogger: (logger: Logger | undefined) => Report,
 ): Report {
   if (onError !== undefined && typeof onError !== 'function')
-    throw new InvalidOptionError('onError', 'a function', onError);
+    throw new InvalidOptionError({ field: 'onError', expected: 'a function', value: onError });
   if (logger !== undefined) objectOption('logger', logger);
   return onError ?? viaLogger(logger);
 }

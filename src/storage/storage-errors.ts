@@ -1,4 +1,4 @@
-import { InvalidValueError } from '../core/invalid-value-error.ts';
+import { InvalidValueError, type InvalidValueInit } from '../core/invalid-value-error.ts';
 import { SiaError } from '../core/sia-error.ts';
 
 const toolExistsMarker = Symbol.for('self-improving-agent.error.ToolExistsError');
@@ -127,7 +127,21 @@ export class StorageCorruptError extends SiaError {
   /** The file concerned. */
   readonly path: string;
 
-  constructor(path: string, problem: string, remedy: string, cause?: unknown) {
+  constructor({
+    path,
+    problem,
+    remedy,
+    cause,
+  }: {
+    /** The file concerned. */
+    path: string;
+    /** What is wrong with it, completing "Storage file <path> …". */
+    problem: string;
+    /** What to do next. */
+    remedy: string;
+    /** The underlying error, if any. */
+    cause?: unknown;
+  }) {
     super({ code: 'STORAGE_CORRUPT', message: `Storage file "${path}" ${problem}. ${remedy}`, cause });
     this.name = 'StorageCorruptError';
     this.path = path;
@@ -168,7 +182,7 @@ export class StorageClosedError extends SiaError {
 export class StorageInputError extends InvalidValueError {
   readonly [storageInputMarker] = true;
 
-  constructor(field: string, expected: string, value: unknown, cause?: unknown) {
+  constructor({ field, expected, value, cause }: InvalidValueInit) {
     super({
       code: 'STORAGE_INPUT',
       field,

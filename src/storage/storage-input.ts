@@ -36,7 +36,7 @@ const MAX_AUTHOR_LENGTH = 64;
 const origins: ReadonlySet<string> = new Set<TestCaseOrigin>(['manual', 'example', 'harvested']);
 
 const storageInput: InvalidValueFactory = (field, expected, value) =>
-  new StorageInputError(field, expected, value);
+  new StorageInputError({ field, expected, value });
 
 /** Throws unless `value` is a non-empty string. */
 export function checkName(field: string, value: unknown): string {
@@ -59,12 +59,12 @@ export function checkBoolean(field: string, value: unknown): boolean {
 }
 
 function checkString(field: string, value: unknown): void {
-  if (typeof value !== 'string') throw new StorageInputError(field, 'a string', value);
+  if (typeof value !== 'string') throw new StorageInputError({ field, expected: 'a string', value });
 }
 
 function checkOptionalString(field: string, value: unknown): void {
   if (value !== undefined && typeof value !== 'string')
-    throw new StorageInputError(field, 'a string or undefined', value);
+    throw new StorageInputError({ field, expected: 'a string or undefined', value });
 }
 
 /**
@@ -76,9 +76,9 @@ export function toJsonText(field: string, value: unknown): string {
   try {
     text = JSON.stringify(value);
   } catch (error) {
-    throw new StorageInputError(field, 'a JSON value', value, error);
+    throw new StorageInputError({ field, expected: 'a JSON value', value, cause: error });
   }
-  if (text === undefined) throw new StorageInputError(field, 'a JSON value', value);
+  if (text === undefined) throw new StorageInputError({ field, expected: 'a JSON value', value });
   return text;
 }
 
@@ -90,12 +90,16 @@ export function cloneJson<T extends JsonValue>(field: string, value: T): T {
 /** Checks a batch for `appendInvocations`. */
 export function checkInvocations(records: readonly InvocationRecord[]): void {
   if (!Array.isArray(records))
-    throw new StorageInputError('records', 'an array of invocation records', records);
+    throw new StorageInputError({
+      field: 'records',
+      expected: 'an array of invocation records',
+      value: records,
+    });
   for (let index = 0; index < records.length; index += 1) {
     const record = records[index] as InvocationRecord;
     const field = `records[${index}]`;
     if (typeof record !== 'object' || record === null)
-      throw new StorageInputError(field, 'an object', record);
+      throw new StorageInputError({ field, expected: 'an object', value: record });
     checkName(`${field}.toolName`, record.toolName);
     checkInteger(`${field}.version`, record.version, 1);
     checkFinite(`${field}.startedAt`, record.startedAt);
@@ -110,7 +114,8 @@ export function checkInvocations(records: readonly InvocationRecord[]): void {
 
 /** Checks an {@link InvocationQuery}. */
 export function checkInvocationQuery(query: InvocationQuery): void {
-  if (typeof query !== 'object' || query === null) throw new StorageInputError('query', 'an object', query);
+  if (typeof query !== 'object' || query === null)
+    throw new StorageInputError({ field: 'query', expected: 'an object', value: query });
   checkName('query.toolName', query.toolName);
   checkInteger('query.limit', query.limit, 0);
   if (query.version !== undefined) checkInteger('query.version', query.version, 1);
@@ -120,7 +125,7 @@ export function checkInvocationQuery(query: InvocationQuery): void {
 /** Checks a {@link RetentionPolicy}. */
 export function checkRetention(policy: RetentionPolicy): void {
   if (typeof policy !== 'object' || policy === null)
-    throw new StorageInputError('policy', 'an object', policy);
+    throw new StorageInputError({ field: 'policy', expected: 'an object', value: policy });
   if (policy.maxRecordsPerVersion !== undefined)
     checkInteger('policy.maxRecordsPerVersion', policy.maxRecordsPerVersion, 0);
   if (policy.olderThan !== undefined) checkFinite('policy.olderThan', policy.olderThan);
@@ -129,20 +134,28 @@ export function checkRetention(policy: RetentionPolicy): void {
 /** Checks a {@link NewToolVersion}; `field` names it in errors. */
 export function checkNewVersion(field: string, version: NewToolVersion): void {
   if (typeof version !== 'object' || version === null)
-    throw new StorageInputError(field, 'an object', version);
+    throw new StorageInputError({ field, expected: 'an object', value: version });
   checkString(`${field}.source`, version.source);
   const schema: unknown = version.inputSchema;
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema))
-    throw new StorageInputError(`${field}.inputSchema`, 'a JSON object', schema);
+    throw new StorageInputError({ field: `${field}.inputSchema`, expected: 'a JSON object', value: schema });
   const network: unknown = version.capabilities?.network;
   if (!Array.isArray(network) || network.some((entry) => typeof entry !== 'string'))
-    throw new StorageInputError(`${field}.capabilities.network`, 'an array of strings', network);
+    throw new StorageInputError({
+      field: `${field}.capabilities.network`,
+      expected: 'an array of strings',
+      value: network,
+    });
   const secrets: unknown = version.capabilities?.secrets;
   if (
     secrets !== undefined &&
     (!Array.isArray(secrets) || secrets.some((entry) => typeof entry !== 'string'))
   )
-    throw new StorageInputError(`${field}.capabilities.secrets`, 'an array of secret names', secrets);
+    throw new StorageInputError({
+      field: `${field}.capabilities.secrets`,
+      expected: 'an array of secret names',
+      value: secrets,
+    });
   if (version.parentVersion !== null) checkInteger(`${field}.parentVersion`, version.parentVersion, 1);
   checkString(`${field}.reason`, version.reason);
   checkAuthor(`${field}.author`, version.author);
@@ -151,28 +164,33 @@ export function checkNewVersion(field: string, version: NewToolVersion): void {
 /** Throws unless `value` is a {@link VersionAuthor}: a non-empty string of at most 64 characters. */
 function checkAuthor(field: string, value: unknown): void {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_AUTHOR_LENGTH)
-    throw new StorageInputError(
+    throw new StorageInputError({
       field,
-      `a non-empty string of at most ${MAX_AUTHOR_LENGTH} characters`,
+      expected: `a non-empty string of at most ${MAX_AUTHOR_LENGTH} characters`,
       value,
-    );
+    });
 }
 
 /** Checks a {@link NewTool}. */
 export function checkNewTool(tool: NewTool): void {
-  if (typeof tool !== 'object' || tool === null) throw new StorageInputError('tool', 'an object', tool);
+  if (typeof tool !== 'object' || tool === null)
+    throw new StorageInputError({ field: 'tool', expected: 'an object', value: tool });
   checkName('tool.name', tool.name);
   checkString('tool.description', tool.description);
   checkNewVersion('tool.firstVersion', tool.firstVersion);
   if (tool.firstVersion.parentVersion !== null)
-    throw new StorageInputError(
-      'tool.firstVersion.parentVersion',
-      'null (a first version has no parent)',
-      tool.firstVersion.parentVersion,
-    );
+    throw new StorageInputError({
+      field: 'tool.firstVersion.parentVersion',
+      expected: 'null (a first version has no parent)',
+      value: tool.firstVersion.parentVersion,
+    });
   if (tool.testCases !== undefined) {
     if (!Array.isArray(tool.testCases))
-      throw new StorageInputError('tool.testCases', 'an array of test cases', tool.testCases);
+      throw new StorageInputError({
+        field: 'tool.testCases',
+        expected: 'an array of test cases',
+        value: tool.testCases,
+      });
     for (const testCase of tool.testCases) checkNewTestCase(testCase);
   }
   if (tool.audit !== undefined) checkNewAuditEntry(tool.audit);
@@ -181,19 +199,28 @@ export function checkNewTool(tool: NewTool): void {
 /** Checks a {@link NewTestCase}. */
 export function checkNewTestCase(testCase: NewTestCase): void {
   if (typeof testCase !== 'object' || testCase === null)
-    throw new StorageInputError('testCase', 'an object', testCase);
+    throw new StorageInputError({ field: 'testCase', expected: 'an object', value: testCase });
   checkString('testCase.description', testCase.description);
   if (!origins.has(testCase.origin))
-    throw new StorageInputError('testCase.origin', `one of ${[...origins].join(', ')}`, testCase.origin);
+    throw new StorageInputError({
+      field: 'testCase.origin',
+      expected: `one of ${[...origins].join(', ')}`,
+      value: testCase.origin,
+    });
   checkOptionalString('testCase.inputHash', testCase.inputHash);
   if (testCase.maxLatencyMs !== undefined) checkFinite('testCase.maxLatencyMs', testCase.maxLatencyMs, 0);
   if (testCase.heldOut !== undefined && typeof testCase.heldOut !== 'boolean')
-    throw new StorageInputError('testCase.heldOut', 'true, false or undefined', testCase.heldOut);
+    throw new StorageInputError({
+      field: 'testCase.heldOut',
+      expected: 'true, false or undefined',
+      value: testCase.heldOut,
+    });
 }
 
 /** Checks a {@link NewAuditEntry}. */
 export function checkNewAuditEntry(entry: NewAuditEntry): void {
-  if (typeof entry !== 'object' || entry === null) throw new StorageInputError('entry', 'an object', entry);
+  if (typeof entry !== 'object' || entry === null)
+    throw new StorageInputError({ field: 'entry', expected: 'an object', value: entry });
   checkName('entry.type', entry.type);
   if (entry.toolName !== undefined) checkName('entry.toolName', entry.toolName);
   checkString('entry.actor', entry.actor);
@@ -205,7 +232,8 @@ export function checkNewAuditEntry(entry: NewAuditEntry): void {
 
 /** Checks an {@link AuditQuery}. */
 export function checkAuditQuery(query: AuditQuery): void {
-  if (typeof query !== 'object' || query === null) throw new StorageInputError('query', 'an object', query);
+  if (typeof query !== 'object' || query === null)
+    throw new StorageInputError({ field: 'query', expected: 'an object', value: query });
   if (query.toolName !== undefined) checkName('query.toolName', query.toolName);
   if (query.type !== undefined) checkName('query.type', query.type);
   if (query.since !== undefined) checkFinite('query.since', query.since);

@@ -159,11 +159,11 @@ export async function migratePostgres(
   const row = (await client.query(`SELECT value FROM ${quoted}.meta WHERE key = 'schema_version'`)).rows[0];
   const from = row === undefined ? 0 : Number(row.value);
   if (!Number.isInteger(from) || from < 0)
-    throw new StorageCorruptError(
-      `${schema}.meta`,
-      `(PostgreSQL) records an invalid schema version ${JSON.stringify(row?.value)}`,
-      'Restore the schema from a backup, or use another one with the `schema` option.',
-    );
+    throw new StorageCorruptError({
+      path: `${schema}.meta`,
+      problem: `(PostgreSQL) records an invalid schema version ${JSON.stringify(row?.value)}`,
+      remedy: 'Restore the schema from a backup, or use another one with the `schema` option.',
+    });
   if (from > latest) throw new PostgresSchemaTooNewError({ schema, found: from, supported: latest });
   const applied: number[] = [];
   for (const step of [...steps].sort((a, b) => a.version - b.version)) {
@@ -195,27 +195,33 @@ export async function checkPostgresSchema(
   const { hasSchema, hasMeta } = await probeSchema(client, quoted);
   const remedy =
     'Pass the schema an agent uses (the `schema` option, sia --schema); an agent creates it on first run.';
-  if (!hasSchema) throw new StorageCorruptError(`${schema}`, '(PostgreSQL schema) does not exist', remedy);
-  if (!hasMeta)
-    throw new StorageCorruptError(
-      `${schema}`,
-      '(PostgreSQL schema) is not a self-improving-agent schema (it has no meta table)',
+  if (!hasSchema)
+    throw new StorageCorruptError({
+      path: `${schema}`,
+      problem: '(PostgreSQL schema) does not exist',
       remedy,
-    );
+    });
+  if (!hasMeta)
+    throw new StorageCorruptError({
+      path: `${schema}`,
+      problem: '(PostgreSQL schema) is not a self-improving-agent schema (it has no meta table)',
+      remedy,
+    });
   const row = (await client.query(`SELECT value FROM ${quoted}.meta WHERE key = 'schema_version'`)).rows[0];
   const version = row === undefined ? 0 : Number(row.value);
   if (!Number.isInteger(version) || version < 1)
-    throw new StorageCorruptError(
-      `${schema}.meta`,
-      `(PostgreSQL) records an invalid schema version ${JSON.stringify(row?.value ?? null)}`,
-      'Restore the schema from a backup, or use another one with the `schema` option.',
-    );
+    throw new StorageCorruptError({
+      path: `${schema}.meta`,
+      problem: `(PostgreSQL) records an invalid schema version ${JSON.stringify(row?.value ?? null)}`,
+      remedy: 'Restore the schema from a backup, or use another one with the `schema` option.',
+    });
   if (version > latest) throw new PostgresSchemaTooNewError({ schema, found: version, supported: latest });
   if (version < latest)
-    throw new StorageCorruptError(
-      `${schema}`,
-      `(PostgreSQL schema) has schema version ${version}, older than this release's ${latest}`,
-      'Open it once with an agent of this release (postgresStorage without readOnly), which migrates it, then try again.',
-    );
+    throw new StorageCorruptError({
+      path: `${schema}`,
+      problem: `(PostgreSQL schema) has schema version ${version}, older than this release's ${latest}`,
+      remedy:
+        'Open it once with an agent of this release (postgresStorage without readOnly), which migrates it, then try again.',
+    });
   return version;
 }

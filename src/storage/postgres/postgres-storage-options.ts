@@ -125,11 +125,11 @@ export function resolvePostgresStorageOptions(
   const hasString = connection.connectionString !== undefined;
   const hasPool = connection.pool !== undefined;
   if (hasString === hasPool)
-    throw new InvalidOptionError(
-      'connection',
-      'either { connectionString } or { pool }, not both',
-      connection,
-    );
+    throw new InvalidOptionError({
+      field: 'connection',
+      expected: 'either { connectionString } or { pool }, not both',
+      value: connection,
+    });
   const connectionString = hasString
     ? stringOption('connection.connectionString', connection.connectionString)
     : undefined;
@@ -143,23 +143,24 @@ export function resolvePostgresStorageOptions(
       typeof pool.on !== 'function' ||
       typeof pool.removeListener !== 'function')
   )
-    throw new InvalidOptionError('connection.pool', 'a pg.Pool', pool);
+    throw new InvalidOptionError({ field: 'connection.pool', expected: 'a pg.Pool', value: pool });
   if (hasPool)
     for (const field of ['statementTimeoutMs', 'poolSize', 'connectTimeoutMs', 'applicationName'] as const)
       if (options[field] !== undefined)
-        throw new InvalidOptionError(
+        throw new InvalidOptionError({
           field,
-          'undefined when a pool is given (configure your pg.Pool instead, e.g. its statement_timeout)',
-          options[field],
-        );
+          expected:
+            'undefined when a pool is given (configure your pg.Pool instead, e.g. its statement_timeout)',
+          value: options[field],
+        });
 
   const schema = options.schema === undefined ? 'sia' : stringOption('schema', options.schema);
   if (!schemaPattern.test(schema))
-    throw new InvalidOptionError(
-      'schema',
-      'lowercase letters, digits and _, starting with a letter or _, at most 56 characters',
-      schema,
-    );
+    throw new InvalidOptionError({
+      field: 'schema',
+      expected: 'lowercase letters, digits and _, starting with a letter or _, at most 56 characters',
+      value: schema,
+    });
   const retry = options.retry === undefined ? {} : objectOption('retry', options.retry);
   const watch = options.watch === undefined ? {} : objectOption('watch', options.watch);
   const onError = onErrorOption(

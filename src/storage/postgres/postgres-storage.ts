@@ -658,7 +658,8 @@ export function postgresStorage(
 
     watchActive(listener: (change: ActiveVersionChange) => void) {
       if (resource.closed) throw new StorageClosedError(adapterName);
-      if (typeof listener !== 'function') throw new StorageInputError('listener', 'a function', listener);
+      if (typeof listener !== 'function')
+        throw new StorageInputError({ field: 'listener', expected: 'a function', value: listener });
       let unsubscribed = false;
       let unsubscribe: (() => void) | undefined;
       let attempt = 0;

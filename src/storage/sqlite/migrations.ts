@@ -105,11 +105,11 @@ export interface MigrationResult {
 }
 
 function newerReleaseError(location: string, version: number, latest: number): StorageCorruptError {
-  return new StorageCorruptError(
-    location,
-    `was written by a newer release of self-improving-agent (schema version ${version}; this release knows up to ${latest})`,
-    'Upgrade self-improving-agent, or open a backup written by this release.',
-  );
+  return new StorageCorruptError({
+    path: location,
+    problem: `was written by a newer release of self-improving-agent (schema version ${version}; this release knows up to ${latest})`,
+    remedy: 'Upgrade self-improving-agent, or open a backup written by this release.',
+  });
 }
 
 /**
@@ -128,11 +128,11 @@ export function migrate(
     const row = driver.all("SELECT value FROM sia_meta WHERE key = 'schema_version'")[0];
     const from = row === undefined ? 0 : Number(row.value);
     if (!Number.isInteger(from) || from < 0)
-      throw new StorageCorruptError(
-        location,
-        `has an invalid schema version ${JSON.stringify(row?.value)}`,
-        'Restore the file from a backup.',
-      );
+      throw new StorageCorruptError({
+        path: location,
+        problem: `has an invalid schema version ${JSON.stringify(row?.value)}`,
+        remedy: 'Restore the file from a backup.',
+      });
     if (from > latest) throw newerReleaseError(location, from, latest);
     const applied: number[] = [];
     for (const step of [...steps].sort((a, b) => a.version - b.version)) {
@@ -184,29 +184,34 @@ export function checkReadableSchema(
     .map((row) => String(row.name));
   const remedy = 'Pass the path of a self-improving-agent database (an agent creates one on first run).';
   if (tables.length === 0)
-    throw new StorageCorruptError(location, 'is empty: it is not a self-improving-agent database', remedy);
+    throw new StorageCorruptError({
+      path: location,
+      problem: 'is empty: it is not a self-improving-agent database',
+      remedy,
+    });
   if (!tables.includes('sia_meta')) {
     const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? `, … (${tables.length} tables)` : '');
-    throw new StorageCorruptError(
-      location,
-      `is not a self-improving-agent database (a SQLite database with other tables: ${shown})`,
+    throw new StorageCorruptError({
+      path: location,
+      problem: `is not a self-improving-agent database (a SQLite database with other tables: ${shown})`,
       remedy,
-    );
+    });
   }
   const row = driver.all("SELECT value FROM sia_meta WHERE key = 'schema_version'")[0];
   const version = row === undefined ? Number.NaN : Number(row.value);
   if (!Number.isInteger(version) || version < 1)
-    throw new StorageCorruptError(
-      location,
-      `has an invalid schema version ${JSON.stringify(row?.value ?? null)}`,
-      'Restore the file from a backup.',
-    );
+    throw new StorageCorruptError({
+      path: location,
+      problem: `has an invalid schema version ${JSON.stringify(row?.value ?? null)}`,
+      remedy: 'Restore the file from a backup.',
+    });
   if (version > latest) throw newerReleaseError(location, version, latest);
   if (version < latest && options.allowOlder !== true)
-    throw new StorageCorruptError(
-      location,
-      `has schema version ${version}, older than this release's ${latest}, and cannot be read without migrating it`,
-      'Open it once with an agent of this release (sqlJsStorage({ path }) or nodeSqliteStorage({ path }) without readOnly), which migrates it, then try again.',
-    );
+    throw new StorageCorruptError({
+      path: location,
+      problem: `has schema version ${version}, older than this release's ${latest}, and cannot be read without migrating it`,
+      remedy:
+        'Open it once with an agent of this release (sqlJsStorage({ path }) or nodeSqliteStorage({ path }) without readOnly), which migrates it, then try again.',
+    });
   return version;
 }

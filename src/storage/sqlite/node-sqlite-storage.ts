@@ -72,16 +72,20 @@ export function nodeSqliteStorage(options: NodeSqliteStorageOptions): StorageAda
 
   const readOnly = options.readOnly === undefined ? false : booleanOption('readOnly', options.readOnly);
   if (readOnly && path === ':memory:')
-    throw new InvalidOptionError('path', 'a database file (readOnly cannot open :memory:)', rawPath);
+    throw new InvalidOptionError({
+      field: 'path',
+      expected: 'a database file (readOnly cannot open :memory:)',
+      value: rawPath,
+    });
 
   const openReadOnly = async (): Promise<SqliteDriver> => {
     const sqlite = await loadNodeSqlite();
     if (!existsSync(path))
-      throw new StorageCorruptError(
+      throw new StorageCorruptError({
         path,
-        'does not exist',
-        'Check the path; a read-only storage never creates a database.',
-      );
+        problem: 'does not exist',
+        remedy: 'Check the path; a read-only storage never creates a database.',
+      });
     // `immutable` keeps SQLite from creating -wal/-shm files beside a checkpointed database.
     const location = pathToFileURL(path);
     if (!existsSync(`${path}-wal`)) location.searchParams.set('immutable', '1');
@@ -151,7 +155,7 @@ function firstRead(driver: SqliteDriver, path: string, sql: string, remedy: stri
     driver.all(sql);
   } catch (error) {
     if (/not a database|malformed/i.test(String(error)))
-      throw new StorageCorruptError(path, 'is not a SQLite database', remedy, error);
+      throw new StorageCorruptError({ path, problem: 'is not a SQLite database', remedy, cause: error });
     throw error;
   }
 }

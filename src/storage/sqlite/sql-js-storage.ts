@@ -86,7 +86,11 @@ function resolveOptions(options: SqlJsStorageOptions): ResolvedSqlJsStorageOptio
   );
   const readOnly = options.readOnly === undefined ? false : booleanOption('readOnly', options.readOnly);
   if (readOnly && path === undefined)
-    throw new InvalidOptionError('path', 'the database file to read (readOnly needs a path)', options.path);
+    throw new InvalidOptionError({
+      field: 'path',
+      expected: 'the database file to read (readOnly needs a path)',
+      value: options.path,
+    });
   return Object.freeze({ path, readOnly, flushIntervalMs, onError });
 }
 
@@ -249,12 +253,12 @@ export function sqlJsStorage(options: SqlJsStorageOptions = {}): StorageAdapter 
 async function openReadOnly(SQL: Awaited<ReturnType<typeof loadSqlJs>>, path: string): Promise<OpenDatabase> {
   const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT')
-      throw new StorageCorruptError(
+      throw new StorageCorruptError({
         path,
-        'does not exist',
-        'Check the path; a read-only storage never creates a database.',
-        error,
-      );
+        problem: 'does not exist',
+        remedy: 'Check the path; a read-only storage never creates a database.',
+        cause: error,
+      });
     throw error;
   });
   let driver: SqlJsDriver | undefined;
@@ -286,7 +290,7 @@ function openBytes(
     return driver;
   } catch (error) {
     driver?.close();
-    throw new StorageCorruptError(path, 'is not a SQLite database', remedy, error);
+    throw new StorageCorruptError({ path, problem: 'is not a SQLite database', remedy, cause: error });
   }
 }
 
