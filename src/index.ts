@@ -88,7 +88,6 @@ export {
   type AttemptStage,
   type ImprovementAttemptFailedEvent,
   type ImprovementCandidate,
-  type ImprovementEvents,
   type ImprovementFailedEvent,
   type ImprovementGate,
   type ImprovementLoopEvidence,
@@ -202,7 +201,6 @@ export {
 // --- runtime ----------------------------------------------------------------------------------
 export {
   type ManagedTool,
-  type RuntimeEvents,
   ToolInputError,
   ToolInvocationError,
   type ToolInvokedEvent,
@@ -234,14 +232,12 @@ export {
 export {
   type ActiveVersionChange,
   type AuditEntry,
-  type AuditedVersionChange,
   type AuditQuery,
   type CompareAndSetOptions,
   type CompareAndSetResult,
   type Coordination,
   type CreatedTool,
   type GateSummary,
-  type ImprovementEvidence,
   type ImprovementOutcome,
   type InvocationQuery,
   type InvocationRecord,
@@ -268,7 +264,6 @@ export {
   StorageUnavailableError,
   type StoredInvocation,
   type StoredTestCase,
-  type StoreLifecycle,
   sqlJsStorage,
   type TestCaseOrigin,
   type ToolAuditEntry,

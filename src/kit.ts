@@ -52,6 +52,7 @@ export {
   checkStoredGuards,
   ImprovementBudget,
   type ImprovementBudgetOptions,
+  type ImprovementEvents,
   ImprovementLease,
   type ImprovementLeaseOptions,
   type ImprovementPolicyOptions,
@@ -99,6 +100,7 @@ export {
 export {
   type CatalogRegistry,
   type GrantedCapabilities,
+  type RuntimeEvents,
   type ToolCallOutcome,
   ToolCatalog,
   ToolRuntime,
@@ -114,12 +116,15 @@ export {
 // --- storage ----------------------------------------------------------------------------------
 export {
   type AggregatableInvocation,
+  type AuditedVersionChange,
   aggregateInvocations,
   IMPROVEMENT_AUDIT_TYPE,
+  type ImprovementEvidence,
   improvementTokens,
   RECENT_ERRORS_LIMIT,
   REGISTRY_AUDIT_TYPES,
   readEvaluationCalls,
   readImprovementOutcome,
   readVersionChange,
+  type StoreLifecycle,
 } from './storage/index.ts';
