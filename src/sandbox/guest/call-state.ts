@@ -7,13 +7,13 @@
  * and `endCall` (control.ts) reset the call's fields.
  */
 import type { GuestHost } from './guest-api.ts';
-import { ownGlobal } from './intrinsics.ts';
+import { ownGlobal, type RealmGlobal } from './intrinsics.ts';
 
 /** The realm a call runs in: its global object and that realm's own `JSON` and `Date`. */
 export interface Realm {
-  global: any;
+  global: RealmGlobal;
   JSON: JSON;
-  Date: any;
+  Date: DateConstructor;
 }
 
 /** A guest timer; the worker arms the host timer with the same id. */

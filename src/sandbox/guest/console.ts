@@ -5,7 +5,7 @@
  * counting are no-ops so tools written for Node run unchanged.
  */
 import { host, state } from './call-state.ts';
-import { isErrorObject, safeText, truncate } from './errors.ts';
+import { type ErrorFields, isErrorObject, safeText, truncate } from './errors.ts';
 import {
   apply,
   isArray,
@@ -13,6 +13,7 @@ import {
   ObjectCtor,
   objectKeys,
   objectToString,
+  type PropertyBag,
   StringCtor,
 } from './intrinsics.ts';
 
@@ -32,12 +33,12 @@ export function formatValue(value: unknown, depth: number, seen: unknown[]): str
     case 'symbol':
       return value.toString();
     case 'function':
-      return `[Function: ${(value as any).name || 'anonymous'}]`;
+      return `[Function: ${value.name || 'anonymous'}]`;
   }
   if (value === null) return 'null';
   if (seen.includes(value)) return '[Circular]';
   if (isErrorObject(value)) {
-    const error = value as any;
+    const error = value as ErrorFields;
     const head = `${safeText(error.name) || 'Error'}: ${safeText(error.message)}`;
     return depth === 0 && error.stack ? `${head}\n${safeText(error.stack)}` : head;
   }
@@ -75,7 +76,7 @@ export function formatValue(value: unknown, depth: number, seen: unknown[]): str
       .slice(0, 50)
       .map(
         (name) =>
-          `${/^[A-Za-z_$][\w$]*$/.test(name) ? name : jsonStringify(name)}: ${formatValue((value as any)[name], depth + 1, seen)}`,
+          `${/^[A-Za-z_$][\w$]*$/.test(name) ? name : jsonStringify(name)}: ${formatValue((value as PropertyBag)[name], depth + 1, seen)}`,
       );
     if (names.length > 50) fields.push(`... ${names.length - 50} more keys`);
     return fields.length === 0 ? '{}' : `{ ${fields.join(', ')} }`;

@@ -8,13 +8,14 @@ import { seedRandom } from './determinism.ts';
 import type { GuestControl, GuestHost } from './guest-api.ts';
 import { harden } from './hardening.ts';
 import { install } from './install.ts';
-import { ObjectCtor, ownGlobal } from './intrinsics.ts';
+import { ObjectCtor, ownGlobal, type PropertyBag, type RealmGlobal } from './intrinsics.ts';
 import { fail, failFromThrown, serialize } from './outcomes.ts';
 import { fireTimer } from './timers.ts';
 
-function beginCall(seed: number, now: number, target: object): void {
+/** `target` is the global object of the realm the call runs in. */
+function beginCall(seed: number, now: number, target: RealmGlobal): void {
   // No registry of realms: a map from a context's global would keep that context alive.
-  state.realm = { global: target, JSON: (target as any).JSON, Date: (target as any).Date };
+  state.realm = { global: target, JSON: target.JSON, Date: target.Date };
   state.active = true;
   state.now = now;
   state.timers = new Map();
@@ -54,7 +55,7 @@ function runCall(
   }
   let then: unknown;
   try {
-    then = typeof result === 'object' && result !== null ? (result as any).then : undefined;
+    then = typeof result === 'object' && result !== null ? (result as PropertyBag).then : undefined;
   } catch (error) {
     return failFromThrown(error, 'INVALID_OUTPUT');
   }

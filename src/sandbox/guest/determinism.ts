@@ -34,7 +34,7 @@ export function random(): number {
   return (t >>> 0) / 4294967296;
 }
 
-export function makeDate(OriginalDate: any): any {
+export function makeDate(OriginalDate: DateConstructor): (...args: unknown[]) => unknown {
   const now = () => (Number.isNaN(state.now) ? OriginalDate.now() : state.now);
   function PinnedDate(this: unknown, ...args: unknown[]): unknown {
     if (new.target === undefined) return new OriginalDate(now()).toString();

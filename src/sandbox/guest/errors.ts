@@ -11,6 +11,16 @@ export function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
+/**
+ * The fields the guest reads from an error object (one that {@link isErrorObject} accepted),
+ * each read through its getter, if any, and never trusted to have a particular type.
+ */
+export interface ErrorFields {
+  name?: unknown;
+  message?: unknown;
+  stack?: unknown;
+}
+
 export function isErrorObject(value: unknown): boolean {
   return typeof value === 'object' && value !== null && apply(objectToString, value, []) === '[object Error]';
 }
@@ -23,7 +33,7 @@ export const deniedErrors = new WeakMap<object, string>();
  * TypeError or a quiet `false`/`null`.
  */
 export function rethrowInternal(error: unknown): void {
-  if (isErrorObject(error) && (error as any).name === 'InternalError') throw error;
+  if (isErrorObject(error) && (error as ErrorFields).name === 'InternalError') throw error;
 }
 
 export function safeText(value: unknown): string {

@@ -9,7 +9,7 @@
  */
 import { noop } from './console.ts';
 import { DOMException } from './dom-exception.ts';
-import { StringCtor } from './intrinsics.ts';
+import { type PropertyBag, StringCtor } from './intrinsics.ts';
 import { recordFatal } from './outcomes.ts';
 import { setTimeout } from './timers.ts';
 
@@ -49,6 +49,11 @@ export interface Listener {
   listener: unknown;
   once: boolean;
 }
+/**
+ * A listener as `dispatchEvent` calls it: a function, or else anything, whose `handleEvent` is
+ * called when it is a function.
+ */
+export type ListenerValue = ((this: EventTarget, event: Event) => unknown) | { handleEvent?: unknown };
 export class EventTarget {
   #listeners = new Map<string, Listener[]>();
   addEventListener(type: unknown, listener: unknown, options?: unknown): void {
@@ -56,7 +61,7 @@ export class EventTarget {
     const key = StringCtor(type);
     const list = this.#listeners.get(key) ?? [];
     if (list.some((entry) => entry.listener === listener)) return;
-    const once = typeof options === 'object' && options !== null && Boolean((options as any).once);
+    const once = typeof options === 'object' && options !== null && Boolean((options as PropertyBag).once);
     list.push({ listener, once });
     this.#listeners.set(key, list);
   }
@@ -72,7 +77,7 @@ export class EventTarget {
     for (const entry of list) {
       if (entry.once) this.removeEventListener(event.type, entry.listener);
       try {
-        const listener = entry.listener as any;
+        const listener = entry.listener as ListenerValue;
         if (typeof listener === 'function') listener.call(this, event);
         else if (listener && typeof listener.handleEvent === 'function') listener.handleEvent(event);
       } catch (error) {
@@ -133,7 +138,7 @@ export class AbortSignal extends EventTarget {
       signal.#reason =
         reason === undefined ? new DOMException('This operation was aborted', 'AbortError') : reason;
       const event = new Event('abort');
-      const handler = signal.onabort as any;
+      const handler = signal.onabort;
       if (typeof handler === 'function') {
         try {
           handler.call(signal, event);

@@ -8,15 +8,46 @@ import { host, state } from './call-state.ts';
 import { DOMException } from './dom-exception.ts';
 import { denied } from './errors.ts';
 import { Headers } from './headers.ts';
-import { defineProperty, jsonParse, jsonStringify, StringCtor } from './intrinsics.ts';
+import { defineProperty, jsonParse, jsonStringify, type PropertyBag, StringCtor } from './intrinsics.ts';
 import { bodyBytes, createResponse, type Response } from './response.ts';
 import { toDelay } from './timers.ts';
 import { URL } from './url.ts';
 import { URLSearchParams } from './url-search-params.ts';
 
-export function toFetchError(failure: any, url: string): unknown {
-  const kind = StringCtor(failure?.kind);
-  const message = StringCtor(failure?.message ?? 'fetch failed');
+/** What the worker's `fetch` bridge rejects with, `{ kind, name, message }`, read without trusting it. */
+interface FetchFailure {
+  kind?: unknown;
+  message?: unknown;
+}
+
+/** The `fetch` options the guest reads (each read once, through its getter if any). */
+interface FetchSettings {
+  method?: unknown;
+  headers?: unknown;
+  body?: unknown;
+  redirect?: unknown;
+  timeout?: unknown;
+  signal?: unknown;
+}
+
+/** A `Request`-like `input`: an object whose `url` was a string when checked just before. */
+interface RequestLike {
+  url: string;
+  method?: unknown;
+  headers?: unknown;
+}
+
+/** An `AbortSignal`-like `signal` option: read field by field, its methods called only when functions. */
+interface SignalLike {
+  aborted?: unknown;
+  reason?: unknown;
+  addEventListener?: unknown;
+  removeEventListener?: unknown;
+}
+
+export function toFetchError(failure: unknown, url: string): unknown {
+  const kind = StringCtor((failure as FetchFailure | null | undefined)?.kind);
+  const message = StringCtor((failure as FetchFailure | null | undefined)?.message ?? 'fetch failed');
   if (kind === 'denied') return denied(message);
   if (kind === 'timeout') return new DOMException(message, 'TimeoutError');
   if (kind === 'aborted') return new DOMException(message, 'AbortError');
@@ -32,13 +63,13 @@ export function fetch(input: unknown, init?: unknown): Promise<Response> {
       reject(new TypeError('fetch is not available once the call has ended'));
       return;
     }
-    const settings = (typeof init === 'object' && init !== null ? init : {}) as any;
+    const settings = (typeof init === 'object' && init !== null ? init : {}) as FetchSettings;
     let url: string;
     let method = 'GET';
     let headers = new Headers();
     if (input instanceof URL) url = input.href;
-    else if (typeof input === 'object' && input !== null && typeof (input as any).url === 'string') {
-      const request = input as any;
+    else if (typeof input === 'object' && input !== null && typeof (input as PropertyBag).url === 'string') {
+      const request = input as RequestLike;
       url = request.url;
       if (typeof request.method === 'string') method = request.method;
       if (request.headers !== undefined) headers = new Headers(request.headers);
@@ -61,7 +92,7 @@ export function fetch(input: unknown, init?: unknown): Promise<Response> {
       return;
     }
     const timeoutMs = settings.timeout === undefined ? 0 : toDelay(settings.timeout);
-    const signal = settings.signal as any;
+    const signal = settings.signal as SignalLike | null | undefined;
     if (signal?.aborted) {
       reject(signal.reason ?? new DOMException('This operation was aborted', 'AbortError'));
       return;
@@ -72,7 +103,7 @@ export function fetch(input: unknown, init?: unknown): Promise<Response> {
       if (settled) return;
       settled = true;
       host().abortFetch(id);
-      reject(signal.reason ?? new DOMException('This operation was aborted', 'AbortError'));
+      reject((signal as SignalLike).reason ?? new DOMException('This operation was aborted', 'AbortError'));
     };
     if (signal && typeof signal.addEventListener === 'function') {
       signal.addEventListener('abort', onAbort, { once: true });

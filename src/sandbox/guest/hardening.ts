@@ -14,6 +14,8 @@ import {
   ObjectCtor,
   ownGlobal,
   ownKeys,
+  type PropertyBag,
+  type RealmGlobal,
 } from './intrinsics.ts';
 
 export function globalDescriptor(value: unknown): PropertyDescriptor {
@@ -27,6 +29,16 @@ export function globalDescriptor(value: unknown): PropertyDescriptor {
 }
 
 /**
+ * A realm's `ArrayBuffer` as `removeResizableBuffers` reads it. Its prototype is a plain property
+ * bag here: the ES2023 lib types know neither `resize` nor `transfer`, which are deleted from it.
+ */
+interface OriginalArrayBufferConstructor {
+  new (length: unknown): ArrayBuffer;
+  prototype: PropertyBag;
+  isView: unknown;
+}
+
+/**
  * Removes every way guest code could change the length of a live buffer (the known QuickJS
  * out-of-bounds bugs all start from one): `ArrayBuffer.prototype.resize`, `transfer` and
  * `transferToFixedLength` (they detach the source), the `maxByteLength` constructor option,
@@ -36,10 +48,10 @@ export function globalDescriptor(value: unknown): PropertyDescriptor {
  * wrapper that refuses `maxByteLength` (a buffer still reports `resizable: false`,
  * `maxByteLength === byteLength`, `detached: false`); its prototype stays the realm's own.
  */
-export function removeResizableBuffers(target: any): void {
+export function removeResizableBuffers(target: RealmGlobal): void {
   delete target.SharedArrayBuffer;
   delete target.Atomics;
-  const OriginalArrayBuffer = target.ArrayBuffer;
+  const OriginalArrayBuffer = target.ArrayBuffer as OriginalArrayBufferConstructor;
   const prototype = OriginalArrayBuffer.prototype;
   delete prototype.resize;
   delete prototype.transfer;
@@ -51,7 +63,7 @@ export function removeResizableBuffers(target: any): void {
     if (
       (typeof options === 'object' || typeof options === 'function') &&
       options !== null &&
-      (options as any).maxByteLength !== undefined
+      (options as PropertyBag).maxByteLength !== undefined
     ) {
       throw new RealmTypeError(
         'Resizable ArrayBuffers (the maxByteLength option) are not available in the sandbox; allocate a buffer of the final size instead',
@@ -79,7 +91,7 @@ export function removeResizableBuffers(target: any): void {
  * properties become accessors whose setter defines an own property on the receiver instead.
  */
 export function tameOverrides(): void {
-  const tame = (prototype: any, names: string[]) => {
+  const tame = (prototype: object, names: string[]) => {
     for (const name of names) {
       const descriptor = getOwnPropertyDescriptor(prototype, name);
       if (!descriptor || !('value' in descriptor) || !descriptor.writable || !descriptor.configurable)
@@ -94,7 +106,7 @@ export function tameOverrides(): void {
             throw new TypeError(`Cannot assign to read only property '${name}' of a frozen built-in`);
           if (typeof this !== 'object' && typeof this !== 'function') return;
           if (this === null) return;
-          if (hasOwn(this as object, name)) (this as any)[name] = next;
+          if (hasOwn(this as object, name)) (this as PropertyBag)[name] = next;
           else
             defineProperty(this, name, {
               value: next,
@@ -136,6 +148,22 @@ export function tameOverrides(): void {
 }
 
 /**
+ * The `Iterator` global as the freeze pass reaches through it. Not in the ES2023 lib types, and
+ * possibly absent from a QuickJS build: every use runs inside `reach`, so a missing `Iterator`,
+ * `from` or `concat` only leaves that root `undefined`.
+ */
+interface IteratorGlobal {
+  prototype: object;
+  from(iterator: object): object;
+  concat(): object;
+}
+
+/** An array iterator's helper methods (ES2025, not in the ES2023 lib types). */
+interface IteratorHelpers {
+  map(callback: (item: unknown) => unknown): object;
+}
+
+/**
  * Every intrinsic the freeze pass starts from, named as in the specification, with how it
  * is reached. The pass freezes each of them and everything reachable from it (prototypes,
  * property values, getters, setters), so a root listed here covers its whole subgraph.
@@ -162,7 +190,7 @@ export function intrinsicRoots(): [string, unknown][] {
   })();
   const generatorPrototype = getPrototypeOf(function* () {}.prototype);
   const asyncGeneratorPrototype = getPrototypeOf(async function* () {}.prototype);
-  const iterator = ownGlobal.Iterator;
+  const iterator = ownGlobal.Iterator as IteratorGlobal;
   const exhausted = { next: () => ({ done: true, value: undefined }) };
   return [
     ['%GlobalThis%', ownGlobal],
@@ -184,7 +212,7 @@ export function intrinsicRoots(): [string, unknown][] {
     // map, filter, take, drop and flatMap share one prototype.
     [
       '%IteratorHelperPrototype%',
-      reach(() => getPrototypeOf(([] as any).values().map((item: unknown) => item))),
+      reach(() => getPrototypeOf(([].values() as unknown as IteratorHelpers).map((item: unknown) => item))),
     ],
     // QuickJS (2025-11) gives Iterator.concat results a prototype of their own.
     ['%IteratorConcatPrototype%', reach(() => getPrototypeOf(iterator.concat()))],

@@ -2,7 +2,7 @@
  * `Headers` for `fetch` and `Response`: lower-cased names, sorted iteration, `set-cookie` kept
  * apart. `getSetCookie` is not promised to tools (kept: the intrinsics manifest pins it).
  */
-import { jsonStringify, objectKeys, StringCtor } from './intrinsics.ts';
+import { jsonStringify, objectKeys, type PropertyBag, StringCtor } from './intrinsics.ts';
 
 export const headerNamePattern = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 export function headerName(name: unknown): string {
@@ -26,7 +26,7 @@ export class Headers {
     }
     if (typeof init !== 'object')
       throw new TypeError('Headers must be an object, an array of pairs or Headers');
-    if (typeof (init as any)[Symbol.iterator] === 'function') {
+    if (typeof (init as PropertyBag)[Symbol.iterator] === 'function') {
       for (const pair of init as Iterable<unknown>) {
         const items = [...(pair as Iterable<unknown>)];
         if (items.length !== 2) throw new TypeError('Each header must be a [name, value] pair');
@@ -34,7 +34,7 @@ export class Headers {
       }
       return;
     }
-    for (const name of objectKeys(init)) this.append(name, (init as any)[name]);
+    for (const name of objectKeys(init)) this.append(name, (init as PropertyBag)[name]);
   }
   append(name: unknown, value: unknown): void {
     const key = headerName(name);

@@ -10,7 +10,14 @@ import { AbortController, AbortSignal, Event, EventTarget } from './events-abort
 import { fetch } from './fetch.ts';
 import { globalDescriptor, removeResizableBuffers } from './hardening.ts';
 import { Headers } from './headers.ts';
-import { defineProperties, defineProperty, freeze, ObjectCtor, objectKeys } from './intrinsics.ts';
+import {
+  defineProperties,
+  defineProperty,
+  freeze,
+  ObjectCtor,
+  objectKeys,
+  type RealmGlobal,
+} from './intrinsics.ts';
 import { Response } from './response.ts';
 import { secretsObject } from './secrets.ts';
 import { structuredClone } from './structured-clone.ts';
@@ -55,7 +62,8 @@ export const sharedGlobals: PropertyDescriptorMap = (() => {
 })();
 export const randomDescriptor = globalDescriptor(random);
 
-export function install(target: any): void {
+/** `target` is a realm's global object: this realm's own, or a fresh context's. */
+export function install(target: RealmGlobal): void {
   removeResizableBuffers(target);
   defineProperty(target, 'Date', globalDescriptor(makeDate(target.Date)));
   defineProperty(target.Math, 'random', randomDescriptor);

@@ -24,4 +24,28 @@ export const isView = ArrayBuffer.isView;
 export const imul = Math.imul;
 export const StringCtor = String;
 
-export const ownGlobal: any = globalThis;
+/** An object read (or written) property by property, each value `unknown` until narrowed. */
+export type PropertyBag = Record<PropertyKey, unknown>;
+
+/**
+ * A realm's global object as the guest modules read it: the built-ins they construct that realm's
+ * values with, and any other global as an `unknown` value. The named members are what the realm is
+ * expected to hold, not something checked: in `context` isolation a global the tool replaced is used
+ * as found, as it always was.
+ */
+export interface RealmGlobal {
+  [name: string]: unknown;
+  Array: ArrayConstructor;
+  Date: DateConstructor;
+  Error: ErrorConstructor;
+  JSON: JSON;
+  Map: MapConstructor;
+  Math: Math;
+  Object: ObjectConstructor;
+  RegExp: RegExpConstructor;
+  Set: SetConstructor;
+  TypeError: TypeErrorConstructor;
+  Uint8Array: Uint8ArrayConstructor;
+}
+
+export const ownGlobal = globalThis as RealmGlobal;

@@ -5,7 +5,14 @@
  */
 import { state } from './call-state.ts';
 import { formatValue } from './console.ts';
-import { deniedErrors, isErrorObject, maxMessageChars, safeText, truncate } from './errors.ts';
+import {
+  deniedErrors,
+  type ErrorFields,
+  isErrorObject,
+  maxMessageChars,
+  safeText,
+  truncate,
+} from './errors.ts';
 import { freeze, jsonStringify } from './intrinsics.ts';
 
 /** Keep equal to `MAX_VALUE_DEPTH` in value-depth.ts (the host checks the same limit). */
@@ -39,7 +46,7 @@ export function describeThrown(thrown: unknown, fallbackCode: string): Failure {
       };
     }
     if (isErrorObject(thrown)) {
-      const error = thrown as any;
+      const error = thrown as ErrorFields;
       const name = safeText(error.name) || 'Error';
       const message = safeText(error.message);
       if (name === 'InternalError' && message === 'stack overflow') return { code: 'STACK', name, message };
@@ -55,7 +62,7 @@ export function describeThrown(thrown: unknown, fallbackCode: string): Failure {
     };
   } catch (inner) {
     if (isErrorObject(inner)) {
-      const innerError = inner as any;
+      const innerError = inner as ErrorFields;
       if (innerError.name === 'InternalError' && innerError.message === 'out of memory') {
         return { code: 'MEMORY', name: 'InternalError', message: 'out of memory' };
       }

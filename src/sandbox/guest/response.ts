@@ -19,6 +19,13 @@ export function bodyBytes(body: unknown): ArrayBuffer | undefined {
   return host().encodeUtf8(StringCtor(body));
 }
 
+/** The `Response` options the guest reads (each read once, through its getter if any). */
+interface ResponseSettings {
+  status?: unknown;
+  statusText?: unknown;
+  headers?: unknown;
+}
+
 export interface ResponseMeta {
   status: number;
   statusText: string;
@@ -38,7 +45,7 @@ export class Response {
   #url = '';
   #redirected = false;
   constructor(body?: unknown, init?: unknown) {
-    const settings = (typeof init === 'object' && init !== null ? init : {}) as any;
+    const settings = (typeof init === 'object' && init !== null ? init : {}) as ResponseSettings;
     const status = settings.status === undefined ? 200 : Number(settings.status);
     if (!Number.isInteger(status) || status < 200 || status > 599) {
       throw new RangeError(
@@ -107,7 +114,7 @@ export class Response {
     return copy;
   }
   static json(data: unknown, init?: unknown): Response {
-    const settings = (typeof init === 'object' && init !== null ? init : {}) as any;
+    const settings = (typeof init === 'object' && init !== null ? init : {}) as ResponseSettings;
     const headers = new Headers(settings.headers);
     if (!headers.has('content-type')) headers.set('content-type', 'application/json');
     return new Response(jsonStringify(data), { ...settings, headers });

@@ -5,7 +5,7 @@
  */
 import { host, state } from './call-state.ts';
 import { rethrowInternal } from './errors.ts';
-import { apply, isView, objectToString, StringCtor } from './intrinsics.ts';
+import { apply, isView, objectToString, type PropertyBag, StringCtor } from './intrinsics.ts';
 
 export function toArrayBuffer(input: unknown, what: string): ArrayBuffer {
   if (apply(objectToString, input, []) === '[object ArrayBuffer]') return input as ArrayBuffer;
@@ -49,7 +49,7 @@ export class TextDecoder {
     if (normalized !== 'utf-8' && normalized !== 'utf8' && normalized !== 'unicode-1-1-utf-8') {
       throw new RangeError(`The "${StringCtor(label)}" encoding is not supported; only utf-8 is available`);
     }
-    const settings = (typeof options === 'object' && options !== null ? options : {}) as any;
+    const settings = (typeof options === 'object' && options !== null ? options : {}) as PropertyBag;
     this.#fatal = Boolean(settings.fatal);
     this.#ignoreBom = Boolean(settings.ignoreBOM);
   }

@@ -5,7 +5,7 @@
  */
 import { host } from './call-state.ts';
 import { noop } from './console.ts';
-import { jsonParse, jsonStringify, objectKeys, StringCtor } from './intrinsics.ts';
+import { jsonParse, jsonStringify, objectKeys, type PropertyBag, StringCtor } from './intrinsics.ts';
 
 export function parseQuery(text: string): [string, string][] {
   return jsonParse(host().parseQuery(text.startsWith('?') ? text.slice(1) : text));
@@ -19,7 +19,7 @@ export class URLSearchParams {
   constructor(init?: unknown) {
     if (init === undefined || init === null) return;
     if (typeof init === 'object' || typeof init === 'function') {
-      const iterator = (init as any)[Symbol.iterator];
+      const iterator = (init as PropertyBag)[Symbol.iterator];
       if (typeof iterator === 'function') {
         for (const pair of init as Iterable<unknown>) {
           const items = [...(pair as Iterable<unknown>)];
@@ -29,7 +29,7 @@ export class URLSearchParams {
         }
         return;
       }
-      for (const name of objectKeys(init)) this.#list.push([name, StringCtor((init as any)[name])]);
+      for (const name of objectKeys(init)) this.#list.push([name, StringCtor((init as PropertyBag)[name])]);
       return;
     }
     this.#list = parseQuery(StringCtor(init));
