@@ -30,4 +30,19 @@ describe('guest fetch', () => {
       'AbortError',
     ]);
   });
+
+  it("reads a Request-like input's url once, so a getter cannot switch it after the check", async () => {
+    const result = await run(
+      `
+      let reads = 0;
+      const input = { get url() { reads += 1; return reads === 1 ? 'https://first.example/a' : { toString: () => 'https://second.example/b' }; } };
+      let denied = '';
+      try { await fetch(input); } catch (error) { denied = error.message; }
+      return { reads, denied };
+    `,
+    );
+    expect(result).toMatchObject({ reads: 1 });
+    expect((result as { denied: string }).denied).toContain('first.example');
+    expect((result as { denied: string }).denied).not.toContain('second.example');
+  });
 });

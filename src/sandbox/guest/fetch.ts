@@ -67,10 +67,16 @@ export function fetch(input: unknown, init?: unknown): Promise<Response> {
     let url: string;
     let method = 'GET';
     let headers = new Headers();
+    // A Request-like input's `url` is read once: a getter cannot pass the string check with one
+    // value and hand the request another.
+    const requestUrl =
+      !(input instanceof URL) && typeof input === 'object' && input !== null
+        ? (input as PropertyBag).url
+        : undefined;
     if (input instanceof URL) url = input.href;
-    else if (typeof input === 'object' && input !== null && typeof (input as PropertyBag).url === 'string') {
+    else if (typeof requestUrl === 'string') {
       const request = input as RequestLike;
-      url = request.url;
+      url = requestUrl;
       if (typeof request.method === 'string') method = request.method;
       if (request.headers !== undefined) headers = new Headers(request.headers);
     } else url = StringCtor(input);

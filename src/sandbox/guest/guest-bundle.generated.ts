@@ -1363,10 +1363,11 @@ function fetch(input, init) {
     let url;
     let method = "GET";
     let headers = new Headers();
+    const requestUrl = !(input instanceof URL) && typeof input === "object" && input !== null ? input.url : void 0;
     if (input instanceof URL) url = input.href;
-    else if (typeof input === "object" && input !== null && typeof input.url === "string") {
+    else if (typeof requestUrl === "string") {
       const request = input;
-      url = request.url;
+      url = requestUrl;
       if (typeof request.method === "string") method = request.method;
       if (request.headers !== void 0) headers = new Headers(request.headers);
     } else url = StringCtor(input);
