@@ -2,14 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RegressionRunOptions } from '../regression/regression-runner.ts';
 import type { RewriteRequest } from '../rewriting/rewriter.ts';
 import { type AttemptRejection, improveVersion } from './improve-version.ts';
-import {
-  evaluationOf,
-  proposal,
-  registryWithTool,
-  reportOf,
-  scriptedRewriter,
-  V2,
-} from './improvement-fakes.test-support.ts';
+import { evaluationOf, proposal, registryWithTool, reportOf, scriptedRewriter, V2 } from './test-fakes.ts';
 
 /** A gate that answers each run with the next scripted report; it records what it ran. */
 function scriptedGate(reports: ReturnType<typeof reportOf>[]) {

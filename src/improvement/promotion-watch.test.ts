@@ -3,8 +3,8 @@ import { TypedEmitter } from '../core/typed-emitter.ts';
 import type { Evaluation } from '../evaluation/evaluation.ts';
 import type { ToolVersion } from '../storage/records.ts';
 import type { ImprovementEvents } from './improvement-events.ts';
-import { evaluationOf, registryWithTool, V2 } from './improvement-fakes.test-support.ts';
 import { PromotionWatch } from './promotion-watch.ts';
+import { evaluationOf, registryWithTool, V2 } from './test-fakes.ts';
 
 async function watched(score: number, pin = false) {
   const registry = await registryWithTool();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { evaluationOf, proposal, reportOf, V2 } from './improvement-fakes.test-support.ts';
 import { ShadowPhase } from './shadow-phase.ts';
+import { evaluationOf, proposal, reportOf, V2 } from './test-fakes.ts';
 
 const run = {
   baseVersion: 1,

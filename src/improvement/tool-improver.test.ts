@@ -8,17 +8,10 @@ import { ToolCatalog } from '../runtime/tool-catalog.ts';
 import { readImprovementOutcome } from '../storage/audit-evidence.ts';
 import { ImprovementBudget } from './improvement-budget.ts';
 import type { ImprovementEvents } from './improvement-events.ts';
-import {
-  evaluationOf,
-  proposal,
-  registryWithTool,
-  reportOf,
-  scriptedRewriter,
-  V2,
-} from './improvement-fakes.test-support.ts';
 import { ImprovementLease } from './improvement-lease.ts';
 import { type ImprovementOptions, resolveImprovementOptions } from './improvement-options.ts';
 import { PromotionWatch } from './promotion-watch.ts';
+import { evaluationOf, proposal, registryWithTool, reportOf, scriptedRewriter, V2 } from './test-fakes.ts';
 import { ToolImprover } from './tool-improver.ts';
 
 /**

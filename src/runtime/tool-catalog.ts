@@ -5,7 +5,7 @@ import type { GenerationValidator } from '../generation/tool-generator.ts';
 import type { ToolRegistry } from '../registry/tool-registry.ts';
 import type { ToolVersion } from '../storage/records.ts';
 
-/** A tool as the agent serves it: the active version and what is needed to call it. */
+/** A tool as the runtime serves it: the active version and what is needed to call it. */
 export interface ManagedTool {
   readonly name: string;
   readonly description: string;

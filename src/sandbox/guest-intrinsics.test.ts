@@ -4,8 +4,8 @@
  * and every property (values, getters, setters) of every shared object reached, from the
  * global object too. The test fails on any shared object left unfrozen, and on any global or
  * shared object whose own properties differ from the manifest in guest-intrinsics.ts, so a
- * QuickJS upgrade that adds a built-in fails here until the prelude's intrinsic list and the
- * manifest are updated.
+ * QuickJS upgrade that adds a built-in fails here until the guest's intrinsic list
+ * (`intrinsicRoots` in guest/hardening.ts) and the manifest are updated.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { intrinsicsManifest } from './guest-intrinsics.ts';

@@ -7,7 +7,7 @@
  *
  * It pins down what the sandbox offers: removed APIs (SharedArrayBuffer, Atomics,
  * FinalizationRegistry, ArrayBuffer resize/transfer) are absent, and a QuickJS upgrade that adds
- * a global or a method fails that test until this manifest, and the prelude's intrinsic list
+ * a global or a method fails that test until this manifest, and the guest's intrinsic list
  * (`intrinsicRoots` in guest/hardening.ts) when the new object is reached in a new way, are
  * updated. Regenerate by printing the walk's `shapes` report. QuickJS as shipped by
  * quickjs-emscripten 0.32.0 (release-sync variant).
