@@ -19,7 +19,10 @@ export interface ZodSchemaLike {
   readonly _zod: unknown;
 }
 
-/** An input example for a new tool; it becomes a regression case (origin `example`). */
+/**
+ * An input example for a new tool. `exampleCases` (or `RegressionRunner.prepareCases`) turns it
+ * into a regression case (origin `example`); the agent's `addTool` and `request_new_tool` do.
+ */
 export interface ToolExample {
   /** The input passed to the tool. */
   input: JsonValue;
@@ -50,7 +53,10 @@ export interface ToolDefinition {
    * @default false
    */
   sideEffects?: boolean;
-  /** Input/output examples; each becomes a regression case. */
+  /**
+   * Input/output examples, counted in the creation's audit entry. Store them as regression cases
+   * by passing `exampleCases(examples)` as `testCases` (the agent does).
+   */
   examples?: ToolExample[];
 }
 
