@@ -246,6 +246,19 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       events: this,
     });
 
+    // --- the runtime: every call runs here and is handed to the loop -------------------------------
+    this.#runtime = new ToolRuntime({
+      catalog: this.#catalog,
+      sandbox,
+      memory: this.memory,
+      events: this,
+      ...secrets,
+      capabilities,
+      afterCall: (toolName, version, input, outcome) =>
+        this.#improver.afterCall(toolName, version, input, outcome),
+      inline: this.improvement.mode === 'inline',
+    });
+
     // --- the improvement loop: evaluation, policy, lease, rewrite → validate → gate, shadow,
     // approval, promotion, watch and rollback, budget ----------------------------------------------
     this.#improver = new ToolImprover({
@@ -255,7 +268,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       gate: this.regression,
       rewriter,
       validator: this.#validator,
-      sandbox,
+      runtime: this.#runtime,
       catalog: this.#catalog,
       events: this,
       lease: new ImprovementLease({
@@ -282,21 +295,6 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       captureEnabled: options.capture?.inputs === true && options.capture?.outputs === true,
       instanceId: this.instanceId,
       logger: options.logger,
-      ...secrets,
-      capabilities,
-    });
-
-    // --- the runtime: every call runs here and is handed to the loop -------------------------------
-    this.#runtime = new ToolRuntime({
-      catalog: this.#catalog,
-      sandbox,
-      memory: this.memory,
-      events: this,
-      ...secrets,
-      capabilities,
-      afterCall: (toolName, version, input, outcome) =>
-        this.#improver.afterCall(toolName, version, input, outcome),
-      inline: this.improvement.mode === 'inline',
     });
 
     this.#aiTools = new AiSdkTools({

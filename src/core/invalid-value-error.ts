@@ -46,10 +46,8 @@ export interface InvalidValueErrorOptions {
  *
  * @example
  * ```ts
- * try {
- *   new PerformanceMemory({ storage, window: 0 });
- * } catch (error) {
- *   if (InvalidValueError.isInstance(error)) console.error(`${error.field}: expected ${error.expected}`);
+ * function problemOf(error: unknown): string | undefined {
+ *   return InvalidValueError.isInstance(error) ? `${error.field}: expected ${error.expected}` : undefined;
  * }
  * ```
  */

@@ -61,7 +61,7 @@ export interface FormatIssueOptions {
  * @example
  * ```ts
  * const result = new CodeValidator().validate(source, { name: 'add' });
- * if (!result.ok) console.error(result.issues.map((issue) => formatIssue(issue)).join('\n'));
+ * const problems = result.ok ? [] : result.issues.map((issue) => formatIssue(issue)); // one line each
  * ```
  */
 export function formatIssue(issue: ValidationIssue, options: FormatIssueOptions = {}): string {

@@ -136,7 +136,7 @@ export type ImproveVersionResult =
  *   toolName: 'convert_currency', version: evaluation.version, evaluation,
  *   rewriter: new HardeningRewriter(), gate: runner, tools: registry,
  * });
- * if (result.ok) console.log(result.candidate.source);
+ * const source = result.ok ? result.candidate.source : undefined; // or result.reasons: why not
  */
 export async function improveVersion(options: ImproveVersionOptions): Promise<ImproveVersionResult> {
   const { toolName, version, evaluation, rewriter, gate, tools, abortSignal } = options;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ToolRuntime, type ToolRuntimeParts } from '../runtime/tool-runtime.ts';
 import { ShadowPhase } from './shadow-phase.ts';
 import { evaluationOf, proposal, reportOf, V2 } from './test-fakes.ts';
 
@@ -12,20 +13,38 @@ const catalog = {
   get: () => ({ version: { capabilities: { network: ['api.example.com'], secrets: ['TOKEN'] } } }) as never,
 };
 
+/** The real runtime over a fake sandbox (its `run` is what the shadow phase calls). */
+function runtimeOver(
+  sandbox: ToolRuntimeParts['sandbox'],
+  parts: Pick<ToolRuntimeParts, 'secrets' | 'capabilities'> = {},
+): ToolRuntime {
+  return new ToolRuntime({
+    catalog,
+    sandbox,
+    memory: { record: () => undefined as never },
+    events: { emit: () => true },
+    ...parts,
+  });
+}
+
 describe('ShadowPhase', () => {
   it('runs the candidate on the next live inputs of the shadowed version with its grant, then asks the gate', async () => {
     const seen: unknown[] = [];
     const phase = new ShadowPhase({
-      sandbox: {
-        runDetailed: async (call, input) => {
-          seen.push({ source: call.source, allow: call.network?.allow, secrets: call.secrets, input });
-          return { value: 1, denials: [], startupMs: 0 } as never;
+      runtime: runtimeOver(
+        {
+          runDetailed: async (call, input) => {
+            seen.push({ source: call.source, allow: call.network?.allow, secrets: call.secrets, input });
+            return { value: 1, denials: [], startupMs: 0 } as never;
+          },
         },
-      },
+        {
+          secrets: { TOKEN: 't' },
+          capabilities: async (_name, stored) => ({ network: stored.network, secrets: stored.secrets ?? [] }),
+        },
+      ),
       catalog,
       calls: 2,
-      secrets: { TOKEN: 't' },
-      capabilities: async (_name, stored) => ({ network: stored.network, secrets: stored.secrets ?? [] }),
     });
     expect(phase.observe('add', 1, { a: 1 }, { success: true, latencyMs: 1 })).toBeUndefined(); // nothing started
     phase.start('add', run);
@@ -46,10 +65,10 @@ describe('ShadowPhase', () => {
 
   it('counts a denial the candidate caught as a failure and names the host', async () => {
     const phase = new ShadowPhase({
-      sandbox: {
+      runtime: runtimeOver({
         runDetailed: async () =>
           ({ value: 1, denials: [{ target: 'evil.example:443' }], startupMs: 0 }) as never,
-      },
+      }),
       catalog,
       calls: 1,
     });

@@ -1,11 +1,7 @@
 import type { Evaluation } from '../evaluation/evaluation.ts';
 import { type CallOutcome, type ShadowVerdict, shadowGate } from '../regression/shadow-gate.ts';
 import type { ToolCatalog } from '../runtime/tool-catalog.ts';
-import type { GrantedCapabilities } from '../runtime/tool-runtime.ts';
-import type { Sandbox } from '../sandbox/sandbox.ts';
-import { SandboxError } from '../sandbox/sandbox-error.ts';
-import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
-import type { ToolCapabilities } from '../storage/records.ts';
+import type { ToolRuntime } from '../runtime/tool-runtime.ts';
 import type { ImprovementCandidate } from './improve-version.ts';
 
 /** A candidate that passed the regression gate, waiting for its shadow verdict. */
@@ -22,16 +18,12 @@ export interface ShadowRun {
 
 /** What the shadow phase works with; the improvement loop builds it. */
 export interface ShadowPhaseParts {
-  /** Runs the candidate. Never the host. */
-  readonly sandbox: Pick<Sandbox, 'runDetailed'>;
+  /** Runs the candidate in the sandbox with the app's grant and secrets, recording nothing. */
+  readonly runtime: Pick<ToolRuntime, 'run'>;
   /** The served version, whose capabilities the candidate gets. */
   readonly catalog: Pick<ToolCatalog, 'get'>;
   /** Live inputs per candidate. */
   readonly calls: number;
-  /** The app's secrets, for candidates that read some. */
-  readonly secrets?: SecretSource;
-  /** Narrows the stored capabilities (the app's current grant). */
-  readonly capabilities?: (toolName: string, capabilities: ToolCapabilities) => Promise<GrantedCapabilities>;
 }
 
 interface Phase {
@@ -82,42 +74,18 @@ export class ShadowPhase {
     phase: Phase,
     input: object,
   ): Promise<{ run: ShadowRun; verdict: ShadowVerdict } | undefined> {
-    const { sandbox, catalog } = this.#parts;
-    const started = performance.now();
-    let success = true;
-    let denied: string | undefined;
-    let startupMs = 0;
-    try {
-      const stored: ToolCapabilities = catalog.get(toolName)?.version.capabilities ?? { network: [] };
-      const granted = this.#parts.capabilities
-        ? await this.#parts.capabilities(toolName, stored)
-        : { network: stored.network, secrets: stored.secrets ?? [] };
-      const result = await sandbox.runDetailed(
-        {
-          source: phase.run.candidate.source,
-          entry: toolName,
-          network: { allow: granted.network },
-          ...(granted.secrets.length > 0
-            ? { secrets: await resolveSecretValues(granted.secrets, this.#parts.secrets) }
-            : {}),
-        },
-        input,
-      );
-      startupMs = result.startupMs;
-      // A candidate that was refused a capability failed this call even if it caught the error.
-      if (result.denials.length > 0) {
-        success = false;
-        denied = result.denials[0]?.target;
-      }
-    } catch (error) {
-      success = false;
-      denied = (error as { denials?: readonly { target: string }[] }).denials?.[0]?.target;
-      startupMs = SandboxError.isInstance(error) ? error.startupMs : 0;
-    }
+    const capabilities = this.#parts.catalog.get(toolName)?.version.capabilities ?? { network: [] };
+    const outcome = await this.#parts.runtime.run(toolName, input, {
+      source: phase.run.candidate.source,
+      capabilities,
+    });
+    // A candidate that was refused a capability failed this call even if it caught the error.
+    const denied = outcome.denials[0]?.target;
+    const success = outcome.failure === undefined && outcome.denials.length === 0;
     phase.shadowed.push({
       success,
       // The candidate's first shadow call builds its QuickJS instance: start-up, not latency.
-      latencyMs: Math.max(0, performance.now() - started - startupMs),
+      latencyMs: outcome.latencyMs,
       ...(denied === undefined ? {} : { denied }),
     });
     if (phase.shadowed.length < this.#parts.calls || this.#phases.get(toolName) !== phase) return undefined;

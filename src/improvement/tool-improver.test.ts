@@ -5,6 +5,7 @@ import type { Evaluation } from '../evaluation/evaluation.ts';
 import { CodeValidator } from '../generation/code-validator.ts';
 import type { ToolRegistry } from '../registry/tool-registry.ts';
 import { ToolCatalog } from '../runtime/tool-catalog.ts';
+import { ToolRuntime } from '../runtime/tool-runtime.ts';
 import { readImprovementOutcome } from '../storage/audit-evidence.ts';
 import { ImprovementBudget } from './improvement-budget.ts';
 import type { ImprovementEvents } from './improvement-events.ts';
@@ -67,12 +68,18 @@ async function loop(options: {
     },
     rewriter: scriptedRewriter(options.answers ?? [proposal(V2, 50)]),
     validator: new CodeValidator(),
-    sandbox: {
-      runDetailed: async () => {
-        if (shadowOutcomes.shift() === false) throw Object.assign(new Error('boom'), { code: 'TOOL_ERROR' });
-        return { value: 3, denials: [], startupMs: 0, logs: [] } as never;
+    runtime: new ToolRuntime({
+      catalog,
+      sandbox: {
+        runDetailed: async () => {
+          if (shadowOutcomes.shift() === false)
+            throw Object.assign(new Error('boom'), { code: 'TOOL_ERROR' });
+          return { value: 3, denials: [], startupMs: 0, logs: [] } as never;
+        },
       },
-    },
+      memory: { record: () => undefined as never },
+      events: { emit: () => true },
+    }),
     catalog,
     events,
     lease: new ImprovementLease({ store: {}, holder: 'me', ttlMs: 1000 }),

@@ -1,3 +1,4 @@
+import { errorInfo } from '../core/error-info.ts';
 import type { Logger } from '../core/logger.ts';
 import type { TypedEmitter } from '../core/typed-emitter.ts';
 import type { Evaluation } from '../evaluation/evaluation.ts';
@@ -12,11 +13,9 @@ import type { HarvestSource } from '../regression/regression-runner.ts';
 import type { CallOutcome, ShadowResult, ShadowVerdict } from '../regression/shadow-gate.ts';
 import type { Rewriter } from '../rewriting/rewriter.ts';
 import type { ToolCatalog } from '../runtime/tool-catalog.ts';
-import type { GrantedCapabilities } from '../runtime/tool-runtime.ts';
-import type { Sandbox } from '../sandbox/sandbox.ts';
-import type { SecretSource } from '../sandbox/sandbox-secrets.ts';
+import type { ToolRuntime } from '../runtime/tool-runtime.ts';
 import type { ImprovementEvidence } from '../storage/audit-evidence.ts';
-import type { JsonObject, ToolCapabilities } from '../storage/records.ts';
+import type { JsonObject, ToolRecord } from '../storage/records.ts';
 import {
   type AttemptRejection,
   type ImprovementCandidate,
@@ -76,8 +75,8 @@ export interface ToolImproverParts {
   readonly rewriter: Rewriter;
   /** Checks proposals before the gate. */
   readonly validator: GenerationValidator;
-  /** Runs candidates in shadow. Never the host. */
-  readonly sandbox: Pick<Sandbox, 'runDetailed'>;
+  /** Runs candidates in shadow (sandboxed, with the app's grant and secrets, recording nothing). */
+  readonly runtime: Pick<ToolRuntime, 'run'>;
   /** The versions being served; updated on promotion. */
   readonly catalog: Pick<ToolCatalog, 'get' | 'set' | 'refresh'>;
   /** Where the loop's events go. */
@@ -100,10 +99,6 @@ export interface ToolImproverParts {
   readonly instanceId: string;
   /** Where unexpected failures are reported. */
   readonly logger: Logger | undefined;
-  /** The app's secrets, for shadow runs of tools that read some. */
-  readonly secrets?: SecretSource;
-  /** Narrows a version's capabilities for shadow runs (the agent's current creation grant). */
-  readonly capabilities?: (toolName: string, capabilities: ToolCapabilities) => Promise<GrantedCapabilities>;
 }
 
 /**
@@ -127,11 +122,9 @@ export class ToolImprover {
   constructor(parts: ToolImproverParts) {
     this.#parts = parts;
     this.#shadow = new ShadowPhase({
-      sandbox: parts.sandbox,
+      runtime: parts.runtime,
       catalog: parts.catalog,
       calls: parts.options.shadowCalls,
-      ...(parts.secrets === undefined ? {} : { secrets: parts.secrets }),
-      ...(parts.capabilities === undefined ? {} : { capabilities: parts.capabilities }),
     });
   }
 
@@ -228,8 +221,8 @@ export class ToolImprover {
       return;
     }
     state.firstFailing ??= { calls: state.calls, at: Date.now() };
-    const skip = await this.#guard(toolName, version, state);
-    if (skip) return this.#skip(toolName, version, skip);
+    const guarded = await this.#guard(toolName, version, state);
+    if ('skip' in guarded) return this.#skip(toolName, version, guarded.skip);
     if (!(await lease.acquire(toolName))) {
       return this.#skip(toolName, version, {
         reason: 'leased',
@@ -238,7 +231,7 @@ export class ToolImprover {
     }
     // The lease may have been released by an instance that just promoted: check again. Without
     // shared leases (one process) the guard's read above is current.
-    const current = lease.shared ? await this.#parts.registry.find(toolName) : undefined;
+    const current = lease.shared ? await this.#parts.registry.find(toolName) : guarded.record;
     if (current !== undefined && current.activeVersion !== version) {
       await lease.release(toolName);
       await catalog.refresh(toolName);
@@ -250,7 +243,7 @@ export class ToolImprover {
     state.improving = true;
     let handedOver = false;
     try {
-      handedOver = await this.#improve(toolName, version, evaluation);
+      handedOver = await this.#improve(toolName, version, evaluation, current?.counters.rewrites ?? 0);
     } finally {
       if (!handedOver) {
         state.improving = false;
@@ -259,8 +252,15 @@ export class ToolImprover {
     }
   }
 
-  /** The policy's guards, with the facts they need read from storage only when they are needed. */
-  async #guard(toolName: string, version: number, state: ToolState): Promise<ImprovementSkip | null> {
+  /**
+   * The policy's guards, with the facts they need read from storage only when they are needed.
+   * Passed: the tool's record as the guards read it.
+   */
+  async #guard(
+    toolName: string,
+    version: number,
+    state: ToolState,
+  ): Promise<{ skip: ImprovementSkip } | { record: ToolRecord | undefined }> {
     const { options, registry, catalog, budget, watch } = this.#parts;
     const local = checkLocalGuards(version, {
       improving: state.improving,
@@ -268,7 +268,7 @@ export class ToolImprover {
       servedVersion: catalog.get(toolName)?.version.version,
       noCandidateAt: state.noCandidateAt,
     });
-    if (local) return local;
+    if (local) return { skip: local };
     const record = await registry.find(toolName);
     // Another process promoted or rolled back and its notice has not arrived yet.
     if (record && record.activeVersion !== version) await catalog.refresh(toolName);
@@ -279,13 +279,21 @@ export class ToolImprover {
         : {}),
       ...(options.maxTokensPerDay !== undefined ? { tokensSpentToday: await budget.spentToday() } : {}),
     };
-    return checkStoredGuards(toolName, version, facts, state, options, Date.now());
+    const skip = checkStoredGuards(toolName, version, facts, state, options, Date.now());
+    return skip ? { skip } : { record };
   }
 
-  /** Runs the attempts; returns true when a shadow phase took over the improvement. */
-  async #improve(toolName: string, version: number, evaluation: Evaluation): Promise<boolean> {
+  /**
+   * Runs the attempts (`before`: the tool's improvements so far); returns true when a shadow
+   * phase took over the improvement.
+   */
+  async #improve(
+    toolName: string,
+    version: number,
+    evaluation: Evaluation,
+    before: number,
+  ): Promise<boolean> {
     const { registry, gate, rewriter, validator, events, options, memory, lease } = this.#parts;
-    const before = (await registry.find(toolName))?.counters.rewrites ?? 0;
     events.emit('improvement:started', {
       toolName,
       version,
@@ -293,16 +301,7 @@ export class ToolImprover {
       rewriter: rewriter.name,
       rewrites: before + 1,
     });
-    const attemptFailed = (rejection: AttemptRejection) =>
-      events.emit('improvement:attempt-failed', {
-        toolName,
-        version,
-        attempt: rejection.attempt,
-        stage: rejection.stage,
-        reasons: rejection.reasons,
-        codes: rejection.codes,
-        ...(rejection.proposal ? { author: rejection.proposal.author } : {}),
-      });
+    const attemptFailed = (rejection: AttemptRejection) => this.#attemptFailed(toolName, version, rejection);
     const result = await improveVersion({
       toolName,
       version,
@@ -362,8 +361,8 @@ export class ToolImprover {
       codes.push(...outcome.codes);
       await this.#failed(toolName, version, result.attempts, reasons, result.tokens, codes);
     } catch (error) {
-      const code = errorCode(error);
-      reasons.push(`error: ${code}: ${error instanceof Error ? error.message : String(error)}`);
+      const { code, message } = errorInfo(error);
+      reasons.push(`error: ${code}: ${message}`);
       codes.push(code);
       await this.#failed(toolName, version, result.attempts, reasons, result.tokens, codes, error);
     }
@@ -512,6 +511,19 @@ export class ToolImprover {
     return 'promoted';
   }
 
+  /** `improvement:attempt-failed` for one rejected attempt of the improvement of `version`. */
+  #attemptFailed(toolName: string, version: number, rejection: AttemptRejection): void {
+    this.#parts.events.emit('improvement:attempt-failed', {
+      toolName,
+      version,
+      attempt: rejection.attempt,
+      stage: rejection.stage,
+      reasons: rejection.reasons,
+      codes: rejection.codes,
+      ...(rejection.proposal ? { author: rejection.proposal.author } : {}),
+    });
+  }
+
   /** The shadow gate decided: promote (approval, compare-and-swap) or record the rejection. */
   async #afterShadow(toolName: string, run: ShadowRun, verdict: ShadowVerdict): Promise<void> {
     const { baseVersion, evaluation, candidate, tokens } = run;
@@ -521,19 +533,15 @@ export class ToolImprover {
           ? { stage: 'shadow', reasons: verdict.reasons, codes: verdict.codes }
           : await this.#finish(toolName, baseVersion, evaluation, candidate, tokens, verdict.result);
       if (outcome !== 'promoted') {
-        this.#parts.events.emit('improvement:attempt-failed', {
-          toolName,
-          version: baseVersion,
+        this.#attemptFailed(toolName, baseVersion, {
           attempt: candidate.attempt,
-          stage: outcome.stage,
-          reasons: outcome.reasons,
-          codes: outcome.codes,
-          author: candidate.proposal.author,
+          ...outcome,
+          proposal: candidate.proposal,
         });
         await this.#failed(toolName, baseVersion, candidate.attempt, outcome.reasons, tokens, outcome.codes);
       }
     } catch (error) {
-      const code = errorCode(error);
+      const { code } = errorInfo(error);
       await this.#failed(
         toolName,
         baseVersion,
@@ -548,10 +556,4 @@ export class ToolImprover {
       await this.#parts.lease.release(toolName);
     }
   }
-}
-
-/** The stable code of an error: a SiaError's `code`, else `ERROR`. */
-function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code !== '' ? code : 'ERROR';
 }

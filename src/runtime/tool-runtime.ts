@@ -22,6 +22,30 @@ export interface GrantedCapabilities {
   readonly secrets: string[];
 }
 
+/** What {@link ToolRuntime.run} runs: a source with the capabilities stored for it. */
+export interface VersionToRun {
+  /** The tool's source. */
+  readonly source: string;
+  /** The capabilities stored with the version; the app's grant narrows them. */
+  readonly capabilities: ToolCapabilities;
+  /** Pins the run to its own QuickJS instance (see `SandboxCall.isolationKey`). */
+  readonly isolationKey?: string;
+}
+
+/** How one sandboxed run of a tool went ({@link ToolRuntime.run}). */
+export interface SandboxOutcome {
+  /** The tool's result (`undefined` on failure). */
+  readonly value: unknown;
+  /** Why it failed (a sandbox code such as `TOOL_ERROR` and its message), or `undefined`. */
+  readonly failure: { readonly code: string; readonly message: string; readonly error: unknown } | undefined;
+  /** Network requests the sandbox refused, also when the tool caught the error. */
+  readonly denials: readonly SandboxDenial[];
+  /** Sandbox start-up waited for, ms (not part of `latencyMs`). */
+  readonly startupMs: number;
+  /** The run's latency, ms, without start-up. */
+  readonly latencyMs: number;
+}
+
 /** Everything the runtime works with; the agent builds it. */
 export interface ToolRuntimeParts {
   /** The active version of every tool. */
@@ -101,38 +125,12 @@ export class ToolRuntime {
       return { ok: false, error: new ToolInputError(toolName, details) };
     }
     const startedAt = Date.now();
-    const started = performance.now();
-    let value: unknown;
-    let failure: { code: string; message: string; error: unknown } | undefined;
-    let denials: readonly SandboxDenial[] = [];
-    // Sandbox start-up (a new pool's WebAssembly, a tool's first QuickJS instance) is not the call.
-    let startupMs = 0;
-    try {
-      const granted = await this.#granted(toolName, version.capabilities);
-      const result = await this.#parts.sandbox.runDetailed(
-        {
-          source: version.source,
-          entry: toolName,
-          network: { allow: granted.network },
-          ...(granted.secrets.length > 0
-            ? { secrets: await resolveSecretValues(granted.secrets, this.#parts.secrets) }
-            : {}),
-          // Each tool version runs in its own QuickJS instance (added to the derived key).
-          isolationKey: `${toolName}@${version.version}`,
-        },
-        input,
-      );
-      value = result.value;
-      denials = result.denials;
-      startupMs = result.startupMs;
-    } catch (error) {
-      failure = { ...errorInfo(error), error };
-      if (SandboxError.isInstance(error)) {
-        denials = error.denials;
-        startupMs = error.startupMs;
-      }
-    }
-    const latencyMs = Math.max(0, performance.now() - started - startupMs);
+    const { value, failure, denials, startupMs, latencyMs } = await this.run(toolName, input, {
+      source: version.source,
+      capabilities: version.capabilities,
+      // Each tool version runs in its own QuickJS instance (added to the derived key).
+      isolationKey: `${toolName}@${version.version}`,
+    });
     this.#parts.memory.record({
       toolName,
       version: version.version,
@@ -174,6 +172,41 @@ export class ToolRuntime {
       };
     }
     return { ok: true, value, version: version.version };
+  }
+
+  /**
+   * Runs `source` as the tool `toolName` on `input` in the sandbox, with the capabilities the app
+   * grants from `capabilities` and the secrets they name; records nothing and never throws. The
+   * latency leaves out sandbox start-up. `execute` uses it for served calls; the shadow phase
+   * for a candidate beside them.
+   */
+  async run(toolName: string, input: object, version: VersionToRun): Promise<SandboxOutcome> {
+    const started = performance.now();
+    // Sandbox start-up (a new pool's WebAssembly, a tool's first QuickJS instance) is not the call.
+    let startupMs = 0;
+    try {
+      const granted = await this.#granted(toolName, version.capabilities);
+      const result = await this.#parts.sandbox.runDetailed(
+        {
+          source: version.source,
+          entry: toolName,
+          network: { allow: granted.network },
+          ...(granted.secrets.length > 0
+            ? { secrets: await resolveSecretValues(granted.secrets, this.#parts.secrets) }
+            : {}),
+          ...(version.isolationKey === undefined ? {} : { isolationKey: version.isolationKey }),
+        },
+        input,
+      );
+      startupMs = result.startupMs;
+      const latencyMs = Math.max(0, performance.now() - started - startupMs);
+      return { value: result.value, failure: undefined, denials: result.denials, startupMs, latencyMs };
+    } catch (error) {
+      const denials = SandboxError.isInstance(error) ? error.denials : [];
+      startupMs = SandboxError.isInstance(error) ? error.startupMs : 0;
+      const latencyMs = Math.max(0, performance.now() - started - startupMs);
+      return { value: undefined, failure: { ...errorInfo(error), error }, denials, startupMs, latencyMs };
+    }
   }
 
   async #granted(toolName: string, stored: ToolCapabilities): Promise<GrantedCapabilities> {

@@ -190,7 +190,7 @@ export function readEvaluationCalls(entry: AuditEntry): number | null {
 
 /** The tokens an `improvement:finished` entry spent (0 for any other entry or unreadable evidence). */
 export function improvementTokens(entry: AuditEntry): number {
-  return entry.type === IMPROVEMENT_AUDIT_TYPE ? (asNumber(asObject(entry.evidence)?.tokens) ?? 0) : 0;
+  return readImprovementOutcome(entry)?.tokens ?? 0;
 }
 
 function evaluationSummary(value: JsonValue | undefined): AuditedVersionChange['evaluation'] {
