@@ -1,12 +1,20 @@
 /**
  * Regression gate benchmark (`npm run bench regression`).
  *
- * One full gate (validation excluded) of a trivial tool: 20 cases × 3 repeats, candidate and
- * baseline side by side in the sandbox, storage reads included. Printed beside the cost of
- * running the same 20 calls directly through the sandbox, measured in the same run.
- * Target: ≤ 50 ms per gate.
+ * 1. One full gate (validation excluded) of a trivial tool: 20 cases × 3 repeats, candidate and
+ *    baseline side by side in the sandbox, storage reads included. Printed beside the cost of
+ *    running the same 20 calls directly through the sandbox, measured in the same run.
+ *    Target: ≤ 50 ms per gate.
+ * 2. A 20-case gate of a tool that fetches from a loopback server answering after 8 ms (it waits
+ *    on I/O, so cases can overlap), with the default concurrency (the sandbox's workers) and
+ *    with `concurrency: 1`. Printed against the sequential floor, computed as cases × repeats ×
+ *    2 sides × the server's delay (what one-by-one runs cannot go below); the `concurrency: 1`
+ *    row, measured in the same run, shows how close to that floor one-by-one runs are.
+ *    Target on 2 cores: default concurrency ≤ 0.6× the floor.
  */
-import { measure, printTable } from '../../test/support/benchmark.ts';
+
+import { type Measurement, measure, printTable } from '../../test/support/benchmark.ts';
+import { startTestServer } from '../../test/support/http-server.ts';
 import { ToolRegistry } from '../registry/tool-registry.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
@@ -49,4 +57,93 @@ printTable('Regression gate (trivial tool)', [direct, gate], {
   baseline: direct.name,
   notes: { [gate.name]: `target ≤ 50 ms: ${gate.medianMicros <= 50_000 ? 'met' : 'NOT met'}` },
 });
+
+// 20-case gate of a fetching tool.
+const delayMs = 8;
+const cases = 20;
+const server = await startTestServer((request, response) => {
+  const n = Number(new URL(request.url ?? '/', 'http://localhost').searchParams.get('n'));
+  setTimeout(() => {
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ n }));
+  }, delayMs);
+});
+const fetching = (variant: string) => `async function fetch_double({ n }) {
+  const response = await fetch(${JSON.stringify(`${server.origin}/value`)} + '?n=' + n);
+  ${variant}
+}`;
+await registry.create({
+  name: 'fetch_double',
+  description: 'doubles n, fetched',
+  inputSchema: { type: 'object' },
+  source: fetching('return (await response.json()).n * 2;'),
+  // The sandbox allows nothing by default: the tool's grant lets it reach the loopback server.
+  capabilities: { network: [server.hostPort] },
+});
+const fetchCandidate = fetching('const { n: value } = await response.json(); return value + value;');
+// Default options apart from held-out cases (irrelevant here) and a latency slack that keeps
+// scheduling noise on a busy machine from turning the verdict (checked below) into SLOWER.
+const fetchRunners = {
+  concurrent: new RegressionRunner({ storage, sandbox, heldOutFraction: 0, latencyMarginMs: 1_000 }),
+  sequential: new RegressionRunner({
+    storage,
+    sandbox,
+    heldOutFraction: 0,
+    latencyMarginMs: 1_000,
+    concurrency: 1,
+  }),
+};
+for (let n = 0; n < cases; n += 1) {
+  await fetchRunners.concurrent.addCase('fetch_double', {
+    input: { n },
+    expect: { equals: n * 2 },
+    description: `case ${n}`,
+  });
+}
+const { repeats, concurrency } = fetchRunners.concurrent.options;
+const floorMicros = cases * repeats * 2 * delayMs * 1000;
+const floor: Measurement = {
+  name: 'sequential floor',
+  medianMicros: floorMicros,
+  minMicros: floorMicros,
+  maxMicros: floorMicros,
+  operations: 1,
+  trials: 1,
+};
+const gateOf = async (runner: RegressionRunner) => {
+  const report = await runner.run('fetch_double', fetchCandidate);
+  if (report.verdict !== 'promote') throw new Error(`benchmark gate rejected: ${report.reasons.join('; ')}`);
+};
+const fetchConcurrent = await measure(
+  `20-case gate of a fetching tool, concurrency ${concurrency} (default)`,
+  () => gateOf(fetchRunners.concurrent),
+  { operations: 1, trials: 5, warmup: 1 },
+);
+const fetchSequential = await measure(
+  '20-case gate of a fetching tool, concurrency 1',
+  () => gateOf(fetchRunners.sequential),
+  { operations: 1, trials: 5, warmup: 1 },
+);
+// What the network alone costs here, one request after another from the host (no sandbox):
+// above the computed floor by the HTTP round trips and timer lateness of a busy machine.
+const hostFetches = await measure(
+  `${cases * repeats * 2} host fetches of the server, one by one (no sandbox)`,
+  async () => {
+    for (let index = 0; index < cases * repeats * 2; index += 1)
+      await (await fetch(`${server.origin}/value?n=${index}`)).json();
+  },
+  { operations: 1, trials: 5, warmup: 1 },
+);
+const ratio = fetchConcurrent.medianMicros / floorMicros;
+printTable(
+  `Regression gate of a fetching tool (${sandbox.capacity} workers; sequential floor computed: ${cases} cases × ${repeats} repeats × 2 sides × ${delayMs} ms server delay)`,
+  [floor, hostFetches, fetchSequential, fetchConcurrent],
+  {
+    baseline: floor.name,
+    notes: {
+      [fetchConcurrent.name]: `target ≤ 0.6× floor: ${ratio <= 0.6 ? 'met' : 'NOT met'}; ${(fetchConcurrent.medianMicros / fetchSequential.medianMicros).toFixed(3)}× concurrency 1`,
+    },
+  },
+);
+await server.close();
 await sandbox.close();
