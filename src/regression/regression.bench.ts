@@ -13,7 +13,7 @@
  *    Target on 2 cores: default concurrency ≤ 0.6× the floor.
  */
 
-import { type Measurement, measure, printTable } from '../../test/support/benchmark.ts';
+import { type Measurement, measure, median, printTable } from '../../test/support/benchmark.ts';
 import { startTestServer } from '../../test/support/http-server.ts';
 import { ToolRegistry } from '../registry/tool-registry.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
@@ -114,30 +114,27 @@ const gateOf = async (runner: RegressionRunner) => {
   const report = await runner.run('fetch_double', fetchCandidate);
   if (report.verdict !== 'promote') throw new Error(`benchmark gate rejected: ${report.reasons.join('; ')}`);
 };
-const fetchConcurrent = await measure(
-  `20-case gate of a fetching tool, concurrency ${concurrency} (default)`,
-  () => gateOf(fetchRunners.concurrent),
-  { operations: 1, trials: 5, warmup: 1 },
-);
-const fetchSequential = await measure(
-  '20-case gate of a fetching tool, concurrency 1',
-  () => gateOf(fetchRunners.sequential),
-  { operations: 1, trials: 5, warmup: 1 },
-);
 // What the network alone costs here, one request after another from the host (no sandbox):
-// above the computed floor by the HTTP round trips and timer lateness of a busy machine.
-const hostFetches = await measure(
-  `${cases * repeats * 2} host fetches of the server, one by one (no sandbox)`,
-  async () => {
-    for (let index = 0; index < cases * repeats * 2; index += 1)
-      await (await fetch(`${server.origin}/value?n=${index}`)).json();
-  },
-  { operations: 1, trials: 5, warmup: 1 },
-);
+// above the computed floor by the HTTP round trips and the timer lateness of a busy machine.
+const hostFetches = async () => {
+  for (let index = 0; index < cases * repeats * 2; index += 1)
+    await (await fetch(`${server.origin}/value?n=${index}`)).json();
+};
+const [hostFetchRow, fetchSequential, fetchConcurrent] = (await interleaved(
+  [
+    [`${cases * repeats * 2} host fetches of the server, one by one (no sandbox)`, hostFetches],
+    ['20-case gate of a fetching tool, concurrency 1', () => gateOf(fetchRunners.sequential)],
+    [
+      `20-case gate of a fetching tool, concurrency ${concurrency} (default)`,
+      () => gateOf(fetchRunners.concurrent),
+    ],
+  ],
+  7,
+)) as [Measurement, Measurement, Measurement];
 const ratio = fetchConcurrent.medianMicros / floorMicros;
 printTable(
   `Regression gate of a fetching tool (${sandbox.capacity} workers; sequential floor computed: ${cases} cases × ${repeats} repeats × 2 sides × ${delayMs} ms server delay)`,
-  [floor, hostFetches, fetchSequential, fetchConcurrent],
+  [floor, hostFetchRow, fetchSequential, fetchConcurrent],
   {
     baseline: floor.name,
     notes: {
@@ -147,3 +144,35 @@ printTable(
 );
 await server.close();
 await sandbox.close();
+
+/**
+ * Times each operation once per round, the rounds alternating which goes first, after one
+ * untimed warm-up round: load from other processes drifts over seconds, and interleaving makes
+ * the rows share it instead of one row getting a quiet spell and another a busy one.
+ */
+async function interleaved(
+  operations: readonly (readonly [string, () => Promise<void>])[],
+  rounds: number,
+): Promise<Measurement[]> {
+  const times = operations.map((): number[] => []);
+  for (let round = -1; round < rounds; round += 1) {
+    const order = operations.map((_, index) => index);
+    if (round % 2 === 1) order.reverse();
+    for (const index of order) {
+      const started = performance.now();
+      await (operations[index] as readonly [string, () => Promise<void>])[1]();
+      if (round >= 0) (times[index] as number[]).push((performance.now() - started) * 1000);
+    }
+  }
+  return operations.map(([name], index) => {
+    const micros = times[index] as number[];
+    return {
+      name,
+      medianMicros: median(micros),
+      minMicros: Math.min(...micros),
+      maxMicros: Math.max(...micros),
+      operations: 1,
+      trials: rounds,
+    };
+  });
+}
