@@ -29,6 +29,7 @@ describe('resolveRegressionRunnerOptions', () => {
       latencyMarginMs: 5,
       heldOutFraction: 0.2,
       timeoutMs: undefined,
+      concurrency: 1,
     });
     expect(Object.isFrozen(resolved)).toBe(true);
     expect(Object.keys(options)).toEqual(['storage', 'sandbox']);
@@ -43,6 +44,7 @@ describe('resolveRegressionRunnerOptions', () => {
       latencyMarginMs: 0,
       heldOutFraction: 0,
       timeoutMs: 250,
+      concurrency: 4,
     });
     expect(resolved).toEqual({
       repeats: 1,
@@ -50,7 +52,22 @@ describe('resolveRegressionRunnerOptions', () => {
       latencyMarginMs: 0,
       heldOutFraction: 0,
       timeoutMs: 250,
+      concurrency: 4,
     });
+  });
+
+  it('runs as many cases at once as the sandbox runs calls, 1 when it does not say', () => {
+    const storage = memoryStorage();
+    const concurrency = (capacity: number | undefined) =>
+      resolveRegressionRunnerOptions({ storage, sandbox: { ...sandbox, capacity } }).concurrency;
+    expect(concurrency(undefined)).toBe(1);
+    expect(concurrency(1)).toBe(1);
+    expect(concurrency(6)).toBe(6);
+    expect(concurrency(10_000)).toBe(256);
+    expect(
+      resolveRegressionRunnerOptions({ storage, sandbox: { ...sandbox, capacity: 6 }, concurrency: 2 })
+        .concurrency,
+    ).toBe(2);
   });
 
   it('refuses an invalid option, naming it and the value received', () => {
@@ -66,6 +83,11 @@ describe('resolveRegressionRunnerOptions', () => {
     ]);
     expect(refusal({ storage, sandbox, heldOutFraction: 1 })).toEqual(['heldOutFraction', 1]);
     expect(refusal({ storage, sandbox, timeoutMs: 0 })).toEqual(['timeoutMs', 0]);
+    expect(refusal({ storage, sandbox, concurrency: 0 })).toEqual(['concurrency', 0]);
+    expect(refusal({ storage, sandbox, concurrency: 2.5 })).toEqual(['concurrency', 2.5]);
+    expect(refusal({ storage, sandbox, concurrency: 257 })).toEqual(['concurrency', 257]);
+    expect(refusal({ storage, sandbox, concurrency: '2' })).toEqual(['concurrency', '2']);
+    expect(refusal({ storage, sandbox: { ...sandbox, capacity: 0 } })).toEqual(['sandbox.capacity', 0]);
     expect(refusal({ storage, sandbox, secrets: 'API_KEY' })).toEqual(['secrets', 'API_KEY']);
     expect(refusal({ storage, sandbox, capabilities: {} })).toEqual(['capabilities', {}]);
   });

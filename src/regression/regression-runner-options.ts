@@ -5,8 +5,14 @@ import type { SecretSource } from '../sandbox/sandbox-secrets.ts';
 import type { ToolCapabilities } from '../storage/records.ts';
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
 
-/** The part of a {@link Sandbox} the runner uses: `QuickJsSandbox` fits. */
-export type RegressionSandbox = Pick<Sandbox, 'runDetailed'>;
+/**
+ * The part of a {@link Sandbox} the runner uses: `QuickJsSandbox` fits. `capacity` (optional)
+ * sizes the default `concurrency`.
+ */
+export type RegressionSandbox = Pick<Sandbox, 'runDetailed' | 'capacity'>;
+
+/** The largest `concurrency` accepted (and the cap on a sandbox's `capacity` used as default). */
+const maxConcurrency = 256;
 
 /** Options of `RegressionRunner`. */
 export interface RegressionRunnerOptions {
@@ -45,6 +51,15 @@ export interface RegressionRunnerOptions {
    */
   readonly heldOutFraction?: number;
   /**
+   * How many cases run at the same time, spread over the sandbox's workers, between 1 and 256.
+   * Cases start in their stored order and the report lists them in that order whatever order
+   * they finish in; within a case, candidate and baseline runs still alternate one after the
+   * other. `1` runs the cases one after another.
+   * @default the sandbox's `capacity` (a `QuickJsSandbox`'s `workers`: one call runs per worker
+   *   at a time), or 1 for a sandbox that does not report one
+   */
+  readonly concurrency?: number;
+  /**
    * Deadline of each sandbox run, ms (at most 600 000).
    * @default the sandbox's own
    */
@@ -81,6 +96,8 @@ export interface ResolvedRegressionRunnerOptions {
   readonly heldOutFraction: number;
   /** Deadline of each sandbox run, ms; `undefined` leaves the sandbox's own. */
   readonly timeoutMs: number | undefined;
+  /** How many cases run at the same time. */
+  readonly concurrency: number;
 }
 
 /**
@@ -128,5 +145,19 @@ export function resolveRegressionRunnerOptions(
     heldOutFraction: numberOption('heldOutFraction', options.heldOutFraction ?? 0.2, 0, 0.9),
     timeoutMs:
       options.timeoutMs === undefined ? undefined : integerOption('timeoutMs', options.timeoutMs, 1, 600_000),
+    concurrency:
+      options.concurrency === undefined
+        ? defaultConcurrency(options.sandbox)
+        : integerOption('concurrency', options.concurrency, 1, maxConcurrency),
   });
+}
+
+/**
+ * One case in flight per call the sandbox runs at once: a case makes one sandbox call at a
+ * time, so this keeps every worker busy without queueing cases behind each other.
+ */
+function defaultConcurrency(sandbox: RegressionSandbox): number {
+  const capacity = sandbox.capacity;
+  if (capacity === undefined) return 1;
+  return Math.min(integerOption('sandbox.capacity', capacity, 1), maxConcurrency);
 }

@@ -21,6 +21,7 @@ import type {
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
 import { checkExpectation, type Expectation, parseExpectation } from './expectation.ts';
+import { mapBounded } from './map-bounded.ts';
 import { InvalidTestCaseError } from './regression-errors.ts';
 import type {
   RegressionCaseResult,
@@ -62,9 +63,17 @@ export interface RegressionCaseInput {
 export interface RegressionRunOptions {
   /** The version to compare against; `null` runs without a baseline. @default the active version */
   baselineVersion?: number | null;
-  /** Called after each case with the number of cases done and the total. */
+  /**
+   * Called once per case as it finishes, with the number of cases done so far (1, 2, … up to
+   * `total`) and the id of the case that just finished. With `concurrency` above 1 cases may
+   * finish out of their order, so `caseId`s come in finishing order (the report keeps case
+   * order); with `concurrency: 1` they come in case order. A throw stops the run like a failure.
+   */
   onProgress?: (progress: { done: number; total: number; caseId: number }) => void;
-  /** Stops between cases; the run rejects with the signal's reason. */
+  /**
+   * Stops starting cases; the cases already running finish (nothing is left running) and the
+   * run rejects with the signal's reason. An abort after the last case started does not reject.
+   */
   signal?: AbortSignal;
 }
 
@@ -99,6 +108,13 @@ interface SideRun {
   outputs: unknown[];
   errors: RunErrorInfo[];
   latencies: number[];
+}
+
+/** One case's result with the runs behind it, merged into the side totals in case order. */
+interface CaseOutcome {
+  result: RegressionCaseResult;
+  candidate: SideRun;
+  baseline: SideRun | null;
 }
 
 /**
@@ -206,7 +222,11 @@ export class RegressionRunner {
   /**
    * Runs every case of `toolName` against `candidateSource` and, in the same pass, against the
    * baseline version, in the sandbox with the tool's own capabilities, and returns the verdict.
-   * Candidate and baseline alternate run by run so both see the same conditions.
+   * Candidate and baseline alternate run by run within a case so both see the same conditions.
+   * Up to `concurrency` cases run at once (spread over the sandbox's workers), started in case
+   * order; the report is the same as a one-by-one run's: cases in their order, totals over
+   * all of them. When a case fails unexpectedly (e.g. `capabilities` or `secrets` throws) or
+   * the signal aborts, no further case starts, the running ones are awaited, and the run rejects.
    */
   async run(
     toolName: string,
@@ -243,18 +263,25 @@ export class RegressionRunner {
         `NO_TEST_CASES: "${toolName}" has no regression cases, so nothing shows the candidate is correct. Add cases with addCase(), examples, or harvest().`,
       );
     }
-    for (const [index, testCase] of cases.entries()) {
-      options.signal?.throwIfAborted();
-      const result = await this.#runCase(toolName, testCase, candidateSource, reference, baseline ?? null, {
-        candidate: candidateRuns,
-        baseline: baselineRuns,
-      });
+    const outcomes = await mapBounded(
+      cases,
+      (testCase) => this.#runCase(toolName, testCase, candidateSource, reference, baseline ?? null),
+      {
+        concurrency: this.options.concurrency,
+        signal: options.signal,
+        onDone: (index, done) =>
+          options.onProgress?.({ done, total: cases.length, caseId: (cases[index] as StoredTestCase).id }),
+      },
+    );
+    for (const [index, { result, candidate: candidateRun, baseline: baselineRun }] of outcomes.entries()) {
+      const testCase = cases[index] as StoredTestCase;
       results.push(result);
+      mergeInto(candidateRuns, candidateRun);
+      if (baselineRun) mergeInto(baselineRuns, baselineRun);
       if (!result.passed) {
         const code = result.reason?.startsWith('invalid case') ? 'INVALID_CASE' : 'CASE_FAILED';
         reasons.push(`${code}: case ${testCase.id} (${testCase.description}): ${result.reason}`);
       }
-      options.onProgress?.({ done: index + 1, total: cases.length, caseId: testCase.id });
     }
 
     const candidate = sideStats(null, candidateRuns);
@@ -365,8 +392,7 @@ export class RegressionRunner {
     candidateSource: string,
     reference: ToolVersion,
     baseline: ToolVersion | null,
-    totals: { candidate: SideRun; baseline: SideRun },
-  ): Promise<RegressionCaseResult> {
+  ): Promise<CaseOutcome> {
     const base = {
       id: testCase.id,
       description: testCase.description,
@@ -379,7 +405,11 @@ export class RegressionRunner {
       ({ expectation, determinism } = this.#readStored(testCase.expect));
     } catch (error) {
       const reason = `invalid case: ${error instanceof Error ? error.message : String(error)}`;
-      return { ...base, passed: false, reason, latencyMs: 0, output: null };
+      return {
+        result: { ...base, passed: false, reason, latencyMs: 0, output: null },
+        candidate: { outputs: [], errors: [], latencies: [] },
+        baseline: null,
+      };
     }
     const capabilities = this.#capabilities
       ? await this.#capabilities(toolName, reference.capabilities)
@@ -407,9 +437,6 @@ export class RegressionRunner {
         await this.#runOnce(call(source), input, side === 'candidate' ? candidate : baselineRun);
       }
     }
-    mergeInto(totals.candidate, candidate);
-    if (baseline) mergeInto(totals.baseline, baselineRun);
-
     const latencyMs = median(candidate.latencies);
     const failure = this.#judge(
       expectation,
@@ -441,7 +468,7 @@ export class RegressionRunner {
             }).passed,
         );
     }
-    return result;
+    return { result, candidate, baseline: baseline ? baselineRun : null };
   }
 
   #judge(

@@ -176,6 +176,15 @@ export class QuickJsSandbox implements Sandbox {
     };
   }
 
+  /**
+   * How many calls run at the same time: the number of worker threads (`options.workers`), each
+   * running one call at a time from start to result, waits on the network included. Further
+   * calls queue.
+   */
+  get capacity(): number {
+    return this.options.workers;
+  }
+
   /** Starts every worker now instead of on the first call; resolves when all are ready. */
   warmup(): Promise<void> {
     return this.#pool.warmup();

@@ -37,6 +37,11 @@ describe('QuickJsSandbox options', () => {
     expect(Object.isFrozen(sandbox.options.network.allow)).toBe(true);
   });
 
+  it('reports its capacity: one call at a time per worker', () => {
+    expect(new QuickJsSandbox().capacity).toBe(availableParallelism());
+    expect(new QuickJsSandbox({ workers: 3 }).capacity).toBe(3);
+  });
+
   it('copies the caller’s options instead of keeping or mutating them', () => {
     const allow = ['api.example.com'];
     const options = { timeoutMs: 50, network: { allow } };

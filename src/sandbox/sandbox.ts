@@ -34,6 +34,13 @@ export interface Sandbox {
    */
   runDetailed(call: SandboxCall, input: object): Promise<SandboxRunResult>;
   /**
+   * How many calls the sandbox runs at the same time; further calls wait in its queue
+   * (`QuickJsSandbox`: its `workers`, each running one call at a time, also while the call waits
+   * on the network). Read-only and optional: callers that spread work over the sandbox, like the
+   * regression gate, read it to size their concurrency and assume 1 when it is absent.
+   */
+  readonly capacity?: number;
+  /**
    * Releases what the sandbox holds (worker threads, engines). Optional: a sandbox with nothing
    * to release need not have it. Calls after `close` reject.
    */
