@@ -41,6 +41,9 @@ export interface NodeSqliteStorageOptions {
    * queries never block the app's event loop (each call is a message to the thread and back,
    * about 0.1 ms). `false` runs them on the calling thread, where a commit of 500 records
    * blocks the event loop 13–28 ms once the database holds hundreds of tool versions.
+   * The times the storage stamps itself (`createdAt` of tools, versions and test cases, an
+   * audit entry's `at` when none is given) come from the thread's clock, so a test that fakes
+   * `Date` on its own thread (`vi.useFakeTimers`) must pass `false`.
    * @default true
    */
   thread?: boolean;

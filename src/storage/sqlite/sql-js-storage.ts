@@ -58,6 +58,9 @@ export interface SqlJsStorageOptions {
    * and queries never block the app's event loop (each call is a message to the thread and
    * back, about 0.1 ms). `false` keeps it on the calling thread: every whole-file export then
    * blocks the event loop (about 0.1 s at 1e5 rows, 1 s at 1e6).
+   * The times the storage stamps itself (`createdAt` of tools, versions and test cases, an
+   * audit entry's `at` when none is given) come from the thread's clock, so a test that fakes
+   * `Date` on its own thread (`vi.useFakeTimers`) must pass `false`.
    * @default true
    */
   thread?: boolean;
