@@ -1,6 +1,6 @@
 import { defineConfig } from 'tsup';
 
-// Entries are flat in dist/ on purpose: the sandbox starts its worker with
+// Entries are flat in dist/ on purpose: the sandbox and the SQLite storages start their workers with
 // `new URL('./sandbox-worker.js', import.meta.url)`, which must resolve the same
 // way from every bundle and chunk (in source the worker sits in src/sandbox/worker/).
 export default defineConfig({
@@ -10,6 +10,7 @@ export default defineConfig({
     testing: 'src/testing/index.ts',
     postgres: 'src/storage/postgres/index.ts',
     'sandbox-worker': 'src/sandbox/worker/sandbox-worker.ts',
+    'storage-thread': 'src/storage/sqlite/storage-thread.ts',
     cli: 'src/cli/main.ts',
   },
   format: ['esm'],

@@ -261,6 +261,7 @@ export {
   StorageCorruptError,
   StorageInputError,
   StorageLockedError,
+  StorageThreadError,
   StorageUnavailableError,
   type StoredInvocation,
   type StoredTestCase,

@@ -32,6 +32,7 @@ async function freshDb(): Promise<{ dir: string; db: string }> {
   return { dir, db };
 }
 
+/** Writes the scenario on a fake clock: pass a storage on this thread (`thread: false`), whose clock it is. */
 async function fill(storage: StorageAdapter): Promise<void> {
   vi.useFakeTimers({ toFake: ['Date'] });
   try {
@@ -62,7 +63,7 @@ async function inOrder<T>(tasks: readonly (() => Promise<T>)[]): Promise<T[]> {
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'sia-cli-'));
   base = join(root, 'base.sqlite');
-  await fill(sqlJsStorage({ path: base }));
+  await fill(sqlJsStorage({ path: base, thread: false }));
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
@@ -279,7 +280,7 @@ describe('sia: databases', () => {
     const dir = join(root, 'node-sqlite');
     await mkdir(dir);
     const db = join(dir, 'agent.db');
-    await fill(nodeSqliteStorage({ path: db }));
+    await fill(nodeSqliteStorage({ path: db, thread: false }));
     const run = await sia(['--db', db, '--driver', 'node-sqlite', 'tools', '--json'], { cwd: dir });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -364,7 +365,7 @@ describe('sia: files that are not self-improving-agent databases', () => {
     const dir = join(root, `node-sqlite-ro-${counter}`);
     await mkdir(dir);
     const db = join(dir, 'agent.db');
-    await fill(nodeSqliteStorage({ path: db }));
+    await fill(nodeSqliteStorage({ path: db, thread: false }));
     const before = await readFile(db);
     const mtime = (await stat(db)).mtimeMs;
     const listing = (await readdir(dir)).sort();
@@ -1017,7 +1018,7 @@ describe('sia as a process (node src/cli/main.ts): the binding of runCli to the 
     const dir = join(root, 'node-sqlite-spawn');
     await mkdir(dir);
     const db = join(dir, 'agent.db');
-    await fill(nodeSqliteStorage({ path: db }));
+    await fill(nodeSqliteStorage({ path: db, thread: false }));
     const run = await runSia(['--db', db, '--driver', 'node-sqlite', 'tools', '--json'], { cwd: dir });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);

@@ -67,10 +67,16 @@ export async function openStorage(
     );
   }
   if (!statSync(target.path).isFile()) throw new CliFailure(`${target.path} is not a file; pass --db <file>`);
+  // On the calling thread: a command opens, reads or writes a little and exits, so there is no
+  // event loop to keep free, and it saves the storage thread's start-up.
   const open = (readOnly: boolean): StorageAdapter =>
     target.kind === 'sql.js'
-      ? sqlJsStorage(readOnly ? { path: target.path, readOnly } : { path: target.path, flushIntervalMs: 0 })
-      : nodeSqliteStorage({ path: target.path, readOnly });
+      ? sqlJsStorage(
+          readOnly
+            ? { path: target.path, readOnly, thread: false }
+            : { path: target.path, flushIntervalMs: 0, thread: false },
+        )
+      : nodeSqliteStorage({ path: target.path, readOnly, thread: false });
   const checked = await ready(open(true));
   if (options.readOnly === true) return checked;
   await checked.close();

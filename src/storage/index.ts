@@ -54,6 +54,7 @@ export {
   type NodeSqliteStorageOptions,
   nodeSqliteStorage,
   type SqlJsStorageOptions,
+  StorageThreadError,
   sqlJsStorage,
 } from './sqlite/index.ts';
 export type { StorageAdapter } from './storage-adapter.ts';

@@ -11,6 +11,7 @@ import { checkReadableSchema, migrate } from './migrations.ts';
 import { loadNodeSqlite, nodeSqliteDriver } from './node-sqlite-driver.ts';
 import { sqliteAdapter } from './sqlite-adapter.ts';
 import type { SqliteDriver } from './sqlite-driver.ts';
+import { threadedStorage } from './threaded-storage.ts';
 
 /** Options of {@link nodeSqliteStorage}. */
 export interface NodeSqliteStorageOptions {
@@ -35,6 +36,27 @@ export interface NodeSqliteStorageOptions {
    * @default false
    */
   readOnly?: boolean;
+  /**
+   * Run the database in its own worker thread, so that commits (an fsync each), prunes and
+   * queries never block the app's event loop (each call is a message to the thread and back,
+   * about 0.1 ms). `false` runs them on the calling thread, where a commit of 500 records
+   * blocks the event loop 13–28 ms once the database holds hundreds of tool versions.
+   * The times the storage stamps itself (`createdAt` of tools, versions and test cases, an
+   * audit entry's `at` when none is given) come from the thread's clock, so a test that fakes
+   * `Date` on its own thread (`vi.useFakeTimers`) must pass `false`.
+   * @default true
+   */
+  thread?: boolean;
+}
+
+/** What {@link nodeSqliteAdapter} opens: the options of `nodeSqliteStorage`, validated. */
+export interface NodeSqliteSettings {
+  /** Absolute path of the file, or `:memory:`. */
+  readonly path: string;
+  /** See {@link NodeSqliteStorageOptions.busyTimeoutMs}. */
+  readonly busyTimeoutMs: number;
+  /** See {@link NodeSqliteStorageOptions.readOnly}. */
+  readonly readOnly: boolean;
 }
 
 const adapterName = 'node:sqlite';
@@ -43,7 +65,8 @@ const adapterName = 'node:sqlite';
  * A {@link StorageAdapter} on Node's built-in SQLite (`node:sqlite`, Node.js ≥ 22.13): native
  * speed, no whole-file export, for single-machine production where the database grows large.
  *
- * Durable per transaction: every method commits before it resolves, in WAL mode with
+ * The database lives in its own worker thread (`thread`, default true), so commits never block
+ * the app's event loop. Durable per transaction: every method commits before it resolves, in WAL mode with
  * `synchronous = FULL` (the WAL is fsynced at each commit, so an acknowledged write survives
  * power loss as well as a crash; `NORMAL` would only survive a crash of the process, and with
  * 500-record batches the fsync per commit costs little per record). Several processes may
@@ -77,6 +100,23 @@ export function nodeSqliteStorage(options: NodeSqliteStorageOptions): StorageAda
       expected: 'a database file (readOnly cannot open :memory:)',
       value: rawPath,
     });
+  const thread = options.thread === undefined ? true : booleanOption('thread', options.thread);
+  const settings: NodeSqliteSettings = { path, busyTimeoutMs, readOnly };
+  if (!thread) return nodeSqliteAdapter(settings);
+  return threadedStorage({
+    name: adapterName,
+    engine: { kind: 'node:sqlite', options: settings },
+    // node:sqlite has no background work; the only report is the thread's own death.
+    onError: () => {},
+  });
+}
+
+/**
+ * The node:sqlite adapter on the calling thread (`nodeSqliteStorage` with `thread: false`, and
+ * the storage thread itself).
+ */
+export function nodeSqliteAdapter(settings: NodeSqliteSettings): StorageAdapter {
+  const { path, busyTimeoutMs, readOnly } = settings;
 
   const openReadOnly = async (): Promise<SqliteDriver> => {
     const sqlite = await loadNodeSqlite();

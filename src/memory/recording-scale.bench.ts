@@ -1,0 +1,144 @@
+/**
+ * Recording at scale (`npm run bench scale`): what recording continuously does to the app's
+ * event loop as the database grows to 1e6 and 3e6 rows (50 tools × 4 versions), per engine:
+ * the sql.js file and node:sqlite, each in the storage thread (the default) and on the calling
+ * thread (`thread: false`, how 0.1 recorded, as the baseline; to 1e6 rows only). The app
+ * records a request of 100 calls, then yields (`setImmediate`), or waits 5 ms while more than
+ * 20,000 records are buffered. Event-loop delay comes from `perf_hooks.monitorEventLoopDelay`
+ * (resolution 10 ms), reset at each milestone. Targets: p99 ≤ 20 ms, max ≤ 50 ms.
+ *
+ * `node src/memory/recording-scale.bench.ts [quick]`: `quick` stops at 2e5 and 6e5 rows.
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises';
+import { printRows } from '../../test/support/benchmark.ts';
+import type { InvocationRecord } from '../storage/records.ts';
+import { nodeSqliteStorage } from '../storage/sqlite/node-sqlite-storage.ts';
+import { sqlJsStorage } from '../storage/sqlite/sql-js-storage.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
+import { PerformanceMemory } from './performance-memory.ts';
+
+const quick = process.argv.includes('quick');
+const scale = quick ? 0.2 : 1;
+const directory = mkdtempSync(join(tmpdir(), 'sia-scale-bench-'));
+const TOOLS = 50;
+const VERSIONS = 4;
+const REQUEST = 100;
+const HIGH_WATER = 20_000;
+
+function record(index: number): InvocationRecord {
+  const failed = index % 11 === 0;
+  return {
+    toolName: `tool_${index % TOOLS}`,
+    version: 1 + (Math.floor(index / TOOLS) % VERSIONS),
+    startedAt: 1_700_000_000_000 + index,
+    latencyMs: 20 + (index % 500),
+    success: !failed,
+    ...(failed ? { errorCode: 'TOOL_ERROR', errorMessage: 'upstream returned 503' } : {}),
+    inputHash: `in-${index % 5000}`,
+    ...(failed ? {} : { outputHash: `out-${index % 3000}` }),
+  };
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const fileSize = (path: string) => {
+  let total = 0;
+  for (const suffix of ['', '-wal']) {
+    try {
+      total += statSync(`${path}${suffix}`).size;
+    } catch {
+      // no such file
+    }
+  }
+  return total;
+};
+
+interface Case {
+  readonly label: string;
+  readonly path: string;
+  readonly create: (path: string) => StorageAdapter;
+  readonly milestones: readonly number[];
+}
+
+const full = [1_000_000, 3_000_000].map((rows) => Math.round(rows * scale));
+const cases: Case[] = [
+  {
+    label: 'sql.js file (storage thread)',
+    path: join(directory, 'thread.sqlite'),
+    create: (path) => sqlJsStorage({ path }),
+    milestones: full,
+  },
+  {
+    label: 'node:sqlite (storage thread)',
+    path: join(directory, 'thread.db'),
+    create: (path) => nodeSqliteStorage({ path }),
+    milestones: full,
+  },
+  {
+    label: 'sql.js file, thread: false (before)',
+    path: join(directory, 'inline.sqlite'),
+    create: (path) => sqlJsStorage({ path, thread: false }),
+    milestones: [full[0] as number],
+  },
+  {
+    label: 'node:sqlite, thread: false (before)',
+    path: join(directory, 'inline.db'),
+    create: (path) => nodeSqliteStorage({ path, thread: false }),
+    milestones: [full[0] as number],
+  },
+];
+
+const rows: string[][] = [];
+for (const { label, path, create, milestones } of cases) {
+  const storage = create(path);
+  await storage.ready?.();
+  // Room for every row: this measures the event loop as the database grows, not pruning.
+  const memory = new PerformanceMemory({
+    storage,
+    retention: { maxRecordsPerVersion: 4_000_000 },
+    ...(process.env.BATCH ? { batch: { maxRecords: Number(process.env.BATCH) } } : {}),
+  });
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  let recorded = 0;
+  let from = 0;
+  for (const milestone of milestones) {
+    delay.reset();
+    const started = performance.now();
+    while (recorded < milestone) {
+      for (let call = 0; call < REQUEST; call += 1) memory.record(record(recorded++));
+      if (memory.stats().buffered > HIGH_WATER) await sleep(5);
+      else await yieldToLoop();
+    }
+    await memory.flush();
+    const seconds = (performance.now() - started) / 1000;
+    const stats = memory.stats();
+    rows.push([
+      label,
+      `${(from / 1e6).toFixed(1)}–${(milestone / 1e6).toFixed(1)}M`,
+      `${(delay.percentile(99) / 1e6).toFixed(1)} ms`,
+      `${(delay.max / 1e6).toFixed(1)} ms`,
+      `${Math.round((milestone - from) / seconds).toLocaleString('en')}/s`,
+      mib(process.memoryUsage().rss),
+      mib(fileSize(path)),
+      stats.dropped === 0 ? '' : `${stats.dropped} dropped`,
+    ]);
+    from = milestone;
+  }
+  delay.disable();
+  await memory.close();
+  await storage.close();
+  rmSync(path, { force: true });
+  rmSync(`${path}-wal`, { force: true });
+  rmSync(`${path}-shm`, { force: true });
+}
+
+printRows(
+  `Recording continuously (${TOOLS * VERSIONS} tool versions; event-loop delay p99/max, targets ≤ 20 / ≤ 50 ms)`,
+  ['storage', 'rows', 'p99', 'max', 'records/s', 'RSS', 'file', 'note'],
+  rows,
+);
+rmSync(directory, { recursive: true, force: true });
