@@ -107,6 +107,7 @@ export {
 } from './improvement/index.ts';
 // --- memory -----------------------------------------------------------------------------------
 export {
+  type LatencyTotals,
   type MemoryDroppedEvent,
   MemoryFlushError,
   type MemoryFlushedEvent,
@@ -118,7 +119,10 @@ export {
   PerformanceMemory,
   type PerformanceMemoryEvents,
   type PerformanceMemoryOptions,
+  type RecentCall,
   type RecordInput,
+  type StatisticsOptions,
+  type VersionStatistics,
   type WindowOptions,
 } from './memory/index.ts';
 // --- registry ---------------------------------------------------------------------------------

@@ -17,4 +17,6 @@ export {
 export type {
   PerformanceMemoryOptions,
   ResolvedPerformanceMemoryOptions,
+  StatisticsOptions,
 } from './performance-memory-options.ts';
+export type { LatencyTotals, RecentCall, VersionStatistics } from './version-statistics.ts';
