@@ -247,6 +247,42 @@ describe('PerformanceMemory: the window is seeded once from storage', () => {
     expect(memory.statistics('fetch_rate', 1)?.recent).toHaveLength(3);
   });
 
+  it('does not retry a failed seeding read on every call; the next read tries again', async () => {
+    const inner = memoryStorage();
+    await inner.appendInvocations([call() as InvocationRecord]);
+    const reads = { count: 0, failing: true };
+    const storage: StorageAdapter = new Proxy(inner, {
+      get(target, property, receiver) {
+        if (property === 'recentInvocations') {
+          return async (query: InvocationQuery) => {
+            reads.count += 1;
+            if (reads.failing) throw new Error('database unavailable');
+            return target.recentInvocations(query);
+          };
+        }
+        return Reflect.get(target, property, receiver);
+      },
+    });
+    const warnings: string[] = [];
+    const memory = open(
+      new PerformanceMemory({
+        storage,
+        batch: { maxRecords: 1_000, maxDelayMs: 60_000 },
+        logger: { warn: (message: string) => warnings.push(message) },
+      }),
+    );
+    for (let index = 0; index < 10; index += 1) memory.record(call());
+    await settle();
+    expect(reads.count).toBe(1);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/could not read the recent calls of fetch_rate v1/);
+    await expect(memory.recent('fetch_rate', { version: 1 })).rejects.toThrow('database unavailable');
+    expect(memory.statistics('fetch_rate', 1)).toMatchObject({ calls: 10, seeded: false });
+    reads.failing = false;
+    expect(await memory.recent('fetch_rate', { version: 1, limit: 100 })).toHaveLength(11);
+    expect(memory.statistics('fetch_rate', 1)?.seeded).toBe(true);
+  });
+
   it('keeps no window with statistics.recentCalls 0: every read goes to storage', async () => {
     const { storage, control } = instrumented(memoryStorage());
     const memory = open(new PerformanceMemory({ storage, statistics: { recentCalls: 0 } }));

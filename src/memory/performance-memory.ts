@@ -199,7 +199,7 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
     this.#bufferedByTool.set(record.toolName, (this.#bufferedByTool.get(record.toolName) ?? 0) + 1);
     const statistics = this.#tracked.use(record.toolName, record.version);
     statistics.add(record);
-    if (!statistics.seeded && statistics.seeding === null) this.#seedInBackground(statistics);
+    if (!statistics.seedStarted) this.#seedInBackground(statistics);
     this.#enforceBound();
     this.#schedule();
   }
@@ -426,9 +426,13 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
     return statistics.seeding;
   }
 
-  /** Seeds a version first seen in `record()` without holding up the call; a failure is retried by the first read. */
+  /**
+   * Seeds a version first seen in `record()` without holding up the call. Once per tracked
+   * version: a failure (storage down) is not retried by every later call, but by the next read.
+   */
   #seedInBackground(statistics: RunningStatistics): void {
-    if (this.options.statistics.recentCalls === 0) return;
+    statistics.seedStarted = true;
+    if (this.options.statistics.recentCalls === 0 || statistics.seeded) return;
     const seeding = this.#seed(statistics).catch((error: unknown) => {
       this.options.logger?.warn?.(
         `could not read the recent calls of ${statistics.toolName} v${statistics.version} from storage; the first read will try again`,

@@ -37,6 +37,8 @@ export class RunningStatistics {
   seeded = false;
   /** The seeding read in flight, shared by everyone who waits for it. */
   seeding: Promise<void> | null = null;
+  /** Whether `record()` already started a seeding read (it starts one at most, even if it fails). */
+  seedStarted = false;
 
   readonly #capacity: number;
   /**
