@@ -247,6 +247,21 @@ describe('PerformanceMemory: the window is seeded once from storage', () => {
     expect(memory.statistics('fetch_rate', 1)?.recent).toHaveLength(3);
   });
 
+  it('reads a limit past the window from storage without seeding; a complete window answers any limit', async () => {
+    const inner = memoryStorage();
+    await inner.appendInvocations(Array.from({ length: 5 }, () => call() as InvocationRecord));
+    const { storage, control } = instrumented(inner);
+    const memory = open(new PerformanceMemory({ storage }));
+    expect(await memory.recent('fetch_rate', { version: 1, limit: 500 })).toHaveLength(5);
+    expect(control.reads.map((query) => query.limit)).toEqual([500]);
+    expect(memory.statistics('fetch_rate', 1)).toBeUndefined(); // not tracked by that read
+    await memory.recent('fetch_rate', { version: 1 }); // seeds: all 5 stored calls fit
+    expect(await memory.recent('fetch_rate', { version: 1, limit: 500 })).toEqual(
+      await storedTruth(inner, 1),
+    );
+    expect(control.reads.map((query) => query.limit)).toEqual([500, 100]);
+  });
+
   it('does not retry a failed seeding read on every call; the next read tries again', async () => {
     const inner = memoryStorage();
     await inner.appendInvocations([call() as InvocationRecord]);

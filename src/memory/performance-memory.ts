@@ -396,7 +396,13 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
    * older calls outside the window could belong to the answer). Seeds the window first.
    */
   async #fromWindow(query: InvocationQuery): Promise<InvocationRecord[] | undefined> {
-    if (query.version === undefined || this.options.statistics.recentCalls === 0) return undefined;
+    const { recentCalls } = this.options.statistics;
+    if (query.version === undefined || recentCalls === 0) return undefined;
+    // A longer read is answered only by a seeded window that holds every call; not worth a
+    // seeding read of its own.
+    if (query.limit > recentCalls && !this.#tracked.peek(query.toolName, query.version)?.seeded) {
+      return undefined;
+    }
     const statistics = this.#tracked.use(query.toolName, query.version);
     if (!statistics.seeded) {
       await this.#seed(statistics);
