@@ -113,6 +113,7 @@ export {
   type MemoryFlushedEvent,
   type MemoryPrunedEvent,
   type MemoryRecordRejectedEvent,
+  type MemoryStatisticsOptions,
   type MemoryStats,
   type MemoryStorageErrorEvent,
   type MemorySummary,
@@ -121,7 +122,6 @@ export {
   type PerformanceMemoryOptions,
   type RecentCall,
   type RecordInput,
-  type StatisticsOptions,
   type VersionStatistics,
   type WindowOptions,
 } from './memory/index.ts';

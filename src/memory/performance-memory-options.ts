@@ -70,11 +70,11 @@ export interface PerformanceMemoryOptions {
    * defaults if every tracked version has a full window; more with `capture`, whose values the
    * window keeps).
    */
-  statistics?: StatisticsOptions;
+  statistics?: MemoryStatisticsOptions;
 }
 
 /** Options of the in-memory statistics ({@link PerformanceMemoryOptions.statistics}). */
-export interface StatisticsOptions {
+export interface MemoryStatisticsOptions {
   /**
    * How many of the most recent calls are kept per version (capped at
    * `retention.maxRecordsPerVersion`). It must cover the reads that should not touch storage:
@@ -200,7 +200,7 @@ export function resolvePerformanceMemoryOptions(
  * keeps per version, so a read it answers matches the storage path after a prune too.
  */
 function resolveStatisticsOptions(
-  value: StatisticsOptions | undefined,
+  value: MemoryStatisticsOptions | undefined,
   maxRecordsPerVersion: number,
 ): ResolvedPerformanceMemoryOptions['statistics'] {
   const statistics = value === undefined ? {} : objectOption('statistics', value);
