@@ -8,8 +8,8 @@
  * the memory's in-memory window, not storage. Rows:
  * - `sandbox.runDetailed()` as the runtime calls it (the tool's isolation key, its network
  *   grant): the sandbox part of a call;
- * - the agent on `memoryStorage()` and on an in-memory `sqlJsStorage()` (whose batched writes
- *   run on the main thread);
+ * - the agent on `memoryStorage()` and on an in-memory `sqlJsStorage()` (its batched writes
+ *   included);
  * - the agent with evaluation effectively off (`evaluateEvery` 10⁹), to show what the
  *   evaluations cost.
  * The cases run in turns (one trial each, round after round), so load from other processes on
