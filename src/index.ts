@@ -107,18 +107,22 @@ export {
 } from './improvement/index.ts';
 // --- memory -----------------------------------------------------------------------------------
 export {
+  type LatencyTotals,
   type MemoryDroppedEvent,
   MemoryFlushError,
   type MemoryFlushedEvent,
   type MemoryPrunedEvent,
   type MemoryRecordRejectedEvent,
+  type MemoryStatisticsOptions,
   type MemoryStats,
   type MemoryStorageErrorEvent,
   type MemorySummary,
   PerformanceMemory,
   type PerformanceMemoryEvents,
   type PerformanceMemoryOptions,
+  type RecentCall,
   type RecordInput,
+  type VersionStatistics,
   type WindowOptions,
 } from './memory/index.ts';
 // --- registry ---------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ export {
   type WindowOptions,
 } from './performance-memory.ts';
 export type {
+  MemoryStatisticsOptions,
   PerformanceMemoryOptions,
   ResolvedPerformanceMemoryOptions,
 } from './performance-memory-options.ts';
+export type { LatencyTotals, RecentCall, VersionStatistics } from './version-statistics.ts';

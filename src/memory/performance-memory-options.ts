@@ -61,6 +61,35 @@ export interface PerformanceMemoryOptions {
   maxErrorMessageLength?: number;
   /** Optional logger for diagnostics (events are the main channel). */
   logger?: Logger;
+
+  // --- in-memory statistics ---------------------------------------------------------------------
+  /**
+   * The running statistics kept in this process per (tool, version) (`statistics()`), and the
+   * window of recent calls that answers `recent()`/`summary()` of one version without reading
+   * storage. Memory is bounded by `maxVersions × recentCalls` records (some tens of MB at the
+   * defaults if every tracked version has a full window; more with `capture`, whose values the
+   * window keeps).
+   */
+  statistics?: MemoryStatisticsOptions;
+}
+
+/** Options of the in-memory statistics ({@link PerformanceMemoryOptions.statistics}). */
+export interface MemoryStatisticsOptions {
+  /**
+   * How many of the most recent calls are kept per version (capped at
+   * `retention.maxRecordsPerVersion`). It must cover the reads that should not touch storage:
+   * an `Evaluator` reads `2 · window` calls (40 by default). `0` keeps no window: every read goes
+   * to storage, for example when several processes must decide on their shared history.
+   * @default 100
+   */
+  recentCalls?: number;
+  /**
+   * How many (tool, version) pairs are tracked at once. Past it the least recently recorded or
+   * read version is forgotten (its statistics start over if it is used again), so tools created
+   * at run time cannot make the statistics grow without limit.
+   * @default 2_000
+   */
+  maxVersions?: number;
 }
 
 /** The options with every default applied. */
@@ -82,6 +111,8 @@ export interface ResolvedPerformanceMemoryOptions {
   readonly retry: { readonly initialDelayMs: number; readonly maxDelayMs: number };
   readonly maxErrorMessageLength: number;
   readonly logger: Logger | undefined;
+  /** The in-memory statistics; `recentCalls` already capped at `retention.maxRecordsPerVersion`. */
+  readonly statistics: { readonly recentCalls: number; readonly maxVersions: number };
 }
 
 const DAY_MS = 86_400_000;
@@ -107,7 +138,7 @@ export function resolvePerformanceMemoryOptions(
   }
   const initialDelayMs = integerOption('retry.initialDelayMs', retry.initialDelayMs ?? 100, 1, DAY_MS);
   const maxRecords = integerOption('batch.maxRecords', batch.maxRecords ?? 500, 1, 1_000_000);
-  const resolved: ResolvedPerformanceMemoryOptions = {
+  const resolved: Omit<ResolvedPerformanceMemoryOptions, 'statistics'> = {
     batch: {
       maxRecords,
       maxDelayMs: integerOption('batch.maxDelayMs', batch.maxDelayMs ?? 50, 0, DAY_MS),
@@ -160,5 +191,22 @@ export function resolvePerformanceMemoryOptions(
     retention: Object.freeze(resolved.retention),
     capture: Object.freeze(resolved.capture),
     retry: Object.freeze(resolved.retry),
+    statistics: resolveStatisticsOptions(options.statistics, resolved.retention.maxRecordsPerVersion),
+  });
+}
+
+/**
+ * The statistics options with their defaults, frozen. The window never holds more than storage
+ * keeps per version, so a read it answers matches the storage path after a prune too.
+ */
+function resolveStatisticsOptions(
+  value: MemoryStatisticsOptions | undefined,
+  maxRecordsPerVersion: number,
+): ResolvedPerformanceMemoryOptions['statistics'] {
+  const statistics = value === undefined ? {} : objectOption('statistics', value);
+  const recentCalls = integerOption('statistics.recentCalls', statistics.recentCalls ?? 100, 0, 1_000_000);
+  return Object.freeze({
+    recentCalls: Math.min(recentCalls, maxRecordsPerVersion),
+    maxVersions: integerOption('statistics.maxVersions', statistics.maxVersions ?? 2_000, 1, 10_000_000),
   });
 }

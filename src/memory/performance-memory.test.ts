@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { canonicalJson, hashValue } from '../core/hash-value.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
@@ -384,6 +385,14 @@ describe('hashValue', () => {
     expect(hashValue([1, 2])).not.toBe(hashValue([2, 1]));
     expect(hashValue({ a: 1 })).toMatch(/^[0-9a-f]{16}$/);
     expect(canonicalJson({ b: undefined, a: 1 })).toBe('{"a":1}');
+  });
+
+  it('is the first 16 hex digits of the SHA-256 of the canonical JSON (stable across releases)', () => {
+    for (const value of [{ to: 'EUR', from: 'USD' }, [1, 'two', null], 'text', 3.5, undefined]) {
+      const text = canonicalJson(value) ?? 'undefined';
+      expect(hashValue(value)).toBe(createHash('sha256').update(text).digest('hex').slice(0, 16));
+    }
+    expect(hashValue({ a: 1 })).toBe('015abd7f5cc57a2d');
   });
 
   it('throws on cycles instead of hashing something wrong', () => {

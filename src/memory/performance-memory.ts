@@ -17,6 +17,9 @@ import {
   type ResolvedPerformanceMemoryOptions,
   resolvePerformanceMemoryOptions,
 } from './performance-memory-options.ts';
+import type { RunningStatistics } from './running-statistics.ts';
+import { TrackedVersions } from './tracked-versions.ts';
+import type { VersionStatistics } from './version-statistics.ts';
 
 /**
  * One call to record with {@link PerformanceMemory.record}: an {@link InvocationRecord} whose
@@ -83,6 +86,21 @@ export interface MemoryStats {
  * records stay buffered (bounded by `maxBufferedRecords`) and are retried with back-off;
  * failures and drops are reported as events, never thrown into a tool call.
  *
+ * **Running statistics, reads without storage.** The memory keeps, per (tool, version) it
+ * records or reads, counters and a window of the most recent calls (`statistics.recentCalls`,
+ * 100 by default; at most `statistics.maxVersions` versions, least recently used forgotten):
+ * see {@link PerformanceMemory.statistics}. The window is seeded once from storage the first
+ * time the version is recorded or read in this process; from then on `recent()` and `summary()`
+ * with a `version` whose answer lies in the window (a limit it covers, with or without `since`)
+ * are answered from memory in O(limit), with the records, order and numbers the storage path
+ * would give. Other reads (no version, larger limits) read storage as before.
+ *
+ * With several processes sharing one database, each process's window holds the calls it
+ * recorded plus the history it read when it started tracking the version; calls other processes
+ * record afterwards reach its reads only through storage reads (no version, larger limits, or
+ * `statistics.recentCalls: 0`). Decisions (the evaluator) are thus made per process on its own
+ * sample, without a storage read per call.
+ *
  * @example
  * ```ts
  * const memory = new PerformanceMemory({ storage: sqlJsStorage({ path: 'sia.sqlite' }) });
@@ -121,6 +139,10 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
   #pruneFailures = 0;
   #closed = false;
   readonly #stats = { recorded: 0, flushed: 0, dropped: 0, rejected: 0, flushFailures: 0 };
+  /** Running statistics and the window of recent calls per (tool, version). */
+  readonly #tracked: TrackedVersions;
+  /** Seeding reads started by `record()`, awaited by `close()`. */
+  readonly #seedings = new Set<Promise<void>>();
 
   constructor(options: PerformanceMemoryOptions = {}) {
     super({ ...(options.logger ? { logger: options.logger } : {}) });
@@ -128,6 +150,10 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
     this.#ownsStorage = options.storage === undefined;
     this.storage = options.storage ?? memoryStorage();
     this.#lastPruneAt = Date.now();
+    this.#tracked = new TrackedVersions(
+      this.options.statistics.maxVersions,
+      this.options.statistics.recentCalls,
+    );
   }
 
   /**
@@ -171,8 +197,28 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
     this.#stats.recorded += 1;
     this.#pending.push(record);
     this.#bufferedByTool.set(record.toolName, (this.#bufferedByTool.get(record.toolName) ?? 0) + 1);
+    const statistics = this.#tracked.use(record.toolName, record.version);
+    statistics.add(record);
+    if (!statistics.seedStarted) this.#seedInBackground(statistics);
     this.#enforceBound();
     this.#schedule();
+  }
+
+  /**
+   * A frozen snapshot of what this process knows about one tool version: counters of the calls
+   * it recorded, and the window of the most recent calls (stored history included once
+   * `seeded`); see {@link VersionStatistics}. `undefined` when the version is not tracked: never
+   * recorded or read in this process, or forgotten as the least recently used past
+   * `statistics.maxVersions`. Synchronous; reads no storage.
+   *
+   * @example
+   * ```ts
+   * const stats = memory.statistics('fetch_exchange_rate', 2);
+   * const timeouts = stats?.errorCodes.TIMEOUT ?? 0;
+   * ```
+   */
+  statistics(toolName: string, version: number): VersionStatistics | undefined {
+    return this.#tracked.peek(toolName, version)?.snapshot();
   }
 
   /**
@@ -212,25 +258,39 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
    */
   async summary(toolName: string, options: WindowOptions & { window?: number } = {}): Promise<MemorySummary> {
     const query = this.#query(toolName, options.window ?? 20, options, 'window');
-    return summaryOf(toolName, query.version ?? null, await this.#aggregate(query));
+    const window = await this.#fromWindow(query);
+    const aggregate = window === undefined ? await this.#aggregate(query) : aggregateInvocations(window);
+    return summaryOf(toolName, query.version ?? null, aggregate);
   }
 
-  /** The most recent calls of a tool, newest first, including records not written yet. */
+  /**
+   * The most recent calls of a tool, newest first, including records not written yet. Each is
+   * a fresh copy of the record as it was recorded (without the store's `id`).
+   */
   async recent(
     toolName: string,
     options: WindowOptions & { limit?: number } = {},
   ): Promise<InvocationRecord[]> {
-    return this.#readMerged(this.#query(toolName, options.limit ?? 20, options, 'limit'));
+    const query = this.#query(toolName, options.limit ?? 20, options, 'limit');
+    const records = (await this.#fromWindow(query)) ?? (await this.#readMerged(query));
+    return records.map(copyRecord);
   }
 
   /** Applies the retention policy now; returns how many records were deleted. */
   async prune(): Promise<{ deleted: number }> {
     const { maxRecordsPerVersion, maxAgeMs } = this.options.retention;
     this.#lastPruneAt = Date.now();
+    const olderThan = maxAgeMs === undefined ? undefined : Date.now() - maxAgeMs;
     const result = await this.storage.pruneInvocations({
       maxRecordsPerVersion,
-      ...(maxAgeMs === undefined ? {} : { olderThan: Date.now() - maxAgeMs }),
+      ...(olderThan === undefined ? {} : { olderThan }),
     });
+    // The windows forget what storage deleted (the count rule never reaches into a window: it
+    // holds at most maxRecordsPerVersion records). Buffered records were not in storage to delete.
+    if (olderThan !== undefined) {
+      const buffered = new Set([...this.#inFlight, ...this.#pending]);
+      for (const statistics of this.#tracked.values()) statistics.dropBefore(olderThan, buffered);
+    }
     if (result.deleted > 0) this.emit('memory:pruned', { deleted: result.deleted });
     return result;
   }
@@ -248,6 +308,8 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
   async close(): Promise<void> {
     this.#closed = true;
     await this.flush();
+    // A seeding read started by record() must not reach a storage about to be closed.
+    while (this.#seedings.size > 0) await Promise.allSettled([...this.#seedings]);
     this.#clearTimer('batch');
     this.#clearTimer('retry');
     if (this.#ownsStorage) await this.storage.close();
@@ -299,20 +361,92 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
    * must not count a record twice when a write lands while it runs: it retries when a write
    * started during the read, and after a few conflicts holds writes back for one read.
    */
-  async #readMerged(query: InvocationQuery): Promise<InvocationRecord[]> {
+  #readMerged(query: InvocationQuery): Promise<InvocationRecord[]> {
+    return this.#readConsistent(query, (stored) => this.#merge(stored, query));
+  }
+
+  /**
+   * Reads `query` from storage while no write runs, and hands the rows to `use` in the same
+   * synchronous step, so every record is either in what was read or still in the buffer, never
+   * both or neither (a write completing between the read and `use` could otherwise move records
+   * out of the buffer unseen).
+   */
+  async #readConsistent<T>(
+    query: InvocationQuery,
+    use: (stored: readonly InvocationRecord[]) => T,
+  ): Promise<T> {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       while (this.#writing) await this.#writing.catch(() => {});
       const writesBefore = this.#writesStarted;
       const stored = await this.storage.recentInvocations(query);
-      if (this.#writesStarted === writesBefore && !this.#writing) return this.#merge(stored, query);
+      if (this.#writesStarted === writesBefore && !this.#writing) return use(stored);
     }
     this.#pause();
     try {
       while (this.#writing) await this.#writing.catch(() => {});
-      return this.#merge(await this.storage.recentInvocations(query), query);
+      return use(await this.storage.recentInvocations(query));
     } finally {
       this.#resume();
     }
+  }
+
+  /**
+   * The newest records `query` asks for from the version's window, newest first, when the window
+   * holds the whole answer; `undefined` when storage must be read (no version, no window, or
+   * older calls outside the window could belong to the answer). Seeds the window first.
+   */
+  async #fromWindow(query: InvocationQuery): Promise<InvocationRecord[] | undefined> {
+    const { recentCalls } = this.options.statistics;
+    if (query.version === undefined || recentCalls === 0) return undefined;
+    // A longer read is answered only by a seeded window that holds every call; not worth a
+    // seeding read of its own.
+    if (query.limit > recentCalls && !this.#tracked.peek(query.toolName, query.version)?.seeded) {
+      return undefined;
+    }
+    const statistics = this.#tracked.use(query.toolName, query.version);
+    if (!statistics.seeded) {
+      await this.#seed(statistics);
+      // Forgotten while the seed was read (many versions used meanwhile): its window is stale.
+      if (this.#tracked.peek(query.toolName, query.version) !== statistics) return undefined;
+    }
+    return statistics.newest(query.limit, query.since);
+  }
+
+  /**
+   * Fills the version's window once from storage: the newest `recentCalls` stored records merged
+   * with the buffered ones (records recorded meanwhile included, none counted twice). One read
+   * is shared by everyone waiting; a failed read leaves the window unseeded for the next try.
+   */
+  #seed(statistics: RunningStatistics): Promise<void> {
+    if (statistics.seeded) return Promise.resolve();
+    if (statistics.seeding === null) {
+      const limit = this.options.statistics.recentCalls;
+      const { toolName, version } = statistics;
+      statistics.seeding = this.#readConsistent({ toolName, version, limit }, (stored) => {
+        const all = { toolName, version, limit: Number.POSITIVE_INFINITY };
+        statistics.seed(this.#merge(stored, all), stored.length < limit);
+      }).finally(() => {
+        statistics.seeding = null;
+      });
+    }
+    return statistics.seeding;
+  }
+
+  /**
+   * Seeds a version first seen in `record()` without holding up the call. Once per tracked
+   * version: a failure (storage down) is not retried by every later call, but by the next read.
+   */
+  #seedInBackground(statistics: RunningStatistics): void {
+    statistics.seedStarted = true;
+    if (this.options.statistics.recentCalls === 0 || statistics.seeded) return;
+    const seeding = this.#seed(statistics).catch((error: unknown) => {
+      this.options.logger?.warn?.(
+        `could not read the recent calls of ${statistics.toolName} v${statistics.version} from storage; the first read will try again`,
+        { error: String(error) },
+      );
+    });
+    this.#seedings.add(seeding);
+    void seeding.finally(() => this.#seedings.delete(seeding));
   }
 
   #merge(stored: readonly InvocationRecord[], query: InvocationQuery): InvocationRecord[] {
@@ -348,6 +482,8 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
     if (count === 0) return;
     const dropped = this.#pending.splice(0, count);
     this.#forget(dropped);
+    // Never written: the windows must not answer with them either (storage will not).
+    for (const record of dropped) this.#tracked.peek(record.toolName, record.version)?.remove(record);
     this.#stats.dropped += dropped.length;
     this.emit('memory:dropped', {
       dropped: dropped.length,
@@ -498,6 +634,27 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
       this.#retryTimer = null;
     }
   }
+}
+
+/**
+ * A copy of a record as `record()` built it: the store's `id` left out, captured values copied
+ * so a caller changing them changes neither the buffer nor the window.
+ */
+function copyRecord(record: InvocationRecord): InvocationRecord {
+  const copy: InvocationRecord = {
+    toolName: record.toolName,
+    version: record.version,
+    startedAt: record.startedAt,
+    latencyMs: record.latencyMs,
+    success: record.success,
+    inputHash: record.inputHash,
+  };
+  if (record.errorCode !== undefined) copy.errorCode = record.errorCode;
+  if (record.errorMessage !== undefined) copy.errorMessage = record.errorMessage;
+  if (record.outputHash !== undefined) copy.outputHash = record.outputHash;
+  if (record.input !== undefined) copy.input = structuredClone(record.input);
+  if (record.output !== undefined) copy.output = structuredClone(record.output);
+  return copy;
 }
 
 /** Why a record cannot be stored, naming the field and value; `undefined` when it is fine. */

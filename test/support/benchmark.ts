@@ -67,6 +67,58 @@ export async function measure(
   };
 }
 
+/** One case of {@link measureInterleaved}. */
+export interface InterleavedCase {
+  /** What is measured. */
+  name: string;
+  /** One operation; receives the running index of its case. */
+  operation: (index: number) => unknown;
+}
+
+/**
+ * Like {@link measure} for several cases, measured in turns: one trial of every case, then the
+ * next round. On a machine whose load changes while the benchmark runs (other processes on
+ * shared cores), every case then sees the same mix of quiet and busy moments, so their ratios
+ * stay meaningful where back-to-back runs would compare a quiet minute with a busy one.
+ */
+export async function measureInterleaved(
+  cases: readonly InterleavedCase[],
+  options: MeasureOptions = {},
+): Promise<Measurement[]> {
+  const operations = options.operations ?? 100;
+  const trials = options.trials ?? 7;
+  const warmup = options.warmup ?? operations;
+  const indexes = cases.map(() => 0);
+  const next = (position: number): number => {
+    const index = indexes[position] ?? 0;
+    indexes[position] = index + 1;
+    return index;
+  };
+  const perOperation = cases.map((): number[] => []);
+  for (const [position, item] of cases.entries()) {
+    for (let i = 0; i < warmup; i += 1) await item.operation(next(position));
+  }
+  for (let trial = 0; trial < trials; trial += 1) {
+    for (const [position, item] of cases.entries()) {
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < operations; i += 1) await item.operation(next(position));
+      const elapsedNs = Number(process.hrtime.bigint() - start);
+      perOperation[position]?.push(elapsedNs / 1000 / operations);
+    }
+  }
+  return cases.map((item, position) => {
+    const times = perOperation[position] as number[];
+    return {
+      name: item.name,
+      medianMicros: median(times),
+      minMicros: Math.min(...times),
+      maxMicros: Math.max(...times),
+      operations,
+      trials,
+    };
+  });
+}
+
 /** Formats microseconds with a unit that keeps three significant digits. */
 export function formatMicros(micros: number): string {
   if (micros < 1) return `${(micros * 1000).toFixed(0)} ns`;

@@ -1,0 +1,94 @@
+/**
+ * One call in the window of {@link VersionStatistics.recent}: the fields a decision policy (and
+ * `aggregateInvocations`) reads.
+ */
+export interface RecentCall {
+  /** When the call started, epoch ms. */
+  readonly startedAt: number;
+  /** Wall-clock duration of the call, ms. */
+  readonly latencyMs: number;
+  /** Whether the call returned a value. */
+  readonly success: boolean;
+  /** The stable error code of a failed call (`TOOL_ERROR`, `TIMEOUT`, …), when it had one. */
+  readonly errorCode?: string;
+  /** The (truncated) error message of a failed call, when it had one. */
+  readonly errorMessage?: string;
+}
+
+/**
+ * Latency totals of the calls counted in a {@link VersionStatistics}, ms: enough to derive the
+ * mean and the variance (`sumOfSquares / count − mean²`) without keeping every call.
+ */
+export interface LatencyTotals {
+  /** Calls whose latency is counted (every counted call has one, so this equals `calls`). */
+  readonly count: number;
+  /** Sum of the latencies. */
+  readonly sum: number;
+  /** Sum of the squared latencies. */
+  readonly sumOfSquares: number;
+  /** Fastest call. */
+  readonly min: number;
+  /** Slowest call. */
+  readonly max: number;
+  /** `sum / count`. */
+  readonly mean: number;
+}
+
+/**
+ * What one process knows about one tool version, kept in memory by `PerformanceMemory` and
+ * returned by `PerformanceMemory.statistics()` as a frozen snapshot.
+ *
+ * Two parts with different scopes:
+ * - the **counters** (`calls` … `lastCallAt`) count the calls this process recorded for the
+ *   version since `trackedSince` (not the stored history, not other processes' calls);
+ * - the **window** (`recent`) holds the most recent calls of the version as this process sees
+ *   them: the history read from storage once (`seeded`), plus every call recorded here since.
+ *   It is what `recent()`/`summary()` with a `version` are answered from without reading storage.
+ *
+ * With several processes sharing one database, each process's window holds the calls it saw
+ * plus the history it read when it started tracking the version: decisions are made per process
+ * on its own sample, with no storage read per call.
+ */
+export interface VersionStatistics {
+  /** The tool. */
+  readonly toolName: string;
+  /** The version. */
+  readonly version: number;
+  /**
+   * When this process started tracking the version, epoch ms: the counters cover the calls
+   * recorded since. A version that was forgotten (see `statistics.maxVersions`) and used again
+   * starts from zero with a new `trackedSince`.
+   */
+  readonly trackedSince: number;
+  /** Calls recorded by this process since `trackedSince`. */
+  readonly calls: number;
+  /** How many of them succeeded. */
+  readonly successes: number;
+  /** How many of them failed (`calls − successes`). */
+  readonly failures: number;
+  /** Latency totals of those calls; `null` before the first call. */
+  readonly latencyMs: LatencyTotals | null;
+  /**
+   * Failed calls by error code. A failure recorded without a code counts as `ERROR` (as
+   * `errorInfo` names codeless errors). At most 32 distinct codes are kept per version; failures
+   * with further codes count as `OTHER`.
+   */
+  readonly errorCodes: Readonly<Record<string, number>>;
+  /** Earliest start time of the counted calls, epoch ms; `null` before the first call. */
+  readonly firstCallAt: number | null;
+  /** Latest start time of the counted calls, epoch ms; `null` before the first call. */
+  readonly lastCallAt: number | null;
+  /**
+   * The most recent calls of the version, newest first (by start time, then by the order they
+   * were recorded), at most `statistics.recentCalls`: the stored history once `seeded`, plus the
+   * calls recorded here. Records dropped from the write buffer (`memory:dropped`) are not in it,
+   * as they are not in storage either.
+   */
+  readonly recent: readonly RecentCall[];
+  /**
+   * Whether `recent` already includes the history read from storage. Seeding starts when the
+   * version is first recorded or read in this process; `await memory.recent(tool, { version })`
+   * waits for it.
+   */
+  readonly seeded: boolean;
+}
