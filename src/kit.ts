@@ -121,6 +121,7 @@ export {
   IMPROVEMENT_AUDIT_TYPE,
   type ImprovementEvidence,
   improvementTokens,
+  latencyHistogramIndex,
   RECENT_ERRORS_LIMIT,
   REGISTRY_AUDIT_TYPES,
   readEvaluationCalls,

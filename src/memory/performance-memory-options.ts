@@ -19,10 +19,23 @@ export interface PerformanceMemoryOptions {
     /** Write at most this long after the first buffered record, ms. @default 50 */
     maxDelayMs?: number;
   };
-  /** What to keep. Applied after flushes, at most every `pruneEveryMs`. */
+  /**
+   * What to keep. Applied after flushes, at most every `pruneEveryMs`. Stores with
+   * `invocationHistory` (every built-in one) fold pruned records into per-minute rollups
+   * first, so reports still chart a tool's whole life.
+   */
   retention?: {
     /** Keep the most recent N records per (tool, version). @default 10_000 */
     maxRecordsPerVersion?: number;
+    /**
+     * Keep at most N records in the whole store, over every tool and version; the oldest go
+     * first. The per-version bound alone does not bound a store whose agent keeps creating tools
+     * (100 tools × 4 versions at 10,000 each is 4 million rows); a million rows is about
+     * 100–150 MB in a SQLite file without captured inputs/outputs, still quick to prune and,
+     * for sql.js, to write out.
+     * @default 1_000_000
+     */
+    maxRecords?: number;
     /** Delete records older than this many ms. @default undefined (no age limit) */
     maxAgeMs?: number;
     /** How often pruning may run, ms. @default 60_000 */
@@ -97,6 +110,7 @@ export interface ResolvedPerformanceMemoryOptions {
   readonly batch: { readonly maxRecords: number; readonly maxDelayMs: number };
   readonly retention: {
     readonly maxRecordsPerVersion: number;
+    readonly maxRecords: number;
     readonly maxAgeMs: number | undefined;
     readonly pruneEveryMs: number;
   };
@@ -149,6 +163,7 @@ export function resolvePerformanceMemoryOptions(
         retention.maxRecordsPerVersion ?? 10_000,
         1,
       ),
+      maxRecords: integerOption('retention.maxRecords', retention.maxRecords ?? 1_000_000, 1),
       maxAgeMs:
         retention.maxAgeMs === undefined
           ? undefined

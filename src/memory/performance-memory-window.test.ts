@@ -541,6 +541,41 @@ describe('PerformanceMemory: answers from the window equal the storage path', ()
   });
 });
 
+describe('PerformanceMemory: the window and the store-wide bound', () => {
+  it('after the store-wide bound deleted calls of a version in a window, reads equal storage again', async () => {
+    const retention = { maxRecords: 15, pruneEveryMs: 3_600_000 };
+    const counted = instrumented(open(memoryStorage()));
+    const windowed = open(new PerformanceMemory({ storage: counted.storage, retention }));
+    const direct = open(new PerformanceMemory({ retention, statistics: { recentCalls: 0 } }));
+    // v1 is called first, then v2 a lot: the bound deletes the oldest inserts, v1's.
+    const first = Array.from({ length: 10 }, () => call({ version: 1 }));
+    const later = Array.from({ length: 12 }, () => call({ version: 2 }));
+    for (const memory of [windowed, direct]) {
+      for (const record of first) memory.record(record);
+      await memory.flush();
+      expect(await memory.recent('fetch_rate', { version: 1, limit: 20 })).toHaveLength(10);
+      for (const record of later) memory.record(record);
+      await memory.flush();
+    }
+    const readsBefore = counted.control.reads.length;
+    expect(await windowed.prune()).toEqual({ deleted: 7 });
+    expect(await direct.prune()).toEqual({ deleted: 7 });
+    // The window forgot what it held and read storage again, once.
+    const after = await windowed.recent('fetch_rate', { version: 1, limit: 20 });
+    const summary = await windowed.summary('fetch_rate', { version: 1 });
+    expect(counted.control.reads.length - readsBefore).toBe(1);
+    expect(after).toHaveLength(3);
+    expect(after).toEqual(await direct.recent('fetch_rate', { version: 1, limit: 20 }));
+    expect(summary).toEqual(await direct.summary('fetch_rate', { version: 1 }));
+    expect(after).toEqual(await storedTruth(counted.storage, 1));
+    // A prune within the bound leaves the windows as they are.
+    const readsNow = counted.control.reads.length;
+    await windowed.prune();
+    await windowed.recent('fetch_rate', { version: 1, limit: 20 });
+    expect(counted.control.reads.length).toBe(readsNow);
+  });
+});
+
 describe('PerformanceMemory: decisions read no storage after warm-up', () => {
   it('a default Evaluator reads the window, not storage.recentInvocations/aggregateWindow', async () => {
     const { storage, control } = instrumented(open(sqlJsStorage()));

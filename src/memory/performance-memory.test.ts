@@ -312,6 +312,32 @@ describe('PerformanceMemory', () => {
     ).toHaveLength(5);
   });
 
+  it('bounds the whole store with retention.maxRecords, keeping pruned calls as history', async () => {
+    const memory = track(
+      new PerformanceMemory({
+        batch: { maxRecords: 500, maxDelayMs: 0 },
+        retention: { maxRecordsPerVersion: 100, maxRecords: 10, pruneEveryMs: 3_600_000 },
+      }),
+    );
+    expect(memory.options.retention.maxRecords).toBe(10);
+    // Four tools, each under the per-version bound: only the store-wide one applies.
+    for (let i = 0; i < 24; i += 1)
+      memory.record(call({ toolName: `tool_${i % 4}`, success: i % 3 !== 0, errorCode: 'TOOL_ERROR' }));
+    await memory.flush();
+    expect(await memory.prune()).toEqual({ deleted: 14 });
+    let stored = 0;
+    for (let tool = 0; tool < 4; tool += 1)
+      stored += (await memory.storage.recentInvocations({ toolName: `tool_${tool}`, limit: 100 })).length;
+    expect(stored).toBe(10);
+    // The oldest calls went: tool_0 keeps its last ones only, and its history still has all 6.
+    const history =
+      (await memory.storage.invocationHistory?.({ toolName: 'tool_0', bucketMs: 3_600_000 })) ?? [];
+    expect(history.reduce((sum, bucket) => sum + bucket.calls, 0)).toBe(6);
+    expect(history.reduce((sum, bucket) => sum + bucket.rolledUpCalls, 0)).toBe(4);
+    expect(history.reduce((sum, bucket) => sum + (bucket.errorCodes.TOOL_ERROR ?? 0), 0)).toBe(2); // calls 0 and 12
+    expect(new PerformanceMemory().options.retention.maxRecords).toBe(1_000_000);
+  });
+
   it('close() flushes, closes the storage it created, and refuses later records', async () => {
     const memory = new PerformanceMemory({ batch: { maxRecords: 100, maxDelayMs: 60_000 } });
     memory.record(call());
@@ -341,6 +367,9 @@ describe('PerformanceMemory', () => {
     expect((attempt({ retention: { maxRecordsPerVersion: 1.5 } }) as InvalidOptionError).field).toBe(
       'retention.maxRecordsPerVersion',
     );
+    const badBound = attempt({ retention: { maxRecords: 0 } }) as InvalidOptionError;
+    expect(badBound.field).toBe('retention.maxRecords');
+    expect(badBound.message).toContain('received 0');
     expect((attempt({ capture: { redact: 'x' as never } }) as InvalidOptionError).field).toBe(
       'capture.redact',
     );

@@ -276,9 +276,12 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
     return records.map(copyRecord);
   }
 
-  /** Applies the retention policy now; returns how many records were deleted. */
+  /**
+   * Applies the retention policy now (`retention`: per version, over the whole store, by age);
+   * returns how many records were deleted. A store with `invocationHistory` keeps them as rollups.
+   */
   async prune(): Promise<{ deleted: number }> {
-    const { maxRecordsPerVersion, maxAgeMs } = this.options.retention;
+    const { maxRecordsPerVersion, maxRecords, maxAgeMs } = this.options.retention;
     this.#lastPruneAt = Date.now();
     const olderThan = maxAgeMs === undefined ? undefined : Date.now() - maxAgeMs;
     const result = await this.storage.pruneInvocations({
@@ -291,8 +294,27 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
       const buffered = new Set([...this.#inFlight, ...this.#pending]);
       for (const statistics of this.#tracked.values()) statistics.dropBefore(olderThan, buffered);
     }
-    if (result.deleted > 0) this.emit('memory:pruned', { deleted: result.deleted });
-    return result;
+    // The store-wide bound on its own, so the memory knows whether it deleted anything: it takes
+    // the oldest inserts of any version, which may be in a window (a version not called for a
+    // while), and which records those were is not known here. The windows then read storage
+    // again on their next use (one read each).
+    const bounded = await this.storage.pruneInvocations({ maxRecords });
+    if (bounded.deleted > 0) this.#reseedWindows();
+    const deleted = result.deleted + bounded.deleted;
+    if (deleted > 0) this.emit('memory:pruned', { deleted });
+    return { deleted };
+  }
+
+  /** Makes every window read storage again on its next use (after a seeding read in flight). */
+  #reseedWindows(): void {
+    for (const statistics of this.#tracked.values()) {
+      const unseed = () => {
+        statistics.seeded = false;
+      };
+      // A seeding read in flight may have read the rows before they were deleted.
+      if (statistics.seeding !== null) void statistics.seeding.then(unseed, unseed);
+      unseed();
+    }
   }
 
   /** What the memory did so far. */

@@ -23,11 +23,18 @@ export {
 } from './audit-evidence.ts';
 export type { ActiveVersionChange, Coordination } from './coordination.ts';
 export type { InvocationStore } from './invocation-store.ts';
+export {
+  estimateLatencyPercentile,
+  LATENCY_HISTOGRAM_BOUNDS_MS,
+  latencyHistogramIndex,
+} from './latency-histogram.ts';
 export { memoryStorage } from './memory-storage.ts';
 export type {
   AuditEntry,
   AuditQuery,
   CreatedTool,
+  HistoryBucket,
+  HistoryQuery,
   InvocationQuery,
   InvocationRecord,
   JsonObject,

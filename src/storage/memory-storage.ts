@@ -1,5 +1,7 @@
 import { aggregateInvocations } from './aggregate-invocations.ts';
 import type { ActiveVersionChange } from './coordination.ts';
+import { addCall, emptyAggregate, historyRange, mergeHistory, type SourceBucket } from './history-buckets.ts';
+import { memoryRollups } from './memory-rollups.ts';
 import type {
   AuditEntry,
   InvocationQuery,
@@ -13,6 +15,7 @@ import type {
   ToolRecord,
   ToolVersion,
 } from './records.ts';
+import { bucketStart, MINUTE_MS, rollupCutoffs } from './rollup-tiers.ts';
 import type { StorageAdapter } from './storage-adapter.ts';
 import {
   StorageClosedError,
@@ -25,6 +28,7 @@ import {
   checkAuditQuery,
   checkBoolean,
   checkFinite,
+  checkHistoryQuery,
   checkInteger,
   checkInvocationQuery,
   checkInvocations,
@@ -66,7 +70,7 @@ interface ToolInvocations {
  *
  * It implements the optional coordination capabilities for this process: leases (by this
  * process's clock) and `watchActive`, whose listeners run right after the change, before the
- * writing call resolves.
+ * writing call resolves. Pruned invocations are kept as rollups, read with `invocationHistory`.
  *
  * @example
  * ```ts
@@ -80,6 +84,9 @@ interface ToolInvocations {
 export function memoryStorage(): StorageAdapter {
   const tools = new Map<string, ToolState>();
   const invocations = new Map<string, ToolInvocations>();
+  /** Every stored invocation in id (insertion) order, for the store-wide bound. */
+  let inserted: StoredInvocation[] = [];
+  const rollups = memoryRollups();
   const testCases = new Map<string, StoredTestCase[]>();
   const audit: AuditEntry[] = [];
   let nextInvocationId = 1;
@@ -233,6 +240,7 @@ export function memoryStorage(): StorageAdapter {
         storedInvocation(record, index, nextInvocationId + index),
       );
       nextInvocationId += stored.length;
+      inserted.push(...stored);
       for (const record of stored) {
         let ofTool = invocations.get(record.toolName);
         if (!ofTool) {
@@ -264,23 +272,82 @@ export function memoryStorage(): StorageAdapter {
     async pruneInvocations(policy) {
       assertOpen();
       checkRetention(policy);
-      const { maxRecordsPerVersion, olderThan } = policy;
-      let deleted = 0;
-      for (const [toolName, ofTool] of invocations) {
-        const removedIds = new Set<number>();
-        for (const [version, list] of ofTool.byVersion) {
+      const { maxRecordsPerVersion, maxRecords, olderThan } = policy;
+      const cutoffs = rollupCutoffs(policy.now ?? Date.now());
+      // Nothing below can throw: the rows leave and their rollups arrive together.
+      const removed = new Set<number>();
+      const removedRecords: StoredInvocation[] = [];
+      for (const ofTool of invocations.values()) {
+        for (const list of ofTool.byVersion.values()) {
           let cut = olderThan === undefined ? 0 : firstAtOrAfter(list, olderThan);
           if (maxRecordsPerVersion !== undefined) cut = Math.max(cut, list.length - maxRecordsPerVersion);
-          if (cut <= 0) continue;
-          for (const record of list.splice(0, cut)) removedIds.add(record.id);
-          if (list.length === 0) ofTool.byVersion.delete(version);
+          for (let index = 0; index < cut; index += 1) {
+            const record = list[index] as StoredInvocation;
+            removed.add(record.id);
+            removedRecords.push(record);
+          }
         }
-        if (removedIds.size === 0) continue;
-        deleted += removedIds.size;
-        ofTool.all = ofTool.all.filter((record) => !removedIds.has(record.id));
-        if (ofTool.all.length === 0) invocations.delete(toolName);
       }
-      return { deleted };
+      if (maxRecords !== undefined) {
+        // `inserted` is in id order: the first live rows beyond the bound are the oldest inserts.
+        let excess = inserted.length - removed.size - maxRecords;
+        for (let index = 0; excess > 0 && index < inserted.length; index += 1) {
+          const record = inserted[index] as StoredInvocation;
+          if (removed.has(record.id)) continue;
+          removed.add(record.id);
+          removedRecords.push(record);
+          excess -= 1;
+        }
+      }
+      if (removed.size > 0) {
+        const kept = (record: StoredInvocation) => !removed.has(record.id);
+        inserted = inserted.filter(kept);
+        for (const [toolName, ofTool] of invocations) {
+          ofTool.all = ofTool.all.filter(kept);
+          for (const [version, list] of ofTool.byVersion) {
+            const left = list.filter(kept);
+            if (left.length === 0) ofTool.byVersion.delete(version);
+            else ofTool.byVersion.set(version, left);
+          }
+          if (ofTool.all.length === 0) invocations.delete(toolName);
+        }
+        rollups.fold(removedRecords, cutoffs);
+      }
+      rollups.coarsen(cutoffs);
+      return { deleted: removed.size };
+    },
+
+    async invocationHistory(query) {
+      assertOpen();
+      checkHistoryQuery(query);
+      const range = historyRange(query);
+      const sources = rollups.sources(query.toolName, query.version, range);
+      const ofTool = invocations.get(query.toolName);
+      const list = query.version === undefined ? ofTool?.all : ofTool?.byVersion.get(query.version);
+      if (list) {
+        // Stored rows, per (version, minute); the list is sorted by start, so the range is a slice.
+        const minutes = new Map<string, SourceBucket>();
+        const end = firstAtOrAfter(list, range.to);
+        for (let index = firstAtOrAfter(list, range.from); index < end; index += 1) {
+          const record = list[index] as StoredInvocation;
+          const start = bucketStart(record.startedAt, MINUTE_MS);
+          const key = `${record.version}/${start}`;
+          let bucket = minutes.get(key);
+          if (!bucket) {
+            bucket = {
+              version: record.version,
+              start,
+              widthMs: MINUTE_MS,
+              rolledUp: false,
+              ...emptyAggregate(),
+            };
+            minutes.set(key, bucket);
+          }
+          addCall(bucket, record);
+        }
+        sources.push(...minutes.values());
+      }
+      return mergeHistory(sources, range.bucketMs);
     },
 
     async createTool(tool) {

@@ -102,12 +102,99 @@ export interface WindowAggregate {
   lastAt: number | null;
 }
 
-/** What to delete when pruning invocations. Every given rule applies. */
+/**
+ * What to delete when pruning invocations. Every given rule applies, in this order: `olderThan`,
+ * `maxRecordsPerVersion`, then `maxRecords` over what is left.
+ *
+ * A store with `invocationHistory` first folds the rows it deletes into per-minute rollups, in
+ * the same transaction (see {@link HistoryBucket}), so a tool's history outlives its rows.
+ */
 export interface RetentionPolicy {
   /** Keep at most this many of the most recent invocations per (tool, version). */
   maxRecordsPerVersion?: number;
+  /**
+   * Keep at most this many invocations in the whole store, over every tool and version: the
+   * rows inserted first (smallest ids) go first. Ids follow insertion, and `PerformanceMemory`
+   * inserts calls as they finish, so these are the oldest calls.
+   */
+  maxRecords?: number;
   /** Delete invocations that started before this time (epoch ms). */
   olderThan?: number;
+  /**
+   * The time the prune runs at, epoch ms: rollups coarsen by their age relative to it (minute
+   * buckets for the last day, hour buckets for the last 30 days, day buckets before; see
+   * {@link HistoryBucket}). Only stores with `invocationHistory` read it.
+   * @default Date.now()
+   */
+  now?: number;
+}
+
+/** Which history `InvocationStore.invocationHistory` returns. */
+export interface HistoryQuery {
+  /** The tool. */
+  toolName: string;
+  /** Only this version; every version (each in buckets of its own) when omitted. */
+  version?: number;
+  /**
+   * Only calls that started at or after this time (epoch ms), rounded down to a multiple of
+   * `bucketMs`, so the first bucket is whole.
+   * @default the tool's first call
+   */
+  since?: number;
+  /**
+   * Only calls that started before this time (epoch ms), rounded up to a multiple of
+   * `bucketMs`, so the last bucket is whole.
+   * @default no end
+   */
+  until?: number;
+  /**
+   * Width of the buckets in ms: a whole number of minutes (60_000, 300_000, 3_600_000, …).
+   * Buckets start at multiples of it since the epoch (UTC).
+   * @default 60_000
+   */
+  bucketMs?: number;
+}
+
+/**
+ * The calls of one version of a tool in one time bucket, as `invocationHistory` returns them:
+ * the rows still stored and the rollups of pruned rows, added up. Counts, sums, min/max, the
+ * histogram and the error counts are exact; percentiles can only be estimated from the
+ * histogram (`estimateLatencyPercentile`).
+ *
+ * Rollups coarsen with age, so they stay bounded: a minute of calls is kept as a minute for a
+ * day, then merged into its hour; an hour is kept for 30 days, then merged into its day (UTC);
+ * days are kept for the life of the store. At most 1,440 minute, 720 hour and one day rollup per
+ * day of use are kept per (tool, version). A rollup coarser than `bucketMs`, or not aligned to its
+ * grid, comes back as a bucket of its own width (`widthMs`), with the stored rows and finer
+ * rollups that start inside it added to it; it is in the range when its start is.
+ */
+export interface HistoryBucket {
+  /** The version whose calls these are. */
+  version: number;
+  /** Start of the bucket, epoch ms: a multiple of `widthMs`. */
+  start: number;
+  /** Width of the bucket, ms: the query's `bucketMs`, or a coarser rollup's own width. */
+  widthMs: number;
+  /** Calls that started in the bucket. */
+  calls: number;
+  /** How many of them succeeded. */
+  successes: number;
+  /** Sum of their latencies, ms (the mean is `latencySumMs / calls`). */
+  latencySumMs: number;
+  /** Smallest latency, ms. */
+  latencyMinMs: number;
+  /** Largest latency, ms. */
+  latencyMaxMs: number;
+  /**
+   * Calls per latency range: entry `i` counts latencies in
+   * (`LATENCY_HISTOGRAM_BOUNDS_MS[i − 1]`, `LATENCY_HISTOGRAM_BOUNDS_MS[i]`] (from 0 for
+   * `i = 0`); the last entry counts those above the last bound.
+   */
+  latencyHistogram: number[];
+  /** Failures per error code; a failure without a code counts as `ERROR`. */
+  errorCodes: Record<string, number>;
+  /** How many of `calls` are known from rollups only (their rows were pruned); 0 when none. */
+  rolledUpCalls: number;
 }
 
 // --- tools and versions -----------------------------------------------------------------------

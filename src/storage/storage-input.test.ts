@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { memoryStorage } from './memory-storage.ts';
-import type { InvocationRecord, NewToolVersion } from './records.ts';
+import type { HistoryQuery, InvocationRecord, NewToolVersion } from './records.ts';
 import { nodeSqliteStorage } from './sqlite/node-sqlite-storage.ts';
 import { sqlJsStorage } from './sqlite/sql-js-storage.ts';
 import type { StorageAdapter } from './storage-adapter.ts';
@@ -34,6 +34,9 @@ const firstVersion: NewToolVersion = {
   reason: 'r',
   author: 'human',
 };
+/** The built-in adapters all have `invocationHistory`. */
+const history = (storage: StorageAdapter, query: HistoryQuery) =>
+  (storage.invocationHistory as NonNullable<StorageAdapter['invocationHistory']>)(query);
 const cyclic: Record<string, unknown> = {};
 cyclic.self = cyclic;
 
@@ -47,6 +50,19 @@ const badCalls: Array<[string, (storage: StorageAdapter) => Promise<unknown>]> =
   ['query.limit', (s) => s.recentInvocations({ toolName: 't', limit: -1 })],
   ['query.limit', (s) => s.aggregateWindow({ toolName: 't', limit: 1.5 })],
   ['policy.maxRecordsPerVersion', (s) => s.pruneInvocations({ maxRecordsPerVersion: -1 })],
+  ['policy.maxRecords', (s) => s.pruneInvocations({ maxRecords: 2.5 })],
+  ['policy.now', (s) => s.pruneInvocations({ maxRecords: 1, now: Number.NaN })],
+  ['query.toolName', (s) => history(s, { toolName: '' })],
+  ['query.version', (s) => history(s, { toolName: 't', version: 0 })],
+  ['query.since', (s) => history(s, { toolName: 't', since: Number.POSITIVE_INFINITY })],
+  ['query.until', (s) => history(s, { toolName: 't', until: '1' as never })],
+  // Whole minutes only: the rollups' finest grid.
+  ...[0, 30_000, 90_000, 60_000.5].map(
+    (bucketMs): [string, (storage: StorageAdapter) => Promise<unknown>] => [
+      'query.bucketMs',
+      (s) => history(s, { toolName: 't', bucketMs }),
+    ],
+  ),
   [
     'tool.firstVersion.parentVersion',
     (s) => s.createTool({ name: 'x', description: 'd', firstVersion: { ...firstVersion, parentVersion: 1 } }),

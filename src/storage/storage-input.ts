@@ -7,6 +7,7 @@ import {
 } from '../core/options.ts';
 import type {
   AuditQuery,
+  HistoryQuery,
   InvocationQuery,
   InvocationRecord,
   JsonValue,
@@ -19,6 +20,7 @@ import type {
   ToolCapabilities,
   VersionAuthor,
 } from './records.ts';
+import { MINUTE_MS } from './rollup-tiers.ts';
 import { StorageInputError } from './storage-errors.ts';
 
 /**
@@ -128,7 +130,28 @@ export function checkRetention(policy: RetentionPolicy): void {
     throw new StorageInputError({ field: 'policy', expected: 'an object', value: policy });
   if (policy.maxRecordsPerVersion !== undefined)
     checkInteger('policy.maxRecordsPerVersion', policy.maxRecordsPerVersion, 0);
+  if (policy.maxRecords !== undefined) checkInteger('policy.maxRecords', policy.maxRecords, 0);
   if (policy.olderThan !== undefined) checkFinite('policy.olderThan', policy.olderThan);
+  if (policy.now !== undefined) checkFinite('policy.now', policy.now);
+}
+
+/** Checks a {@link HistoryQuery}. */
+export function checkHistoryQuery(query: HistoryQuery): void {
+  if (typeof query !== 'object' || query === null)
+    throw new StorageInputError({ field: 'query', expected: 'an object', value: query });
+  checkName('query.toolName', query.toolName);
+  if (query.version !== undefined) checkInteger('query.version', query.version, 1);
+  if (query.since !== undefined) checkFinite('query.since', query.since);
+  if (query.until !== undefined) checkFinite('query.until', query.until);
+  if (
+    query.bucketMs !== undefined &&
+    (!Number.isSafeInteger(query.bucketMs) || query.bucketMs < MINUTE_MS || query.bucketMs % MINUTE_MS !== 0)
+  )
+    throw new StorageInputError({
+      field: 'query.bucketMs',
+      expected: 'a whole number of minutes in ms (60000, 300000, 3600000, …)',
+      value: query.bucketMs,
+    });
 }
 
 /** Checks a {@link NewToolVersion}; `field` names it in errors. */

@@ -51,7 +51,7 @@ function arrayInvocationStore(): InvocationStore {
       assertOpen();
       return aggregateInvocations(window(query));
     },
-    async pruneInvocations({ maxRecordsPerVersion, olderThan }) {
+    async pruneInvocations({ maxRecordsPerVersion, maxRecords, olderThan }) {
       assertOpen();
       const seenPerVersion = new Map<string, number>();
       const kept = [...rows].sort(newestFirst).filter((row) => {
@@ -62,8 +62,11 @@ function arrayInvocationStore(): InvocationStore {
         const tooOld = olderThan !== undefined && row.startedAt < olderThan;
         return !tooMany && !tooOld;
       });
+      kept.sort((a, b) => a.id - b.id);
+      // The store-wide bound last, over what is left: the smallest ids go.
+      if (maxRecords !== undefined && kept.length > maxRecords) kept.splice(0, kept.length - maxRecords);
       const deleted = rows.length - kept.length;
-      rows = kept.sort((a, b) => a.id - b.id);
+      rows = kept;
       return { deleted };
     },
     async close() {

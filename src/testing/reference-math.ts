@@ -63,3 +63,73 @@ export function referenceAggregate(recordsNewestFirst: readonly ReferenceInvocat
     lastAt: empty ? null : Math.max(...starts),
   };
 }
+
+/** The fields {@link referenceHistory} needs of each record. */
+export interface ReferenceCall {
+  version: number;
+  startedAt: number;
+  latencyMs: number;
+  success: boolean;
+  errorCode?: string;
+}
+
+/** A bucket of {@link referenceHistory}: the fields of `HistoryBucket` without `rolledUpCalls`. */
+export interface ReferenceBucket {
+  version: number;
+  start: number;
+  widthMs: number;
+  calls: number;
+  successes: number;
+  latencySumMs: number;
+  latencyMinMs: number;
+  latencyMaxMs: number;
+  latencyHistogram: number[];
+  errorCodes: Record<string, number>;
+}
+
+/**
+ * A tool's calls bucketed by definition: per version and per `floor(startedAt / bucketMs)`,
+ * counts, latency sum/min/max, the histogram over `bounds` (entry i counts latencies above
+ * bound i − 1 up to bound i, the last one those above every bound) and failures per error code
+ * (`ERROR` without one); oldest bucket first, then by version.
+ */
+export function referenceHistory(
+  calls: readonly ReferenceCall[],
+  bucketMs: number,
+  bounds: readonly number[],
+): ReferenceBucket[] {
+  const buckets = new Map<string, ReferenceBucket>();
+  for (const call of calls) {
+    const start = Math.floor(call.startedAt / bucketMs) * bucketMs;
+    const key = `${call.version}@${start}`;
+    let bucket = buckets.get(key);
+    if (!bucket) {
+      bucket = {
+        version: call.version,
+        start,
+        widthMs: bucketMs,
+        calls: 0,
+        successes: 0,
+        latencySumMs: 0,
+        latencyMinMs: call.latencyMs,
+        latencyMaxMs: call.latencyMs,
+        latencyHistogram: new Array<number>(bounds.length + 1).fill(0),
+        errorCodes: {},
+      };
+      buckets.set(key, bucket);
+    }
+    bucket.calls += 1;
+    bucket.latencySumMs += call.latencyMs;
+    bucket.latencyMinMs = Math.min(bucket.latencyMinMs, call.latencyMs);
+    bucket.latencyMaxMs = Math.max(bucket.latencyMaxMs, call.latencyMs);
+    const range = bounds.findIndex((bound) => call.latencyMs <= bound);
+    const index = range === -1 ? bounds.length : range;
+    bucket.latencyHistogram[index] = (bucket.latencyHistogram[index] as number) + 1;
+    if (call.success) bucket.successes += 1;
+    else {
+      const code = call.errorCode === undefined || call.errorCode === '' ? 'ERROR' : call.errorCode;
+      bucket.errorCodes[code] = (bucket.errorCodes[code] ?? 0) + 1;
+    }
+  }
+  return [...buckets.values()].sort((a, b) => a.start - b.start || a.version - b.version);
+}

@@ -21,6 +21,12 @@ export interface PostgresMigration {
  * have a fraction); ids come from identity sequences, which never reuse a value. JSON values
  * are stored as their JSON text, exactly as written. Invocations are read newest first per
  * (tool, version) and per tool, each an index range scan of `limit` rows.
+ *
+ * Step 2 adds the rollups that pruned invocations are folded into: one row per (tool, version,
+ * width, bucket start) with counts, latency sum/min/max and one column per range of
+ * `LATENCY_HISTOGRAM_BOUNDS_MS` (h0…h14), and their failures per error code beside them.
+ * The space of deleted rows is left to autovacuum, which makes it reusable (PostgreSQL files do
+ * not shrink without `VACUUM FULL`, which locks the table; rows inserted later fill the space).
  */
 export const postgresMigrations: readonly PostgresMigration[] = [
   {
@@ -98,6 +104,51 @@ export const postgresMigrations: readonly PostgresMigration[] = [
         holder text NOT NULL,
         expires_at timestamptz NOT NULL
       );
+    `,
+  },
+  {
+    version: 2,
+    description:
+      'rollups of pruned invocations: per (tool, version, minute/hour/day) counts, latency histogram, error codes',
+    sql: (schema) => `
+      CREATE TABLE ${schema}.invocation_rollups (
+        tool_name text NOT NULL,
+        version integer NOT NULL,
+        width_ms integer NOT NULL,
+        bucket_start double precision NOT NULL,
+        calls bigint NOT NULL,
+        successes bigint NOT NULL,
+        latency_sum double precision NOT NULL,
+        latency_min double precision NOT NULL,
+        latency_max double precision NOT NULL,
+        h0 bigint NOT NULL,
+        h1 bigint NOT NULL,
+        h2 bigint NOT NULL,
+        h3 bigint NOT NULL,
+        h4 bigint NOT NULL,
+        h5 bigint NOT NULL,
+        h6 bigint NOT NULL,
+        h7 bigint NOT NULL,
+        h8 bigint NOT NULL,
+        h9 bigint NOT NULL,
+        h10 bigint NOT NULL,
+        h11 bigint NOT NULL,
+        h12 bigint NOT NULL,
+        h13 bigint NOT NULL,
+        h14 bigint NOT NULL,
+        PRIMARY KEY (tool_name, version, width_ms, bucket_start)
+      );
+      CREATE INDEX invocation_rollups_by_age ON ${schema}.invocation_rollups (width_ms, bucket_start);
+      CREATE TABLE ${schema}.invocation_rollup_errors (
+        tool_name text NOT NULL,
+        version integer NOT NULL,
+        width_ms integer NOT NULL,
+        bucket_start double precision NOT NULL,
+        error_code text NOT NULL,
+        failures bigint NOT NULL,
+        PRIMARY KEY (tool_name, version, width_ms, bucket_start, error_code)
+      );
+      CREATE INDEX invocation_rollup_errors_by_age ON ${schema}.invocation_rollup_errors (width_ms, bucket_start);
     `,
   },
 ];

@@ -148,9 +148,9 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
       await client.query('BEGIN');
       const first = await migratePostgres(client, schema);
       await client.query('COMMIT');
-      expect(first).toEqual({ from: 0, to: 1, applied: [1] });
+      expect(first).toEqual({ from: 0, to: 2, applied: [1, 2] });
       await client.query('BEGIN');
-      expect(await migratePostgres(client, schema)).toEqual({ from: 1, to: 1, applied: [] });
+      expect(await migratePostgres(client, schema)).toEqual({ from: 2, to: 2, applied: [] });
       await client.query('COMMIT');
     } finally {
       client.release();
@@ -161,6 +161,8 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
     );
     expect(rows.map((row) => row.table_name)).toEqual([
       'audit',
+      'invocation_rollup_errors',
+      'invocation_rollups',
       'invocations',
       'leases',
       'meta',
@@ -173,7 +175,7 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
     await storage.ready?.();
     expect(await storage.listTools()).toEqual([]);
     await storage.close();
-    expect(postgresMigrations.map((step) => step.version)).toEqual([1]);
+    expect(postgresMigrations.map((step) => step.version)).toEqual([1, 2]);
   });
 
   it('refuses a schema migrated by a newer release', async () => {
@@ -185,7 +187,7 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
     const again = open(schema);
     const error = await again.listTools().catch((caught: unknown) => caught);
     expect(PostgresSchemaTooNewError.isInstance(error)).toBe(true);
-    expect(error).toMatchObject({ schema, found: 99, supported: 1, code: 'POSTGRES_SCHEMA_TOO_NEW' });
+    expect(error).toMatchObject({ schema, found: 99, supported: 2, code: 'POSTGRES_SCHEMA_TOO_NEW' });
     expect((error as Error).message).toContain('Upgrade self-improving-agent');
     await again.close();
   });
@@ -257,6 +259,69 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
     const window = await storage.aggregateWindow({ toolName: 'tool_1', version: 2, limit: 20 });
     expect(window.invocations).toBe(20);
     expect(window.lastAt).toBe(1_000_000 + 19_993); // the last index ≡ 1 (mod 4) and ≡ 1 (mod 3)
+    await storage.close();
+  });
+
+  it('folds pruned rows into rollups in the deleting transaction: a failure keeps the rows, no rollups', async () => {
+    const storage = open();
+    const schema = schemas.at(-1) as string;
+    const now = Date.UTC(2025, 0, 10, 12);
+    await storage.appendInvocations(
+      Array.from({ length: 300 }, (_, index) => ({
+        toolName: 'fold',
+        version: 1 + (index % 2),
+        startedAt: now - 300_000 + index * 1000,
+        latencyMs: index % 40,
+        success: index % 4 !== 0,
+        errorCode: 'TIMEOUT',
+        inputHash: `h${index}`,
+      })),
+    );
+    const history = async () =>
+      (await storage.invocationHistory?.({ toolName: 'fold', bucketMs: 3_600_000 }))?.map(
+        ({ rolledUpCalls: _rolledUp, ...bucket }) => bucket,
+      );
+    const before = await history();
+    // The deletion fails after the folding statement's rollup inserts ran.
+    await database.admin.query(`
+      CREATE FUNCTION "${schema}".fail_delete() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN RAISE EXCEPTION 'simulated failure'; END $$;
+      CREATE TRIGGER fail_delete AFTER DELETE ON "${schema}".invocations
+        FOR EACH STATEMENT EXECUTE FUNCTION "${schema}".fail_delete();`);
+    await expect(storage.pruneInvocations({ maxRecordsPerVersion: 10, now })).rejects.toThrow(
+      'simulated failure',
+    );
+    const count = async (table: string) =>
+      (await database.admin.query(`SELECT count(*)::int AS n FROM "${schema}".${table}`)).rows[0]?.n;
+    expect(await count('invocations')).toBe(300);
+    expect(await count('invocation_rollups')).toBe(0);
+    expect(await count('invocation_rollup_errors')).toBe(0);
+    await database.admin.query(`DROP TRIGGER fail_delete ON "${schema}".invocations`);
+    expect(await storage.pruneInvocations({ maxRecordsPerVersion: 10, now })).toEqual({ deleted: 280 });
+    expect(await history()).toEqual(before);
+
+    // Two processes pruning the same rows at once fold each row once.
+    await storage.appendInvocations(
+      Array.from({ length: 400 }, (_, index) => ({
+        toolName: 'fold',
+        version: 1,
+        startedAt: now - 200_000 + index * 500,
+        latencyMs: index % 13,
+        success: true,
+        inputHash: `again${index}`,
+      })),
+    );
+    const grown = await history();
+    const other = open(schema);
+    const results = await Promise.all([
+      storage.pruneInvocations({ maxRecords: 5, now }),
+      other.pruneInvocations({ maxRecords: 5, now }),
+      other.pruneInvocations({ maxRecords: 5, now }),
+    ]);
+    // Whichever ran first deleted them all; the others found nothing left to delete.
+    expect(results.map((result) => result.deleted).sort((a, b) => b - a)).toEqual([415, 0, 0]);
+    expect(await history()).toEqual(grown);
+    await other.close();
     await storage.close();
   });
 

@@ -1,4 +1,5 @@
 import type { ActiveVersionChange } from '../coordination.ts';
+import { historyRange, mergeHistory, sourcesFromRows } from '../history-buckets.ts';
 import { lazyResource } from '../lazy-resource.ts';
 import type {
   AuditEntry,
@@ -8,6 +9,7 @@ import type {
   ToolVersion,
   WindowAggregate,
 } from '../records.ts';
+import { MINUTE_MS, rollupCutoffs } from '../rollup-tiers.ts';
 import {
   auditColumns,
   testCaseColumns,
@@ -35,6 +37,7 @@ import {
   checkAuditQuery,
   checkBoolean,
   checkFinite,
+  checkHistoryQuery,
   checkInteger,
   checkInvocationQuery,
   checkInvocations,
@@ -52,6 +55,7 @@ import { loadPg } from './load-pg.ts';
 import { type PostgresExecutor, postgresExecutor } from './postgres-executor.ts';
 import { checkPostgresSchema, migratePostgres, quoteSchema } from './postgres-migrations.ts';
 import type { PostgresPool, PostgresQueryable, PostgresRow } from './postgres-pool.ts';
+import { coarsenSql, foldAndDeleteSql, historySql } from './postgres-rollups.ts';
 import {
   describeTarget,
   type PostgresConnection,
@@ -338,9 +342,11 @@ export function postgresStorage(
 
     async pruneInvocations(policy) {
       checkRetention(policy);
-      const { maxRecordsPerVersion, olderThan } = policy;
-      if (maxRecordsPerVersion === undefined && olderThan === undefined) return { deleted: 0 };
+      const { maxRecordsPerVersion, maxRecords, olderThan } = policy;
+      const cutoffs = rollupCutoffs(policy.now ?? Date.now());
       const invocations = table('invocations');
+      const returning =
+        'RETURNING i.tool_name, i.version, i.started_at, i.latency_ms, i.success, i.error_code';
       // Every (tool, version) with invocations, found by one index seek per group instead of a scan.
       const groups = `WITH RECURSIVE groups AS (
           (SELECT tool_name, version FROM ${invocations} ORDER BY tool_name, version LIMIT 1)
@@ -349,36 +355,79 @@ export function postgresStorage(
             SELECT i.tool_name, i.version FROM ${invocations} i
             WHERE (i.tool_name, i.version) > (g.tool_name, g.version)
             ORDER BY i.tool_name, i.version LIMIT 1) n
-        )`;
+        ),`;
+      // Each statement deletes rows and folds exactly the rows it deleted into the rollups.
+      const foldAndDelete = async (
+        client: PostgresQueryable,
+        prefix: string,
+        deletion: string,
+        value: number,
+      ) =>
+        (
+          await client.query(foldAndDeleteSql(table, prefix, deletion, '$2', '$3'), [
+            value,
+            cutoffs.dayBefore,
+            cutoffs.hourBefore,
+          ])
+        ).rows[0]?.deleted as number;
       return write(async (client) => {
+        // One prune at a time per schema: concurrent rollup upserts could otherwise deadlock.
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [
+          'self-improving-agent:prune',
+          settings.schema,
+        ]);
         let deleted = 0;
         if (olderThan !== undefined)
-          deleted +=
-            (
-              await client.query(
-                `${groups} DELETE FROM ${invocations} i USING groups g
-                 WHERE i.tool_name = g.tool_name AND i.version = g.version AND i.started_at < $1`,
-                [olderThan],
-              )
-            ).rowCount ?? 0;
+          deleted += await foldAndDelete(
+            client,
+            groups,
+            `DELETE FROM ${invocations} i USING groups g
+             WHERE i.tool_name = g.tool_name AND i.version = g.version AND i.started_at < $1 ${returning}`,
+            olderThan,
+          );
         if (maxRecordsPerVersion !== undefined)
           // Per group, the newest row beyond the kept ones: it and everything older goes.
-          deleted +=
-            (
-              await client.query(
-                `${groups}, cutoffs AS (
-                   SELECT g.tool_name, g.version, c.started_at, c.id FROM groups g CROSS JOIN LATERAL (
-                     SELECT i.started_at, i.id FROM ${invocations} i
-                     WHERE i.tool_name = g.tool_name AND i.version = g.version
-                     ORDER BY i.started_at DESC, i.id DESC OFFSET $1 LIMIT 1) c)
-                 DELETE FROM ${invocations} i USING cutoffs c
-                 WHERE i.tool_name = c.tool_name AND i.version = c.version
-                   AND (i.started_at, i.id) <= (c.started_at, c.id)`,
-                [maxRecordsPerVersion],
-              )
-            ).rowCount ?? 0;
+          deleted += await foldAndDelete(
+            client,
+            `${groups} cutoffs AS (
+               SELECT g.tool_name, g.version, c.started_at, c.id FROM groups g CROSS JOIN LATERAL (
+                 SELECT i.started_at, i.id FROM ${invocations} i
+                 WHERE i.tool_name = g.tool_name AND i.version = g.version
+                 ORDER BY i.started_at DESC, i.id DESC OFFSET $1 LIMIT 1) c),`,
+            `DELETE FROM ${invocations} i USING cutoffs c
+             WHERE i.tool_name = c.tool_name AND i.version = c.version
+               AND (i.started_at, i.id) <= (c.started_at, c.id) ${returning}`,
+            maxRecordsPerVersion,
+          );
+        if (maxRecords !== undefined)
+          // The newest row beyond the kept ones, by a walk down the primary key: it and every
+          // older insert goes.
+          deleted += await foldAndDelete(
+            client,
+            'WITH',
+            `DELETE FROM ${invocations} i
+             WHERE i.id <= (SELECT id FROM ${invocations} ORDER BY id DESC OFFSET $1 LIMIT 1) ${returning}`,
+            maxRecords,
+          );
+        for (const [from, statements] of coarsenSql(table)) {
+          const before = from === MINUTE_MS ? cutoffs.hourBefore : cutoffs.dayBefore;
+          const older = await client.query(
+            `SELECT 1 FROM ${table('invocation_rollups')} WHERE width_ms = $1 AND bucket_start < $2 LIMIT 1`,
+            [from, before],
+          );
+          if (older.rows.length === 0) continue;
+          for (const statement of statements) await client.query(statement, [before]);
+        }
         return { deleted };
       });
+    },
+
+    async invocationHistory(query) {
+      checkHistoryQuery(query);
+      const range = historyRange(query);
+      const [sql, params] = historySql(table, query.toolName, query.version, range);
+      const { rows } = await read((queryable) => queryable.query(sql, params));
+      return mergeHistory(sourcesFromRows(rows), range.bucketMs);
     },
 
     async createTool(tool) {

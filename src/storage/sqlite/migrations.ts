@@ -19,6 +19,10 @@ export interface Migration {
  * range scan of exactly `limit` rows: (tool_name, version, started_at, id) and
  * (tool_name, started_at, id). AUTOINCREMENT keeps ids increasing even after the newest rows
  * were pruned. JSON columns are TEXT.
+ *
+ * Step 2 adds the rollups that pruned invocations are folded into: one row per (tool, version,
+ * width, bucket start) with counts, latency sum/min/max and one column per range of
+ * `LATENCY_HISTOGRAM_BOUNDS_MS` (h0…h14), and their failures per error code beside them.
  */
 export const migrations: readonly Migration[] = [
   {
@@ -92,6 +96,51 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX sia_audit_by_tool ON sia_audit (tool_name, id);
     `,
   },
+  {
+    version: 2,
+    description:
+      'rollups of pruned invocations: per (tool, version, minute/hour/day) counts, latency histogram, error codes',
+    sql: `
+      CREATE TABLE sia_invocation_rollups (
+        tool_name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        width_ms INTEGER NOT NULL,
+        bucket_start INTEGER NOT NULL,
+        calls INTEGER NOT NULL,
+        successes INTEGER NOT NULL,
+        latency_sum REAL NOT NULL,
+        latency_min REAL NOT NULL,
+        latency_max REAL NOT NULL,
+        h0 INTEGER NOT NULL,
+        h1 INTEGER NOT NULL,
+        h2 INTEGER NOT NULL,
+        h3 INTEGER NOT NULL,
+        h4 INTEGER NOT NULL,
+        h5 INTEGER NOT NULL,
+        h6 INTEGER NOT NULL,
+        h7 INTEGER NOT NULL,
+        h8 INTEGER NOT NULL,
+        h9 INTEGER NOT NULL,
+        h10 INTEGER NOT NULL,
+        h11 INTEGER NOT NULL,
+        h12 INTEGER NOT NULL,
+        h13 INTEGER NOT NULL,
+        h14 INTEGER NOT NULL,
+        PRIMARY KEY (tool_name, version, width_ms, bucket_start)
+      ) WITHOUT ROWID;
+      CREATE INDEX sia_invocation_rollups_by_age ON sia_invocation_rollups (width_ms, bucket_start);
+      CREATE TABLE sia_invocation_rollup_errors (
+        tool_name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        width_ms INTEGER NOT NULL,
+        bucket_start INTEGER NOT NULL,
+        error_code TEXT NOT NULL,
+        failures INTEGER NOT NULL,
+        PRIMARY KEY (tool_name, version, width_ms, bucket_start, error_code)
+      ) WITHOUT ROWID;
+      CREATE INDEX sia_invocation_rollup_errors_by_age ON sia_invocation_rollup_errors (width_ms, bucket_start);
+    `,
+  },
 ];
 
 /** What {@link migrate} did. */
@@ -115,6 +164,8 @@ function newerReleaseError(location: string, version: number, latest: number): S
 /**
  * Brings the schema to the newest version, in one transaction (all steps or none). The version
  * lives in `sia_meta` under `schema_version`. Idempotent: a current schema is left untouched.
+ * A new (empty) database first gets `auto_vacuum = INCREMENTAL`, so pruned space can be
+ * returned to the file system.
  * Throws {@link StorageCorruptError} when the database was written by a newer release.
  */
 export function migrate(
@@ -123,6 +174,10 @@ export function migrate(
   steps: readonly Migration[] = migrations,
 ): MigrationResult {
   const latest = latestVersion(steps);
+  // Only possible before the first table exists, and outside a transaction: a new database
+  // can give the pages a prune frees back to the file system (see reclaimFreePages).
+  if (driver.all('SELECT 1 AS found FROM sqlite_master LIMIT 1').length === 0)
+    driver.exec('PRAGMA auto_vacuum = INCREMENTAL');
   return driver.transaction(() => {
     driver.exec('CREATE TABLE IF NOT EXISTS sia_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
     const row = driver.all("SELECT value FROM sia_meta WHERE key = 'schema_version'")[0];

@@ -1,5 +1,7 @@
 import { aggregateInvocations } from '../aggregate-invocations.ts';
+import { historyRange, mergeHistory } from '../history-buckets.ts';
 import type { AuditEntry, InvocationQuery, NewToolVersion, StoredTestCase, ToolVersion } from '../records.ts';
+import { rollupCutoffs } from '../rollup-tiers.ts';
 import {
   type AuditParams,
   auditColumns,
@@ -23,6 +25,7 @@ import {
   checkAuditQuery,
   checkBoolean,
   checkFinite,
+  checkHistoryQuery,
   checkInteger,
   checkInvocationQuery,
   checkInvocations,
@@ -33,7 +36,9 @@ import {
   checkRetention,
   toJsonText,
 } from '../storage-input.ts';
+import { reclaimFreePages } from './reclaim-free-pages.ts';
 import type { SqliteDriver, SqlRow, SqlValue } from './sqlite-driver.ts';
+import { coarsenRollups, foldAndDelete, historySources } from './sqlite-rollups.ts';
 
 /** How a SQLite adapter plugs its engine and lifecycle into {@link sqliteAdapter}. */
 export interface SqliteAdapterOptions {
@@ -93,6 +98,10 @@ function windowParams(query: InvocationQuery): SqlValue[] {
  * driver, then runs synchronously to the end, so its transaction never interleaves with
  * another call of this adapter (which is what makes compare-and-swap and version numbering
  * atomic within a process; `BEGIN IMMEDIATE` makes them atomic across connections).
+ *
+ * `pruneInvocations` folds the rows it deletes into rollups in the same transaction (see
+ * `sqlite-rollups.ts`) and, once committed, gives the freed pages back to the file system
+ * (`reclaimFreePages`), so the file shrinks; `invocationHistory` reads rollups and rows back.
  */
 export function sqliteAdapter(options: SqliteAdapterOptions): StorageAdapter {
   const { driver: open, onWrite } = options;
@@ -169,31 +178,60 @@ export function sqliteAdapter(options: SqliteAdapterOptions): StorageAdapter {
 
     async pruneInvocations(policy) {
       checkRetention(policy);
-      const { maxRecordsPerVersion, olderThan } = policy;
-      if (maxRecordsPerVersion === undefined && olderThan === undefined) return { deleted: 0 };
-      return write((driver) => {
+      const { maxRecordsPerVersion, maxRecords, olderThan } = policy;
+      const cutoffs = rollupCutoffs(policy.now ?? Date.now());
+      const driver = await open();
+      // Every deletion folds its rows into the rollups first, in the same transaction.
+      const result = driver.transaction(() => {
         let deleted = 0;
-        for (const [toolName, version] of versionGroups(driver)) {
-          if (olderThan !== undefined)
-            deleted += driver.run(
-              'DELETE FROM sia_invocations WHERE tool_name = ? AND version = ? AND started_at < ?',
-              [toolName, version, olderThan],
-            );
-          if (maxRecordsPerVersion !== undefined) {
-            // The newest row beyond the kept ones; it and everything older goes.
-            const cutoff = driver.all(
-              'SELECT started_at, id FROM sia_invocations WHERE tool_name = ? AND version = ? ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET ?',
-              [toolName, version, maxRecordsPerVersion],
-            )[0];
-            if (cutoff)
-              deleted += driver.run(
-                'DELETE FROM sia_invocations WHERE tool_name = ? AND version = ? AND (started_at, id) <= (?, ?)',
-                [toolName, version, cutoff.started_at as number, cutoff.id as number],
+        if (maxRecordsPerVersion !== undefined || olderThan !== undefined)
+          for (const [toolName, version] of versionGroups(driver)) {
+            if (olderThan !== undefined)
+              deleted += foldAndDelete(
+                driver,
+                'tool_name = ? AND version = ? AND started_at < ?',
+                [toolName, version, olderThan],
+                cutoffs,
               );
+            if (maxRecordsPerVersion !== undefined) {
+              // The newest row beyond the kept ones; it and everything older goes.
+              const cutoff = driver.all(
+                'SELECT started_at, id FROM sia_invocations WHERE tool_name = ? AND version = ? ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET ?',
+                [toolName, version, maxRecordsPerVersion],
+              )[0];
+              if (cutoff)
+                deleted += foldAndDelete(
+                  driver,
+                  'tool_name = ? AND version = ? AND (started_at, id) <= (?, ?)',
+                  [toolName, version, cutoff.started_at as number, cutoff.id as number],
+                  cutoffs,
+                );
+            }
           }
+        if (maxRecords !== undefined) {
+          const cutoff = storeCutoffId(driver, maxRecords);
+          if (cutoff !== undefined) deleted += foldAndDelete(driver, 'id <= ?', [cutoff], cutoffs);
         }
+        coarsenRollups(driver, cutoffs);
         return { deleted };
       });
+      if (result.deleted > 0) {
+        try {
+          reclaimFreePages(driver);
+        } catch {
+          // The prune committed; the space is only returned later (e.g. another connection
+          // was busy): the next prune tries again.
+        }
+      }
+      onWrite?.();
+      return result;
+    },
+
+    async invocationHistory(query) {
+      checkHistoryQuery(query);
+      const range = historyRange(query);
+      const driver = await open();
+      return mergeHistory(historySources(driver, query.toolName, query.version, range), range.bucketMs);
     },
 
     async createTool(tool) {
@@ -402,6 +440,19 @@ const sqliteFlag = (value: boolean): number => (value ? 1 : 0);
 
 const insertAuditSql = `INSERT INTO sia_audit (type, tool_name, actor, reason, from_version, to_version, evidence, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${auditColumns}`;
 const insertTestCaseSql = `INSERT INTO sia_test_cases (tool_name, input, expect, description, origin, input_hash, max_latency_ms, held_out, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${testCaseColumns}`;
+
+/**
+ * The largest id that must go for at most `maxRecords` rows to stay, or `undefined` when the
+ * store is within the bound. Ids only grow, so the span of ids bounds the row count in O(1); only
+ * a store whose span exceeds the bound is walked, backwards along the rowid, `maxRecords` rows.
+ */
+function storeCutoffId(driver: SqliteDriver, maxRecords: number): number | undefined {
+  const span = driver.all('SELECT min(id) AS low, max(id) AS high FROM sia_invocations')[0];
+  if (span?.low === null || span?.low === undefined) return undefined;
+  if ((span.high as number) - (span.low as number) + 1 <= maxRecords) return undefined;
+  const row = driver.all('SELECT id FROM sia_invocations ORDER BY id DESC LIMIT 1 OFFSET ?', [maxRecords])[0];
+  return row === undefined ? undefined : (row.id as number);
+}
 
 /**
  * Every (tool, version) that has invocations, found by skipping through the index one group
