@@ -175,6 +175,7 @@ export {
   type HtmlReportOptions,
   type IdleGap,
   type ImprovementReport,
+  type LifetimeWindow,
   type PinChange,
   type ReportPoint,
   renderHtmlReport,

@@ -128,4 +128,6 @@ export {
   readImprovementOutcome,
   readVersionChange,
   type StoreLifecycle,
+  type SummarizableBucket,
+  summarizeHistory,
 } from './storage/index.ts';

@@ -482,9 +482,18 @@ describe('sia: reading commands', () => {
       'fetch_rate: Exchange rate between two currencies',
       'active v1, not pinned, 2 versions, 0 rewrites',
       '',
-      'VERSION  AUTHOR     PARENT  CREATED               REASON',
-      'v1 *     generator  –       2025-01-01 11:59:59Z  requested by the model: convert currencies',
-      'v2       hardening  v1      2025-01-01 12:00:39Z  retry 429 responses with back-off',
+      'VERSION  AUTHOR     PARENT  CREATED               CALLS  SUCCESS  P95 ≈   REASON',
+      'v1 *     generator  –       2025-01-01 11:59:59Z  50     0.84     2.35 s  requested by the model: convert currencies',
+      'v2       hardening  v1      2025-01-01 12:00:39Z  20     1.00     200 ms  retry 429 responses with back-off',
+    ]);
+    // The calls over the tool's life (71 s: one-minute periods), per version.
+    expect(lines.slice(7, 13)).toEqual([
+      'calls over time, per 1 min and version (P95 ≈ estimated from a latency histogram)',
+      'FROM                  TO                    VERSION  CALLS  SUCCESS  P95 ≈   FROM ROLLUPS',
+      '2025-01-01 12:00:00Z  2025-01-01 12:01:00Z  v1       40     0.80     2.35 s  0',
+      '2025-01-01 12:00:00Z  2025-01-01 12:01:00Z  v2       19     1.00     200 ms  0',
+      '2025-01-01 12:01:00Z  2025-01-01 12:02:00Z  v1       10     1.00     150 ms  0',
+      '2025-01-01 12:01:00Z  2025-01-01 12:02:00Z  v2       1      1.00     200 ms  0',
     ]);
     expect(run.stdout).toMatch(/2025-01-01 12:00:40Z +promoted +v1→v2 +agent-1 +LOW_SUCCESS: gate passed/);
     expect(run.stdout).toContain('↳ evaluation 0.41 (the score that triggered the change)');
@@ -503,6 +512,44 @@ describe('sia: reading commands', () => {
     ]);
     const promoted = json.audit.find((entry: { type: string }) => entry.type === 'tool:promoted');
     expect(promoted.summary.gate).toMatchObject({ verdict: 'promote', cases: 3, passedCases: 3 });
+    expect(json.versions[1].lifetime).toEqual({ calls: 20, successRate: 1, p95LatencyMs: 200 });
+    expect(json.history.bucketMs).toBe(60_000);
+    expect(json.history.buckets).toHaveLength(4);
+  });
+
+  it('history and report: the whole life of a tool after its older calls were pruned', async () => {
+    const { dir, db } = await freshDb();
+    const storage = sqlJsStorage({ path: db, flushIntervalMs: 0 });
+    expect(
+      await storage.pruneInvocations({ maxRecordsPerVersion: 5, now: Date.UTC(2025, 0, 1, 13) }),
+    ).toEqual({ deleted: 60 }); // 45 of v1 and 15 of v2; add_numbers has 3 calls only
+    await storage.close();
+    const history = await sia(['--db', db, 'history', SCENARIO_TOOL, '--every', '1h'], { cwd: dir });
+    expect(history.code).toBe(0);
+    const lines = history.stdout.split('\n');
+    // The same whole-life numbers as before the prune, and which calls are known from rollups only.
+    expect(lines.slice(3, 6)).toEqual([
+      'VERSION  AUTHOR     PARENT  CREATED               CALLS  SUCCESS  P95 ≈   REASON',
+      'v1 *     generator  –       2025-01-01 11:59:59Z  50     0.84     2.35 s  requested by the model: convert currencies',
+      'v2       hardening  v1      2025-01-01 12:00:39Z  20     1.00     200 ms  retry 429 responses with back-off',
+    ]);
+    expect(lines.slice(7, 11)).toEqual([
+      'calls over time, per 1 h and version (P95 ≈ estimated from a latency histogram; 60 calls known from rollups only (their rows were pruned), older periods possibly coarser)',
+      'FROM                  TO                    VERSION  CALLS  SUCCESS  P95 ≈   FROM ROLLUPS',
+      '2025-01-01 12:00:00Z  2025-01-01 13:00:00Z  v1       50     0.84     2.35 s  45',
+      '2025-01-01 12:00:00Z  2025-01-01 13:00:00Z  v2       20     1.00     200 ms  15',
+    ]);
+    const report = await sia(['--db', db, 'report', '--tool', SCENARIO_TOOL], { cwd: dir });
+    expect(report.stdout).toContain(
+      'fetch_rate: active v1, 2 versions, 10 calls recorded + 60 from history (pruned), 1 promotion, 1 rollback',
+    );
+    expect(report.stdout).toMatch(/ 40 +v1 +0\.76 +0\.80 +≈2\.35 s\n/);
+    expect(report.stdout).toContain('over its whole life 50 calls, success 0.84, p95 ≈2.35 s');
+    const usage = await sia(['--db', db, 'history', SCENARIO_TOOL, '--every', '90s'], { cwd: dir });
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain(
+      '--every must be a whole number of minutes, hours or days (30m, 6h, 1d), got "90s"',
+    );
   });
 
   it('diff: the unified diff between two versions', async () => {

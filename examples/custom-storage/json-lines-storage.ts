@@ -206,6 +206,13 @@ export function jsonLinesStorage(options: JsonLinesStorageOptions): StorageAdapt
           const tooOld = policy.olderThan !== undefined && record.startedAt < policy.olderThan;
           if (tooMany || tooOld) ids.push(record.id);
         }
+        if (policy.maxRecords !== undefined) {
+          // The store-wide bound, over what is left: the first inserted (smallest ids) go.
+          const gone = new Set(ids);
+          const left = state.invocations.filter((record) => !gone.has(record.id)).sort((a, b) => a.id - b.id);
+          for (const record of left.slice(0, Math.max(0, left.length - policy.maxRecords)))
+            ids.push(record.id);
+        }
         if (ids.length > 0) await write({ op: 'prune', ids });
         return { deleted: ids.length };
       }),

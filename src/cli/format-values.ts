@@ -1,4 +1,4 @@
-import { formatMs, formatRatio, formatTime } from '../report/report-format.ts';
+import { formatDuration, formatMs, formatRatio, formatTime } from '../report/report-format.ts';
 
 /** `–` for a missing value, else the formatted one. */
 export function orDash<T>(value: T | null | undefined, format: (value: T) => string): string {
@@ -10,4 +10,4 @@ export function json(value: unknown): string {
   return JSON.stringify(value, null, 2);
 }
 
-export { formatMs, formatRatio, formatTime };
+export { formatDuration, formatMs, formatRatio, formatTime };

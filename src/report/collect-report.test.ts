@@ -260,10 +260,18 @@ describe('collectReport', () => {
       [2, 1, true],
       [1, 1, true],
     ]);
-    const recent = (await collectReport(storage, { tools: [SCENARIO_TOOL], maxCallsPerTool: 30 })).tools[0];
+    const recent = (
+      await collectReport(storage, { tools: [SCENARIO_TOOL], maxCallsPerTool: 30, history: false })
+    ).tools[0];
     expect(recent?.calls).toBe(30);
+    expect(recent?.historyCalls).toBe(0);
     expect(recent?.truncated).toBe(true);
     expect(recent?.series.map((point) => point.versions)).toEqual([[2], [1]]);
+    // With history (the default), the 40 calls not read are charted from it, approximately.
+    const whole = (await collectReport(storage, { tools: [SCENARIO_TOOL], maxCallsPerTool: 30 })).tools[0];
+    expect(whole).toMatchObject({ calls: 30, historyCalls: 40, truncated: true });
+    expect(whole?.series.reduce((sum, point) => sum + point.calls, 0)).toBe(70);
+    expect(whole?.series.at(-1)).toEqual(recent?.series.at(-1) && { ...recent.series.at(-1), firstCall: 61 });
     const strict = (
       await collectReport(storage, {
         tools: [SCENARIO_TOOL],
@@ -272,6 +280,57 @@ describe('collectReport', () => {
     ).tools[0];
     // 200 ms average at a 100–200 ms scale: latency component 0, so v2's buckets score 0.7.
     expect(strict?.series[2]?.score).toBeCloseTo(0.7, 12);
+  });
+
+  it('charts pruned calls from the store’s history, marked approximate, and each version’s whole life', async () => {
+    const exact = (await collectReport(storage, { tools: [SCENARIO_TOOL] })).tools[0];
+    expect(exact?.historyCalls).toBe(0);
+    expect(exact?.series.every((point) => !point.approximate)).toBe(true);
+    expect(exact?.versions.map((version) => version.lifetime)).toEqual([
+      { calls: 50, successRate: 42 / 50, p95LatencyMs: expect.any(Number), rolledUpCalls: 0 },
+      { calls: 20, successRate: 1, p95LatencyMs: 200, rolledUpCalls: 0 },
+    ]);
+
+    // Keep the newest 5 calls of each version; the rest become rollups.
+    await storage.pruneInvocations({ maxRecordsPerVersion: 5, now: SCENARIO_START + 3_600_000 });
+    const tool = (await collectReport(storage, { tools: [SCENARIO_TOOL] })).tools[0];
+    expect(tool).toMatchObject({ calls: 10, historyCalls: 60, truncated: false });
+    // Minute 12:00 of v1 (40 calls) and v2 (15 not read), v2's 4 calls read in that minute,
+    // minute 12:01 of v1 (5 not read), then the calls read after it.
+    expect(
+      tool?.series.map(({ firstCall, calls, versions, approximate }) => [
+        firstCall,
+        calls,
+        versions,
+        approximate,
+      ]),
+    ).toEqual([
+      [1, 40, [1], true],
+      [41, 15, [2], true],
+      [56, 4, [2], false],
+      [60, 5, [1], true],
+      [65, 6, [1, 2], false],
+    ]);
+    const [first] = tool?.series ?? [];
+    expect(first).toMatchObject({ from: SCENARIO_START, to: SCENARIO_START, successRate: 32 / 40 });
+    // p95 of 20 calls at 100–140 ms and 20 at 2000–2400 ms: estimated within the 2–5 s range.
+    expect(first?.p95LatencyMs).toBeGreaterThanOrEqual(2000);
+    expect(first?.p95LatencyMs).toBeLessThanOrEqual(2400);
+    // Each version's whole life is still there, now mostly from rollups.
+    expect(tool?.versions.map((version) => version.lifetime)).toEqual([
+      { calls: 50, successRate: 42 / 50, p95LatencyMs: expect.any(Number), rolledUpCalls: 45 },
+      { calls: 20, successRate: 1, p95LatencyMs: 200, rolledUpCalls: 15 },
+    ]);
+    // Changes sit on the same axis (at minute precision where calls were rolled up).
+    expect(tool?.changes.map((change) => change.atCall)).toEqual([55, 65]);
+    // Without history, only the calls read: the old behaviour.
+    const readOnly = (await collectReport(storage, { tools: [SCENARIO_TOOL], history: false })).tools[0];
+    expect(readOnly).toMatchObject({ calls: 10, historyCalls: 0 });
+    expect(readOnly?.series.map((point) => [point.firstCall, point.calls, point.approximate])).toEqual([
+      [1, 10, false],
+    ]);
+    expect(readOnly?.versions.map((version) => version.lifetime)).toEqual([null, null]);
+    await expect(collectReport(storage, { history: 'yes' as never })).rejects.toThrow(/history/);
   });
 
   it('throws ToolNotFoundError for an unknown tool and InvalidOptionError for bad options', async () => {

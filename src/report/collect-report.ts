@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
-import { integerOption, objectOption } from '../core/options.ts';
+import { booleanOption, integerOption, objectOption } from '../core/options.ts';
 import type { EvaluatorOptions, ResolvedEvaluatorOptions } from '../evaluation/evaluator-options.ts';
 import { resolveEvaluatorOptions } from '../evaluation/evaluator-options.ts';
 import { scoreWithOptions } from '../evaluation/score-summary.ts';
@@ -10,14 +10,25 @@ import {
   readImprovementOutcome,
   readVersionChange,
 } from '../storage/audit-evidence.ts';
-import type { AuditEntry, StoredInvocation, ToolRecord } from '../storage/records.ts';
+import { addAggregate, emptyAggregate } from '../storage/history-buckets.ts';
+import type {
+  AuditEntry,
+  HistoryBucket,
+  LatencyStats,
+  StoredInvocation,
+  ToolRecord,
+  WindowAggregate,
+} from '../storage/records.ts';
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { ToolNotFoundError } from '../storage/storage-errors.ts';
+import { aggregateOf, summarizeHistory } from '../storage/summarize-history.ts';
+import { historyTimeline, type Timeline, type TimelineEntry } from './history-timeline.ts';
 import type {
   ActiveSince,
   CallWindow,
   IdleGap,
   ImprovementReport,
+  LifetimeWindow,
   PinChange,
   ReportPoint,
   ToolReport,
@@ -57,6 +68,15 @@ export interface CollectReportOptions {
    * @default 60_000
    */
   idleGapMs?: number;
+  /**
+   * Chart a tool's whole life when the store has `invocationHistory`: the calls that are not
+   * among those read (pruned into rollups, or older than `maxCallsPerTool`) become points of
+   * their own, marked `approximate` (their percentiles are estimated from a latency histogram),
+   * and each version gets its `lifetime` numbers. `false` charts the calls read only, as for a
+   * store without history.
+   * @default true
+   */
+  history?: boolean;
 }
 
 const AUDIT_PAGE = 1000;
@@ -110,11 +130,14 @@ export async function collectReport(
   const generatedAt = options.now ?? Date.now();
   const idleGapMs =
     options.idleGapMs === undefined ? 60_000 : integerOption('idleGapMs', options.idleGapMs, 1, 1e12);
+  const history = options.history === undefined ? true : booleanOption('history', options.history);
 
   const records = await selectTools(storage, options.tools);
   const tools: ToolReport[] = [];
   for (const record of records) {
-    tools.push(await toolReport(storage, record, { bucketSize, maxCallsPerTool, evaluator, idleGapMs }));
+    tools.push(
+      await toolReport(storage, record, { bucketSize, maxCallsPerTool, evaluator, idleGapMs, history }),
+    );
   }
   return { generatedAt, storage: storage.name, bucketSize, maxCallsPerTool, tools };
 }
@@ -142,6 +165,7 @@ interface Settings {
   readonly maxCallsPerTool: number;
   readonly evaluator: ResolvedEvaluatorOptions;
   readonly idleGapMs: number;
+  readonly history: boolean;
 }
 
 async function toolReport(
@@ -156,8 +180,14 @@ async function toolReport(
   ]);
   const truncated = newestFirst.length > settings.maxCallsPerTool;
   const calls = truncated ? newestFirst.slice(0, settings.maxCallsPerTool) : newestFirst;
-  const startTimes = calls.map((call) => call.startedAt).reverse();
-  const changes = audit.flatMap((entry) => versionChangeAt(entry, startTimes) ?? []);
+  // Read after the calls: a prune in between moves calls into rollups of the same buckets.
+  const buckets =
+    settings.history && storage.invocationHistory !== undefined
+      ? await storage.invocationHistory({ toolName: tool.name })
+      : undefined;
+  const oldestFirst = [...calls].reverse();
+  const timeline = historyTimeline(oldestFirst, buckets ?? []);
+  const changes = audit.flatMap((entry) => versionChangeAt(entry, timeline) ?? []);
   return {
     name: tool.name,
     description: tool.description,
@@ -166,6 +196,7 @@ async function toolReport(
     pinned: tool.pinned,
     counters: { ...tool.counters },
     calls: calls.length,
+    historyCalls: timeline.historyCalls,
     truncated,
     versions: versions.map((version) => {
       const own = calls.filter((call) => call.version === version.version);
@@ -189,14 +220,27 @@ async function toolReport(
         p95LatencyMs: aggregate.latencyMs?.p95 ?? null,
         score: own.length === 0 || insufficient ? null : scored.score,
         recent: callWindow(own.slice(0, settings.bucketSize)),
+        lifetime: buckets === undefined ? null : lifetimeOf(buckets, version.version),
       } satisfies VersionReport;
     }),
-    series: series(tool.name, calls, settings),
+    series: series(tool.name, timeline, settings),
     changes,
-    pins: audit.flatMap((entry) => pinChange(entry, startTimes) ?? []),
-    gaps: idleGaps(startTimes, settings.idleGapMs),
+    pins: audit.flatMap((entry) => pinChange(entry, timeline) ?? []),
+    gaps: idleGaps(oldestFirst, timeline, settings.idleGapMs),
     activeSince: activeSince(tool, calls, changes),
     improvements: audit.flatMap((entry) => readImprovementOutcome(entry) ?? []),
+  };
+}
+
+/** A version's whole life from its history buckets (stored rows and rollups). */
+function lifetimeOf(buckets: readonly HistoryBucket[], version: number): LifetimeWindow {
+  const own = buckets.filter((bucket) => bucket.version === version);
+  const aggregate = summarizeHistory(own);
+  return {
+    calls: aggregate.invocations,
+    successRate: aggregate.invocations === 0 ? null : aggregate.successes / aggregate.invocations,
+    p95LatencyMs: aggregate.latencyMs?.p95 ?? null,
+    rolledUpCalls: own.reduce((sum, bucket) => sum + bucket.rolledUpCalls, 0),
   };
 }
 
@@ -222,37 +266,36 @@ function activeSince(
   return { version: tool.activeVersion, at: since, ...callWindow(own) };
 }
 
-/** Calls (start times ascending) that started before `at`: a position on the call-order axis. */
-function callsBefore(startTimes: readonly number[], at: number): number {
-  let low = 0;
-  let high = startTimes.length;
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    if ((startTimes[middle] as number) < at) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
-/** Pauses of at least `minimumMs` and {@link IDLE_GAP_FACTOR} median pauses, the longest few. */
-function idleGaps(startTimes: readonly number[], minimumMs: number): IdleGap[] {
+/**
+ * Pauses of at least `minimumMs` and {@link IDLE_GAP_FACTOR} median pauses between consecutive
+ * calls read, the longest few, placed on the timeline's axis; a pause during which history
+ * calls started was not idle.
+ */
+function idleGaps(
+  callsOldestFirst: readonly StoredInvocation[],
+  timeline: Timeline,
+  minimumMs: number,
+): IdleGap[] {
+  const startTimes = callsOldestFirst.map((call) => call.startedAt);
   if (startTimes.length < 2) return [];
   const pauses = startTimes.slice(1).map((time, index) => time - (startTimes[index] as number));
   const sorted = [...pauses].sort((a, b) => a - b);
   const median = sorted[Math.floor((sorted.length - 1) / 2)] as number;
   const threshold = Math.max(minimumMs, median * IDLE_GAP_FACTOR);
-  const gaps = pauses.flatMap((pause, index) =>
-    pause >= threshold
-      ? [{ afterCall: index + 1, from: startTimes[index] as number, to: startTimes[index + 1] as number }]
-      : [],
-  );
+  const gaps = pauses.flatMap((pause, index) => {
+    const from = startTimes[index] as number;
+    const to = startTimes[index + 1] as number;
+    return pause >= threshold && !timeline.historyBetween(from, to)
+      ? [{ afterCall: timeline.afterCallRead(index), from, to }]
+      : [];
+  });
   return gaps
     .sort((a, b) => b.to - b.from - (a.to - a.from))
     .slice(0, MAX_GAPS)
     .sort((a, b) => a.afterCall - b.afterCall);
 }
 
-function pinChange(entry: AuditEntry, startTimes: readonly number[]): PinChange | undefined {
+function pinChange(entry: AuditEntry, timeline: Timeline): PinChange | undefined {
   const kind =
     entry.type === REGISTRY_AUDIT_TYPES.pinned
       ? 'pinned'
@@ -263,15 +306,15 @@ function pinChange(entry: AuditEntry, startTimes: readonly number[]): PinChange 
   return {
     kind,
     at: entry.at,
-    atCall: callsBefore(startTimes, entry.at),
+    atCall: timeline.callsBefore(entry.at),
     actor: entry.actor,
     reason: entry.reason,
   };
 }
 
-function versionChangeAt(entry: AuditEntry, startTimes: readonly number[]): VersionChange | undefined {
+function versionChangeAt(entry: AuditEntry, timeline: Timeline): VersionChange | undefined {
   const change = readVersionChange(entry);
-  return change && { ...change, atCall: callsBefore(startTimes, change.at) };
+  return change && { ...change, atCall: timeline.callsBefore(change.at) };
 }
 
 /** Every audit entry of the tool, oldest first, read in pages so a long log is not one query. */
@@ -291,32 +334,72 @@ async function readAudit(storage: StorageAdapter, toolName: string): Promise<Aud
   }
 }
 
-/** Consecutive buckets of `bucketSize` calls, oldest first; the last one may be smaller. */
-function series(
-  toolName: string,
-  newestFirst: readonly StoredInvocation[],
-  settings: Settings,
-): ReportPoint[] {
-  const oldestFirst = [...newestFirst].reverse();
+/**
+ * Points of consecutive calls, oldest first: runs of calls read make points of `bucketSize`
+ * calls (the last of a run may be smaller), exact; runs of history calls make points of at
+ * least `bucketSize` calls (a history bucket is never split), approximate. A point never mixes
+ * the two.
+ */
+function series(toolName: string, timeline: Timeline, settings: Settings): ReportPoint[] {
   const points: ReportPoint[] = [];
-  for (let start = 0; start < oldestFirst.length; start += settings.bucketSize) {
-    const bucket = oldestFirst.slice(start, start + settings.bucketSize);
-    const aggregate = aggregateInvocations(bucket.reverse());
-    const latency = aggregate.latencyMs;
-    if (latency === null || aggregate.firstAt === null || aggregate.lastAt === null) continue;
-    const scored = scoreWithOptions(summaryOf(toolName, null, aggregate), settings.evaluator, null);
-    points.push({
-      firstCall: start + 1,
-      from: aggregate.firstAt,
-      to: aggregate.lastAt,
-      calls: aggregate.invocations,
-      successRate: aggregate.successes / aggregate.invocations,
-      p50LatencyMs: latency.p50,
-      p95LatencyMs: latency.p95,
-      score: scored.score,
-      insufficientData: scored.reasons.some((reason) => reason.code === 'INSUFFICIENT_DATA'),
-      versions: [...new Set(bucket.map((call) => call.version))].sort((a, b) => a - b),
-    });
+  let run: TimelineEntry[] = [];
+  let runCalls = 0;
+  let position = 0;
+  const flush = () => {
+    if (run.length === 0) return;
+    points.push(pointOf(toolName, run, position + 1, settings));
+    position += runCalls;
+    run = [];
+    runCalls = 0;
+  };
+  for (const entry of timeline.entries) {
+    if (run.length > 0 && (run[0] as TimelineEntry).kind !== entry.kind) flush();
+    run.push(entry);
+    runCalls += entry.kind === 'call' ? 1 : entry.aggregate.calls;
+    if (runCalls >= settings.bucketSize) flush();
   }
+  flush();
   return points;
+}
+
+function pointOf(
+  toolName: string,
+  run: readonly TimelineEntry[],
+  firstCall: number,
+  settings: Settings,
+): ReportPoint {
+  const versions = new Set<number>();
+  let aggregate: WindowAggregate;
+  if ((run[0] as TimelineEntry).kind === 'call') {
+    const newestFirst: StoredInvocation[] = [];
+    for (const entry of run)
+      if (entry.kind === 'call') {
+        newestFirst.unshift(entry.call);
+        versions.add(entry.call.version);
+      }
+    aggregate = aggregateInvocations(newestFirst);
+  } else {
+    const total = emptyAggregate();
+    for (const entry of run)
+      if (entry.kind === 'history') {
+        addAggregate(total, entry.aggregate);
+        versions.add(entry.version);
+      }
+    aggregate = aggregateOf(total, (run[0] as TimelineEntry).at, (run.at(-1) as TimelineEntry).at);
+  }
+  const latency = aggregate.latencyMs as LatencyStats;
+  const scored = scoreWithOptions(summaryOf(toolName, null, aggregate), settings.evaluator, null);
+  return {
+    firstCall,
+    from: aggregate.firstAt as number,
+    to: aggregate.lastAt as number,
+    calls: aggregate.invocations,
+    successRate: aggregate.successes / aggregate.invocations,
+    p50LatencyMs: latency.p50,
+    p95LatencyMs: latency.p95,
+    score: scored.score,
+    insufficientData: scored.reasons.some((reason) => reason.code === 'INSUFFICIENT_DATA'),
+    versions: [...versions].sort((a, b) => a - b),
+    approximate: (run[0] as TimelineEntry).kind === 'history',
+  };
 }

@@ -30,7 +30,16 @@ export interface ImprovementReport {
 export interface ToolReport extends ToolRecord {
   /** Calls read for this report (at most `maxCallsPerTool`, the most recent). */
   calls: number;
-  /** True when the tool has more calls than were read: the series starts later than the tool. */
+  /**
+   * Calls known from the store's history only (`invocationHistory`): pruned into rollups, or
+   * stored but older than the calls read. The series and the call-order axis cover
+   * `historyCalls + calls` calls; 0 for a store without history (or with `history: false`).
+   */
+  historyCalls: number;
+  /**
+   * True when the tool has more stored calls than were read. Without history the series then
+   * starts later than the tool; with history the older ones are charted from it.
+   */
   truncated: boolean;
   /** Every version, oldest first. */
   versions: VersionReport[];
@@ -82,6 +91,18 @@ export interface VersionReport {
   score: number | null;
   /** The version's most recent `bucketSize` calls (fewer when it has fewer). */
   recent: CallWindow;
+  /**
+   * The version's whole life, from the store's history (stored calls and rollups of pruned
+   * ones; p95 estimated from a latency histogram); `null` for a store without history (or with
+   * `history: false`).
+   */
+  lifetime: LifetimeWindow | null;
+}
+
+/** A version's numbers over its whole life, from history. */
+export interface LifetimeWindow extends CallWindow {
+  /** How many of `calls` are known from rollups only (their rows were pruned). */
+  rolledUpCalls: number;
 }
 
 /** Success rate and p95 latency over a window of calls. */
@@ -104,7 +125,7 @@ export interface ActiveSince extends CallWindow {
 
 /** A pause between two consecutive calls of a tool. */
 export interface IdleGap {
-  /** Calls read before the pause (its position on the call-order axis). */
+  /** Calls before the pause (its position on the call-order axis). */
   afterCall: number;
   /** Start of the last call before it, epoch ms. */
   from: number;
@@ -118,7 +139,7 @@ export interface PinChange {
   kind: 'pinned' | 'unpinned';
   /** When, epoch ms. */
   at: number;
-  /** Calls read that started before it (its position on the call-order axis). */
+  /** Calls that started before it (its position on the call-order axis). */
   atCall: number;
   /** Who. */
   actor: string;
@@ -126,15 +147,21 @@ export interface PinChange {
   reason: string;
 }
 
-/** One point of a time series: a bucket of consecutive calls of a tool (any version). */
+/**
+ * One point of a time series: a bucket of consecutive calls of a tool (any version), either all
+ * read (exact) or all known from history only (`approximate`).
+ */
 export interface ReportPoint {
-  /** Position of the bucket's first call among the calls read, from 1 (oldest). */
+  /** Position of the bucket's first call on the call-order axis, from 1 (oldest). */
   firstCall: number;
-  /** Start of the first call in the bucket, epoch ms. */
+  /** Start of the first call in the bucket, epoch ms (of its minute when `approximate`). */
   from: number;
-  /** Start of the last call in the bucket, epoch ms. */
+  /** Start of the last call in the bucket, epoch ms (of its minute when `approximate`). */
   to: number;
-  /** Calls in the bucket (`bucketSize`, fewer for the last one). */
+  /**
+   * Calls in the bucket: `bucketSize` for calls read (fewer for the last of a run); at least
+   * `bucketSize` from history (one history bucket is never split; fewer for the last of a run).
+   */
   calls: number;
   /** Successful calls / calls. */
   successRate: number;
@@ -151,10 +178,16 @@ export interface ReportPoint {
   insufficientData: boolean;
   /** The versions whose calls are in the bucket, ascending. */
   versions: number[];
+  /**
+   * True when the calls are known from history only (pruned into rollups, or not read): counts
+   * and the mean are exact, p50/p95 estimated from a latency histogram, times at minute
+   * precision.
+   */
+  approximate: boolean;
 }
 
 /** A change of a tool's active version, from the audit log, placed among the calls. */
 export interface VersionChange extends AuditedVersionChange {
-  /** Calls read that started before the change (its position on the call-order axis). */
+  /** Calls that started before the change (its position on the call-order axis). */
   atCall: number;
 }

@@ -16,6 +16,7 @@ export type {
   CallWindow,
   IdleGap,
   ImprovementReport,
+  LifetimeWindow,
   PinChange,
   ReportPoint,
   ToolReport,

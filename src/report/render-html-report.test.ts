@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { SCENARIO_TOOL, writeLongScenario, writeScenario } from '../../test/support/report-scenario.ts';
+import {
+  SCENARIO_START,
+  SCENARIO_TOOL,
+  writeLongScenario,
+  writeScenario,
+} from '../../test/support/report-scenario.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import { collectReport } from './collect-report.ts';
@@ -17,6 +22,7 @@ function hostileTool(): ToolReport {
     pinned: true,
     counters: { rewrites: 1, lastRewriteAt: 10 },
     calls: 2,
+    historyCalls: 0,
     truncated: false,
     versions: [
       {
@@ -31,6 +37,7 @@ function hostileTool(): ToolReport {
         p95LatencyMs: 5,
         score: 1,
         recent: { calls: 1, successRate: 1, p95LatencyMs: 5 },
+        lifetime: null,
       },
       {
         version: 2,
@@ -44,6 +51,7 @@ function hostileTool(): ToolReport {
         p95LatencyMs: 9,
         score: 1,
         recent: { calls: 1, successRate: 0, p95LatencyMs: 9 },
+        lifetime: null,
       },
     ],
     series: [
@@ -58,6 +66,7 @@ function hostileTool(): ToolReport {
         score: 1,
         insufficientData: true,
         versions: [1, 2],
+        approximate: false,
       },
     ],
     changes: [
@@ -241,6 +250,37 @@ describe('renderHtmlReport', () => {
       expect(xs[0]).toBeLessThan(points[2] as number);
       expect(points[2]).toBeLessThan(xs[1] as number);
       expect(xs[1]).toBeLessThan(points[3] as number);
+    });
+  });
+
+  describe('a scenario whose older calls were pruned into rollups', () => {
+    let html: string;
+    beforeAll(async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const storage = memoryStorage();
+      await writeScenario(storage, (time) => vi.setSystemTime(time));
+      vi.useRealTimers();
+      await storage.pruneInvocations({ maxRecordsPerVersion: 5, now: SCENARIO_START + 3_600_000 });
+      html = renderHtmlReport(await collectReport(storage, { now: 0 }), { title: 'Pruned' });
+      await storage.close();
+    });
+
+    it('charts the whole life: points from history hollow, the axis over every call', () => {
+      const start = html.indexOf(`data-chart="${SCENARIO_TOOL}"`);
+      const chart = html.slice(start, html.indexOf('</svg>', start));
+      // 5 points (3 from history, 2 of calls read), 3 series.
+      expect(chart.match(/<circle /g)).toHaveLength(15);
+      expect(chart.match(/<circle [^>]*data-approximate/g)).toHaveLength(9);
+      expect(chart).toContain('from history (pruned or not read): percentiles estimated');
+      // The x-axis ends at call 70: 10 read plus 60 from history.
+      expect(chart).toMatch(/<text class="tick" [^>]*text-anchor="end">70<\/text>/);
+      const section = html.slice(html.indexOf(`<section class="tool" id="tool-${SCENARIO_TOOL}"`));
+      expect(section).toContain('<dd>10 + 60 from history</dd>');
+      expect(section).toContain('data-history-calls="60"');
+      expect(section).toContain('data-window="version-lifetime">whole life (history; p95 ≈)</th>');
+      expect([...section.matchAll(/data-lifetime-calls="(\d+)"/g)].map((match) => Number(match[1]))).toEqual([
+        50, 20,
+      ]);
     });
   });
 

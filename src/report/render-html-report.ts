@@ -4,6 +4,7 @@ import { escapeHtml } from './escape-html.ts';
 import type {
   CallWindow,
   ImprovementReport,
+  LifetimeWindow,
   PinChange,
   ToolReport,
   VersionChange,
@@ -28,7 +29,8 @@ export interface HtmlReportOptions {
  * charts, no script and no external resource (a Content-Security-Policy of `default-src 'none'`
  * makes the browser refuse any that slipped in). Per tool: a chart of score, success rate and
  * p95 latency by call order (idle gaps marked, a version strip that steps at each change, `↑`
- * forward and `↓` backward markers), the version list with authors and reasons, every
+ * forward and `↓` backward markers; points from the store's history hollow), the version list
+ * with authors, reasons and (with history) each version's whole life, every
  * promotion and rollback with its gate summary and coloured diff (long diffs collapsed), and the
  * agent's improvement attempts. Every number names the calls it covers. The page fits a 390 px
  * wide screen (tables scroll inside their own box). All text from storage is escaped.
@@ -37,7 +39,8 @@ export interface HtmlReportOptions {
  * `svg[data-chart="<name>"]` with `g[data-series="score|success-rate|p95-latency"]`,
  * `g[data-version-marker="v1→v2"]` (with `data-kind`, `data-direction="forward|backward"`,
  * `data-from`, `data-to`, `data-at`, `data-at-call`), `g[data-idle-gap]`,
- * `g[data-band-version]`, `tr[data-version="<n>"]`, `li[data-change="promoted|rolled-back"]`
+ * `g[data-band-version]`, `circle[data-approximate]`, `[data-history-calls]`,
+ * `td[data-lifetime-calls]`, `tr[data-version="<n>"]`, `li[data-change="promoted|rolled-back"]`
  * (with `data-direction`), `details.diff` (with `data-diff-lines`), `pre.diff`,
  * `[data-window]` on each number's window.
  *
@@ -90,7 +93,7 @@ function overview(tools: readonly ToolReport[], window: number): string {
       `<td class="num">v${tool.activeVersion}</td><td>${tool.pinned ? 'pinned' : ''}</td>` +
       `<td class="num">${tool.versions.length}</td>` +
       `<td class="num">${tool.changes.length}${tool.changes.length === 0 ? '' : ` (↑${forward} ↓${tool.changes.length - forward})`}</td>` +
-      `<td class="num">${tool.calls}</td>` +
+      `<td class="num">${tool.calls + tool.historyCalls}</td>` +
       `<td class="num">${recent?.calls ?? 0}</td>` +
       `<td class="num">${active?.score == null ? '–' : formatRatio(active.score)}</td>` +
       `<td class="num">${orDash(recent?.successRate, formatRatio)}</td>` +
@@ -109,14 +112,20 @@ function toolSection(tool: ToolReport, index: number, window: number): string {
   const legend = CHART_SERIES.map(
     (series) => `<li class="legend-${series.key}"><span class="swatch"></span>${series.label}</li>`,
   ).join('');
-  const truncated = tool.truncated
-    ? `<p class="note">Only the ${tool.calls} most recent calls are read: every number and the chart cover those.</p>`
-    : '';
+  const charted = tool.calls + tool.historyCalls;
+  const truncated =
+    tool.truncated && tool.historyCalls === 0
+      ? `<p class="note">Only the ${tool.calls} most recent calls are read: every number and the chart cover those.</p>`
+      : '';
+  const fromHistory =
+    tool.historyCalls > 0
+      ? `<p class="note" data-history-calls="${tool.historyCalls}">${plural(tool.historyCalls, 'call')} ${tool.historyCalls === 1 ? 'is' : 'are'} charted from the store's history (pruned into rollups${tool.truncated ? ', or older than the calls read' : ''}): hollow points, their p50/p95 estimated from a latency histogram and their times to the minute. The numbers over “last ${window} calls” and “calls read” cover the ${tool.calls} calls read; “whole life” covers every call.</p>`
+      : '';
   const first = tool.series[0];
   const last = tool.series.at(-1);
   const span =
     first && last
-      ? ` Calls 1–${tool.calls}, ${escapeHtml(formatTime(first.from))} to ${escapeHtml(formatTime(last.to))}; each point is ${plural(Math.min(window, tool.calls), 'consecutive call')} of any version.`
+      ? ` Calls 1–${charted}, ${escapeHtml(formatTime(first.from))} to ${escapeHtml(formatTime(last.to))}; each point is ${plural(Math.min(window, charted), 'consecutive call')} of any version${tool.historyCalls > 0 ? ' (a point from history at least that many)' : ''}.`
       : '';
   return [
     `<section class="tool" id="${toolId(tool, index)}" data-tool="${escapeHtml(tool.name)}">`,
@@ -125,15 +134,16 @@ function toolSection(tool: ToolReport, index: number, window: number): string {
     '<dl class="facts">',
     `<div><dt>active</dt><dd data-active-version="${tool.activeVersion}">v${tool.activeVersion}</dd></div>`,
     `<div><dt>pinned</dt><dd>${tool.pinned ? 'yes' : 'no'}</dd></div>`,
-    `<div><dt>calls in this report</dt><dd>${tool.calls}${tool.truncated ? ' (most recent)' : ''}</dd></div>`,
+    `<div><dt>calls in this report</dt><dd>${tool.calls}${tool.truncated ? ' (most recent)' : ''}${tool.historyCalls > 0 ? ` + ${tool.historyCalls} from history` : ''}</dd></div>`,
     `<div><dt>rewrites</dt><dd>${tool.counters.rewrites}</dd></div>`,
     `<div><dt>created</dt><dd>${escapeHtml(formatTime(tool.createdAt))}</dd></div>`,
     '</dl>',
     activeNumbers(tool, window),
-    `<figure class="chart-figure"><div class="chart-scroll">${svgChart({ toolName: tool.name, calls: tool.calls, points: tool.series, changes: tool.changes, gaps: tool.gaps, activeVersion: tool.activeVersion })}</div>`,
+    `<figure class="chart-figure"><div class="chart-scroll">${svgChart({ toolName: tool.name, calls: charted, points: tool.series, changes: tool.changes, gaps: tool.gaps, activeVersion: tool.activeVersion })}</div>`,
     `<figcaption><ul class="legend">${legend}<li class="legend-forward"><span class="swatch"></span>↑ forward (to a newer version)</li><li class="legend-backward"><span class="swatch"></span>↓ back (to an older version)</li><li class="legend-idle"><span class="swatch"></span>idle gap</li></ul>` +
       `<p class="axis-note">x: calls in order, not time.${span}</p></figcaption></figure>`,
     truncated,
+    fromHistory,
     versionTable(tool, window),
     changeList(tool),
     pinList(tool.pins),
@@ -174,6 +184,7 @@ function activeNumbers(tool: ToolReport, window: number): string {
 }
 
 function versionTable(tool: ToolReport, window: number): string {
+  const lifetime = tool.versions.some((version) => version.lifetime !== null);
   const rows = tool.versions.map(
     (version) =>
       `<tr data-version="${version.version}"${version.active ? ' class="active"' : ''}>` +
@@ -186,14 +197,25 @@ function versionTable(tool: ToolReport, window: number): string {
       windowCells(version.recent) +
       `<td class="num first">${version.calls}</td>` +
       windowCells(version) +
+      (lifetime ? lifetimeCells(version.lifetime) : '') +
       `<td class="reason">${escapeHtml(version.reason)}</td></tr>`,
   );
+  const lifetimeHead = lifetime
+    ? '<th colspan="3" class="group first" data-window="version-lifetime">whole life (history; p95 ≈)</th>'
+    : '';
+  const lifetimeColumns = lifetime ? '<th class="first">calls</th><th>success</th><th>p95 ≈</th>' : '';
   return (
     '<h3>Versions</h3><div class="scroll"><table class="versions"><thead>' +
-    `<tr><th colspan="4"></th><th colspan="4" class="group first" data-window="version-recent">last ${window} calls of the version</th><th colspan="3" class="group first" data-window="version-all">all its calls in this report</th><th></th></tr>` +
-    '<tr><th>version</th><th>author</th><th>parent</th><th>created</th><th class="first">calls</th><th>score</th><th>success</th><th>p95</th><th class="first">calls</th><th>success</th><th>p95</th><th>reason</th></tr></thead>' +
+    `<tr><th colspan="4"></th><th colspan="4" class="group first" data-window="version-recent">last ${window} calls of the version</th><th colspan="3" class="group first" data-window="version-all">all its calls in this report</th>${lifetimeHead}<th></th></tr>` +
+    `<tr><th>version</th><th>author</th><th>parent</th><th>created</th><th class="first">calls</th><th>score</th><th>success</th><th>p95</th><th class="first">calls</th><th>success</th><th>p95</th>${lifetimeColumns}<th>reason</th></tr></thead>` +
     `<tbody>${rows.join('')}</tbody></table></div>`
   );
+}
+
+function lifetimeCells(lifetime: LifetimeWindow | null): string {
+  if (lifetime === null) return '<td class="num first">–</td><td class="num">–</td><td class="num">–</td>';
+  const rolled = lifetime.rolledUpCalls > 0 ? ` title="${lifetime.rolledUpCalls} from rollups"` : '';
+  return `<td class="num first" data-lifetime-calls="${lifetime.calls}"${rolled}>${lifetime.calls}</td>${windowCells(lifetime)}`;
 }
 
 function windowCells(window: CallWindow): string {
@@ -372,6 +394,10 @@ svg.chart .series-success-rate path { stroke: var(--success); }
 svg.chart .series-success-rate circle { fill: var(--success); }
 svg.chart .series-p95-latency path { stroke: var(--latency); stroke-dasharray: 6 4; }
 svg.chart .series-p95-latency circle { fill: var(--latency); }
+svg.chart circle.approximate { fill: #fff; stroke-width: 1.5; }
+svg.chart .series-score circle.approximate { stroke: var(--score); }
+svg.chart .series-success-rate circle.approximate { stroke: var(--success); }
+svg.chart .series-p95-latency circle.approximate { stroke: var(--latency); }
 svg.chart .idle-gap rect { fill: #f1f5f9; stroke: var(--idle); stroke-dasharray: 2 2; }
 svg.chart .idle-gap path { stroke: var(--idle); stroke-width: 1.5; fill: none; }
 svg.chart .idle-gap text { fill: var(--muted); }

@@ -24,7 +24,7 @@ export const CHART_SERIES = [
 /** What the chart draws for one tool. */
 export interface ChartInput {
   readonly toolName: string;
-  /** Calls read (the x-axis runs from call 1 to this). */
+  /** Calls charted, read and from history (the x-axis runs from call 1 to this). */
   readonly calls: number;
   readonly points: readonly ReportPoint[];
   readonly changes: readonly VersionChange[];
@@ -43,8 +43,8 @@ export function changeLabel(change: VersionChange): string {
  * (right axis, ms) by call order: the x-axis counts calls, oldest first, so a quiet hour takes no
  * room (pauses are marked as idle gaps instead). A strip above the plot steps from version to
  * version at each change, with a vertical marker per change: `↑` forward (to a newer version),
- * `↓` back to an older one. Points sit at the middle of their bucket of calls. No script, no
- * external resource.
+ * `↓` back to an older one. Points sit at the middle of their bucket of calls; points from
+ * history (approximate) are hollow. No script, no external resource.
  */
 export function svgChart(input: ChartInput): string {
   const { toolName, calls, points, changes, gaps } = input;
@@ -80,8 +80,10 @@ export function svgChart(input: ChartInput): string {
     parts.push(`<path d="${d}" fill="none"/>`);
     // Beyond a few hundred points dots merge into a line anyway and only bloat the file.
     for (const point of points.length <= MAX_DOTS ? points : []) {
+      // A point from history is drawn hollow: its percentiles are estimates.
+      const approximate = point.approximate ? ' class="approximate" data-approximate' : '';
       parts.push(
-        `<circle cx="${round(centre(point))}" cy="${round(y(point))}" r="3"><title>${escapeHtml(pointTitle(series.label, point))}</title></circle>`,
+        `<circle cx="${round(centre(point))}" cy="${round(y(point))}" r="3"${approximate}><title>${escapeHtml(pointTitle(series.label, point))}</title></circle>`,
       );
     }
     parts.push('</g>');
@@ -205,7 +207,10 @@ function pointTitle(series: string, point: ReportPoint): string {
   const versions = point.versions.map((version) => `v${version}`).join(', ');
   const note = point.insufficientData ? ' (too few calls to score)' : '';
   const last = point.firstCall + point.calls - 1;
-  return `${series} ${value}${note} over calls ${point.firstCall}–${last} (${point.calls} calls of ${versions}), ${formatTime(point.from)} to ${formatTime(point.to)}`;
+  const source = point.approximate
+    ? '; from history (pruned or not read): percentiles estimated, times to the minute'
+    : '';
+  return `${series} ${value}${note} over calls ${point.firstCall}–${last} (${point.calls} calls of ${versions}), ${formatTime(point.from)} to ${formatTime(point.to)}${source}`;
 }
 
 /** 1, 2 or 5 times a power of ten, at least `value`. */

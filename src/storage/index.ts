@@ -76,6 +76,7 @@ export {
   VersionNotFoundError,
 } from './storage-errors.ts';
 export type { StoreLifecycle } from './store-lifecycle.ts';
+export { type SummarizableBucket, summarizeHistory } from './summarize-history.ts';
 export type {
   CompareAndSetOptions,
   CompareAndSetResult,

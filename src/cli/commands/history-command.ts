@@ -6,30 +6,58 @@ import {
   readImprovementOutcome,
   readVersionChange,
 } from '../../storage/audit-evidence.ts';
-import type { AuditEntry } from '../../storage/records.ts';
+import type { AuditEntry, HistoryBucket, WindowAggregate } from '../../storage/records.ts';
+import { MINUTE_MS } from '../../storage/rollup-tiers.ts';
+import type { StorageAdapter } from '../../storage/storage-adapter.ts';
+import { summarizeHistory } from '../../storage/summarize-history.ts';
 import type { CliCommand } from '../cli-command.ts';
-import { formatMs, formatRatio, formatTime, json, orDash } from '../format-values.ts';
+import { CliUsageError } from '../cli-errors.ts';
+import { formatDuration, formatMs, formatRatio, formatTime, json, orDash } from '../format-values.ts';
 import { requireTool } from '../require-tool.ts';
 import { terminalText, textTable, truncate } from '../text-table.ts';
 
-/** `sia history <tool>`: versions and every audit entry, with gate results of promotions. */
+/** Widths the calls-over-time table picks from, finest first. */
+const PERIODS_MS = [1, 5, 15, 60, 360, 1440, 10_080, 43_200].map((minutes) => minutes * MINUTE_MS);
+/** Most periods the automatic width leaves in the calls-over-time table. */
+const MAX_PERIODS = 24;
+
+/** `sia history <tool>`: versions, calls over the tool's whole life, and every audit entry. */
 export const historyCommand: CliCommand = {
   name: 'history',
   readOnly: true,
-  summary: "a tool's versions and its audit log: who changed what, why, and the gate results",
+  summary: "a tool's versions, its calls over its whole life, and its audit log: who changed what, why",
   positionals: ['<tool>'],
-  options: { json: { type: 'boolean', description: 'print versions and audit entries as JSON' } },
-  help: `Prints every version of the tool (author, parent, reason; * marks the active one) and its
-audit log oldest first: creation, candidates, promotions (with the evaluation score and the
-regression gate's result), rollbacks, pins and the agent's improvement attempts.`,
+  options: {
+    json: { type: 'boolean', description: 'print versions, history buckets and audit entries as JSON' },
+    every: {
+      type: 'string',
+      value: '<duration>',
+      description: 'period of the calls-over-time table: 30m, 6h, 1d, … (default: at most 24 periods)',
+    },
+  },
+  help: `Prints every version of the tool (author, parent, reason; * marks the active one) with its
+calls, success rate and p95 latency over its whole life, the calls per version over time, and
+the audit log oldest first: creation, candidates, promotions (with the evaluation score and the
+regression gate's result), rollbacks, pins and the agent's improvement attempts.
+The whole life includes calls whose rows were pruned: they are kept as rollups (counts, a
+latency histogram and error codes per minute, merged into hours after a day and into days
+after 30), so P95 ≈ is estimated from the histogram and old periods may be coarser than --every.`,
   async run(context) {
     const name = context.args[0] as string;
+    const every = durationOption(context.values.every);
     const storage = await context.storage();
     const tool = await requireTool(storage, name, context.target);
     const [versions, audit] = await Promise.all([
       storage.listVersions(name),
       storage.listAudit({ toolName: name }),
     ]);
+    const history = await readHistory(storage, name, every);
+    const lifetimes = new Map(
+      versions.map((version) => [
+        version.version,
+        summarizeHistory(history?.minutes.filter((bucket) => bucket.version === version.version) ?? []),
+      ]),
+    );
     const changes = new Map<number, AuditedVersionChange>();
     for (const entry of audit) {
       const change = readVersionChange(entry);
@@ -42,7 +70,11 @@ regression gate's result), rollbacks, pins and the agent's improvement attempts.
       context.out(
         json({
           tool,
-          versions: versions.map(({ source: _source, ...version }) => version),
+          versions: versions.map(({ source: _source, ...version }) => ({
+            ...version,
+            lifetime: history === undefined ? null : lifetimeOf(lifetimes.get(version.version)),
+          })),
+          history: history === undefined ? null : { bucketMs: history.bucketMs, buckets: history.buckets },
           audit: audit.map((entry) => ({
             ...entry,
             ...(changes.has(entry.id) ? { summary: changes.get(entry.id) } : {}),
@@ -51,22 +83,25 @@ regression gate's result), rollbacks, pins and the agent's improvement attempts.
       );
       return;
     }
+    const lifetimeHeaders = history === undefined ? [] : ['CALLS', 'SUCCESS', 'P95 ≈'];
     const lines = [
       `${terminalText(tool.name)}: ${terminalText(tool.description)}`,
       `active v${tool.activeVersion}, ${tool.pinned ? 'pinned' : 'not pinned'}, ${versions.length} versions, ${tool.counters.rewrites} rewrites`,
       '',
       textTable(
-        ['VERSION', 'AUTHOR', 'PARENT', 'CREATED', 'REASON'],
+        ['VERSION', 'AUTHOR', 'PARENT', 'CREATED', ...lifetimeHeaders, 'REASON'],
         versions.map((version) => [
           `v${version.version}${version.version === tool.activeVersion ? ' *' : ''}`,
           version.author,
           version.parentVersion === null ? '–' : `v${version.parentVersion}`,
           formatTime(version.createdAt),
+          ...(history === undefined ? [] : windowCells(lifetimes.get(version.version))),
           terminalText(version.reason),
         ]),
       ),
       '',
     ];
+    if (history !== undefined) lines.push(...periodTable(history), '');
     const rows: string[][] = [];
     for (const entry of audit) {
       rows.push([
@@ -157,4 +192,96 @@ function gateText(gate: GateSummary): string {
   return terminalText(
     `gate ${gate.verdict}: ${gate.passedCases}/${gate.cases} cases passed${latency}${errors}${reasons}`,
   );
+}
+
+/** A tool's history as the command shows it: on a one-minute grid, and on the table's. */
+interface ToolHistory {
+  /** Width of the table's periods, ms. */
+  readonly bucketMs: number;
+  /** The table's buckets (a rollup coarser than `bucketMs` keeps its own width). */
+  readonly buckets: readonly HistoryBucket[];
+  /** Every call on the finest grid, for whole-life numbers. */
+  readonly minutes: readonly HistoryBucket[];
+}
+
+/**
+ * The tool's history, or `undefined` for a store without it. Without `every`, the period is the
+ * finest of {@link PERIODS_MS} that covers the tool's life in at most {@link MAX_PERIODS}.
+ */
+async function readHistory(
+  storage: StorageAdapter,
+  toolName: string,
+  every: number | undefined,
+): Promise<ToolHistory | undefined> {
+  if (storage.invocationHistory === undefined) return undefined;
+  const minutes = await storage.invocationHistory({ toolName, bucketMs: MINUTE_MS });
+  const first = minutes[0];
+  const end = Math.max(...minutes.map((bucket) => bucket.start + bucket.widthMs));
+  const span = first === undefined ? 0 : end - first.start;
+  const bucketMs =
+    every ??
+    PERIODS_MS.find((width) => Math.ceil(span / width) <= MAX_PERIODS) ??
+    (PERIODS_MS.at(-1) as number);
+  const buckets = bucketMs === MINUTE_MS ? minutes : await storage.invocationHistory({ toolName, bucketMs });
+  return { bucketMs, buckets, minutes };
+}
+
+/** The calls-over-time table: one row per (period, version), oldest first. */
+function periodTable(history: ToolHistory): string[] {
+  if (history.buckets.length === 0) return ['no calls recorded'];
+  const rolledUp = history.buckets.reduce((sum, bucket) => sum + bucket.rolledUpCalls, 0);
+  const note =
+    rolledUp === 0
+      ? ''
+      : `; ${rolledUp} calls known from rollups only (their rows were pruned), older periods possibly coarser`;
+  return [
+    `calls over time, per ${formatDuration(history.bucketMs)} and version (P95 ≈ estimated from a latency histogram${note})`,
+    textTable(
+      ['FROM', 'TO', 'VERSION', 'CALLS', 'SUCCESS', 'P95 ≈', 'FROM ROLLUPS'],
+      history.buckets.map((bucket) => [
+        formatTime(bucket.start),
+        formatTime(bucket.start + bucket.widthMs),
+        `v${bucket.version}`,
+        ...windowCells(summarizeHistory([bucket])),
+        String(bucket.rolledUpCalls),
+      ]),
+    ),
+  ];
+}
+
+/** CALLS, SUCCESS and P95 of a summarised history. */
+function windowCells(aggregate: WindowAggregate | undefined): string[] {
+  const calls = aggregate?.invocations ?? 0;
+  return [
+    String(calls),
+    calls === 0 ? '–' : formatRatio((aggregate?.successes ?? 0) / calls),
+    orDash(aggregate?.latencyMs?.p95, formatMs),
+  ];
+}
+
+/** A version's whole-life numbers for `--json`. */
+function lifetimeOf(aggregate: WindowAggregate | undefined): {
+  calls: number;
+  successRate: number | null;
+  p95LatencyMs: number | null;
+} {
+  const calls = aggregate?.invocations ?? 0;
+  return {
+    calls,
+    successRate: calls === 0 ? null : (aggregate?.successes ?? 0) / calls,
+    p95LatencyMs: aggregate?.latencyMs?.p95 ?? null,
+  };
+}
+
+/** `--every`: a whole number of minutes, hours or days (`30m`, `6h`, `1d`), in ms. */
+function durationOption(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^([1-9][0-9]{0,5})(m|h|d)$/.exec(String(value));
+  if (!match)
+    throw new CliUsageError(
+      `--every must be a whole number of minutes, hours or days (30m, 6h, 1d), got "${String(value)}"`,
+      'history',
+    );
+  const unit = { m: 1, h: 60, d: 1440 }[match[2] as 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit * MINUTE_MS;
 }

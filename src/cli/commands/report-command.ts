@@ -41,7 +41,10 @@ result and diff. Without --json or --html it prints a summary; --html writes one
 inline charts and no external resources, to open in any browser.
 Windows: each point of the series covers one bucket (--bucket-size calls, any version); a
 version's score covers its last --bucket-size calls, its success rate and p95 all its calls
-that were read (up to --max-calls per tool). sia tools shows the last 20 calls only.`,
+that were read (up to --max-calls per tool). sia tools shows the last 20 calls only.
+Calls whose rows were pruned (or not read) are charted from the database's rollups: their rows
+are marked ≈ (p95 estimated from a latency histogram); sia history shows each version's whole
+life.`,
   async run(context) {
     const { values } = context;
     const bucketSize = positiveInteger(values['bucket-size'], '--bucket-size');
@@ -82,9 +85,13 @@ that were read (up to --max-calls per tool). sia tools shows the last 20 calls o
 function toolText(tool: ToolReport, report: ImprovementReport): string {
   const promotions = tool.changes.filter((change) => change.kind === 'promoted').length;
   const rollbacks = tool.changes.length - promotions;
-  const calls = tool.truncated
+  const read = tool.truncated
     ? `the most recent ${plural(tool.calls, 'call')} read (--max-calls)`
     : `${plural(tool.calls, 'call')} recorded`;
+  const calls =
+    tool.historyCalls === 0
+      ? read
+      : `${read} + ${tool.historyCalls} from history (${tool.truncated ? 'pruned or not read' : 'pruned'})`;
   const lines = [
     `${terminalText(tool.name)}: active v${tool.activeVersion}${tool.pinned ? ' (pinned)' : ''}, ${plural(tool.versions.length, 'version')}, ${calls}, ${plural(promotions, 'promotion')}, ${plural(rollbacks, 'rollback')}`,
   ];
@@ -97,6 +104,10 @@ function toolText(tool: ToolReport, report: ImprovementReport): string {
     lines.push(
       `  each row: ${plural(report.bucketSize, 'consecutive call')} of any version (the last row may have fewer), oldest first${earlier}`,
     );
+    if (shown.some((point) => point.approximate))
+      lines.push(
+        '  ≈: a row of calls from history (rollups of pruned calls): p95 estimated from a latency histogram, times to the minute',
+      );
     lines.push(
       indent(
         textTable(
@@ -108,7 +119,7 @@ function toolText(tool: ToolReport, report: ImprovementReport): string {
             point.versions.map((version) => `v${version}`).join(','),
             point.insufficientData ? '–' : formatRatio(point.score),
             formatRatio(point.successRate),
-            formatMs(point.p95LatencyMs),
+            `${point.approximate ? '≈' : ''}${formatMs(point.p95LatencyMs)}`,
           ]),
         ),
       ),
@@ -135,10 +146,15 @@ function toolText(tool: ToolReport, report: ImprovementReport): string {
   }
   const active = tool.versions.find((version) => version.active);
   const own = active?.calls ?? 0;
+  const lifetime = active?.lifetime;
+  const whole =
+    lifetime && lifetime.calls > own
+      ? `; over its whole life ${plural(lifetime.calls, 'call')}, success ${orDash(lifetime.successRate, formatRatio)}, p95 ≈${orDash(lifetime.p95LatencyMs, formatMs)}`
+      : '';
   lines.push(
     own === 0
-      ? `  active v${tool.activeVersion}: no calls${tool.truncated ? ' among those read' : ' yet'}`
-      : `  active v${tool.activeVersion}: score ${orDash(active?.score, formatRatio)} over its last ${plural(Math.min(own, report.bucketSize), 'call')}; success ${orDash(active?.successRate, formatRatio)}, p95 ${orDash(active?.p95LatencyMs, formatMs)} over ${own === 1 ? 'its one call' : `all its ${own} calls`}${tool.truncated ? ' read' : ''}`,
+      ? `  active v${tool.activeVersion}: no calls${tool.truncated || tool.historyCalls > 0 ? ' among those read' : ' yet'}${whole}`
+      : `  active v${tool.activeVersion}: score ${orDash(active?.score, formatRatio)} over its last ${plural(Math.min(own, report.bucketSize), 'call')}; success ${orDash(active?.successRate, formatRatio)}, p95 ${orDash(active?.p95LatencyMs, formatMs)} over ${own === 1 ? 'its one call' : `all its ${own} calls`}${tool.truncated || tool.historyCalls > 0 ? ' read' : ''}${whole}`,
   );
   return lines.join('\n');
 }
