@@ -90,6 +90,12 @@ interface OpenStore {
  * - Invocation batches are multi-row INSERTs in one transaction; window aggregates (counts,
  *   nearest-rank p50/p95 with `percentile_disc`, recent errors) are computed in SQL over the
  *   newest `limit` rows of an index on (tool, version, started_at, id): O(window).
+ * - Retention: `pruneInvocations` folds the rows it deletes (`DELETE … RETURNING`, so each row
+ *   once, even with several processes pruning) into per-minute rollups in the same transaction,
+ *   one prune at a time per schema (an advisory lock); `invocationHistory` reads rollups and rows
+ *   back in one statement. The space of deleted rows is left to autovacuum, which makes it
+ *   reusable by later inserts; the files do not shrink (that would take `VACUUM FULL`, which
+ *   locks the table).
  * - Coordination: `acquireLease`/`releaseLease` (one atomic statement, judged by the
  *   server's clock) and `watchActive` (LISTEN/NOTIFY, sent inside the promoting transaction;
  *   polling while the LISTEN connection is down).
@@ -399,9 +405,17 @@ export function postgresStorage(
                AND (i.started_at, i.id) <= (c.started_at, c.id) ${returning}`,
             maxRecordsPerVersion,
           );
-        if (maxRecords !== undefined)
-          // The newest row beyond the kept ones, by a walk down the primary key: it and every
-          // older insert goes.
+        // Ids only grow, so their span bounds the row count: only a store past the bound is
+        // walked (down the primary key, to the newest row beyond the kept ones: it and every
+        // older insert goes).
+        const span =
+          maxRecords === undefined
+            ? 0
+            : Number(
+                (await client.query(`SELECT (max(id) - min(id) + 1)::float8 AS span FROM ${invocations}`))
+                  .rows[0]?.span ?? 0,
+              );
+        if (maxRecords !== undefined && span > maxRecords)
           deleted += await foldAndDelete(
             client,
             'WITH',

@@ -91,4 +91,28 @@ describe('migrate', () => {
     expect((error as Error).message).toContain('Upgrade self-improving-agent');
     driver.close();
   });
+
+  it('creates a new database with incremental auto-vacuum, and leaves an existing one as it is', async () => {
+    const fresh = await emptyDriver();
+    migrate(fresh, ':memory:');
+    expect(fresh.all('PRAGMA auto_vacuum')).toEqual([{ auto_vacuum: 2 }]);
+    fresh.close();
+    // A schema-1 database without auto-vacuum (as earlier releases wrote them) is migrated to
+    // the newest schema without being rewritten: the first large prune converts it.
+    const older = await emptyDriver();
+    // As an earlier release began: its meta table first, so no pragma applies any more.
+    older.exec('CREATE TABLE sia_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    migrate(older, ':memory:', [migrations[0] as Migration]);
+    expect(migrate(older, ':memory:')).toEqual({ from: 1, to: 2, applied: [2] });
+    expect(older.all('PRAGMA auto_vacuum')).toEqual([{ auto_vacuum: 0 }]);
+    expect(
+      older.all("SELECT name FROM sqlite_master WHERE name LIKE 'sia_invocation_rollup%' ORDER BY name"),
+    ).toEqual([
+      { name: 'sia_invocation_rollup_errors' },
+      { name: 'sia_invocation_rollup_errors_by_age' },
+      { name: 'sia_invocation_rollups' },
+      { name: 'sia_invocation_rollups_by_age' },
+    ]);
+    older.close();
+  });
 });

@@ -4,7 +4,7 @@ import { loadSqlJs } from './load-sql-js.ts';
 import { migrate } from './migrations.ts';
 import { loadNodeSqlite, nodeSqliteDriver } from './node-sqlite-driver.ts';
 import { sqlJsDriver } from './sql-js-driver.ts';
-import { sqliteAdapter, windowSql } from './sqlite-adapter.ts';
+import { sqliteAdapter, storeBoundSql, windowSql } from './sqlite-adapter.ts';
 import type { SqliteDriver, SqlValue } from './sqlite-driver.ts';
 
 const queries: Array<{ query: InvocationQuery; index: string }> = [
@@ -80,11 +80,16 @@ describe('pruning with rollups', () => {
       driver.exec('ANALYZE');
       const plan = (sql: string, params: SqlValue[]) =>
         driver.all(`EXPLAIN QUERY PLAN ${sql}`, params).map((row) => String(row.detail));
-      // The store-wide cutoff: a walk down the rowid, no temporary b-tree.
-      const cutoff = plan('SELECT id FROM sia_invocations ORDER BY id DESC LIMIT 1 OFFSET ?', [10]);
+      // The store-wide bound: the id span by two seeks, the cutoff by a walk down the rowid.
+      const span = plan(storeBoundSql.span, []).filter((step) => /sia_invocations/.test(step));
+      expect({ engine, span }).toEqual({
+        engine,
+        span: ['SEARCH sia_invocations', 'SEARCH sia_invocations'],
+      });
+      const cutoff = plan(storeBoundSql.cutoff, [10]);
       expect({ engine, cutoff }).toEqual({
         engine,
-        cutoff: [expect.stringMatching(/^SCAN sia_invocations/)],
+        cutoff: [expect.stringMatching(/^SCAN sia_invocations$/)],
       });
       // Rollups due for coarsening: a range of the (width, start) index.
       const due = plan(

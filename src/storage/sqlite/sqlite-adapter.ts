@@ -447,12 +447,22 @@ const insertTestCaseSql = `INSERT INTO sia_test_cases (tool_name, input, expect,
  * a store whose span exceeds the bound is walked, backwards along the rowid, `maxRecords` rows.
  */
 function storeCutoffId(driver: SqliteDriver, maxRecords: number): number | undefined {
-  const span = driver.all('SELECT min(id) AS low, max(id) AS high FROM sia_invocations')[0];
+  const span = driver.all(storeBoundSql.span)[0];
   if (span?.low === null || span?.low === undefined) return undefined;
   if ((span.high as number) - (span.low as number) + 1 <= maxRecords) return undefined;
-  const row = driver.all('SELECT id FROM sia_invocations ORDER BY id DESC LIMIT 1 OFFSET ?', [maxRecords])[0];
+  const row = driver.all(storeBoundSql.cutoff, [maxRecords])[0];
   return row === undefined ? undefined : (row.id as number);
 }
+
+/**
+ * The queries of the store-wide bound: the id span (two subqueries, because SQLite reads min()
+ * and max() off the ends of the rowid only for one aggregate per query) and the cutoff, a walk
+ * backwards along the rowid.
+ */
+export const storeBoundSql = {
+  span: 'SELECT (SELECT min(id) FROM sia_invocations) AS low, (SELECT max(id) FROM sia_invocations) AS high',
+  cutoff: 'SELECT id FROM sia_invocations ORDER BY id DESC LIMIT 1 OFFSET ?',
+} as const;
 
 /**
  * Every (tool, version) that has invocations, found by skipping through the index one group
