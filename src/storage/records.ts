@@ -163,8 +163,9 @@ export interface HistoryQuery {
  *
  * Rollups coarsen with age, so they stay bounded: a minute of calls is kept as a minute for a
  * day, then merged into its hour; an hour is kept for 30 days, then merged into its day (UTC);
- * days are kept for the life of the store. At most 1,440 minute, 720 hour and one day rollup per
- * day of use are kept per (tool, version). A rollup coarser than `bucketMs`, or not aligned to its
+ * days are kept for the life of the store. After a prune, a (tool, version) has at most 1,500
+ * minute rollups (a day and an hour), 770 hour rollups (31 days and a day) and one day rollup per
+ * older day it was called on. A rollup coarser than `bucketMs`, or not aligned to its
  * grid, comes back as a bucket of its own width (`widthMs`), with the stored rows and finer
  * rollups that start inside it added to it; it is in the range when its start is.
  */
