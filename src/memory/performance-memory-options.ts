@@ -20,7 +20,9 @@ export interface PerformanceMemoryOptions {
     maxDelayMs?: number;
   };
   /**
-   * What to keep. Applied after flushes, at most every `pruneEveryMs`. Stores with
+   * What to keep. Applied after flushes, every `pruneEveryMs`, and sooner once a tenth of
+   * `maxRecords` (at least `batch.maxRecords`) was written since the last prune, so a fast
+   * recorder overshoots the store-wide bound by about a tenth at most. Stores with
    * `invocationHistory` (every built-in one) fold pruned records into per-minute rollups
    * first, so reports still chart a tool's whole life.
    */
@@ -38,7 +40,7 @@ export interface PerformanceMemoryOptions {
     maxRecords?: number;
     /** Delete records older than this many ms. @default undefined (no age limit) */
     maxAgeMs?: number;
-    /** How often pruning may run, ms. @default 60_000 */
+    /** How often pruning runs, ms (sooner after `maxRecords / 10` records written). @default 60_000 */
     pruneEveryMs?: number;
   };
   /**

@@ -338,6 +338,29 @@ describe('PerformanceMemory', () => {
     expect(new PerformanceMemory().options.retention.maxRecords).toBe(1_000_000);
   });
 
+  it('prunes after a tenth of retention.maxRecords (at least a batch) was written, whatever pruneEveryMs says', async () => {
+    const memory = track(
+      new PerformanceMemory({
+        batch: { maxRecords: 50, maxDelayMs: 0 },
+        retention: { maxRecordsPerVersion: 100_000, maxRecords: 1000, pruneEveryMs: 86_400_000 },
+      }),
+    );
+    let prunes = 0;
+    memory.on('memory:pruned', () => {
+      prunes += 1;
+    });
+    let stored = 0;
+    for (let round = 0; round < 30; round += 1) {
+      for (let i = 0; i < 100; i += 1) memory.record(call({ startedAt: round * 100 + i }));
+      await memory.flush();
+      stored = (await memory.storage.recentInvocations({ toolName: 'fetch_rate', limit: 1_000_000 })).length;
+      // The bound, plus at most the tenth written since the last prune (and one batch in flight).
+      expect(stored).toBeLessThanOrEqual(1000 + 100 + 50);
+    }
+    expect(prunes).toBeGreaterThanOrEqual(15);
+    expect(stored).toBeGreaterThanOrEqual(1000);
+  });
+
   it('close() flushes, closes the storage it created, and refuses later records', async () => {
     const memory = new PerformanceMemory({ batch: { maxRecords: 100, maxDelayMs: 60_000 } });
     memory.record(call());

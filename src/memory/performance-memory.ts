@@ -135,6 +135,8 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
   #pauseReleased: Promise<void> = Promise.resolve();
   #releasePause: () => void = () => {};
   #lastPruneAt = 0;
+  /** `stats.flushed` when the last automatic prune started. */
+  #flushedAtPrune = 0;
   #pruning = false;
   #pruneFailures = 0;
   #closed = false;
@@ -609,8 +611,14 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
   }
 
   #maybePrune(): void {
-    const { pruneEveryMs } = this.options.retention;
-    if (this.#pruning || Date.now() - this.#lastPruneAt < pruneEveryMs) return;
+    const { pruneEveryMs, maxRecords } = this.options.retention;
+    if (this.#pruning) return;
+    // Due on the clock, or by volume: at a high record rate the interval alone would let the
+    // store grow far past the store-wide bound between two prunes (never more than once a batch).
+    const volume = Math.max(this.options.batch.maxRecords, Math.floor(maxRecords / 10));
+    const dueByVolume = this.#stats.flushed - this.#flushedAtPrune >= volume;
+    if (!dueByVolume && Date.now() - this.#lastPruneAt < pruneEveryMs) return;
+    this.#flushedAtPrune = this.#stats.flushed;
     this.#pruning = true;
     this.prune()
       .then(
