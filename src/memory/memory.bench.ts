@@ -20,6 +20,12 @@ import { sqlJsStorage } from '../storage/sqlite/sql-js-storage.ts';
 import { PerformanceMemory } from './performance-memory.ts';
 
 const require = createRequire(import.meta.url);
+/** The article's table and insert, as its Python code has them. */
+const ARTICLE_TABLE = `CREATE TABLE invocations (id INTEGER PRIMARY KEY AUTOINCREMENT, tool_name TEXT NOT NULL,
+    timestamp REAL NOT NULL, latency_ms REAL NOT NULL, success INTEGER NOT NULL, error_message TEXT,
+    input_hash TEXT NOT NULL, output_hash TEXT, version INTEGER NOT NULL DEFAULT 1)`;
+const ARTICLE_INSERT =
+  'INSERT INTO invocations (tool_name, timestamp, latency_ms, success, error_message, input_hash, output_hash, version) VALUES (?,?,?,?,?,?,?,?)';
 const rows: string[][] = [];
 
 function record(index: number, toolName = 'fetch_rate', version = 1 + (index % 4)): InvocationRecord {
@@ -62,27 +68,22 @@ async function timeMs(operation: () => Promise<unknown> | unknown, trials: numbe
 
   const SQL = await initSqlJs({ locateFile: () => require.resolve('sql.js/dist/sql-wasm.wasm') });
   const db = new SQL.Database();
-  db.run(`CREATE TABLE invocations (id INTEGER PRIMARY KEY AUTOINCREMENT, tool_name TEXT NOT NULL,
-    timestamp REAL NOT NULL, latency_ms REAL NOT NULL, success INTEGER NOT NULL, error_message TEXT,
-    input_hash TEXT NOT NULL, output_hash TEXT, version INTEGER NOT NULL DEFAULT 1)`);
+  db.run(ARTICLE_TABLE);
   const naiveCount = 5_000;
   const naiveStart = performance.now();
   for (let i = 0; i < naiveCount; i += 1) {
     const r = record(i);
     db.run('BEGIN');
-    db.run(
-      'INSERT INTO invocations (tool_name, timestamp, latency_ms, success, error_message, input_hash, output_hash, version) VALUES (?,?,?,?,?,?,?,?)',
-      [
-        r.toolName,
-        r.startedAt,
-        r.latencyMs,
-        r.success ? 1 : 0,
-        r.errorMessage ?? null,
-        r.inputHash,
-        null,
-        r.version,
-      ],
-    );
+    db.run(ARTICLE_INSERT, [
+      r.toolName,
+      r.startedAt,
+      r.latencyMs,
+      r.success ? 1 : 0,
+      r.errorMessage ?? null,
+      r.inputHash,
+      null,
+      r.version,
+    ]);
     db.run('COMMIT');
   }
   const naiveMs = performance.now() - naiveStart;
@@ -94,12 +95,8 @@ async function timeMs(operation: () => Promise<unknown> | unknown, trials: numbe
   const folder = mkdtempSync(join(tmpdir(), 'sia-memory-bench-'));
   const file = new DatabaseSync(join(folder, 'article.db'));
   file.exec('PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL');
-  file.exec(`CREATE TABLE invocations (id INTEGER PRIMARY KEY AUTOINCREMENT, tool_name TEXT NOT NULL,
-    timestamp REAL NOT NULL, latency_ms REAL NOT NULL, success INTEGER NOT NULL, error_message TEXT,
-    input_hash TEXT NOT NULL, output_hash TEXT, version INTEGER NOT NULL DEFAULT 1)`);
-  const insert = file.prepare(
-    'INSERT INTO invocations (tool_name, timestamp, latency_ms, success, error_message, input_hash, output_hash, version) VALUES (?,?,?,?,?,?,?,?)',
-  );
+  file.exec(ARTICLE_TABLE);
+  const insert = file.prepare(ARTICLE_INSERT);
   const fileCount = 300;
   const fileStart = performance.now();
   for (let i = 0; i < fileCount; i += 1) {

@@ -3,6 +3,8 @@
  * library's code, so a test that compares the two can catch a wrong implementation.
  */
 
+import type { HistoryBucket } from '../storage/records.ts';
+
 /** Nearest-rank percentile by its definition: the smallest rank r with r / n ≥ percent / 100. */
 export function nearestRank(values: readonly number[], percent: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -74,18 +76,7 @@ export interface ReferenceCall {
 }
 
 /** A bucket of {@link referenceHistory}: the fields of `HistoryBucket` without `rolledUpCalls`. */
-export interface ReferenceBucket {
-  version: number;
-  start: number;
-  widthMs: number;
-  calls: number;
-  successes: number;
-  latencySumMs: number;
-  latencyMinMs: number;
-  latencyMaxMs: number;
-  latencyHistogram: number[];
-  errorCodes: Record<string, number>;
-}
+export type ReferenceBucket = Omit<HistoryBucket, 'rolledUpCalls'>;
 
 /**
  * A tool's calls bucketed by definition: per version and per `floor(startedAt / bucketMs)`,

@@ -171,7 +171,8 @@ describe('sqlJsStorage({ path }) in the storage thread', () => {
     const prefix = `${path.slice(folder.length + 1)}.sia-tmp-`;
     const storage = sqlJsStorage({ path, flushIntervalMs: 0 });
     try {
-      for (let batch = 0; batch < 20; batch += 1) await storage.appendInvocations(records(5000, batch * 5000));
+      for (let batch = 0; batch < 20; batch += 1)
+        await storage.appendInvocations(records(5000, batch * 5000));
       let turnsBeforeWrite = 0;
       let writing = false;
       let flushed = false;
