@@ -361,6 +361,37 @@ describe('PerformanceMemory', () => {
     expect(stored).toBeGreaterThanOrEqual(1000);
   });
 
+  it('prunes under continuous load, while the buffer never empties', async () => {
+    // Each write lets the app record a new batch before it resolves, so the buffer is never
+    // empty when a batch completes: retention must not wait for a quiet moment.
+    const store = memoryStorage();
+    let rounds = 0;
+    let memory: PerformanceMemory | undefined;
+    const storage: StorageAdapter = {
+      ...store,
+      async appendInvocations(records) {
+        await store.appendInvocations(records);
+        rounds += 1;
+        if (rounds < 60) for (let i = 0; i < 10; i += 1) memory?.record(call({ startedAt: rounds * 10 + i }));
+      },
+    };
+    memory = track(
+      new PerformanceMemory({
+        storage,
+        batch: { maxRecords: 10, maxDelayMs: 0 },
+        retention: { maxRecordsPerVersion: 100_000, maxRecords: 100, pruneEveryMs: 86_400_000 },
+      }),
+    );
+    let prunesWhileLoaded = 0;
+    memory.on('memory:pruned', () => {
+      if (rounds < 60) prunesWhileLoaded += 1;
+    });
+    for (let i = 0; i < 10; i += 1) memory.record(call({ startedAt: i }));
+    await memory.flush();
+    expect(rounds).toBe(60);
+    expect(prunesWhileLoaded).toBeGreaterThanOrEqual(3);
+  });
+
   it('close() flushes, closes the storage it created, and refuses later records', async () => {
     const memory = new PerformanceMemory({ batch: { maxRecords: 100, maxDelayMs: 60_000 } });
     memory.record(call());

@@ -595,8 +595,10 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
         durationMs: performance.now() - started,
         buffered: this.#bufferedCount(),
       });
+      // After each batch, not only once the buffer is empty: under continuous load it may
+      // never be, and retention would then never run.
+      this.#maybePrune();
     }
-    this.#maybePrune();
     return true;
   }
 
