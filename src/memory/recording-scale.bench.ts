@@ -8,13 +8,16 @@
  * (resolution 1 ms: an idle loop reads about 1–2 ms), reset at each milestone. Targets: p99 ≤ 20 ms, max ≤ 50 ms. Then the
  * same recording with the default bounds, to 3e6 calls: the rows, file and RSS where they level.
  *
- * `node src/memory/recording-scale.bench.ts [quick]`: `quick` stops at 2e5 and 6e5 rows.
+ * `node src/memory/recording-scale.bench.ts [quick] [growth|bounded]`: `quick` records a fifth
+ * as many calls; naming a section runs only that one.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { printRows } from '../../test/support/benchmark.ts';
 import type { InvocationRecord } from '../storage/records.ts';
 import { nodeSqliteStorage } from '../storage/sqlite/node-sqlite-storage.ts';
@@ -23,6 +26,8 @@ import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { PerformanceMemory } from './performance-memory.ts';
 
 const quick = process.argv.includes('quick');
+const sections = ['growth', 'bounded'].filter((name) => process.argv.includes(name));
+const runs = (section: string) => sections.length === 0 || sections.includes(section);
 const scale = quick ? 0.2 : 1;
 const directory = mkdtempSync(join(tmpdir(), 'sia-scale-bench-'));
 const TOOLS = 50;
@@ -149,43 +154,64 @@ const removeDatabase = (path: string) => {
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
 };
 
-const growth: string[][] = [];
-for (const { label, path, create, milestones } of cases) {
+/** Runs one case of a section in this process and prints its rows as JSON (the child's side). */
+async function runCase(section: 'growth' | 'bounded', index: number): Promise<void> {
+  const { label, path, create, milestones } = cases[index] as Case;
   const storage = create(path);
   await storage.ready?.();
-  // Room for every row: this measures the event loop as the database grows, not pruning.
-  const memory = new PerformanceMemory({
-    storage,
-    retention: { maxRecordsPerVersion: 4_000_000, maxRecords: 4_000_000 },
-  });
-  await recordUpTo(label, path, memory, milestones, growth);
+  const memory =
+    section === 'growth'
+      ? // Room for every row: this measures the event loop as the database grows, not pruning.
+        new PerformanceMemory({
+          storage,
+          retention: { maxRecordsPerVersion: 4_000_000, maxRecords: 4_000_000 },
+        })
+      : new PerformanceMemory({ storage });
+  const rows: string[][] = [];
+  const thirds = [1_000_000, 2_000_000, 3_000_000].map((calls) => Math.round(calls * scale));
+  await recordUpTo(label, path, memory, section === 'growth' ? milestones : thirds, rows);
   await memory.close();
   await storage.close();
   removeDatabase(path);
+  process.stdout.write(`${JSON.stringify(rows)}\n`);
 }
-const header = ['storage', 'calls', 'p99', 'max', 'records/s', 'RSS', 'file', 'rows', 'note'];
-printRows(
-  `Recording continuously, no bound (${TOOLS * VERSIONS} tool versions; event-loop delay p99/max, targets ≤ 20 / ≤ 50 ms)`,
-  header,
-  growth,
-);
 
-// With the default bounds (retention.maxRecords 1e6, 10,000 per version; pruning every 60 s or
-// after 100,000 records written): where the file and RSS stop growing.
-const bounded: string[][] = [];
-const thirds = [1_000_000, 2_000_000, 3_000_000].map((calls) => Math.round(calls * scale));
-for (const { label, path, create } of cases.slice(0, 2)) {
-  const storage = create(path);
-  await storage.ready?.();
-  const memory = new PerformanceMemory({ storage });
-  await recordUpTo(label, path, memory, thirds, bounded);
-  await memory.close();
-  await storage.close();
-  removeDatabase(path);
+const child = process.argv.indexOf('child');
+if (child !== -1) {
+  await runCase(process.argv[child + 1] as 'growth' | 'bounded', Number(process.argv[child + 2]));
+} else {
+  // Each case in its own process, so one case's heap, threads and RSS never count in another's.
+  const runInChild = (section: string, index: number): string[][] => {
+    const result = spawnSync(
+      process.execPath,
+      [
+        '--expose-gc',
+        '--no-warnings',
+        fileURLToPath(import.meta.url),
+        'child',
+        section,
+        String(index),
+        ...(quick ? ['quick'] : []),
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
+    );
+    if (result.status !== 0) throw new Error(`${section} case ${index} failed with status ${result.status}`);
+    return JSON.parse(result.stdout.trim().split('\n').at(-1) as string) as string[][];
+  };
+  const header = ['storage', 'calls', 'p99', 'max', 'records/s', 'RSS', 'file', 'rows', 'note'];
+  if (runs('growth'))
+    printRows(
+      `Recording continuously, no bound (${TOOLS * VERSIONS} tool versions; event-loop delay p99/max, targets ≤ 20 / ≤ 50 ms)`,
+      header,
+      cases.flatMap((_, index) => runInChild('growth', index)),
+    );
+  // With the default bounds (retention.maxRecords 1e6, 10,000 per version; pruning every 60 s or
+  // after 100,000 records written): where the file and RSS stop growing.
+  if (runs('bounded'))
+    printRows(
+      `Recording continuously with the default bounds (retention.maxRecords ${new PerformanceMemory().options.retention.maxRecords.toLocaleString('en')})`,
+      header,
+      [0, 1].flatMap((index) => runInChild('bounded', index)),
+    );
 }
-printRows(
-  `Recording continuously with the default bounds (retention.maxRecords ${new PerformanceMemory().options.retention.maxRecords.toLocaleString('en')})`,
-  header,
-  bounded,
-);
 rmSync(directory, { recursive: true, force: true });
