@@ -215,4 +215,26 @@ describe('ToolImprover: the loop composed from its parts', () => {
     await call(4);
     expect(log).toEqual([]);
   });
+
+  it('starts a background evaluation after the call that triggered it, tracked by idle()', async () => {
+    const { improver, log, catalog } = await loop({ evaluations: [evaluationOf(1, false)] });
+    const version = catalog.get('add')?.version.version ?? 0;
+    improver.afterCall('add', version, { a: 1, b: 2 }, { success: true, latencyMs: 1 });
+    const work = improver.afterCall('add', version, { a: 1, b: 2 }, { success: true, latencyMs: 1 });
+    expect(work).toBeInstanceOf(Promise);
+    // The caller's own continuation (its next call) runs first: nothing evaluated in this turn.
+    await Promise.resolve();
+    expect(log).toEqual([]);
+    await improver.idle();
+    expect(log).toEqual(['tool:evaluated']);
+  });
+  it('drops a background evaluation that had not started when close() was called', async () => {
+    const { improver, log, catalog } = await loop({ evaluations: [evaluationOf(0.4)] });
+    const version = catalog.get('add')?.version.version ?? 0;
+    improver.afterCall('add', version, { a: 1, b: 2 }, { success: true, latencyMs: 1 });
+    improver.afterCall('add', version, { a: 1, b: 2 }, { success: true, latencyMs: 1 });
+    improver.close();
+    await improver.idle();
+    expect(log).toEqual([]);
+  });
 });

@@ -155,7 +155,14 @@ export class ToolImprover {
     state.sinceEvaluation += 1;
     if (state.sinceEvaluation < options.evaluateEvery) return undefined;
     state.sinceEvaluation = 0;
-    return this.#track(this.#evaluate(toolName, version));
+    if (options.mode === 'inline') return this.#track(this.#evaluate(toolName, version));
+    // Background: start after this turn of the event loop, so the caller's next call reaches
+    // the sandbox first and the evaluation runs while that call executes (off its latency).
+    return this.#track(
+      new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+        this.#closed ? undefined : this.#evaluate(toolName, version),
+      ),
+    );
   }
 
   /** Resolves when every improvement task started so far (and those they started) has settled. */

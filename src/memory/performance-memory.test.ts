@@ -125,10 +125,11 @@ describe('PerformanceMemory', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(control.appendCalls).toEqual([]); // a partial batch waits for maxDelayMs
     await expect.poll(() => control.appendCalls, { interval: 5 }).toEqual([30]);
-    // A full batch is written at once; a write that has started drains what is left.
+    // Full batches are written at once; the partial rest waits for maxDelayMs again.
     for (let i = 0; i < 250; i += 1) memory.record(call());
     await new Promise((resolve) => setImmediate(resolve));
-    expect(control.appendCalls).toEqual([30, 100, 100, 50]);
+    expect(control.appendCalls).toEqual([30, 100, 100]);
+    await expect.poll(() => control.appendCalls, { interval: 5 }).toEqual([30, 100, 100, 50]);
     expect(memory.stats()).toMatchObject({ recorded: 280, flushed: 280, buffered: 0 });
     expect((await storage.recentInvocations({ toolName: 'fetch_rate', limit: 1_000 })).length).toBe(280);
   });

@@ -139,6 +139,8 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
   #flushedAtPrune = 0;
   #pruning = false;
   #pruneFailures = 0;
+  /** `flush()` calls under way: while any is, a drain writes every pending record. */
+  #flushing = 0;
   #closed = false;
   readonly #stats = { recorded: 0, flushed: 0, dropped: 0, rejected: 0, flushFailures: 0 };
   /** Running statistics and the window of recent calls per (tool, version). */
@@ -235,17 +237,22 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
     // once as many have left as had been recorded when it started.
     const target = this.#stats.recorded;
     let retriedJoinedWrite = false;
-    while (this.#stats.flushed + this.#stats.dropped < target) {
-      const joined = this.#draining !== null;
-      if (await this.#drain()) continue;
-      // A write that was already under way when flush() was called may have failed on an
-      // older state of the storage: make one attempt of our own before giving up.
-      if (joined && !retriedJoinedWrite) {
-        retriedJoinedWrite = true;
-        this.#clearTimer('retry');
-        continue;
+    this.#flushing += 1;
+    try {
+      while (this.#stats.flushed + this.#stats.dropped < target) {
+        const joined = this.#draining !== null;
+        if (await this.#drain()) continue;
+        // A write that was already under way when flush() was called may have failed on an
+        // older state of the storage: make one attempt of our own before giving up.
+        if (joined && !retriedJoinedWrite) {
+          retriedJoinedWrite = true;
+          this.#clearTimer('retry');
+          continue;
+        }
+        throw new MemoryFlushError(this.#bufferedCount(), this.#lastWriteError);
       }
-      throw new MemoryFlushError(this.#bufferedCount(), this.#lastWriteError);
+    } finally {
+      this.#flushing -= 1;
     }
     try {
       await this.storage.flush?.();
@@ -537,7 +544,10 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
     }
   }
 
-  /** Writes pending records batch by batch. Resolves true when the buffer emptied. */
+  /**
+   * Writes pending records batch by batch: everything during a `flush()`, otherwise while full
+   * batches are ready (the rest waits for the batch timer). Resolves false when a write failed.
+   */
   #drain(): Promise<boolean> {
     if (!this.#draining) {
       this.#draining = this.#drainLoop().finally(() => {
@@ -598,6 +608,10 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
       // After each batch, not only once the buffer is empty: under continuous load it may
       // never be, and retention would then never run.
       this.#maybePrune();
+      // What arrived during the write waits for the batch timer unless a full batch is ready
+      // (or a flush wants everything): a store with a round trip (a thread, a server) then gets
+      // a few full batches instead of a stream of small ones.
+      if (this.#flushing === 0 && this.#pending.length < this.options.batch.maxRecords) break;
     }
     return true;
   }
