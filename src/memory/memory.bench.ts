@@ -26,6 +26,17 @@ const ARTICLE_TABLE = `CREATE TABLE invocations (id INTEGER PRIMARY KEY AUTOINCR
     input_hash TEXT NOT NULL, output_hash TEXT, version INTEGER NOT NULL DEFAULT 1)`;
 const ARTICLE_INSERT =
   'INSERT INTO invocations (tool_name, timestamp, latency_ms, success, error_message, input_hash, output_hash, version) VALUES (?,?,?,?,?,?,?,?)';
+/** The article's values for one call, in ARTICLE_INSERT's order. */
+const articleRow = (r: InvocationRecord): Array<string | number | null> => [
+  r.toolName,
+  r.startedAt,
+  r.latencyMs,
+  r.success ? 1 : 0,
+  r.errorMessage ?? null,
+  r.inputHash,
+  null,
+  r.version,
+];
 const rows: string[][] = [];
 
 function record(index: number, toolName = 'fetch_rate', version = 1 + (index % 4)): InvocationRecord {
@@ -74,16 +85,7 @@ async function timeMs(operation: () => Promise<unknown> | unknown, trials: numbe
   for (let i = 0; i < naiveCount; i += 1) {
     const r = record(i);
     db.run('BEGIN');
-    db.run(ARTICLE_INSERT, [
-      r.toolName,
-      r.startedAt,
-      r.latencyMs,
-      r.success ? 1 : 0,
-      r.errorMessage ?? null,
-      r.inputHash,
-      null,
-      r.version,
-    ]);
+    db.run(ARTICLE_INSERT, articleRow(r));
     db.run('COMMIT');
   }
   const naiveMs = performance.now() - naiveStart;
@@ -102,16 +104,7 @@ async function timeMs(operation: () => Promise<unknown> | unknown, trials: numbe
   for (let i = 0; i < fileCount; i += 1) {
     const r = record(i);
     file.exec('BEGIN');
-    insert.run(
-      r.toolName,
-      r.startedAt,
-      r.latencyMs,
-      r.success ? 1 : 0,
-      r.errorMessage ?? null,
-      r.inputHash,
-      null,
-      r.version,
-    );
+    insert.run(...articleRow(r));
     file.exec('COMMIT');
   }
   const fileMs = performance.now() - fileStart;
