@@ -1,3 +1,5 @@
+import { partitionPoint } from '../core/partition-point.ts';
+import { errorCodeOf } from '../storage/history-buckets.ts';
 import type { InvocationRecord } from '../storage/records.ts';
 import type { LatencyTotals, RecentCall, VersionStatistics } from './version-statistics.ts';
 
@@ -5,8 +7,6 @@ import type { LatencyTotals, RecentCall, VersionStatistics } from './version-sta
 export const MAX_ERROR_CODES = 32;
 /** Where failures past {@link MAX_ERROR_CODES} distinct codes are counted. */
 export const OTHER_ERROR_CODE = 'OTHER';
-/** The code a failure recorded without one is counted under (the code `errorInfo` gives it). */
-export const MISSING_ERROR_CODE = 'ERROR';
 
 /**
  * The running statistics of one tool version in one process (the mutable side of
@@ -80,7 +80,7 @@ export class RunningStatistics {
     if (record.success) {
       this.#successes += 1;
     } else {
-      let code = record.errorCode || MISSING_ERROR_CODE;
+      let code = errorCodeOf(record.errorCode);
       if (!this.#errorCodes.has(code) && this.#errorCodes.size >= MAX_ERROR_CODES) code = OTHER_ERROR_CODE;
       this.#errorCodes.set(code, (this.#errorCodes.get(code) ?? 0) + 1);
     }
@@ -204,13 +204,7 @@ export class RunningStatistics {
       return;
     }
     // Out of order: its place is after every record that started at or before it.
-    let low = 0;
-    let high = size;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (this.#at(middle).startedAt <= record.startedAt) low = middle + 1;
-      else high = middle;
-    }
+    const low = partitionPoint(size, (index) => this.#at(index).startedAt <= record.startedAt);
     if (!full) {
       ring.splice(low, 0, record); // not full: #head is 0, the ring is a plain array
       return;

@@ -1,19 +1,11 @@
+import type { AggregatableInvocation } from '../storage/aggregate-invocations.ts';
+
 /**
- * One call in the window of {@link VersionStatistics.recent}: the fields a decision policy (and
- * `aggregateInvocations`) reads.
+ * One call in the window of {@link VersionStatistics.recent}: the fields of an invocation a
+ * decision policy (and `aggregateInvocations`) reads — when it started (epoch ms), its latency
+ * (ms), whether it returned a value, and a failure's error code and (truncated) message.
  */
-export interface RecentCall {
-  /** When the call started, epoch ms. */
-  readonly startedAt: number;
-  /** Wall-clock duration of the call, ms. */
-  readonly latencyMs: number;
-  /** Whether the call returned a value. */
-  readonly success: boolean;
-  /** The stable error code of a failed call (`TOOL_ERROR`, `TIMEOUT`, …), when it had one. */
-  readonly errorCode?: string;
-  /** The (truncated) error message of a failed call, when it had one. */
-  readonly errorMessage?: string;
-}
+export type RecentCall = Readonly<AggregatableInvocation>;
 
 /**
  * Latency totals of the calls counted in a {@link VersionStatistics}, ms: enough to derive the

@@ -185,6 +185,12 @@ async function toolReport(
     settings.history && storage.invocationHistory !== undefined
       ? await storage.invocationHistory({ toolName: tool.name })
       : undefined;
+  const bucketsByVersion = new Map<number, HistoryBucket[]>();
+  for (const bucket of buckets ?? []) {
+    const own = bucketsByVersion.get(bucket.version);
+    if (own) own.push(bucket);
+    else bucketsByVersion.set(bucket.version, [bucket]);
+  }
   const oldestFirst = [...calls].reverse();
   const timeline = historyTimeline(oldestFirst, buckets ?? []);
   const changes = audit.flatMap((entry) => versionChangeAt(entry, timeline) ?? []);
@@ -220,7 +226,7 @@ async function toolReport(
         p95LatencyMs: aggregate.latencyMs?.p95 ?? null,
         score: own.length === 0 || insufficient ? null : scored.score,
         recent: callWindow(own.slice(0, settings.bucketSize)),
-        lifetime: buckets === undefined ? null : lifetimeOf(buckets, version.version),
+        lifetime: buckets === undefined ? null : lifetimeOf(bucketsByVersion.get(version.version) ?? []),
       } satisfies VersionReport;
     }),
     series: series(tool.name, timeline, settings),
@@ -232,20 +238,20 @@ async function toolReport(
   };
 }
 
-/** A version's whole life from its history buckets (stored rows and rollups). */
-function lifetimeOf(buckets: readonly HistoryBucket[], version: number): LifetimeWindow {
-  const own = buckets.filter((bucket) => bucket.version === version);
-  const aggregate = summarizeHistory(own);
+/** A version's whole life from its own history buckets (stored rows and rollups). */
+function lifetimeOf(own: readonly HistoryBucket[]): LifetimeWindow {
   return {
-    calls: aggregate.invocations,
-    successRate: aggregate.invocations === 0 ? null : aggregate.successes / aggregate.invocations,
-    p95LatencyMs: aggregate.latencyMs?.p95 ?? null,
+    ...callWindowOf(summarizeHistory(own)),
     rolledUpCalls: own.reduce((sum, bucket) => sum + bucket.rolledUpCalls, 0),
   };
 }
 
 function callWindow(newestFirst: readonly StoredInvocation[]): CallWindow {
-  const aggregate = aggregateInvocations(newestFirst);
+  return callWindowOf(aggregateInvocations(newestFirst));
+}
+
+/** Calls, success rate and p95 of an aggregate, as a report states a window of calls. */
+export function callWindowOf(aggregate: WindowAggregate): CallWindow {
   return {
     calls: aggregate.invocations,
     successRate: aggregate.invocations === 0 ? null : aggregate.successes / aggregate.invocations,
@@ -370,13 +376,14 @@ function pointOf(
 ): ReportPoint {
   const versions = new Set<number>();
   let aggregate: WindowAggregate;
+  // A run holds entries of one kind (see series).
   if ((run[0] as TimelineEntry).kind === 'call') {
     const newestFirst: StoredInvocation[] = [];
-    for (const entry of run)
-      if (entry.kind === 'call') {
-        newestFirst.unshift(entry.call);
-        versions.add(entry.call.version);
-      }
+    for (let index = run.length - 1; index >= 0; index -= 1) {
+      const { call } = run[index] as Extract<TimelineEntry, { kind: 'call' }>;
+      newestFirst.push(call);
+      versions.add(call.version);
+    }
     aggregate = aggregateInvocations(newestFirst);
   } else {
     const total = emptyAggregate();

@@ -1,3 +1,4 @@
+import { partitionPoint } from '../core/partition-point.ts';
 import { addCall, type BucketAggregate, emptyAggregate } from '../storage/history-buckets.ts';
 import { LATENCY_HISTOGRAM_SIZE } from '../storage/latency-histogram.ts';
 import type { HistoryBucket, StoredInvocation } from '../storage/records.ts';
@@ -102,50 +103,20 @@ export function historyTimeline(
     entries,
     historyCalls,
     callsBefore(at) {
-      const index = firstAtOrAfter(times, at);
+      const index = partitionPoint(times.length, (position) => (times[position] as number) < at);
       return index === 0 ? 0 : (cumulative[index - 1] as number);
     },
     afterCallRead: (index) => afterRead[index] ?? position,
     historyBetween(from, to) {
-      const next = historyTimes[firstAfter(historyTimes, from)];
+      const next =
+        historyTimes[partitionPoint(historyTimes.length, (index) => (historyTimes[index] as number) <= from)];
       return next !== undefined && next < to;
     },
   };
 }
 
-/** Index of the first value > `at` in an ascending list. */
-function firstAfter(sorted: readonly number[], at: number): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if ((sorted[middle] as number) <= at) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
-/** Index of the first value ≥ `at` in an ascending list. */
-function firstAtOrAfter(sorted: readonly number[], at: number): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if ((sorted[middle] as number) < at) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
 /** The bucket of a version's list (by start, disjoint) holding a call that started at `time`. */
 function containing<T extends { bucket: HistoryBucket }>(list: readonly T[], time: number): T | undefined {
-  let low = 0;
-  let high = list.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if ((list[middle] as T).bucket.start <= time) low = middle + 1;
-    else high = middle;
-  }
-  const candidate = list[low - 1];
+  const candidate = list[partitionPoint(list.length, (index) => (list[index] as T).bucket.start <= time) - 1];
   return candidate && time < candidate.bucket.start + candidate.bucket.widthMs ? candidate : undefined;
 }

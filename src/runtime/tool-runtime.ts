@@ -1,4 +1,4 @@
-import { errorInfo } from '../core/error-info.ts';
+import { type ErrorInfo, errorInfo } from '../core/error-info.ts';
 import { hashValue } from '../core/hash-value.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
 import type { TypedEmitter } from '../core/typed-emitter.ts';
@@ -37,7 +37,7 @@ export interface SandboxOutcome {
   /** The tool's result (`undefined` on failure). */
   readonly value: unknown;
   /** Why it failed (a sandbox code such as `TOOL_ERROR` and its message), or `undefined`. */
-  readonly failure: { readonly code: string; readonly message: string; readonly error: unknown } | undefined;
+  readonly failure: (Readonly<ErrorInfo> & { readonly error: unknown }) | undefined;
   /** Network requests the sandbox refused, also when the tool caught the error. */
   readonly denials: readonly SandboxDenial[];
   /** Sandbox start-up waited for, ms (not part of `latencyMs`). */
@@ -182,8 +182,7 @@ export class ToolRuntime {
    */
   async run(toolName: string, input: object, version: VersionToRun): Promise<SandboxOutcome> {
     const started = performance.now();
-    // Sandbox start-up (a new pool's WebAssembly, a tool's first QuickJS instance) is not the call.
-    let startupMs = 0;
+    let outcome: Omit<SandboxOutcome, 'latencyMs'>;
     try {
       const granted = await this.#granted(toolName, version.capabilities);
       const result = await this.#parts.sandbox.runDetailed(
@@ -198,15 +197,23 @@ export class ToolRuntime {
         },
         input,
       );
-      startupMs = result.startupMs;
-      const latencyMs = Math.max(0, performance.now() - started - startupMs);
-      return { value: result.value, failure: undefined, denials: result.denials, startupMs, latencyMs };
+      outcome = {
+        value: result.value,
+        failure: undefined,
+        denials: result.denials,
+        startupMs: result.startupMs,
+      };
     } catch (error) {
-      const denials = SandboxError.isInstance(error) ? error.denials : [];
-      startupMs = SandboxError.isInstance(error) ? error.startupMs : 0;
-      const latencyMs = Math.max(0, performance.now() - started - startupMs);
-      return { value: undefined, failure: { ...errorInfo(error), error }, denials, startupMs, latencyMs };
+      const sandboxError = SandboxError.isInstance(error) ? error : undefined;
+      outcome = {
+        value: undefined,
+        failure: { ...errorInfo(error), error },
+        denials: sandboxError?.denials ?? [],
+        startupMs: sandboxError?.startupMs ?? 0,
+      };
     }
+    // Sandbox start-up (a new pool's WebAssembly, a tool's first QuickJS instance) is not the call.
+    return { ...outcome, latencyMs: Math.max(0, performance.now() - started - outcome.startupMs) };
   }
 
   async #granted(toolName: string, stored: ToolCapabilities): Promise<GrantedCapabilities> {

@@ -1,3 +1,4 @@
+import { partitionPoint } from '../core/partition-point.ts';
 import { LATENCY_HISTOGRAM_SIZE, latencyHistogramIndex } from './latency-histogram.ts';
 import type { HistoryBucket, HistoryQuery, InvocationRecord } from './records.ts';
 import { bucketStart, MINUTE_MS } from './rollup-tiers.ts';
@@ -77,7 +78,13 @@ export function addCall(
 }
 
 /** Adds every call of `source` to `target`. */
-export function addAggregate(target: BucketAggregate, source: BucketAggregate): void {
+export function addAggregate(
+  target: BucketAggregate,
+  source: Omit<BucketAggregate, 'errorCodes'> & {
+    /** A Map, or a `HistoryBucket`'s record of codes. */
+    readonly errorCodes: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
+  },
+): void {
   target.calls += source.calls;
   target.successes += source.successes;
   target.latencySumMs += source.latencySumMs;
@@ -86,8 +93,8 @@ export function addAggregate(target: BucketAggregate, source: BucketAggregate): 
   for (let index = 0; index < LATENCY_HISTOGRAM_SIZE; index += 1)
     target.latencyHistogram[index] =
       (target.latencyHistogram[index] as number) + (source.latencyHistogram[index] ?? 0);
-  for (const [code, count] of source.errorCodes)
-    target.errorCodes.set(code, (target.errorCodes.get(code) ?? 0) + count);
+  const codes = source.errorCodes instanceof Map ? source.errorCodes : Object.entries(source.errorCodes);
+  for (const [code, count] of codes) target.errorCodes.set(code, (target.errorCodes.get(code) ?? 0) + count);
 }
 
 /**
@@ -231,14 +238,7 @@ function contains(target: Target, time: number): boolean {
 
 /** Index of the first bucket of `sorted` (by start) that starts after `time`. */
 function insertionPoint(sorted: readonly Target[], time: number): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if ((sorted[middle] as Target).start <= time) low = middle + 1;
-    else high = middle;
-  }
-  return low;
+  return partitionPoint(sorted.length, (index) => (sorted[index] as Target).start <= time);
 }
 
 /** The bucket of `sorted` (by start, disjoint) that contains `time`. */

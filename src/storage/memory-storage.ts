@@ -1,3 +1,4 @@
+import { partitionPoint } from '../core/partition-point.ts';
 import { aggregateInvocations } from './aggregate-invocations.ts';
 import type { ActiveVersionChange } from './coordination.ts';
 import { addCall, emptyAggregate, historyRange, mergeHistory, type SourceBucket } from './history-buckets.ts';
@@ -302,7 +303,10 @@ export function memoryStorage(): StorageAdapter {
       if (removed.size > 0) {
         const kept = (record: StoredInvocation) => !removed.has(record.id);
         inserted = inserted.filter(kept);
-        for (const [toolName, ofTool] of invocations) {
+        // Only the tools that lost rows are filtered again.
+        for (const toolName of new Set(removedRecords.map((record) => record.toolName))) {
+          const ofTool = invocations.get(toolName);
+          if (ofTool === undefined) continue;
           ofTool.all = ofTool.all.filter(kept);
           for (const [version, list] of ofTool.byVersion) {
             const left = list.filter(kept);
@@ -576,26 +580,16 @@ function insertSorted(list: StoredInvocation[], record: StoredInvocation): void 
     return;
   }
   // Out-of-order start time: after every record that started at or before it.
-  let low = 0;
-  let high = list.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if ((list[middle] as StoredInvocation).startedAt <= record.startedAt) low = middle + 1;
-    else high = middle;
-  }
-  list.splice(low, 0, record);
+  const at = partitionPoint(
+    list.length,
+    (index) => (list[index] as StoredInvocation).startedAt <= record.startedAt,
+  );
+  list.splice(at, 0, record);
 }
 
 /** Index of the first record with startedAt ≥ time in a list sorted by startedAt. */
 function firstAtOrAfter(list: readonly StoredInvocation[], time: number): number {
-  let low = 0;
-  let high = list.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if ((list[middle] as StoredInvocation).startedAt < time) low = middle + 1;
-    else high = middle;
-  }
-  return low;
+  return partitionPoint(list.length, (index) => (list[index] as StoredInvocation).startedAt < time);
 }
 
 function copyTestCase(testCase: StoredTestCase): StoredTestCase {

@@ -35,7 +35,7 @@ export function summarizeHistory(buckets: readonly SummarizableBucket[]): Window
   let lastAt = Number.NEGATIVE_INFINITY;
   for (const bucket of buckets) {
     if (bucket.calls === 0) continue;
-    addAggregate(total, { ...bucket, errorCodes: new Map(Object.entries(bucket.errorCodes)) });
+    addAggregate(total, bucket);
     firstAt = Math.min(firstAt, bucket.start);
     lastAt = Math.max(lastAt, bucket.start);
   }

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 
-/** The server the tests use, from DATABASE_URL; undefined when none is configured. */
 /** The first version of a tool `add`, for the PostgreSQL adapter tests. */
 export const firstVersion = {
   source: 'function add({ a, b }) { return a + b; }',
@@ -22,6 +21,7 @@ export const firstVersion = {
   author: 'human' as const,
 };
 
+/** The server the tests use, from DATABASE_URL; undefined when none is configured. */
 export const databaseUrl: string | undefined = process.env.DATABASE_URL || undefined;
 
 /** Folder of a cluster made by start-postgres.sh (so tests may restart it); undefined otherwise. */

@@ -1,3 +1,5 @@
+import { callWindowOf } from '../../report/collect-report.ts';
+import type { CallWindow } from '../../report/improvement-report.ts';
 import {
   type AuditedVersionChange,
   type GateSummary,
@@ -6,8 +8,8 @@ import {
   readImprovementOutcome,
   readVersionChange,
 } from '../../storage/audit-evidence.ts';
-import type { AuditEntry, HistoryBucket, WindowAggregate } from '../../storage/records.ts';
-import { MINUTE_MS } from '../../storage/rollup-tiers.ts';
+import type { AuditEntry, HistoryBucket } from '../../storage/records.ts';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../storage/rollup-tiers.ts';
 import type { StorageAdapter } from '../../storage/storage-adapter.ts';
 import { summarizeHistory } from '../../storage/summarize-history.ts';
 import type { CliCommand } from '../cli-command.ts';
@@ -52,12 +54,14 @@ after 30), so P95 ≈ is estimated from the histogram and old periods may be coa
       storage.listAudit({ toolName: name }),
     ]);
     const history = await readHistory(storage, name, every);
-    const lifetimes = new Map(
-      versions.map((version) => [
-        version.version,
-        summarizeHistory(history?.minutes.filter((bucket) => bucket.version === version.version) ?? []),
-      ]),
-    );
+    const minutesByVersion = new Map<number, HistoryBucket[]>();
+    for (const bucket of history?.minutes ?? []) {
+      const own = minutesByVersion.get(bucket.version);
+      if (own) own.push(bucket);
+      else minutesByVersion.set(bucket.version, [bucket]);
+    }
+    const lifetimeOf = (version: number): CallWindow =>
+      callWindowOf(summarizeHistory(minutesByVersion.get(version) ?? []));
     const changes = new Map<number, AuditedVersionChange>();
     for (const entry of audit) {
       const change = readVersionChange(entry);
@@ -72,7 +76,7 @@ after 30), so P95 ≈ is estimated from the histogram and old periods may be coa
           tool,
           versions: versions.map(({ source: _source, ...version }) => ({
             ...version,
-            lifetime: history === undefined ? null : lifetimeOf(lifetimes.get(version.version)),
+            lifetime: history === undefined ? null : lifetimeOf(version.version),
           })),
           history: history === undefined ? null : { bucketMs: history.bucketMs, buckets: history.buckets },
           audit: audit.map((entry) => ({
@@ -95,7 +99,7 @@ after 30), so P95 ≈ is estimated from the histogram and old periods may be coa
           version.author,
           version.parentVersion === null ? '–' : `v${version.parentVersion}`,
           formatTime(version.createdAt),
-          ...(history === undefined ? [] : windowCells(lifetimes.get(version.version))),
+          ...(history === undefined ? [] : windowCells(lifetimeOf(version.version))),
           terminalText(version.reason),
         ]),
       ),
@@ -216,7 +220,7 @@ async function readHistory(
   if (storage.invocationHistory === undefined) return undefined;
   const minutes = await storage.invocationHistory({ toolName, bucketMs: MINUTE_MS });
   const first = minutes[0];
-  const end = Math.max(...minutes.map((bucket) => bucket.start + bucket.widthMs));
+  const end = minutes.reduce((last, bucket) => Math.max(last, bucket.start + bucket.widthMs), -Infinity);
   const span = first === undefined ? 0 : end - first.start;
   const bucketMs =
     every ??
@@ -242,35 +246,20 @@ function periodTable(history: ToolHistory): string[] {
         formatTime(bucket.start),
         formatTime(bucket.start + bucket.widthMs),
         `v${bucket.version}`,
-        ...windowCells(summarizeHistory([bucket])),
+        ...windowCells(callWindowOf(summarizeHistory([bucket]))),
         String(bucket.rolledUpCalls),
       ]),
     ),
   ];
 }
 
-/** CALLS, SUCCESS and P95 of a summarised history. */
-function windowCells(aggregate: WindowAggregate | undefined): string[] {
-  const calls = aggregate?.invocations ?? 0;
+/** CALLS, SUCCESS and P95 of a window of calls. */
+function windowCells(window: CallWindow): string[] {
   return [
-    String(calls),
-    calls === 0 ? '–' : formatRatio((aggregate?.successes ?? 0) / calls),
-    orDash(aggregate?.latencyMs?.p95, formatMs),
+    String(window.calls),
+    orDash(window.successRate, formatRatio),
+    orDash(window.p95LatencyMs, formatMs),
   ];
-}
-
-/** A version's whole-life numbers for `--json`. */
-function lifetimeOf(aggregate: WindowAggregate | undefined): {
-  calls: number;
-  successRate: number | null;
-  p95LatencyMs: number | null;
-} {
-  const calls = aggregate?.invocations ?? 0;
-  return {
-    calls,
-    successRate: calls === 0 ? null : (aggregate?.successes ?? 0) / calls,
-    p95LatencyMs: aggregate?.latencyMs?.p95 ?? null,
-  };
 }
 
 /** `--every`: a whole number of minutes, hours or days (`30m`, `6h`, `1d`), in ms. */
@@ -282,6 +271,6 @@ function durationOption(value: unknown): number | undefined {
       `--every must be a whole number of minutes, hours or days (30m, 6h, 1d), got "${String(value)}"`,
       'history',
     );
-  const unit = { m: 1, h: 60, d: 1440 }[match[2] as 'm' | 'h' | 'd'];
-  return Number(match[1]) * unit * MINUTE_MS;
+  const unit = { m: MINUTE_MS, h: HOUR_MS, d: DAY_MS }[match[2] as 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
 }

@@ -103,12 +103,8 @@ export function nodeSqliteStorage(options: NodeSqliteStorageOptions): StorageAda
   const thread = options.thread === undefined ? true : booleanOption('thread', options.thread);
   const settings: NodeSqliteSettings = { path, busyTimeoutMs, readOnly };
   if (!thread) return nodeSqliteAdapter(settings);
-  return threadedStorage({
-    name: adapterName,
-    engine: { kind: 'node:sqlite', options: settings },
-    // node:sqlite has no background work; the only report is the thread's own death.
-    onError: () => {},
-  });
+  // node:sqlite has no background work: a failure reaches the caller of each call.
+  return threadedStorage({ name: adapterName, engine: { kind: 'node:sqlite', options: settings } });
 }
 
 /**

@@ -2,6 +2,7 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { StorageThreadError } from './storage-thread-error.ts';
 import type {
   CallbackAnswer,
+  CallbackArgument,
   StorageThreadEngine,
   StorageThreadInit,
   StorageThreadMessage,
@@ -26,7 +27,7 @@ export class StorageThreadHost {
   readonly #callbackPort: MessagePort;
   readonly #callbackFlag: Int32Array;
   readonly #pending = new Map<number, PendingRequest>();
-  readonly #backgroundErrors = new Map<number, (error: unknown) => void>();
+  readonly #backgroundErrors = new Map<number, ((error: unknown) => void) | undefined>();
   #nextId = 1;
   #nextHandle = 1;
   #inFlight = 0;
@@ -64,7 +65,7 @@ export class StorageThreadHost {
    * migrated), or rejects with the error opening it threw. `onBackgroundError` receives its
    * failed background writes and the thread's death.
    */
-  async open(engine: StorageThreadEngine, onBackgroundError: (error: unknown) => void): Promise<number> {
+  async open(engine: StorageThreadEngine, onBackgroundError?: (error: unknown) => void): Promise<number> {
     const handle = this.#nextHandle++;
     this.#backgroundErrors.set(handle, onBackgroundError);
     try {
@@ -82,7 +83,7 @@ export class StorageThreadHost {
     const sent = args.map((arg, index) => {
       if (typeof arg !== 'function') return arg;
       functions.set(index, arg as (value: unknown) => unknown);
-      return { callback: index };
+      return { callback: index } satisfies CallbackArgument;
     });
     const id = this.#nextId++;
     return this.#request(

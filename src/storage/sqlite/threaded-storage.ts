@@ -13,7 +13,7 @@ export interface ThreadedStorageOptions {
   /** The engine the thread opens, with its (already validated) options. */
   readonly engine: StorageThreadEngine;
   /** Receives failures of background work (interval file writes) and the thread's death. */
-  readonly onError: (error: unknown) => void;
+  readonly onError?: (error: unknown) => void;
 }
 
 /** Lifecycle members, handled by the proxy itself rather than forwarded as calls. */
@@ -32,16 +32,20 @@ function storageThread(): StorageThreadHost {
 }
 
 /**
- * The methods the thread's adapter has: those of the SQL adapter both engines share, read from
- * an instance that never opens (so a method added there is forwarded without a list to edit).
+ * The methods the thread's adapter has: those of the SQL adapter both engines share, read once
+ * from an instance that never opens (so a method added there is forwarded without a list to
+ * edit).
  */
-function forwardedMethods(): string[] {
-  const never = (): Promise<SqliteDriver> => Promise.reject(new Error('never opened'));
-  const shape = sqliteAdapter({ name: '', driver: never, ready: async () => {}, close: async () => {} });
-  return Object.entries(shape)
-    .filter(([key, value]) => typeof value === 'function' && !lifecycle.has(key))
-    .map(([key]) => key);
-}
+const forwardedMethods: readonly string[] = Object.entries(
+  sqliteAdapter({
+    name: '',
+    driver: (): Promise<SqliteDriver> => Promise.reject(new Error('never opened')),
+    ready: async () => {},
+    close: async () => {},
+  }),
+)
+  .filter(([key, value]) => typeof value === 'function' && !lifecycle.has(key))
+  .map(([key]) => key);
 
 /**
  * A {@link StorageAdapter} whose database lives in the process's storage thread
@@ -86,6 +90,6 @@ export function threadedStorage(options: ThreadedStorageOptions): StorageAdapter
       await call('flush', []);
     };
   }
-  for (const method of forwardedMethods()) adapter[method] = (...args: unknown[]) => call(method, args);
+  for (const method of forwardedMethods) adapter[method] = (...args: unknown[]) => call(method, args);
   return adapter as unknown as StorageAdapter;
 }

@@ -1,15 +1,6 @@
 import { InvalidOptionError } from '../../core/invalid-option-error.ts';
 import { SiaError } from '../../core/sia-error.ts';
-import {
-  StorageClosedError,
-  StorageCorruptError,
-  StorageInputError,
-  StorageLockedError,
-  StorageUnavailableError,
-  ToolExistsError,
-  ToolNotFoundError,
-  VersionNotFoundError,
-} from '../storage-errors.ts';
+import * as storageErrors from '../storage-errors.ts';
 
 /**
  * An error as it crosses a thread boundary: structured clone keeps neither an error's class nor
@@ -27,20 +18,9 @@ export interface TransferredError {
   readonly cause: TransferredError | undefined;
 }
 
-/** The classes an adapter running in another thread may throw, by `name`. */
+/** The classes an adapter running in another thread may throw (every storage error), by `name`. */
 const prototypes = new Map<string, object>(
-  [
-    SiaError,
-    InvalidOptionError,
-    StorageClosedError,
-    StorageCorruptError,
-    StorageInputError,
-    StorageLockedError,
-    StorageUnavailableError,
-    ToolExistsError,
-    ToolNotFoundError,
-    VersionNotFoundError,
-  ].map((type) => [type.name, type.prototype]),
+  [SiaError, InvalidOptionError, ...Object.values(storageErrors)].map((type) => [type.name, type.prototype]),
 );
 
 const MAX_CAUSE_DEPTH = 4;
