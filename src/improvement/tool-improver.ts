@@ -1,4 +1,3 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { errorInfo } from '../core/error-info.ts';
 import type { Logger } from '../core/logger.ts';
 import type { TypedEmitter } from '../core/typed-emitter.ts';
@@ -159,7 +158,11 @@ export class ToolImprover {
     if (options.mode === 'inline') return this.#track(this.#evaluate(toolName, version));
     // Background: start after this turn of the event loop, so the caller's next call reaches
     // the sandbox first and the evaluation runs while that call executes (off its latency).
-    return this.#track(nextTurn().then(() => (this.#closed ? undefined : this.#evaluate(toolName, version))));
+    return this.#track(
+      new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+        this.#closed ? undefined : this.#evaluate(toolName, version),
+      ),
+    );
   }
 
   /** Resolves when every improvement task started so far (and those they started) has settled. */
