@@ -101,7 +101,7 @@ agent.on('tool:rolled-back', (event) =>
     to: event.toVersion,
     score: Number(event.evaluation.score.toFixed(3)),
     previousScore: Number(event.previousScore.toFixed(3)),
-    margin: event.rollbackMargin,
+    why: event.evidence.summary,
   }),
 );
 

@@ -285,21 +285,17 @@ function watch(subject: SelfImprovingAgent) {
       `${toolName} v${version} (${via}, written by ${author}, ${attempts} attempt(s), ${usage.totalTokens} tokens)`,
     ),
   );
-  // A promoted version's first evaluation is its watch: compared with the version it replaced.
-  const watched = new Map<string, { from: number; score: number }>();
+  // A promoted version is watched: its evaluation at the end of the watch is printed by the
+  // watch's own events (tool:kept, tool:rolled-back), not as an ordinary evaluation.
+  const watched = new Set<string>();
   const verdicts = new Map<string, string>();
   subject.on('tool:evaluated', ({ toolName, version, evaluation }) => {
     const { summary, score, reasons, needsRewrite } = evaluation;
     const key = `${toolName}@${version}`;
     const numbers = `score ${score.toFixed(2)}, success ${percent(summary.successRate)} of ${summary.invocations}, p95 ${ms(summary.latencyMs?.p95)}`;
-    const watch = watched.get(key);
-    if (watch) {
+    if (watched.has(key)) {
       watched.delete(key);
-      const floor = watch.score - subject.improvement.rollbackMargin;
-      say(
-        'watch',
-        `${toolName} v${version} over its first ${summary.invocations} calls: ${numbers} → ${score >= floor ? `kept (v${watch.from} scored ${watch.score.toFixed(2)} when it was replaced)` : 'worse than the version it replaced'}`,
-      );
+      say('watch', `${toolName} v${version} at the end of its watch: ${numbers}`);
       return;
     }
     const first = reasons[0]?.message.split(';')[0] ?? '';
@@ -331,8 +327,8 @@ function watch(subject: SelfImprovingAgent) {
   subject.on('improvement:attempt-failed', ({ attempt, stage, reasons }) =>
     say('rejected', `attempt ${attempt} at ${stage}: ${reasons.join('; ')}`),
   );
-  subject.on('tool:promoted', ({ toolName, fromVersion, toVersion, author, rationale, evaluation, loop }) => {
-    watched.set(`${toolName}@${toVersion}`, { from: fromVersion, score: evaluation.score });
+  subject.on('tool:promoted', ({ toolName, fromVersion, toVersion, author, rationale, loop }) => {
+    watched.add(`${toolName}@${toVersion}`);
     say(
       'PROMOTED',
       `${toolName} v${fromVersion} → v${toVersion} (by ${author}); loop: ${loop.calls} calls and ${(loop.ms / 1000).toFixed(1)} s from the first failing evaluation, ${loop.attempts} attempt(s), ${loop.tokens} tokens`,
@@ -348,11 +344,11 @@ function watch(subject: SelfImprovingAgent) {
   subject.on('improvement:skipped', ({ toolName, version, reason, detail }) =>
     say('skipped', `${toolName} v${version}: ${reason} (${detail})`),
   );
-  subject.on('tool:rolled-back', ({ toolName, fromVersion, toVersion, evaluation, previousScore }) =>
-    say(
-      'ROLLBACK',
-      `${toolName} v${fromVersion} → v${toVersion}: v${fromVersion} scored ${evaluation.score.toFixed(2)}, below v${toVersion}'s ${previousScore.toFixed(2)} by more than the margin`,
-    ),
+  subject.on('tool:kept', ({ toolName, version, evidence }) =>
+    say('kept', `${toolName} v${version} after its watch: ${evidence.summary}`),
+  );
+  subject.on('tool:rolled-back', ({ toolName, fromVersion, toVersion, evidence }) =>
+    say('ROLLBACK', `${toolName} v${fromVersion} → v${toVersion}: ${evidence.summary}`),
   );
   subject.on('storage:error', ({ operation, error }) =>
     say('storage', `${operation} failed: ${String(error)}`),

@@ -1,4 +1,5 @@
 import type { MemorySummary } from '../memory/index.ts';
+import type { DecisionPolicy } from './evaluator-options.ts';
 
 /**
  * Why an evaluation flagged (or could not judge) a tool version. Stable strings, safe to switch on.
@@ -8,7 +9,11 @@ import type { MemorySummary } from '../memory/index.ts';
  * - `SLOW`: the average latency is above `targetLatencyMs` (the latency component is below 1).
  * - `INCONSISTENT`: the latency spread makes the consistency component low.
  * - `INSUFFICIENT_DATA`: fewer than `minInvocations` calls; the score is 1 and nothing is rewritten.
- * - `DEGRADED`: the current window is clearly worse than the same version's earlier baseline.
+ * - `DEGRADED`: the version got worse: under the `'sequential'` policy a change test (failures
+ *   or latency) saw it in the stream of calls; under `'window'` the current window is clearly
+ *   worse than the same version's earlier window.
+ * - `TOO_SLOW`: significantly more than half of the recent calls took longer than
+ *   `maxLatencyMs` (`'sequential'` policy; needs a rewrite).
  */
 export type EvaluationReasonCode =
   | 'LOW_SCORE'
@@ -16,7 +21,50 @@ export type EvaluationReasonCode =
   | 'SLOW'
   | 'INCONSISTENT'
   | 'INSUFFICIENT_DATA'
-  | 'DEGRADED';
+  | 'DEGRADED'
+  | 'TOO_SLOW';
+
+/**
+ * One test behind a decision, as data and in words: what it measured, the statistic, the bound
+ * it was compared with and the sample it used. Kept in the evaluation, the events and the audit
+ * log.
+ */
+export interface DecisionEvidence {
+  /**
+   * Which test: `success-rate` (one-sided binomial test against `minSuccessRate`),
+   * `failure-change` and `latency-change` (CUSUM change tests), `latency-limit` (sign test
+   * against `maxLatencyMs`), `rollback` (the promotion watch's sequential probability ratio
+   * test; `flagged` means roll back, `insufficient-data` that the watch goes on).
+   */
+  test: 'success-rate' | 'failure-change' | 'latency-change' | 'latency-limit' | 'rollback';
+  /** What it concluded: `flagged` (the version needs a rewrite), `clear`, or too few calls. */
+  outcome: 'flagged' | 'clear' | 'insufficient-data';
+  /**
+   * The test statistic: a p-value for `success-rate` and `latency-limit`, the CUSUM
+   * log-likelihood ratio for the change tests, the log-likelihood ratio for `rollback`.
+   */
+  statistic: number;
+  /**
+   * What the statistic was compared with: the significance level (flagged below it) for the
+   * level tests, the threshold h (flagged above it) for the change tests, the rollback bound
+   * ln((1 − β)/α) for `rollback`.
+   */
+  bound: number;
+  /** Calls the test used. */
+  calls: number;
+  /** Of those, the failed calls (`success-rate`, `failure-change`) or slow calls (latency tests). */
+  events: number;
+  /** The finding in a sentence a person can read. */
+  summary: string;
+}
+
+/** Feedback from the app on the calls an evaluation read (see `agent.feedback`). */
+export interface FeedbackCounts {
+  /** Calls the app said were answered correctly. */
+  correct: number;
+  /** Calls the app said were answered wrongly; each counts as a failure (`WRONG_ANSWER`). */
+  wrong: number;
+}
 
 /** One finding of an evaluation, with a sentence a person can read. */
 export interface EvaluationReason {
@@ -52,8 +100,23 @@ export interface Evaluation {
   reasons: EvaluationReason[];
   /** The window that was scored. */
   summary: MemorySummary;
-  /** The same version's earlier window used for `DEGRADED`, or null when there was none. */
+  /**
+   * The same version's earlier window used for `DEGRADED` under the `'window'` policy, or null
+   * (always null under the other policies).
+   */
   baseline: MemorySummary | null;
+  /** The decision policy that decided `needsRewrite` (see `EvaluatorOptions.policy`). */
+  policy: DecisionPolicy;
+  /**
+   * Every test of the `'sequential'` policy with its statistic, bound and sample, flagged or
+   * not; empty under the other policies.
+   */
+  evidence: DecisionEvidence[];
+  /**
+   * Feedback on the calls read (`agent.feedback`), shown apart from the success rate, in which
+   * the wrong answers are already counted as failures.
+   */
+  feedback: FeedbackCounts;
   /** When the evaluation ran, epoch ms. */
   evaluatedAt: number;
 }

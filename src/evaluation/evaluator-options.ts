@@ -1,6 +1,16 @@
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { integerOption, numberOption, objectOption } from '../core/options.ts';
 
+/**
+ * Which rules decide that a version needs a rewrite (see {@link EvaluatorOptions.policy}).
+ * - `'sequential'`: tests with a stated error rate (a binomial test of the success rate, CUSUM
+ *   change tests of failures and latency, a sign test of the latency limit).
+ * - `'window'`: thresholds on the last `window` calls (score below `threshold`, success rate
+ *   below `minSuccessRate`, or a window clearly worse than the one before): 0.1's default.
+ * - `'article'`: the article's rule alone, score below `threshold`.
+ */
+export type DecisionPolicy = 'sequential' | 'window' | 'article';
+
 /** How the consistency component is computed (see {@link EvaluatorOptions.consistency}). */
 export type ConsistencyMode = 'spread' | 'percentile';
 
@@ -15,10 +25,20 @@ export interface ScoreWeights {
 }
 
 /**
- * When a version counts as `DEGRADED`: its current window against the `window` calls of the
- * same version just before it. Either rule is enough.
+ * When a version counts as `DEGRADED`. Under the `'sequential'` policy: a change test of the
+ * stream of calls (`failureIncrease`, `latencyFactor`, `minLatencyIncreaseMs`); under
+ * `'window'`: its current window against the `window` calls of the same version just before it
+ * (`minBaselineInvocations`, `successDrop`, `latencyFactor`, `minLatencyIncreaseMs`). Either
+ * rule (failures, latency) is enough.
  */
 export interface DegradationOptions {
+  /**
+   * `'sequential'` policy: the rise in failure rate (absolute) the failure change test is tuned
+   * to find quickly: it weighs the recent calls under "the failure rate rose by this much (at
+   * least doubled)" against "it stayed as it was". Smaller finds smaller changes, later.
+   * @default 0.15
+   */
+  failureIncrease?: number;
   /**
    * The earlier window must hold at least this many calls to be compared with.
    * @default min(10, window)
@@ -30,17 +50,44 @@ export interface DegradationOptions {
   latencyFactor?: number;
   /**
    * …and by at least this many milliseconds, so a 1 ms tool that now takes 2 ms is not
-   * "degraded" (sub-millisecond noise would otherwise trigger rewrites).
+   * "degraded" (sub-millisecond noise would otherwise trigger rewrites). Under the
+   * `'sequential'` policy it is also the floor of the consistency component: latency spread
+   * below it does not lower the score.
    * @default 100
    */
   minLatencyIncreaseMs?: number;
 }
 
 /**
- * Options of `Evaluator` (and of `scoreSummary`). The defaults reproduce the article's
- * scoring exactly: `0.5 · successRate + 0.3 · latency + 0.2 · consistency`, rewrite below 0.6.
+ * Options of `Evaluator` (and of `scoreSummary`). The score's defaults reproduce the article's
+ * scoring exactly: `0.5 · successRate + 0.3 · latency + 0.2 · consistency`; the article's rule
+ * (rewrite below 0.6) is `policy: 'article'`.
  */
 export interface EvaluatorOptions {
+  /**
+   * Which rules decide `needsRewrite`. The score (and its reasons) is computed and reported under
+   * every policy; under `'sequential'`, `LOW_SCORE` is informational.
+   * @default 'sequential'
+   */
+  policy?: DecisionPolicy;
+  /**
+   * `'sequential'` policy: the false-alarm budget, the share of 1000-call runs of a tool that
+   * never changes (success rate at least 0.9, steady latency below `targetLatencyMs`) that may
+   * raise any rewrite request when evaluated after every call. It sets the thresholds: the change
+   * tests' CUSUM threshold h = 7 + ln(0.05 / falseAlarmRate) and each level test's significance
+   * falseAlarmRate / 5. Lower trades slower detection for fewer needless rewrites (halving it
+   * adds about 2–3 calls to the detection of a 2% → 20% failure jump); `npm run bench decision`
+   * measures both. Between 0.0001 and 0.5.
+   * @default 0.05
+   */
+  falseAlarmRate?: number;
+  /**
+   * `'sequential'` policy: how many of the version's most recent calls the change tests read
+   * (the memory's window of recent calls, `statistics.recentCalls`, holds 100: more reads
+   * storage). At least `window`.
+   * @default max(100, window)
+   */
+  history?: number;
   /** Weights of the components. Missing fields take their default; the sum must be 1 (±1e-9). */
   weights?: ScoreWeights;
   /**
@@ -90,6 +137,7 @@ export interface EvaluatorOptions {
 
 /** {@link DegradationOptions} with every default applied. */
 export interface ResolvedDegradationOptions {
+  readonly failureIncrease: number;
   readonly minBaselineInvocations: number;
   readonly successDrop: number;
   readonly latencyFactor: number;
@@ -98,6 +146,9 @@ export interface ResolvedDegradationOptions {
 
 /** {@link EvaluatorOptions} with every default applied (frozen). */
 export interface ResolvedEvaluatorOptions {
+  readonly policy: DecisionPolicy;
+  readonly falseAlarmRate: number;
+  readonly history: number;
   readonly weights: { readonly successRate: number; readonly latency: number; readonly consistency: number };
   readonly targetLatencyMs: number;
   readonly maxLatencyMs: number;
@@ -173,10 +224,33 @@ export function resolveEvaluatorOptions(options: EvaluatorOptions = {}): Resolve
       value: consistency,
     });
   }
+  const policy = options.policy ?? 'sequential';
+  if (policy !== 'sequential' && policy !== 'window' && policy !== 'article') {
+    throw new InvalidOptionError({
+      field: 'policy',
+      expected: "'sequential', 'window' or 'article'",
+      value: policy,
+    });
+  }
+  const history = integerOption(
+    'history',
+    options.history ?? Math.max(100, window),
+    window,
+    MAX_WINDOW,
+    (field, expected, value) =>
+      new InvalidOptionError({
+        field,
+        expected: `${expected} (at least window, ${window})`,
+        value,
+      }),
+  );
   const clock = options.clock ?? Date.now;
   if (typeof clock !== 'function')
     throw new InvalidOptionError({ field: 'clock', expected: 'a function returning epoch ms', value: clock });
   return Object.freeze({
+    policy,
+    falseAlarmRate: numberOption('falseAlarmRate', options.falseAlarmRate ?? 0.05, 0.0001, 0.5),
+    history,
     weights,
     targetLatencyMs,
     maxLatencyMs,
@@ -198,6 +272,7 @@ function resolveDegradation(
   if (value === false) return false;
   const degradation = value === undefined ? {} : objectOption('degradation', value);
   return Object.freeze({
+    failureIncrease: positive('degradation.failureIncrease', degradation.failureIncrease ?? 0.15, 0, 0.9),
     minBaselineInvocations: integerOption(
       'degradation.minBaselineInvocations',
       degradation.minBaselineInvocations ?? Math.min(10, window),

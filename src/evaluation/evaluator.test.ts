@@ -5,6 +5,9 @@ import { memoryStorage } from '../storage/memory-storage.ts';
 import type { EvaluationSource } from './evaluator.ts';
 import { Evaluator } from './evaluator.ts';
 
+/** These cases pin the `'window'` policy (0.1's default); the sequential policy has its own below. */
+const WINDOW = { policy: 'window' } as const;
+
 const memories: PerformanceMemory[] = [];
 afterEach(async () => {
   for (const memory of memories.splice(0)) await memory.close();
@@ -46,7 +49,7 @@ describe('Evaluator.evaluate over a PerformanceMemory', () => {
     const memory = newMemory();
     await feed(memory, 20, { version: 1, fail: () => true, latencyMs: 4000 });
     await feed(memory, 20, { version: 2, latencyMs: 200 });
-    const evaluator = new Evaluator({ clock: () => 42 });
+    const evaluator = new Evaluator({ ...WINDOW, clock: () => 42 });
 
     const v2 = await evaluator.evaluate(memory, 'fetch_rate', { version: 2 });
     expect(v2).toMatchObject({
@@ -85,7 +88,7 @@ describe('Evaluator.evaluate over a PerformanceMemory', () => {
       success: true,
       inputHash: 'late',
     });
-    const result = await new Evaluator().evaluate(memory, 'fetch_rate', { version: 1 });
+    const result = await new Evaluator(WINDOW).evaluate(memory, 'fetch_rate', { version: 1 });
     expect(result.summary).toEqual(await memory.summary('fetch_rate', { version: 1, window: 20 }));
     // The baseline is the 16 calls before those 20 (36 recorded in all).
     expect(result.baseline?.invocations).toBe(16);
@@ -96,7 +99,7 @@ describe('Evaluator.evaluate over a PerformanceMemory', () => {
     const memory = newMemory();
     await feed(memory, 20); // yesterday: 20 of 20
     await feed(memory, 20, { fail: (index) => index < 4 }); // today: 16 of 20
-    const result = await new Evaluator().evaluate(memory, 'fetch_rate', { version: 1 });
+    const result = await new Evaluator(WINDOW).evaluate(memory, 'fetch_rate', { version: 1 });
     // 0.5·0.8 + 0.3 + 0.2 = 0.9 ≥ 0.6 and 0.8 is not below minSuccessRate: only DEGRADED fires.
     expect(result.score).toBeCloseTo(0.9, 12);
     expect(result.needsRewrite).toBe(true);
@@ -114,7 +117,7 @@ describe('Evaluator.evaluate over a PerformanceMemory', () => {
     const memory = newMemory();
     await feed(memory, 20, { latencyMs: 120 });
     await feed(memory, 20, { latencyMs: 480 });
-    const result = await new Evaluator().evaluate(memory, 'fetch_rate', { version: 1 });
+    const result = await new Evaluator(WINDOW).evaluate(memory, 'fetch_rate', { version: 1 });
     expect(result.score).toBe(1);
     expect(result.reasons.map((reason) => reason.code)).toEqual(['DEGRADED']);
     expect(result.reasons[0]?.message).toContain('median latency rose from 120 ms to 480 ms (4×');
@@ -124,7 +127,7 @@ describe('Evaluator.evaluate over a PerformanceMemory', () => {
     const memory = newMemory();
     await feed(memory, 20, { version: 1 });
     await feed(memory, 20, { version: 2, fail: (index) => index < 4 });
-    const result = await new Evaluator().evaluate(memory, 'fetch_rate', { version: 2 });
+    const result = await new Evaluator(WINDOW).evaluate(memory, 'fetch_rate', { version: 2 });
     expect(result.baseline).toBeNull();
     expect(result.needsRewrite).toBe(false);
     expect(result.reasons).toEqual([]);
@@ -134,10 +137,10 @@ describe('Evaluator.evaluate over a PerformanceMemory', () => {
     const memory = newMemory();
     await feed(memory, 9);
     await feed(memory, 20, { fail: (index) => index < 4 });
-    const result = await new Evaluator().evaluate(memory, 'fetch_rate', { version: 1 });
+    const result = await new Evaluator(WINDOW).evaluate(memory, 'fetch_rate', { version: 1 });
     expect(result.baseline?.invocations).toBe(9);
     expect(result.needsRewrite).toBe(false);
-    const strict = await new Evaluator({ degradation: { minBaselineInvocations: 9 } }).evaluate(
+    const strict = await new Evaluator({ ...WINDOW, degradation: { minBaselineInvocations: 9 } }).evaluate(
       memory,
       'fetch_rate',
       { version: 1 },
@@ -148,7 +151,7 @@ describe('Evaluator.evaluate over a PerformanceMemory', () => {
   it('reports INSUFFICIENT_DATA below minInvocations', async () => {
     const memory = newMemory();
     await feed(memory, 2, { fail: () => true });
-    const result = await new Evaluator().evaluate(memory, 'fetch_rate', { version: 1 });
+    const result = await new Evaluator(WINDOW).evaluate(memory, 'fetch_rate', { version: 1 });
     expect(result.score).toBe(1);
     expect(result.needsRewrite).toBe(false);
     expect(result.reasons.map((reason) => reason.code)).toEqual(['INSUFFICIENT_DATA']);
@@ -160,9 +163,13 @@ describe('Evaluator.evaluate over a PerformanceMemory', () => {
     const memory = newMemory();
     await feed(memory, 10, { fail: () => true });
     await feed(memory, 5);
-    const result = await new Evaluator({ window: 5, degradation: false }).evaluate(memory, 'fetch_rate', {
-      version: 1,
-    });
+    const result = await new Evaluator({ ...WINDOW, window: 5, degradation: false }).evaluate(
+      memory,
+      'fetch_rate',
+      {
+        version: 1,
+      },
+    );
     expect(result.score).toBe(1);
     expect(result.summary.invocations).toBe(5);
     expect(result.baseline).toBeNull();
@@ -189,7 +196,9 @@ describe('Evaluator with other sources and arguments', () => {
         };
       },
     };
-    const result = await new Evaluator({ window: 4 }).evaluate(source, 'slow_tool', { version: 3 });
+    const result = await new Evaluator({ ...WINDOW, window: 4 }).evaluate(source, 'slow_tool', {
+      version: 3,
+    });
     expect(calls).toEqual([['slow_tool', { version: 3, window: 4 }]]);
     // 0.5·0.5 + 0.3·0.5 + 0.2 = 0.6: not below the threshold.
     expect(result.score).toBeCloseTo(0.6, 12);
@@ -201,16 +210,18 @@ describe('Evaluator with other sources and arguments', () => {
     const memory = newMemory();
     await feed(memory, 20);
     await feed(memory, 20, { fail: (index) => index < 4 });
-    const result = await new Evaluator({ degradation: false }).evaluate(memory, 'fetch_rate', { version: 1 });
+    const result = await new Evaluator({ ...WINDOW, degradation: false }).evaluate(memory, 'fetch_rate', {
+      version: 1,
+    });
     expect(result.baseline).toBeNull();
     expect(result.reasons).toEqual([]);
   });
 
   it('exposes frozen options', () => {
-    const evaluator = new Evaluator({ consistency: 'percentile' });
+    const evaluator = new Evaluator({ ...WINDOW, consistency: 'percentile' });
     expect(evaluator.options.consistency).toBe('percentile');
     expect(Object.isFrozen(evaluator.options)).toBe(true);
-    expect(() => new Evaluator({ threshold: 2 })).toThrow(InvalidOptionError);
+    expect(() => new Evaluator({ ...WINDOW, threshold: 2 })).toThrow(InvalidOptionError);
   });
 
   it.each([
@@ -220,7 +231,7 @@ describe('Evaluator with other sources and arguments', () => {
     ['fetch_rate', { version: 1, now: Number.NaN }, 'now'],
     ['fetch_rate', null, 'options'],
   ])('rejects evaluate(%j, %j) naming %s', async (toolName, options, option) => {
-    const error = await new Evaluator()
+    const error = await new Evaluator(WINDOW)
       .evaluate(newMemory(), toolName, options as never)
       .catch((caught: unknown) => caught);
     expect(InvalidOptionError.isInstance(error)).toBe(true);

@@ -25,7 +25,27 @@ export interface EvaluationSource {
     toolName: string,
     options: { version: number; limit: number },
   ): Promise<readonly AggregatableInvocation[]>;
+  /**
+   * Counters of every call of the version the source has seen (`PerformanceMemory.statistics`).
+   * Optional: with them the `'sequential'` policy tests the success rate over all those calls
+   * and estimates the failure rate the version had before its recent calls; without them it
+   * uses the recent calls alone (and assumes a healthy tool's ~10% failures before them).
+   */
+  statistics?(toolName: string, version: number): VersionTotals | undefined;
 }
+
+/** The counters {@link EvaluationSource.statistics} returns (a `VersionStatistics` fits). */
+export interface VersionTotals {
+  /** Calls counted. */
+  readonly calls: number;
+  /** Of those, the failed ones. */
+  readonly failures: number;
+  /** Feedback counted (`agent.feedback`): wrong answers count as failures. */
+  readonly feedback?: { readonly correct: number; readonly wrong: number };
+}
+
+/** The error code of a call the app said was answered wrongly (`agent.feedback`). */
+export const WRONG_ANSWER = 'WRONG_ANSWER';
 
 /** Per-call arguments of {@link Evaluator.evaluate}. */
 export interface EvaluateOptions {
@@ -86,10 +106,38 @@ export class Evaluator {
     if (options.now !== undefined && !Number.isFinite(options.now)) {
       throw new InvalidOptionError({ field: 'now', expected: 'epoch ms', value: options.now });
     }
-    const { window } = this.options;
+    const evaluatedAt = options.now ?? this.options.clock();
+    const { window, policy } = this.options;
+    if (policy === 'sequential' && typeof source.recent === 'function') {
+      const read = await source.recent(toolName, { version, limit: this.options.history });
+      const feedback = { correct: 0, wrong: 0 };
+      const recent = read.map((record) => withFeedback(record, feedback));
+      const totals = source.statistics?.(toolName, version);
+      const wrongBeyond = Math.max(0, (totals?.feedback?.wrong ?? 0) - feedback.wrong);
+      const summary = toSummary(toolName, version, recent.slice(0, window));
+      const stream = {
+        recent,
+        totals: totals
+          ? {
+              calls: totals.calls,
+              failures: Math.min(totals.calls, totals.failures + feedback.wrong + wrongBeyond),
+            }
+          : null,
+      };
+      return {
+        toolName,
+        version,
+        ...scoreWithOptions(summary, this.options, null, stream),
+        summary,
+        baseline: null,
+        policy,
+        feedback,
+        evaluatedAt,
+      };
+    }
     let summary: MemorySummary;
     let baseline: MemorySummary | null = null;
-    if (this.options.degradation !== false && typeof source.recent === 'function') {
+    if (policy === 'window' && this.options.degradation !== false && typeof source.recent === 'function') {
       const records = await source.recent(toolName, { version, limit: 2 * window });
       summary = toSummary(toolName, version, records.slice(0, window));
       if (records.length > window) baseline = toSummary(toolName, version, records.slice(window));
@@ -102,9 +150,32 @@ export class Evaluator {
       ...scoreWithOptions(summary, this.options, baseline),
       summary,
       baseline,
-      evaluatedAt: options.now ?? this.options.clock(),
+      policy,
+      feedback: { correct: 0, wrong: 0 },
+      evaluatedAt,
     };
   }
+}
+
+/**
+ * The record as the decisions see it: a call the app said was answered wrongly is a failure
+ * (`WRONG_ANSWER`). Counts the feedback in `counts`.
+ */
+function withFeedback(
+  record: AggregatableInvocation,
+  counts: { correct: number; wrong: number },
+): AggregatableInvocation {
+  const verdict = (record as { feedback?: unknown }).feedback;
+  if (verdict === 'correct') counts.correct += 1;
+  if (verdict !== 'wrong') return record;
+  counts.wrong += 1;
+  if (!record.success) return record;
+  return {
+    ...record,
+    success: false,
+    errorCode: WRONG_ANSWER,
+    errorMessage: 'the app reported a wrong answer',
+  };
 }
 
 /** The same summary `PerformanceMemory.summary` returns, built from records newest first. */

@@ -3,7 +3,14 @@ import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import type { MemorySummary } from '../memory/performance-memory.ts';
 import { nearestRank } from '../testing/reference-math.ts';
 import { resolveEvaluatorOptions } from './evaluator-options.ts';
-import { scoreSummary } from './score-summary.ts';
+import { scoreSummary as scoreWithPolicy } from './score-summary.ts';
+
+/** These cases pin the `'window'` policy (0.1's default): the article's score plus its thresholds. */
+const scoreSummary = (
+  summary: Parameters<typeof scoreWithPolicy>[0],
+  options: Parameters<typeof scoreWithPolicy>[1] = {},
+  baseline: Parameters<typeof scoreWithPolicy>[2] = null,
+) => scoreWithPolicy(summary, { policy: 'window', ...options }, baseline);
 
 /**
  * A summary built from its definition (not from the library's aggregation): `latencies` in
@@ -47,6 +54,7 @@ describe('scoreSummary: the article’s numbers with the default options', () =>
       components: { successRate: 1, latency: 1, consistency: 1 },
       needsRewrite: false,
       reasons: [],
+      evidence: [],
     });
   });
 
@@ -130,6 +138,7 @@ describe('scoreSummary: the article’s numbers with the default options', () =>
           message: 'only 2 calls in the window (at least 3 needed); scored 1, not rewritten',
         },
       ],
+      evidence: [],
     });
     expect(scoreSummary(summaryOf([])).reasons[0]?.message).toBe(
       'only 0 calls in the window (at least 3 needed); scored 1, not rewritten',

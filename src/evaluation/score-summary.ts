@@ -1,11 +1,13 @@
 import type { MemorySummary } from '../memory/performance-memory.ts';
 import type { LatencyStats } from '../storage/records.ts';
-import type { EvaluationReason, ScoreComponents } from './evaluation.ts';
+import type { DecisionEvidence, EvaluationReason, ScoreComponents } from './evaluation.ts';
 import {
+  type DecisionPolicy,
   type EvaluatorOptions,
   type ResolvedEvaluatorOptions,
   resolveEvaluatorOptions,
 } from './evaluator-options.ts';
+import { decideSequential, type SequentialInput } from './sequential-policy.ts';
 
 /** What {@link scoreSummary} decides about one window: the part of an `Evaluation` that is pure. */
 export interface SummaryScore {
@@ -13,10 +15,20 @@ export interface SummaryScore {
   score: number;
   /** The parts of the score. */
   components: ScoreComponents;
-  /** True when `LOW_SCORE`, `LOW_SUCCESS` or `DEGRADED` fired. */
+  /**
+   * True when a rule of the policy fired: `LOW_SUCCESS`, `DEGRADED` or `TOO_SLOW`
+   * (`'sequential'`); `LOW_SCORE`, `LOW_SUCCESS` or `DEGRADED` (`'window'`); `LOW_SCORE`
+   * (`'article'`).
+   */
   needsRewrite: boolean;
-  /** Findings in a fixed order: INSUFFICIENT_DATA | LOW_SCORE, LOW_SUCCESS, DEGRADED, SLOW, INCONSISTENT. */
+  /**
+   * Findings in a fixed order: INSUFFICIENT_DATA | LOW_SCORE, LOW_SUCCESS, DEGRADED, TOO_SLOW,
+   * SLOW, INCONSISTENT. Under `'article'` only `LOW_SCORE` needs a rewrite; the others are
+   * reported for information.
+   */
   reasons: EvaluationReason[];
+  /** The `'sequential'` policy's tests, flagged or not; empty under the other policies. */
+  evidence: DecisionEvidence[];
 }
 
 /**
@@ -30,8 +42,10 @@ const EPSILON = 1e-9;
 
 /**
  * Scores one window summary, with no I/O: the article's weighted score, the rewrite rules and
- * the reasons. `baseline` is the same version's earlier window, used for `DEGRADED`.
- * `Evaluator.evaluate` reads the summaries and calls this.
+ * the reasons. `baseline` is the same version's earlier window, used for `DEGRADED` under the
+ * `'window'` policy. Under `'sequential'` (the default) a summary carries no stream of calls, so
+ * only the success-rate test runs, on the summary's counts; `Evaluator.evaluate` reads the
+ * recent calls and runs the change tests too.
  *
  * @example
  * ```ts
@@ -48,11 +62,15 @@ export function scoreSummary(
   return scoreWithOptions(summary, resolveEvaluatorOptions(options), baseline);
 }
 
-/** {@link scoreSummary} with options already resolved (what `Evaluator` uses). */
+/**
+ * {@link scoreSummary} with options already resolved (what `Evaluator` uses); `stream` is what
+ * the `'sequential'` policy's tests read (the summary's counts when absent).
+ */
 export function scoreWithOptions(
   summary: MemorySummary,
   options: ResolvedEvaluatorOptions,
   baseline: MemorySummary | null,
+  stream?: SequentialInput,
 ): SummaryScore {
   const latency = summary.latencyMs;
   if (summary.invocations < options.minInvocations || latency === null) {
@@ -67,6 +85,7 @@ export function scoreWithOptions(
           message: `only ${calls(summary.invocations)} in the window (at least ${options.minInvocations} needed); scored 1, not rewritten`,
         },
       ],
+      evidence: [],
     };
   }
   const components: ScoreComponents = {
@@ -81,6 +100,7 @@ export function scoreWithOptions(
     weights.consistency * components.consistency;
 
   const reasons: EvaluationReason[] = [];
+  let evidence: DecisionEvidence[] = [];
   if (score < options.threshold) {
     const [value, limit] = distinct(score, options.threshold);
     reasons.push({
@@ -90,15 +110,22 @@ export function scoreWithOptions(
         ` + latency ${fixed(components.latency)} × ${weights.latency} + consistency ${fixed(components.consistency)} × ${weights.consistency})`,
     });
   }
-  if (summary.successRate < options.minSuccessRate) {
-    const [value, limit] = distinct(summary.successRate, options.minSuccessRate);
-    reasons.push({
-      code: 'LOW_SUCCESS',
-      message: `success rate ${value} (${summary.successes} of ${calls(summary.invocations)}) is below the minimum ${limit}${recentErrors(summary)}`,
-    });
+  if (options.policy === 'sequential') {
+    const decision = decideSequential(
+      stream ?? { recent: [], totals: { calls: summary.invocations, failures: summary.failures } },
+      options,
+    );
+    for (const reason of decision.reasons) {
+      reasons.push(
+        reason.code === 'LOW_SUCCESS'
+          ? { ...reason, message: reason.message + recentErrors(summary) }
+          : reason,
+      );
+    }
+    evidence = decision.evidence;
+  } else {
+    windowRules(summary, baseline, options, reasons);
   }
-  const degraded = degradation(summary, baseline, options);
-  if (degraded !== null) reasons.push({ code: 'DEGRADED', message: degraded });
   if (components.latency < 1) {
     reasons.push({
       code: 'SLOW',
@@ -115,10 +142,33 @@ export function scoreWithOptions(
       message: `${measured} (consistency component ${fixed(components.consistency)}, below ${fixed(INCONSISTENT_BELOW)})`,
     });
   }
-  const needsRewrite = reasons.some(
-    (reason) => reason.code === 'LOW_SCORE' || reason.code === 'LOW_SUCCESS' || reason.code === 'DEGRADED',
-  );
-  return { score, components, needsRewrite, reasons };
+  const needsRewrite = reasons.some((reason) => REWRITE_REASONS[options.policy].includes(reason.code));
+  return { score, components, needsRewrite, reasons, evidence };
+}
+
+/** The reasons that need a rewrite under each policy; the others are informational. */
+const REWRITE_REASONS: Readonly<Record<DecisionPolicy, readonly EvaluationReason['code'][]>> = {
+  sequential: ['LOW_SUCCESS', 'DEGRADED', 'TOO_SLOW'],
+  window: ['LOW_SCORE', 'LOW_SUCCESS', 'DEGRADED'],
+  article: ['LOW_SCORE'],
+};
+
+/** The `'window'` and `'article'` policies' success and degradation rules (0.1's). */
+function windowRules(
+  summary: MemorySummary,
+  baseline: MemorySummary | null,
+  options: ResolvedEvaluatorOptions,
+  reasons: EvaluationReason[],
+): void {
+  if (summary.successRate < options.minSuccessRate) {
+    const [value, limit] = distinct(summary.successRate, options.minSuccessRate);
+    reasons.push({
+      code: 'LOW_SUCCESS',
+      message: `success rate ${value} (${summary.successes} of ${calls(summary.invocations)}) is below the minimum ${limit}${recentErrors(summary)}`,
+    });
+  }
+  const degraded = degradation(summary, baseline, options);
+  if (degraded !== null) reasons.push({ code: 'DEGRADED', message: degraded });
 }
 
 /** 1 at or below the target, 0 at or above the maximum, linear in between (the article). */
@@ -129,12 +179,25 @@ function latencyComponent(averageMs: number, options: ResolvedEvaluatorOptions):
 }
 
 function consistencyComponent(latency: LatencyStats, options: ResolvedEvaluatorOptions): number {
+  // Under 'sequential', spread below the latency floor is jitter no user notices: a flawless
+  // 3 ms tool is perfectly consistent. The other policies keep the article's formula.
+  const floor =
+    options.policy !== 'sequential'
+      ? 0
+      : options.degradation === false
+        ? DEFAULT_LATENCY_FLOOR_MS
+        : options.degradation.minLatencyIncreaseMs;
   if (options.consistency === 'spread') {
     // The article, to the letter (including 1 when the average is 0).
-    return latency.avg > 0 ? Math.max(0, 1 - (latency.max - latency.min) / (latency.avg * 3)) : 1;
+    const spread = Math.max(0, latency.max - latency.min - floor);
+    return latency.avg > 0 ? Math.max(0, 1 - spread / (latency.avg * 3)) : 1;
   }
-  return latency.p50 > 0 ? Math.max(0, 1 - (latency.p95 - latency.p50) / (latency.p50 * 3)) : 1;
+  const spread = Math.max(0, latency.p95 - latency.p50 - floor);
+  return latency.p50 > 0 ? Math.max(0, 1 - spread / (latency.p50 * 3)) : 1;
 }
+
+/** The consistency floor under `'sequential'` when `degradation` is off. */
+const DEFAULT_LATENCY_FLOOR_MS = 100;
 
 /** The `DEGRADED` message, or null when the window is not clearly worse than the baseline. */
 function degradation(

@@ -1,4 +1,4 @@
-import type { Evaluation } from '../evaluation/evaluation.ts';
+import type { DecisionEvidence, Evaluation } from '../evaluation/evaluation.ts';
 import type { RegressionReport } from '../regression/regression-report.ts';
 import type { ShadowResult } from '../regression/shadow-gate.ts';
 import type { VersionAuthor } from '../storage/records.ts';
@@ -120,8 +120,19 @@ export interface ToolRolledBackEvent {
   evaluation: Evaluation;
   /** The score of the version it replaced, when it was promoted. */
   previousScore: number;
-  /** How much worse is tolerated before rolling back. */
-  rollbackMargin: number;
+  /** The watch's test: its statistic, bound, sample and finding in words. */
+  evidence: DecisionEvidence;
+}
+
+/** A promoted version's watch ended without showing it worse: it stays active. */
+export interface ToolKeptEvent {
+  toolName: string;
+  /** The promoted version, kept. */
+  version: number;
+  /** The version it replaced. */
+  previousVersion: number;
+  /** The watch's test: its statistic, bound, sample and finding in words. */
+  evidence: DecisionEvidence;
 }
 
 /** Why an improvement did not start. */
@@ -153,5 +164,6 @@ export interface ImprovementEvents {
   'tool:promoted': (event: ToolPromotedEvent) => void;
   'improvement:failed': (event: ImprovementFailedEvent) => void;
   'tool:rolled-back': (event: ToolRolledBackEvent) => void;
+  'tool:kept': (event: ToolKeptEvent) => void;
   'improvement:skipped': (event: ImprovementSkippedEvent) => void;
 }

@@ -5,9 +5,15 @@ import {
   type ResolvedEvaluatorOptions,
   resolveEvaluatorOptions,
 } from '../evaluation/evaluator-options.ts';
+import {
+  type RollbackBaseline,
+  type RollbackDecision,
+  sequentialRollbackTest,
+} from '../evaluation/rollback-test.ts';
 import { PromotionConflictError, ToolPinnedError } from '../registry/registry-errors.ts';
 import type { ToolRegistry } from '../registry/tool-registry.ts';
 import type { ToolCatalog } from '../runtime/tool-catalog.ts';
+import type { AggregatableInvocation } from '../storage/aggregate-invocations.ts';
 import type { JsonObject } from '../storage/records.ts';
 import type { ImprovementEvents } from './improvement-events.ts';
 import type { ResolvedImprovementOptions } from './improvement-options.ts';
@@ -21,16 +27,20 @@ export interface Watch {
   readonly previousVersion: number;
   /** The replaced version's score when the promotion was decided. */
   readonly previousScore: number;
+  /** The replaced version's recent calls, the comparison's baseline. */
+  readonly baseline: RollbackBaseline;
   /** Calls of the promoted version counted so far. */
   calls: number;
+  /** Whether a check runs now (a later call checks again when it ends). */
+  checking: boolean;
 }
 
 /** What {@link PromotionWatch.check} did. */
-export type WatchOutcome = 'kept' | 'rolled-back' | 'pinned' | 'conflict';
+export type WatchOutcome = 'watching' | 'kept' | 'rolled-back' | 'pinned' | 'conflict';
 
 /** What the watch works with; the improvement loop builds it. */
 export interface PromotionWatchParts {
-  /** Scores the promoted version over its watch window. */
+  /** Scores the promoted version when the watch ends (for `tool:evaluated` and the rollback's evidence). */
   readonly evaluator: Pick<Evaluator, 'evaluate'>;
   /** Where the calls are. */
   readonly memory: EvaluationSource;
@@ -38,18 +48,23 @@ export interface PromotionWatchParts {
   readonly registry: Pick<ToolRegistry, 'find' | 'rollback' | 'version' | 'tool'>;
   /** Serves the previous version again after a rollback. */
   readonly catalog: Pick<ToolCatalog, 'set' | 'refresh'>;
-  /** Where `tool:evaluated`, `tool:rolled-back` and `improvement:skipped` go. */
+  /** Where `tool:evaluated`, `tool:kept`, `tool:rolled-back` and `improvement:skipped` go. */
   readonly events: Pick<TypedEmitter<ImprovementEvents>, 'emit'>;
-  /** `watchCalls`, `rollbackMargin`, `pinned`. */
-  readonly options: Pick<ResolvedImprovementOptions, 'watchCalls' | 'rollbackMargin' | 'pinned'>;
+  /** `watchCalls`, `falseRollbackRate`, `rollbackFailureIncrease`, `pinned`. */
+  readonly options: Pick<
+    ResolvedImprovementOptions,
+    'watchCalls' | 'falseRollbackRate' | 'rollbackFailureIncrease' | 'pinned'
+  >;
   /** The actor of rollbacks in the audit log. */
   readonly actor: string;
 }
 
 /**
- * Watches each promoted version over its next `watchCalls` calls and rolls it back (with
- * compare-and-swap, so a change made meanwhile wins) when it scores lower than the version it
- * replaced by more than `rollbackMargin`. A pinned tool is never rolled back.
+ * Watches each promoted version over at most `watchCalls` calls with a sequential test against
+ * the version it replaced ({@link sequentialRollbackTest}): after each call it rolls the version
+ * back (with compare-and-swap, so a change made meanwhile wins) as soon as its failures show it
+ * worse, and keeps it when the watch ends without that. Wrong answers reported with
+ * `agent.feedback` count as failures. A pinned tool is never rolled back.
  */
 export class PromotionWatch {
   readonly #parts: PromotionWatchParts;
@@ -60,8 +75,8 @@ export class PromotionWatch {
   }
 
   /** Starts watching `watch.version` of the tool (replacing any earlier watch of it). */
-  start(toolName: string, watch: Omit<Watch, 'calls'>): void {
-    this.#watches.set(toolName, { ...watch, calls: 0 });
+  start(toolName: string, watch: Omit<Watch, 'calls' | 'checking'>): void {
+    this.#watches.set(toolName, { ...watch, calls: 0, checking: false });
   }
 
   /** The tool's watch, if one runs. */
@@ -71,24 +86,66 @@ export class PromotionWatch {
 
   /**
    * Counts one call. Returns `undefined` when the call is not of a watched version (the caller
-   * evaluates it as usual), `'counted'` while the watch goes on, and the finished watch when
-   * this call completed it (it is no longer watched: pass it to {@link PromotionWatch.check}).
+   * evaluates it as usual), `'counted'` while a check of the watch is already running, and the
+   * watch when it should be checked now (pass it to {@link PromotionWatch.check}).
    */
   count(toolName: string, version: number): Watch | 'counted' | undefined {
     const watch = this.#watches.get(toolName);
     if (!watch || watch.version !== version) return undefined;
     watch.calls += 1;
-    if (watch.calls < this.#parts.options.watchCalls) return 'counted';
-    this.#watches.delete(toolName);
+    if (watch.checking) return 'counted';
+    watch.checking = true;
     return watch;
   }
 
-  /** Scores a finished watch and rolls the version back when it did worse. */
+  /**
+   * Tests the watched version's calls so far: keeps watching, keeps it (the watch ends), or
+   * rolls it back.
+   */
   async check(toolName: string, watch: Watch): Promise<WatchOutcome> {
+    const { memory, options } = this.#parts;
+    let decision: RollbackDecision;
+    let checkedAt: number;
+    do {
+      checkedAt = watch.calls;
+      try {
+        const calls = await watchedCalls(memory, toolName, watch.version, options.watchCalls);
+        decision = sequentialRollbackTest(calls, watch.baseline, {
+          failureIncrease: options.rollbackFailureIncrease,
+          falseRollbackRate: options.falseRollbackRate,
+          maxCalls: options.watchCalls,
+        });
+      } catch (error) {
+        watch.checking = false;
+        throw error;
+      }
+      // Calls counted while this check read: check again, so the watch's last call is judged.
+    } while (decision.outcome === 'continue' && watch.calls > checkedAt);
+    watch.checking = false;
+    if (decision.outcome === 'continue') return 'watching';
+    if (this.#watches.get(toolName) === watch) this.#watches.delete(toolName);
+    return decision.outcome === 'keep'
+      ? this.#keep(toolName, watch, decision)
+      : this.#rollBack(toolName, watch, decision);
+  }
+
+  async #keep(toolName: string, watch: Watch, decision: RollbackDecision): Promise<WatchOutcome> {
+    const { evaluator, memory, events } = this.#parts;
+    const evaluation = await evaluator.evaluate(memory, toolName, { version: watch.version });
+    events.emit('tool:evaluated', { toolName, version: watch.version, evaluation });
+    events.emit('tool:kept', {
+      toolName,
+      version: watch.version,
+      previousVersion: watch.previousVersion,
+      evidence: decision.evidence,
+    });
+    return 'kept';
+  }
+
+  async #rollBack(toolName: string, watch: Watch, decision: RollbackDecision): Promise<WatchOutcome> {
     const { evaluator, memory, events, registry, catalog, options, actor } = this.#parts;
     const evaluation = await evaluator.evaluate(memory, toolName, { version: watch.version });
     events.emit('tool:evaluated', { toolName, version: watch.version, evaluation });
-    if (evaluation.score >= watch.previousScore - options.rollbackMargin) return 'kept';
     const record = await registry.find(toolName);
     if (!record || record.pinned || options.pinned.includes(toolName)) {
       this.#skipPinned(toolName, watch);
@@ -98,9 +155,14 @@ export class PromotionWatch {
       await registry.rollback(toolName, {
         to: watch.previousVersion,
         expectedActive: watch.version,
-        reason: `version ${watch.version} scored ${evaluation.score.toFixed(3)} over ${evaluation.summary.invocations} calls, below the replaced version's ${watch.previousScore.toFixed(3)} by more than ${options.rollbackMargin}`,
+        reason: `version ${watch.version} did worse than version ${watch.previousVersion}: ${decision.evidence.summary}`,
         actor,
-        evidence: toJson({ evaluation, previousScore: watch.previousScore }) as JsonObject,
+        evidence: toJson({
+          decision: decision.evidence,
+          evaluation,
+          previousScore: watch.previousScore,
+          baseline: watch.baseline,
+        }) as JsonObject,
       });
     } catch (error) {
       if (PromotionConflictError.isInstance(error)) {
@@ -115,7 +177,8 @@ export class PromotionWatch {
       // The active version tells whether the rollback committed. If not, the version is still
       // active and stays watched, so the check runs again.
       if ((await registry.tool(toolName).catch(() => undefined))?.activeVersion !== watch.previousVersion) {
-        if (!this.#watches.has(toolName)) this.#watches.set(toolName, { ...watch, calls: 0 });
+        if (!this.#watches.has(toolName))
+          this.#watches.set(toolName, { ...watch, calls: 0, checking: false });
         throw error;
       }
     }
@@ -128,7 +191,7 @@ export class PromotionWatch {
       toVersion: watch.previousVersion,
       evaluation,
       previousScore: watch.previousScore,
-      rollbackMargin: options.rollbackMargin,
+      evidence: decision.evidence,
     });
     return 'rolled-back';
   }
@@ -166,4 +229,45 @@ export function watchEvaluatorOptions(evaluator: object, watchCalls: number): Ev
             minBaselineInvocations: Math.min(options.degradation.minBaselineInvocations, watchCalls),
           },
   };
+}
+
+/**
+ * The watched version's calls, newest first, at most `limit`, with wrong answers
+ * (`agent.feedback`) as failures; from `recent()` when the source has it, else from a summary's
+ * counts.
+ */
+async function watchedCalls(
+  memory: EvaluationSource,
+  toolName: string,
+  version: number,
+  limit: number,
+): Promise<readonly AggregatableInvocation[]> {
+  if (typeof memory.recent === 'function') {
+    const calls = await memory.recent(toolName, { version, limit });
+    return calls.map((call) =>
+      call.success && (call as { feedback?: unknown }).feedback === 'wrong'
+        ? { ...call, success: false }
+        : call,
+    );
+  }
+  const summary = await memory.summary(toolName, { version, window: limit });
+  return Array.from({ length: summary.invocations }, (_, index) => ({
+    startedAt: 0,
+    latencyMs: 0,
+    success: index >= summary.failures,
+  }));
+}
+
+/**
+ * The replaced version's recent calls (at most `limit`, 100 by default), as the watch's
+ * baseline, read when the promotion happens.
+ */
+export async function rollbackBaseline(
+  memory: EvaluationSource,
+  toolName: string,
+  version: number,
+  limit = 100,
+): Promise<RollbackBaseline> {
+  const calls = await watchedCalls(memory, toolName, version, limit);
+  return { calls: calls.length, failures: calls.filter((call) => !call.success).length };
 }

@@ -19,6 +19,9 @@ export function evaluationOf(score: number, needsRewrite = score < 0.7, version 
     components: { successRate: score, latency: 1, consistency: 1 },
     needsRewrite,
     reasons: needsRewrite ? [{ code: 'LOW_SUCCESS', message: `success ${score}` }] : [],
+    policy: 'sequential',
+    evidence: [],
+    feedback: { correct: 0, wrong: 0 },
     summary: {
       toolName: 'add',
       version,

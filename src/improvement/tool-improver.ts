@@ -32,7 +32,7 @@ import {
   type ImprovementSkip,
   needsImprovementCount,
 } from './improvement-policy.ts';
-import type { PromotionWatch } from './promotion-watch.ts';
+import { type PromotionWatch, rollbackBaseline } from './promotion-watch.ts';
 import { ShadowPhase, type ShadowRun } from './shadow-phase.ts';
 import { toJson } from './to-json.ts';
 
@@ -421,7 +421,7 @@ export class ToolImprover {
     tokens: number,
     shadow: ShadowResult | undefined,
   ): Promise<FinishOutcome> {
-    const { registry, catalog, events, approve, instanceId } = this.#parts;
+    const { registry, catalog, events, approve, instanceId, memory } = this.#parts;
     const active = await registry.version(toolName, version);
     if (approve) {
       const approved = await this.#untilClosed(
@@ -495,6 +495,10 @@ export class ToolImprover {
       version: added.version,
       previousVersion: version,
       previousScore: evaluation.score,
+      baseline: await rollbackBaseline(memory, toolName, version).catch(() => ({
+        calls: evaluation.summary.invocations,
+        failures: evaluation.summary.failures,
+      })),
     });
     events.emit('tool:promoted', {
       toolName,

@@ -28,6 +28,7 @@ const reasonMessages: Record<EvaluationReasonCode, string> = {
   INCONSISTENT: 'latency spread 30–4800 ms makes the consistency 0.10',
   INSUFFICIENT_DATA: 'only 2 calls, fewer than 5',
   DEGRADED: 'success rate fell from 0.98 to 0.50',
+  TOO_SLOW: '18 of the last 20 calls took longer than 5000 ms',
 };
 
 /** A complete request for `name` (default `fetch_rate`). */
@@ -68,6 +69,9 @@ export function rewriteRequest(input: RewriteRequestInput): RewriteRequest {
     reasons,
     summary,
     baseline: null,
+    policy: 'sequential',
+    evidence: [],
+    feedback: { correct: 0, wrong: 0 },
     evaluatedAt: 1_700_000_060_000,
   };
   return {

@@ -1,0 +1,293 @@
+import { median } from '../core/median.ts';
+import type { AggregatableInvocation } from '../storage/aggregate-invocations.ts';
+import { binomialAtLeast, binomialAtMost } from './binomial-tail.ts';
+import { bernoulliCusum, cautiousRate, raisedRate } from './change-detection.ts';
+import type { DecisionEvidence, EvaluationReason } from './evaluation.ts';
+import type { ResolvedEvaluatorOptions } from './evaluator-options.ts';
+
+/**
+ * The change threshold (a log-likelihood ratio) at the default false-alarm budget of 0.05: with
+ * evaluations after every call, simulated steady tools at 1 %, 5 % and 10 % failures raise a
+ * request in about 1 %, 2 % and 4 % of 1000-call runs (`npm run bench decision`).
+ */
+const CHANGE_THRESHOLD_AT_DEFAULT = 7;
+const DEFAULT_BUDGET = 0.05;
+/** A level test gets a fifth of the budget: its repeated looks share one stream. */
+const LEVEL_SHARE = 0.2;
+/** What a version with no earlier calls is assumed to fail at: a healthy tool's 10 %, over 20 calls. */
+const FAILURE_PRIOR = { rate: 0.1, weight: 20 } as const;
+/** The share of slow calls assumed before a version's own calls say otherwise. */
+const SLOW_PRIOR = { rate: 0.05, weight: 20 } as const;
+/** How much the share of slow calls must rise for a latency change: half the calls. */
+const SLOW_INCREASE = 0.5;
+/** Calls the latency change test needs: 10 to set the reference, 10 to compare. */
+const LATENCY_CHANGE_MIN_CALLS = 20;
+
+/** The thresholds a false-alarm budget stands for. */
+export interface DecisionThresholds {
+  /** Significance of each level test (success rate, latency limit). */
+  readonly levelAlpha: number;
+  /** The CUSUM threshold h of the change tests (a log-likelihood ratio). */
+  readonly changeThreshold: number;
+}
+
+/**
+ * The thresholds of a false-alarm budget: h = 7 + ln(0.05 / budget) for the change tests
+ * (halving the budget raises h by ln 2) and α = budget / 5 for each look of a level test.
+ */
+export function decisionThresholds(falseAlarmRate: number): DecisionThresholds {
+  return {
+    levelAlpha: falseAlarmRate * LEVEL_SHARE,
+    changeThreshold: CHANGE_THRESHOLD_AT_DEFAULT + Math.log(DEFAULT_BUDGET / falseAlarmRate),
+  };
+}
+
+/** What the sequential policy reads. */
+export interface SequentialInput {
+  /** The version's recent calls, newest first (wrong answers already counted as failures). */
+  readonly recent: readonly AggregatableInvocation[];
+  /**
+   * Every call of the version this process counted (at least the recent ones when known), for
+   * the success-rate test and the failure baseline; null when the source keeps no counters.
+   */
+  readonly totals: { readonly calls: number; readonly failures: number } | null;
+}
+
+/** The policy's findings: reasons that need a rewrite, and the evidence of every test. */
+export interface SequentialDecision {
+  readonly reasons: EvaluationReason[];
+  readonly evidence: DecisionEvidence[];
+}
+
+/**
+ * The `'sequential'` decision policy: three tests, each with a stated error rate.
+ *
+ * - **Success rate** (`LOW_SUCCESS`): an exact one-sided binomial test of "the true success
+ *   rate is at least `minSuccessRate`" over every call counted (the recent ones when there
+ *   are no counters), at level `falseAlarmRate / 5`.
+ * - **Failure change** (`DEGRADED`): a Bernoulli CUSUM over the recent calls of the failure rate
+ *   the version had before them (cautiously estimated, see `cautiousRate`) against that rate
+ *   raised by `degradation.failureIncrease` (at least doubled).
+ * - **Latency** (`DEGRADED` for a change, `TOO_SLOW` for a level): a call is slow when it
+ *   takes longer than `latencyFactor` × the median of the older half of the recent calls and
+ *   at least `minLatencyIncreaseMs` more, so jitter below that floor never counts; a CUSUM of
+ *   slow calls says whether they became common. Separately, when significantly more than half
+ *   of the last `window` calls took longer than `maxLatencyMs`, the tool is too slow.
+ */
+export function decideSequential(
+  input: SequentialInput,
+  options: ResolvedEvaluatorOptions,
+): SequentialDecision {
+  const thresholds = decisionThresholds(options.falseAlarmRate);
+  const reasons: EvaluationReason[] = [];
+  const evidence: DecisionEvidence[] = [];
+  const level = successRateTest(input, options, thresholds);
+  evidence.push(level);
+  if (level.outcome === 'flagged') reasons.push({ code: 'LOW_SUCCESS', message: level.summary });
+  if (options.degradation !== false) {
+    const failures = failureChangeTest(input, options, thresholds);
+    const latency = latencyChangeTest(input.recent, options, thresholds);
+    evidence.push(failures, latency);
+    const changed = [failures, latency].filter((test) => test.outcome === 'flagged');
+    if (changed.length > 0) {
+      reasons.push({ code: 'DEGRADED', message: changed.map((test) => test.summary).join('; ') });
+    }
+  }
+  const limit = latencyLimitTest(input.recent.slice(0, options.window), options, thresholds);
+  evidence.push(limit);
+  if (limit.outcome === 'flagged') reasons.push({ code: 'TOO_SLOW', message: limit.summary });
+  return { reasons, evidence };
+}
+
+function successRateTest(
+  input: SequentialInput,
+  options: ResolvedEvaluatorOptions,
+  { levelAlpha }: DecisionThresholds,
+): DecisionEvidence {
+  const recentFailures = countFailures(input.recent);
+  const useTotals = input.totals !== null && input.totals.calls >= input.recent.length;
+  const calls = useTotals ? (input.totals?.calls ?? 0) : input.recent.length;
+  const failures = useTotals ? Math.min(calls, input.totals?.failures ?? 0) : recentFailures;
+  const successes = calls - failures;
+  const scope = useTotals ? 'calls counted' : 'recent calls';
+  if (calls < options.minInvocations) {
+    return {
+      test: 'success-rate',
+      outcome: 'insufficient-data',
+      statistic: 1,
+      bound: levelAlpha,
+      calls,
+      events: failures,
+      summary: `${count(calls)} so far (at least ${options.minInvocations} needed to test the success rate)`,
+    };
+  }
+  const pValue = binomialAtMost(successes, calls, options.minSuccessRate);
+  const flagged = pValue < levelAlpha;
+  return {
+    test: 'success-rate',
+    outcome: flagged ? 'flagged' : 'clear',
+    statistic: pValue,
+    bound: levelAlpha,
+    calls,
+    events: failures,
+    summary:
+      `${successes} of ${count(calls)} succeeded (${scope}); if the true success rate were ${fixed(options.minSuccessRate)}, ` +
+      `${successes} or fewer would happen with probability ${probability(pValue)} ` +
+      `(${flagged ? 'below' : 'not below'} ${probability(levelAlpha)}: ${flagged ? 'the rate is below the minimum' : 'no evidence it is below the minimum'})`,
+  };
+}
+
+function failureChangeTest(
+  input: SequentialInput,
+  options: ResolvedEvaluatorOptions,
+  { changeThreshold }: DecisionThresholds,
+): DecisionEvidence {
+  const { recent } = input;
+  const recentFailures = countFailures(recent);
+  if (options.degradation === false || recent.length < options.minInvocations) {
+    return insufficient('failure-change', changeThreshold, recent.length, recentFailures, 'failure change');
+  }
+  // The baseline: the calls counted before the recent ones (none for a new version: the prior).
+  const earlierCalls = input.totals ? Math.max(0, input.totals.calls - recent.length) : 0;
+  const earlierFailures = input.totals
+    ? Math.min(earlierCalls, Math.max(0, input.totals.failures - recentFailures))
+    : 0;
+  const p0 = cautiousRate(earlierFailures, earlierCalls, FAILURE_PRIOR);
+  const p1 = raisedRate(p0, options.degradation.failureIncrease);
+  const bad = oldestFirst(recent, (call) => !call.success);
+  const result = bernoulliCusum(bad, p0, p1);
+  const flagged = result.statistic > changeThreshold;
+  const before =
+    earlierCalls > 0
+      ? `${earlierFailures} of the ${count(earlierCalls)} before them failed`
+      : 'no earlier calls (assumed ~10% failures)';
+  return {
+    test: 'failure-change',
+    outcome: flagged ? 'flagged' : 'clear',
+    statistic: result.statistic,
+    bound: changeThreshold,
+    calls: recent.length,
+    events: recentFailures,
+    summary:
+      `${result.badInStretch} of the last ${count(result.stretch)} failed, ${before}; failure rate ${percent(p1)} ` +
+      `is e^${fixed(result.statistic)} times likelier than ${percent(p0)} for that stretch ` +
+      `(${flagged ? 'above' : 'not above'} the change threshold e^${fixed(changeThreshold)})`,
+  };
+}
+
+function latencyChangeTest(
+  recent: readonly AggregatableInvocation[],
+  options: ResolvedEvaluatorOptions,
+  { changeThreshold }: DecisionThresholds,
+): DecisionEvidence {
+  if (options.degradation === false || recent.length < LATENCY_CHANGE_MIN_CALLS) {
+    return insufficient('latency-change', changeThreshold, recent.length, 0, 'latency change');
+  }
+  const older = recent.slice(Math.floor(recent.length / 2));
+  const reference = median(older.map((call) => call.latencyMs));
+  const { latencyFactor, minLatencyIncreaseMs } = options.degradation;
+  const limit = Math.max(latencyFactor * reference, reference + minLatencyIncreaseMs);
+  const slow = oldestFirst(recent, (call) => call.latencyMs > limit);
+  // The usual share of slow calls, from the whole history read: a heavy tail (a few slow calls
+  // in every stretch) raises it, so clusters of its slow calls do not read as a change.
+  const slowCalls = slow.filter(Boolean).length;
+  const p0 = cautiousRate(slowCalls, slow.length, SLOW_PRIOR);
+  const p1 = raisedRate(p0, SLOW_INCREASE);
+  const result = bernoulliCusum(slow, p0, p1);
+  const flagged = result.statistic > changeThreshold;
+  return {
+    test: 'latency-change',
+    outcome: flagged ? 'flagged' : 'clear',
+    statistic: result.statistic,
+    bound: changeThreshold,
+    calls: recent.length,
+    events: slowCalls,
+    summary:
+      `${result.badInStretch} of the last ${count(result.stretch)} took longer than ${ms(limit)} ` +
+      `(${latencyFactor}× and +${ms(minLatencyIncreaseMs)} over the earlier median ${ms(reference)}); ` +
+      `e^${fixed(result.statistic)} ${flagged ? 'is above' : 'is not above'} the change threshold e^${fixed(changeThreshold)}`,
+  };
+}
+
+function latencyLimitTest(
+  window: readonly AggregatableInvocation[],
+  options: ResolvedEvaluatorOptions,
+  { levelAlpha }: DecisionThresholds,
+): DecisionEvidence {
+  const calls = window.length;
+  const slow = window.filter((call) => call.latencyMs > options.maxLatencyMs).length;
+  if (calls < options.minInvocations) {
+    return insufficient('latency-limit', levelAlpha, calls, slow, 'latency limit');
+  }
+  // Sign test of "the median latency is at most maxLatencyMs": under it a call exceeds the
+  // limit with probability at most one half.
+  const pValue = binomialAtLeast(slow, calls, 0.5);
+  const flagged = pValue < levelAlpha;
+  return {
+    test: 'latency-limit',
+    outcome: flagged ? 'flagged' : 'clear',
+    statistic: pValue,
+    bound: levelAlpha,
+    calls,
+    events: slow,
+    summary:
+      `${slow} of the last ${count(calls)} took longer than ${ms(options.maxLatencyMs)}; with a median at the limit, ` +
+      `${slow} or more would happen with probability ${probability(pValue)} (${flagged ? 'below' : 'not below'} ${probability(levelAlpha)})`,
+  };
+}
+
+function insufficient(
+  test: DecisionEvidence['test'],
+  bound: number,
+  calls: number,
+  events: number,
+  what: string,
+): DecisionEvidence {
+  return {
+    test,
+    outcome: 'insufficient-data',
+    statistic: 0,
+    bound,
+    calls,
+    events,
+    summary: `${count(calls)} recent: too few to test for a ${what}`,
+  };
+}
+
+function countFailures(calls: readonly AggregatableInvocation[]): number {
+  let failures = 0;
+  for (const call of calls) if (!call.success) failures += 1;
+  return failures;
+}
+
+function oldestFirst(
+  newestFirst: readonly AggregatableInvocation[],
+  bad: (call: AggregatableInvocation) => boolean,
+): boolean[] {
+  const result = new Array<boolean>(newestFirst.length);
+  for (let index = 0; index < newestFirst.length; index += 1) {
+    result[newestFirst.length - 1 - index] = bad(newestFirst[index] as AggregatableInvocation);
+  }
+  return result;
+}
+
+function count(calls: number): string {
+  return calls === 1 ? '1 call' : `${calls} calls`;
+}
+
+function fixed(value: number): string {
+  return value.toFixed(2);
+}
+
+function percent(rate: number): string {
+  return `${(100 * rate).toFixed(1)}%`;
+}
+
+function probability(value: number): string {
+  if (value === 0) return '0';
+  return value >= 0.001 ? String(Number(value.toPrecision(2))) : value.toExponential(1);
+}
+
+function ms(value: number): string {
+  return `${value >= 100 ? value.toFixed(0) : String(Number(value.toPrecision(3)))} ms`;
+}
