@@ -65,7 +65,9 @@ describe('resolveRegressionRunnerOptions', () => {
   it('raises the default maxRepeats to repeats when repeats is larger than 12', () => {
     const storage = memoryStorage();
     expect(resolveRegressionRunnerOptions({ storage, sandbox, repeats: 20 }).maxRepeats).toBe(20);
-    expect(resolveRegressionRunnerOptions({ storage, sandbox, repeats: 2, maxRepeats: 5 }).maxRepeats).toBe(5);
+    expect(resolveRegressionRunnerOptions({ storage, sandbox, repeats: 2, maxRepeats: 5 }).maxRepeats).toBe(
+      5,
+    );
   });
 
   it('runs as many cases at once as the sandbox runs calls, 1 when it does not say', () => {

@@ -167,7 +167,11 @@ export function resolveRegressionRunnerOptions(
   const repeats = integerOption('repeats', options.repeats ?? 3, 1, 100);
   const alpha = options.alpha ?? 0.05;
   if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha <= 0 || alpha > 0.5) {
-    throw new InvalidOptionError({ field: 'alpha', expected: 'a number above 0 and at most 0.5', value: alpha });
+    throw new InvalidOptionError({
+      field: 'alpha',
+      expected: 'a number above 0 and at most 0.5',
+      value: alpha,
+    });
   }
   return Object.freeze({
     repeats,

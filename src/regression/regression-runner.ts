@@ -323,8 +323,7 @@ export class RegressionRunner {
       );
       repeatsRun = target;
       results = runs.map((caseRuns) => this.#result(caseRuns, baseline !== null));
-      // A failed case is decisive: no number of further repeats can make it pass.
-      if (results.some((result) => !result.passed) || !baseline || cases.length === 0) break;
+      if (!baseline || cases.length === 0) break;
       const pairs = runs.flatMap(pairedRuns);
       const look = { alpha: this.options.alpha, look: index + 1, looks: looks.length, repeats: target };
       current = [
@@ -334,6 +333,8 @@ export class RegressionRunner {
       for (const evidence of current) {
         if (evidence.decision !== 'undecided') decided.set(evidence.rule, evidence);
       }
+      // A failed case is decisive: no number of further repeats can make it pass.
+      if (results.some((result) => !result.passed)) break;
       if (current.some((evidence) => evidence.decision === 'worse')) break;
       if (current.every((evidence) => evidence.decision !== 'undecided')) break;
     }
@@ -346,7 +347,9 @@ export class RegressionRunner {
       mergeInto(baselineRuns, caseRuns.baseline);
       if (!result.passed) {
         const code = caseRuns.invalid === undefined ? 'CASE_FAILED' : 'INVALID_CASE';
-        reasons.push(`${code}: case ${caseRuns.testCase.id} (${caseRuns.testCase.description}): ${result.reason}`);
+        reasons.push(
+          `${code}: case ${caseRuns.testCase.id} (${caseRuns.testCase.description}): ${result.reason}`,
+        );
       }
     }
     const candidate = sideStats(null, candidateRuns);
@@ -357,7 +360,8 @@ export class RegressionRunner {
         reasons.push(`${evidence.rule === 'latency' ? 'SLOWER' : 'ERROR_RATE_HIGHER'}: ${evidence.summary}`);
       }
     }
-    const undecided = reasons.length === 0 ? current.filter((evidence) => evidence.decision === 'undecided') : [];
+    const undecided =
+      reasons.length === 0 ? current.filter((evidence) => evidence.decision === 'undecided') : [];
     for (const evidence of undecided) {
       reasons.push(
         `INCONCLUSIVE: after ${repeatsRun} repeats per case (maxRepeats ${this.options.maxRepeats}) the ${evidence.rule} rule could not decide whether the candidate is worse than v${baselineStats?.version}, so the current version is kept. ${evidence.summary}`,
