@@ -38,7 +38,7 @@ export interface GateEvidenceBase {
   alpha: number;
   /** The level of each look: `alpha / looks` (Bonferroni over the looks the schedule allows). */
   alphaPerLook: number;
-  /** The look (1-based) the decision was taken at; a decided rule is not tested again. */
+  /** The look (1-based) of this decision: the last one, where the gate stopped. */
   look: number;
   /** Looks the schedule allows (`repeats`, doubling, up to `maxRepeats`). */
   looks: number;

@@ -297,7 +297,6 @@ export class RegressionRunner {
     const looks = lookSchedule(this.options.repeats, this.options.maxRepeats);
     const runs: CaseRuns[] = [];
     let results: RegressionCaseResult[] = [];
-    const decided = new Map<GateEvidence['rule'], GateEvidence>();
     let current: GateEvidence[] = [];
     let repeatsRun = 0;
     for (const [index, target] of looks.entries()) {
@@ -326,13 +325,9 @@ export class RegressionRunner {
       if (!baseline || cases.length === 0) break;
       const pairs = runs.flatMap(pairedRuns);
       const look = { alpha: this.options.alpha, look: index + 1, looks: looks.length, repeats: target };
-      current = [
-        decided.get('latency') ?? latencyEvidence(pairs, this.options, look),
-        decided.get('errors') ?? errorEvidence(pairs, look),
-      ];
-      for (const evidence of current) {
-        if (evidence.decision !== 'undecided') decided.set(evidence.rule, evidence);
-      }
+      // Every look tests both rules on all the runs so far, each at alpha / looks: whichever
+      // look errs, the chance that any does is at most alpha (Bonferroni).
+      current = [latencyEvidence(pairs, this.options, look), errorEvidence(pairs, look)];
       // A failed case is decisive: no number of further repeats can make it pass.
       if (results.some((result) => !result.passed)) break;
       if (current.some((evidence) => evidence.decision === 'worse')) break;
