@@ -79,11 +79,19 @@ export type { ResolvedPerformanceMemoryOptions } from './memory/index.ts';
 export { checkToolName, TOOL_NAME_PATTERN, toInputSchema } from './registry/index.ts';
 // --- regression -------------------------------------------------------------------------------
 export {
+  binomialLowerTail,
+  binomialUpperTail,
   type CallOutcome,
   checkExpectation,
   DEFAULT_DETERMINISM,
   type ExpectationContext,
   type ExpectationResult,
+  errorEvidence,
+  type GateLook,
+  type LatencyMargin,
+  latencyEvidence,
+  lookSchedule,
+  type PairedRun,
   parseExpectation,
   type ResolvedRegressionRunnerOptions,
   type ShadowVerdict,

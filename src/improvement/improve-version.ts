@@ -120,6 +120,11 @@ export type ImproveVersionResult =
       readonly codes: string[];
       /** Whether any rewriter proposed something (a declined improvement costs nothing). */
       readonly proposed: boolean;
+      /**
+       * Whether a gate said `inconclusive` for at least one attempt: a candidate passed every
+       * case but could not be shown not worse within `maxRepeats` (code `INCONCLUSIVE`).
+       */
+      readonly inconclusive: boolean;
       /** The error that ended the work, if one did (a model timeout, `ABORTED`, a storage failure). */
       readonly error?: unknown;
     };
@@ -148,6 +153,7 @@ export async function improveVersion(options: ImproveVersionOptions): Promise<Im
   let tokens = 0;
   let attempts = 0;
   let proposed = false;
+  let inconclusive = false;
   const reject = (rejection: AttemptRejection) => {
     reasons.push(
       ...rejection.reasons.map((reason) => `attempt ${rejection.attempt} (${rejection.stage}): ${reason}`),
@@ -236,6 +242,9 @@ export async function improveVersion(options: ImproveVersionOptions): Promise<Im
         ...(abortSignal === undefined ? {} : { signal: abortSignal }),
       });
       options.onGateCompleted?.(attempt, report);
+      // Inconclusive is turned down like a rejection (the current version stays) and the next
+      // attempt hears why: a rewriter may find a candidate that is clearly no slower.
+      if (report.verdict === 'inconclusive') inconclusive = true;
       if (report.verdict !== 'promote') {
         reject({
           attempt,
@@ -255,12 +264,12 @@ export async function improveVersion(options: ImproveVersionOptions): Promise<Im
         codes,
       };
     }
-    return { ok: false, attempts, tokens, reasons, codes, proposed };
+    return { ok: false, attempts, tokens, reasons, codes, proposed, inconclusive };
   } catch (error) {
     const { code, message } = errorInfo(error);
     reasons.push(`error: ${code}: ${message}`);
     codes.push(code);
-    return { ok: false, attempts, tokens, reasons, codes, proposed, error };
+    return { ok: false, attempts, tokens, reasons, codes, proposed, inconclusive, error };
   }
 }
 

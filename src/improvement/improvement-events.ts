@@ -48,7 +48,8 @@ export interface ImprovementAttemptFailedEvent {
    * One stable code per entry of `reasons`: `REWRITE_EMPTY`, `REWRITE_NO_CODE`,
    * `REWRITE_REFUSED`, `REWRITE_UNCHANGED`, `REWRITE_NOT_APPLICABLE`, `REWRITE_DECLINED`
    * (stage `rewrite`); a validator issue code (`validate`); a gate code such as `CASE_FAILED`
-   * (`gate`); `SHADOW_WORSE`; `APPROVAL_DECLINED`; `PROMOTION_CONFLICT`.
+   * (`gate`), `INCONCLUSIVE` (`gate`: the candidate passed every case but could not be shown
+   * not worse); `SHADOW_WORSE`; `APPROVAL_DECLINED`; `PROMOTION_CONFLICT`.
    */
   codes: string[];
   /** Who wrote the rejected proposal, when there was one. */
@@ -98,6 +99,12 @@ export interface ToolPromotedEvent {
 export interface ImprovementFailedEvent {
   toolName: string;
   version: number;
+  /**
+   * `inconclusive` when no attempt was rejected by an error and at least one candidate passed
+   * every case but the gate could not decide it is not worse (a reason with code
+   * `INCONCLUSIVE` says which rule and its numbers); `failed` otherwise.
+   */
+  outcome: 'failed' | 'inconclusive';
   /** Attempts made. */
   attempts: number;
   /** Why, newest last. */

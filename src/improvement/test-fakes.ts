@@ -39,12 +39,16 @@ export function evaluationOf(score: number, needsRewrite = score < 0.7, version 
   };
 }
 
-export function reportOf(verdict: 'promote' | 'reject', reasons: string[] = []): RegressionReport {
+export function reportOf(
+  verdict: 'promote' | 'reject' | 'inconclusive',
+  reasons: string[] = [],
+): RegressionReport {
   return {
     toolName: 'add',
     passed: verdict === 'promote',
     verdict,
     reasons,
+    evidence: [],
     cases: [],
     passRate: verdict === 'promote' ? 1 : 0,
     candidate: { version: null, medianLatencyMs: 1, errorRate: 0, runs: 3, errors: 0 },

@@ -107,7 +107,7 @@ async function loop(options: {
       await improver.idle();
     }
   };
-  return { improver, registry, catalog, log, call };
+  return { improver, registry, catalog, log, call, events };
 }
 
 describe('ToolImprover: the loop composed from its parts', () => {
@@ -165,11 +165,61 @@ describe('ToolImprover: the loop composed from its parts', () => {
       'improvement:failed',
     ]);
     const [finished] = await registry.improvementsSince(0);
+    expect(finished?.reason).toBe('failed');
     expect(finished && readImprovementOutcome(finished)?.reasons).toEqual([
       'attempt 1 (gate): CASE_FAILED: one',
       'attempt 2 (gate): CASE_FAILED: two',
     ]);
     expect((await registry.tool('add')).activeVersion).toBe(1);
+  });
+
+  it('keeps the version when the gate is inconclusive, and says so in the event and the audit entry', async () => {
+    const inconclusive = reportOf('inconclusive', [
+      'INCONCLUSIVE: after 12 repeats per case (maxRepeats 12) the latency rule could not decide whether the candidate is worse than v1, so the current version is kept. latency: undecided.',
+    ]);
+    const { registry, log, call, events } = await loop({
+      evaluations: [evaluationOf(0.4)],
+      reports: [inconclusive],
+      improvement: { attemptsPerRewrite: 1 },
+    });
+    const failed: Parameters<ImprovementEvents['improvement:failed']>[0][] = [];
+    events.on('improvement:failed', (event) => failed.push(event));
+    await call(2);
+    expect(log).toEqual([
+      'tool:evaluated',
+      'improvement:started',
+      'improvement:attempt-failed',
+      'improvement:failed',
+    ]);
+    expect(failed).toMatchObject([{ outcome: 'inconclusive', codes: ['INCONCLUSIVE'] }]);
+    expect(failed[0]?.reasons[0]).toMatch(/^attempt 1 \(gate\): INCONCLUSIVE: after 12 repeats/);
+    expect((await registry.tool('add')).activeVersion).toBe(1);
+    expect((await registry.versions('add')).map((version) => version.version)).toEqual([1]);
+    const [finished] = await registry.improvementsSince(0);
+    expect(finished?.reason).toMatch(/^inconclusive: .*could not show one not worse.*v1 is kept/);
+    expect(finished && readImprovementOutcome(finished)).toMatchObject({
+      outcome: 'inconclusive',
+      reasons: [expect.stringMatching(/INCONCLUSIVE/)],
+    });
+    // A candidate was proposed, so the attempt counts against maxRewritesPerTool like any other:
+    // a tool whose candidates are never decided cannot rewrite without end.
+    expect((await registry.tool('add')).counters.rewrites).toBe(1);
+  });
+
+  it('an inconclusive attempt followed by a rejected one is still reported inconclusive', async () => {
+    const { call, events } = await loop({
+      evaluations: [evaluationOf(0.4)],
+      reports: [
+        reportOf('inconclusive', ['INCONCLUSIVE: undecided']),
+        reportOf('reject', ['CASE_FAILED: two']),
+      ],
+      answers: [proposal(V2), proposal(V2)],
+      improvement: { attemptsPerRewrite: 2 },
+    });
+    const failed: Parameters<ImprovementEvents['improvement:failed']>[0][] = [];
+    events.on('improvement:failed', (event) => failed.push(event));
+    await call(2);
+    expect(failed).toMatchObject([{ outcome: 'inconclusive', codes: ['INCONCLUSIVE', 'CASE_FAILED'] }]);
   });
 
   it('keeps the version when the approve hook says no (stage approval)', async () => {

@@ -347,6 +347,7 @@ export class ToolImprover {
         result.tokens,
         result.codes,
         result.error,
+        result.inconclusive && result.error === undefined,
       );
       return false;
     }
@@ -384,26 +385,47 @@ export class ToolImprover {
     tokens: number,
     codes: string[],
     error?: unknown,
+    inconclusive = false,
   ): Promise<void> {
+    const outcome = inconclusive ? 'inconclusive' : 'failed';
     this.#parts.events.emit('improvement:failed', {
       toolName,
       version,
+      outcome,
       attempts,
       reasons,
       codes,
       ...(error === undefined ? {} : { error }),
     });
-    this.#parts.logger?.warn?.(`improvement of "${toolName}" v${version} failed`, { reasons });
-    await this.#record(toolName, version, { outcome: 'failed', attempts, tokens, reasons, codes });
+    this.#parts.logger?.warn?.(
+      inconclusive
+        ? `improvement of "${toolName}" v${version} was inconclusive: v${version} is kept`
+        : `improvement of "${toolName}" v${version} failed`,
+      { reasons },
+    );
+    await this.#record(
+      toolName,
+      version,
+      { outcome, attempts, tokens, reasons, codes },
+      inconclusive
+        ? `inconclusive: no candidate was shown worse than v${version}, but the regression gate could not show one not worse within its repeats (INCONCLUSIVE), so v${version} is kept`
+        : undefined,
+    );
   }
 
   /** The `improvement:finished` audit entry, its tokens counted against the daily budget first. */
-  async #record(toolName: string, version: number, evidence: ImprovementEvidence): Promise<void> {
+  async #record(
+    toolName: string,
+    version: number,
+    evidence: ImprovementEvidence,
+    reason?: string,
+  ): Promise<void> {
     await this.#parts.budget.spend(evidence.tokens);
     await this.#parts.registry.recordImprovement(toolName, {
       fromVersion: version,
       evidence,
       actor: this.#parts.instanceId,
+      ...(reason === undefined ? {} : { reason }),
     });
   }
 

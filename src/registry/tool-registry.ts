@@ -485,14 +485,14 @@ export class ToolRegistry {
    */
   async recordImprovement(
     name: string,
-    entry: { fromVersion: number; evidence: ImprovementEvidence; actor?: string },
+    entry: { fromVersion: number; evidence: ImprovementEvidence; actor?: string; reason?: string },
   ): Promise<AuditEntry> {
     const { evidence } = entry;
     return this.#storage.appendAudit({
       type: IMPROVEMENT_AUDIT_TYPE,
       toolName: checkToolName(name),
       actor: this.#actorOf(entry),
-      reason: evidence.outcome,
+      reason: entry.reason ?? evidence.outcome,
       fromVersion: entry.fromVersion,
       ...(evidence.toVersion === undefined ? {} : { toVersion: evidence.toVersion }),
       evidence: checkJson(evidence, 'evidence') as JsonObject,

@@ -11,8 +11,24 @@ export {
   type JsonType,
   parseExpectation,
 } from './expectation.ts';
+export {
+  binomialLowerTail,
+  binomialUpperTail,
+  errorEvidence,
+  type GateLook,
+  type LatencyMargin,
+  latencyEvidence,
+  lookSchedule,
+  type PairedRun,
+} from './gate-statistics.ts';
 export { InvalidExpectationError, InvalidTestCaseError } from './regression-errors.ts';
 export type {
+  GateDecision,
+  GateErrorEvidence,
+  GateEvidence,
+  GateEvidenceBase,
+  GateLatencyEvidence,
+  GateRule,
   RegressionCaseResult,
   RegressionRejectionCode,
   RegressionReport,

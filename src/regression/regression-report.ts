@@ -4,7 +4,77 @@ export type RegressionRejectionCode =
   | 'CASE_FAILED'
   | 'INVALID_CASE'
   | 'ERROR_RATE_HIGHER'
-  | 'SLOWER';
+  | 'SLOWER'
+  | 'INCONCLUSIVE';
+
+/** A comparative rule of the gate: the candidate's latency, or its failed runs, against the baseline's. */
+export type GateRule = 'latency' | 'errors';
+
+/**
+ * What a comparative rule decided: `worse` (the rule rejects), `not-worse`, or `undecided`
+ * (after the last look: the verdict is `inconclusive`).
+ */
+export type GateDecision = 'worse' | 'not-worse' | 'undecided';
+
+/** What every rule's evidence says: the decision, its p-values, its level and where it was taken. */
+export interface GateEvidenceBase {
+  /** The rule. */
+  rule: GateRule;
+  /** What it decided. */
+  decision: GateDecision;
+  /** Paired runs the test counted (a candidate run and the baseline run of the same case and repeat). */
+  pairs: number;
+  /**
+   * How likely data at least this unfavourable to the candidate would be if it were not worse
+   * (exact binomial tail); `worse` when at most `alphaPerLook`.
+   */
+  pValueWorse: number;
+  /**
+   * How likely data at least this favourable would be if it were worse; `not-worse` when at most
+   * `alphaPerLook`. `null` for a rule that accepts without a test (`errors`).
+   */
+  pValueNotWorse: number | null;
+  /** The overall error rate per rule and direction (the runner's `alpha`). */
+  alpha: number;
+  /** The level of each look: `alpha / looks` (Bonferroni over the looks the schedule allows). */
+  alphaPerLook: number;
+  /** The look (1-based) of this decision: the last one, where the gate stopped. */
+  look: number;
+  /** Looks the schedule allows (`repeats`, doubling, up to `maxRepeats`). */
+  looks: number;
+  /** Repeats per case behind this decision. */
+  repeats: number;
+  /** The decision and its numbers in words, for people, events and the audit log. */
+  summary: string;
+}
+
+/**
+ * The latency rule's evidence: a sign test on the paired runs where both sides answered,
+ * counting the pairs where the candidate took longer than `baseline·(1+latencyMargin)+latencyMarginMs`.
+ */
+export interface GateLatencyEvidence extends GateEvidenceBase {
+  rule: 'latency';
+  /** Pairs where the candidate exceeded the allowed latency. */
+  exceeding: number;
+  /** Pairs left out because a side failed (a failed run's latency is no clock). */
+  notCompared: number;
+  /** True when the rule was not applied: the candidate failed fewer paired runs than the baseline. */
+  waived: boolean;
+}
+
+/** The error rule's evidence: McNemar's exact test on the discordant pairs. */
+export interface GateErrorEvidence extends GateEvidenceBase {
+  rule: 'errors';
+  /** Pairs where only the candidate failed. */
+  candidateOnly: number;
+  /** Pairs where only the baseline failed. */
+  baselineOnly: number;
+  /** Pairs where both failed. */
+  bothFailed: number;
+}
+
+/** One comparative rule's evidence in a {@link RegressionReport}. */
+export type GateEvidence = GateLatencyEvidence | GateErrorEvidence;
 
 /** The error of a failed sandbox run, as data. */
 export interface RunErrorInfo {
@@ -62,10 +132,23 @@ export interface RegressionReport {
   toolName: string;
   /** True when the verdict is `promote`. */
   passed: boolean;
-  /** `promote` only when there are cases, every case passes, and the candidate is not worse. */
-  verdict: 'promote' | 'reject';
-  /** Every rule that rejected the candidate, each prefixed with its {@link RegressionRejectionCode}. */
+  /**
+   * `promote` only when there are cases, every case passes in every repeat, and the candidate is
+   * shown not worse by every comparative rule; `reject` when a case failed or a rule shows it
+   * worse; `inconclusive` when every case passed but a rule stayed undecided after `maxRepeats`
+   * (keep the current version).
+   */
+  verdict: 'promote' | 'reject' | 'inconclusive';
+  /**
+   * Every rule that rejected the candidate or stayed undecided, each prefixed with its
+   * {@link RegressionRejectionCode}.
+   */
   reasons: string[];
+  /**
+   * The comparative rules' evidence (latency, then errors), each with its numbers and a
+   * `summary` in words; empty without a baseline or without cases.
+   */
+  evidence: GateEvidence[];
   /** Per-case results, in case id order. */
   cases: RegressionCaseResult[];
   /** Passed cases / cases (0 when there are none). */
@@ -74,7 +157,7 @@ export interface RegressionReport {
   candidate: RegressionSideStats;
   /** The baseline's statistics, or null when no baseline ran. */
   baseline: RegressionSideStats | null;
-  /** How many times each case ran per side. */
+  /** How many times each case ran per side: `repeats`, more when a rule needed more looks. */
   repeats: number;
   /** When the run started, epoch ms. */
   startedAt: number;

@@ -97,12 +97,15 @@ async function setup(cases: number, options: Partial<RegressionRunnerOptions> = 
     source: toolSource(server.origin),
     capabilities: { network: [server.hostPort] },
   });
-  // The server holds some requests on purpose, which skews latency: SLOWER is not under test.
+  // The server holds some requests on purpose, which skews latency: SLOWER is not under test,
+  // nor are the gate's statistics: one round (maxRepeats = repeats) decides at alpha 0.5.
   const runner = new RegressionRunner({
     storage,
     sandbox,
     heldOutFraction: 0,
     latencyMarginMs: 60_000,
+    alpha: 0.5,
+    maxRepeats: options.repeats ?? 3,
     ...options,
   });
   const ids: number[] = [];
@@ -199,7 +202,15 @@ describe('RegressionRunner concurrency', () => {
   it('reports exactly what a sequential run reports for a deterministic tool', async () => {
     const { storage } = await setup(8);
     // Latency is measured, never the same twice: a wide margin keeps SLOWER out of both runs.
-    const shared = { storage, sandbox, heldOutFraction: 0, repeats: 2, latencyMarginMs: 60_000 };
+    const shared = {
+      storage,
+      sandbox,
+      heldOutFraction: 0,
+      repeats: 2,
+      maxRepeats: 2,
+      alpha: 0.5,
+      latencyMarginMs: 60_000,
+    };
     const sequential = new RegressionRunner({ ...shared, concurrency: 1 });
     const concurrent = new RegressionRunner({ ...shared, concurrency: 2 });
     const candidate = toolSource(
@@ -211,7 +222,12 @@ describe('RegressionRunner concurrency', () => {
     const first = await sequential.run('fetch_double', candidate);
     const second = await concurrent.run('fetch_double', candidate);
     expect(first.verdict).toBe('reject');
-    expect(first.reasons).toHaveLength(3);
+    // Two failed cases, and (at alpha 0.5) case 3's two failed runs against none of v1's.
+    expect(first.reasons.map((reason) => reason.split(':')[0])).toEqual([
+      'CASE_FAILED',
+      'CASE_FAILED',
+      'ERROR_RATE_HIGHER',
+    ]);
     expect(first.cases.filter((result) => !result.passed).map((result) => result.description)).toEqual([
       'case 3',
       'case 5',

@@ -25,6 +25,8 @@ describe('resolveRegressionRunnerOptions', () => {
     const resolved = resolveRegressionRunnerOptions(options);
     expect(resolved).toEqual({
       repeats: 3,
+      maxRepeats: 12,
+      alpha: 0.05,
       latencyMargin: 0.5,
       latencyMarginMs: 5,
       heldOutFraction: 0.2,
@@ -40,6 +42,8 @@ describe('resolveRegressionRunnerOptions', () => {
       storage: memoryStorage(),
       sandbox,
       repeats: 1,
+      maxRepeats: 1,
+      alpha: 0.5,
       latencyMargin: 0,
       latencyMarginMs: 0,
       heldOutFraction: 0,
@@ -48,12 +52,22 @@ describe('resolveRegressionRunnerOptions', () => {
     });
     expect(resolved).toEqual({
       repeats: 1,
+      maxRepeats: 1,
+      alpha: 0.5,
       latencyMargin: 0,
       latencyMarginMs: 0,
       heldOutFraction: 0,
       timeoutMs: 250,
       concurrency: 4,
     });
+  });
+
+  it('raises the default maxRepeats to repeats when repeats is larger than 12', () => {
+    const storage = memoryStorage();
+    expect(resolveRegressionRunnerOptions({ storage, sandbox, repeats: 20 }).maxRepeats).toBe(20);
+    expect(resolveRegressionRunnerOptions({ storage, sandbox, repeats: 2, maxRepeats: 5 }).maxRepeats).toBe(
+      5,
+    );
   });
 
   it('runs as many cases at once as the sandbox runs calls, 1 when it does not say', () => {
@@ -76,6 +90,11 @@ describe('resolveRegressionRunnerOptions', () => {
     expect(refusal({ sandbox })).toEqual(['storage', undefined]);
     expect(refusal({ storage, sandbox: {} })).toEqual(['sandbox', {}]);
     expect(refusal({ storage, sandbox, repeats: 0 })).toEqual(['repeats', 0]);
+    expect(refusal({ storage, sandbox, repeats: 4, maxRepeats: 3 })).toEqual(['maxRepeats', 3]);
+    expect(refusal({ storage, sandbox, maxRepeats: 101 })).toEqual(['maxRepeats', 101]);
+    expect(refusal({ storage, sandbox, alpha: 0 })).toEqual(['alpha', 0]);
+    expect(refusal({ storage, sandbox, alpha: 0.6 })).toEqual(['alpha', 0.6]);
+    expect(refusal({ storage, sandbox, alpha: '0.05' })).toEqual(['alpha', '0.05']);
     expect(refusal({ storage, sandbox, latencyMargin: -0.1 })).toEqual(['latencyMargin', -0.1]);
     expect(refusal({ storage, sandbox, latencyMarginMs: Number.NaN })).toEqual([
       'latencyMarginMs',

@@ -27,20 +27,42 @@ export interface RegressionRunnerOptions {
    */
   readonly sandbox: RegressionSandbox;
   /**
-   * Runs per case and side; latency is the median over them, and every run must pass.
-   * Between 1 and 100.
+   * Runs per case and side in the first round; every run must pass. Between 1 and 100.
    * @default 3
    */
   readonly repeats?: number;
   /**
-   * How much slower (relative) the candidate's median latency may be than the baseline's. Not
-   * applied when the candidate fails less often than the baseline (retries cost time).
+   * The most runs per case and side. When a comparative rule (latency, errors) is undecided
+   * after `repeats`, every case runs again in rounds, doubling the repeats (3, 6, 12 with the
+   * defaults) up to this; still undecided, the verdict is `inconclusive` (code `INCONCLUSIVE`)
+   * and the current version is kept. Between `repeats` and 100.
+   * @default 12, or `repeats` when that is larger
+   */
+  readonly maxRepeats?: number;
+  /**
+   * The error rate of each comparative rule, per direction, over the whole sequential
+   * procedure: the chance of rejecting (SLOWER, ERROR_RATE_HIGHER) a candidate that is not
+   * worse, and of accepting as not slower a candidate that is, are each at most `alpha`. Each
+   * look at the data (after `repeats`, then after each doubling up to `maxRepeats`) tests at
+   * `alpha` divided by the number of looks the schedule allows (Bonferroni: 3 looks, 0.0167 each,
+   * with the defaults), since looking after every round would otherwise inflate it. The tests are
+   * exact binomial tests (a sign test on latency, McNemar's exact test on failures), valid for
+   * any number of runs. Above 0 and at most 0.5.
+   * @default 0.05
+   */
+  readonly alpha?: number;
+  /**
+   * How much slower (relative) the candidate may be than the baseline, run by run: a paired run
+   * (the candidate's and the baseline's run of the same case and repeat) counts against the
+   * candidate when it took longer than `baseline·(1 + latencyMargin) + latencyMarginMs`, and
+   * the gate rejects (SLOWER) when significantly more than half do. Not applied when the
+   * candidate failed fewer paired runs than the baseline (retries cost time).
    * @default 0.5 (50% slower at most)
    */
   readonly latencyMargin?: number;
   /**
    * Absolute slack added to the latency margin, ms, so sub-millisecond noise on trivial tools
-   * does not reject a candidate.
+   * does not count against a candidate.
    * @default 5
    */
   readonly latencyMarginMs?: number;
@@ -86,8 +108,12 @@ export interface RegressionRunnerOptions {
  * collaborators (`storage`, `sandbox`, `secrets`, `capabilities`) are checked but not kept here.
  */
 export interface ResolvedRegressionRunnerOptions {
-  /** Runs per case and side. */
+  /** Runs per case and side in the first round. */
   readonly repeats: number;
+  /** The most runs per case and side (rounds double the repeats up to it). */
+  readonly maxRepeats: number;
+  /** Overall error rate per comparative rule and direction. */
+  readonly alpha: number;
   /** Relative latency margin of the candidate over the baseline. */
   readonly latencyMargin: number;
   /** Absolute latency slack, ms. */
@@ -138,8 +164,19 @@ export function resolveRegressionRunnerOptions(
       value: options.capabilities,
     });
   }
+  const repeats = integerOption('repeats', options.repeats ?? 3, 1, 100);
+  const alpha = options.alpha ?? 0.05;
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha <= 0 || alpha > 0.5) {
+    throw new InvalidOptionError({
+      field: 'alpha',
+      expected: 'a number above 0 and at most 0.5',
+      value: alpha,
+    });
+  }
   return Object.freeze({
-    repeats: integerOption('repeats', options.repeats ?? 3, 1, 100),
+    repeats,
+    maxRepeats: integerOption('maxRepeats', options.maxRepeats ?? Math.max(12, repeats), repeats, 100),
+    alpha,
     latencyMargin: numberOption('latencyMargin', options.latencyMargin ?? 0.5, 0),
     latencyMarginMs: numberOption('latencyMarginMs', options.latencyMarginMs ?? 5, 0),
     heldOutFraction: numberOption('heldOutFraction', options.heldOutFraction ?? 0.2, 0, 0.9),

@@ -21,9 +21,11 @@ import type {
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
 import { checkExpectation, type Expectation, parseExpectation } from './expectation.ts';
+import { errorEvidence, latencyEvidence, lookSchedule, type PairedRun } from './gate-statistics.ts';
 import { mapBounded } from './map-bounded.ts';
 import { InvalidTestCaseError } from './regression-errors.ts';
 import type {
+  GateEvidence,
   RegressionCaseResult,
   RegressionReport,
   RegressionSideStats,
@@ -64,12 +66,14 @@ export interface RegressionRunOptions {
   /** The version to compare against; `null` runs without a baseline. @default the active version */
   baselineVersion?: number | null;
   /**
-   * Called once per case as it finishes, with the number of cases done so far (1, 2, … up to
-   * `total`) and the id of the case that just finished. With `concurrency` above 1 cases may
-   * finish out of their order, so `caseId`s come in finishing order (the report keeps case
-   * order); with `concurrency: 1` they come in case order. A throw stops the run like a failure.
+   * Called once per case and round as it finishes, with the round (1-based: a round runs every
+   * case; further rounds run while a comparative rule is undecided, see `maxRepeats`), the
+   * number of cases done so far in that round (1, 2, … up to `total`) and the id of the case
+   * that just finished. With `concurrency` above 1 cases may finish out of their order, so
+   * `caseId`s come in finishing order (the report keeps case order); with `concurrency: 1` they
+   * come in case order. A throw stops the run like a failure.
    */
-  onProgress?: (progress: { done: number; total: number; caseId: number }) => void;
+  onProgress?: (progress: { done: number; total: number; caseId: number; round: number }) => void;
   /**
    * Stops starting cases; the cases already running finish (nothing is left running) and the
    * run rejects with the signal's reason. An abort after the last case started does not reject.
@@ -104,17 +108,38 @@ export interface HarvestResult {
 /** A fixed clock and seed for cases that ask for deterministic mode with `true`. */
 export const DEFAULT_DETERMINISM: SandboxDeterminism = Object.freeze({ now: Date.UTC(2025, 0, 1), seed: 42 });
 
+/** One side's runs of a case; `latencies` and `failed` are indexed by repeat. */
 interface SideRun {
   outputs: unknown[];
   errors: RunErrorInfo[];
   latencies: number[];
+  failed: boolean[];
 }
 
-/** One case's result with the runs behind it, merged into the side totals in case order. */
-interface CaseOutcome {
-  result: RegressionCaseResult;
+/** One case across the rounds: what it needs to run, and every run so far. */
+interface CaseRuns {
+  testCase: StoredTestCase;
+  /** Why the stored case cannot run (it is then never run). */
+  invalid?: string;
+  expectation?: Expectation;
+  call?: (source: string) => SandboxCall;
   candidate: SideRun;
-  baseline: SideRun | null;
+  baseline: SideRun;
+}
+
+function emptySide(): SideRun {
+  return { outputs: [], errors: [], latencies: [], failed: [] };
+}
+
+/** The case's candidate runs paired with the baseline runs of the same repeat. */
+function pairedRuns(runs: CaseRuns): PairedRun[] {
+  const count = Math.min(runs.candidate.latencies.length, runs.baseline.latencies.length);
+  return Array.from({ length: count }, (_, repeat) => ({
+    candidateMs: runs.candidate.latencies[repeat] as number,
+    baselineMs: runs.baseline.latencies[repeat] as number,
+    candidateFailed: runs.candidate.failed[repeat] as boolean,
+    baselineFailed: runs.baseline.failed[repeat] as boolean,
+  }));
 }
 
 /**
@@ -123,9 +148,13 @@ interface CaseOutcome {
  * replace it.
  *
  * Verdict `promote` only when at least one case exists, every case passes in every repeat,
- * and the candidate is not worse than the baseline: its error rate is not higher and its
- * median latency is at most `latencyMargin` (plus `latencyMarginMs`) above. With no cases the
- * verdict is `reject` (`NO_TEST_CASES`): there is no smoke test with `{}`.
+ * and the candidate is shown not worse than the baseline by exact tests on the paired runs at
+ * the stated error rate `alpha`: not slower beyond `latencyMargin` (plus `latencyMarginMs`),
+ * and not failing more runs. A failed case rejects at once; a rule that shows the candidate
+ * worse rejects (`SLOWER`, `ERROR_RATE_HIGHER`); a rule still undecided after `maxRepeats`
+ * gives `inconclusive` (`INCONCLUSIVE`: keep the current version). Each rule's numbers are in
+ * the report's `evidence`, in words in each `summary`. With no cases the verdict is `reject`
+ * (`NO_TEST_CASES`): there is no smoke test with `{}`; with no baseline only the cases decide.
  * @example
  * const runner = new RegressionRunner({ storage, sandbox });
  * await runner.addCase('add_numbers', { input: { a: 2, b: 3 }, expect: { equals: 5 }, description: 'adds' });
@@ -227,6 +256,11 @@ export class RegressionRunner {
    * order; the report is the same as a one-by-one run's: cases in their order, totals over
    * all of them. When a case fails unexpectedly (e.g. `capabilities` or `secrets` throws) or
    * the signal aborts, no further case starts, the running ones are awaited, and the run rejects.
+   *
+   * The first round runs every case `repeats` times per side. A failed case (or an invalid
+   * one) rejects at once. Otherwise the comparative rules test the paired runs (see
+   * `alpha`); while one is undecided, further rounds run every case again, doubling the
+   * repeats up to `maxRepeats`; still undecided, the verdict is `inconclusive`.
    */
   async run(
     toolName: string,
@@ -248,73 +282,99 @@ export class RegressionRunner {
     const baselineNumber =
       options.baselineVersion === undefined ? tool.activeVersion : options.baselineVersion;
     const baseline =
-      baselineNumber === null ? null : await this.#storage.getVersion(toolName, baselineNumber);
+      baselineNumber === null ? null : ((await this.#storage.getVersion(toolName, baselineNumber)) ?? null);
     if (baselineNumber !== null && !baseline) throw new VersionNotFoundError(toolName, baselineNumber);
     const reference = baseline ?? (await this.#storage.getActiveVersion(toolName));
     if (!reference) throw new ToolNotFoundError(toolName);
 
     const cases = await this.#storage.listTestCases(toolName);
-    const results: RegressionCaseResult[] = [];
-    const candidateRuns: SideRun = { outputs: [], errors: [], latencies: [] };
-    const baselineRuns: SideRun = { outputs: [], errors: [], latencies: [] };
     const reasons: string[] = [];
     if (cases.length === 0) {
       reasons.push(
         `NO_TEST_CASES: "${toolName}" has no regression cases, so nothing shows the candidate is correct. Add cases with addCase(), examples, or harvest().`,
       );
     }
-    const outcomes = await mapBounded(
-      cases,
-      (testCase) => this.#runCase(toolName, testCase, candidateSource, reference, baseline ?? null),
-      {
-        concurrency: this.options.concurrency,
-        signal: options.signal,
-        onDone: (index, done) =>
-          options.onProgress?.({ done, total: cases.length, caseId: (cases[index] as StoredTestCase).id }),
-      },
-    );
-    for (const [index, { result, candidate: candidateRun, baseline: baselineRun }] of outcomes.entries()) {
-      const testCase = cases[index] as StoredTestCase;
-      results.push(result);
-      mergeInto(candidateRuns, candidateRun);
-      if (baselineRun) mergeInto(baselineRuns, baselineRun);
-      if (!result.passed) {
-        const code = result.reason?.startsWith('invalid case') ? 'INVALID_CASE' : 'CASE_FAILED';
-        reasons.push(`${code}: case ${testCase.id} (${testCase.description}): ${result.reason}`);
-      }
+    const looks = lookSchedule(this.options.repeats, this.options.maxRepeats);
+    const runs: CaseRuns[] = [];
+    let results: RegressionCaseResult[] = [];
+    let current: GateEvidence[] = [];
+    let repeatsRun = 0;
+    for (const [index, target] of looks.entries()) {
+      if (index > 0) options.signal?.throwIfAborted();
+      const from = repeatsRun;
+      await mapBounded(
+        cases,
+        async (testCase, caseIndex) => {
+          runs[caseIndex] ??= await this.#prepareCase(toolName, testCase, reference);
+          await this.#runRepeats(runs[caseIndex] as CaseRuns, candidateSource, baseline, from, target);
+        },
+        {
+          concurrency: this.options.concurrency,
+          signal: options.signal,
+          onDone: (caseIndex, done) =>
+            options.onProgress?.({
+              done,
+              total: cases.length,
+              caseId: (cases[caseIndex] as StoredTestCase).id,
+              round: index + 1,
+            }),
+        },
+      );
+      repeatsRun = target;
+      results = runs.map((caseRuns) => this.#result(caseRuns, baseline !== null));
+      if (!baseline || cases.length === 0) break;
+      const pairs = runs.flatMap(pairedRuns);
+      const look = { alpha: this.options.alpha, look: index + 1, looks: looks.length, repeats: target };
+      // Every look tests both rules on all the runs so far, each at alpha / looks: whichever
+      // look errs, the chance that any does is at most alpha (Bonferroni).
+      current = [latencyEvidence(pairs, this.options, look), errorEvidence(pairs, look)];
+      // A failed case is decisive: no number of further repeats can make it pass.
+      if (results.some((result) => !result.passed)) break;
+      if (current.some((evidence) => evidence.decision === 'worse')) break;
+      if (current.every((evidence) => evidence.decision !== 'undecided')) break;
     }
 
+    const candidateRuns: SideRun = emptySide();
+    const baselineRuns: SideRun = emptySide();
+    for (const [index, result] of results.entries()) {
+      const caseRuns = runs[index] as CaseRuns;
+      mergeInto(candidateRuns, caseRuns.candidate);
+      mergeInto(baselineRuns, caseRuns.baseline);
+      if (!result.passed) {
+        const code = caseRuns.invalid === undefined ? 'CASE_FAILED' : 'INVALID_CASE';
+        reasons.push(
+          `${code}: case ${caseRuns.testCase.id} (${caseRuns.testCase.description}): ${result.reason}`,
+        );
+      }
+    }
     const candidate = sideStats(null, candidateRuns);
     const baselineStats = baseline ? sideStats(baseline.version, baselineRuns) : null;
-    if (baselineStats && candidate.runs > 0) {
-      if (candidate.errorRate > baselineStats.errorRate) {
-        reasons.push(
-          `ERROR_RATE_HIGHER: the candidate failed ${candidate.errors} of ${candidate.runs} runs (${percent(candidate.errorRate)}), the baseline v${baselineStats.version} ${baselineStats.errors} (${percent(baselineStats.errorRate)}).`,
-        );
+    const decisive = reasons.length > 0;
+    for (const evidence of current) {
+      if (evidence.decision === 'worse') {
+        reasons.push(`${evidence.rule === 'latency' ? 'SLOWER' : 'ERROR_RATE_HIGHER'}: ${evidence.summary}`);
       }
-      const allowed =
-        baselineStats.medianLatencyMs * (1 + this.options.latencyMargin) + this.options.latencyMarginMs;
-      // A candidate that fails less often than the baseline may be slower: retries that turn
-      // failures into answers cost time, and a baseline that fails fast is not a fair clock.
-      const moreReliable = candidate.errorRate < baselineStats.errorRate;
-      if (candidate.medianLatencyMs > allowed && !moreReliable) {
-        reasons.push(
-          `SLOWER: the candidate's median latency ${candidate.medianLatencyMs.toFixed(2)} ms is above the allowed ${allowed.toFixed(2)} ms (baseline v${baselineStats.version} ${baselineStats.medianLatencyMs.toFixed(2)} ms + ${percent(this.options.latencyMargin)} + ${this.options.latencyMarginMs} ms).`,
-        );
-      }
+    }
+    const undecided =
+      reasons.length === 0 ? current.filter((evidence) => evidence.decision === 'undecided') : [];
+    for (const evidence of undecided) {
+      reasons.push(
+        `INCONCLUSIVE: after ${repeatsRun} repeats per case (maxRepeats ${this.options.maxRepeats}) the ${evidence.rule} rule could not decide whether the candidate is worse than v${baselineStats?.version}, so the current version is kept. ${evidence.summary}`,
+      );
     }
     const passedCases = results.filter((result) => result.passed).length;
     const passed = reasons.length === 0;
     return {
       toolName,
       passed,
-      verdict: passed ? 'promote' : 'reject',
+      verdict: passed ? 'promote' : undecided.length > 0 && !decisive ? 'inconclusive' : 'reject',
       reasons,
+      evidence: current,
       cases: results,
       passRate: cases.length === 0 ? 0 : passedCases / cases.length,
       candidate,
       baseline: baselineStats,
-      repeats: this.options.repeats,
+      repeats: repeatsRun,
       startedAt,
       durationMs: performance.now() - started,
     };
@@ -386,30 +446,15 @@ export class RegressionRunner {
     return result;
   }
 
-  async #runCase(
-    toolName: string,
-    testCase: StoredTestCase,
-    candidateSource: string,
-    reference: ToolVersion,
-    baseline: ToolVersion | null,
-  ): Promise<CaseOutcome> {
-    const base = {
-      id: testCase.id,
-      description: testCase.description,
-      origin: testCase.origin,
-      heldOut: testCase.heldOut,
-    };
-    let expectation: Expectation;
+  /** What a case needs to run: its parsed expectation and the sandbox call, or why it is invalid. */
+  async #prepareCase(toolName: string, testCase: StoredTestCase, reference: ToolVersion): Promise<CaseRuns> {
+    const runs: CaseRuns = { testCase, candidate: emptySide(), baseline: emptySide() };
     let determinism: SandboxDeterminism | false;
     try {
-      ({ expectation, determinism } = this.#readStored(testCase.expect));
+      ({ expectation: runs.expectation, determinism } = this.#readStored(testCase.expect));
     } catch (error) {
-      const reason = `invalid case: ${error instanceof Error ? error.message : String(error)}`;
-      return {
-        result: { ...base, passed: false, reason, latencyMs: 0, output: null },
-        candidate: { outputs: [], errors: [], latencies: [] },
-        baseline: null,
-      };
+      runs.invalid = `invalid case: ${error instanceof Error ? error.message : String(error)}`;
+      return runs;
     }
     const capabilities = this.#capabilities
       ? await this.#capabilities(toolName, reference.capabilities)
@@ -417,7 +462,7 @@ export class RegressionRunner {
     const secretNames = capabilities.secrets ?? [];
     const secrets =
       secretNames.length > 0 ? await resolveSecretValues(secretNames, this.#secrets) : undefined;
-    const call = (source: string): SandboxCall => ({
+    runs.call = (source: string): SandboxCall => ({
       source,
       entry: toolName,
       network: { allow: capabilities.network },
@@ -425,24 +470,49 @@ export class RegressionRunner {
       deterministic: determinism,
       ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),
     });
-    const candidate: SideRun = { outputs: [], errors: [], latencies: [] };
-    const baselineRun: SideRun = { outputs: [], errors: [], latencies: [] };
-    const input = (isJsonObject(testCase.input) ? testCase.input : {}) as object;
-    for (let repeat = 0; repeat < this.options.repeats; repeat += 1) {
+    return runs;
+  }
+
+  /** Runs repeats `from` up to (not including) `to` of one case, candidate and baseline alternating. */
+  async #runRepeats(
+    runs: CaseRuns,
+    candidateSource: string,
+    baseline: ToolVersion | null,
+    from: number,
+    to: number,
+  ): Promise<void> {
+    const { call } = runs;
+    if (call === undefined) return;
+    const input = (isJsonObject(runs.testCase.input) ? runs.testCase.input : {}) as object;
+    for (let repeat = from; repeat < to; repeat += 1) {
       // Alternate which side goes first so neither always gets the warmer worker.
       const order = repeat % 2 === 0 ? ['candidate', 'baseline'] : ['baseline', 'candidate'];
       for (const side of order) {
         if (side === 'baseline' && !baseline) continue;
         const source = side === 'candidate' ? candidateSource : (baseline as ToolVersion).source;
-        await this.#runOnce(call(source), input, side === 'candidate' ? candidate : baselineRun);
+        await this.#runOnce(call(source), input, side === 'candidate' ? runs.candidate : runs.baseline);
       }
+    }
+  }
+
+  /** The case's result over every repeat run so far. */
+  #result(runs: CaseRuns, hasBaseline: boolean): RegressionCaseResult {
+    const { testCase, candidate, baseline: baselineRun, expectation } = runs;
+    const base = {
+      id: testCase.id,
+      description: testCase.description,
+      origin: testCase.origin,
+      heldOut: testCase.heldOut,
+    };
+    if (runs.invalid !== undefined || expectation === undefined) {
+      return { ...base, passed: false, reason: runs.invalid ?? 'invalid case', latencyMs: 0, output: null };
     }
     const latencyMs = median(candidate.latencies);
     const failure = this.#judge(
       expectation,
       candidate,
       baselineRun,
-      baseline !== null,
+      hasBaseline,
       testCase.maxLatencyMs,
       latencyMs,
     );
@@ -454,7 +524,7 @@ export class RegressionRunner {
       output: candidate.outputs[0] ?? null,
     };
     if (candidate.errors[0]) result.error = candidate.errors[0];
-    if (baseline) {
+    if (hasBaseline) {
       if (baselineRun.outputs.length > 0) result.baselineOutput = baselineRun.outputs[0];
       result.baselineLatencyMs = median(baselineRun.latencies);
       result.baselinePassed =
@@ -468,7 +538,7 @@ export class RegressionRunner {
             }).passed,
         );
     }
-    return { result, candidate, baseline: baseline ? baselineRun : null };
+    return result;
   }
 
   #judge(
@@ -511,9 +581,11 @@ export class RegressionRunner {
       const denied = deniedRunError(result.denials);
       if (denied) into.errors.push(denied);
       else into.outputs.push(result.value);
+      into.failed.push(denied !== undefined);
       into.latencies.push(result.executionMs);
     } catch (error) {
       into.errors.push(deniedRunError((error as { denials?: unknown }).denials) ?? errorInfo(error));
+      into.failed.push(true);
       // Sandbox start-up (a candidate's first instance on a worker) is not the tool's latency.
       const startupMs = (error as { startupMs?: unknown }).startupMs;
       const elapsed = performance.now() - started;
@@ -689,6 +761,7 @@ function mergeInto(target: SideRun, source: SideRun): void {
   target.outputs.push(...source.outputs);
   target.errors.push(...source.errors);
   target.latencies.push(...source.latencies);
+  target.failed.push(...source.failed);
 }
 
 function sideStats(version: number | null, run: SideRun): RegressionSideStats {
@@ -700,10 +773,6 @@ function sideStats(version: number | null, run: SideRun): RegressionSideStats {
     runs,
     errors: run.errors.length,
   };
-}
-
-function percent(value: number): string {
-  return `${(value * 100).toFixed(0)}%`;
 }
 
 function truncate(text: string, max = 200): string {

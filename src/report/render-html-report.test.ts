@@ -86,6 +86,7 @@ function hostileTool(): ToolReport {
           cases: 2,
           passedCases: 2,
           reasons: [hostile],
+          evidence: [hostile],
           candidateMedianMs: 1,
           baselineMedianMs: 2,
           candidateErrorRate: 0,

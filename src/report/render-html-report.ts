@@ -294,7 +294,9 @@ function gateBlock(gate: GateSummary): string {
     gate.candidateErrorRate === null
       ? ''
       : `, error rate ${formatRatio(gate.candidateErrorRate)}${gate.baselineErrorRate === null ? '' : ` vs ${formatRatio(gate.baselineErrorRate)}`}`;
-  const reasons = gate.reasons.map((reason) => `<li>${escapeHtml(reason)}</li>`).join('');
+  const reasons = [...gate.reasons, ...gate.evidence]
+    .map((reason) => `<li>${escapeHtml(reason)}</li>`)
+    .join('');
   return `<div class="gate" data-gate="${escapeHtml(gate.verdict)}">gate <strong>${escapeHtml(gate.verdict)}</strong>: ${gate.passedCases}/${gate.cases} cases passed${latency}${errors}${reasons ? `<ul>${reasons}</ul>` : ''}</div>`;
 }
 

@@ -27,8 +27,12 @@ export const IMPROVEMENT_AUDIT_TYPE = 'improvement:finished';
  * improvement of a tool version ended.
  */
 export interface ImprovementEvidence {
-  /** `promoted` or `failed`. */
-  outcome: 'promoted' | 'failed';
+  /**
+   * `promoted`; `failed`; or `inconclusive`: no candidate was promoted and at least one passed
+   * every case but the gate could not decide, within `maxRepeats`, that it is not worse
+   * (`INCONCLUSIVE`), so the current version was kept.
+   */
+  outcome: 'promoted' | 'failed' | 'inconclusive';
   /** Rewrite attempts made. */
   attempts: number;
   /** Model tokens spent (counted against `improvement.maxTokensPerDay`). */
@@ -47,7 +51,7 @@ export interface ImprovementEvidence {
 
 /** The regression gate's verdict on a promoted candidate, from the audit evidence. */
 export interface GateSummary {
-  /** `promote` or `reject` (a promotion normally carries `promote`). */
+  /** `promote`, `reject` or `inconclusive` (a promotion normally carries `promote`). */
   verdict: string;
   /** Cases run. */
   cases: number;
@@ -55,6 +59,11 @@ export interface GateSummary {
   passedCases: number;
   /** Rules that rejected it, if any. */
   reasons: string[];
+  /**
+   * The comparative rules' evidence in words (latency, errors: counts, p-values, level and
+   * repeats), as the gate's report summarised it; empty when not recorded.
+   */
+  evidence: string[];
   /** The candidate's median latency over the gate's runs, ms; `null` when not recorded. */
   candidateMedianMs: number | null;
   /** The replaced version's median latency in the same runs, ms; `null` without a baseline. */
@@ -215,6 +224,9 @@ function gateSummary(value: JsonValue | undefined): GateSummary | null {
     cases: cases.length,
     passedCases: cases.filter((item) => asObject(item)?.passed === true).length,
     reasons: asStrings(report.reasons),
+    evidence: Array.isArray(report.evidence)
+      ? report.evidence.flatMap((item) => asString(asObject(item)?.summary) ?? [])
+      : [],
     candidateMedianMs: asNumber(candidate?.medianLatencyMs),
     baselineMedianMs: asNumber(baseline?.medianLatencyMs),
     candidateErrorRate: asNumber(candidate?.errorRate),

@@ -192,7 +192,10 @@ function gateText(gate: GateSummary): string {
     gate.candidateErrorRate === null
       ? ''
       : `, error rate ${formatRatio(gate.candidateErrorRate)} vs ${orDash(gate.baselineErrorRate, formatRatio)}`;
-  const reasons = gate.reasons.length === 0 ? '' : `: ${gate.reasons.join('; ')}`;
+  const reasons =
+    gate.reasons.length + gate.evidence.length === 0
+      ? ''
+      : `: ${[...gate.reasons, ...gate.evidence].join('; ')}`;
   return terminalText(
     `gate ${gate.verdict}: ${gate.passedCases}/${gate.cases} cases passed${latency}${errors}${reasons}`,
   );
