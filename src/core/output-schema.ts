@@ -4,7 +4,7 @@
 // root may be any type: a tool may return a number.
 import { type CompiledSchema, describeViolations, schemaProblem } from './json-schema.ts';
 import { plainJsonProblem } from './plain-json.ts';
-import { checkProviderSchema } from './provider-schema.ts';
+import { toProviderSchema } from './provider-schema.ts';
 
 /** Bounds of an output schema (frozen). Stores refuse a longer one too. */
 export const OUTPUT_SCHEMA_LIMITS: Readonly<{ maxLength: number; maxDepth: number }> = Object.freeze({
@@ -47,17 +47,23 @@ export function outputSchemaProblem(value: unknown, field = 'outputSchema'): Out
   const schema = JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
   const invalid = schemaProblem(schema);
   if (invalid !== null) return { field, expected: `a valid JSON Schema (draft 2020-12): ${invalid}` };
-  try {
-    checkProviderSchema(schema, field);
-  } catch (error) {
-    const { keyword, path, message } = error as { keyword?: string; path?: string; message?: string };
+  // The root type adaptation does not apply (a result may be a number); refused keywords do.
+  const [refused] = toProviderSchema(schema).problems;
+  if (refused !== undefined) {
     return {
-      field: path ? `${field}${path}` : field,
-      expected: `a schema without "${keyword}" here: ${message ?? 'model providers reject it'}`,
+      field: `${field}${refused.path}`,
+      expected: `a schema without "${refused.keyword}" here, which model providers reject: ${refused.reason}`,
     };
   }
   return null;
 }
+
+/**
+ * The error code of a call whose result does not match its version's output schema: recorded
+ * as a failed invocation, in `tool:invoked`, as `ToolInvocationError.errorCode`, and as a
+ * failed run in the regression gate and the shadow phase.
+ */
+export const INVALID_OUTPUT = 'INVALID_OUTPUT';
 
 /** At most this many violations are named in an `INVALID_OUTPUT` message. */
 export const MAX_OUTPUT_VIOLATIONS = 3;

@@ -1,9 +1,10 @@
 import { errorInfo } from '../core/error-info.ts';
 import { hashValue } from '../core/hash-value.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
-import { describeViolations, SchemaCache } from '../core/json-schema.ts';
+import { type CompiledSchema, describeViolations, SchemaCache } from '../core/json-schema.ts';
 import { median } from '../core/median.ts';
 import { integerOption, numberOption } from '../core/options.ts';
+import { INVALID_OUTPUT, outputViolation } from '../core/output-schema.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
 import { checkToolName, type ToolExample, toExamples } from '../registry/tool-definition.ts';
 import type { SandboxCall } from '../sandbox/sandbox-call.ts';
@@ -428,13 +429,21 @@ export class RegressionRunner {
     const candidate: SideRun = { outputs: [], errors: [], latencies: [] };
     const baselineRun: SideRun = { outputs: [], errors: [], latencies: [] };
     const input = (isJsonObject(testCase.input) ? testCase.input : {}) as object;
+    // Every version of a tool keeps the first one's output schema: both sides are held to it.
+    const outputSchema =
+      reference.outputSchema === undefined ? undefined : this.#schemas.compile(reference.outputSchema);
     for (let repeat = 0; repeat < this.options.repeats; repeat += 1) {
       // Alternate which side goes first so neither always gets the warmer worker.
       const order = repeat % 2 === 0 ? ['candidate', 'baseline'] : ['baseline', 'candidate'];
       for (const side of order) {
         if (side === 'baseline' && !baseline) continue;
         const source = side === 'candidate' ? candidateSource : (baseline as ToolVersion).source;
-        await this.#runOnce(call(source), input, side === 'candidate' ? candidate : baselineRun);
+        await this.#runOnce(
+          call(source),
+          input,
+          side === 'candidate' ? candidate : baselineRun,
+          outputSchema,
+        );
       }
     }
     const latencyMs = median(candidate.latencies);
@@ -502,14 +511,21 @@ export class RegressionRunner {
     return null;
   }
 
-  async #runOnce(call: SandboxCall, input: object, into: SideRun): Promise<void> {
+  async #runOnce(
+    call: SandboxCall,
+    input: object,
+    into: SideRun,
+    outputSchema: CompiledSchema | undefined,
+  ): Promise<void> {
     const started = performance.now();
     try {
       const result = await this.#sandbox.runDetailed(call, input);
       // A refused capability fails the run even when the tool caught the error and answered:
       // a rewrite that swallows a denied fetch must not pass the gate on its fallback value.
       const denied = deniedRunError(result.denials);
+      const invalid = denied || !outputSchema ? null : outputViolation(outputSchema, result.value);
       if (denied) into.errors.push(denied);
+      else if (invalid !== null) into.errors.push({ code: INVALID_OUTPUT, message: invalid });
       else into.outputs.push(result.value);
       into.latencies.push(result.executionMs);
     } catch (error) {
