@@ -27,6 +27,9 @@ export {
   canonicalJson,
   type EventMap,
   hashValue,
+  OUTPUT_SCHEMA_LIMITS,
+  type OutputSchemaProblem,
+  outputSchemaProblem,
   PLAIN_JSON_LIMITS,
   type PlainJsonOptions,
   type PlainJsonProblem,
@@ -76,7 +79,7 @@ export {
 // --- memory -----------------------------------------------------------------------------------
 export type { ResolvedPerformanceMemoryOptions } from './memory/index.ts';
 // --- registry ---------------------------------------------------------------------------------
-export { checkToolName, TOOL_NAME_PATTERN, toInputSchema } from './registry/index.ts';
+export { checkToolName, TOOL_NAME_PATTERN, toInputSchema, toOutputSchema } from './registry/index.ts';
 // --- regression -------------------------------------------------------------------------------
 export {
   binomialLowerTail,

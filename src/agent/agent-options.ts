@@ -24,6 +24,8 @@ export interface ToolCreationRequest {
   inputSchema: Record<string, unknown>;
   /** What it returns, in the model's words. */
   returns: string;
+  /** JSON Schema of its result, when the model gave one (every call's result is checked against it). */
+  outputSchema?: Record<string, unknown>;
   /** The examples it passed. */
   examples: { input: unknown; output: unknown }[];
   /** The capabilities it will get: a subset of the app's grant, in canonical form. */

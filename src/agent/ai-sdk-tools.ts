@@ -1,5 +1,6 @@
 import { dynamicTool, jsonSchema, type ToolSet, tool } from 'ai';
 import type { TokenUsage } from '../generation/token-usage.ts';
+import { ToolInvocationError } from '../runtime/runtime-errors.ts';
 import type { ManagedTool, ToolCatalog } from '../runtime/tool-catalog.ts';
 import type { ToolCallOutcome } from '../runtime/tool-runtime.ts';
 import type { CreationGrant } from './creation-grant.ts';
@@ -97,7 +98,11 @@ export class AiSdkTools {
       execute: async (input: unknown) => {
         const outcome = await this.#parts.execute(name, input);
         if (outcome.ok) return outcome.value;
-        const code = (outcome.error as { code?: string }).code ?? 'ERROR';
+        // A tool that ran and failed answers with the failure's own code (`INVALID_OUTPUT`,
+        // `TIMEOUT`, `TOOL_ERROR`, …), which tells the model more than `TOOL_FAILED`.
+        const code = ToolInvocationError.isInstance(outcome.error)
+          ? outcome.error.errorCode
+          : ((outcome.error as { code?: string }).code ?? 'ERROR');
         return { error: { code, message: outcome.error.message } };
       },
     });

@@ -13,6 +13,9 @@ import { formatGrantEntry, type ResolvedCreationOptions } from './agent-options.
  * - `GENERATION_FAILED`: the generated code failed validation or its examples.
  * - `UNSUPPORTED_SCHEMA_KEYWORD`: the requested input schema uses a keyword model providers
  *   reject (see `checkProviderSchema`); nothing was generated.
+ * - `INVALID_OUTPUT_SCHEMA`: the requested output schema is not a usable schema (not an object,
+ *   too large or deep, invalid, a refused keyword), or an example's output does not match it;
+ *   nothing was generated.
  */
 export type CreationRefusalCode =
   | 'CREATION_DISABLED'
@@ -22,7 +25,8 @@ export type CreationRefusalCode =
   | 'TOOL_EXISTS'
   | 'GENERATION_UNAVAILABLE'
   | 'GENERATION_FAILED'
-  | 'UNSUPPORTED_SCHEMA_KEYWORD';
+  | 'UNSUPPORTED_SCHEMA_KEYWORD'
+  | 'INVALID_OUTPUT_SCHEMA';
 
 /** The outcome of {@link CreationGrant.check}. */
 export type GrantDecision =

@@ -347,7 +347,7 @@ describe('SelfImprovingAgent guards and safety', () => {
       stopWhen: stepCountIs(5),
     });
     expect(JSON.parse(result.text)).toEqual([
-      { error: { code: 'TOOL_FAILED', message: expect.stringContaining('cannot parse legacy amount 9') } },
+      { error: { code: 'TOOL_ERROR', message: expect.stringContaining('cannot parse legacy amount 9') } },
       9,
     ]);
     const summary = await agent.memory.summary('parse_amount', { version: 1 });

@@ -7,8 +7,8 @@ import { TOOL_NAME_PATTERN } from '../registry/tool-definition.ts';
  * examples become regression cases) and answers with success or the precise failure.
  *
  * Its JSON Schema, which the model sees, stays within what OpenAI function calling accepts
- * (`toProviderSchema` changes nothing in it): the free-form objects (`inputSchema`, an example's
- * `input`) are loose objects with empty `properties`, not zod records, whose `propertyNames`
+ * (`toProviderSchema` changes nothing in it): the free-form objects (`inputSchema`,
+ * `outputSchema`, an example's `input`) are loose objects with empty `properties`, not zod records, whose `propertyNames`
  * @ai-sdk/openai drops with a warning on every request. What the model sends is hostile: this
  * schema checks the shape, and the spec check (`validateToolSpec`) and the registry check the
  * values before anything is generated or written.
@@ -25,6 +25,12 @@ export const requestNewToolInput = z.object({
       'JSON Schema of the single input object, e.g. {"type":"object","properties":{…},"required":[…]}',
     ),
   returns: z.string().min(1).describe('what the tool returns: shape, units, edge cases'),
+  outputSchema: z
+    .looseObject({})
+    .optional()
+    .describe(
+      'JSON Schema of the result, e.g. {"type":"object","properties":{"total":{"type":"number"}},"required":["total"]}; a result that does not match it counts as a failure',
+    ),
   examples: z
     .array(z.object({ input: z.looseObject({}), output: z.unknown() }))
     .optional()
@@ -49,7 +55,7 @@ export type RequestNewToolInput = z.infer<typeof requestNewToolInput>;
 /** The description the model sees for `request_new_tool`. */
 export const REQUEST_NEW_TOOL_DESCRIPTION =
   'Create a new tool when none of the available tools can do what the task needs. Describe its ' +
-  'input as a JSON Schema, what it returns, examples if you know exact answers, and any hosts it ' +
+  'input as a JSON Schema, what it returns (and, when its shape is fixed, an outputSchema), examples if you know exact answers, and any hosts it ' +
   'must fetch from. The tool is written, tested in a sandbox and becomes callable in your next step.';
 
 /**

@@ -1,3 +1,5 @@
+import { compileSchema } from '../core/json-schema.ts';
+import { outputSchemaProblem, outputViolation } from '../core/output-schema.ts';
 import { checkProviderSchema } from '../core/provider-schema.ts';
 import type { TypedEmitter } from '../core/typed-emitter.ts';
 import { UnsupportedSchemaError } from '../core/unsupported-schema-error.ts';
@@ -127,6 +129,14 @@ export class ToolCreation {
         `${error.message} Ask again with a changed inputSchema.`,
       );
     }
+    const outputProblem = requestedOutputProblem(request);
+    if (outputProblem !== null) {
+      return this.#refuse(
+        name,
+        'INVALID_OUTPUT_SCHEMA',
+        `The outputSchema cannot be used: ${outputProblem} Nothing was created. Ask again with a corrected outputSchema (or none).`,
+      );
+    }
     if (!this.#parts.generator) {
       return this.#refuse(
         name,
@@ -177,6 +187,7 @@ export class ToolCreation {
           name: request.name,
           description: request.description,
           inputSchema: request.inputSchema,
+          ...(request.outputSchema === undefined ? {} : { outputSchema: request.outputSchema }),
           returns: request.returns,
           examples,
           capabilities,
@@ -205,6 +216,9 @@ export class ToolCreation {
         name: request.name,
         description: request.description,
         inputSchema: structuredClone(request.inputSchema),
+        ...(request.outputSchema === undefined
+          ? {}
+          : { outputSchema: structuredClone(request.outputSchema) }),
         returns: request.returns,
         examples: structuredClone(examples),
         capabilities: { network: [...network], secrets: [...secrets] },
@@ -229,6 +243,7 @@ export class ToolCreation {
           name: request.name,
           description: request.description,
           inputSchema: request.inputSchema as JsonObject,
+          ...(request.outputSchema === undefined ? {} : { outputSchema: request.outputSchema as JsonObject }),
           source: generated.source,
           capabilities,
           examples,
@@ -268,4 +283,27 @@ export class ToolCreation {
       );
     }
   }
+}
+
+/**
+ * Why the request's `outputSchema` cannot be used, in words for the model, or null (also when
+ * there is none): the model's schema is hostile input, checked before any generation (see
+ * `outputSchemaProblem`), and so are the example outputs it must accept.
+ */
+function requestedOutputProblem(request: RequestNewToolInput): string | null {
+  const schema: unknown = request.outputSchema;
+  if (schema === undefined) return null;
+  const problem = outputSchemaProblem(schema);
+  if (problem !== null) return clip(`"${problem.field}" must be ${problem.expected}.`);
+  const compiled = compileSchema(schema as object);
+  for (const [index, example] of (request.examples ?? []).entries()) {
+    const violation = outputViolation(compiled, example.output ?? null);
+    if (violation !== null) return clip(`examples[${index}].output does not match it (${violation}).`);
+  }
+  return null;
+}
+
+/** Refusals quote the validator, which may quote the model's schema: kept short. */
+function clip(text: string, length = 800): string {
+  return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
 }

@@ -27,6 +27,13 @@ export {
   stringOption,
 } from './options.ts';
 export {
+  MAX_OUTPUT_VIOLATIONS,
+  OUTPUT_SCHEMA_LIMITS,
+  type OutputSchemaProblem,
+  outputSchemaProblem,
+  outputViolation,
+} from './output-schema.ts';
+export {
   PLAIN_JSON_LIMITS,
   type PlainJsonOptions,
   type PlainJsonProblem,

@@ -16,7 +16,8 @@ export interface GenerationAttempt {
   /**
    * One stable code per entry of `reasons`, in the same order (each reason also starts with
    * it): a validator issue code (`EMPTY` for an answer without code, `SYNTAX`, `WRONG_NAME`, …),
-   * `EXAMPLE_MISMATCH` (an example returned another value), `EXAMPLE_FAILED` (an example threw,
+   * `EXAMPLE_MISMATCH` (an example returned another value), `INVALID_OUTPUT` (an example's result
+   * does not match the spec's `outputSchema`), `EXAMPLE_FAILED` (an example threw,
    * timed out, …; the sandbox's code follows in the reason), `MODEL_CALL_FAILED` or
    * `MODEL_TIMEOUT` (the model call itself failed). Empty when `ok`.
    */

@@ -61,6 +61,11 @@ export function buildGenerationPrompt(spec: ToolSpec, previous: readonly Previou
     `What it does:\n${spec.description}`,
     `Input: one object matching this JSON Schema:\n${fence(JSON.stringify(spec.inputSchema, null, 2), 'json')}`,
     `Returns: ${spec.returns}`,
+    ...(spec.outputSchema === undefined
+      ? []
+      : [
+          `The result must match this JSON Schema (a result that does not counts as a failure):\n${fence(JSON.stringify(spec.outputSchema, null, 2), 'json')}`,
+        ]),
     network.length === 0
       ? 'Network: none. `fetch` is denied for every host; compute the result locally.'
       : `Network: \`fetch\` may reach only these hosts: ${network.map((host) => `\`${host}\``).join(', ')}.`,

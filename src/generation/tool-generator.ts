@@ -1,8 +1,10 @@
 import type { LanguageModel } from 'ai';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { jsonEqual } from '../core/json-equal.ts';
+import { compileSchema } from '../core/json-schema.ts';
 import type { Logger } from '../core/logger.ts';
 import { integerOption, objectOption } from '../core/options.ts';
+import { INVALID_OUTPUT, outputViolation } from '../core/output-schema.ts';
 import { SiaError } from '../core/sia-error.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
@@ -296,6 +298,7 @@ export class ToolGenerator {
     if (examples.length === 0) return { source, reasons: [] };
 
     const sandbox = this.#sandboxForExamples();
+    const outputSchema = spec.outputSchema === undefined ? undefined : compileSchema(spec.outputSchema);
     const call: SandboxCall = {
       source,
       entry: spec.name,
@@ -324,6 +327,11 @@ export class ToolGenerator {
             actual = result.value;
           } else {
             actual = await sandbox.run(call, example.input);
+          }
+          // Before the comparison: the model learns the shape is wrong, not only the value.
+          const invalid = outputSchema ? outputViolation(outputSchema, actual) : null;
+          if (invalid !== null) {
+            return { code: INVALID_OUTPUT, text: `${INVALID_OUTPUT}: ${label}: ${invalid}` };
           }
           return jsonEqual(actual, example.output, { relTol: RELATIVE_TOLERANCE })
             ? null

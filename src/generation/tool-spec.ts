@@ -1,6 +1,8 @@
 import { Validator } from '@cfworker/json-schema';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { type CompiledSchema, compileSchema } from '../core/json-schema.ts';
 import { objectOption, stringOption } from '../core/options.ts';
+import { outputSchemaProblem, outputViolation } from '../core/output-schema.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
 import { checkProviderSchema } from '../core/provider-schema.ts';
 import { TOOL_NAME_PATTERN } from '../registry/tool-definition.ts';
@@ -33,6 +35,12 @@ export interface ToolSpec {
   readonly inputSchema: Record<string, unknown>;
   /** What the tool returns, in words (shape, units, edge cases). */
   readonly returns: string;
+  /**
+   * JSON Schema of the result (see `outputSchemaProblem`: the provider subset, any root type).
+   * Every example's output must match it, and so must what an attempt returns for each example
+   * (else the attempt fails with `INVALID_OUTPUT` and the next one is told why). @default none
+   */
+  readonly outputSchema?: Record<string, unknown>;
   /** Input/output pairs every generated version must reproduce. */
   readonly examples?: readonly SpecExample[];
   /** Capabilities granted to the tool. @default no network */
@@ -89,6 +97,19 @@ export function validateToolSpec(spec: ToolSpec): ToolSpec {
     });
   }
   checkProviderSchema(inputSchema, 'spec.inputSchema');
+  let outputSchema: Record<string, unknown> | undefined;
+  let outputValidator: CompiledSchema | undefined;
+  if (spec.outputSchema !== undefined) {
+    const problem = outputSchemaProblem(spec.outputSchema, 'spec.outputSchema');
+    if (problem !== null)
+      throw new InvalidOptionError({
+        field: problem.field,
+        expected: problem.expected,
+        value: spec.outputSchema,
+      });
+    outputSchema = JSON.parse(JSON.stringify(spec.outputSchema)) as Record<string, unknown>;
+    outputValidator = compileSchema(outputSchema);
+  }
 
   if (spec.examples !== undefined && !Array.isArray(spec.examples)) {
     throw new InvalidOptionError({
@@ -122,6 +143,14 @@ export function validateToolSpec(spec: ToolSpec): ToolSpec {
       throw new InvalidOptionError({
         field: outputProblem.path,
         expected: `plain JSON data (${outputProblem.message})`,
+        value: example.output,
+      });
+    }
+    const violation = outputValidator ? outputViolation(outputValidator, example.output) : null;
+    if (violation !== null) {
+      throw new InvalidOptionError({
+        field: `${field}.output`,
+        expected: `a value matching spec.outputSchema (${violation})`,
         value: example.output,
       });
     }
@@ -172,6 +201,7 @@ export function validateToolSpec(spec: ToolSpec): ToolSpec {
     name,
     description,
     inputSchema: structuredClone(inputSchema),
+    ...(outputSchema === undefined ? {} : { outputSchema }),
     returns,
     examples: Object.freeze(examples),
     capabilities: Object.freeze(

@@ -189,6 +189,7 @@ export async function improveVersion(options: ImproveVersionOptions): Promise<Im
           name: toolName,
           description: record.description,
           inputSchema: active.inputSchema,
+          ...(active.outputSchema === undefined ? {} : { outputSchema: active.outputSchema }),
           capabilities: active.capabilities,
         },
         source: active.source,

@@ -20,7 +20,7 @@ export interface ShadowRun {
 export interface ShadowPhaseParts {
   /** Runs the candidate in the sandbox with the app's grant and secrets, recording nothing. */
   readonly runtime: Pick<ToolRuntime, 'run'>;
-  /** The served version, whose capabilities the candidate gets. */
+  /** The served version, whose capabilities and output schema the candidate gets. */
   readonly catalog: Pick<ToolCatalog, 'get'>;
   /** Live inputs per candidate. */
   readonly calls: number;
@@ -74,10 +74,13 @@ export class ShadowPhase {
     phase: Phase,
     input: object,
   ): Promise<{ run: ShadowRun; verdict: ShadowVerdict } | undefined> {
-    const capabilities = this.#parts.catalog.get(toolName)?.version.capabilities ?? { network: [] };
+    const served = this.#parts.catalog.get(toolName);
+    const capabilities = served?.version.capabilities ?? { network: [] };
     const outcome = await this.#parts.runtime.run(toolName, input, {
       source: phase.run.candidate.source,
       capabilities,
+      // The candidate keeps the served version's output schema: a result it refuses is a failure.
+      outputSchema: served?.outputSchema,
     });
     // A candidate that was refused a capability failed this call even if it caught the error.
     const denied = outcome.denials[0]?.target;

@@ -13,6 +13,7 @@ export {
   type ToolDefinition,
   type ToolExample,
   toInputSchema,
+  toOutputSchema,
   type ZodSchemaLike,
 } from './tool-definition.ts';
 export {

@@ -1,6 +1,7 @@
 import { type $ZodType, toJSONSchema } from 'zod/v4/core';
 import { schemaProblem } from '../core/json-schema.ts';
 import type { InvalidValueFactory } from '../core/options.ts';
+import { outputSchemaProblem } from '../core/output-schema.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
 import { checkProviderSchema } from '../core/provider-schema.ts';
 import { parseAllowEntry } from '../sandbox/network-policy.ts';
@@ -38,6 +39,13 @@ export interface ToolDefinition {
   description: string;
   /** JSON Schema (an object schema) of the tool's single input, or a zod 4 object schema. */
   inputSchema: JsonObject | ZodSchemaLike;
+  /**
+   * JSON Schema (draft 2020-12, the same provider subset as `inputSchema`; any root type) of the
+   * tool's result. A call whose result does not match it fails with error code
+   * `INVALID_OUTPUT` (recorded as a failure, like a throw), and every later version of the tool
+   * keeps it. @default none (any JSON result is accepted)
+   */
+  outputSchema?: JsonObject;
   /** JavaScript source defining `function <name>(input)` (async allowed). */
   source: string;
   /**
@@ -114,6 +122,19 @@ export function toInputSchema(value: unknown, field = 'inputSchema'): JsonObject
   // later run; the others are adapted in the view the model gets (ToolCatalog).
   checkProviderSchema(json, field);
   return json;
+}
+
+/**
+ * Checks an output schema (see `outputSchemaProblem`: a plain JSON object within
+ * `OUTPUT_SCHEMA_LIMITS`, a valid draft 2020-12 schema, no keyword model providers reject) and
+ * returns a detached copy, or `undefined` when there is none. Throws {@link InvalidToolError}
+ * naming `outputSchema` and, for a problem inside it, the JSON Pointer (`outputSchema/properties/a`).
+ */
+export function toOutputSchema(value: unknown, field = 'outputSchema'): JsonObject | undefined {
+  if (value === undefined) return undefined;
+  const problem = outputSchemaProblem(value, field);
+  if (problem !== null) throw fail(problem.field, problem.expected, value);
+  return JSON.parse(JSON.stringify(value)) as JsonObject;
 }
 
 /** Validates `network` entries (`host[:port]`) the way the sandbox will read them, and `secrets` names. */

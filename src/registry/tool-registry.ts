@@ -1,4 +1,6 @@
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { compileSchema } from '../core/json-schema.ts';
+import { outputViolation } from '../core/output-schema.ts';
 import {
   IMPROVEMENT_AUDIT_TYPE,
   type ImprovementEvidence,
@@ -30,9 +32,11 @@ import {
   checkText,
   checkToolName,
   type ToolDefinition,
+  type ToolExample,
   toCapabilities,
   toExamples,
   toInputSchema,
+  toOutputSchema,
 } from './tool-definition.ts';
 
 /** Options of {@link ToolRegistry}. */
@@ -199,8 +203,10 @@ export class ToolRegistry {
     const description = checkText(definition.description, 'description');
     const source = checkText(definition.source, 'source');
     const inputSchema = toInputSchema(definition.inputSchema);
+    const outputSchema = toOutputSchema(definition.outputSchema);
     const capabilities = toCapabilities(definition.capabilities);
     const examples = toExamples(definition.examples);
+    if (outputSchema !== undefined) checkExampleOutputs(examples, outputSchema);
     const actor = this.#actorOf(context);
     const reason = context.reason ?? 'created';
     const author = definition.author === undefined ? 'human' : checkAuthor(definition.author, 'author');
@@ -244,7 +250,15 @@ export class ToolRegistry {
     const created = await this.#storage.createTool({
       name,
       description,
-      firstVersion: { source, inputSchema, capabilities, parentVersion: null, reason, author },
+      firstVersion: {
+        source,
+        inputSchema,
+        ...(outputSchema === undefined ? {} : { outputSchema }),
+        capabilities,
+        parentVersion: null,
+        reason,
+        author,
+      },
       testCases,
       audit,
     });
@@ -299,8 +313,8 @@ export class ToolRegistry {
   }
 
   /**
-   * Stores a new immutable version derived from `parentVersion` (inheriting its input schema and
-   * capabilities, which a rewrite may not change). It is not active until promoted.
+   * Stores a new immutable version derived from `parentVersion` (inheriting its input schema,
+   * output schema and capabilities, which a rewrite may not change). It is not active until promoted.
    */
   async addCandidate(name: string, candidate: CandidateInput): Promise<ToolVersion> {
     if (typeof candidate !== 'object' || candidate === null) {
@@ -331,6 +345,7 @@ export class ToolRegistry {
       {
         source,
         inputSchema: parent.inputSchema,
+        ...(parent.outputSchema === undefined ? {} : { outputSchema: parent.outputSchema }),
         capabilities: parent.capabilities,
         parentVersion: parent.version,
         reason,
@@ -679,4 +694,18 @@ function unifiedDiff(name: string, from: ToolVersion, to: ToolVersion): string {
     { label: `v${from.version}`, source: from.source },
     { label: `v${to.version}`, source: to.source },
   );
+}
+
+/** Throws {@link InvalidToolError} for the first example whose output the tool's own output schema refuses. */
+function checkExampleOutputs(examples: readonly ToolExample[], outputSchema: JsonObject): void {
+  const schema = compileSchema(outputSchema);
+  examples.forEach((example, index) => {
+    const violation = outputViolation(schema, example.output);
+    if (violation !== null)
+      throw new InvalidToolError({
+        field: `examples[${index}].output`,
+        expected: `a value matching outputSchema (${violation})`,
+        value: example.output,
+      });
+  });
 }

@@ -1,9 +1,10 @@
 import { errorInfo } from '../core/error-info.ts';
 import { hashValue } from '../core/hash-value.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
-import { describeViolations, SchemaCache } from '../core/json-schema.ts';
+import { type CompiledSchema, describeViolations, SchemaCache } from '../core/json-schema.ts';
 import { median } from '../core/median.ts';
 import { integerOption, numberOption } from '../core/options.ts';
+import { INVALID_OUTPUT, outputViolation } from '../core/output-schema.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
 import { checkToolName, type ToolExample, toExamples } from '../registry/tool-definition.ts';
 import type { SandboxCall } from '../sandbox/sandbox-call.ts';
@@ -123,6 +124,8 @@ interface CaseRuns {
   invalid?: string;
   expectation?: Expectation;
   call?: (source: string) => SandboxCall;
+  /** The tool's output schema, compiled, when it has one. */
+  outputSchema?: CompiledSchema;
   candidate: SideRun;
   baseline: SideRun;
 }
@@ -470,6 +473,8 @@ export class RegressionRunner {
       deterministic: determinism,
       ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),
     });
+    // Every version of a tool keeps the first one's output schema: both sides are held to it.
+    if (reference.outputSchema !== undefined) runs.outputSchema = this.#schemas.compile(reference.outputSchema);
     return runs;
   }
 
@@ -490,7 +495,12 @@ export class RegressionRunner {
       for (const side of order) {
         if (side === 'baseline' && !baseline) continue;
         const source = side === 'candidate' ? candidateSource : (baseline as ToolVersion).source;
-        await this.#runOnce(call(source), input, side === 'candidate' ? runs.candidate : runs.baseline);
+        await this.#runOnce(
+          call(source),
+          input,
+          side === 'candidate' ? runs.candidate : runs.baseline,
+          runs.outputSchema,
+        );
       }
     }
   }
@@ -572,16 +582,23 @@ export class RegressionRunner {
     return null;
   }
 
-  async #runOnce(call: SandboxCall, input: object, into: SideRun): Promise<void> {
+  async #runOnce(
+    call: SandboxCall,
+    input: object,
+    into: SideRun,
+    outputSchema: CompiledSchema | undefined,
+  ): Promise<void> {
     const started = performance.now();
     try {
       const result = await this.#sandbox.runDetailed(call, input);
       // A refused capability fails the run even when the tool caught the error and answered:
       // a rewrite that swallows a denied fetch must not pass the gate on its fallback value.
       const denied = deniedRunError(result.denials);
+      const invalid = denied || !outputSchema ? null : outputViolation(outputSchema, result.value);
       if (denied) into.errors.push(denied);
+      else if (invalid !== null) into.errors.push({ code: INVALID_OUTPUT, message: invalid });
       else into.outputs.push(result.value);
-      into.failed.push(denied !== undefined);
+      into.failed.push(denied !== undefined || invalid !== null);
       into.latencies.push(result.executionMs);
     } catch (error) {
       into.errors.push(deniedRunError((error as { denials?: unknown }).denials) ?? errorInfo(error));

@@ -60,6 +60,11 @@ export function buildRewritePrompt(request: RewriteRequest): RewritePrompt {
   const fixed = [
     `- Name: \`${tool.name}\`. Entry function: \`function ${tool.name}(input)\` or \`async function ${tool.name}(input)\`, exactly one parameter.`,
     `- Input: one object matching this JSON Schema (accept every input it accepts):\n${fence(JSON.stringify(tool.inputSchema, null, 2), 'json')}`,
+    ...(tool.outputSchema === undefined
+      ? []
+      : [
+          `- Output: every result must match this JSON Schema (a result that does not counts as a failure, INVALID_OUTPUT):\n${fence(JSON.stringify(tool.outputSchema, null, 2), 'json')}`,
+        ]),
     network.length === 0
       ? '- Network: none. `fetch` is denied for every host.'
       : `- Network: \`fetch\` may reach only ${network.map((host) => `\`${host}\``).join(', ')}.`,

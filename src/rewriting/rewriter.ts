@@ -11,6 +11,12 @@ export interface RewriteTool {
   readonly description: string;
   /** JSON Schema (object) of the tool's single input argument. */
   readonly inputSchema: JsonObject;
+  /**
+   * JSON Schema of the tool's result, when it declares one: every result of the new source must
+   * match it (the gate fails a case whose result does not, with `INVALID_OUTPUT`). Absent when
+   * the tool has none.
+   */
+  readonly outputSchema?: JsonObject;
   /** What the tool may do beyond pure computation (its network allow-list). */
   readonly capabilities: ToolCapabilities;
 }

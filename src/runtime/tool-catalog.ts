@@ -16,6 +16,12 @@ export interface ManagedTool {
   /** Checks call inputs against the tool's input schema. */
   readonly inputSchema: CompiledSchema;
   /**
+   * Checks results against the version's output schema (`version.outputSchema`, the JSON);
+   * `undefined` when the version declares none. A result it refuses fails the call with
+   * `INVALID_OUTPUT`.
+   */
+  readonly outputSchema: CompiledSchema | undefined;
+  /**
    * The input schema as the model is given it (`toProviderSchema`): what providers reject is
    * left out or filled in, and `adaptations` lists each change. Calls are still checked against
    * the full schema, so nothing left out of this view goes unchecked.
@@ -81,6 +87,8 @@ export class ToolCatalog {
       version: result.ok ? { ...version, source: result.source } : version,
       problem,
       inputSchema: this.#schemas.compile(version.inputSchema),
+      outputSchema:
+        version.outputSchema === undefined ? undefined : this.#schemas.compile(version.outputSchema),
       modelSchema: toProviderSchema(version.inputSchema),
     };
     this.#tools.set(version.toolName, tool);

@@ -1,5 +1,7 @@
 import { type ErrorInfo, errorInfo } from '../core/error-info.ts';
 import { hashValue } from '../core/hash-value.ts';
+import type { CompiledSchema } from '../core/json-schema.ts';
+import { INVALID_OUTPUT, outputViolation } from '../core/output-schema.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
 import type { TypedEmitter } from '../core/typed-emitter.ts';
 import type { PerformanceMemory } from '../memory/performance-memory.ts';
@@ -30,13 +32,18 @@ export interface VersionToRun {
   readonly capabilities: ToolCapabilities;
   /** Pins the run to its own QuickJS instance (see `SandboxCall.isolationKey`). */
   readonly isolationKey?: string;
+  /** The version's compiled output schema: a result it refuses fails the run with `INVALID_OUTPUT`. */
+  readonly outputSchema?: CompiledSchema | undefined;
 }
 
 /** How one sandboxed run of a tool went ({@link ToolRuntime.run}). */
 export interface SandboxOutcome {
   /** The tool's result (`undefined` on failure). */
   readonly value: unknown;
-  /** Why it failed (a sandbox code such as `TOOL_ERROR` and its message), or `undefined`. */
+  /**
+   * Why it failed (a sandbox code such as `TOOL_ERROR`, or `INVALID_OUTPUT` for a result the
+   * version's output schema refuses, and its message), or `undefined`.
+   */
   readonly failure: (Readonly<ErrorInfo> & { readonly error: unknown }) | undefined;
   /** Network requests the sandbox refused, also when the tool caught the error. */
   readonly denials: readonly SandboxDenial[];
@@ -130,6 +137,7 @@ export class ToolRuntime {
       capabilities: version.capabilities,
       // Each tool version runs in its own QuickJS instance (added to the derived key).
       isolationKey: `${toolName}@${version.version}`,
+      outputSchema: managed.outputSchema,
     });
     this.#parts.memory.record({
       toolName,
@@ -197,12 +205,16 @@ export class ToolRuntime {
         },
         input,
       );
-      outcome = {
-        value: result.value,
-        failure: undefined,
-        denials: result.denials,
-        startupMs: result.startupMs,
-      };
+      const invalid = version.outputSchema ? outputViolation(version.outputSchema, result.value) : null;
+      outcome =
+        invalid === null
+          ? { value: result.value, failure: undefined, denials: result.denials, startupMs: result.startupMs }
+          : {
+              value: undefined,
+              failure: { code: INVALID_OUTPUT, message: invalid, error: undefined },
+              denials: result.denials,
+              startupMs: result.startupMs,
+            };
     } catch (error) {
       const sandboxError = SandboxError.isInstance(error) ? error : undefined;
       outcome = {

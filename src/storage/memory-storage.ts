@@ -130,12 +130,17 @@ export function memoryStorage(): StorageAdapter {
       author: version.author,
       createdAt,
     };
+    if (version.outputSchema !== undefined)
+      stored.outputSchema = cloneJson<JsonObject>(`${field}.outputSchema`, version.outputSchema);
     tool.versions.push(stored);
     return stored;
   };
   const copyVersion = (version: ToolVersion): ToolVersion => ({
     ...version,
     inputSchema: cloneJson<JsonObject>('inputSchema', version.inputSchema),
+    ...(version.outputSchema === undefined
+      ? {}
+      : { outputSchema: cloneJson<JsonObject>('outputSchema', version.outputSchema) }),
     capabilities: copyCapabilities(version.capabilities),
   });
   const copyInvocation = (record: StoredInvocation): StoredInvocation => {

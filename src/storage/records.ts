@@ -214,6 +214,12 @@ export interface NewToolVersion {
   source: string;
   /** JSON Schema (object) of the tool's single input argument. */
   inputSchema: JsonObject;
+  /**
+   * JSON Schema of the tool's result, when the version declares one: a successful run whose
+   * value does not match it counts as a failure with code `INVALID_OUTPUT`. Absent when the
+   * version has none (every JSON result is accepted).
+   */
+  outputSchema?: JsonObject;
   /** What the version may do. */
   capabilities: ToolCapabilities;
   /** The version this one was derived from; `null` for a first version. */

@@ -27,7 +27,7 @@ export type StoredRow = Readonly<Record<string, unknown>>;
 export const toolColumns = 'name, description, created_at, active_version, pinned, rewrites, last_rewrite_at';
 /** The columns of a tool_versions row, in the order of {@link toVersionRow}'s values. */
 export const versionColumns =
-  'tool_name, version, source, input_schema, capabilities, parent_version, reason, author, created_at';
+  'tool_name, version, source, input_schema, capabilities, parent_version, reason, author, created_at, output_schema';
 /** The columns of a test_cases row. */
 export const testCaseColumns =
   'id, tool_name, input, expect, description, origin, input_hash, max_latency_ms, held_out, created_at';
@@ -38,12 +38,23 @@ export const auditColumns = 'id, type, tool_name, actor, reason, from_version, t
 export interface VersionRow {
   readonly version: ToolVersion;
   /** The tool_versions values, in {@link versionColumns} order. */
-  readonly values: [string, number, string, string, string, number | null, string, string, number];
+  readonly values: [
+    string,
+    number,
+    string,
+    string,
+    string,
+    number | null,
+    string,
+    string,
+    number,
+    string | null,
+  ];
 }
 
 /**
  * Version `number` of `toolName` as it is stored. Throws `StorageInputError` naming
- * `<field>.inputSchema` when the schema is not JSON, before anything is written.
+ * `<field>.inputSchema` (or `.outputSchema`) when a schema is not JSON, before anything is written.
  */
 export function toVersionRow(
   toolName: string,
@@ -53,6 +64,8 @@ export function toVersionRow(
   createdAt: number,
 ): VersionRow {
   const inputSchema = toJsonText(`${field}.inputSchema`, version.inputSchema);
+  const outputSchema =
+    version.outputSchema === undefined ? null : toJsonText(`${field}.outputSchema`, version.outputSchema);
   const stored: ToolVersion = {
     toolName,
     version: number,
@@ -64,6 +77,7 @@ export function toVersionRow(
     author: version.author,
     createdAt,
   };
+  if (outputSchema !== null) stored.outputSchema = JSON.parse(outputSchema) as JsonObject;
   return {
     version: stored,
     values: [
@@ -76,6 +90,7 @@ export function toVersionRow(
       stored.reason,
       stored.author,
       createdAt,
+      outputSchema,
     ],
   };
 }
@@ -135,7 +150,7 @@ export function toToolRecord(row: StoredRow): ToolRecord {
 
 /** A tool_versions row as a {@link ToolVersion}. */
 export function toToolVersion(row: StoredRow): ToolVersion {
-  return {
+  const version: ToolVersion = {
     toolName: row.tool_name as string,
     version: row.version as number,
     source: row.source as string,
@@ -146,6 +161,10 @@ export function toToolVersion(row: StoredRow): ToolVersion {
     author: row.author as VersionAuthor,
     createdAt: row.created_at as number,
   };
+  // NULL (and a row read before the column existed) means the version declares no output schema.
+  if (row.output_schema !== null && row.output_schema !== undefined)
+    version.outputSchema = JSON.parse(row.output_schema as string) as JsonObject;
+  return version;
 }
 
 /** A test_cases row as a {@link StoredTestCase}; NULL optional columns are left out. */

@@ -67,6 +67,36 @@ const badCalls: Array<[string, (storage: StorageAdapter) => Promise<unknown>]> =
     'tool.firstVersion.parentVersion',
     (s) => s.createTool({ name: 'x', description: 'd', firstVersion: { ...firstVersion, parentVersion: 1 } }),
   ],
+  // An output schema is a plain JSON object of bounded size (whether it is a valid schema is the registry's check).
+  ...['{"type":"number"}', [], null].map(
+    (outputSchema): [string, (storage: StorageAdapter) => Promise<unknown>] => [
+      'tool.firstVersion.outputSchema',
+      (s) =>
+        s.createTool({
+          name: 'x',
+          description: 'd',
+          firstVersion: { ...firstVersion, outputSchema: outputSchema as never },
+        }),
+    ],
+  ),
+  [
+    'tool.firstVersion.outputSchema.self',
+    (s) =>
+      s.createTool({
+        name: 'x',
+        description: 'd',
+        firstVersion: { ...firstVersion, outputSchema: cyclic as never },
+      }),
+  ],
+  [
+    'tool.firstVersion.outputSchema',
+    (s) =>
+      s.createTool({
+        name: 'x',
+        description: 'd',
+        firstVersion: { ...firstVersion, outputSchema: { description: 'x'.repeat(70_000) } },
+      }),
+  ],
   // Authors are open strings, but not empty, over-long or of another type.
   ...['', 'a'.repeat(65), 42].map((author): [string, (storage: StorageAdapter) => Promise<unknown>] => [
     'tool.firstVersion.author',

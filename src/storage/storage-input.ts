@@ -5,6 +5,8 @@ import {
   numberOption,
   stringOption,
 } from '../core/options.ts';
+import { OUTPUT_SCHEMA_LIMITS } from '../core/output-schema.ts';
+import { plainJsonProblem } from '../core/plain-json.ts';
 import type {
   AuditQuery,
   HistoryQuery,
@@ -162,6 +164,8 @@ export function checkNewVersion(field: string, version: NewToolVersion): void {
   const schema: unknown = version.inputSchema;
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema))
     throw new StorageInputError({ field: `${field}.inputSchema`, expected: 'a JSON object', value: schema });
+  if (version.outputSchema !== undefined)
+    checkOutputSchemaValue(`${field}.outputSchema`, version.outputSchema);
   const network: unknown = version.capabilities?.network;
   if (!Array.isArray(network) || network.some((entry) => typeof entry !== 'string'))
     throw new StorageInputError({
@@ -182,6 +186,24 @@ export function checkNewVersion(field: string, version: NewToolVersion): void {
   if (version.parentVersion !== null) checkInteger(`${field}.parentVersion`, version.parentVersion, 1);
   checkString(`${field}.reason`, version.reason);
   checkAuthor(`${field}.author`, version.author);
+}
+
+/**
+ * Throws unless `value` is a plain JSON object within `OUTPUT_SCHEMA_LIMITS` (no cycles,
+ * BigInt, functions or class instances). A schema is written once per version and read on
+ * every load; the bound keeps a runaway one out of every version row. Whether it is a valid
+ * schema is the registry's check, not the store's.
+ */
+function checkOutputSchemaValue(field: string, value: unknown): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new StorageInputError({ field, expected: 'a JSON Schema object', value });
+  const problem = plainJsonProblem(value, field, OUTPUT_SCHEMA_LIMITS);
+  if (problem !== null)
+    throw new StorageInputError({
+      field: problem.path,
+      expected: `plain JSON of at most ${OUTPUT_SCHEMA_LIMITS.maxLength} characters (${problem.message})`,
+      value,
+    });
 }
 
 /** Throws unless `value` is a {@link VersionAuthor}: a non-empty string of at most 64 characters. */

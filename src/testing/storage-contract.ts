@@ -1,5 +1,5 @@
 import { SiaError } from '../core/sia-error.ts';
-import type { JsonValue, NewToolVersion } from '../storage/records.ts';
+import type { JsonValue, NewToolVersion, ToolVersion } from '../storage/records.ts';
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { ToolExistsError, ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
 import {
@@ -184,6 +184,56 @@ export function runStorageContract(
           expect(versions[1]).toEqual(second);
           // Adding versions does not change which one is active.
           expect((await storage.getTool('add'))?.activeVersion).toBe(1);
+        },
+        timeout,
+      );
+
+      it(
+        "keeps a version's outputSchema when it has one, and leaves it out when it has none",
+        async () => {
+          const storage = await open();
+          const outputSchema = {
+            type: 'object',
+            properties: {
+              total: { type: 'number', minimum: 0 },
+              label: { type: 'string', description: 'ünï ✓' },
+            },
+            required: ['total'],
+          };
+          const created = await storage.createTool({
+            name: 'add',
+            description: 'Adds',
+            firstVersion: toolVersion({ outputSchema }),
+          });
+          expect(created.version.outputSchema).toEqual(outputSchema);
+          const without = await storage.addVersion('add', toolVersion({ parentVersion: 1 }));
+          expect('outputSchema' in without).toBe(false);
+          const scalar = await storage.addVersion(
+            'add',
+            toolVersion({ parentVersion: 1, outputSchema: { type: 'integer' } }),
+          );
+          expect(scalar.outputSchema).toEqual({ type: 'integer' });
+          const versions = await storage.listVersions('add');
+          expect(versions.map((version) => version.outputSchema)).toEqual([
+            outputSchema,
+            undefined,
+            { type: 'integer' },
+          ]);
+          expect('outputSchema' in (versions[1] as object)).toBe(false);
+          expect(await storage.getVersion('add', 1)).toEqual(created.version);
+          expect(await storage.getActiveVersion('add')).toEqual(created.version);
+          expect(await storage.getVersion('add', 2)).toEqual(without);
+          // What a read returns is a copy: changing it changes nothing stored.
+          const read = (await storage.getVersion('add', 1)) as ToolVersion;
+          (read.outputSchema as { type: string }).type = 'array';
+          expect((await storage.getVersion('add', 1))?.outputSchema).toEqual({
+            type: 'object',
+            properties: {
+              total: { type: 'number', minimum: 0 },
+              label: { type: 'string', description: 'ünï ✓' },
+            },
+            required: ['total'],
+          });
         },
         timeout,
       );

@@ -25,6 +25,8 @@ export interface PostgresMigration {
  * Step 2 adds the rollups that pruned invocations are folded into: one row per (tool, version,
  * width, bucket start) with counts, latency sum/min/max and one column per range of
  * `LATENCY_HISTOGRAM_BOUNDS_MS` (h0…h14), and their failures per error code beside them.
+ * Step 3 adds `output_schema` to versions: the JSON text of the version's output schema, NULL
+ * for versions without one (every version written before the step).
  * The space of deleted rows is left to autovacuum, which makes it reusable (PostgreSQL files do
  * not shrink without `VACUUM FULL`, which locks the table; rows inserted later fill the space).
  */
@@ -149,6 +151,13 @@ export const postgresMigrations: readonly PostgresMigration[] = [
         PRIMARY KEY (tool_name, version, width_ms, bucket_start, error_code)
       );
       CREATE INDEX invocation_rollup_errors_by_age ON ${schema}.invocation_rollup_errors (width_ms, bucket_start);
+    `,
+  },
+  {
+    version: 3,
+    description: "tool versions' output schema (nullable: NULL when a version declares none)",
+    sql: (schema) => `
+      ALTER TABLE ${schema}.tool_versions ADD COLUMN output_schema text;
     `,
   },
 ];

@@ -148,9 +148,9 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
       await client.query('BEGIN');
       const first = await migratePostgres(client, schema);
       await client.query('COMMIT');
-      expect(first).toEqual({ from: 0, to: 2, applied: [1, 2] });
+      expect(first).toEqual({ from: 0, to: 3, applied: [1, 2, 3] });
       await client.query('BEGIN');
-      expect(await migratePostgres(client, schema)).toEqual({ from: 2, to: 2, applied: [] });
+      expect(await migratePostgres(client, schema)).toEqual({ from: 3, to: 3, applied: [] });
       await client.query('COMMIT');
     } finally {
       client.release();
@@ -175,7 +175,53 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
     await storage.ready?.();
     expect(await storage.listTools()).toEqual([]);
     await storage.close();
-    expect(postgresMigrations.map((step) => step.version)).toEqual([1, 2]);
+    expect(postgresMigrations.map((step) => step.version)).toEqual([1, 2, 3]);
+  });
+
+  it('upgrades a schema-2 schema in place: its versions have no outputSchema, new ones keep theirs', async () => {
+    const schema = database.schema();
+    const client = await database.admin.connect();
+    try {
+      await client.query('BEGIN');
+      await migratePostgres(
+        client,
+        schema,
+        postgresMigrations.filter((step) => step.version <= 2),
+      );
+      await client.query(
+        `INSERT INTO "${schema}".tools (name, description, created_at, active_version) VALUES ('add', 'Adds', 1, 1)`,
+      );
+      await client.query(
+        `INSERT INTO "${schema}".tool_versions (tool_name, version, source, input_schema, capabilities, parent_version, reason, author, created_at)
+         VALUES ('add', 1, 'function add({ a, b }) { return a + b; }', '{"type":"object"}', '{"network":[]}', NULL, 'first', 'human', 1)`,
+      );
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    const storage = open(schema);
+    const [old] = await storage.listVersions('add');
+    expect(old).toMatchObject({ version: 1, reason: 'first' });
+    expect('outputSchema' in (old as object)).toBe(false);
+    const added = await storage.addVersion('add', {
+      source: 'function add({ a, b }) { return a + b; }',
+      inputSchema: { type: 'object' },
+      outputSchema: { type: 'number', minimum: 0 },
+      capabilities: { network: [] },
+      parentVersion: 1,
+      reason: 'typed result',
+      author: 'human',
+    });
+    expect(added.outputSchema).toEqual({ type: 'number', minimum: 0 });
+    expect((await storage.getVersion('add', 2))?.outputSchema).toEqual({ type: 'number', minimum: 0 });
+    await storage.close();
+    const { rows } = await database.admin.query(
+      `SELECT version, output_schema FROM "${schema}".tool_versions ORDER BY version`,
+    );
+    expect(rows).toEqual([
+      { version: 1, output_schema: null },
+      { version: 2, output_schema: '{"type":"number","minimum":0}' },
+    ]);
   });
 
   it('refuses a schema migrated by a newer release', async () => {
@@ -187,7 +233,7 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
     const again = open(schema);
     const error = await again.listTools().catch((caught: unknown) => caught);
     expect(PostgresSchemaTooNewError.isInstance(error)).toBe(true);
-    expect(error).toMatchObject({ schema, found: 99, supported: 2, code: 'POSTGRES_SCHEMA_TOO_NEW' });
+    expect(error).toMatchObject({ schema, found: 99, supported: 3, code: 'POSTGRES_SCHEMA_TOO_NEW' });
     expect((error as Error).message).toContain('Upgrade self-improving-agent');
     await again.close();
   });

@@ -221,7 +221,7 @@ export function postgresStorage(
   ): Promise<ToolVersion> => {
     const row = toVersionRow(toolName, field, version, number, createdAt);
     await client.query(
-      `INSERT INTO ${table('tool_versions')} (${versionColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      `INSERT INTO ${table('tool_versions')} (${versionColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       row.values,
     );
     return row.version;

@@ -23,6 +23,9 @@ export interface Migration {
  * Step 2 adds the rollups that pruned invocations are folded into: one row per (tool, version,
  * width, bucket start) with counts, latency sum/min/max and one column per range of
  * `LATENCY_HISTOGRAM_BOUNDS_MS` (h0…h14), and their failures per error code beside them.
+ *
+ * Step 3 adds `output_schema` to versions: the JSON text of the version's output schema, NULL
+ * for versions without one (every version written before the step).
  */
 export const migrations: readonly Migration[] = [
   {
@@ -139,6 +142,13 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (tool_name, version, width_ms, bucket_start, error_code)
       ) WITHOUT ROWID;
       CREATE INDEX sia_invocation_rollup_errors_by_age ON sia_invocation_rollup_errors (width_ms, bucket_start);
+    `,
+  },
+  {
+    version: 3,
+    description: "tool versions' output schema (nullable: NULL when a version declares none)",
+    sql: `
+      ALTER TABLE sia_tool_versions ADD COLUMN output_schema TEXT;
     `,
   },
 ];

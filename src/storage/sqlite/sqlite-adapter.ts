@@ -68,7 +68,7 @@ const joinedVersionColumns = versionColumns
   .split(', ')
   .map((column) => `v.${column}`)
   .join(', ');
-const insertVersion = `INSERT INTO sia_tool_versions (${versionColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const insertVersion = `INSERT INTO sia_tool_versions (${versionColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /**
  * The SQL for the most recent invocations of a query. The ORDER BY matches an index exactly
