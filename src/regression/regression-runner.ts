@@ -474,7 +474,8 @@ export class RegressionRunner {
       ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),
     });
     // Every version of a tool keeps the first one's output schema: both sides are held to it.
-    if (reference.outputSchema !== undefined) runs.outputSchema = this.#schemas.compile(reference.outputSchema);
+    if (reference.outputSchema !== undefined)
+      runs.outputSchema = this.#schemas.compile(reference.outputSchema);
     return runs;
   }
 
