@@ -16,13 +16,26 @@ export {
   type AgentRunResult,
   type AgentToolCall,
   type AgentToolDefinition,
+  type AiSdkToolsOptions,
   type CreationOptions,
   type CreationRefusalCode,
+  type DetailedToolOutput,
+  FEEDBACK_AUDIT_TYPE,
+  type FeedbackByCallId,
+  type FeedbackByInput,
+  type FeedbackCaseOutcome,
+  type FeedbackInput,
+  type FeedbackResult,
+  InvalidFeedbackError,
+  type InvokeDetails,
+  type InvokeOptions,
   SelfImprovingAgent,
   type SelfImprovingAgentOptions,
   type ToolCreatedEvent,
   type ToolCreationRequest,
+  type ToolFeedbackEvent,
   type ToolRefusedEvent,
+  UnknownCallError,
 } from './agent/index.ts';
 // --- core: errors, events, logging ---------------------------------------------------------
 export {
@@ -107,6 +120,8 @@ export {
 } from './improvement/index.ts';
 // --- memory -----------------------------------------------------------------------------------
 export {
+  type FeedbackCounts,
+  type JudgedCall,
   type LatencyTotals,
   type MemoryDroppedEvent,
   MemoryFlushError,
@@ -206,6 +221,7 @@ export {
 // --- runtime ----------------------------------------------------------------------------------
 export {
   type ManagedTool,
+  parseCallId,
   ToolInputError,
   ToolInvocationError,
   type ToolInvokedEvent,

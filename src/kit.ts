@@ -118,6 +118,7 @@ export {
   type AggregatableInvocation,
   type AuditedVersionChange,
   aggregateInvocations,
+  type CallFeedback,
   IMPROVEMENT_AUDIT_TYPE,
   type ImprovementEvidence,
   improvementTokens,

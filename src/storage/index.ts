@@ -6,6 +6,7 @@
 export {
   type AggregatableInvocation,
   aggregateInvocations,
+  type CallFeedback,
   RECENT_ERRORS_LIMIT,
 } from './aggregate-invocations.ts';
 export {
