@@ -61,10 +61,12 @@ describe('call ids', () => {
       expect(invoked[0]?.callId).not.toBe(details.callId);
       expect(invoked[1]?.latencyMs).toBe(details.latencyMs);
       expect(invoked[1]).not.toHaveProperty('toolCallId');
-      await expect(agent.invoke('divide', { a: 1, b: 1 }, { details: 'yes' as never })).rejects.toMatchObject({
-        code: 'INVALID_OPTION',
-        field: 'details',
-      });
+      await expect(agent.invoke('divide', { a: 1, b: 1 }, { details: 'yes' as never })).rejects.toMatchObject(
+        {
+          code: 'INVALID_OPTION',
+          field: 'details',
+        },
+      );
     } finally {
       await agent.close();
     }
@@ -112,10 +114,9 @@ describe('call ids', () => {
       expect(strip(detailed.prompts)).toBe(strip(plain.prompts));
       expect(strip(plain.prompts)).toContain('division by zero');
 
-      expect(withoutDetails.steps.flatMap((step) => step.toolResults.map((result) => result.output))).toEqual([
-        4,
-        { error: { code: 'TOOL_FAILED', message: expect.stringContaining('division by zero') } },
-      ]);
+      expect(withoutDetails.steps.flatMap((step) => step.toolResults.map((result) => result.output))).toEqual(
+        [4, { error: { code: 'TOOL_FAILED', message: expect.stringContaining('division by zero') } }],
+      );
       const results = withDetails.steps.flatMap((step) => step.toolResults);
       const outputs = results.map((result) => result.output as DetailedToolOutput);
       const events = invoked.slice(first);
@@ -149,7 +150,9 @@ describe('call ids', () => {
         expect.objectContaining({ toolName: 'divide', output: 2, callId: invoked[0]?.callId }),
         expect.objectContaining({ toolName: 'divide', callId: invoked[1]?.callId }),
       ]);
-      expect(result.toolCalls.map((call) => call.toolCallId)).toEqual(invoked.map((event) => event.toolCallId));
+      expect(result.toolCalls.map((call) => call.toolCallId)).toEqual(
+        invoked.map((event) => event.toolCallId),
+      );
       // The steps keep the bare output, as before.
       expect(result.steps[0]?.toolResults[0]?.output).toBe(2);
     } finally {

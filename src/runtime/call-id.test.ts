@@ -6,7 +6,9 @@ describe('call ids', () => {
     const ids = Array.from({ length: 2000 }, () => newCallId('fetch_rate', 12));
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of ids.slice(0, 5)) {
-      expect(id).toMatch(/^fetch_rate@12:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(id).toMatch(
+        /^fetch_rate@12:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
       expect(parseCallId(id)).toEqual({ toolName: 'fetch_rate', version: 12 });
     }
   });
