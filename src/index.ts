@@ -20,7 +20,6 @@ export {
   type CreationOptions,
   type CreationRefusalCode,
   type DetailedToolOutput,
-  FEEDBACK_AUDIT_TYPE,
   type FeedbackByCallId,
   type FeedbackByInput,
   type FeedbackCaseOutcome,

@@ -11,11 +11,9 @@ import type { RegressionRunner } from '../regression/regression-runner.ts';
 import { parseCallId } from '../runtime/call-id.ts';
 import type { ToolCatalog } from '../runtime/tool-catalog.ts';
 import { resolveSecretValues, SecretScrubber, type SecretSource } from '../sandbox/sandbox-secrets.ts';
+import { FEEDBACK_AUDIT_TYPE } from '../storage/feedback-evidence.ts';
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { InvalidFeedbackError, UnknownCallError } from './feedback-errors.ts';
-
-/** The audit entry type of `agent.feedback()`. */
-export const FEEDBACK_AUDIT_TYPE = 'tool:feedback';
 
 /** Longest `note` accepted, characters. */
 const MAX_NOTE_LENGTH = 2000;

@@ -8,7 +8,6 @@ export type { AgentEvents, ToolCreatedEvent, ToolRefusedEvent } from './agent-ev
 export {
   AgentFeedback,
   type AgentFeedbackParts,
-  FEEDBACK_AUDIT_TYPE,
   type FeedbackByCallId,
   type FeedbackByInput,
   type FeedbackCaseOutcome,
