@@ -168,7 +168,19 @@ export class AgentFeedback {
 
   /** Records one verdict; see the class comment. */
   async give(feedback: FeedbackInput): Promise<FeedbackResult> {
-    const checked = checkFeedback(feedback);
+    let checked: CheckedFeedback;
+    try {
+      checked = checkFeedback(feedback);
+    } catch (error) {
+      // A field's path names the keys of the app's JSON, which may hold a secret value.
+      if (!InvalidFeedbackError.isInstance(error)) throw error;
+      const scrubber = await this.#scrubber(undefined, 0);
+      throw new InvalidFeedbackError({
+        field: scrubber.text(error.field),
+        expected: scrubber.text(error.expected),
+        value: error.value,
+      });
+    }
     const { memory, registry, catalog } = this.#parts;
     const toolName = checked.toolName;
     let version: number;
@@ -320,12 +332,16 @@ export class AgentFeedback {
     }
   }
 
-  /** A scrubber of every secret value the app supplies (the version's own names and the creation grant's). */
-  async #scrubber(toolName: string, version: number): Promise<SecretScrubber> {
+  /**
+   * A scrubber of every secret value the app supplies: all of a record's; a resolver's for the
+   * version's own names (when `toolName` is given) and the creation grant's.
+   */
+  async #scrubber(toolName: string | undefined, version: number): Promise<SecretScrubber> {
     const { secrets, secretNames, registry } = this.#parts;
     if (secrets === undefined) return new SecretScrubber({});
     if (typeof secrets === 'object') return new SecretScrubber(secrets);
-    const stored = (await registry.version(toolName, version)).capabilities.secrets ?? [];
+    const stored =
+      toolName === undefined ? [] : ((await registry.version(toolName, version)).capabilities.secrets ?? []);
     return new SecretScrubber(await resolveSecretValues([...new Set([...stored, ...secretNames])], secrets));
   }
 
@@ -352,13 +368,25 @@ function isJsonObject(value: unknown): value is JsonObject {
 
 const HIDDEN = '(app data; not repeated)';
 
+/**
+ * A field's value as an error may show it: numbers, booleans, null and undefined as they are;
+ * a string or an object only by its kind (it may be or quote a secret).
+ */
+function shown(value: unknown): unknown {
+  if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean')
+    return value;
+  if (typeof value === 'string') return `(a string of ${value.length} characters)`;
+  if (Array.isArray(value)) return '(an array)';
+  return `(${typeof value === 'object' ? 'an object' : `a ${typeof value}`})`;
+}
+
 /** Checks every field of `agent.feedback`'s argument; throws {@link InvalidFeedbackError}. */
 function checkFeedback(feedback: unknown): CheckedFeedback {
   if (typeof feedback !== 'object' || feedback === null || Array.isArray(feedback)) {
     throw new InvalidFeedbackError({
       field: 'feedback',
       expected: 'an object { callId, correct } or { toolName, version?, input, correct }',
-      value: Array.isArray(feedback) ? 'an array' : feedback,
+      value: shown(feedback),
     });
   }
   const given = feedback as Record<string, unknown>;
@@ -367,7 +395,7 @@ function checkFeedback(feedback: unknown): CheckedFeedback {
     throw new InvalidFeedbackError({
       field: 'correct',
       expected: 'true (the answer was right) or false (it was wrong)',
-      value: correct,
+      value: shown(correct),
     });
   }
   const checked: CheckedFeedback = { correct, toolName: '' };
@@ -376,7 +404,7 @@ function checkFeedback(feedback: unknown): CheckedFeedback {
       throw new InvalidFeedbackError({
         field: 'note',
         expected: `a string of at most ${MAX_NOTE_LENGTH} characters`,
-        value: typeof given.note === 'string' ? `(a string of ${given.note.length} characters)` : given.note,
+        value: shown(given.note),
       });
     }
     checked.note = given.note;
@@ -388,7 +416,7 @@ function checkFeedback(feedback: unknown): CheckedFeedback {
       throw new InvalidFeedbackError({
         field: 'input',
         expected: 'a JSON object (a tool takes one object argument)',
-        value: Array.isArray(input) ? 'an array' : typeof input,
+        value: shown(input),
       });
     }
     checked.input = input;
@@ -399,7 +427,7 @@ function checkFeedback(feedback: unknown): CheckedFeedback {
         throw new InvalidFeedbackError({
           field,
           expected: 'nothing beside `callId` (the call id names the tool and version)',
-          value: given[field],
+          value: shown(given[field]),
         });
       }
     }
@@ -408,7 +436,7 @@ function checkFeedback(feedback: unknown): CheckedFeedback {
       throw new InvalidFeedbackError({
         field: 'callId',
         expected: 'a call id as `tool:invoked` gives it: "<toolName>@<version>:<uuid>"',
-        value: typeof given.callId === 'string' ? given.callId : given.callId,
+        value: shown(given.callId),
       });
     }
     return { ...checked, callId: given.callId as string, toolName: parts.toolName, version: parts.version };
@@ -426,12 +454,16 @@ function checkFeedback(feedback: unknown): CheckedFeedback {
     throw new InvalidFeedbackError({
       field: 'toolName',
       expected: 'a tool name: snake_case (a-z, 0-9, _), starting with a letter, 1 to 64 characters',
-      value: given.toolName,
+      value: shown(given.toolName),
     });
   }
   if (given.version !== undefined) {
     if (!Number.isSafeInteger(given.version) || (given.version as number) < 1) {
-      throw new InvalidFeedbackError({ field: 'version', expected: 'an integer ≥ 1', value: given.version });
+      throw new InvalidFeedbackError({
+        field: 'version',
+        expected: 'an integer ≥ 1',
+        value: shown(given.version),
+      });
     }
     checked.version = given.version as number;
   }
