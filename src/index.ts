@@ -16,13 +16,25 @@ export {
   type AgentRunResult,
   type AgentToolCall,
   type AgentToolDefinition,
+  type AiSdkToolsOptions,
   type CreationOptions,
   type CreationRefusalCode,
+  type DetailedToolOutput,
+  type FeedbackByCallId,
+  type FeedbackByInput,
+  type FeedbackCaseOutcome,
+  type FeedbackInput,
+  type FeedbackResult,
+  InvalidFeedbackError,
+  type InvokeDetails,
+  type InvokeOptions,
   SelfImprovingAgent,
   type SelfImprovingAgentOptions,
   type ToolCreatedEvent,
   type ToolCreationRequest,
+  type ToolFeedbackEvent,
   type ToolRefusedEvent,
+  UnknownCallError,
 } from './agent/index.ts';
 // --- core: errors, events, logging ---------------------------------------------------------
 export {
@@ -107,6 +119,8 @@ export {
 } from './improvement/index.ts';
 // --- memory -----------------------------------------------------------------------------------
 export {
+  type FeedbackCounts,
+  type JudgedCall,
   type LatencyTotals,
   type MemoryDroppedEvent,
   MemoryFlushError,
@@ -212,6 +226,7 @@ export {
 // --- runtime ----------------------------------------------------------------------------------
 export {
   type ManagedTool,
+  parseCallId,
   ToolInputError,
   ToolInvocationError,
   type ToolInvokedEvent,

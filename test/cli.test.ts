@@ -407,9 +407,9 @@ describe('sia: reading commands', () => {
     expect(text.code).toBe(0);
     expect(text.stdout.split('\n')).toEqual([
       "window: the active version's last 20 calls (the evaluator's window); CALLS counts them, SCORE, SUCCESS and P95 are over them",
-      'TOOL         ACTIVE  PINNED  VERSIONS  CALLS  SCORE  SUCCESS  P95',
-      'add_numbers  v1      no      1         3      1.00   1.00     5 ms',
-      'fetch_rate   v1      no      2         20     0.76   0.80     2.40 s',
+      'TOOL         ACTIVE  PINNED  VERSIONS  CALLS  SCORE  SUCCESS  P95     FEEDBACK',
+      'add_numbers  v1      no      1         3      1.00   1.00     5 ms    –',
+      'fetch_rate   v1      no      2         20     0.76   0.80     2.40 s  –',
       '',
     ]);
     const json = JSON.parse((await sia(['--db', db, 'tools', '--json'], { cwd: dir })).stdout);
@@ -658,6 +658,35 @@ describe('sia: changing commands', () => {
       'fetch_rate is now not pinned (active v1)\n',
     );
     expect(await inspect(db, async (storage) => (await storage.getTool(SCENARIO_TOOL))?.pinned)).toBe(false);
+  });
+
+  it("tools: counts the app's feedback on the active version from the audit log", async () => {
+    const { dir, db } = await freshDb();
+    await inspect(db, async (storage) => {
+      const verdicts: [number, boolean][] = [
+        [1, false],
+        [1, false],
+        [1, true],
+        [2, false],
+      ];
+      for (const [toVersion, correct] of verdicts) {
+        await storage.appendAudit({
+          type: 'tool:feedback',
+          toolName: SCENARIO_TOOL,
+          actor: 'app',
+          reason: 'feedback',
+          toVersion,
+          evidence: { correct, callId: null },
+        });
+      }
+    });
+    const text = await sia(['--db', db, 'tools'], { cwd: dir });
+    expect(text.stdout).toMatch(/fetch_rate +v1 .* 2\.40 s +2 wrong, 1 correct\n/);
+    const json = JSON.parse((await sia(['--db', db, 'tools', '--json'], { cwd: dir })).stdout);
+    expect(json.tools.map((tool: { feedback: unknown }) => tool.feedback)).toEqual([
+      { correct: 0, wrong: 0 },
+      { correct: 1, wrong: 2 },
+    ]);
   });
 
   it('tests add: stores a manual case that tests list shows', async () => {

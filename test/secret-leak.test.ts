@@ -5,6 +5,7 @@
  * trigger an LLM rewrite; then `sia export` and the HTML report run on the SQLite file. Every
  * byte written (the database file, the export, the report) and every byte sent to the model,
  * every event payload and every log line is searched for the token in any form: 0 occurrences.
+ * The app also gives feedback quoting the token (note, expected output, input, refused fields).
  * To cover a new feature, add its byte sources to `sources` below.
  */
 import { randomBytes } from 'node:crypto';
@@ -177,6 +178,50 @@ describe('a secret through a whole run', () => {
     }
     appSaw.push(await agent.invoke('call_api', { path: '/again' }));
     await agent.idle();
+
+    // Feedback is app input that may quote a secret (a note pasting a tool's output, an
+    // expected output holding the credential): it is scrubbed before it is written anywhere,
+    // and a refused field never repeats it.
+    const judged = await agent.invoke('call_api', { path: '/feedback' }, { details: true });
+    appSaw.push(judged);
+    const byCallId = await agent.feedback({
+      callId: judged.callId,
+      correct: false,
+      note: `the answer echoed ${TOKEN} (base64 ${btoa(TOKEN)})`,
+      expected: { authorized: true, echo: `Bearer ${TOKEN}`, [TOKEN]: encodeURIComponent(TOKEN) },
+    });
+    appSaw.push(byCallId);
+    expect(byCallId.regressionCase).toMatchObject({ status: 'added' });
+    appSaw.push(
+      await agent.feedback({
+        toolName: 'call_api',
+        input: { path: `/x?token=${TOKEN}` },
+        correct: false,
+        expected: TOKEN,
+        note: TOKEN,
+      }),
+    );
+    for (const bad of [
+      { callId: judged.callId, correct: TOKEN, note: TOKEN },
+      { callId: judged.callId, correct: false, note: TOKEN.repeat(100) },
+      { callId: judged.callId, correct: false, expected: { token: TOKEN, at: new Date() } },
+      { toolName: 'call_api', input: { path: TOKEN, n: Number.NaN }, correct: false },
+      {
+        toolName: 'call_api',
+        input: { path: '/feedback' },
+        correct: false,
+        expected: { [TOKEN]: () => TOKEN },
+      },
+    ]) {
+      const error = await agent.feedback(bad as never).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ code: 'INVALID_FEEDBACK' });
+      appSaw.push(error, (error as Error).message);
+    }
+    const feedbackCases = (await agent.regression.cases('call_api')).filter(
+      (testCase) => testCase.origin === 'feedback',
+    );
+    expect(feedbackCases.length).toBe(2);
+    expect(JSON.stringify(feedbackCases)).toContain('[secret:API_TOKEN]');
     expect(rewrites).toContain('leaky_tool');
     const versions = await agent.registry.versions('leaky_tool');
     expect(versions.length).toBeGreaterThanOrEqual(2);

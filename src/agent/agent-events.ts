@@ -3,6 +3,7 @@ import type { ImprovementEvents } from '../improvement/improvement-events.ts';
 import type { MemoryStorageErrorEvent } from '../memory/memory-events.ts';
 import type { RuntimeEvents } from '../runtime/runtime-events.ts';
 import type { VersionAuthor } from '../storage/records.ts';
+import type { FeedbackEvents } from './agent-feedback.ts';
 import type { CreationRefusalCode } from './creation-grant.ts';
 
 /** A tool was registered: generated through `request_new_tool`, or added with `addTool`. */
@@ -33,10 +34,10 @@ export interface ToolRefusedEvent {
 
 /**
  * The events of {@link SelfImprovingAgent}; each listener gets one payload object: the tool
- * runtime's (`tool:invoked`), the improvement loop's, the agent's own (creation) and the
- * memory's storage errors.
+ * runtime's (`tool:invoked`), the improvement loop's, the agent's own (creation, `tool:feedback`)
+ * and the memory's storage errors.
  */
-export interface AgentEvents extends RuntimeEvents, ImprovementEvents {
+export interface AgentEvents extends RuntimeEvents, ImprovementEvents, FeedbackEvents {
   'tool:created': (event: ToolCreatedEvent) => void;
   'tool:refused': (event: ToolRefusedEvent) => void;
   'storage:error': (event: MemoryStorageErrorEvent) => void;

@@ -1,8 +1,8 @@
-import { dynamicTool, jsonSchema, type ToolSet, tool } from 'ai';
+import { dynamicTool, type JSONValue, jsonSchema, type ToolSet, tool } from 'ai';
 import type { TokenUsage } from '../generation/token-usage.ts';
 import { ToolInvocationError } from '../runtime/runtime-errors.ts';
 import type { ManagedTool, ToolCatalog } from '../runtime/tool-catalog.ts';
-import type { ToolCallOutcome } from '../runtime/tool-runtime.ts';
+import type { CallContext, ToolCallOutcome } from '../runtime/tool-runtime.ts';
 import type { CreationGrant } from './creation-grant.ts';
 import {
   type RequestNewToolInput,
@@ -16,7 +16,7 @@ export interface AiSdkToolsParts {
   /** The managed tools and their active versions. */
   readonly catalog: Pick<ToolCatalog, 'get' | 'list'>;
   /** Runs one call (the tool runtime). */
-  readonly execute: (toolName: string, input: unknown) => Promise<ToolCallOutcome>;
+  readonly execute: (toolName: string, input: unknown, context: CallContext) => Promise<ToolCallOutcome>;
   /** Answers `request_new_tool`. */
   readonly creation: Pick<ToolCreation, 'request'>;
   /** Whether `request_new_tool` is offered at all. */
@@ -24,6 +24,38 @@ export interface AiSdkToolsParts {
   /** Describes what may be requested, in the tool's description. */
   readonly grant: Pick<CreationGrant, 'describeNetwork' | 'describeSecrets'>;
 }
+
+/**
+ * The output of a managed tool in the AI SDK's tool results with `agent.tools({ details: true })`:
+ * what the model was given (`output`, exactly what it gets without `details`) beside the call's
+ * id, so an app reading `result.toolResults` or `result.steps` can pass it to `agent.feedback`.
+ * The model never sees the id: the tools' `toModelOutput` gives it `output` alone.
+ */
+export interface DetailedToolOutput {
+  /** What the model was given: the tool's value, or `{ error: { code, message } }` when the call failed. */
+  readonly output: unknown;
+  /** Whether the tool returned a value. */
+  readonly ok: boolean;
+  /** The call's id (as in `tool:invoked`); absent when the call was refused before it ran (unknown tool, invalid input). */
+  readonly callId?: string;
+  /** The version that ran; absent when none did. */
+  readonly version?: number;
+  /** The call's latency, ms, without sandbox start-up; absent when nothing ran. */
+  readonly latencyMs?: number;
+}
+
+/** Options of {@link AiSdkTools.live} (and `agent.tools()`). */
+export interface AiSdkToolsOptions {
+  /**
+   * Each managed tool's result (the step's `toolResults[i].output`) is a {@link DetailedToolOutput}
+   * carrying the call id, instead of the bare value; the model is given the same as without it.
+   * @default false
+   */
+  details?: boolean;
+}
+
+/** Called with the AI SDK's tool call id and the call's own id (`callId`) when a call ran. */
+export type CallIdListener = (toolCallId: string, callId: string) => void;
 
 /**
  * The managed tools as AI SDK tools: a live `ToolSet` (a tool promoted or created appears in it
@@ -34,13 +66,15 @@ export interface AiSdkToolsParts {
 export class AiSdkTools {
   readonly #parts: AiSdkToolsParts;
   readonly #cache = new Map<string, { version: number; tool: ToolSet[string] }>();
+  readonly #detailedCache = new Map<string, { version: number; tool: ToolSet[string] }>();
 
   constructor(parts: AiSdkToolsParts) {
     this.#parts = parts;
   }
 
   /** The live tool set: a Proxy whose keys are the managed tools (and `request_new_tool`) now. */
-  live(): ToolSet {
+  live(options: AiSdkToolsOptions = {}): ToolSet {
+    const detailed = options.details === true;
     const { catalog, creationEnabled } = this.#parts;
     const names = (): string[] => [
       ...catalog.list().map((managed) => managed.name),
@@ -49,7 +83,7 @@ export class AiSdkTools {
     const lookup = (name: string): ToolSet[string] | undefined => {
       if (name === 'request_new_tool') return creationEnabled ? this.requestNewTool() : undefined;
       const managed = catalog.get(name);
-      return managed ? this.#aiTool(managed) : undefined;
+      return managed ? this.#aiTool(managed, detailed) : undefined;
     };
     return new Proxy({} as ToolSet, {
       ownKeys: () => names(),
@@ -62,11 +96,26 @@ export class AiSdkTools {
     });
   }
 
-  /** A fixed copy of the live tool set, for one step of a run, with that run's `request_new_tool`. */
-  snapshot(requestNewTool: ToolSet[string]): ToolSet {
+  /**
+   * A fixed copy of the live tool set, for one step of a run, with that run's `request_new_tool`;
+   * `onCall` hears the call id of each managed tool call that ran.
+   */
+  snapshot(requestNewTool: ToolSet[string], onCall?: CallIdListener): ToolSet {
     const live = this.live();
     return Object.fromEntries(
-      Object.keys(live).map((name) => [name, name === 'request_new_tool' ? requestNewTool : live[name]]),
+      Object.keys(live).map((name) => {
+        if (name === 'request_new_tool') return [name, requestNewTool];
+        const cached = live[name] as ToolSet[string];
+        if (onCall === undefined) return [name, cached];
+        return [
+          name,
+          {
+            ...cached,
+            execute: async (input: unknown, { toolCallId }: { toolCallId: string }) =>
+              (await this.#call(name, input, toolCallId, onCall)).output,
+          },
+        ];
+      }),
     ) as ToolSet;
   }
 
@@ -88,25 +137,57 @@ export class AiSdkTools {
     return created as ToolSet[string];
   }
 
-  #aiTool(managed: ManagedTool): ToolSet[string] {
-    const cached = this.#cache.get(managed.name);
+  #aiTool(managed: ManagedTool, detailed: boolean): ToolSet[string] {
+    const cache = detailed ? this.#detailedCache : this.#cache;
+    const cached = cache.get(managed.name);
     if (cached && cached.version === managed.version.version) return cached.tool;
     const name = managed.name;
-    const created = dynamicTool({
-      description: managed.description,
-      inputSchema: jsonSchema(managed.modelSchema.schema as Parameters<typeof jsonSchema>[0]),
-      execute: async (input: unknown) => {
-        const outcome = await this.#parts.execute(name, input);
-        if (outcome.ok) return outcome.value;
-        // A tool that ran and failed answers with the failure's own code (`INVALID_OUTPUT`,
-        // `TIMEOUT`, `TOOL_ERROR`, …), which tells the model more than `TOOL_FAILED`.
-        const code = ToolInvocationError.isInstance(outcome.error)
-          ? outcome.error.errorCode
-          : ((outcome.error as { code?: string }).code ?? 'ERROR');
-        return { error: { code, message: outcome.error.message } };
-      },
-    });
-    this.#cache.set(name, { version: managed.version.version, tool: created });
+    const inputSchema = jsonSchema(managed.modelSchema.schema as Parameters<typeof jsonSchema>[0]);
+    const created = detailed
+      ? dynamicTool({
+          description: managed.description,
+          inputSchema,
+          execute: async (input: unknown, { toolCallId }) => this.#call(name, input, toolCallId),
+          // The model gets what it gets without details (the AI SDK's default conversion of
+          // the bare output); the call id stays with the app.
+          toModelOutput: ({ output }) => modelOutputOf((output as DetailedToolOutput).output),
+        })
+      : dynamicTool({
+          description: managed.description,
+          inputSchema,
+          execute: async (input: unknown, { toolCallId }) =>
+            (await this.#call(name, input, toolCallId)).output,
+        });
+    cache.set(name, { version: managed.version.version, tool: created });
     return created;
   }
+
+  async #call(
+    name: string,
+    input: unknown,
+    toolCallId: string,
+    onCall?: CallIdListener,
+  ): Promise<DetailedToolOutput> {
+    const outcome = await this.#parts.execute(name, input, { toolCallId });
+    if (outcome.callId !== undefined) onCall?.(toolCallId, outcome.callId);
+    const ran =
+      outcome.callId === undefined
+        ? {}
+        : { callId: outcome.callId, version: outcome.version, latencyMs: outcome.latencyMs };
+    if (outcome.ok) return { output: outcome.value, ok: true, ...ran };
+    // A tool that ran and failed answers with the failure's own code (`INVALID_OUTPUT`,
+    // `TIMEOUT`, `TOOL_ERROR`, …), which tells the model more than `TOOL_FAILED`.
+    const code = ToolInvocationError.isInstance(outcome.error)
+      ? outcome.error.errorCode
+      : ((outcome.error as { code?: string }).code ?? 'ERROR');
+    return { output: { error: { code, message: outcome.error.message } }, ok: false, ...ran };
+  }
+}
+
+/** The AI SDK's default conversion of a tool output for the model (text for a string, else JSON). */
+function modelOutputOf(
+  output: unknown,
+): { type: 'text'; value: string } | { type: 'json'; value: JSONValue } {
+  if (typeof output === 'string') return { type: 'text', value: output };
+  return { type: 'json', value: (output === undefined ? null : output) as JSONValue };
 }

@@ -5,13 +5,30 @@
  */
 export { AgentClosedError } from './agent-errors.ts';
 export type { AgentEvents, ToolCreatedEvent, ToolRefusedEvent } from './agent-events.ts';
+export {
+  AgentFeedback,
+  type AgentFeedbackParts,
+  type FeedbackByCallId,
+  type FeedbackByInput,
+  type FeedbackCaseOutcome,
+  type FeedbackEvents,
+  type FeedbackInput,
+  type FeedbackResult,
+  type ToolFeedbackEvent,
+} from './agent-feedback.ts';
 export type {
   CreationOptions,
   ResolvedCreationOptions,
   SelfImprovingAgentOptions,
   ToolCreationRequest,
 } from './agent-options.ts';
+export type {
+  AiSdkToolsOptions,
+  CallIdListener,
+  DetailedToolOutput,
+} from './ai-sdk-tools.ts';
 export { type CreationRefusalCode, isSensitiveHost } from './creation-grant.ts';
+export { InvalidFeedbackError, UnknownCallError } from './feedback-errors.ts';
 export {
   REQUEST_NEW_TOOL_DESCRIPTION,
   type RequestNewToolInput,
@@ -23,5 +40,7 @@ export {
   type AgentRunResult,
   type AgentToolCall,
   type AgentToolDefinition,
+  type InvokeDetails,
+  type InvokeOptions,
   SelfImprovingAgent,
 } from './self-improving-agent.ts';

@@ -39,6 +39,7 @@ import { sqlJsStorage } from '../storage/sqlite/sql-js-storage.ts';
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { AgentClosedError } from './agent-errors.ts';
 import type { AgentEvents } from './agent-events.ts';
+import { AgentFeedback, type FeedbackInput, type FeedbackResult } from './agent-feedback.ts';
 import {
   checkAgentRoles,
   type ResolvedAgentTimeouts,
@@ -48,7 +49,7 @@ import {
   resolveSecretsOption,
   type SelfImprovingAgentOptions,
 } from './agent-options.ts';
-import { AiSdkTools } from './ai-sdk-tools.ts';
+import { AiSdkTools, type AiSdkToolsOptions } from './ai-sdk-tools.ts';
 import { CreationGrant } from './creation-grant.ts';
 import { ToolCreation } from './tool-creation.ts';
 
@@ -63,6 +64,35 @@ export interface AgentToolCall {
   toolName: string;
   input: unknown;
   output: unknown;
+  /** The AI SDK's id of the tool call (as in `steps`). */
+  toolCallId: string;
+  /**
+   * The call's own id (as in `tool:invoked`), for `agent.feedback({ callId, … })`; absent for
+   * `request_new_tool` and for calls refused before they ran (unknown tool, invalid input).
+   */
+  callId?: string;
+}
+
+/** Options of {@link SelfImprovingAgent.invoke}. */
+export interface InvokeOptions {
+  /**
+   * Resolve with {@link InvokeDetails} (the value with the call's id, version and latency)
+   * instead of the bare value.
+   * @default false
+   */
+  details?: boolean;
+}
+
+/** What `invoke(name, input, { details: true })` resolves with. */
+export interface InvokeDetails<T = unknown> {
+  /** The tool's value. */
+  value: T;
+  /** The call's id (as in `tool:invoked`): pass it to `agent.feedback` to say whether `value` was right. */
+  callId: string;
+  /** The version that answered. */
+  version: number;
+  /** The call's latency, ms, without sandbox start-up (as recorded). */
+  latencyMs: number;
 }
 
 /** The result of {@link SelfImprovingAgent.run}. */
@@ -152,6 +182,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   readonly #grant: CreationGrant;
   readonly #secrets: SecretSource | undefined;
   readonly #creation: ToolCreation;
+  readonly #feedback: AgentFeedback;
   #closed = false;
 
   constructor(options: SelfImprovingAgentOptions = {}) {
@@ -299,10 +330,26 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
 
     this.#aiTools = new AiSdkTools({
       catalog: this.#catalog,
-      execute: (toolName, input) => this.#runtime.execute(toolName, input),
+      execute: (toolName, input, context) => this.#runtime.execute(toolName, input, context),
       creation: this.#creation,
       creationEnabled: this.creation.enabled,
       grant: this.#grant,
+    });
+
+    this.#feedback = new AgentFeedback({
+      registry: this.registry,
+      catalog: this.#catalog,
+      memory: this.memory,
+      cases: this.regression,
+      store: storage,
+      events: this,
+      secrets: this.#secrets,
+      secretNames: this.creation.secrets,
+      actor: this.instanceId,
+      onWrong: (toolName, version) => {
+        const work = this.#improver.afterFeedback(toolName, version);
+        return this.improvement.mode === 'inline' ? work : undefined;
+      },
     });
 
     // Another process promoted or rolled back: serve the new active version from the next call.
@@ -345,12 +392,71 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
    * {@link ToolInputError} for input that does not match the schema or is not plain JSON
    * (a cycle, BigInt, NaN/Infinity, `undefined`, a Date or class instance, a getter, deeper
    * than 100 levels: see `plainJsonProblem`), naming the path; then nothing ran or was recorded.
+   *
+   * With `{ details: true }` it resolves with {@link InvokeDetails}: the value with the call's
+   * id (for `agent.feedback`), the version that answered and the latency. A failed call's id is
+   * on the error (`ToolInvocationError.callId`).
+   * @example
+   * const { value, callId } = await agent.invoke('add_numbers', { a: 2, b: 3 }, { details: true });
+   * if (value !== 5) await agent.feedback({ callId, correct: false, expected: 5 });
    */
-  async invoke<T = unknown>(toolName: string, input: object = {}): Promise<T> {
+  async invoke<T = unknown>(toolName: string, input?: object): Promise<T>;
+  async invoke<T = unknown>(
+    toolName: string,
+    input: object,
+    options: InvokeOptions & { details: true },
+  ): Promise<InvokeDetails<T>>;
+  async invoke<T = unknown>(
+    toolName: string,
+    input?: object,
+    options?: InvokeOptions,
+  ): Promise<T | InvokeDetails<T>>;
+  async invoke<T = unknown>(
+    toolName: string,
+    input: object = {},
+    options: InvokeOptions = {},
+  ): Promise<T | InvokeDetails<T>> {
     await this.#open('invoke');
+    const details = invokeDetailsOption(options);
     const outcome = await this.#runtime.execute(toolName, input);
-    if (outcome.ok) return outcome.value as T;
-    throw outcome.error;
+    if (!outcome.ok) throw outcome.error;
+    if (!details) return outcome.value as T;
+    return {
+      value: outcome.value as T,
+      callId: outcome.callId,
+      version: outcome.version,
+      latencyMs: outcome.latencyMs,
+    };
+  }
+
+  /**
+   * Tells the agent whether an answer was right: by the call's id (`{ callId, correct }`, from
+   * `tool:invoked`, `invoke(…, { details: true })`, `ToolInvocationError.callId` or
+   * `tools({ details: true })`), or by tool, version (default: the active one) and input
+   * (`{ toolName, version, input, correct }`: the newest call of the version with that input).
+   *
+   * A wrong answer counts as a failure in the version's evaluation (its entry in the memory's
+   * window gets `feedback: 'wrong'`; `memory.statistics()` counts `feedback`) and makes the
+   * improvement loop evaluate the version now. Every verdict is written to the audit log
+   * (`tool:feedback`, shown per version by the report and `sia tools`) and emitted as
+   * `tool:feedback`. With `expected` and a known input (captured with `capture.inputs`, or given
+   * as `input`), it becomes a regression case of the tool (origin `feedback`,
+   * `{ equals: expected }`, one per input) that every candidate must then pass. The app's secret
+   * values in `note`, `expected` and `input` are replaced by `[secret:NAME]` before anything is
+   * written. Throws `InvalidFeedbackError` (code `INVALID_FEEDBACK`) naming a bad field,
+   * `UnknownCallError` (`UNKNOWN_CALL`) for a call id of a tool or version the store does not
+   * have, `AgentClosedError` after `close()`.
+   * @example
+   * try {
+   *   await agent.invoke('convert', { amount: 5, from: 'USD', to: 'EUR' });
+   * } catch (error) {
+   *   if (ToolInvocationError.isInstance(error))
+   *     await agent.feedback({ callId: error.callId, correct: false, expected: 4.6, note: 'should not throw' });
+   * }
+   */
+  async feedback(feedback: FeedbackInput): Promise<FeedbackResult> {
+    await this.#open('feedback');
+    return this.#feedback.give(feedback);
   }
 
   /**
@@ -400,9 +506,20 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
    * the model is given the view providers accept (`ManagedTool.modelSchema`). A tool that fails
    * answers the model with `{ error: { code, message } }` instead of throwing, so the run goes on.
    * Call `await agent.ready()` first when the storage holds tools from an earlier run.
+   *
+   * With `{ details: true }` each managed tool's result in the steps (`toolResults[i].output`)
+   * is a `DetailedToolOutput` `{ output, ok, callId, version, latencyMs }` instead of the bare
+   * value, so the app can pass `callId` to `agent.feedback`; the model is given exactly what it
+   * gets without `details` (`output`). Without it, join the steps' `toolCallId` with
+   * `tool:invoked`'s `toolCallId` to find a call's `callId`.
    */
-  tools(): ToolSet {
-    return this.#aiTools.live();
+  tools(options: AiSdkToolsOptions = {}): ToolSet {
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidOptionError({ field: 'options', expected: 'an object { details? }', value: options });
+    }
+    return this.#aiTools.live({
+      details: options.details === undefined ? false : booleanOption('details', options.details),
+    });
   }
 
   /**
@@ -437,6 +554,9 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     const requestNewTool = this.#aiTools.requestNewTool((spent) => {
       usage = addUsage(usage, spent);
     });
+    // The AI SDK's tool call id → the call's own id, for `toolCalls[i].callId`.
+    const callIds = new Map<string, string>();
+    const onCall = (toolCallId: string, callId: string) => callIds.set(toolCallId, callId);
     let text = '';
     for (let step = 0; step < maxSteps; step += 1) {
       const result = await withDeadline(
@@ -445,7 +565,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
             model,
             system: this.#system,
             messages,
-            tools: this.#aiTools.snapshot(requestNewTool),
+            tools: this.#aiTools.snapshot(requestNewTool, onCall),
             abortSignal: signal,
           }),
         { abortSignal, operation: 'the run' },
@@ -453,7 +573,14 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       steps.push(...(result.steps as StepResult<ToolSet>[]));
       usage = addUsage(usage, usageFromModel(result.totalUsage));
       for (const call of result.toolResults) {
-        toolCalls.push({ toolName: call.toolName, input: call.input, output: call.output });
+        const callId = callIds.get(call.toolCallId);
+        toolCalls.push({
+          toolName: call.toolName,
+          input: call.input,
+          output: call.output,
+          toolCallId: call.toolCallId,
+          ...(callId === undefined ? {} : { callId }),
+        });
       }
       messages.push(...result.responseMessages);
       text = result.text;
@@ -532,4 +659,11 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     if (this.#closed) throw new AgentClosedError(operation);
     await this.#ready;
   }
+}
+
+function invokeDetailsOption(options: InvokeOptions): boolean {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError({ field: 'options', expected: 'an object { details? }', value: options });
+  }
+  return options.details === undefined ? false : booleanOption('details', options.details);
 }

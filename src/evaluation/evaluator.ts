@@ -165,7 +165,7 @@ function withFeedback(
   record: AggregatableInvocation,
   counts: { correct: number; wrong: number },
 ): AggregatableInvocation {
-  const verdict = (record as { feedback?: unknown }).feedback;
+  const verdict = record.feedback;
   if (verdict === 'correct') counts.correct += 1;
   if (verdict !== 'wrong') return record;
   counts.wrong += 1;

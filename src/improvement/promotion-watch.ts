@@ -245,9 +245,7 @@ async function watchedCalls(
   if (typeof memory.recent === 'function') {
     const calls = await memory.recent(toolName, { version, limit });
     return calls.map((call) =>
-      call.success && (call as { feedback?: unknown }).feedback === 'wrong'
-        ? { ...call, success: false }
-        : call,
+      call.success && call.feedback === 'wrong' ? { ...call, success: false } : call,
     );
   }
   const summary = await memory.summary(toolName, { version, window: limit });

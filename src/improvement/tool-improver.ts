@@ -165,6 +165,22 @@ export class ToolImprover {
     );
   }
 
+  /**
+   * Called after the app reported a wrong answer of `version` (`agent.feedback`): evaluates the
+   * active version now, as after `evaluateEvery` calls (the wrong answer is in its window), and
+   * restarts the count. Returns the work, which `inline` mode awaits.
+   */
+  afterFeedback(toolName: string, version: number): Promise<void> | undefined {
+    if (this.#closed || this.#parts.catalog.get(toolName)?.version.version !== version) return undefined;
+    this.#state(toolName).sinceEvaluation = 0;
+    if (this.#parts.options.mode === 'inline') return this.#track(this.#evaluate(toolName, version));
+    return this.#track(
+      new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+        this.#closed ? undefined : this.#evaluate(toolName, version),
+      ),
+    );
+  }
+
   /** Resolves when every improvement task started so far (and those they started) has settled. */
   async idle(): Promise<void> {
     while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);

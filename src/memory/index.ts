@@ -8,6 +8,7 @@ export type {
   PerformanceMemoryEvents,
 } from './memory-events.ts';
 export {
+  type JudgedCall,
   type MemoryStats,
   type MemorySummary,
   PerformanceMemory,
@@ -19,4 +20,9 @@ export type {
   PerformanceMemoryOptions,
   ResolvedPerformanceMemoryOptions,
 } from './performance-memory-options.ts';
-export type { LatencyTotals, RecentCall, VersionStatistics } from './version-statistics.ts';
+export type {
+  FeedbackCounts,
+  LatencyTotals,
+  RecentCall,
+  VersionStatistics,
+} from './version-statistics.ts';

@@ -30,6 +30,23 @@ export interface RecordInput extends Omit<InvocationRecord, 'input' | 'output'> 
   input?: unknown;
   /** The output; stored only with `capture.outputs`. */
   output?: unknown;
+  /**
+   * The call's id (see `ToolInvokedEvent.callId`): kept with the call in the version's window
+   * (`VersionStatistics.recent`) so feedback can find it; not written to storage.
+   */
+  callId?: string;
+}
+
+/** A call of the window that feedback was given on ({@link PerformanceMemory.giveFeedback}). */
+export interface JudgedCall {
+  /** When it started, epoch ms. */
+  readonly startedAt: number;
+  /** The hash of its input. */
+  readonly inputHash: string;
+  /** Its captured input (a copy), when `capture.inputs` kept it. */
+  readonly input?: JsonValue;
+  /** Whether it returned a value. */
+  readonly success: boolean;
 }
 
 /** Which records a summary or a read covers. */
@@ -202,7 +219,7 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
     this.#pending.push(record);
     this.#bufferedByTool.set(record.toolName, (this.#bufferedByTool.get(record.toolName) ?? 0) + 1);
     const statistics = this.#tracked.use(record.toolName, record.version);
-    statistics.add(record);
+    statistics.add(record, input.callId);
     if (!statistics.seedStarted) this.#seedInBackground(statistics);
     this.#enforceBound();
     this.#schedule();
@@ -223,6 +240,39 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
    */
   statistics(toolName: string, version: number): VersionStatistics | undefined {
     return this.#tracked.peek(toolName, version)?.snapshot();
+  }
+
+  /**
+   * Counts the app's verdict on an answer of a tool version (`VersionStatistics.feedback`) and
+   * marks the call in the version's window (`feedback: 'wrong' | 'correct'` on its entry of
+   * `statistics().recent`): the call with `target.callId`, else the newest call with
+   * `target.inputHash`. Returns that call, or `undefined` when no call of the window matches
+   * (the verdict is counted all the same). Synchronous; reads no storage. `SelfImprovingAgent`
+   * calls it from `agent.feedback`.
+   */
+  giveFeedback(
+    toolName: string,
+    version: number,
+    target: { callId?: string; inputHash?: string },
+    correct: boolean,
+  ): JudgedCall | undefined {
+    stringOption('toolName', toolName);
+    integerOption('version', version, 1);
+    const statistics = this.#tracked.use(toolName, version);
+    if (!statistics.seedStarted) this.#seedInBackground(statistics);
+    return judgedCall(statistics.giveFeedback(target, correct ? 'correct' : 'wrong'));
+  }
+
+  /**
+   * The call of a version's window that {@link giveFeedback} would mark, without marking or
+   * counting anything (and without starting to track the version). Synchronous.
+   */
+  findCall(
+    toolName: string,
+    version: number,
+    target: { callId?: string; inputHash?: string },
+  ): JudgedCall | undefined {
+    return judgedCall(this.#tracked.peek(toolName, version)?.find(target));
   }
 
   /**
@@ -682,6 +732,16 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
   }
 }
 
+function judgedCall(record: InvocationRecord | undefined): JudgedCall | undefined {
+  if (record === undefined) return undefined;
+  return {
+    startedAt: record.startedAt,
+    inputHash: record.inputHash,
+    success: record.success,
+    ...(record.input === undefined ? {} : { input: structuredClone(record.input) }),
+  };
+}
+
 /**
  * A copy of a record as `record()` built it: the store's `id` left out, captured values copied
  * so a caller changing them changes neither the buffer nor the window.
@@ -725,6 +785,8 @@ function invalidRecord(input: RecordInput): string | undefined {
     return `errorCode must be a string, received ${typeof input.errorCode}`;
   if (input.outputHash !== undefined && typeof input.outputHash !== 'string')
     return `outputHash must be a string, received ${typeof input.outputHash}`;
+  if (input.callId !== undefined && typeof input.callId !== 'string')
+    return `callId must be a string, received ${typeof input.callId}`;
   return undefined;
 }
 

@@ -1,7 +1,22 @@
 import { partitionPoint } from '../core/partition-point.ts';
+import type { CallFeedback } from '../storage/aggregate-invocations.ts';
 import { errorCodeOf } from '../storage/history-buckets.ts';
 import type { InvocationRecord } from '../storage/records.ts';
-import type { LatencyTotals, RecentCall, VersionStatistics } from './version-statistics.ts';
+import type { FeedbackCounts, LatencyTotals, RecentCall, VersionStatistics } from './version-statistics.ts';
+
+/** What the window knows of a call beyond its record: its id and the app's feedback. */
+interface CallMarks {
+  callId?: string;
+  feedback?: CallFeedback;
+}
+
+/** Which call of the window feedback is about: by its id, else the newest with that input hash. */
+export interface FeedbackTarget {
+  /** The call's id. */
+  readonly callId?: string;
+  /** The hash of the call's input (used when there is no `callId`). */
+  readonly inputHash?: string;
+}
 
 /** Distinct error codes counted per version; further codes count as {@link OTHER_ERROR_CODE}. */
 export const MAX_ERROR_CODES = 32;
@@ -59,6 +74,13 @@ export class RunningStatistics {
   #firstCallAt = Number.POSITIVE_INFINITY;
   #lastCallAt = Number.NEGATIVE_INFINITY;
   readonly #errorCodes = new Map<string, number>();
+  /**
+   * Call ids and feedback of the records in the window, beside them: the records themselves are
+   * also in the write buffer and go to storage as they are. Weak, so a record that leaves the
+   * window takes its marks with it.
+   */
+  readonly #marks = new WeakMap<InvocationRecord, CallMarks>();
+  readonly #feedback = { correct: 0, wrong: 0 };
 
   constructor(toolName: string, version: number, capacity: number, trackedSince: number) {
     this.toolName = toolName;
@@ -67,8 +89,12 @@ export class RunningStatistics {
     this.trackedSince = trackedSince;
   }
 
-  /** Counts a call recorded by this process and adds it to the window. O(1) unless it arrives out of order. */
-  add(record: InvocationRecord): void {
+  /**
+   * Counts a call recorded by this process and adds it to the window, with its `callId` when it
+   * has one. O(1) unless it arrives out of order.
+   */
+  add(record: InvocationRecord, callId?: string): void {
+    if (callId !== undefined) this.#marks.set(record, { callId });
     this.#calls += 1;
     const { latencyMs, startedAt } = record;
     this.#latencySum += latencyMs;
@@ -85,6 +111,34 @@ export class RunningStatistics {
       this.#errorCodes.set(code, (this.#errorCodes.get(code) ?? 0) + 1);
     }
     if (this.#capacity > 0) this.#admit(record);
+  }
+
+  /**
+   * Counts the app's feedback on a call and marks the call in the window: the call with
+   * `target.callId`, else the newest with `target.inputHash`. Returns the call's record, or
+   * `undefined` when no call of the window matches (the feedback is still counted). A call judged
+   * again counts once, with its latest verdict. O(window).
+   */
+  giveFeedback(target: FeedbackTarget, feedback: CallFeedback): InvocationRecord | undefined {
+    const found = this.find(target);
+    const marks = found === undefined ? undefined : (this.#marks.get(found) ?? {});
+    if (marks?.feedback !== undefined) this.#feedback[marks.feedback] -= 1;
+    this.#feedback[feedback] += 1;
+    if (found !== undefined && marks !== undefined) this.#marks.set(found, { ...marks, feedback });
+    return found;
+  }
+
+  /** The call of the window with `target.callId`, else the newest with `target.inputHash`. O(window). */
+  find(target: FeedbackTarget): InvocationRecord | undefined {
+    for (let index = this.#ring.length - 1; index >= 0; index -= 1) {
+      const record = this.#at(index);
+      const matches =
+        target.callId !== undefined
+          ? this.#marks.get(record)?.callId === target.callId
+          : target.inputHash !== undefined && record.inputHash === target.inputHash;
+      if (matches) return record;
+    }
+    return undefined;
   }
 
   /** Takes `record` out of the window (it will never reach storage); true when it was there. */
@@ -153,8 +207,10 @@ export class RunningStatistics {
     for (const [code, count] of this.#errorCodes) errorCodes[code] = count;
     const recent: RecentCall[] = [];
     for (let index = this.#ring.length - 1; index >= 0; index -= 1) {
-      recent.push(Object.freeze(recentCall(this.#at(index))));
+      const record = this.#at(index);
+      recent.push(Object.freeze(recentCall(record, this.#marks.get(record))));
     }
+    const feedback: FeedbackCounts = Object.freeze({ ...this.#feedback });
     const calls = this.#calls;
     const latencyMs: LatencyTotals | null =
       calls === 0
@@ -176,6 +232,7 @@ export class RunningStatistics {
       failures: calls - this.#successes,
       latencyMs,
       errorCodes: Object.freeze(errorCodes),
+      feedback,
       firstCallAt: calls === 0 ? null : this.#firstCallAt,
       lastCallAt: calls === 0 ? null : this.#lastCallAt,
       recent: Object.freeze(recent),
@@ -241,7 +298,7 @@ export class RunningStatistics {
   }
 }
 
-function recentCall(record: InvocationRecord): RecentCall {
+function recentCall(record: InvocationRecord, marks: CallMarks | undefined): RecentCall {
   const call: { -readonly [K in keyof RecentCall]: RecentCall[K] } = {
     startedAt: record.startedAt,
     latencyMs: record.latencyMs,
@@ -249,5 +306,7 @@ function recentCall(record: InvocationRecord): RecentCall {
   };
   if (record.errorCode !== undefined) call.errorCode = record.errorCode;
   if (record.errorMessage !== undefined) call.errorMessage = record.errorMessage;
+  if (marks?.callId !== undefined) call.callId = marks.callId;
+  if (marks?.feedback !== undefined) call.feedback = marks.feedback;
   return call;
 }

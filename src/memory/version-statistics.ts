@@ -3,9 +3,20 @@ import type { AggregatableInvocation } from '../storage/aggregate-invocations.ts
 /**
  * One call in the window of {@link VersionStatistics.recent}: the fields of an invocation a
  * decision policy (and `aggregateInvocations`) reads — when it started (epoch ms), its latency
- * (ms), whether it returned a value, and a failure's error code and (truncated) message.
+ * (ms), whether it returned a value, and a failure's error code and (truncated) message — plus
+ * the call's `callId` when this process made it, and `feedback` (`'wrong'` or `'correct'`) once
+ * the app gave some with `agent.feedback`. A call that did not throw but got `feedback: 'wrong'`
+ * answered wrongly: a decision policy should count it as a failure.
  */
 export type RecentCall = Readonly<AggregatableInvocation>;
+
+/** How many answers of a version the app said were correct, and how many wrong. */
+export interface FeedbackCounts {
+  /** Answers the app said were correct. */
+  readonly correct: number;
+  /** Answers the app said were wrong. */
+  readonly wrong: number;
+}
 
 /**
  * Latency totals of the calls counted in a {@link VersionStatistics}, ms: enough to derive the
@@ -66,6 +77,12 @@ export interface VersionStatistics {
    * with further codes count as `OTHER`.
    */
   readonly errorCodes: Readonly<Record<string, number>>;
+  /**
+   * Feedback this process received on the version's answers (`agent.feedback`): each judged
+   * call counts once, with its latest verdict; feedback on a call that is not in the window
+   * (by tool, version and input with no matching call, or on a call forgotten) counts each time.
+   */
+  readonly feedback: FeedbackCounts;
   /** Earliest start time of the counted calls, epoch ms; `null` before the first call. */
   readonly firstCallAt: number | null;
   /** Latest start time of the counted calls, epoch ms; `null` before the first call. */

@@ -230,6 +230,33 @@ describe('collectReport', () => {
     }
   });
 
+  it('counts the app feedback per version from the audit log, ignoring unreadable evidence', async () => {
+    const entry = (toVersion: number | undefined, evidence: unknown) =>
+      storage.appendAudit({
+        type: 'tool:feedback',
+        toolName: SCENARIO_TOOL,
+        actor: 'app',
+        reason: 'feedback',
+        ...(toVersion === undefined ? {} : { toVersion }),
+        evidence: evidence as never,
+      });
+    await entry(1, { correct: false, callId: null });
+    await entry(1, { correct: false });
+    await entry(1, { correct: true });
+    await entry(2, { correct: true });
+    await entry(2, { correct: 'no' });
+    await entry(undefined, { correct: false });
+    await entry(2, null);
+    const report = await collectReport(storage, { now: 123 });
+    const versions = report.tools.find((tool) => tool.name === SCENARIO_TOOL)?.versions ?? [];
+    expect(versions.length).toBeGreaterThanOrEqual(2);
+    expect(versions.map((version) => [version.version, version.feedback])).toEqual([
+      [1, { correct: 1, wrong: 2 }],
+      [2, { correct: 1, wrong: 0 }],
+      ...versions.slice(2).map((version) => [version.version, { correct: 0, wrong: 0 }]),
+    ]);
+  });
+
   it('lists the outcomes of improvement attempts', async () => {
     const tool = (await collectReport(storage, { tools: [SCENARIO_TOOL] })).tools[0];
     expect(tool?.improvements).toEqual([

@@ -10,6 +10,7 @@ import {
   readImprovementOutcome,
   readVersionChange,
 } from '../storage/audit-evidence.ts';
+import { tallyFeedback } from '../storage/feedback-evidence.ts';
 import { addAggregate, emptyAggregate } from '../storage/history-buckets.ts';
 import type {
   AuditEntry,
@@ -194,6 +195,7 @@ async function toolReport(
   const oldestFirst = [...calls].reverse();
   const timeline = historyTimeline(oldestFirst, buckets ?? []);
   const changes = audit.flatMap((entry) => versionChangeAt(entry, timeline) ?? []);
+  const feedback = tallyFeedback(audit);
   return {
     name: tool.name,
     description: tool.description,
@@ -222,6 +224,7 @@ async function toolReport(
         parentVersion: version.parentVersion,
         active: version.version === tool.activeVersion,
         calls: own.length,
+        feedback: feedback.get(version.version) ?? { correct: 0, wrong: 0 },
         successRate: own.length === 0 ? null : aggregate.successes / aggregate.invocations,
         p95LatencyMs: aggregate.latencyMs?.p95 ?? null,
         score: own.length === 0 || insufficient ? null : scored.score,

@@ -1,4 +1,5 @@
 import type { AuditedVersionChange, ImprovementOutcome } from '../storage/audit-evidence.ts';
+import type { FeedbackTally } from '../storage/feedback-evidence.ts';
 import type { ToolRecord, VersionAuthor } from '../storage/records.ts';
 
 /**
@@ -79,6 +80,11 @@ export interface VersionReport {
   active: boolean;
   /** Calls of this version among those read (all of them unless the tool is `truncated`). */
   calls: number;
+  /**
+   * The app's verdicts on this version's answers (`agent.feedback`), from the audit log, so every
+   * process sees them: apart from `successRate`, which only counts calls that did not throw.
+   */
+  feedback: FeedbackTally;
   /** Successful calls / calls, over all `calls`; `null` without calls. */
   successRate: number | null;
   /** p95 latency over all `calls`, ms; `null` without calls. */

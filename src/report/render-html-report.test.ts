@@ -33,6 +33,7 @@ function hostileTool(): ToolReport {
         parentVersion: null,
         active: false,
         calls: 1,
+        feedback: { correct: 0, wrong: 0 },
         successRate: 1,
         p95LatencyMs: 5,
         score: 1,
@@ -47,6 +48,7 @@ function hostileTool(): ToolReport {
         parentVersion: 1,
         active: true,
         calls: 1,
+        feedback: { correct: 3, wrong: 2 },
         successRate: 0,
         p95LatencyMs: 9,
         score: 1,
@@ -189,6 +191,17 @@ describe('renderHtmlReport', () => {
     expect([...html.matchAll(/https?:\/\/[^\s"']+/g)].map((match) => match[0])).toEqual([
       'http://www.w3.org/2000/svg',
     ]);
+  });
+
+  it('shows the app feedback per version apart from success', () => {
+    const html = renderHtmlReport(reportOf([hostileTool()]));
+    expect(html).toContain('data-window="version-feedback"');
+    expect(html).toMatch(
+      /<tr data-version="2"[^>]*>.*<td class="num first" data-feedback-correct="3">3<\/td><td class="num" data-feedback-wrong="2">2<\/td>/,
+    );
+    expect(html).toMatch(
+      /<tr data-version="1"[^>]*>.*data-feedback-correct="0">0<\/td>.*data-feedback-wrong="0">0</,
+    );
   });
 
   it('colours diff lines and renders the gate summary', () => {

@@ -198,6 +198,8 @@ function versionTable(tool: ToolReport, window: number): string {
       `<td class="num first">${version.calls}</td>` +
       windowCells(version) +
       (lifetime ? lifetimeCells(version.lifetime) : '') +
+      `<td class="num first" data-feedback-correct="${version.feedback.correct}">${version.feedback.correct}</td>` +
+      `<td class="num" data-feedback-wrong="${version.feedback.wrong}">${version.feedback.wrong}</td>` +
       `<td class="reason">${escapeHtml(version.reason)}</td></tr>`,
   );
   const lifetimeHead = lifetime
@@ -206,8 +208,8 @@ function versionTable(tool: ToolReport, window: number): string {
   const lifetimeColumns = lifetime ? '<th class="first">calls</th><th>success</th><th>p95 ≈</th>' : '';
   return (
     '<h3>Versions</h3><div class="scroll"><table class="versions"><thead>' +
-    `<tr><th colspan="4"></th><th colspan="4" class="group first" data-window="version-recent">last ${window} calls of the version</th><th colspan="3" class="group first" data-window="version-all">all its calls in this report</th>${lifetimeHead}<th></th></tr>` +
-    `<tr><th>version</th><th>author</th><th>parent</th><th>created</th><th class="first">calls</th><th>score</th><th>success</th><th>p95</th><th class="first">calls</th><th>success</th><th>p95</th>${lifetimeColumns}<th>reason</th></tr></thead>` +
+    `<tr><th colspan="4"></th><th colspan="4" class="group first" data-window="version-recent">last ${window} calls of the version</th><th colspan="3" class="group first" data-window="version-all">all its calls in this report</th>${lifetimeHead}<th colspan="2" class="group first" data-window="version-feedback" title="the app's verdicts on the version's answers (agent.feedback), from the audit log; success counts only calls that did not throw">app feedback</th><th></th></tr>` +
+    `<tr><th>version</th><th>author</th><th>parent</th><th>created</th><th class="first">calls</th><th>score</th><th>success</th><th>p95</th><th class="first">calls</th><th>success</th><th>p95</th>${lifetimeColumns}<th class="first">correct</th><th>wrong</th><th>reason</th></tr></thead>` +
     `<tbody>${rows.join('')}</tbody></table></div>`
   );
 }

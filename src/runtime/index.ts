@@ -3,10 +3,12 @@
  * the sandboxed run with the app's grants, the record of the call, and `tool:invoked`.
  * @packageDocumentation
  */
+export { type CallIdParts, newCallId, parseCallId } from './call-id.ts';
 export { ToolInputError, ToolInvocationError, ToolUnavailableError } from './runtime-errors.ts';
 export type { RuntimeEvents, ToolInvokedEvent } from './runtime-events.ts';
 export { type CatalogRegistry, type ManagedTool, ToolCatalog } from './tool-catalog.ts';
 export {
+  type CallContext,
   type GrantedCapabilities,
   type ToolCallOutcome,
   ToolRuntime,

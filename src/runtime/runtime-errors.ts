@@ -15,12 +15,18 @@ export class ToolInvocationError extends SiaError {
   readonly toolName: string;
   /** The version that ran. */
   readonly version: number;
+  /**
+   * The call's id (as in `tool:invoked`): pass it to `agent.feedback({ callId, … })` to say
+   * what the answer should have been.
+   */
+  readonly callId: string;
   /** The sandbox error code: `TOOL_ERROR`, `TIMEOUT`, `MEMORY`, `CAPABILITY_DENIED`, … */
   readonly errorCode: string;
 
   constructor({
     toolName,
     version,
+    callId,
     errorCode,
     message,
     cause,
@@ -29,6 +35,8 @@ export class ToolInvocationError extends SiaError {
     toolName: string;
     /** The version that ran. */
     version: number;
+    /** The call's id. */
+    callId: string;
     /** The sandbox error code. */
     errorCode: string;
     /** The sandbox error's message. */
@@ -44,6 +52,7 @@ export class ToolInvocationError extends SiaError {
     this.name = 'ToolInvocationError';
     this.toolName = toolName;
     this.version = version;
+    this.callId = callId;
     this.errorCode = errorCode;
   }
 

@@ -5,6 +5,18 @@ export interface ToolInvokedEvent {
   toolName: string;
   /** The version that actually ran. */
   version: number;
+  /**
+   * The call's id, made on the host when the call started (`<toolName>@<version>:<uuid>`): the
+   * same id `invoke(…, { details: true })`, `ToolInvocationError.callId` and the detailed AI SDK
+   * tool result carry. Pass it to `agent.feedback` to say whether the answer was right.
+   */
+  callId: string;
+  /**
+   * The AI SDK's id of the tool call (`toolCallId` in the step's tool calls and results), when
+   * the call came through an AI SDK tool (`agent.tools()`, `agent.run`): joins those steps with
+   * this event.
+   */
+  toolCallId?: string;
   /** Wall-clock time of the call, ms, without the sandbox's start-up (see `startupMs`). */
   latencyMs: number;
   /**

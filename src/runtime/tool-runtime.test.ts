@@ -76,7 +76,14 @@ describe('ToolRuntime', () => {
       const { a, b } = input as { a: number; b: number };
       return a + b;
     });
-    expect(await runtime.execute('add', { a: 2, b: 3 })).toEqual({ ok: true, value: 5, version: 1 });
+    const outcome = await runtime.execute('add', { a: 2, b: 3 }, { toolCallId: 'sdk-call-1' });
+    expect(outcome).toEqual({
+      ok: true,
+      value: 5,
+      version: 1,
+      callId: expect.stringMatching(/^add@1:[0-9a-f-]{36}$/),
+      latencyMs: expect.any(Number),
+    });
     expect(seen).toEqual([
       {
         source: 'function add({ a, b }) { return a + b; }',
@@ -93,7 +100,16 @@ describe('ToolRuntime', () => {
         output: 5,
       }),
     ]);
-    expect(invoked).toEqual([expect.objectContaining({ toolName: 'add', version: 1, success: true })]);
+    expect(invoked).toEqual([
+      expect.objectContaining({
+        toolName: 'add',
+        version: 1,
+        success: true,
+        callId: outcome.callId,
+        toolCallId: 'sdk-call-1',
+      }),
+    ]);
+    expect(records[0]).toMatchObject({ callId: outcome.callId });
     expect(afterCalls).toEqual([
       { toolName: 'add', version: 1, input: { a: 2, b: 3 }, outcome: { success: true } },
     ]);
@@ -110,6 +126,12 @@ describe('ToolRuntime', () => {
     expect(outcome.error).toMatchObject({ toolName: 'add', version: 1, errorCode: 'TIMEOUT' });
     expect(records).toEqual([expect.objectContaining({ success: false, errorCode: 'TIMEOUT' })]);
     expect(invoked[0]?.error?.code).toBe('TIMEOUT');
+    // One id for the call: on the outcome, the error, the event and the record; none for the SDK.
+    expect(outcome.callId).toMatch(/^add@1:/);
+    expect((outcome.error as ToolInvocationError).callId).toBe(outcome.callId);
+    expect(invoked[0]?.callId).toBe(outcome.callId);
+    expect(invoked[0]).not.toHaveProperty('toolCallId');
+    expect(records[0]).toMatchObject({ callId: outcome.callId });
   });
 
   it.each([
@@ -127,6 +149,7 @@ describe('ToolRuntime', () => {
       expect(outcome.ok === false && ToolInputError.isInstance(outcome.error)).toBe(true);
       expect(outcome.ok === false && outcome.error.message).toMatch(message);
       expect([ran, records.length, afterCalls.length]).toEqual([false, 0, 0]);
+      expect(outcome).not.toHaveProperty('callId');
     },
   );
 

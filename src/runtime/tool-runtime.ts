@@ -12,6 +12,7 @@ import type { SandboxDenial } from '../sandbox/sandbox-result.ts';
 import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
 import type { ToolCapabilities } from '../storage/records.ts';
 import { ToolNotFoundError } from '../storage/storage-errors.ts';
+import { newCallId } from './call-id.ts';
 import { ToolInputError, ToolInvocationError, ToolUnavailableError } from './runtime-errors.ts';
 import type { RuntimeEvents } from './runtime-events.ts';
 import type { ToolCatalog } from './tool-catalog.ts';
@@ -84,10 +85,32 @@ export interface ToolRuntimeParts {
   readonly inline?: boolean;
 }
 
-/** How a call ended: the value, or the error the caller gets (the call was recorded unless the input was refused). */
+/** Where a call came from, for `tool:invoked`. */
+export interface CallContext {
+  /** The AI SDK's id of the tool call, when the call came through an AI SDK tool. */
+  readonly toolCallId?: string;
+}
+
+/**
+ * How a call ended: the value, or the error the caller gets (the call was recorded unless the
+ * input was refused). A call that ran has its `callId` (see `newCallId`) and latency; a call
+ * refused before it ran (unknown tool, unavailable version, invalid input) has neither.
+ */
 export type ToolCallOutcome =
-  | { readonly ok: true; readonly value: unknown; readonly version: number }
-  | { readonly ok: false; readonly error: Error; readonly version?: number };
+  | {
+      readonly ok: true;
+      readonly value: unknown;
+      readonly version: number;
+      readonly callId: string;
+      readonly latencyMs: number;
+    }
+  | {
+      readonly ok: false;
+      readonly error: Error;
+      readonly version?: number;
+      readonly callId?: string;
+      readonly latencyMs?: number;
+    };
 
 /**
  * Runs one call of a managed tool: picks the version the catalog serves (kept to the end of the
@@ -104,7 +127,7 @@ export class ToolRuntime {
   }
 
   /** Runs the active version and records the call; never throws for tool failures. */
-  async execute(toolName: string, input: unknown): Promise<ToolCallOutcome> {
+  async execute(toolName: string, input: unknown, context: CallContext = {}): Promise<ToolCallOutcome> {
     const managed = this.#parts.catalog.get(toolName);
     if (!managed) return { ok: false, error: new ToolNotFoundError(toolName) };
     const version = managed.version;
@@ -131,6 +154,8 @@ export class ToolRuntime {
           : ['the input must be a JSON object'];
       return { ok: false, error: new ToolInputError(toolName, details) };
     }
+    // Made on the host when the call starts: nothing the tool or the model says can choose it.
+    const callId = newCallId(toolName, version.version);
     const startedAt = Date.now();
     const { value, failure, denials, startupMs, latencyMs } = await this.run(toolName, input, {
       source: version.source,
@@ -147,6 +172,7 @@ export class ToolRuntime {
       success: failure === undefined,
       inputHash: hashValue(input),
       input,
+      callId,
       ...(failure
         ? { errorCode: failure.code, errorMessage: failure.message }
         : { outputHash: hashValue(value), output: value }),
@@ -154,6 +180,8 @@ export class ToolRuntime {
     this.#parts.events.emit('tool:invoked', {
       toolName,
       version: version.version,
+      callId,
+      ...(context.toolCallId === undefined ? {} : { toolCallId: context.toolCallId }),
       latencyMs,
       ...(startupMs > 0 ? { startupMs } : {}),
       success: failure === undefined,
@@ -170,16 +198,19 @@ export class ToolRuntime {
       return {
         ok: false,
         version: version.version,
+        callId,
+        latencyMs,
         error: new ToolInvocationError({
           toolName,
           version: version.version,
+          callId,
           errorCode: failure.code,
           message: failure.message,
           cause: failure.error,
         }),
       };
     }
-    return { ok: true, value, version: version.version };
+    return { ok: true, value, version: version.version, callId, latencyMs };
   }
 
   /**

@@ -3,11 +3,23 @@ import type { InvocationRecord, WindowAggregate } from './records.ts';
 /** How many error messages a {@link WindowAggregate} keeps in `recentErrors`. */
 export const RECENT_ERRORS_LIMIT = 5;
 
-/** The fields of an invocation that {@link aggregateInvocations} reads. */
+/** What an app said about a call's answer (`agent.feedback`): it was wrong, or it was correct. */
+export type CallFeedback = 'wrong' | 'correct';
+
+/**
+ * The fields of an invocation that {@link aggregateInvocations} reads, plus what a process knows
+ * about a call beyond its stored row: its call id and the app's feedback on it (neither is
+ * stored with the invocation; `aggregateInvocations` ignores both).
+ */
 export type AggregatableInvocation = Pick<
   InvocationRecord,
   'startedAt' | 'latencyMs' | 'success' | 'errorCode' | 'errorMessage'
->;
+> & {
+  /** The call's id (`<toolName>@<version>:<uuid>`), when this process made the call. */
+  callId?: string;
+  /** The app's feedback on the call's answer, when it gave some (`agent.feedback`). */
+  feedback?: CallFeedback;
+};
 
 /**
  * Aggregates a window of invocations given newest first (the order of

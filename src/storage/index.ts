@@ -6,6 +6,7 @@
 export {
   type AggregatableInvocation,
   aggregateInvocations,
+  type CallFeedback,
   RECENT_ERRORS_LIMIT,
 } from './aggregate-invocations.ts';
 export {
@@ -22,6 +23,12 @@ export {
   type ShadowSummary,
 } from './audit-evidence.ts';
 export type { ActiveVersionChange, Coordination } from './coordination.ts';
+export {
+  FEEDBACK_AUDIT_TYPE,
+  type FeedbackTally,
+  readFeedback,
+  tallyFeedback,
+} from './feedback-evidence.ts';
 export type { InvocationStore } from './invocation-store.ts';
 export {
   estimateLatencyPercentile,

@@ -22,8 +22,11 @@ export type KnownVersionAuthor = 'generator' | 'llm-rewriter' | 'hardening' | 'h
 // `string & {}` keeps editors suggesting the known names: a bare `| string` would swallow them.
 export type VersionAuthor = KnownVersionAuthor | (string & {});
 
-/** Where a regression test case came from. */
-export type TestCaseOrigin = 'manual' | 'example' | 'harvested';
+/**
+ * Where a regression test case came from: written by the app (`manual`), a tool's `examples`,
+ * harvested from recorded calls, or the expected output of `agent.feedback` (`feedback`).
+ */
+export type TestCaseOrigin = 'manual' | 'example' | 'harvested' | 'feedback';
 
 // --- invocations ---------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ import { StorageInputError } from './storage-errors.ts';
  * the bound only keeps a runaway value (a whole prompt, a stack trace) out of every version row.
  */
 const MAX_AUTHOR_LENGTH = 64;
-const origins: ReadonlySet<string> = new Set<TestCaseOrigin>(['manual', 'example', 'harvested']);
+const origins: ReadonlySet<string> = new Set<TestCaseOrigin>(['manual', 'example', 'harvested', 'feedback']);
 
 const storageInput: InvalidValueFactory = (field, expected, value) =>
   new StorageInputError({ field, expected, value });

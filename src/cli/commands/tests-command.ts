@@ -22,7 +22,7 @@ export const testsListCommand: CliCommand = {
   positionals: ['<tool>'],
   options: { json: { type: 'boolean', description: 'print the cases as JSON' } },
   help: `Lists the regression cases the promotion gate runs for the tool: id, origin (manual,
-example, harvested), whether it is held out from rewriters, and its input and expectation.`,
+example, harvested, feedback), whether it is held out from rewriters, and its input and expectation.`,
   async run(context) {
     const name = context.args[0] as string;
     const storage = await context.storage();

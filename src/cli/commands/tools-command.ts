@@ -1,5 +1,8 @@
 import { scoreSummary } from '../../evaluation/score-summary.ts';
 import { summaryOf } from '../../memory/performance-memory.ts';
+import { FEEDBACK_AUDIT_TYPE, type FeedbackTally, tallyFeedback } from '../../storage/feedback-evidence.ts';
+import type { AuditEntry } from '../../storage/records.ts';
+import type { StorageAdapter } from '../../storage/storage-adapter.ts';
 import type { CliCommand } from '../cli-command.ts';
 import { formatMs, formatRatio, json, orDash } from '../format-values.ts';
 import { terminalText, textTable } from '../text-table.ts';
@@ -17,14 +20,17 @@ export const toolsCommand: CliCommand = {
   help: `Lists every tool with its active version, whether it is pinned, and how the active version
 did over its last ${WINDOW} calls (the evaluator's default window and weights): CALLS (up to
 ${WINDOW}), SCORE, SUCCESS rate and P95 latency, all over that window. A score needs at least 3
-calls; fewer print "–". sia report shows every recorded call, by version and over time.`,
+calls; fewer print "–". FEEDBACK counts the app's verdicts on the active version's answers
+(agent.feedback, from the audit log: any process's), apart from SUCCESS, which only counts calls
+that did not throw. sia report shows every recorded call, by version and over time.`,
   async run(context) {
     const storage = await context.storage();
     const rows = [];
     for (const tool of await storage.listTools()) {
-      const [versions, aggregate] = await Promise.all([
+      const [versions, aggregate, feedback] = await Promise.all([
         storage.listVersions(tool.name),
         storage.aggregateWindow({ toolName: tool.name, version: tool.activeVersion, limit: WINDOW }),
+        feedbackOf(storage, tool.name),
       ]);
       const scored = scoreSummary(summaryOf(tool.name, tool.activeVersion, aggregate));
       const insufficientData = scored.reasons.some((reason) => reason.code === 'INSUFFICIENT_DATA');
@@ -38,6 +44,7 @@ calls; fewer print "–". sia report shows every recorded call, by version and o
         score: insufficientData ? null : scored.score,
         successRate: aggregate.invocations === 0 ? null : aggregate.successes / aggregate.invocations,
         p95LatencyMs: aggregate.latencyMs?.p95 ?? null,
+        feedback: feedback.get(tool.activeVersion) ?? { correct: 0, wrong: 0 },
       });
     }
     if (context.values.json === true) {
@@ -53,7 +60,7 @@ calls; fewer print "–". sia report shows every recorded call, by version and o
     );
     context.out(
       textTable(
-        ['TOOL', 'ACTIVE', 'PINNED', 'VERSIONS', 'CALLS', 'SCORE', 'SUCCESS', 'P95'],
+        ['TOOL', 'ACTIVE', 'PINNED', 'VERSIONS', 'CALLS', 'SCORE', 'SUCCESS', 'P95', 'FEEDBACK'],
         rows.map((row) => [
           terminalText(row.name),
           `v${row.activeVersion}`,
@@ -63,8 +70,33 @@ calls; fewer print "–". sia report shows every recorded call, by version and o
           orDash(row.score, formatRatio),
           orDash(row.successRate, formatRatio),
           orDash(row.p95LatencyMs, formatMs),
+          feedbackText(row.feedback),
         ]),
       ),
     );
   },
 };
+
+/** `2 wrong, 5 correct`, or `–` without feedback. */
+function feedbackText(tally: FeedbackTally): string {
+  if (tally.correct === 0 && tally.wrong === 0) return '–';
+  return `${tally.wrong} wrong, ${tally.correct} correct`;
+}
+
+/** The feedback verdicts per version of a tool, from its `tool:feedback` audit entries (read in pages). */
+async function feedbackOf(storage: StorageAdapter, toolName: string): Promise<Map<number, FeedbackTally>> {
+  const entries: AuditEntry[] = [];
+  let afterId: number | undefined;
+  for (;;) {
+    const page = await storage.listAudit({
+      toolName,
+      type: FEEDBACK_AUDIT_TYPE,
+      limit: 1000,
+      ...(afterId === undefined ? {} : { afterId }),
+    });
+    entries.push(...page);
+    const last = page.at(-1);
+    if (page.length < 1000 || last === undefined) return tallyFeedback(entries);
+    afterId = last.id;
+  }
+}
