@@ -115,7 +115,7 @@ describe('call ids', () => {
       expect(strip(plain.prompts)).toContain('division by zero');
 
       expect(withoutDetails.steps.flatMap((step) => step.toolResults.map((result) => result.output))).toEqual(
-        [4, { error: { code: 'TOOL_FAILED', message: expect.stringContaining('division by zero') } }],
+        [4, { error: { code: 'TOOL_ERROR', message: expect.stringContaining('division by zero') } }],
       );
       const results = withDetails.steps.flatMap((step) => step.toolResults);
       const outputs = results.map((result) => result.output as DetailedToolOutput);
@@ -123,7 +123,7 @@ describe('call ids', () => {
       expect(outputs).toEqual([
         { output: 4, ok: true, callId: events[0]?.callId, version: 1, latencyMs: events[0]?.latencyMs },
         {
-          output: { error: { code: 'TOOL_FAILED', message: expect.stringContaining('division by zero') } },
+          output: { error: { code: 'TOOL_ERROR', message: expect.stringContaining('division by zero') } },
           ok: false,
           callId: events[1]?.callId,
           version: 1,

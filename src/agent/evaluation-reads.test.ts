@@ -36,7 +36,12 @@ describe('agent: evaluations without storage reads', () => {
     const { storage, counts } = countingStorage();
     const sandbox = new QuickJsSandbox({ workers: 1 });
     sandboxes.push(sandbox);
-    const agent = new SelfImprovingAgent({ storage, sandbox, closeStorage: true });
+    const agent = new SelfImprovingAgent({
+      storage,
+      sandbox,
+      closeStorage: true,
+      improvement: { evaluateEvery: 5 },
+    });
     await agent.addTool({
       name: 'halve',
       description: 'Half of n',

@@ -2,6 +2,7 @@ import { MockLanguageModelV4 } from 'ai/test';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { textAnswer } from '../../test/support/model-answer.ts';
 import { silentModel } from '../../test/support/silent-model.ts';
+import { Evaluator } from '../evaluation/evaluator.ts';
 import { AbortedError, ModelTimeoutError } from '../generation/generation-errors.ts';
 import type {
   ImprovementAttemptFailedEvent,
@@ -35,6 +36,8 @@ async function agentWith(options: SelfImprovingAgentOptions = {}) {
   const storage = options.storage ?? memoryStorage();
   const agent = new SelfImprovingAgent({
     sandbox,
+    // 0.1's 'window' policy: five calls, three failing, need a rewrite (these tests are about aborts).
+    evaluator: new Evaluator({ policy: 'window' }),
     ...options,
     improvement: { evaluateEvery: 5, cooldownMs: 0, watchCalls: 10, ...options.improvement },
     storage,

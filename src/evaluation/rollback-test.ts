@@ -1,5 +1,5 @@
+import { binomialAtLeast } from '../core/binomial-tail.ts';
 import type { AggregatableInvocation } from '../storage/aggregate-invocations.ts';
-import { binomialAtLeast } from './binomial-tail.ts';
 import { MIN_BASELINE_RATE, raisedRate } from './change-detection.ts';
 import type { DecisionEvidence } from './evaluation.ts';
 
@@ -71,7 +71,20 @@ export function sequentialRollbackTest(
       ? `${baseline.failures} of the replaced version's ${count(baseline.calls)} failed`
       : 'the replaced version has no recorded calls (assumed ~10% failures)';
   const observed = `${failures} of the promoted version's ${count(calls)} failed, ${replaced}`;
-  if (ratio >= upper) {
+  // Never worse by the test alone: a version failing no more often than the replaced one did
+  // (a replaced version that always failed) is not rolled back to it.
+  const noWorse = baseline.calls > 0 && failures * baseline.calls <= baseline.failures * calls;
+  if (noWorse && calls >= options.maxCalls) {
+    return decision(
+      'keep',
+      ratio,
+      upper,
+      calls,
+      failures,
+      `${observed}; no more often than the replaced version: not worse, kept`,
+    );
+  }
+  if (ratio >= upper && !noWorse) {
     return decision(
       'rollback',
       ratio,

@@ -1,6 +1,6 @@
+import { binomialAtLeast, binomialAtMost } from '../core/binomial-tail.ts';
 import { median } from '../core/median.ts';
 import type { AggregatableInvocation } from '../storage/aggregate-invocations.ts';
-import { binomialAtLeast, binomialAtMost } from './binomial-tail.ts';
 import { bernoulliCusum, cautiousRate, raisedRate } from './change-detection.ts';
 import type { DecisionEvidence, EvaluationReason } from './evaluation.ts';
 import type { ResolvedEvaluatorOptions } from './evaluator-options.ts';

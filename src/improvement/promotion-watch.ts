@@ -104,29 +104,31 @@ export class PromotionWatch {
    */
   async check(toolName: string, watch: Watch): Promise<WatchOutcome> {
     const { memory, options } = this.#parts;
-    let decision: RollbackDecision;
-    let checkedAt: number;
-    do {
-      checkedAt = watch.calls;
-      try {
+    try {
+      let decision: RollbackDecision;
+      let checkedAt: number;
+      do {
+        checkedAt = watch.calls;
         const calls = await watchedCalls(memory, toolName, watch.version, options.watchCalls);
         decision = sequentialRollbackTest(calls, watch.baseline, {
           failureIncrease: options.rollbackFailureIncrease,
           falseRollbackRate: options.falseRollbackRate,
           maxCalls: options.watchCalls,
         });
-      } catch (error) {
-        watch.checking = false;
-        throw error;
-      }
-      // Calls counted while this check read: check again, so the watch's last call is judged.
-    } while (decision.outcome === 'continue' && watch.calls > checkedAt);
-    watch.checking = false;
-    if (decision.outcome === 'continue') return 'watching';
-    if (this.#watches.get(toolName) === watch) this.#watches.delete(toolName);
-    return decision.outcome === 'keep'
-      ? this.#keep(toolName, watch, decision)
-      : this.#rollBack(toolName, watch, decision);
+        // Calls counted while this check read: check again, so the watch's last call is judged.
+      } while (decision.outcome === 'continue' && watch.calls > checkedAt);
+      if (decision.outcome === 'continue') return 'watching';
+      // The watch stays registered until the outcome is settled: meanwhile the version is not
+      // evaluated for a rewrite, and a rollback that failed is tried again on the next call.
+      const outcome =
+        decision.outcome === 'keep'
+          ? await this.#keep(toolName, watch, decision)
+          : await this.#rollBack(toolName, watch, decision);
+      if (this.#watches.get(toolName) === watch) this.#watches.delete(toolName);
+      return outcome;
+    } finally {
+      watch.checking = false;
+    }
   }
 
   async #keep(toolName: string, watch: Watch, decision: RollbackDecision): Promise<WatchOutcome> {

@@ -7,6 +7,7 @@ import type { ToolRegistry } from '../registry/tool-registry.ts';
 import { ToolCatalog } from '../runtime/tool-catalog.ts';
 import { ToolRuntime } from '../runtime/tool-runtime.ts';
 import { readImprovementOutcome } from '../storage/audit-evidence.ts';
+import type { InvocationRecord } from '../storage/records.ts';
 import { ImprovementBudget } from './improvement-budget.ts';
 import type { ImprovementEvents } from './improvement-events.ts';
 import { ImprovementLease } from './improvement-lease.ts';
@@ -57,7 +58,13 @@ async function loop(options: {
     watchCalls: 2,
     ...options.improvement,
   });
-  const memory = { summary: async () => evaluationOf(1).summary, recent: async () => [] };
+  // The calls made through `call()`, per version, newest first: what the watch reads.
+  const recorded = new Map<number, InvocationRecord[]>();
+  const memory = {
+    summary: async () => evaluationOf(1).summary,
+    recent: async (_tool: string, { version, limit }: { version: number; limit: number }) =>
+      (recorded.get(version) ?? []).slice(0, limit),
+  };
   const improver = new ToolImprover({
     registry,
     memory,
@@ -103,6 +110,10 @@ async function loop(options: {
   const call = async (times: number, success = true) => {
     for (let index = 0; index < times; index += 1) {
       const version = catalog.get('add')?.version.version ?? 0;
+      recorded.set(version, [
+        { toolName: 'add', version, startedAt: Date.now(), latencyMs: 1, success, inputHash: 'h' },
+        ...(recorded.get(version) ?? []),
+      ]);
       improver.afterCall('add', version, { a: 1, b: 2 }, { success, latencyMs: 1 });
       await improver.idle();
     }
@@ -126,18 +137,19 @@ describe('ToolImprover: the loop composed from its parts', () => {
       toVersion: 2,
       tokens: 50,
     });
-    // The watch counts the next calls of v2 and evaluates it after watchCalls (2): it is kept.
+    // The watch tests each next call of v2; after watchCalls (2) good ones it is kept (and scored).
     await call(2);
     expect(log.slice(3)).toEqual(['tool:evaluated']);
     expect((await registry.tool('add')).activeVersion).toBe(2);
   });
 
-  it('rolls back a promoted version that the watch scores lower by more than the margin', async () => {
+  it('rolls back a promoted version whose calls fail significantly more than the replaced one', async () => {
     const { registry, catalog, log, call } = await loop({
       evaluations: [evaluationOf(0.5), evaluationOf(0.2, false, 2)],
     });
     await call(2);
-    await call(2);
+    // v1's 2 calls succeeded; both of v2's fail: P(2 of 2 | p₀ = 2/22) < 0.01 at the watch's end.
+    await call(2, false);
     expect(log).toEqual([
       'tool:evaluated',
       'improvement:started',

@@ -577,10 +577,10 @@ describe('PerformanceMemory: the window and the store-wide bound', () => {
 });
 
 describe('PerformanceMemory: decisions read no storage after warm-up', () => {
-  it('a default Evaluator reads the window, not storage.recentInvocations/aggregateWindow', async () => {
+  it('the window policy reads the window, not storage.recentInvocations/aggregateWindow', async () => {
     const { storage, control } = instrumented(open(sqlJsStorage()));
     const memory = open(new PerformanceMemory({ storage }));
-    const evaluator = new Evaluator();
+    const evaluator = new Evaluator({ policy: 'window' });
     for (let index = 0; index < 30; index += 1) memory.record(call({ latencyMs: 100 + index }));
     await evaluator.evaluate(memory, 'fetch_rate', { version: 1 }); // warm-up: the version is seeded
     const readsAfterWarmUp = control.reads.length;
@@ -597,5 +597,28 @@ describe('PerformanceMemory: decisions read no storage after warm-up', () => {
     // The evaluations saw the calls: half of the last 20 failed.
     expect(evaluations.at(-1)?.summary).toMatchObject({ invocations: 20, successes: 10 });
     expect(evaluations.at(-1)?.baseline?.invocations).toBe(20);
+  });
+
+  it('a default (sequential) Evaluator reads its 100-call history and counters from memory alone', async () => {
+    const { storage, control } = instrumented(open(sqlJsStorage()));
+    const memory = open(new PerformanceMemory({ storage }));
+    const evaluator = new Evaluator();
+    for (let index = 0; index < 150; index += 1) memory.record(call({ latencyMs: 100 + (index % 7) }));
+    await evaluator.evaluate(memory, 'fetch_rate', { version: 1 }); // warm-up: the version is seeded
+    const readsAfterWarmUp = control.reads.length;
+    let last: Awaited<ReturnType<Evaluator['evaluate']>> | undefined;
+    for (let index = 0; index < 50; index += 1) {
+      memory.record(call({ success: index % 10 !== 0, latencyMs: 100 }));
+      last = await evaluator.evaluate(memory, 'fetch_rate', { version: 1 });
+      if (index === 20) await memory.flush();
+    }
+    expect(control.reads).toHaveLength(readsAfterWarmUp);
+    expect(readsAfterWarmUp).toBeLessThanOrEqual(1);
+    // The success-rate test counted every call of this process; the change tests read 100.
+    expect(last?.evidence.find((entry) => entry.test === 'success-rate')).toMatchObject({
+      calls: 200,
+      events: 5,
+    });
+    expect(last?.evidence.find((entry) => entry.test === 'failure-change')).toMatchObject({ calls: 100 });
   });
 });

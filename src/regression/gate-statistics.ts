@@ -1,3 +1,4 @@
+import { binomialAtLeast, binomialAtMost } from '../core/binomial-tail.ts';
 import type { GateDecision, GateErrorEvidence, GateLatencyEvidence } from './regression-report.ts';
 
 /**
@@ -13,25 +14,13 @@ import type { GateDecision, GateErrorEvidence, GateLatencyEvidence } from './reg
  */
 export function binomialUpperTail(n: number, k: number): number {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`n must be an integer ≥ 0, got ${n}`);
-  if (k <= 0) return 1;
-  if (k > n) return 0;
-  // Sum the terms from the far tail, where they only shrink (no overflow); the near tail
-  // is the complement of a far one, by symmetry of p = ½.
-  if (2 * k <= n) return 1 - binomialUpperTail(n, n - k + 1);
-  let logChoose = 0;
-  for (let j = 1; j <= n - k; j += 1) logChoose += Math.log((k + j) / j);
-  let term = 1;
-  let sum = 1;
-  for (let i = k; i < n && term > Number.EPSILON * sum * 1e-3; i += 1) {
-    term *= (n - i) / (i + 1);
-    sum += term;
-  }
-  return Math.min(1, Math.exp(logChoose - n * Math.LN2 + Math.log(sum)));
+  return binomialAtLeast(k, n, 0.5);
 }
 
 /** P(X ≤ k) for X ~ Binomial(n, ½), exact: the mirror of {@link binomialUpperTail}. */
 export function binomialLowerTail(n: number, k: number): number {
-  return binomialUpperTail(n, n - k);
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`n must be an integer ≥ 0, got ${n}`);
+  return binomialAtMost(k, n, 0.5);
 }
 
 /**

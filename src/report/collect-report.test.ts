@@ -17,9 +17,13 @@ import { ToolNotFoundError } from '../storage/storage-errors.ts';
 import { collectReport } from './collect-report.ts';
 
 /** The article's score: 0.5 · success + 0.3 · latency + 0.2 · spread consistency. */
+/**
+ * The article's score as the default ('sequential') evaluator computes it: latency spread below
+ * the 100 ms floor does not count against consistency.
+ */
 function articleScore(successRate: number, avg: number, min: number, max: number): number {
   const latency = avg <= 1000 ? 1 : avg >= 5000 ? 0 : 1 - (avg - 1000) / 4000;
-  const consistency = Math.max(0, 1 - (max - min) / (avg * 3));
+  const consistency = Math.max(0, 1 - Math.max(0, max - min - 100) / (avg * 3));
   return 0.5 * successRate + 0.3 * latency + 0.2 * consistency;
 }
 
@@ -61,7 +65,8 @@ describe('collectReport', () => {
 
     expect(degraded).toMatchObject({ calls: 20, successRate: 0.6, p50LatencyMs: 2200, p95LatencyMs: 2400 });
     expect(degraded?.score).toBeCloseTo(articleScore(0.6, 2200, 2000, 2400), 12);
-    expect(degraded?.score).toBeCloseTo(0.697879, 6);
+    // 0.5·0.6 + 0.3·(1 − 1200/4000) + 0.2·(1 − (400 − 100)/(3 · 2200)) = 0.700909…
+    expect(degraded?.score).toBeCloseTo(0.700909, 6);
 
     expect(promoted).toMatchObject({ calls: 20, successRate: 1, p95LatencyMs: 200, score: 1, versions: [2] });
     expect(rolledBack).toMatchObject({
