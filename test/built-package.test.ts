@@ -113,7 +113,10 @@ describe.skipIf(!built)('the built package', () => {
       expect(out).toContain('10000 JPY is 66.67 USD');
       expect(out).toMatch(/gate\s+attempt \d: PROMOTE/);
       expect(out).toMatch(/PROMOTED\s+fetch_exchange_rate v1 → v2 \(by hardening\); loop: \d+ calls/);
-      expect(out).toMatch(/watch\s+fetch_exchange_rate v2 over its first 20 calls: .* → kept/);
+      expect(out).toMatch(/watch\s+fetch_exchange_rate v2 at the end of its watch: score/);
+      expect(out).toMatch(
+        /kept\s+fetch_exchange_rate v2 after its watch: \d+ of the promoted version's \d+ calls failed, .*(not worse|not shown worse), kept/,
+      );
       expect(out).not.toMatch(/ROLLBACK/);
 
       // The before/after table: v1 failed during the degraded phase, v2 (active) did not.

@@ -93,7 +93,7 @@ try {
   // (`improvement: { pinned: ['fetch_fee'] }` pins for this agent only.)
   await agent.registry.pin('fetch_fee', { reason: 'hand-tuned; changes go through review' });
 
-  for (let round = 1; round <= 4; round += 1) {
+  for (let round = 1; round <= 6; round += 1) {
     console.log(`-- traffic round ${round}: 5 calls of each tool`);
     for (let call = 0; call < 5; call += 1) {
       await agent.invoke('fetch_rate').catch(() => undefined);
@@ -102,7 +102,7 @@ try {
     await agent.idle();
   }
 
-  console.log('\nafter four rounds:');
+  console.log('\nafter six rounds:');
   for (const tool of await agent.registry.list()) {
     const versions = await agent.registry.versions(tool.name);
     const summary = await agent.memory.summary(tool.name, { version: tool.activeVersion });

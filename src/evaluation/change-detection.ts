@@ -40,6 +40,55 @@ export function bernoulliCusum(badOldestFirst: readonly boolean[], p0: number, p
   return { statistic, stretch, badInStretch };
 }
 
+/** What {@link selfStartingCusum} returns: the CUSUM's state and the rates it ended with. */
+export interface SelfStartingCusumResult extends CusumResult {
+  /** The in-control rate the final stretch was judged against. */
+  p0: number;
+  /** The raised rate it was judged against. */
+  p1: number;
+  /** Calls the in-control rate was estimated from (earlier calls plus absorbed stretches). */
+  baselineCalls: number;
+  /** Of those, the bad ones. */
+  baselineBad: number;
+}
+
+/**
+ * A self-starting Bernoulli CUSUM: the in-control rate is estimated as the stream goes, from
+ * the `earlier` calls and every call of the stream up to the start of the current stretch
+ * (`cautiousRate`), and is frozen while a stretch lasts, so a real change does not raise its own
+ * baseline; a stretch that ends (the statistic back at 0) joins the baseline. The raised rate is
+ * `raisedRate(p0, increase)`. A young version is thus judged against its own first calls.
+ */
+export function selfStartingCusum(
+  badOldestFirst: readonly boolean[],
+  earlier: { readonly calls: number; readonly bad: number },
+  prior: RatePrior,
+  increase: number,
+): SelfStartingCusumResult {
+  let baselineCalls = earlier.calls;
+  let baselineBad = earlier.bad;
+  let p0 = cautiousRate(baselineBad, baselineCalls, prior);
+  let p1 = raisedRate(p0, increase);
+  let statistic = 0;
+  let stretch = 0;
+  let badInStretch = 0;
+  for (const bad of badOldestFirst) {
+    statistic += bad ? Math.log(p1 / p0) : Math.log((1 - p1) / (1 - p0));
+    stretch += 1;
+    if (bad) badInStretch += 1;
+    if (statistic <= 0) {
+      statistic = 0;
+      baselineCalls += stretch;
+      baselineBad += badInStretch;
+      stretch = 0;
+      badInStretch = 0;
+      p0 = cautiousRate(baselineBad, baselineCalls, prior);
+      p1 = raisedRate(p0, increase);
+    }
+  }
+  return { statistic, stretch, badInStretch, p0, p1, baselineCalls, baselineBad };
+}
+
 /** A prior for a rate: its mean and how many calls' worth of weight it carries. */
 export interface RatePrior {
   /** The prior mean of the rate. */

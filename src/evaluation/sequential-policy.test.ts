@@ -89,7 +89,7 @@ describe("Evaluator, 'sequential' policy (the default)", () => {
     expect(level).toMatchObject({ calls: 503, events: 3 });
     expect(level?.bound).toBeCloseTo(0.01, 15);
     expect(level?.summary).toMatch(
-      /^500 of 503 calls succeeded \(calls counted\); if the true success rate were 0\.80/,
+      /^500 of 503 calls succeeded \(every call counted\); if the true success rate were 0\.80/,
     );
   });
 
@@ -141,7 +141,7 @@ describe("Evaluator, 'sequential' policy (the default)", () => {
     const evaluation = await evaluate([...ok(400), ...failed(1), ...ok(100), ...failed(8)]);
     expect(codes(evaluation)).toEqual(['DEGRADED']);
     const change = test(evaluation, 'failure-change');
-    expect(change?.summary).toMatch(/^8 of the last 8 calls failed, 1 of the 409 calls before them failed/);
+    expect(change?.summary).toMatch(/^8 of the last 8 calls failed, 1 of the 501 calls before them failed/);
     expect(evaluation.reasons[0]?.message).toBe(change?.summary);
   });
 

@@ -1,7 +1,7 @@
 import { binomialAtLeast, binomialAtMost } from '../core/binomial-tail.ts';
 import { median } from '../core/median.ts';
 import type { AggregatableInvocation } from '../storage/aggregate-invocations.ts';
-import { bernoulliCusum, cautiousRate, raisedRate } from './change-detection.ts';
+import { bernoulliCusum, cautiousRate, raisedRate, selfStartingCusum } from './change-detection.ts';
 import type { DecisionEvidence, EvaluationReason } from './evaluation.ts';
 import type { ResolvedEvaluatorOptions } from './evaluator-options.ts';
 
@@ -109,7 +109,7 @@ function successRateTest(
   const calls = useTotals ? (input.totals?.calls ?? 0) : input.recent.length;
   const failures = useTotals ? Math.min(calls, input.totals?.failures ?? 0) : recentFailures;
   const successes = calls - failures;
-  const scope = useTotals ? 'calls counted' : 'recent calls';
+  const scope = useTotals ? 'every call counted' : 'recent calls';
   if (calls < options.minInvocations) {
     return {
       test: 'success-rate',
@@ -152,14 +152,18 @@ function failureChangeTest(
   const earlierFailures = input.totals
     ? Math.min(earlierCalls, Math.max(0, input.totals.failures - recentFailures))
     : 0;
-  const p0 = cautiousRate(earlierFailures, earlierCalls, FAILURE_PRIOR);
-  const p1 = raisedRate(p0, options.degradation.failureIncrease);
   const bad = oldestFirst(recent, (call) => !call.success);
-  const result = bernoulliCusum(bad, p0, p1);
+  const result = selfStartingCusum(
+    bad,
+    { calls: earlierCalls, bad: earlierFailures },
+    FAILURE_PRIOR,
+    options.degradation.failureIncrease,
+  );
+  const { p0, p1 } = result;
   const flagged = result.statistic > changeThreshold;
   const before =
-    earlierCalls > 0
-      ? `${earlierFailures} of the ${count(earlierCalls)} before them failed`
+    result.baselineCalls > 0
+      ? `${result.baselineBad} of the ${count(result.baselineCalls)} before them failed`
       : 'no earlier calls (assumed ~10% failures)';
   return {
     test: 'failure-change',
@@ -169,9 +173,12 @@ function failureChangeTest(
     calls: recent.length,
     events: recentFailures,
     summary:
-      `${result.badInStretch} of the last ${count(result.stretch)} failed, ${before}; failure rate ${percent(p1)} ` +
-      `is e^${fixed(result.statistic)} times likelier than ${percent(p0)} for that stretch ` +
-      `(${flagged ? 'above' : 'not above'} the change threshold e^${fixed(changeThreshold)})`,
+      result.stretch === 0
+        ? `${recentFailures} of the last ${count(recent.length)} failed; no recent stretch is likelier ` +
+          `at a failure rate of ${percent(p1)} than at ${percent(p0)} (change threshold e^${fixed(changeThreshold)})`
+        : `${result.badInStretch} of the last ${count(result.stretch)} failed, ${before}; failure rate ${percent(p1)} ` +
+          `is e^${fixed(result.statistic)} times likelier than ${percent(p0)} for that stretch ` +
+          `(${flagged ? 'above' : 'not above'} the change threshold e^${fixed(changeThreshold)})`,
   };
 }
 
@@ -203,9 +210,12 @@ function latencyChangeTest(
     calls: recent.length,
     events: slowCalls,
     summary:
-      `${result.badInStretch} of the last ${count(result.stretch)} took longer than ${ms(limit)} ` +
-      `(${latencyFactor}× and +${ms(minLatencyIncreaseMs)} over the earlier median ${ms(reference)}); ` +
-      `e^${fixed(result.statistic)} ${flagged ? 'is above' : 'is not above'} the change threshold e^${fixed(changeThreshold)}`,
+      result.stretch === 0
+        ? `${slowCalls} of the last ${count(recent.length)} took longer than ${ms(limit)} ` +
+          `(${latencyFactor}× and +${ms(minLatencyIncreaseMs)} over the earlier median ${ms(reference)}); no recent stretch of slow calls`
+        : `${result.badInStretch} of the last ${count(result.stretch)} took longer than ${ms(limit)} ` +
+          `(${latencyFactor}× and +${ms(minLatencyIncreaseMs)} over the earlier median ${ms(reference)}); ` +
+          `e^${fixed(result.statistic)} ${flagged ? 'is above' : 'is not above'} the change threshold e^${fixed(changeThreshold)}`,
   };
 }
 
