@@ -55,6 +55,8 @@ export {
 // --- evaluation -------------------------------------------------------------------------------
 export {
   type ConsistencyMode,
+  type DecisionEvidence,
+  type DecisionPolicy,
   type DegradationOptions,
   type EvaluateOptions,
   type Evaluation,
@@ -63,10 +65,17 @@ export {
   type EvaluationSource,
   Evaluator,
   type EvaluatorOptions,
+  type RollbackBaseline,
+  type RollbackDecision,
+  type RollbackOutcome,
+  type RollbackTestOptions,
   type ScoreComponents,
   type ScoreWeights,
   type SummaryScore,
   scoreSummary,
+  sequentialRollbackTest,
+  type VersionTotals,
+  WRONG_ANSWER,
 } from './evaluation/index.ts';
 // --- generation -------------------------------------------------------------------------------
 export {
@@ -114,6 +123,7 @@ export {
   type RegressionCompletedEvent,
   type SkipReason,
   type ToolEvaluatedEvent,
+  type ToolKeptEvent,
   type ToolPromotedEvent,
   type ToolRolledBackEvent,
 } from './improvement/index.ts';

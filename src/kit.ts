@@ -21,8 +21,10 @@ export {
   requestNewToolDescription,
   requestNewToolInput,
 } from './agent/index.ts';
-// --- core: hashing, JSON Schema, plain JSON, events -------------------------------------------
+// --- core: hashing, JSON Schema, plain JSON, events, binomial tails -------------------------------------------
 export {
+  binomialAtLeast,
+  binomialAtMost,
   type CompiledSchema,
   canonicalJson,
   type EventMap,
@@ -42,9 +44,22 @@ export {
 } from './core/index.ts';
 // --- evaluation -------------------------------------------------------------------------------
 export {
+  bernoulliCusum,
+  type CusumResult,
+  cautiousRate,
+  type DecisionThresholds,
+  decideSequential,
+  decisionThresholds,
   INCONSISTENT_BELOW,
+  MIN_BASELINE_RATE,
+  type RatePrior,
   type ResolvedDegradationOptions,
   type ResolvedEvaluatorOptions,
+  raisedRate,
+  type SelfStartingCusumResult,
+  type SequentialDecision,
+  type SequentialInput,
+  selfStartingCusum,
 } from './evaluation/index.ts';
 // --- generation -------------------------------------------------------------------------------
 export { DEFAULT_MODEL_TIMEOUT_MS, extractCode, VALIDATION_ISSUE_CODES } from './generation/index.ts';

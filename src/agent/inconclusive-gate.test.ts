@@ -6,7 +6,7 @@
  * gate reads are scripted (a stand-in around the sandbox), so nothing depends on the machine.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RateServer, startRateServer } from '../../test/support/rate-server.ts';
+import { type RateServer, rateToolSource, startRateServer } from '../../test/support/rate-server.ts';
 import { HardeningRewriter } from '../rewriting/hardening-rewriter.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
@@ -27,12 +27,7 @@ afterAll(async () => {
   await sandbox.close();
 });
 
-const fetchSource = (hostPort: string) => `async function fetch_exchange_rate({ from, to }) {
-  const response = await fetch(\`http://${hostPort}/rate?from=\${encodeURIComponent(from)}&to=\${encodeURIComponent(to)}\`);
-  if (!response.ok) throw new Error(\`rate service answered HTTP \${response.status}\`);
-  const body = await response.json();
-  return body.rate;
-}`;
+const fetchSource = rateToolSource;
 
 /**
  * The real sandbox, except that once `gating` is on, the execution time of each run is scripted:

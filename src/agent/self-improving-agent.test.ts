@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RateServer, startRateServer } from '../../test/support/rate-server.ts';
+import { type RateServer, rateToolSource, startRateServer } from '../../test/support/rate-server.ts';
 import { HardeningRewriter } from '../rewriting/hardening-rewriter.ts';
 import { ToolInvocationError } from '../runtime/runtime-errors.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
@@ -18,12 +18,7 @@ afterAll(async () => {
   await sandbox.close();
 });
 
-const fetchSource = (hostPort: string) => `async function fetch_exchange_rate({ from, to }) {
-  const response = await fetch(\`http://${hostPort}/rate?from=\${encodeURIComponent(from)}&to=\${encodeURIComponent(to)}\`);
-  if (!response.ok) throw new Error(\`rate service answered HTTP \${response.status}\`);
-  const body = await response.json();
-  return body.rate;
-}`;
+const fetchSource = rateToolSource;
 const convertSource =
   'function convert_currency({ amount, rate }) {\n  return Math.round(amount * rate * 100) / 100;\n}';
 

@@ -1,3 +1,4 @@
+export { binomialAtLeast, binomialAtMost, regularizedBeta } from './binomial-tail.ts';
 export { canonicalJson, hashValue } from './hash-value.ts';
 export { InvalidOptionError } from './invalid-option-error.ts';
 export {

@@ -4,8 +4,9 @@
  * calls per profile (more with `node src/evaluation/decision-simulation.bench.ts <runs>`).
  *
  * **Rewrite requests.** Three policies side by side, each at the cadence the agent uses it:
- * - `sequential` (the default since 0.2): `new Evaluator()`, evaluated after every call, with
- *   the memory's counters and its window of 100 recent calls;
+ * - `sequential` (the default since 0.2): `new Evaluator()`, evaluated every 5 calls and right
+ *   after each failed one (the agent's `evaluateEvery` and `evaluateOnFailure`), with the
+ *   memory's counters and its window of 100 recent calls;
  * - `window` (0.1's default): the article's score plus `LOW_SUCCESS` and `DEGRADED` on a
  *   20-call window, evaluated every 5 calls;
  * - `article`: the article's rule alone (score below 0.6), every 5 calls.
@@ -121,19 +122,28 @@ interface Policy {
   readonly name: string;
   readonly evaluator: Evaluator;
   readonly every: number;
+  /** Also evaluated right after a failed call (`improvement.evaluateOnFailure`). */
+  readonly onFailure: boolean;
 }
 
 const policies: Policy[] = [
-  { name: 'sequential (new default), every call', evaluator: new Evaluator({ clock: () => 0 }), every: 1 },
+  {
+    name: 'sequential (new default): every 5 and each failure',
+    evaluator: new Evaluator({ clock: () => 0 }),
+    every: 5,
+    onFailure: true,
+  },
   {
     name: 'window (0.1 default), every 5',
     evaluator: new Evaluator({ policy: 'window', clock: () => 0 }),
     every: 5,
+    onFailure: false,
   },
   {
     name: 'article: score < 0.6, every 5',
     evaluator: new Evaluator({ policy: 'article', clock: () => 0 }),
     every: 5,
+    onFailure: false,
   },
 ];
 
@@ -191,7 +201,7 @@ for (const profile of profiles) {
       for (let index = 0; index < CALLS; index += 1) {
         const { success, latencyMs } = behaviour(index, random);
         memory.add(call(success, latencyMs, index));
-        if ((index + 1) % policy.every !== 0) continue;
+        if ((index + 1) % policy.every !== 0 && !(policy.onFailure && !success)) continue;
         const evaluation = await policy.evaluator.evaluate(memory, 'simulated', { version: 1 });
         evaluations += 1;
         if (!evaluation.needsRewrite) continue;

@@ -1,4 +1,4 @@
-import type { MemorySummary } from '../memory/index.ts';
+import type { FeedbackCounts, MemorySummary } from '../memory/index.ts';
 import type { DecisionPolicy } from './evaluator-options.ts';
 
 /**
@@ -58,14 +58,6 @@ export interface DecisionEvidence {
   summary: string;
 }
 
-/** Feedback from the app on the calls an evaluation read (see `agent.feedback`). */
-export interface FeedbackCounts {
-  /** Calls the app said were answered correctly. */
-  correct: number;
-  /** Calls the app said were answered wrongly; each counts as a failure (`WRONG_ANSWER`). */
-  wrong: number;
-}
-
 /** One finding of an evaluation, with a sentence a person can read. */
 export interface EvaluationReason {
   /** Which rule produced it. */
@@ -114,7 +106,7 @@ export interface Evaluation {
   evidence: DecisionEvidence[];
   /**
    * Feedback on the calls read (`agent.feedback`), shown apart from the success rate, in which
-   * the wrong answers are already counted as failures.
+   * the wrong answers are already counted as failures (`WRONG_ANSWER`).
    */
   feedback: FeedbackCounts;
   /** When the evaluation ran, epoch ms. */

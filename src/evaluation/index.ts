@@ -1,15 +1,52 @@
 /**
- * Evaluation: scores of tool versions, and the reasons behind them.
+ * Evaluation: scores of tool versions, the decisions taken on them, and the evidence behind them.
  * @packageDocumentation
  */
-export type { Evaluation, EvaluationReason, EvaluationReasonCode, ScoreComponents } from './evaluation.ts';
-export { type EvaluateOptions, type EvaluationSource, Evaluator } from './evaluator.ts';
+export {
+  bernoulliCusum,
+  type CusumResult,
+  cautiousRate,
+  MIN_BASELINE_RATE,
+  type RatePrior,
+  raisedRate,
+  type SelfStartingCusumResult,
+  selfStartingCusum,
+} from './change-detection.ts';
+export type {
+  DecisionEvidence,
+  Evaluation,
+  EvaluationReason,
+  EvaluationReasonCode,
+  ScoreComponents,
+} from './evaluation.ts';
+export {
+  type EvaluateOptions,
+  type EvaluationSource,
+  Evaluator,
+  type VersionTotals,
+  WRONG_ANSWER,
+} from './evaluator.ts';
 export type {
   ConsistencyMode,
+  DecisionPolicy,
   DegradationOptions,
   EvaluatorOptions,
   ResolvedDegradationOptions,
   ResolvedEvaluatorOptions,
   ScoreWeights,
 } from './evaluator-options.ts';
+export {
+  type RollbackBaseline,
+  type RollbackDecision,
+  type RollbackOutcome,
+  type RollbackTestOptions,
+  sequentialRollbackTest,
+} from './rollback-test.ts';
 export { INCONSISTENT_BELOW, type SummaryScore, scoreSummary } from './score-summary.ts';
+export {
+  type DecisionThresholds,
+  decideSequential,
+  decisionThresholds,
+  type SequentialDecision,
+  type SequentialInput,
+} from './sequential-policy.ts';

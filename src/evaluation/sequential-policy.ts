@@ -122,19 +122,17 @@ function successRateTest(
     };
   }
   const pValue = binomialAtMost(successes, calls, options.minSuccessRate);
-  const flagged = pValue < levelAlpha;
-  return {
-    test: 'success-rate',
-    outcome: flagged ? 'flagged' : 'clear',
-    statistic: pValue,
-    bound: levelAlpha,
+  return levelEvidence(
+    'success-rate',
+    pValue,
+    levelAlpha,
     calls,
-    events: failures,
-    summary:
+    failures,
+    (flagged) =>
       `${successes} of ${count(calls)} succeeded (${scope}); if the true success rate were ${fixed(options.minSuccessRate)}, ` +
       `${successes} or fewer would happen with probability ${probability(pValue)} ` +
       `(${flagged ? 'below' : 'not below'} ${probability(levelAlpha)}: ${flagged ? 'the rate is below the minimum' : 'no evidence it is below the minimum'})`,
-  };
+  );
 }
 
 function failureChangeTest(
@@ -232,17 +230,36 @@ function latencyLimitTest(
   // Sign test of "the median latency is at most maxLatencyMs": under it a call exceeds the
   // limit with probability at most one half.
   const pValue = binomialAtLeast(slow, calls, 0.5);
-  const flagged = pValue < levelAlpha;
-  return {
-    test: 'latency-limit',
-    outcome: flagged ? 'flagged' : 'clear',
-    statistic: pValue,
-    bound: levelAlpha,
+  return levelEvidence(
+    'latency-limit',
+    pValue,
+    levelAlpha,
     calls,
-    events: slow,
-    summary:
+    slow,
+    (flagged) =>
       `${slow} of the last ${count(calls)} took longer than ${ms(options.maxLatencyMs)}; with a median at the limit, ` +
       `${slow} or more would happen with probability ${probability(pValue)} (${flagged ? 'below' : 'not below'} ${probability(levelAlpha)})`,
+  );
+}
+
+/** A level test's evidence: flagged when the p-value is below α. */
+function levelEvidence(
+  test: DecisionEvidence['test'],
+  pValue: number,
+  alpha: number,
+  calls: number,
+  events: number,
+  summary: (flagged: boolean) => string,
+): DecisionEvidence {
+  const flagged = pValue < alpha;
+  return {
+    test,
+    outcome: flagged ? 'flagged' : 'clear',
+    statistic: pValue,
+    bound: alpha,
+    calls,
+    events,
+    summary: summary(flagged),
   };
 }
 

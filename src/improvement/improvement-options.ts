@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
-import { integerOption, numberOption, objectOption } from '../core/options.ts';
+import { booleanOption, integerOption, numberOption, objectOption } from '../core/options.ts';
 import type { Evaluation } from '../evaluation/evaluation.ts';
 import { DEFAULT_MODEL_TIMEOUT_MS } from '../generation/model-deadline.ts';
 import type { RegressionReport } from '../regression/regression-report.ts';
@@ -8,12 +8,19 @@ import type { RewriteProposal } from '../rewriting/rewriter.ts';
 /** How and when the agent improves its tools. */
 export interface ImprovementOptions {
   /**
-   * Evaluate a tool's version after every N of its calls. The default evaluator's tests are
-   * sequential (each look costs a few microseconds, off the call's path), so the default looks
-   * after every call; a larger N delays detection by up to N − 1 calls.
-   * @default 1
+   * Evaluate a tool's version after every N of its calls, and (with `evaluateOnFailure`) after
+   * every failed one. A success can only weaken the evidence of the failure tests, so a
+   * failure-driven change is seen on the call that shows it; latency changes wait for the
+   * cadence (at most N − 1 calls).
+   * @default 5
    */
   evaluateEvery?: number;
+  /**
+   * Also evaluate right after every failed call (and every wrong answer reported with
+   * `agent.feedback`), whatever `evaluateEvery` says.
+   * @default true
+   */
+  evaluateOnFailure?: boolean;
   /**
    * Improvements per tool that produced at least one candidate (kept in storage, so a restart
    * does not reset it; an improvement where every rewriter declined is not counted). A person
@@ -92,6 +99,7 @@ export interface PromotionProposal {
 /** {@link ImprovementOptions} with defaults applied. */
 export interface ResolvedImprovementOptions {
   readonly evaluateEvery: number;
+  readonly evaluateOnFailure: boolean;
   readonly maxRewritesPerTool: number;
   readonly attemptsPerRewrite: number;
   readonly cooldownMs: number;
@@ -145,7 +153,8 @@ export function resolveImprovementOptions(
   }
   const budget = options.budget === undefined ? {} : objectOption('improvement.budget', options.budget);
   return Object.freeze({
-    evaluateEvery: integerOption('improvement.evaluateEvery', options.evaluateEvery ?? 1, 1),
+    evaluateEvery: integerOption('improvement.evaluateEvery', options.evaluateEvery ?? 5, 1),
+    evaluateOnFailure: booleanOption('improvement.evaluateOnFailure', options.evaluateOnFailure ?? true),
     maxRewritesPerTool: integerOption('improvement.maxRewritesPerTool', options.maxRewritesPerTool ?? 3, 0),
     attemptsPerRewrite: integerOption(
       'improvement.attemptsPerRewrite',

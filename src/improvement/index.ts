@@ -25,6 +25,7 @@ export type {
   RegressionCompletedEvent,
   SkipReason,
   ToolEvaluatedEvent,
+  ToolKeptEvent,
   ToolPromotedEvent,
   ToolRolledBackEvent,
 } from './improvement-events.ts';

@@ -153,7 +153,9 @@ export class ToolImprover {
     if (watched !== undefined) return this.#track(this.#checkWatch(toolName, watched));
     if (catalog.get(toolName)?.version.version !== version) return undefined;
     state.sinceEvaluation += 1;
-    if (state.sinceEvaluation < options.evaluateEvery) return undefined;
+    if (state.sinceEvaluation < options.evaluateEvery && !(options.evaluateOnFailure && !outcome.success)) {
+      return undefined;
+    }
     state.sinceEvaluation = 0;
     if (options.mode === 'inline') return this.#track(this.#evaluate(toolName, version));
     // Background: start after this turn of the event loop, so the caller's next call reaches

@@ -42,3 +42,11 @@ export async function startRateServer(seed = 7): Promise<RateServer> {
   const rateServer: RateServer = Object.assign(server, { failRate: 0, statuses });
   return rateServer;
 }
+
+/** The source of a `fetch_exchange_rate` tool that reads this server at `hostPort` (v1: no retries). */
+export const rateToolSource = (hostPort: string) => `async function fetch_exchange_rate({ from, to }) {
+  const response = await fetch(\`http://${hostPort}/rate?from=\${encodeURIComponent(from)}&to=\${encodeURIComponent(to)}\`);
+  if (!response.ok) throw new Error(\`rate service answered HTTP \${response.status}\`);
+  const body = await response.json();
+  return body.rate;
+}`;
