@@ -95,6 +95,14 @@ describe('PromotionWatch', () => {
     expect((await registry.tool('add')).activeVersion).toBe(2);
     expect(seen).toEqual(['evaluated v2', 'kept v2']);
     expect(watch.get('add')).toBeUndefined();
+    const [entry] = await registry.history('add', { type: 'tool:kept' });
+    expect(entry).toMatchObject({ actor: 'watcher', fromVersion: 1, toVersion: 2 });
+    expect(entry?.reason).toMatch(
+      /^version 2 kept after its watch: 2 of the promoted version's 40 calls failed/,
+    );
+    expect(entry?.evidence).toMatchObject({
+      decision: { test: 'rollback', outcome: 'clear', calls: 40, events: 2 },
+    });
   });
 
   it('rolls back a version shown worse before the watch ends, serves the old one and records why', async () => {

@@ -45,7 +45,7 @@ export interface PromotionWatchParts {
   /** Where the calls are. */
   readonly memory: EvaluationSource;
   /** Rolls back with compare-and-swap. */
-  readonly registry: Pick<ToolRegistry, 'find' | 'rollback' | 'version' | 'tool'>;
+  readonly registry: Pick<ToolRegistry, 'find' | 'rollback' | 'version' | 'tool' | 'storage'>;
   /** Serves the previous version again after a rollback. */
   readonly catalog: Pick<ToolCatalog, 'set' | 'refresh'>;
   /** Where `tool:evaluated`, `tool:kept`, `tool:rolled-back` and `improvement:skipped` go. */
@@ -132,9 +132,19 @@ export class PromotionWatch {
   }
 
   async #keep(toolName: string, watch: Watch, decision: RollbackDecision): Promise<WatchOutcome> {
-    const { evaluator, memory, events } = this.#parts;
+    const { evaluator, memory, events, registry, actor } = this.#parts;
     const evaluation = await evaluator.evaluate(memory, toolName, { version: watch.version });
     events.emit('tool:evaluated', { toolName, version: watch.version, evaluation });
+    // The decision to keep is recorded like the one to roll back (one entry, nothing else changes).
+    await registry.storage.appendAudit({
+      type: 'tool:kept',
+      toolName,
+      actor,
+      reason: `version ${watch.version} kept after its watch: ${decision.evidence.summary}`,
+      fromVersion: watch.previousVersion,
+      toVersion: watch.version,
+      evidence: toJson({ decision: decision.evidence, evaluation, baseline: watch.baseline }) as JsonObject,
+    });
     events.emit('tool:kept', {
       toolName,
       version: watch.version,
