@@ -39,7 +39,13 @@ async function agentWith(options: SelfImprovingAgentOptions = {}) {
     // 0.1's 'window' policy: five calls, three failing, need a rewrite (these tests are about aborts).
     evaluator: new Evaluator({ policy: 'window' }),
     ...options,
-    improvement: { evaluateEvery: 5, cooldownMs: 0, watchCalls: 10, ...options.improvement },
+    improvement: {
+      evaluateEvery: 5,
+      evaluateOnFailure: false,
+      cooldownMs: 0,
+      watchCalls: 10,
+      ...options.improvement,
+    },
     storage,
   });
   if ((await agent.registry.list()).length === 0) {

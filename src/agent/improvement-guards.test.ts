@@ -57,7 +57,13 @@ async function agentWith(options: SelfImprovingAgentOptions & { storage?: Storag
     // tool after 5 calls (3 failing), so each test needs only a few calls to start an improvement.
     evaluator: new Evaluator({ policy: 'window' }),
     ...options,
-    improvement: { evaluateEvery: 5, cooldownMs: 0, watchCalls: 10, ...options.improvement },
+    improvement: {
+      evaluateEvery: 5,
+      evaluateOnFailure: false,
+      cooldownMs: 0,
+      watchCalls: 10,
+      ...options.improvement,
+    },
     storage,
   });
   if ((await agent.registry.list()).length === 0) {
