@@ -111,16 +111,20 @@ export class Evaluator {
     if (policy === 'sequential' && typeof source.recent === 'function') {
       const read = await source.recent(toolName, { version, limit: this.options.history });
       const feedback = { correct: 0, wrong: 0 };
-      const recent = read.map((record) => withFeedback(record, feedback));
+      const counts = { ...feedback, flipped: 0 };
+      const recent = read.map((record) => withFeedback(record, counts));
+      feedback.correct = counts.correct;
+      feedback.wrong = counts.wrong;
       const totals = source.statistics?.(toolName, version);
-      const wrongBeyond = Math.max(0, (totals?.feedback?.wrong ?? 0) - feedback.wrong);
+      // Wrong answers the counters know of beyond the calls read (taken as successes that were wrong).
+      const wrongBeyond = Math.max(0, (totals?.feedback?.wrong ?? 0) - counts.wrong);
       const summary = toSummary(toolName, version, recent.slice(0, window));
       const stream = {
         recent,
         totals: totals
           ? {
               calls: totals.calls,
-              failures: Math.min(totals.calls, totals.failures + feedback.wrong + wrongBeyond),
+              failures: Math.min(totals.calls, totals.failures + counts.flipped + wrongBeyond),
             }
           : null,
       };
@@ -159,17 +163,18 @@ export class Evaluator {
 
 /**
  * The record as the decisions see it: a call the app said was answered wrongly is a failure
- * (`WRONG_ANSWER`). Counts the feedback in `counts`.
+ * (`WRONG_ANSWER`). Counts the feedback in `counts` (`flipped`: successes turned failures).
  */
 function withFeedback(
   record: AggregatableInvocation,
-  counts: { correct: number; wrong: number },
+  counts: { correct: number; wrong: number; flipped: number },
 ): AggregatableInvocation {
   const verdict = record.feedback;
   if (verdict === 'correct') counts.correct += 1;
   if (verdict !== 'wrong') return record;
   counts.wrong += 1;
   if (!record.success) return record;
+  counts.flipped += 1;
   return {
     ...record,
     success: false,

@@ -185,6 +185,17 @@ describe("Evaluator, 'sequential' policy (the default)", () => {
     expect(codes(evaluation)).toContain('LOW_SUCCESS');
   });
 
+  it('wrong answers the counters know of beyond the calls read count as failures too', async () => {
+    const base = source(ok(150));
+    const evaluation = await new Evaluator({ clock: () => 1 }).evaluate(
+      { ...base, statistics: () => ({ calls: 150, failures: 0, feedback: { correct: 0, wrong: 60 } }) },
+      'tool',
+      { version: 1 },
+    );
+    expect(test(evaluation, 'success-rate')).toMatchObject({ calls: 150, events: 60, outcome: 'flagged' });
+    expect(codes(evaluation)).toContain('LOW_SUCCESS');
+  });
+
   it('a lower false-alarm budget raises the bounds', async () => {
     const calls = [...ok(200), ...failed(3)];
     const strict = await evaluate(calls, { falseAlarmRate: 0.001 });
