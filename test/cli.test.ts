@@ -9,6 +9,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ToolRegistry } from '../src/registry/tool-registry.ts';
 import { IMPROVEMENT_AUDIT_TYPE } from '../src/storage/audit-evidence.ts';
 import { postgresStorage } from '../src/storage/postgres/index.ts';
 import { nodeSqliteStorage } from '../src/storage/sqlite/node-sqlite-storage.ts';
@@ -1007,6 +1008,38 @@ describe('sia export and import', () => {
       activeVersion: 1,
     });
     expect(tool.version).toMatchObject({ source: SCENARIO_V1, author: 'human' });
+  });
+
+  it("carries a tool's output schema through export and import", async () => {
+    const { dir } = await freshDb();
+    const outputSchema = { type: 'number', minimum: 0 };
+    const source = join(dir, 'with-schema.sqlite');
+    const storage = sqlJsStorage({ path: source, flushIntervalMs: 0 });
+    await new ToolRegistry({ storage }).create({
+      name: 'halve',
+      description: 'Half of n',
+      inputSchema: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
+      outputSchema,
+      source: 'function halve({ n }) { return n / 2; }',
+    });
+    await storage.close();
+    await sia(['--db', source, 'export', 'tools'], { cwd: dir });
+    const manifest = JSON.parse(await readFile(join(dir, 'tools', 'manifest.json'), 'utf8'));
+    expect(manifest.tools[0].outputSchema).toEqual(outputSchema);
+    const target = join(dir, 'target.sqlite');
+    const empty = sqlJsStorage({ path: target });
+    await empty.ready?.();
+    await empty.close();
+    expect((await sia(['--db', target, 'import', 'tools'], { cwd: dir })).code).toBe(0);
+    const imported = await inspect(target, (store) => store.getActiveVersion('halve'));
+    expect(imported?.outputSchema).toEqual(outputSchema);
+    // A manifest whose output schema differs from the active version's cannot become a new version.
+    manifest.tools[0].outputSchema = { type: 'string' };
+    await writeFile(join(dir, 'tools', 'manifest.json'), JSON.stringify(manifest));
+    await writeFile(join(dir, 'tools', 'halve.js'), 'function halve({ n }) { return n * 0.5; }');
+    const refused = await sia(['--db', target, 'import', 'tools'], { cwd: dir });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('halve: inputSchema, outputSchema or capabilities differ from v1');
   });
 
   it('refuses invalid manifests and sources with every problem listed, writing nothing, exit 1', async () => {

@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import { describeValue } from '../core/invalid-value-error.ts';
 import { UnsupportedSchemaError } from '../core/unsupported-schema-error.ts';
 import { InvalidToolError } from '../registry/registry-errors.ts';
-import { TOOL_NAME_PATTERN, toCapabilities, toInputSchema } from '../registry/tool-definition.ts';
+import {
+  TOOL_NAME_PATTERN,
+  toCapabilities,
+  toInputSchema,
+  toOutputSchema,
+} from '../registry/tool-definition.ts';
 import type { JsonObject, JsonValue, ToolCapabilities } from '../storage/records.ts';
 
 /** The manifest's file name inside an export folder. */
@@ -20,6 +25,8 @@ export interface ManifestTool {
   /** Who wrote that version (informational). */
   author: string;
   inputSchema: JsonObject;
+  /** The JSON Schema of the tool's output, when it has one. */
+  outputSchema?: JsonObject;
   capabilities: ToolCapabilities;
   /** `<name>.js`, beside the manifest. */
   file: string;
@@ -83,6 +90,7 @@ export function checkManifest(value: JsonValue): { manifest: Manifest } | { prob
       problems.push(`${path}.version: expected a version number, got ${JSON.stringify(version ?? null)}`);
     }
     let inputSchema: JsonObject | undefined;
+    let outputSchema: JsonObject | undefined;
     let capabilities: ToolCapabilities | undefined;
     try {
       if (entry.inputSchema === undefined)
@@ -92,6 +100,7 @@ export function checkManifest(value: JsonValue): { manifest: Manifest } | { prob
           value: undefined,
         });
       inputSchema = toInputSchema(entry.inputSchema, `${path}.inputSchema`);
+      outputSchema = toOutputSchema(entry.outputSchema ?? undefined, `${path}.outputSchema`);
       capabilities = toCapabilities(entry.capabilities ?? undefined, `${path}.capabilities`);
     } catch (error) {
       if (UnsupportedSchemaError.isInstance(error)) {
@@ -114,6 +123,7 @@ export function checkManifest(value: JsonValue): { manifest: Manifest } | { prob
       version: version as number,
       author: typeof entry.author === 'string' ? entry.author : 'unknown',
       inputSchema,
+      ...(outputSchema === undefined ? {} : { outputSchema }),
       capabilities,
       file: entry.file as string,
       sha256: entry.sha256 as string,

@@ -48,6 +48,7 @@ Files of tools that no longer exist are left in place. The database is only read
         version: active.version,
         author: active.author,
         inputSchema: active.inputSchema,
+        ...(active.outputSchema === undefined ? {} : { outputSchema: active.outputSchema }),
         capabilities: copyCapabilities(active.capabilities),
         file,
         sha256: sha256(active.source),

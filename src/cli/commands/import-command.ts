@@ -111,6 +111,7 @@ do not go through the regression gate: run your cases before committing the chan
               name: item.tool.name,
               description: item.tool.description,
               inputSchema: item.tool.inputSchema,
+              ...(item.tool.outputSchema === undefined ? {} : { outputSchema: item.tool.outputSchema }),
               capabilities: item.tool.capabilities,
               source: item.source,
               author: 'human',
@@ -210,10 +211,11 @@ async function plan(
     }
     if (
       !jsonEqual(tool.inputSchema, active.inputSchema) ||
+      !jsonEqual(tool.outputSchema ?? null, active.outputSchema ?? null) ||
       !jsonEqual(tool.capabilities, active.capabilities)
     ) {
       problems.push(
-        `${tool.name}: inputSchema or capabilities differ from v${active.version}; a new version keeps its parent's (create a new tool to change them)`,
+        `${tool.name}: inputSchema, outputSchema or capabilities differ from v${active.version}; a new version keeps its parent's (create a new tool to change them)`,
       );
       continue;
     }
