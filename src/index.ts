@@ -159,6 +159,7 @@ export {
 } from './registry/index.ts';
 // --- regression -------------------------------------------------------------------------------
 export {
+  type AddCaseOptions,
   type ApproxExpectation,
   type Expectation,
   exampleCases,
@@ -257,6 +258,7 @@ export {
 // --- storage ----------------------------------------------------------------------------------
 export {
   type ActiveVersionChange,
+  type AddedTestCase,
   type AuditEntry,
   type AuditQuery,
   type CompareAndSetOptions,
@@ -296,6 +298,7 @@ export {
   type StoredInvocation,
   type StoredTestCase,
   sqlJsStorage,
+  type TestCaseAuditFactory,
   type TestCaseOrigin,
   type ToolAuditEntry,
   type ToolCapabilities,

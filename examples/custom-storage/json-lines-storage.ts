@@ -67,7 +67,7 @@ type Operation =
   | { op: 'active'; toolName: string; version: number; audit?: AuditLine }
   | { op: 'pin'; toolName: string; pinned: boolean; audit?: AuditLine }
   | { op: 'rewrite'; toolName: string; at: number }
-  | { op: 'case'; id: number; at: number; toolName: string; testCase: NewTestCase }
+  | { op: 'case'; id: number; at: number; toolName: string; testCase: NewTestCase; audit?: AuditLine }
   | { op: 'uncase'; id: number }
   | ({ op: 'audit' } & AuditLine);
 
@@ -303,12 +303,28 @@ export function jsonLinesStorage(options: JsonLinesStorageOptions): StorageAdapt
         return { ...toolOf(state, toolName).counters };
       }),
 
-    addTestCase: (toolName, testCase) =>
+    addTestCase: (toolName, testCase, entry) =>
       run(async (state, write) => {
         toolOf(state, toolName);
         const id = state.nextCaseId;
-        await write({ op: 'case', id, at: Date.now(), toolName, testCase });
-        return structuredClone(state.cases.find((stored) => stored.id === id) as StoredTestCase);
+        const at = Date.now();
+        // The case and its entry are one line: both or neither.
+        const audit = auditLine(
+          state,
+          entry && {
+            ...entry({
+              ...structuredClone(testCase),
+              id,
+              toolName,
+              createdAt: at,
+              heldOut: testCase.heldOut ?? false,
+            }),
+            toolName,
+          },
+        );
+        await write({ op: 'case', id, at, toolName, testCase, ...(audit ? { audit } : {}) });
+        const stored = structuredClone(state.cases.find((added) => added.id === id) as StoredTestCase);
+        return audit ? { ...stored, audit: structuredClone(state.audit.at(-1) as AuditEntry) } : stored;
       }),
 
     listTestCases: (toolName) =>
@@ -433,6 +449,7 @@ function apply(state: State, operation: Operation): void {
     }
     case 'case':
       addCase(state, operation.id, operation.at, operation.toolName, operation.testCase);
+      addAudit(state, operation.audit);
       break;
     case 'uncase':
       state.cases = state.cases.filter((testCase) => testCase.id !== operation.id);

@@ -372,12 +372,17 @@ export function sqliteAdapter(options: SqliteAdapterOptions): StorageAdapter {
       });
     },
 
-    async addTestCase(toolName, testCase) {
+    async addTestCase(toolName, testCase, audit) {
       checkNewTestCase(testCase);
       const row = toTestCaseParams(testCase, sqliteFlag);
       return write((driver) => {
         requireTool(driver, toolName);
-        return insertTestCase(driver, toolName, row);
+        const stored = insertTestCase(driver, toolName, row);
+        if (audit === undefined) return stored;
+        // The entry commits with the case, or neither does (a throw rolls both back).
+        const entry = audit(structuredClone(stored));
+        checkNewAuditEntry(entry);
+        return { ...stored, audit: insertAudit(driver, toAuditParams({ ...entry, toolName })) };
       });
     },
 
