@@ -68,7 +68,7 @@ type Operation =
   | { op: 'pin'; toolName: string; pinned: boolean; audit?: AuditLine }
   | { op: 'rewrite'; toolName: string; at: number }
   | { op: 'case'; id: number; at: number; toolName: string; testCase: NewTestCase; audit?: AuditLine }
-  | { op: 'uncase'; id: number }
+  | { op: 'uncase'; id: number; audit?: AuditLine }
   | ({ op: 'audit' } & AuditLine);
 
 interface State {
@@ -330,11 +330,13 @@ export function jsonLinesStorage(options: JsonLinesStorageOptions): StorageAdapt
     listTestCases: (toolName) =>
       run((state) => structuredClone(state.cases.filter((testCase) => testCase.toolName === toolName))),
 
-    removeTestCase: (toolName, id) =>
+    removeTestCase: (toolName, id, entry) =>
       run(async (state, write) => {
-        if (!state.cases.some((testCase) => testCase.id === id && testCase.toolName === toolName))
-          return false;
-        await write({ op: 'uncase', id });
+        const removed = state.cases.find((testCase) => testCase.id === id && testCase.toolName === toolName);
+        if (!removed) return false;
+        // The removal and its entry are one line: both or neither.
+        const audit = auditLine(state, entry && { ...entry(structuredClone(removed)), toolName });
+        await write({ op: 'uncase', id, ...(audit ? { audit } : {}) });
         return true;
       }),
 
@@ -453,6 +455,7 @@ function apply(state: State, operation: Operation): void {
       break;
     case 'uncase':
       state.cases = state.cases.filter((testCase) => testCase.id !== operation.id);
+      addAudit(state, operation.audit);
       break;
     case 'audit':
       addAudit(state, operation);

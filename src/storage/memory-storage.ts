@@ -492,12 +492,18 @@ export function memoryStorage(): StorageAdapter {
       return (testCases.get(toolName) ?? []).map(copyTestCase);
     },
 
-    async removeTestCase(toolName, id) {
+    async removeTestCase(toolName, id, entry) {
       assertOpen();
       const list = testCases.get(toolName);
       const index = list?.findIndex((testCase) => testCase.id === id) ?? -1;
       if (!list || index < 0) return false;
+      // Made and checked before anything changes: when it fails, the case stays.
+      const prepared =
+        entry === undefined
+          ? undefined
+          : prepareAudit({ ...entry(copyTestCase(list[index] as StoredTestCase)), toolName });
       list.splice(index, 1);
+      if (prepared !== undefined) commitAudit(prepared);
       return true;
     },
 

@@ -636,6 +636,61 @@ export function runStorageContract(
         },
         timeout,
       );
+
+      it(
+        'removes a test case together with the audit entry made from it, or writes neither',
+        async () => {
+          const storage = await open();
+          await storage.createTool({ name: 'add', description: 'Adds', firstVersion: toolVersion() });
+          const kept = await storage.addTestCase('add', testCase());
+          const entry = { type: 'test:removed', actor: 'test', reason: 'never passes' };
+          const seen: StoredTestCase[] = [];
+
+          const failed = await rejection(
+            storage.removeTestCase('add', kept.id, (removed) => {
+              seen.push(removed);
+              return { ...entry, evidence: unstorable };
+            }),
+          );
+          expect(failed).toBeInstanceOf(Error);
+          const factoryFailed = await rejection(
+            storage.removeTestCase('add', kept.id, () => {
+              throw new Error('the factory failed');
+            }),
+          );
+          expect((factoryFailed as Error).message).toBe('the factory failed');
+          expect(await storage.listTestCases('add')).toEqual([kept]);
+          expect(await storage.listAudit()).toEqual([]);
+
+          // Nothing to remove: no entry, the factory is not asked.
+          const calls = seen.length;
+          expect(await storage.removeTestCase('add', kept.id + 1000, () => entry)).toBe(false);
+          expect(await storage.removeTestCase('other', kept.id, () => entry)).toBe(false);
+          expect(await storage.listAudit()).toEqual([]);
+
+          expect(
+            await storage.removeTestCase('add', kept.id, (removed) => {
+              seen.push(removed);
+              return { ...entry, evidence: { caseId: removed.id, description: removed.description } };
+            }),
+          ).toBe(true);
+          expect(seen.slice(calls)).toEqual([kept]);
+          expect(await storage.listTestCases('add')).toEqual([]);
+          const audit = await storage.listAudit();
+          expect(audit).toEqual([
+            {
+              ...entry,
+              toolName: 'add',
+              evidence: { caseId: kept.id, description: kept.description },
+              id: audit[0]?.id,
+              at: audit[0]?.at,
+            },
+          ]);
+          expect(await storage.removeTestCase('add', kept.id, () => entry)).toBe(false);
+          expect(await storage.listAudit()).toHaveLength(1);
+        },
+        timeout,
+      );
     });
 
     describe('test cases', () => {

@@ -663,15 +663,32 @@ export function postgresStorage(
       return rows.map(toTestCase);
     },
 
-    async removeTestCase(toolName, id) {
+    async removeTestCase(toolName, id, audit) {
       if (!Number.isSafeInteger(id)) return false;
-      return write(async (client) => {
-        const result = await client.query(
-          `DELETE FROM ${table('test_cases')} WHERE tool_name = $1 AND id = $2`,
-          [toolName, id],
-        );
-        return (result.rowCount ?? 0) > 0;
-      });
+      const { executor } = await open();
+      const removed = await executor.write(
+        async (client): Promise<{ removed: boolean; audit?: AuditEntry }> => {
+          const result = await client.query(
+            `DELETE FROM ${table('test_cases')} WHERE tool_name = $1 AND id = $2 RETURNING ${testCaseColumns}`,
+            [toolName, id],
+          );
+          const row = result.rows[0];
+          if (row === undefined) return { removed: false };
+          if (audit === undefined) return { removed: true };
+          // The entry commits with the removal, or neither does.
+          const entry = audit(toTestCase(row));
+          checkNewAuditEntry(entry);
+          return { removed: true, audit: await insertAudit(client, toAuditParams({ ...entry, toolName })) };
+        },
+        audit === undefined
+          ? {}
+          : {
+              // Nothing removed: nothing was written, rerunning is harmless.
+              committed: async (queryable, result) =>
+                !result.removed || (await auditCommitted(queryable, result.audit)),
+            },
+      );
+      return removed.removed;
     },
 
     async appendAudit(entry) {
