@@ -169,6 +169,7 @@ export {
 } from './registry/index.ts';
 // --- regression -------------------------------------------------------------------------------
 export {
+  type AddCaseOptions,
   type ApproxExpectation,
   type Expectation,
   exampleCases,
@@ -267,6 +268,7 @@ export {
 // --- storage ----------------------------------------------------------------------------------
 export {
   type ActiveVersionChange,
+  type AddedTestCase,
   type AuditEntry,
   type AuditQuery,
   type CompareAndSetOptions,
@@ -306,6 +308,7 @@ export {
   type StoredInvocation,
   type StoredTestCase,
   sqlJsStorage,
+  type TestCaseAuditFactory,
   type TestCaseOrigin,
   type ToolAuditEntry,
   type ToolCapabilities,

@@ -67,8 +67,8 @@ type Operation =
   | { op: 'active'; toolName: string; version: number; audit?: AuditLine }
   | { op: 'pin'; toolName: string; pinned: boolean; audit?: AuditLine }
   | { op: 'rewrite'; toolName: string; at: number }
-  | { op: 'case'; id: number; at: number; toolName: string; testCase: NewTestCase }
-  | { op: 'uncase'; id: number }
+  | { op: 'case'; id: number; at: number; toolName: string; testCase: NewTestCase; audit?: AuditLine }
+  | { op: 'uncase'; id: number; audit?: AuditLine }
   | ({ op: 'audit' } & AuditLine);
 
 interface State {
@@ -303,22 +303,40 @@ export function jsonLinesStorage(options: JsonLinesStorageOptions): StorageAdapt
         return { ...toolOf(state, toolName).counters };
       }),
 
-    addTestCase: (toolName, testCase) =>
+    addTestCase: (toolName, testCase, entry) =>
       run(async (state, write) => {
         toolOf(state, toolName);
         const id = state.nextCaseId;
-        await write({ op: 'case', id, at: Date.now(), toolName, testCase });
-        return structuredClone(state.cases.find((stored) => stored.id === id) as StoredTestCase);
+        const at = Date.now();
+        // The case and its entry are one line: both or neither.
+        const audit = auditLine(
+          state,
+          entry && {
+            ...entry({
+              ...structuredClone(testCase),
+              id,
+              toolName,
+              createdAt: at,
+              heldOut: testCase.heldOut ?? false,
+            }),
+            toolName,
+          },
+        );
+        await write({ op: 'case', id, at, toolName, testCase, ...(audit ? { audit } : {}) });
+        const stored = structuredClone(state.cases.find((added) => added.id === id) as StoredTestCase);
+        return audit ? { ...stored, audit: structuredClone(state.audit.at(-1) as AuditEntry) } : stored;
       }),
 
     listTestCases: (toolName) =>
       run((state) => structuredClone(state.cases.filter((testCase) => testCase.toolName === toolName))),
 
-    removeTestCase: (toolName, id) =>
+    removeTestCase: (toolName, id, entry) =>
       run(async (state, write) => {
-        if (!state.cases.some((testCase) => testCase.id === id && testCase.toolName === toolName))
-          return false;
-        await write({ op: 'uncase', id });
+        const removed = state.cases.find((testCase) => testCase.id === id && testCase.toolName === toolName);
+        if (!removed) return false;
+        // The removal and its entry are one line: both or neither.
+        const audit = auditLine(state, entry && { ...entry(structuredClone(removed)), toolName });
+        await write({ op: 'uncase', id, ...(audit ? { audit } : {}) });
         return true;
       }),
 
@@ -433,9 +451,11 @@ function apply(state: State, operation: Operation): void {
     }
     case 'case':
       addCase(state, operation.id, operation.at, operation.toolName, operation.testCase);
+      addAudit(state, operation.audit);
       break;
     case 'uncase':
       state.cases = state.cases.filter((testCase) => testCase.id !== operation.id);
+      addAudit(state, operation.audit);
       break;
     case 'audit':
       addAudit(state, operation);

@@ -12,7 +12,9 @@ import { parseCallId } from '../runtime/call-id.ts';
 import type { ToolCatalog } from '../runtime/tool-catalog.ts';
 import { resolveSecretValues, SecretScrubber, type SecretSource } from '../sandbox/sandbox-secrets.ts';
 import { FEEDBACK_AUDIT_TYPE } from '../storage/feedback-evidence.ts';
+import type { AuditEntry, ToolAuditEntry } from '../storage/records.ts';
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
+import { StorageInputError } from '../storage/storage-errors.ts';
 import { InvalidFeedbackError, UnknownCallError } from './feedback-errors.ts';
 
 /** Longest `note` accepted, characters. */
@@ -154,7 +156,8 @@ interface CheckedFeedback {
  * id, or the newest call of the version with that input) in the memory's window and marks it
  * (`feedback: 'wrong' | 'correct'`, which the evaluator counts), turns `expected` into a
  * regression case of the tool (origin `feedback`, `{ equals: expected }`, at most one per input),
- * appends a `tool:feedback` audit entry, emits `tool:feedback`, and on a wrong answer asks the
+ * and records a `tool:feedback` audit entry, in the same transaction as the new case when one is
+ * added (both or neither: a failed write leaves nothing, and the call can be retried), emits `tool:feedback`, and on a wrong answer asks the
  * improvement loop to evaluate the version. App text (`note`, `expected`, `input`) has every value
  * of the app's secrets replaced by `[secret:NAME]` (as tool outputs are) and goes through
  * `capture.redact` before it is written anywhere.
@@ -233,11 +236,9 @@ export class AgentFeedback {
           ? undefined
           : this.#redact(scrubber, checked.input, toolName, 'input');
 
-    const regressionCase = await this.#regressionCase(toolName, version, checked, caseInput, expected);
     const callId = checked.callId ?? null;
-    const audit = await this.#parts.store.appendAudit({
+    const entry = (caseId: number | undefined): ToolAuditEntry => ({
       type: FEEDBACK_AUDIT_TYPE,
-      toolName,
       actor: this.#parts.actor,
       reason: checked.correct
         ? `the app reported a correct answer of v${version}`
@@ -250,9 +251,20 @@ export class AgentFeedback {
         matched: call !== undefined,
         ...(expected === undefined ? {} : { expected }),
         ...(note === undefined ? {} : { note }),
-        ...('caseId' in regressionCase ? { caseId: regressionCase.caseId } : {}),
+        ...(caseId === undefined ? {} : { caseId }),
       },
     });
+    const added = await this.#regressionCase(toolName, version, checked, caseInput, expected, entry);
+    const regressionCase = added.outcome;
+    // A new case and its entry are one transaction (the entry names the case's id). Without a
+    // new case the entry is the only write. An adapter written for the older contract ignores
+    // the entry it is given: then it is appended now, as before.
+    const audit =
+      added.audit ??
+      (await this.#parts.store.appendAudit({
+        ...entry('caseId' in regressionCase ? regressionCase.caseId : undefined),
+        toolName,
+      }));
     // Counted once the verdict is durable: a failed write leaves nothing half-recorded to retry.
     memory.giveFeedback(toolName, version, target, checked.correct);
     const matched = call !== undefined;
@@ -283,27 +295,34 @@ export class AgentFeedback {
     checked: CheckedFeedback,
     input: JsonValue | undefined,
     expected: JsonValue | undefined,
-  ): Promise<FeedbackCaseOutcome> {
+    entry: (caseId: number) => ToolAuditEntry,
+  ): Promise<{ outcome: FeedbackCaseOutcome; audit?: AuditEntry }> {
     if (checked.expected === undefined) {
       return {
-        status: 'skipped',
-        reason: 'no-expected',
-        detail: 'pass `expected` to store a regression case',
+        outcome: {
+          status: 'skipped',
+          reason: 'no-expected',
+          detail: 'pass `expected` to store a regression case',
+        },
       };
     }
     if (checked.input === undefined && input === undefined) {
       return {
-        status: 'skipped',
-        reason: 'no-input',
-        detail:
-          'the call is not in the memory with a captured input: pass its `input`, or enable capture.inputs',
+        outcome: {
+          status: 'skipped',
+          reason: 'no-input',
+          detail:
+            'the call is not in the memory with a captured input: pass its `input`, or enable capture.inputs',
+        },
       };
     }
     if (input === undefined || expected === undefined || !isJsonObject(input)) {
       return {
-        status: 'skipped',
-        reason: 'redacted',
-        detail: 'capture.redact dropped the input or the expected output',
+        outcome: {
+          status: 'skipped',
+          reason: 'redacted',
+          detail: 'capture.redact dropped the input or the expected output',
+        },
       };
     }
     const inputHash = hashValue(input);
@@ -313,21 +332,32 @@ export class AgentFeedback {
         (testCase.inputHash ?? hashValue(testCase.input)) === inputHash &&
         (testCase.origin === 'feedback' || jsonEqual(testCase.expect, expect)),
     );
-    if (existing !== undefined) return { status: 'duplicate', caseId: existing.id };
+    if (existing !== undefined) return { outcome: { status: 'duplicate', caseId: existing.id } };
     try {
-      const stored = await this.#parts.cases.addCase(toolName, {
-        input,
-        expect,
-        description: `expected output reported by the app (${checked.correct ? 'a correct' : 'a wrong'} answer of v${version})`,
-        origin: 'feedback',
-      });
-      return { status: 'added', caseId: stored.id, heldOut: stored.heldOut };
-    } catch (error) {
-      if (!InvalidValueError.isInstance(error)) throw error;
+      const stored = await this.#parts.cases.addCase(
+        toolName,
+        {
+          input,
+          expect,
+          description: `expected output reported by the app (${checked.correct ? 'a correct' : 'a wrong'} answer of v${version})`,
+          origin: 'feedback',
+        },
+        { audit: (testCase) => entry(testCase.id) },
+      );
       return {
-        status: 'skipped',
-        reason: 'rejected',
-        detail: `the regression runner refused the case: ${error.field} must be ${error.expected}`,
+        outcome: { status: 'added', caseId: stored.id, heldOut: stored.heldOut },
+        ...(stored.audit === undefined ? {} : { audit: stored.audit }),
+      };
+    } catch (error) {
+      // The runner's refusal of the case (nothing was written); a store's failure (the entry or
+      // the case could not be stored, nothing was written either) is thrown: no verdict recorded.
+      if (!InvalidValueError.isInstance(error) || StorageInputError.isInstance(error)) throw error;
+      return {
+        outcome: {
+          status: 'skipped',
+          reason: 'rejected',
+          detail: `the regression runner refused the case: ${error.field} must be ${error.expected}`,
+        },
       };
     }
   }

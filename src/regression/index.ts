@@ -36,6 +36,7 @@ export type {
   RunErrorInfo,
 } from './regression-report.ts';
 export {
+  type AddCaseOptions,
   DEFAULT_DETERMINISM,
   exampleCases,
   type HarvestOptions,

@@ -21,6 +21,7 @@ import type {
 } from '../storage/records.ts';
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
+import type { AddedTestCase, TestCaseAuditFactory } from '../storage/tool-store.ts';
 import { checkExpectation, type Expectation, parseExpectation } from './expectation.ts';
 import { errorEvidence, latencyEvidence, lookSchedule, type PairedRun } from './gate-statistics.ts';
 import { mapBounded } from './map-bounded.ts';
@@ -60,6 +61,16 @@ export interface RegressionCaseInput {
   heldOut?: boolean;
   /** Where the case came from. @default 'manual' */
   origin?: TestCaseOrigin;
+}
+
+/** Options of {@link RegressionRunner.addCase}. */
+export interface AddCaseOptions {
+  /**
+   * Makes the audit entry that records the change from the case as stored (with its id); the
+   * store writes the case and the entry in one transaction (`StorageAdapter.addTestCase`), both
+   * or neither, and the result carries the stored entry as `audit`.
+   */
+  audit?: TestCaseAuditFactory;
 }
 
 /** Options of {@link RegressionRunner.run}. */
@@ -187,8 +198,13 @@ export class RegressionRunner {
    * Stores a case for a tool. The expectation is validated (an invalid or empty one throws
    * `InvalidExpectationError`); the input must be a plain JSON object that matches the input
    * schema of the tool's active version (else `InvalidTestCaseError` naming the violations).
+   * With `options.audit`, the entry it makes is stored in the same transaction as the case.
    */
-  async addCase(toolName: string, testCase: RegressionCaseInput): Promise<StoredTestCase> {
+  async addCase(
+    toolName: string,
+    testCase: RegressionCaseInput,
+    options: AddCaseOptions = {},
+  ): Promise<AddedTestCase> {
     checkToolName(toolName, 'toolName');
     const checked = checkCase(testCase, 'case');
     // A case whose input the tool's schema refuses would fail every candidate, so the tool
@@ -198,7 +214,17 @@ export class RegressionRunner {
       this.#checkSchema(toolName, checked, active.inputSchema, active.version, 'case');
     const heldOut =
       checked.heldOut ?? (checked.origin !== 'example' && (await this.#nextIsHeldOut(toolName)));
-    return this.#storage.addTestCase(toolName, { ...checked, heldOut });
+    const audit = options?.audit;
+    if (audit !== undefined && typeof audit !== 'function') {
+      throw new InvalidOptionError({
+        field: 'audit',
+        expected: 'a function (stored case) => audit entry',
+        value: audit,
+      });
+    }
+    return audit === undefined
+      ? this.#storage.addTestCase(toolName, { ...checked, heldOut })
+      : this.#storage.addTestCase(toolName, { ...checked, heldOut }, audit);
   }
 
   /**

@@ -85,8 +85,10 @@ export {
 export type { StoreLifecycle } from './store-lifecycle.ts';
 export { type SummarizableBucket, summarizeHistory } from './summarize-history.ts';
 export type {
+  AddedTestCase,
   CompareAndSetOptions,
   CompareAndSetResult,
+  TestCaseAuditFactory,
   ToolStore,
   VersionAuditFactory,
 } from './tool-store.ts';

@@ -472,11 +472,19 @@ export function memoryStorage(): StorageAdapter {
       return { rewrites: tool.rewrites, lastRewriteAt: tool.lastRewriteAt };
     },
 
-    async addTestCase(toolName, testCase) {
+    async addTestCase(toolName, testCase, entry) {
       assertOpen();
       const prepared = prepareTestCase(toolName, testCase);
       requireTool(toolName);
-      return commitTestCase(prepared);
+      if (entry === undefined) return commitTestCase(prepared);
+      // The entry is made from the case as it will be stored, and checked, before either is
+      // committed: when the factory or the entry fails, nothing was written.
+      const preparedAudit = prepareAudit({
+        ...entry(copyTestCase({ id: nextTestCaseId, ...prepared })),
+        toolName,
+      });
+      const stored = commitTestCase(prepared);
+      return { ...stored, audit: commitAudit(preparedAudit) };
     },
 
     async listTestCases(toolName) {
@@ -484,12 +492,18 @@ export function memoryStorage(): StorageAdapter {
       return (testCases.get(toolName) ?? []).map(copyTestCase);
     },
 
-    async removeTestCase(toolName, id) {
+    async removeTestCase(toolName, id, entry) {
       assertOpen();
       const list = testCases.get(toolName);
       const index = list?.findIndex((testCase) => testCase.id === id) ?? -1;
       if (!list || index < 0) return false;
+      // Made and checked before anything changes: when it fails, the case stays.
+      const prepared =
+        entry === undefined
+          ? undefined
+          : prepareAudit({ ...entry(copyTestCase(list[index] as StoredTestCase)), toolName });
       list.splice(index, 1);
+      if (prepared !== undefined) commitAudit(prepared);
       return true;
     },
 

@@ -22,6 +22,25 @@ import type { StoreLifecycle } from './store-lifecycle.ts';
 export type VersionAuditFactory = (version: ToolVersion) => ToolAuditEntry;
 
 /**
+ * Makes the audit entry of a test case being added from the case as stored (its id is assigned
+ * by the store), so the entry can name the case, or of a case being removed from the case as it
+ * was. Called inside the transaction of {@link ToolStore.addTestCase} /
+ * {@link ToolStore.removeTestCase}, synchronously, before it commits (a store that reruns a failed
+ * transaction may call it again); when it throws, nothing is written.
+ */
+export type TestCaseAuditFactory = (testCase: StoredTestCase) => ToolAuditEntry;
+
+/**
+ * Result of {@link ToolStore.addTestCase}: the stored case, with the stored audit entry when an
+ * `audit` factory was given (and the adapter writes it: one written for the older contract
+ * ignores the factory and returns no `audit`).
+ */
+export interface AddedTestCase extends StoredTestCase {
+  /** The audit entry stored in the same transaction as the case. */
+  audit?: AuditEntry;
+}
+
+/**
  * Result of {@link ToolStore.compareAndSetActive}: swapped (with the stored audit entry
  * when one was given), or not swapped because `actual` is active, or (`pinned: true`) because
  * the tool is pinned and the call asked for `requireUnpinned`.
@@ -51,8 +70,8 @@ export interface CompareAndSetOptions {
  * values they cannot store (nothing of the call is written) and `StorageClosedError` after
  * `close()`. All other failures are thrown as they come.
  *
- * One change, one transaction: `createTool`, `addVersion`, `compareAndSetActive` and `setPinned` take the
- * audit entry (and `createTool` the test cases) that belong to the change and write them in
+ * One change, one transaction: `createTool`, `addVersion`, `compareAndSetActive`, `setPinned`,
+ * `addTestCase` and `removeTestCase` take the audit entry (and `createTool` the test cases) that belong to the change and write them in
  * the same transaction as the change itself, all or nothing. A call that throws must leave the
  * store as it was, so the caller can retry it.
  */
@@ -104,12 +123,27 @@ export interface ToolStore extends StoreLifecycle {
   recordRewrite(toolName: string, at: number): Promise<ToolCounters>;
 
   // regression test cases
-  /** Stores a test case. Throws `ToolNotFoundError`. */
-  addTestCase(toolName: string, testCase: NewTestCase): Promise<StoredTestCase>;
+  /**
+   * Stores a test case, appending the audit entry `audit` makes from the stored case in the
+   * same transaction: both or neither (resolves with the case and, under `audit`, the stored
+   * entry). When any part fails nothing is written. Throws `ToolNotFoundError`.
+   *
+   * Adapters written before `audit` existed still satisfy this signature, but an adapter that
+   * ignores `audit` breaks the guarantee: its caller then appends the entry in a second write
+   * (`agent.feedback` does), and a crash in between leaves a case without its entry.
+   */
+  addTestCase(toolName: string, testCase: NewTestCase, audit?: TestCaseAuditFactory): Promise<AddedTestCase>;
   /** The tool's test cases, oldest first. */
   listTestCases(toolName: string): Promise<StoredTestCase[]>;
-  /** Removes a test case; false when there was none with that id for that tool. */
-  removeTestCase(toolName: string, id: number): Promise<boolean>;
+  /**
+   * Removes a test case; false when there was none with that id for that tool. When it is
+   * removed, appends the audit entry `audit` makes from the removed case in the same
+   * transaction: both or neither (none when nothing was removed). When any part fails nothing
+   * is written. An adapter that ignores `audit` never calls it: a caller that sees the factory
+   * uncalled after a removal appends the entry itself (`sia tests remove` does), in a second
+   * write.
+   */
+  removeTestCase(toolName: string, id: number, audit?: TestCaseAuditFactory): Promise<boolean>;
 
   // audit log (append-only)
   /** Appends an entry. */

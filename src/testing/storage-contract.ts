@@ -1,5 +1,5 @@
 import { SiaError } from '../core/sia-error.ts';
-import type { JsonValue, NewToolVersion, ToolVersion } from '../storage/records.ts';
+import type { JsonValue, NewToolVersion, StoredTestCase, ToolVersion } from '../storage/records.ts';
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { ToolExistsError, ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
 import {
@@ -572,6 +572,122 @@ export function runStorageContract(
           expect(await storage.listAudit()).toEqual([pinned, unpinned]);
           expect(await storage.setPinned('add', true)).toBeUndefined();
           expect(await storage.listAudit()).toHaveLength(2);
+        },
+        timeout,
+      );
+      it(
+        'adds a test case together with the audit entry made from it, or writes neither',
+        async () => {
+          const storage = await open();
+          await storage.createTool({ name: 'add', description: 'Adds', firstVersion: toolVersion() });
+          const entry = { type: 'tool:feedback', actor: 'test', reason: 'expected output', toVersion: 1 };
+          const seen: StoredTestCase[] = [];
+
+          const unstorableEntry = await rejection(
+            storage.addTestCase('add', testCase(), (stored) => {
+              seen.push(stored);
+              return { ...entry, evidence: unstorable };
+            }),
+          );
+          expect(unstorableEntry).toBeInstanceOf(Error);
+          const thrown = new Error('the factory failed');
+          const factoryFailed = await rejection(
+            storage.addTestCase('add', testCase(), () => {
+              throw thrown;
+            }),
+          );
+          // Thrown as it came (an adapter may carry it across a thread as a copy).
+          expect((factoryFailed as Error).message).toBe('the factory failed');
+          const missing = await rejection(storage.addTestCase('missing', testCase(), () => entry));
+          expect(ToolNotFoundError.isInstance(missing)).toBe(true);
+          expect(await storage.listTestCases('add')).toEqual([]);
+          expect(await storage.listTestCases('missing')).toEqual([]);
+          expect(await storage.listAudit()).toEqual([]);
+
+          // The retry stores both, once; the factory sees the case as stored (with its id).
+          const added = await storage.addTestCase('add', { ...testCase(), heldOut: true }, (stored) => {
+            seen.push(stored);
+            return { ...entry, evidence: { caseId: stored.id } };
+          });
+          const { audit, ...stored } = added;
+          expect(stored).toEqual({
+            ...testCase(),
+            id: added.id,
+            toolName: 'add',
+            heldOut: true,
+            createdAt: added.createdAt,
+          });
+          expect(seen.at(-1)).toEqual(stored);
+          expect(audit).toEqual({
+            ...entry,
+            toolName: 'add',
+            evidence: { caseId: added.id },
+            id: audit?.id,
+            at: audit?.at,
+          });
+          expect(await storage.listTestCases('add')).toEqual([stored]);
+          expect(await storage.listAudit()).toEqual([audit]);
+
+          // Without a factory: no entry written, none returned.
+          const plain = await storage.addTestCase('add', testCase());
+          expect(plain.audit).toBeUndefined();
+          expect(await storage.listTestCases('add')).toEqual([stored, plain]);
+          expect(await storage.listAudit()).toEqual([audit]);
+        },
+        timeout,
+      );
+
+      it(
+        'removes a test case together with the audit entry made from it, or writes neither',
+        async () => {
+          const storage = await open();
+          await storage.createTool({ name: 'add', description: 'Adds', firstVersion: toolVersion() });
+          const kept = await storage.addTestCase('add', testCase());
+          const entry = { type: 'test:removed', actor: 'test', reason: 'never passes' };
+          const seen: StoredTestCase[] = [];
+
+          const failed = await rejection(
+            storage.removeTestCase('add', kept.id, (removed) => {
+              seen.push(removed);
+              return { ...entry, evidence: unstorable };
+            }),
+          );
+          expect(failed).toBeInstanceOf(Error);
+          const factoryFailed = await rejection(
+            storage.removeTestCase('add', kept.id, () => {
+              throw new Error('the factory failed');
+            }),
+          );
+          expect((factoryFailed as Error).message).toBe('the factory failed');
+          expect(await storage.listTestCases('add')).toEqual([kept]);
+          expect(await storage.listAudit()).toEqual([]);
+
+          // Nothing to remove: no entry, the factory is not asked.
+          const calls = seen.length;
+          expect(await storage.removeTestCase('add', kept.id + 1000, () => entry)).toBe(false);
+          expect(await storage.removeTestCase('other', kept.id, () => entry)).toBe(false);
+          expect(await storage.listAudit()).toEqual([]);
+
+          expect(
+            await storage.removeTestCase('add', kept.id, (removed) => {
+              seen.push(removed);
+              return { ...entry, evidence: { caseId: removed.id, description: removed.description } };
+            }),
+          ).toBe(true);
+          expect(seen.slice(calls)).toEqual([kept]);
+          expect(await storage.listTestCases('add')).toEqual([]);
+          const audit = await storage.listAudit();
+          expect(audit).toEqual([
+            {
+              ...entry,
+              toolName: 'add',
+              evidence: { caseId: kept.id, description: kept.description },
+              id: audit[0]?.id,
+              at: audit[0]?.at,
+            },
+          ]);
+          expect(await storage.removeTestCase('add', kept.id, () => entry)).toBe(false);
+          expect(await storage.listAudit()).toHaveLength(1);
         },
         timeout,
       );

@@ -1,7 +1,7 @@
 import { InvalidExpectationError, InvalidTestCaseError } from '../../regression/regression-errors.ts';
 import { RegressionRunner } from '../../regression/regression-runner.ts';
 import type { RegressionSandbox } from '../../regression/regression-runner-options.ts';
-import type { JsonObject } from '../../storage/records.ts';
+import type { JsonObject, StoredTestCase, ToolAuditEntry } from '../../storage/records.ts';
 import type { CliCommand } from '../cli-command.ts';
 import { CliFailure, CliUsageError } from '../cli-errors.ts';
 import { formatTime, json } from '../format-values.ts';
@@ -139,17 +139,23 @@ runs it, for example a case that can never pass. The audit log keeps the removed
         `${terminalText(name)} has no case ${id}; ${ids.length === 0 ? 'it has no cases' : `its cases: ${ids.join(', ')}`} (see sia tests list ${terminalText(name)})`,
       );
     }
-    // The case is gone once removeTestCase resolves; the audit entry says who removed what.
-    if (!(await storage.removeTestCase(name, id))) {
-      throw new CliFailure(`${terminalText(name)}: case ${id} was removed by someone else meanwhile`);
-    }
-    await storage.appendAudit({
+    // The removal and the entry that says who removed what are one transaction.
+    const entry = (removed: StoredTestCase): ToolAuditEntry => ({
       type: 'test:removed',
-      toolName: name,
       actor: 'cli',
       reason: typeof context.values.reason === 'string' ? context.values.reason : `removed case ${id}`,
-      evidence: { case: found as unknown as JsonObject },
+      evidence: { case: removed as unknown as JsonObject },
     });
+    let written = false;
+    const removed = await storage.removeTestCase(name, id, (testCase) => {
+      written = true;
+      return entry(testCase);
+    });
+    if (!removed) {
+      throw new CliFailure(`${terminalText(name)}: case ${id} was removed by someone else meanwhile`);
+    }
+    // An adapter written before removeTestCase took the entry never calls the factory.
+    if (!written) await storage.appendAudit({ ...entry(found), toolName: name });
     if (context.values.json === true) {
       context.out(json(found));
       return;

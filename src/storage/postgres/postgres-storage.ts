@@ -49,7 +49,7 @@ import {
   checkRetention,
   toJsonText,
 } from '../storage-input.ts';
-import type { CompareAndSetResult } from '../tool-store.ts';
+import type { AddedTestCase, CompareAndSetResult } from '../tool-store.ts';
 import { type ActiveVersionWatcher, activeVersionWatcher } from './active-version-watcher.ts';
 import { loadPg } from './load-pg.ts';
 import { type PostgresExecutor, postgresExecutor } from './postgres-executor.ts';
@@ -632,14 +632,25 @@ export function postgresStorage(
       });
     },
 
-    async addTestCase(toolName, testCase) {
+    async addTestCase(toolName, testCase, audit) {
       checkNewTestCase(testCase);
       const row = toTestCaseParams(testCase, (heldOut) => heldOut);
-      return write(async (client) => {
-        const exists = await client.query(`SELECT 1 FROM ${table('tools')} WHERE name = $1`, [toolName]);
-        if (exists.rows.length === 0) throw new ToolNotFoundError(toolName);
-        return insertTestCase(client, toolName, row);
-      });
+      const { executor } = await open();
+      return executor.write(
+        async (client): Promise<AddedTestCase> => {
+          const exists = await client.query(`SELECT 1 FROM ${table('tools')} WHERE name = $1`, [toolName]);
+          if (exists.rows.length === 0) throw new ToolNotFoundError(toolName);
+          const stored = await insertTestCase(client, toolName, row);
+          if (audit === undefined) return stored;
+          // The entry commits with the case, or neither does.
+          const entry = audit(structuredClone(stored));
+          checkNewAuditEntry(entry);
+          return { ...stored, audit: await insertAudit(client, toAuditParams({ ...entry, toolName })) };
+        },
+        audit === undefined
+          ? {}
+          : { committed: (queryable, result) => auditCommitted(queryable, result.audit) },
+      );
     },
 
     async listTestCases(toolName) {
@@ -652,15 +663,32 @@ export function postgresStorage(
       return rows.map(toTestCase);
     },
 
-    async removeTestCase(toolName, id) {
+    async removeTestCase(toolName, id, audit) {
       if (!Number.isSafeInteger(id)) return false;
-      return write(async (client) => {
-        const result = await client.query(
-          `DELETE FROM ${table('test_cases')} WHERE tool_name = $1 AND id = $2`,
-          [toolName, id],
-        );
-        return (result.rowCount ?? 0) > 0;
-      });
+      const { executor } = await open();
+      const removed = await executor.write(
+        async (client): Promise<{ removed: boolean; audit?: AuditEntry }> => {
+          const result = await client.query(
+            `DELETE FROM ${table('test_cases')} WHERE tool_name = $1 AND id = $2 RETURNING ${testCaseColumns}`,
+            [toolName, id],
+          );
+          const row = result.rows[0];
+          if (row === undefined) return { removed: false };
+          if (audit === undefined) return { removed: true };
+          // The entry commits with the removal, or neither does.
+          const entry = audit(toTestCase(row));
+          checkNewAuditEntry(entry);
+          return { removed: true, audit: await insertAudit(client, toAuditParams({ ...entry, toolName })) };
+        },
+        audit === undefined
+          ? {}
+          : {
+              // Nothing removed: nothing was written, rerunning is harmless.
+              committed: async (queryable, result) =>
+                !result.removed || (await auditCommitted(queryable, result.audit)),
+            },
+      );
+      return removed.removed;
     },
 
     async appendAudit(entry) {

@@ -372,12 +372,17 @@ export function sqliteAdapter(options: SqliteAdapterOptions): StorageAdapter {
       });
     },
 
-    async addTestCase(toolName, testCase) {
+    async addTestCase(toolName, testCase, audit) {
       checkNewTestCase(testCase);
       const row = toTestCaseParams(testCase, sqliteFlag);
       return write((driver) => {
         requireTool(driver, toolName);
-        return insertTestCase(driver, toolName, row);
+        const stored = insertTestCase(driver, toolName, row);
+        if (audit === undefined) return stored;
+        // The entry commits with the case, or neither does (a throw rolls both back).
+        const entry = audit(structuredClone(stored));
+        checkNewAuditEntry(entry);
+        return { ...stored, audit: insertAudit(driver, toAuditParams({ ...entry, toolName })) };
       });
     },
 
@@ -388,11 +393,25 @@ export function sqliteAdapter(options: SqliteAdapterOptions): StorageAdapter {
         .map(toTestCase);
     },
 
-    async removeTestCase(toolName, id) {
-      return write(
-        (driver) =>
-          driver.run('DELETE FROM sia_test_cases WHERE tool_name = ? AND id = ?', [toolName, id]) > 0,
-      );
+    async removeTestCase(toolName, id, audit) {
+      return write((driver) => {
+        const row =
+          audit === undefined
+            ? undefined
+            : driver.all(`SELECT ${testCaseColumns} FROM sia_test_cases WHERE tool_name = ? AND id = ?`, [
+                toolName,
+                id,
+              ])[0];
+        if (driver.run('DELETE FROM sia_test_cases WHERE tool_name = ? AND id = ?', [toolName, id]) === 0)
+          return false;
+        if (audit !== undefined && row !== undefined) {
+          // The entry commits with the removal, or neither does (a throw rolls both back).
+          const entry = audit(toTestCase(row));
+          checkNewAuditEntry(entry);
+          insertAudit(driver, toAuditParams({ ...entry, toolName }));
+        }
+        return true;
+      });
     },
 
     async appendAudit(entry) {
