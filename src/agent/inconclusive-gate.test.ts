@@ -31,7 +31,7 @@ const fetchSource = rateToolSource;
 
 /**
  * The real sandbox, except that once `gating` is on, the execution time of each run is scripted:
- * v1 (`baselineSource`) 10 ms, the candidate 10 and 40 ms by turns (allowed: 10·1.5 + 5 = 20).
+ * v1 (`baselineSource`) 10 ms, the candidate 10 and 400 ms by turns (allowed: 10·1.5 + 100 = 115).
  */
 function tiedSandbox(baselineSource: string): Sandbox & { gating: boolean } {
   let candidateRuns = 0;
@@ -44,7 +44,7 @@ function tiedSandbox(baselineSource: string): Sandbox & { gating: boolean } {
       if (!stand.gating) return result;
       if (call.source === baselineSource) return { ...result, executionMs: 10 };
       candidateRuns += 1;
-      return { ...result, executionMs: candidateRuns % 2 === 0 ? 40 : 10 };
+      return { ...result, executionMs: candidateRuns % 2 === 0 ? 400 : 10 };
     },
   };
   return stand;

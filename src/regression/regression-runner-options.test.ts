@@ -28,7 +28,7 @@ describe('resolveRegressionRunnerOptions', () => {
       maxRepeats: 12,
       alpha: 0.05,
       latencyMargin: 0.5,
-      latencyMarginMs: 5,
+      latencyMarginMs: 100,
       heldOutFraction: 0.2,
       timeoutMs: undefined,
       concurrency: 1,

@@ -61,9 +61,11 @@ export interface RegressionRunnerOptions {
    */
   readonly latencyMargin?: number;
   /**
-   * Absolute slack added to the latency margin, ms, so sub-millisecond noise on trivial tools
-   * does not count against a candidate.
-   * @default 5
+   * Absolute slack added to the latency margin, ms: the latency floor that matters to a user (the
+   * evaluator's `degradation.minLatencyIncreaseMs` is the same 100 ms). Below it, a scheduling
+   * stall on a busy machine — tens of milliseconds when other processes share the cores — is
+   * not counted against a candidate, so a fast tool's gate is not left undecided by noise.
+   * @default 100
    */
   readonly latencyMarginMs?: number;
   /**
@@ -178,7 +180,7 @@ export function resolveRegressionRunnerOptions(
     maxRepeats: integerOption('maxRepeats', options.maxRepeats ?? Math.max(12, repeats), repeats, 100),
     alpha,
     latencyMargin: numberOption('latencyMargin', options.latencyMargin ?? 0.5, 0),
-    latencyMarginMs: numberOption('latencyMarginMs', options.latencyMarginMs ?? 5, 0),
+    latencyMarginMs: numberOption('latencyMarginMs', options.latencyMarginMs ?? 100, 0),
     heldOutFraction: numberOption('heldOutFraction', options.heldOutFraction ?? 0.2, 0, 0.9),
     timeoutMs:
       options.timeoutMs === undefined ? undefined : integerOption('timeoutMs', options.timeoutMs, 1, 600_000),
