@@ -74,7 +74,6 @@ export {
   type SummaryScore,
   scoreSummary,
   sequentialRollbackTest,
-  type VersionTotals,
   WRONG_ANSWER,
 } from './evaluation/index.ts';
 // --- generation -------------------------------------------------------------------------------
@@ -147,6 +146,7 @@ export {
   type RecentCall,
   type RecordInput,
   type VersionStatistics,
+  type VersionTotals,
   type WindowOptions,
 } from './memory/index.ts';
 // --- registry ---------------------------------------------------------------------------------

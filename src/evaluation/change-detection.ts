@@ -69,10 +69,23 @@ export function selfStartingCusum(
   let baselineBad = earlier.bad;
   let p0 = cautiousRate(baselineBad, baselineCalls, prior);
   let p1 = raisedRate(p0, increase);
+  // The rates change only when a stretch joins the baseline; they are recomputed when next needed.
+  let stale = false;
   let statistic = 0;
   let stretch = 0;
   let badInStretch = 0;
   for (const bad of badOldestFirst) {
+    if (statistic === 0 && !bad) {
+      // A good call at 0 keeps it at 0 whatever the rates: it joins the baseline at once.
+      baselineCalls += 1;
+      stale = true;
+      continue;
+    }
+    if (stale) {
+      p0 = cautiousRate(baselineBad, baselineCalls, prior);
+      p1 = raisedRate(p0, increase);
+      stale = false;
+    }
     statistic += bad ? Math.log(p1 / p0) : Math.log((1 - p1) / (1 - p0));
     stretch += 1;
     if (bad) badInStretch += 1;
@@ -82,9 +95,12 @@ export function selfStartingCusum(
       baselineBad += badInStretch;
       stretch = 0;
       badInStretch = 0;
-      p0 = cautiousRate(baselineBad, baselineCalls, prior);
-      p1 = raisedRate(p0, increase);
+      stale = true;
     }
+  }
+  if (stale) {
+    p0 = cautiousRate(baselineBad, baselineCalls, prior);
+    p1 = raisedRate(p0, increase);
   }
   return { statistic, stretch, badInStretch, p0, p1, baselineCalls, baselineBad };
 }

@@ -169,7 +169,7 @@ class SimulatedMemory implements EvaluationSource {
     return this.#recent.slice(0, limit);
   }
 
-  statistics() {
+  totals() {
     return { calls: this.#calls, failures: this.#failures };
   }
 }

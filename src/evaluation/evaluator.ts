@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { type MemorySummary, summaryOf } from '../memory/performance-memory.ts';
+import type { VersionTotals } from '../memory/version-statistics.ts';
 import { type AggregatableInvocation, aggregateInvocations } from '../storage/aggregate-invocations.ts';
 import type { Evaluation } from './evaluation.ts';
 import {
@@ -26,22 +27,21 @@ export interface EvaluationSource {
     options: { version: number; limit: number },
   ): Promise<readonly AggregatableInvocation[]>;
   /**
-   * Counters of every call of the version the source has seen (`PerformanceMemory.statistics`).
+   * The most recent calls of one version as decisions read them, newest first, at most `limit`,
+   * with the app's feedback on each (`PerformanceMemory.calls`). Optional: preferred over
+   * `recent()` when present (lighter, and it carries `feedback`).
+   */
+  calls?(
+    toolName: string,
+    options: { version: number; limit: number },
+  ): Promise<readonly AggregatableInvocation[]>;
+  /**
+   * Counters of every call of the version the source has seen (`PerformanceMemory.totals`).
    * Optional: with them the `'sequential'` policy tests the success rate over all those calls
    * and estimates the failure rate the version had before its recent calls; without them it
    * uses the recent calls alone (and assumes a healthy tool's ~10% failures before them).
    */
-  statistics?(toolName: string, version: number): VersionTotals | undefined;
-}
-
-/** The counters {@link EvaluationSource.statistics} returns (a `VersionStatistics` fits). */
-export interface VersionTotals {
-  /** Calls counted. */
-  readonly calls: number;
-  /** Of those, the failed ones. */
-  readonly failures: number;
-  /** Feedback counted (`agent.feedback`): wrong answers count as failures. */
-  readonly feedback?: { readonly correct: number; readonly wrong: number };
+  totals?(toolName: string, version: number): VersionTotals | undefined;
 }
 
 /** The error code of a call the app said was answered wrongly (`agent.feedback`). */
@@ -108,14 +108,15 @@ export class Evaluator {
     }
     const evaluatedAt = options.now ?? this.options.clock();
     const { window, policy } = this.options;
-    if (policy === 'sequential' && typeof source.recent === 'function') {
-      const read = await source.recent(toolName, { version, limit: this.options.history });
+    const read = recentReader(source);
+    if (policy === 'sequential' && read !== undefined) {
+      const calls = await read(toolName, { version, limit: this.options.history });
       const feedback = { correct: 0, wrong: 0 };
       const counts = { ...feedback, flipped: 0 };
-      const recent = read.map((record) => withFeedback(record, counts));
+      const recent = calls.map((record) => withFeedback(record, counts));
       feedback.correct = counts.correct;
       feedback.wrong = counts.wrong;
-      const totals = source.statistics?.(toolName, version);
+      const totals = source.totals?.(toolName, version);
       // Wrong answers the counters know of beyond the calls read (taken as successes that were wrong).
       const wrongBeyond = Math.max(0, (totals?.feedback?.wrong ?? 0) - counts.wrong);
       const summary = toSummary(toolName, version, recent.slice(0, window));
@@ -141,8 +142,11 @@ export class Evaluator {
     }
     let summary: MemorySummary;
     let baseline: MemorySummary | null = null;
-    if (policy === 'window' && this.options.degradation !== false && typeof source.recent === 'function') {
-      const records = await source.recent(toolName, { version, limit: 2 * window });
+    const feedback = { correct: 0, wrong: 0, flipped: 0 };
+    if (policy === 'window' && this.options.degradation !== false && read !== undefined) {
+      const records = (await read(toolName, { version, limit: 2 * window })).map((record) =>
+        withFeedback(record, feedback),
+      );
       summary = toSummary(toolName, version, records.slice(0, window));
       if (records.length > window) baseline = toSummary(toolName, version, records.slice(window));
     } else {
@@ -155,10 +159,23 @@ export class Evaluator {
       summary,
       baseline,
       policy,
-      feedback: { correct: 0, wrong: 0 },
+      feedback: { correct: feedback.correct, wrong: feedback.wrong },
       evaluatedAt,
     };
   }
+}
+
+/** The source's reader of a version's recent calls: `calls()` when it has it, else `recent()`. */
+function recentReader(
+  source: EvaluationSource,
+):
+  | ((
+      toolName: string,
+      options: { version: number; limit: number },
+    ) => Promise<readonly AggregatableInvocation[]>)
+  | undefined {
+  const read = source.calls ?? source.recent;
+  return typeof read === 'function' ? (toolName, options) => read.call(source, toolName, options) : undefined;
 }
 
 /**

@@ -23,7 +23,6 @@ export {
   type EvaluateOptions,
   type EvaluationSource,
   Evaluator,
-  type VersionTotals,
   WRONG_ANSWER,
 } from './evaluator.ts';
 export type {

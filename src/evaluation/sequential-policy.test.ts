@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { summaryOf } from '../memory/performance-memory.ts';
+import type { VersionTotals } from '../memory/version-statistics.ts';
 import { type AggregatableInvocation, aggregateInvocations } from '../storage/aggregate-invocations.ts';
 import { bernoulliCusum, cautiousRate, raisedRate } from './change-detection.ts';
 import type { Evaluation } from './evaluation.ts';
-import type { EvaluationSource, VersionTotals } from './evaluator.ts';
+import type { EvaluationSource } from './evaluator.ts';
 import { Evaluator } from './evaluator.ts';
 import { decisionThresholds } from './sequential-policy.ts';
 
@@ -41,7 +42,7 @@ function source(callsOldestFirst: Call[], { totals = true } = {}): EvaluationSou
     summary: async (_tool, { window: size }) =>
       summaryOf('tool', 1, aggregateInvocations(window.slice(0, size))),
     recent: async (_tool, { limit }) => window.slice(0, limit),
-    ...(totals ? { statistics: () => counters } : {}),
+    ...(totals ? { totals: () => counters } : {}),
   };
 }
 
@@ -188,7 +189,7 @@ describe("Evaluator, 'sequential' policy (the default)", () => {
   it('wrong answers the counters know of beyond the calls read count as failures too', async () => {
     const base = source(ok(150));
     const evaluation = await new Evaluator({ clock: () => 1 }).evaluate(
-      { ...base, statistics: () => ({ calls: 150, failures: 0, feedback: { correct: 0, wrong: 60 } }) },
+      { ...base, totals: () => ({ calls: 150, failures: 0, feedback: { correct: 0, wrong: 60 } }) },
       'tool',
       { version: 1 },
     );

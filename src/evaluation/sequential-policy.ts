@@ -1,5 +1,4 @@
 import { binomialAtLeast, binomialAtMost } from '../core/binomial-tail.ts';
-import { median } from '../core/median.ts';
 import type { AggregatableInvocation } from '../storage/aggregate-invocations.ts';
 import { bernoulliCusum, cautiousRate, raisedRate, selfStartingCusum } from './change-detection.ts';
 import type { DecisionEvidence, EvaluationReason } from './evaluation.ts';
@@ -163,21 +162,23 @@ function failureChangeTest(
     result.baselineCalls > 0
       ? `${result.baselineBad} of the ${count(result.baselineCalls)} before them failed`
       : 'no earlier calls (assumed ~10% failures)';
-  return {
-    test: 'failure-change',
-    outcome: flagged ? 'flagged' : 'clear',
-    statistic: result.statistic,
-    bound: changeThreshold,
-    calls: recent.length,
-    events: recentFailures,
-    summary:
+  return withSummary(
+    {
+      test: 'failure-change',
+      outcome: flagged ? 'flagged' : 'clear',
+      statistic: result.statistic,
+      bound: changeThreshold,
+      calls: recent.length,
+      events: recentFailures,
+    },
+    () =>
       result.stretch === 0
         ? `${recentFailures} of the last ${count(recent.length)} failed; no recent stretch is likelier ` +
           `at a failure rate of ${percent(p1)} than at ${percent(p0)} (change threshold e^${fixed(changeThreshold)})`
         : `${result.badInStretch} of the last ${count(result.stretch)} failed, ${before}; failure rate ${percent(p1)} ` +
           `is e^${fixed(result.statistic)} times likelier than ${percent(p0)} for that stretch ` +
           `(${flagged ? 'above' : 'not above'} the change threshold e^${fixed(changeThreshold)})`,
-  };
+  );
 }
 
 function latencyChangeTest(
@@ -189,7 +190,11 @@ function latencyChangeTest(
     return insufficient('latency-change', changeThreshold, recent.length, 0, 'latency change');
   }
   const older = recent.slice(Math.floor(recent.length / 2));
-  const reference = median(older.map((call) => call.latencyMs));
+  const latencies = new Float64Array(older.length);
+  for (let index = 0; index < older.length; index += 1) {
+    latencies[index] = (older[index] as AggregatableInvocation).latencyMs;
+  }
+  const reference = sortedMedian(latencies.sort());
   const { latencyFactor, minLatencyIncreaseMs } = options.degradation;
   const limit = Math.max(latencyFactor * reference, reference + minLatencyIncreaseMs);
   const slow = oldestFirst(recent, (call) => call.latencyMs > limit);
@@ -200,21 +205,23 @@ function latencyChangeTest(
   const p1 = raisedRate(p0, SLOW_INCREASE);
   const result = bernoulliCusum(slow, p0, p1);
   const flagged = result.statistic > changeThreshold;
-  return {
-    test: 'latency-change',
-    outcome: flagged ? 'flagged' : 'clear',
-    statistic: result.statistic,
-    bound: changeThreshold,
-    calls: recent.length,
-    events: slowCalls,
-    summary:
+  return withSummary(
+    {
+      test: 'latency-change',
+      outcome: flagged ? 'flagged' : 'clear',
+      statistic: result.statistic,
+      bound: changeThreshold,
+      calls: recent.length,
+      events: slowCalls,
+    },
+    () =>
       result.stretch === 0
         ? `${slowCalls} of the last ${count(recent.length)} took longer than ${ms(limit)} ` +
           `(${latencyFactor}× and +${ms(minLatencyIncreaseMs)} over the earlier median ${ms(reference)}); no recent stretch of slow calls`
         : `${result.badInStretch} of the last ${count(result.stretch)} took longer than ${ms(limit)} ` +
           `(${latencyFactor}× and +${ms(minLatencyIncreaseMs)} over the earlier median ${ms(reference)}); ` +
           `e^${fixed(result.statistic)} ${flagged ? 'is above' : 'is not above'} the change threshold e^${fixed(changeThreshold)}`,
-  };
+  );
 }
 
 function latencyLimitTest(
@@ -252,15 +259,15 @@ function levelEvidence(
   summary: (flagged: boolean) => string,
 ): DecisionEvidence {
   const flagged = pValue < alpha;
-  return {
-    test,
-    outcome: flagged ? 'flagged' : 'clear',
-    statistic: pValue,
-    bound: alpha,
-    calls,
-    events,
-    summary: summary(flagged),
-  };
+  return withSummary(
+    { test, outcome: flagged ? 'flagged' : 'clear', statistic: pValue, bound: alpha, calls, events },
+    () => summary(flagged),
+  );
+}
+
+/** Evidence with its sentence. */
+function withSummary(fields: Omit<DecisionEvidence, 'summary'>, describe: () => string): DecisionEvidence {
+  return { ...fields, summary: describe() };
 }
 
 function insufficient(
@@ -317,4 +324,12 @@ function probability(value: number): string {
 
 function ms(value: number): string {
   return `${value >= 100 ? value.toFixed(0) : String(Number(value.toPrecision(3)))} ms`;
+}
+
+/** The median of numbers already sorted ascending (the mean of the middle two for an even count). */
+function sortedMedian(sorted: Float64Array): number {
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }

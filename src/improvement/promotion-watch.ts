@@ -245,8 +245,8 @@ export function watchEvaluatorOptions(evaluator: object, watchCalls: number): Ev
 
 /**
  * The watched version's calls, newest first, at most `limit`, with wrong answers
- * (`agent.feedback`) as failures; from `recent()` when the source has it, else from a summary's
- * counts.
+ * (`agent.feedback`) as failures; from `calls()` (or `recent()`) when the source has it, else
+ * from a summary's counts.
  */
 async function watchedCalls(
   memory: EvaluationSource,
@@ -254,8 +254,9 @@ async function watchedCalls(
   version: number,
   limit: number,
 ): Promise<readonly AggregatableInvocation[]> {
-  if (typeof memory.recent === 'function') {
-    const calls = await memory.recent(toolName, { version, limit });
+  const read = memory.calls ?? memory.recent;
+  if (typeof read === 'function') {
+    const calls = await read.call(memory, toolName, { version, limit });
     return calls.map((call) =>
       call.success && call.feedback === 'wrong' ? { ...call, success: false } : call,
     );

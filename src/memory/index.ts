@@ -25,4 +25,5 @@ export type {
   LatencyTotals,
   RecentCall,
   VersionStatistics,
+  VersionTotals,
 } from './version-statistics.ts';

@@ -19,7 +19,7 @@ import {
 } from './performance-memory-options.ts';
 import type { RunningStatistics } from './running-statistics.ts';
 import { TrackedVersions } from './tracked-versions.ts';
-import type { VersionStatistics } from './version-statistics.ts';
+import type { RecentCall, VersionStatistics, VersionTotals } from './version-statistics.ts';
 
 /**
  * One call to record with {@link PerformanceMemory.record}: an {@link InvocationRecord} whose
@@ -243,6 +243,15 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
   }
 
   /**
+   * The counters of {@link PerformanceMemory.statistics} alone (calls, failures, feedback),
+   * without copying the window: what the evaluator reads on every evaluation. `undefined` when
+   * the version is not tracked. Synchronous; reads no storage.
+   */
+  totals(toolName: string, version: number): VersionTotals | undefined {
+    return this.#tracked.peek(toolName, version)?.totals();
+  }
+
+  /**
    * Counts the app's verdict on an answer of a tool version (`VersionStatistics.feedback`) and
    * marks the call in the version's window (`feedback: 'wrong' | 'correct'` on its entry of
    * `statistics().recent`): the call with `target.callId`, else the newest call with
@@ -333,6 +342,21 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
     const query = this.#query(toolName, options.limit ?? 20, options, 'limit');
     const records = (await this.#fromWindow(query)) ?? (await this.#readMerged(query));
     return records.map(copyRecord);
+  }
+
+  /**
+   * The most recent calls of one version as decisions read them, newest first, at most `limit`:
+   * when each started, its latency, whether it succeeded, its error code and message, its call
+   * id and the app's feedback on it (`agent.feedback`), and no captured values. Answered from
+   * the version's window when it holds the answer (no storage read, no copies of inputs or
+   * outputs), else read from storage (then without call ids and feedback). What the evaluator
+   * and the promotion watch read.
+   */
+  async calls(toolName: string, options: { version: number; limit: number }): Promise<RecentCall[]> {
+    const query = this.#query(toolName, options.limit, options, 'limit');
+    const window = await this.#windowOf(query);
+    if (window !== undefined) return window.records.map((record) => window.statistics.recentCallOf(record));
+    return (await this.#readMerged(query)).map(decisionCall);
   }
 
   /**
@@ -477,6 +501,13 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
    * older calls outside the window could belong to the answer). Seeds the window first.
    */
   async #fromWindow(query: InvocationQuery): Promise<InvocationRecord[] | undefined> {
+    return (await this.#windowOf(query))?.records;
+  }
+
+  /** {@link #fromWindow} with the version's running statistics the records come from. */
+  async #windowOf(
+    query: InvocationQuery,
+  ): Promise<{ statistics: RunningStatistics; records: InvocationRecord[] } | undefined> {
     const { recentCalls } = this.options.statistics;
     if (query.version === undefined || recentCalls === 0) return undefined;
     // A longer read is answered only by a seeded window that holds every call; not worth a
@@ -490,7 +521,8 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
       // Forgotten while the seed was read (many versions used meanwhile): its window is stale.
       if (this.#tracked.peek(query.toolName, query.version) !== statistics) return undefined;
     }
-    return statistics.newest(query.limit, query.since);
+    const records = statistics.newest(query.limit, query.since);
+    return records === undefined ? undefined : { statistics, records };
   }
 
   /**
@@ -740,6 +772,18 @@ function judgedCall(record: InvocationRecord | undefined): JudgedCall | undefine
     success: record.success,
     ...(record.input === undefined ? {} : { input: structuredClone(record.input) }),
   };
+}
+
+/** The fields of a stored record a decision reads (it has no call id or feedback). */
+function decisionCall(record: InvocationRecord): RecentCall {
+  const call: { -readonly [K in keyof RecentCall]: RecentCall[K] } = {
+    startedAt: record.startedAt,
+    latencyMs: record.latencyMs,
+    success: record.success,
+  };
+  if (record.errorCode !== undefined) call.errorCode = record.errorCode;
+  if (record.errorMessage !== undefined) call.errorMessage = record.errorMessage;
+  return call;
 }
 
 /**

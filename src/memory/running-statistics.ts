@@ -2,7 +2,13 @@ import { partitionPoint } from '../core/partition-point.ts';
 import type { CallFeedback } from '../storage/aggregate-invocations.ts';
 import { errorCodeOf } from '../storage/history-buckets.ts';
 import type { InvocationRecord } from '../storage/records.ts';
-import type { FeedbackCounts, LatencyTotals, RecentCall, VersionStatistics } from './version-statistics.ts';
+import type {
+  FeedbackCounts,
+  LatencyTotals,
+  RecentCall,
+  VersionStatistics,
+  VersionTotals,
+} from './version-statistics.ts';
 
 /** What the window knows of a call beyond its record: its id and the app's feedback. */
 interface CallMarks {
@@ -199,6 +205,20 @@ export class RunningStatistics {
     // Ran out of window: exact only if no call outside it can match.
     const exact = this.#floor === Number.NEGATIVE_INFINITY || (since !== undefined && this.#floor < since);
     return exact ? result : undefined;
+  }
+
+  /** A record of the window as decisions read it: with its call id and the app's feedback. */
+  recentCallOf(record: InvocationRecord): RecentCall {
+    return recentCall(record, this.#marks.get(record));
+  }
+
+  /** The counters alone (no copy of the window): what a decision reads on every evaluation. */
+  totals(): VersionTotals {
+    return {
+      calls: this.#calls,
+      failures: this.#calls - this.#successes,
+      feedback: { correct: this.#feedback.correct, wrong: this.#feedback.wrong },
+    };
   }
 
   /** A frozen snapshot. */

@@ -19,6 +19,19 @@ export interface FeedbackCounts {
 }
 
 /**
+ * The counters of one tool version without its window (`PerformanceMemory.totals`): what a
+ * decision policy reads on every evaluation (`EvaluationSource.totals`).
+ */
+export interface VersionTotals {
+  /** Calls counted. */
+  readonly calls: number;
+  /** Of those, the failed ones. */
+  readonly failures: number;
+  /** Feedback counted (`agent.feedback`): wrong answers count as failures in the decisions. */
+  readonly feedback?: FeedbackCounts;
+}
+
+/**
  * Latency totals of the calls counted in a {@link VersionStatistics}, ms: enough to derive the
  * mean and the variance (`sumOfSquares / count − mean²`) without keeping every call.
  */
