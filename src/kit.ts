@@ -46,11 +46,13 @@ export {
 export {
   bernoulliCusum,
   type CusumResult,
+  callNeedsEvaluation,
   cautiousRate,
   type DecisionThresholds,
   decideSequential,
   decisionThresholds,
   INCONSISTENT_BELOW,
+  type LatencyTracker,
   MIN_BASELINE_RATE,
   type RatePrior,
   type ResolvedDegradationOptions,
@@ -59,6 +61,7 @@ export {
   type SelfStartingCusumResult,
   type SequentialDecision,
   type SequentialInput,
+  SLOW_CALL_FLOOR_MS,
   selfStartingCusum,
 } from './evaluation/index.ts';
 // --- generation -------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ async function agentWith(options: SelfImprovingAgentOptions = {}) {
     ...options,
     improvement: {
       evaluateEvery: 5,
-      evaluateOnFailure: false,
+      evaluateOnAnomaly: false,
       cooldownMs: 0,
       watchCalls: 10,
       ...options.improvement,

@@ -59,7 +59,7 @@ async function agentWith(options: SelfImprovingAgentOptions & { storage?: Storag
     ...options,
     improvement: {
       evaluateEvery: 5,
-      evaluateOnFailure: false,
+      evaluateOnAnomaly: false,
       cooldownMs: 0,
       watchCalls: 10,
       ...options.improvement,

@@ -4,9 +4,9 @@
  * calls per profile (more with `node src/evaluation/decision-simulation.bench.ts <runs>`).
  *
  * **Rewrite requests.** Three policies side by side, each at the cadence the agent uses it:
- * - `sequential` (the default since 0.2): `new Evaluator()`, evaluated every 5 calls and right
- *   after each failed one (the agent's `evaluateEvery` and `evaluateOnFailure`), with the
- *   memory's counters and its window of 100 recent calls;
+ * - `sequential` (the default since 0.2): `new Evaluator()`, evaluated every 20 calls and right
+ *   after each failed or much slower call (the agent's `evaluateEvery` and `evaluateOnAnomaly`,
+ *   `callNeedsEvaluation`), with the memory's counters and its window of 100 recent calls;
  * - `window` (0.1's default): the article's score plus `LOW_SUCCESS` and `DEGRADED` on a
  *   20-call window, evaluated every 5 calls;
  * - `article`: the article's rule alone (score below 0.6), every 5 calls.
@@ -29,6 +29,7 @@ import { mulberry32 } from '../../test/support/mulberry32.ts';
 import { median } from '../core/median.ts';
 import { summaryOf } from '../memory/performance-memory.ts';
 import { type AggregatableInvocation, aggregateInvocations } from '../storage/aggregate-invocations.ts';
+import { callNeedsEvaluation, type LatencyTracker } from './evaluation-trigger.ts';
 import type { EvaluationSource } from './evaluator.ts';
 import { Evaluator } from './evaluator.ts';
 import { sequentialRollbackTest } from './rollback-test.ts';
@@ -122,28 +123,28 @@ interface Policy {
   readonly name: string;
   readonly evaluator: Evaluator;
   readonly every: number;
-  /** Also evaluated right after a failed call (`improvement.evaluateOnFailure`). */
-  readonly onFailure: boolean;
+  /** Also evaluated right after a failed or much slower call (`improvement.evaluateOnAnomaly`). */
+  readonly onAnomaly: boolean;
 }
 
 const policies: Policy[] = [
   {
-    name: 'sequential (new default): every 5 and each failure',
+    name: 'sequential (new default): every 20, each failure or slow call',
     evaluator: new Evaluator({ clock: () => 0 }),
-    every: 5,
-    onFailure: true,
+    every: 20,
+    onAnomaly: true,
   },
   {
     name: 'window (0.1 default), every 5',
     evaluator: new Evaluator({ policy: 'window', clock: () => 0 }),
     every: 5,
-    onFailure: false,
+    onAnomaly: false,
   },
   {
     name: 'article: score < 0.6, every 5',
     evaluator: new Evaluator({ policy: 'article', clock: () => 0 }),
     every: 5,
-    onFailure: false,
+    onAnomaly: false,
   },
 ];
 
@@ -196,12 +197,14 @@ for (const profile of profiles) {
       const random = mulberry32(0x5eed + run * 7919);
       const behaviour = profile.behaviour();
       const memory = new SimulatedMemory();
+      const tracker: LatencyTracker = { usualMs: null };
       let requested = false;
       let detectedAt: number | undefined;
       for (let index = 0; index < CALLS; index += 1) {
         const { success, latencyMs } = behaviour(index, random);
         memory.add(call(success, latencyMs, index));
-        if ((index + 1) % policy.every !== 0 && !(policy.onFailure && !success)) continue;
+        const anomaly = callNeedsEvaluation(tracker, success, latencyMs);
+        if ((index + 1) % policy.every !== 0 && !(policy.onAnomaly && anomaly)) continue;
         const evaluation = await policy.evaluator.evaluate(memory, 'simulated', { version: 1 });
         evaluations += 1;
         if (!evaluation.needsRewrite) continue;

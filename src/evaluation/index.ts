@@ -20,6 +20,11 @@ export type {
   ScoreComponents,
 } from './evaluation.ts';
 export {
+  callNeedsEvaluation,
+  type LatencyTracker,
+  SLOW_CALL_FLOOR_MS,
+} from './evaluation-trigger.ts';
+export {
   type EvaluateOptions,
   type EvaluationSource,
   Evaluator,

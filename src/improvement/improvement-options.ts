@@ -8,19 +8,20 @@ import type { RewriteProposal } from '../rewriting/rewriter.ts';
 /** How and when the agent improves its tools. */
 export interface ImprovementOptions {
   /**
-   * Evaluate a tool's version after every N of its calls, and (with `evaluateOnFailure`) after
-   * every failed one. A success can only weaken the evidence of the failure tests, so a
-   * failure-driven change is seen on the call that shows it; latency changes wait for the
-   * cadence (at most N − 1 calls).
-   * @default 5
+   * Evaluate a tool's version after every N of its calls, and (with `evaluateOnAnomaly`) right
+   * after every call that could make it need a rewrite. A success as fast as usual can only
+   * weaken the evidence of the default evaluator's tests, so the cadence is a safety net (for
+   * gradual latency changes and custom evaluators).
+   * @default 20
    */
   evaluateEvery?: number;
   /**
-   * Also evaluate right after every failed call (and every wrong answer reported with
-   * `agent.feedback`), whatever `evaluateEvery` says.
+   * Also evaluate right after a failed call, a call more than twice as slow as the version's
+   * usual latency and at least 100 ms slower (`callNeedsEvaluation`), and every wrong answer
+   * reported with `agent.feedback`, whatever `evaluateEvery` says.
    * @default true
    */
-  evaluateOnFailure?: boolean;
+  evaluateOnAnomaly?: boolean;
   /**
    * Improvements per tool that produced at least one candidate (kept in storage, so a restart
    * does not reset it; an improvement where every rewriter declined is not counted). A person
@@ -99,7 +100,7 @@ export interface PromotionProposal {
 /** {@link ImprovementOptions} with defaults applied. */
 export interface ResolvedImprovementOptions {
   readonly evaluateEvery: number;
-  readonly evaluateOnFailure: boolean;
+  readonly evaluateOnAnomaly: boolean;
   readonly maxRewritesPerTool: number;
   readonly attemptsPerRewrite: number;
   readonly cooldownMs: number;
@@ -153,8 +154,8 @@ export function resolveImprovementOptions(
   }
   const budget = options.budget === undefined ? {} : objectOption('improvement.budget', options.budget);
   return Object.freeze({
-    evaluateEvery: integerOption('improvement.evaluateEvery', options.evaluateEvery ?? 5, 1),
-    evaluateOnFailure: booleanOption('improvement.evaluateOnFailure', options.evaluateOnFailure ?? true),
+    evaluateEvery: integerOption('improvement.evaluateEvery', options.evaluateEvery ?? 20, 1),
+    evaluateOnAnomaly: booleanOption('improvement.evaluateOnAnomaly', options.evaluateOnAnomaly ?? true),
     maxRewritesPerTool: integerOption('improvement.maxRewritesPerTool', options.maxRewritesPerTool ?? 3, 0),
     attemptsPerRewrite: integerOption(
       'improvement.attemptsPerRewrite',

@@ -143,6 +143,23 @@ describe('ToolImprover: the loop composed from its parts', () => {
     expect((await registry.tool('add')).activeVersion).toBe(2);
   });
 
+  it('evaluates right after a failed call, whatever evaluateEvery says (evaluateOnAnomaly)', async () => {
+    const { log, call } = await loop({
+      evaluations: [evaluationOf(1, false), evaluationOf(1, false)],
+      improvement: { evaluateEvery: 10 },
+    });
+    await call(3);
+    expect(log).toEqual([]);
+    await call(1, false);
+    expect(log).toEqual(['tool:evaluated']);
+    const off = await loop({
+      evaluations: [evaluationOf(1, false)],
+      improvement: { evaluateEvery: 10, evaluateOnAnomaly: false },
+    });
+    await off.call(3, false);
+    expect(off.log).toEqual([]);
+  });
+
   it('rolls back a promoted version whose calls fail significantly more than the replaced one', async () => {
     const { registry, catalog, log, call } = await loop({
       evaluations: [evaluationOf(0.5), evaluationOf(0.2, false, 2)],

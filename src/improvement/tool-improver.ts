@@ -2,6 +2,7 @@ import { errorInfo } from '../core/error-info.ts';
 import type { Logger } from '../core/logger.ts';
 import type { TypedEmitter } from '../core/typed-emitter.ts';
 import type { Evaluation } from '../evaluation/evaluation.ts';
+import { callNeedsEvaluation, type LatencyTracker } from '../evaluation/evaluation-trigger.ts';
 import type { EvaluationSource, Evaluator } from '../evaluation/evaluator.ts';
 import { AbortedError } from '../generation/generation-errors.ts';
 import { withDeadline } from '../generation/model-deadline.ts';
@@ -49,6 +50,8 @@ interface ToolState {
   firstFailing: { calls: number; at: number } | null;
   /** When an improvement last ended without any candidate (not counted against the cap). */
   noCandidateAt: number | null;
+  /** The active version's usual latency, for `evaluateOnAnomaly`. */
+  latency: LatencyTracker;
 }
 
 /** Everything the improver works with, each part typed by the role it plays; the agent builds it. */
@@ -153,7 +156,8 @@ export class ToolImprover {
     if (watched !== undefined) return this.#track(this.#checkWatch(toolName, watched));
     if (catalog.get(toolName)?.version.version !== version) return undefined;
     state.sinceEvaluation += 1;
-    if (state.sinceEvaluation < options.evaluateEvery && !(options.evaluateOnFailure && !outcome.success)) {
+    const anomaly = callNeedsEvaluation(state.latency, outcome.success, outcome.latencyMs);
+    if (state.sinceEvaluation < options.evaluateEvery && !(options.evaluateOnAnomaly && anomaly)) {
       return undefined;
     }
     state.sinceEvaluation = 0;
@@ -206,6 +210,7 @@ export class ToolImprover {
         improving: false,
         firstFailing: null,
         noCandidateAt: null,
+        latency: { usualMs: null },
       };
       this.#states.set(toolName, state);
     }
