@@ -17,7 +17,7 @@ import {
   type ResolvedPerformanceMemoryOptions,
   resolvePerformanceMemoryOptions,
 } from './performance-memory-options.ts';
-import type { RunningStatistics } from './running-statistics.ts';
+import { type RunningStatistics, recentCall } from './running-statistics.ts';
 import { TrackedVersions } from './tracked-versions.ts';
 import type { RecentCall, VersionStatistics, VersionTotals } from './version-statistics.ts';
 
@@ -356,7 +356,8 @@ export class PerformanceMemory extends TypedEmitter<PerformanceMemoryEvents> {
     const query = this.#query(toolName, options.limit, options, 'limit');
     const window = await this.#windowOf(query);
     if (window !== undefined) return window.records.map((record) => window.statistics.recentCallOf(record));
-    return (await this.#readMerged(query)).map(decisionCall);
+    // Stored records have no call id or feedback: those live in the window only.
+    return (await this.#readMerged(query)).map((record) => recentCall(record));
   }
 
   /**
@@ -772,18 +773,6 @@ function judgedCall(record: InvocationRecord | undefined): JudgedCall | undefine
     success: record.success,
     ...(record.input === undefined ? {} : { input: structuredClone(record.input) }),
   };
-}
-
-/** The fields of a stored record a decision reads (it has no call id or feedback). */
-function decisionCall(record: InvocationRecord): RecentCall {
-  const call: { -readonly [K in keyof RecentCall]: RecentCall[K] } = {
-    startedAt: record.startedAt,
-    latencyMs: record.latencyMs,
-    success: record.success,
-  };
-  if (record.errorCode !== undefined) call.errorCode = record.errorCode;
-  if (record.errorMessage !== undefined) call.errorMessage = record.errorMessage;
-  return call;
 }
 
 /**

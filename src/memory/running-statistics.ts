@@ -11,8 +11,10 @@ import type {
 } from './version-statistics.ts';
 
 /** What the window knows of a call beyond its record: its id and the app's feedback. */
-interface CallMarks {
+export interface CallMarks {
+  /** The call's id (`ToolInvokedEvent.callId`). */
   callId?: string;
+  /** The app's verdict on its answer (`agent.feedback`). */
   feedback?: CallFeedback;
 }
 
@@ -318,7 +320,8 @@ export class RunningStatistics {
   }
 }
 
-function recentCall(record: InvocationRecord, marks: CallMarks | undefined): RecentCall {
+/** A record as decisions read it, with its call id and the app's feedback when known. */
+export function recentCall(record: InvocationRecord, marks?: CallMarks): RecentCall {
   const call: { -readonly [K in keyof RecentCall]: RecentCall[K] } = {
     startedAt: record.startedAt,
     latencyMs: record.latencyMs,
