@@ -18,9 +18,10 @@ export interface EvaluationSource {
   /** Summary of the most recent `window` calls of one version (see `PerformanceMemory.summary`). */
   summary(toolName: string, options: { version: number; window: number }): Promise<MemorySummary>;
   /**
-   * The most recent calls of one version, newest first, at most `limit`. Optional: when present,
-   * the evaluator reads `2 · window` calls once and splits them into the current window and the
-   * baseline before it (for `DEGRADED`); without it there is no baseline.
+   * The most recent calls of one version, newest first, at most `limit`. Optional (`calls()` is
+   * preferred when both exist): the `'sequential'` policy reads `history` calls for its change
+   * tests, the `'window'` policy `2 · window` split into the current window and the baseline
+   * before it (for `DEGRADED`); without either, only `summary()` is read.
    */
   recent?(
     toolName: string,
@@ -58,12 +59,14 @@ export interface EvaluateOptions {
 /**
  * Scores one tool version from its recent calls and says whether it needs a rewrite, and why.
  *
- * The defaults are the article's: `0.5 · successRate + 0.3 · latency + 0.2 · consistency` over
- * the version's last 20 calls, latency 1 at ≤ 1000 ms falling linearly to 0 at ≥ 5000 ms
- * (on the average), consistency `max(0, 1 − (max − min) / (3 · avg))`, rewrite below 0.6,
- * fewer than 3 calls → score 1. On top of the score, a success rate below 0.8 (`LOW_SUCCESS`)
- * or a window clearly worse than the same version's previous window (`DEGRADED`) also needs a
- * rewrite; `SLOW` and `INCONSISTENT` are informational.
+ * The score is the article's: `0.5 · successRate + 0.3 · latency + 0.2 · consistency` over the
+ * version's last 20 calls, latency 1 at ≤ 1000 ms falling linearly to 0 at ≥ 5000 ms (on the
+ * average), consistency `max(0, 1 − (max − min) / (3 · avg))`, fewer than 3 calls → score 1.
+ * Whether a rewrite is needed comes from the `policy`: by default (`'sequential'`) tests with a
+ * stated error rate — the success rate below 0.8 (`LOW_SUCCESS`), a change in failures or
+ * latency (`DEGRADED`), most calls over `maxLatencyMs` (`TOO_SLOW`) — each with its evidence in
+ * `evaluation.evidence`; `'window'` is 0.1's thresholds on the window, `'article'` the score
+ * below 0.6 alone. `LOW_SCORE`, `SLOW` and `INCONSISTENT` are informational under `'sequential'`.
  *
  * Only the given version's calls are read (through the memory API, nothing else), so a new
  * version is never blamed for its predecessor's failures.
@@ -84,9 +87,9 @@ export class Evaluator {
   }
 
   /**
-   * Reads the version's current window (and, for `DEGRADED`, the window before it) and scores it.
-   * Reads `2 · window` records with one `recent()` call when the source has it and degradation
-   * is on (so both windows come from one consistent read), else one `summary()`.
+   * Reads the version's calls and decides. `'sequential'`: one `calls()` (or `recent()`) read of
+   * `history` calls and the source's `totals()`; `'window'`: one read of `2 · window` calls (both
+   * windows from one consistent read); otherwise, or without those methods, one `summary()`.
    */
   async evaluate(source: EvaluationSource, toolName: string, options: EvaluateOptions): Promise<Evaluation> {
     if (typeof toolName !== 'string' || toolName.length === 0) {
@@ -117,8 +120,9 @@ export class Evaluator {
       feedback.correct = counts.correct;
       feedback.wrong = counts.wrong;
       const totals = source.totals?.(toolName, version);
-      // Wrong answers the counters know of beyond the calls read (taken as successes that were wrong).
-      const wrongBeyond = Math.max(0, (totals?.feedback?.wrong ?? 0) - counts.wrong);
+      // Wrong answers of calls that returned a value, beyond those among the calls read.
+      const wrongAnswers = totals?.wrongAnswers ?? totals?.feedback?.wrong ?? 0;
+      const wrongBeyond = Math.max(0, wrongAnswers - counts.flipped);
       const summary = toSummary(toolName, version, recent.slice(0, window));
       const stream = {
         recent,

@@ -62,6 +62,33 @@ describe('feedback in the decisions, through PerformanceMemory', () => {
     expect(windowed.summary.failures).toBe(20);
   });
 
+  it('a wrong verdict on a call that failed adds no failure, in the window or after it', async () => {
+    const memory = new PerformanceMemory({ storage: memoryStorage() });
+    memories.push(memory);
+    for (let index = 0; index < 200; index += 1) {
+      const failed = index < 10;
+      memory.record({
+        toolName: 'tool',
+        version: 1,
+        startedAt: 1_000 + index,
+        latencyMs: 50,
+        success: !failed,
+        ...(failed ? { errorCode: 'TOOL_ERROR', errorMessage: 'boom' } : {}),
+        inputHash: `h${index}`,
+        callId: `tool@1:call-${index}`,
+      });
+      if (index === 15) await memory.calls('tool', { version: 1, limit: 100 }); // seeds the window
+      if (failed) memory.giveFeedback('tool', 1, { callId: `tool@1:call-${index}` }, false);
+    }
+    // The failed calls have left the 100-call window: the counters still count them once.
+    expect(memory.totals('tool', 1)).toMatchObject({ calls: 200, failures: 10, wrongAnswers: 0 });
+    const evaluation = await new Evaluator({ clock: () => 1 }).evaluate(memory, 'tool', { version: 1 });
+    expect(evaluation.evidence.find((test) => test.test === 'success-rate')).toMatchObject({
+      calls: 200,
+      events: 10,
+    });
+  });
+
   it('the promotion watch rolls back a version whose answers the app reports wrong', async () => {
     const registry = await registryWithTool();
     const v2 = await registry.addCandidate('add', {

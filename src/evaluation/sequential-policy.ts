@@ -54,7 +54,9 @@ export interface SequentialInput {
 
 /** The policy's findings: reasons that need a rewrite, and the evidence of every test. */
 export interface SequentialDecision {
+  /** The reasons that need a rewrite (`LOW_SUCCESS`, `DEGRADED`, `TOO_SLOW`), with their findings. */
   readonly reasons: EvaluationReason[];
+  /** Every test that ran, flagged or not. */
   readonly evidence: DecisionEvidence[];
 }
 

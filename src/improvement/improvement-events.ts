@@ -151,7 +151,8 @@ export type SkipReason =
   | 'busy'
   | 'leased'
   | 'watching'
-  | 'not-active';
+  | 'not-active'
+  | 'watch-failed';
 
 /** An evaluation asked for a rewrite, but a guard said no. */
 export interface ImprovementSkippedEvent {

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ToolRegistry } from '../registry/tool-registry.ts';
+import { InvalidTestCaseError } from '../regression/regression-errors.ts';
 import { RegressionRunner } from '../regression/regression-runner.ts';
 import type { RewriteRequest } from '../rewriting/rewriter.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
@@ -51,6 +52,24 @@ async function setup() {
 }
 
 describe('a rewrite and the output schema', () => {
+  it('refuses a case whose expected output the output schema refuses: no candidate could pass it', async () => {
+    const { runner } = await setup();
+    const refused = runner.addCase('add', {
+      input: { a: 1, b: 2 },
+      expect: { equals: { sum: 3, note: 'extra' } },
+      description: 'from feedback',
+    });
+    await expect(refused).rejects.toThrow(InvalidTestCaseError);
+    await expect(refused).rejects.toThrow(/case\.expect\.equals/);
+    expect(await runner.cases('add')).toHaveLength(1);
+    await runner.addCase('add', {
+      input: { a: 1, b: 2 },
+      expect: { equals: { sum: 3 } },
+      description: 'fine',
+    });
+    expect(await runner.cases('add')).toHaveLength(2);
+  });
+
   it('fails a candidate whose result violates the schema in the gate, naming INVALID_OUTPUT', async () => {
     const { runner } = await setup();
     const report = await runner.run('add', WRONG_SHAPE);

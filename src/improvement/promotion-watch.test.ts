@@ -3,7 +3,7 @@ import { TypedEmitter } from '../core/typed-emitter.ts';
 import type { Evaluation } from '../evaluation/evaluation.ts';
 import type { ToolVersion } from '../storage/records.ts';
 import type { ImprovementEvents } from './improvement-events.ts';
-import { PromotionWatch } from './promotion-watch.ts';
+import { MAX_SETTLE_ATTEMPTS, PromotionWatch } from './promotion-watch.ts';
 import { evaluationOf, registryWithTool, V2 } from './test-fakes.ts';
 
 /** `failures` of the watched version's calls failed (newest first); the rest succeeded. */
@@ -64,6 +64,7 @@ const watchOf = (calls: number) => ({
   baseline: { calls: 100, failures: 5 },
   calls,
   checking: true,
+  settleFailures: 0,
 });
 
 describe('PromotionWatch', () => {
@@ -125,6 +126,26 @@ describe('PromotionWatch', () => {
     const { watch, registry } = await watched(7, 40);
     expect(await watch.check('add', watchOf(40))).toBe('rolled-back');
     expect((await registry.tool('add')).activeVersion).toBe(1);
+  });
+
+  it('tries a rollback whose storage write fails again on the next check, then gives the watch up', async () => {
+    const { watch, registry, seen } = await watched(20, 20);
+    const failing = registry.storage.compareAndSetActive;
+    registry.storage.compareAndSetActive = async () => {
+      throw new Error('disk full');
+    };
+    const current = watch.get('add');
+    if (!current) throw new Error('not watched');
+    current.calls = 20;
+    for (let attempt = 1; attempt < MAX_SETTLE_ATTEMPTS; attempt += 1) {
+      await expect(watch.check('add', current)).rejects.toThrow('disk full');
+      expect(watch.get('add')).toBe(current);
+    }
+    await expect(watch.check('add', current)).rejects.toThrow('disk full');
+    expect(watch.get('add')).toBeUndefined();
+    expect(seen.at(-1)).toBe('skipped watch-failed');
+    registry.storage.compareAndSetActive = failing;
+    expect((await registry.tool('add')).activeVersion).toBe(2);
   });
 
   it('never rolls back a pinned tool; says so instead', async () => {

@@ -33,7 +33,12 @@ export interface Watch {
   calls: number;
   /** Whether a check runs now (a later call checks again when it ends). */
   checking: boolean;
+  /** Keeps or rollbacks of this watch that failed so far (see {@link MAX_SETTLE_ATTEMPTS}). */
+  settleFailures: number;
 }
+
+/** How many times a failed keep or rollback (storage) is tried, one call apart, before the watch is dropped. */
+export const MAX_SETTLE_ATTEMPTS = 3;
 
 /** What {@link PromotionWatch.check} did. */
 export type WatchOutcome = 'watching' | 'kept' | 'rolled-back' | 'pinned' | 'conflict';
@@ -75,8 +80,8 @@ export class PromotionWatch {
   }
 
   /** Starts watching `watch.version` of the tool (replacing any earlier watch of it). */
-  start(toolName: string, watch: Omit<Watch, 'calls' | 'checking'>): void {
-    this.#watches.set(toolName, { ...watch, calls: 0, checking: false });
+  start(toolName: string, watch: Omit<Watch, 'calls' | 'checking' | 'settleFailures'>): void {
+    this.#watches.set(toolName, { ...watch, calls: 0, checking: false, settleFailures: 0 });
   }
 
   /** The tool's watch, if one runs. */
@@ -120,10 +125,16 @@ export class PromotionWatch {
       if (decision.outcome === 'continue') return 'watching';
       // The watch stays registered until the outcome is settled: meanwhile the version is not
       // evaluated for a rewrite, and a rollback that failed is tried again on the next call.
-      const outcome =
-        decision.outcome === 'keep'
-          ? await this.#keep(toolName, watch, decision)
-          : await this.#rollBack(toolName, watch, decision);
+      let outcome: WatchOutcome;
+      try {
+        outcome =
+          decision.outcome === 'keep'
+            ? await this.#keep(toolName, watch, decision)
+            : await this.#rollBack(toolName, watch, decision);
+      } catch (error) {
+        this.#settleFailed(toolName, watch, decision, error);
+        throw error;
+      }
       if (this.#watches.get(toolName) === watch) this.#watches.delete(toolName);
       return outcome;
     } finally {
@@ -187,10 +198,8 @@ export class PromotionWatch {
         return 'pinned';
       }
       // The active version tells whether the rollback committed. If not, the version is still
-      // active and stays watched, so the check runs again.
+      // active and stays watched, so the next call checks (and rolls back) again.
       if ((await registry.tool(toolName).catch(() => undefined))?.activeVersion !== watch.previousVersion) {
-        if (!this.#watches.has(toolName))
-          this.#watches.set(toolName, { ...watch, calls: 0, checking: false });
         throw error;
       }
     }
@@ -206,6 +215,24 @@ export class PromotionWatch {
       evidence: decision.evidence,
     });
     return 'rolled-back';
+  }
+
+  /**
+   * A keep or rollback that failed (storage): tried again on the next call, at most
+   * {@link MAX_SETTLE_ATTEMPTS} times; then the watch is dropped and said so, so the version is
+   * evaluated (and may be rewritten) as usual instead of being watched for ever.
+   */
+  #settleFailed(toolName: string, watch: Watch, decision: RollbackDecision, error: unknown): void {
+    watch.settleFailures += 1;
+    if (watch.settleFailures < MAX_SETTLE_ATTEMPTS) return;
+    if (this.#watches.get(toolName) === watch) this.#watches.delete(toolName);
+    const message = error instanceof Error ? error.message : String(error);
+    this.#parts.events.emit('improvement:skipped', {
+      toolName,
+      version: watch.version,
+      reason: 'watch-failed',
+      detail: `the watch could not ${decision.outcome === 'keep' ? 'record keeping' : 'roll back'} version ${watch.version} in ${watch.settleFailures} attempts (${message.length > 200 ? `${message.slice(0, 199)}…` : message}); it stays active and is evaluated as usual`,
+    });
   }
 
   #skipPinned(toolName: string, watch: Watch): void {

@@ -172,12 +172,22 @@ export class ToolImprover {
   }
 
   /**
-   * Called after the app reported a wrong answer of `version` (`agent.feedback`): evaluates the
-   * active version now, as after `evaluateEvery` calls (the wrong answer is in its window), and
-   * restarts the count. Returns the work, which `inline` mode awaits.
+   * Called after the app reported a wrong answer of `version` (`agent.feedback`): with
+   * `evaluateOnAnomaly`, evaluates the active version now (the wrong answer is in its window) and
+   * restarts the count, or, while the version is watched, checks the watch now. Returns the work,
+   * which `inline` mode awaits.
    */
   afterFeedback(toolName: string, version: number): Promise<void> | undefined {
     if (this.#closed || this.#parts.catalog.get(toolName)?.version.version !== version) return undefined;
+    // Without evaluateOnAnomaly the verdict waits for the cadence like any call.
+    if (!this.#parts.options.evaluateOnAnomaly) return undefined;
+    // A watched version: the wrong answer is the watch's evidence, tested now.
+    const watching = this.#parts.watch.get(toolName);
+    if (watching?.version === version) {
+      if (watching.checking) return undefined;
+      watching.checking = true;
+      return this.#track(this.#checkWatch(toolName, watching));
+    }
     this.#state(toolName).sinceEvaluation = 0;
     if (this.#parts.options.mode === 'inline') return this.#track(this.#evaluate(toolName, version));
     return this.#track(

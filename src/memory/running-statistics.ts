@@ -89,6 +89,8 @@ export class RunningStatistics {
    */
   readonly #marks = new WeakMap<InvocationRecord, CallMarks>();
   readonly #feedback = { correct: 0, wrong: 0 };
+  /** Wrong verdicts on calls that returned a value (the others are already failures). */
+  #wrongAnswers = 0;
 
   constructor(toolName: string, version: number, capacity: number, trackedSince: number) {
     this.toolName = toolName;
@@ -130,8 +132,15 @@ export class RunningStatistics {
   giveFeedback(target: FeedbackTarget, feedback: CallFeedback): InvocationRecord | undefined {
     const found = this.find(target);
     const marks = found === undefined ? undefined : (this.#marks.get(found) ?? {});
-    if (marks?.feedback !== undefined) this.#feedback[marks.feedback] -= 1;
+    // A wrong answer of a call that returned a value is a failure the counters do not hold yet
+    // (a call outside the window is taken to have returned one).
+    const answered = found === undefined || found.success;
+    if (marks?.feedback !== undefined) {
+      this.#feedback[marks.feedback] -= 1;
+      if (marks.feedback === 'wrong' && answered) this.#wrongAnswers -= 1;
+    }
     this.#feedback[feedback] += 1;
+    if (feedback === 'wrong' && answered) this.#wrongAnswers += 1;
     if (found !== undefined && marks !== undefined) this.#marks.set(found, { ...marks, feedback });
     return found;
   }
@@ -220,6 +229,7 @@ export class RunningStatistics {
       calls: this.#calls,
       failures: this.#calls - this.#successes,
       feedback: { correct: this.#feedback.correct, wrong: this.#feedback.wrong },
+      wrongAnswers: this.#wrongAnswers,
     };
   }
 

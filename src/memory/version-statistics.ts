@@ -29,6 +29,11 @@ export interface VersionTotals {
   readonly failures: number;
   /** Feedback counted (`agent.feedback`): wrong answers count as failures in the decisions. */
   readonly feedback?: FeedbackCounts;
+  /**
+   * Of the wrong verdicts, those on calls that returned a value (a verdict on a failed call adds
+   * no failure). @default `feedback.wrong`
+   */
+  readonly wrongAnswers?: number;
 }
 
 /**

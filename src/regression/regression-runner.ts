@@ -210,8 +210,10 @@ export class RegressionRunner {
     // A case whose input the tool's schema refuses would fail every candidate, so the tool
     // could never be promoted again: refuse it now.
     const active = await this.#storage.getActiveVersion(toolName);
-    if (active !== undefined)
+    if (active !== undefined) {
       this.#checkSchema(toolName, checked, active.inputSchema, active.version, 'case');
+      this.#checkExpectedOutput(toolName, checked, active.outputSchema, active.version, 'case');
+    }
     const heldOut =
       checked.heldOut ?? (checked.origin !== 'example' && (await this.#nextIsHeldOut(toolName)));
     const audit = options?.audit;
@@ -655,6 +657,27 @@ export class RegressionRunner {
       (testCase) => testCase.origin !== 'example',
     ).length;
     return heldOutAt(count, fraction);
+  }
+
+  /**
+   * A case expecting an exact output that the tool's output schema refuses could never pass:
+   * every candidate's matching answer would fail as `INVALID_OUTPUT`. Refuse it now.
+   */
+  #checkExpectedOutput(
+    toolName: string,
+    checked: CheckedCase,
+    outputSchema: JsonObject | undefined,
+    version: number,
+    field: string,
+  ): void {
+    if (outputSchema === undefined || !isJsonObject(checked.expect) || !('equals' in checked.expect)) return;
+    const violation = outputViolation(this.#schemas.compile(outputSchema), checked.expect.equals);
+    if (violation !== null)
+      throw new InvalidTestCaseError({
+        field: `${field}.expect.equals`,
+        expected: `an output matching the output schema of "${toolName}" v${version} (${violation})`,
+        value: checked.expect.equals,
+      });
   }
 
   #checkSchema(
