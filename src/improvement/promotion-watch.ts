@@ -38,7 +38,7 @@ export interface Watch {
 }
 
 /** How many times a failed keep or rollback (storage) is tried, one call apart, before the watch is dropped. */
-export const MAX_SETTLE_ATTEMPTS = 3;
+export const MAX_SETTLE_ATTEMPTS = 10;
 
 /** What {@link PromotionWatch.check} did. */
 export type WatchOutcome = 'watching' | 'kept' | 'rolled-back' | 'pinned' | 'conflict';
