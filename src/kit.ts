@@ -52,6 +52,8 @@ export {
   decideSequential,
   decisionThresholds,
   INCONSISTENT_BELOW,
+  judgedCalls,
+  LATENCY_FLOOR_MS,
   type LatencyTracker,
   MIN_BASELINE_RATE,
   type RatePrior,
@@ -61,8 +63,8 @@ export {
   type SelfStartingCusumResult,
   type SequentialDecision,
   type SequentialInput,
-  SLOW_CALL_FLOOR_MS,
   selfStartingCusum,
+  type VerdictCounts,
 } from './evaluation/index.ts';
 // --- generation -------------------------------------------------------------------------------
 export { DEFAULT_MODEL_TIMEOUT_MS, extractCode, VALIDATION_ISSUE_CODES } from './generation/index.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { callNeedsEvaluation, type LatencyTracker, SLOW_CALL_FLOOR_MS } from './evaluation-trigger.ts';
+import { callNeedsEvaluation, type LatencyTracker } from './evaluation-trigger.ts';
+import { LATENCY_FLOOR_MS } from './evaluator-options.ts';
 
 describe('callNeedsEvaluation', () => {
   it('asks for an evaluation after a failure, never after a success as fast as usual', () => {
@@ -16,7 +17,7 @@ describe('callNeedsEvaluation', () => {
     // 3 ms → 60 ms is 20× but only +57 ms: jitter below the floor.
     expect(callNeedsEvaluation(fast, true, 60)).toBe(false);
     const usual: LatencyTracker = { usualMs: 3 };
-    expect(callNeedsEvaluation(usual, true, 3 + SLOW_CALL_FLOOR_MS + 1)).toBe(true);
+    expect(callNeedsEvaluation(usual, true, 3 + LATENCY_FLOOR_MS + 1)).toBe(true);
     const slowTool: LatencyTracker = { usualMs: 1000 };
     expect(callNeedsEvaluation(slowTool, true, 1900)).toBe(false);
     expect(callNeedsEvaluation({ usualMs: 1000 }, true, 2100)).toBe(true);

@@ -161,6 +161,14 @@ export interface ResolvedEvaluatorOptions {
   readonly clock: () => number;
 }
 
+/**
+ * The latency difference that matters to a user, ms: jitter below it never counts. It is the
+ * default of `degradation.minLatencyIncreaseMs`, the consistency floor of the `'sequential'`
+ * policy, the margin of a much slower call that triggers an evaluation (`callNeedsEvaluation`),
+ * and the default slack of the regression gate (`latencyMarginMs`).
+ */
+export const LATENCY_FLOOR_MS = 100;
+
 const WEIGHT_SUM_TOLERANCE = 1e-9;
 /** `recent()` reads 2 · window records, and PerformanceMemory accepts limits up to 1e6. */
 const MAX_WINDOW = 500_000;
@@ -289,7 +297,7 @@ function resolveDegradation(
     latencyFactor: positive('degradation.latencyFactor', degradation.latencyFactor ?? 2, 1),
     minLatencyIncreaseMs: numberOption(
       'degradation.minLatencyIncreaseMs',
-      degradation.minLatencyIncreaseMs ?? 100,
+      degradation.minLatencyIncreaseMs ?? LATENCY_FLOOR_MS,
       0,
     ),
   });

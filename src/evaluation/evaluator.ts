@@ -111,26 +111,22 @@ export class Evaluator {
     }
     const evaluatedAt = options.now ?? this.options.clock();
     const { window, policy } = this.options;
-    const read = recentReader(source);
-    if (policy === 'sequential' && read !== undefined) {
-      const calls = await read(toolName, { version, limit: this.options.history });
-      const feedback = { correct: 0, wrong: 0 };
-      const counts = { ...feedback, flipped: 0 };
-      const recent = calls.map((record) => withFeedback(record, counts));
-      feedback.correct = counts.correct;
-      feedback.wrong = counts.wrong;
+    const reads = typeof source.calls === 'function' || typeof source.recent === 'function';
+    // The app's verdicts on the calls read: shown apart, and a wrong answer is a failure.
+    const feedback: VerdictCounts = { correct: 0, wrong: 0, flipped: 0 };
+    const judged = async (limit: number) =>
+      (await judgedCalls(source, toolName, { version, limit }, feedback)) ?? [];
+    const shownApart = () => ({ correct: feedback.correct, wrong: feedback.wrong });
+    if (policy === 'sequential' && reads) {
+      const recent = await judged(this.options.history);
       const totals = source.totals?.(toolName, version);
-      // Wrong answers of calls that returned a value, beyond those among the calls read.
-      const wrongAnswers = totals?.wrongAnswers ?? totals?.feedback?.wrong ?? 0;
-      const wrongBeyond = Math.max(0, wrongAnswers - counts.flipped);
       const summary = toSummary(toolName, version, recent.slice(0, window));
+      // Wrong answers of calls that returned a value: those read, or the counters' when more.
+      const wrongAnswers = Math.max(feedback.flipped, totals?.wrongAnswers ?? totals?.feedback?.wrong ?? 0);
       const stream = {
         recent,
         totals: totals
-          ? {
-              calls: totals.calls,
-              failures: Math.min(totals.calls, totals.failures + counts.flipped + wrongBeyond),
-            }
+          ? { calls: totals.calls, failures: Math.min(totals.calls, totals.failures + wrongAnswers) }
           : null,
       };
       return {
@@ -140,17 +136,14 @@ export class Evaluator {
         summary,
         baseline: null,
         policy,
-        feedback,
+        feedback: shownApart(),
         evaluatedAt,
       };
     }
     let summary: MemorySummary;
     let baseline: MemorySummary | null = null;
-    const feedback = { correct: 0, wrong: 0, flipped: 0 };
-    if (policy === 'window' && this.options.degradation !== false && read !== undefined) {
-      const records = (await read(toolName, { version, limit: 2 * window })).map((record) =>
-        withFeedback(record, feedback),
-      );
+    if (policy === 'window' && this.options.degradation !== false && reads) {
+      const records = await judged(2 * window);
       summary = toSummary(toolName, version, records.slice(0, window));
       if (records.length > window) baseline = toSummary(toolName, version, records.slice(window));
     } else {
@@ -163,33 +156,44 @@ export class Evaluator {
       summary,
       baseline,
       policy,
-      feedback: { correct: feedback.correct, wrong: feedback.wrong },
+      feedback: shownApart(),
       evaluatedAt,
     };
   }
 }
 
-/** The source's reader of a version's recent calls: `calls()` when it has it, else `recent()`. */
-function recentReader(
+/** What {@link judgedCalls} counts of the app's verdicts on the calls it read. */
+export interface VerdictCounts {
+  /** Calls the app said were answered correctly. */
+  correct: number;
+  /** Calls the app said were answered wrongly. */
+  wrong: number;
+  /** Of those, the calls that had returned a value (now counted as failures). */
+  flipped: number;
+}
+
+/**
+ * A version's recent calls as the decisions judge them, newest first, at most `limit`: read with
+ * the source's `calls()` (else `recent()`), a call the app said was answered wrongly turned into a
+ * failure (`WRONG_ANSWER`), the verdicts counted in `counts`. `undefined` when the source has
+ * neither method. The evaluator and the promotion watch read calls through it.
+ */
+export async function judgedCalls(
   source: EvaluationSource,
-):
-  | ((
-      toolName: string,
-      options: { version: number; limit: number },
-    ) => Promise<readonly AggregatableInvocation[]>)
-  | undefined {
+  toolName: string,
+  options: { version: number; limit: number },
+  counts: VerdictCounts = { correct: 0, wrong: 0, flipped: 0 },
+): Promise<AggregatableInvocation[] | undefined> {
   const read = source.calls ?? source.recent;
-  return typeof read === 'function' ? (toolName, options) => read.call(source, toolName, options) : undefined;
+  if (typeof read !== 'function') return undefined;
+  return (await read.call(source, toolName, options)).map((record) => withFeedback(record, counts));
 }
 
 /**
  * The record as the decisions see it: a call the app said was answered wrongly is a failure
  * (`WRONG_ANSWER`). Counts the feedback in `counts` (`flipped`: successes turned failures).
  */
-function withFeedback(
-  record: AggregatableInvocation,
-  counts: { correct: number; wrong: number; flipped: number },
-): AggregatableInvocation {
+function withFeedback(record: AggregatableInvocation, counts: VerdictCounts): AggregatableInvocation {
   const verdict = record.feedback;
   if (verdict === 'correct') counts.correct += 1;
   if (verdict !== 'wrong') return record;

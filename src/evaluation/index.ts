@@ -22,22 +22,24 @@ export type {
 export {
   callNeedsEvaluation,
   type LatencyTracker,
-  SLOW_CALL_FLOOR_MS,
 } from './evaluation-trigger.ts';
 export {
   type EvaluateOptions,
   type EvaluationSource,
   Evaluator,
+  judgedCalls,
+  type VerdictCounts,
   WRONG_ANSWER,
 } from './evaluator.ts';
-export type {
-  ConsistencyMode,
-  DecisionPolicy,
-  DegradationOptions,
-  EvaluatorOptions,
-  ResolvedDegradationOptions,
-  ResolvedEvaluatorOptions,
-  ScoreWeights,
+export {
+  type ConsistencyMode,
+  type DecisionPolicy,
+  type DegradationOptions,
+  type EvaluatorOptions,
+  LATENCY_FLOOR_MS,
+  type ResolvedDegradationOptions,
+  type ResolvedEvaluatorOptions,
+  type ScoreWeights,
 } from './evaluator-options.ts';
 export {
   type RollbackBaseline,

@@ -1,6 +1,7 @@
 import { binomialAtLeast } from '../core/binomial-tail.ts';
 import type { AggregatableInvocation } from '../storage/aggregate-invocations.ts';
 import { MIN_BASELINE_RATE, raisedRate } from './change-detection.ts';
+import { callCount, percent, probability } from './decision-words.ts';
 import type { DecisionEvidence } from './evaluation.ts';
 
 /** What a promoted version is compared with: the calls of the version it replaced. */
@@ -68,9 +69,9 @@ export function sequentialRollbackTest(
   const ratio = failures * Math.log(p1 / p0) + (calls - failures) * Math.log((1 - p1) / (1 - p0));
   const replaced =
     baseline.calls > 0
-      ? `${baseline.failures} of the replaced version's ${count(baseline.calls)} failed`
+      ? `${baseline.failures} of the replaced version's ${callCount(baseline.calls)} failed`
       : 'the replaced version has no recorded calls (assumed ~10% failures)';
-  const observed = `${failures} of the promoted version's ${count(calls)} failed, ${replaced}`;
+  const observed = `${failures} of the promoted version's ${callCount(calls)} failed, ${replaced}`;
   // Never worse by the test alone: a version failing no more often than the replaced one did
   // (a replaced version that always failed) is not rolled back to it.
   const noWorse = baseline.calls > 0 && failures * baseline.calls <= baseline.failures * calls;
@@ -113,7 +114,7 @@ export function sequentialRollbackTest(
     calls,
     failures,
     `${observed}; at the end of the watch, ${failures} or more failures at the replaced version's ${percent(p0)} ` +
-      `would happen with probability ${pValue < 0.001 ? pValue.toExponential(1) : Number(pValue.toPrecision(2))} ` +
+      `would happen with probability ${probability(pValue)} ` +
       `(${worse ? 'below' : 'not below'} ${half}): ${worse ? 'worse' : 'not shown worse, kept'}`,
   );
 }
@@ -143,12 +144,4 @@ function decision(
 function posteriorMean(failures: number, calls: number): number {
   const mean = (failures + FAILURE_PRIOR.rate * FAILURE_PRIOR.weight) / (calls + FAILURE_PRIOR.weight);
   return Math.min(0.98, Math.max(MIN_BASELINE_RATE, mean));
-}
-
-function count(calls: number): string {
-  return calls === 1 ? '1 call' : `${calls} calls`;
-}
-
-function percent(rate: number): string {
-  return `${(100 * rate).toFixed(1)}%`;
 }

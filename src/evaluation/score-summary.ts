@@ -1,9 +1,11 @@
 import type { MemorySummary } from '../memory/performance-memory.ts';
 import type { LatencyStats } from '../storage/records.ts';
+import { callCount, fixed, ms, ratio } from './decision-words.ts';
 import type { DecisionEvidence, EvaluationReason, ScoreComponents } from './evaluation.ts';
 import {
   type DecisionPolicy,
   type EvaluatorOptions,
+  LATENCY_FLOOR_MS,
   type ResolvedEvaluatorOptions,
   resolveEvaluatorOptions,
 } from './evaluator-options.ts';
@@ -82,7 +84,7 @@ export function scoreWithOptions(
       reasons: [
         {
           code: 'INSUFFICIENT_DATA',
-          message: `only ${calls(summary.invocations)} in the window (at least ${options.minInvocations} needed); scored 1, not rewritten`,
+          message: `only ${callCount(summary.invocations)} in the window (at least ${options.minInvocations} needed); scored 1, not rewritten`,
         },
       ],
       evidence: [],
@@ -164,7 +166,7 @@ function windowRules(
     const [value, limit] = distinct(summary.successRate, options.minSuccessRate);
     reasons.push({
       code: 'LOW_SUCCESS',
-      message: `success rate ${value} (${summary.successes} of ${calls(summary.invocations)}) is below the minimum ${limit}${recentErrors(summary)}`,
+      message: `success rate ${value} (${summary.successes} of ${callCount(summary.invocations)}) is below the minimum ${limit}${recentErrors(summary)}`,
     });
   }
   const degraded = degradation(summary, baseline, options);
@@ -185,7 +187,7 @@ function consistencyComponent(latency: LatencyStats, options: ResolvedEvaluatorO
     options.policy !== 'sequential'
       ? 0
       : options.degradation === false
-        ? DEFAULT_LATENCY_FLOOR_MS
+        ? LATENCY_FLOOR_MS
         : options.degradation.minLatencyIncreaseMs;
   if (options.consistency === 'spread') {
     // The article, to the letter (including 1 when the average is 0).
@@ -195,9 +197,6 @@ function consistencyComponent(latency: LatencyStats, options: ResolvedEvaluatorO
   const spread = Math.max(0, latency.p95 - latency.p50 - floor);
   return latency.p50 > 0 ? Math.max(0, 1 - spread / (latency.p50 * 3)) : 1;
 }
-
-/** The consistency floor under `'sequential'` when `degradation` is off. */
-const DEFAULT_LATENCY_FLOOR_MS = 100;
 
 /** The `DEGRADED` message, or null when the window is not clearly worse than the baseline. */
 function degradation(
@@ -212,8 +211,8 @@ function degradation(
   const drop = baseline.successRate - current.successRate;
   if (drop >= rules.successDrop - EPSILON) {
     findings.push(
-      `success rate fell from ${fixed(baseline.successRate)} (${baseline.successes} of ${calls(baseline.invocations)})` +
-        ` to ${fixed(current.successRate)} (${current.successes} of ${calls(current.invocations)}), a drop of ${fixed(drop)} (limit ${fixed(rules.successDrop)})`,
+      `success rate fell from ${fixed(baseline.successRate)} (${baseline.successes} of ${callCount(baseline.invocations)})` +
+        ` to ${fixed(current.successRate)} (${current.successes} of ${callCount(current.invocations)}), a drop of ${fixed(drop)} (limit ${fixed(rules.successDrop)})`,
     );
   }
   const before = baseline.latencyMs?.p50;
@@ -229,29 +228,13 @@ function degradation(
     );
   }
   if (findings.length === 0) return null;
-  return `${findings.join('; ')}, compared with the ${calls(baseline.invocations)} before the current window`;
+  return `${findings.join('; ')}, compared with the ${callCount(baseline.invocations)} before the current window`;
 }
 
 function recentErrors(summary: MemorySummary): string {
   const [latest] = summary.recentErrors;
   if (latest === undefined) return '';
   return `; latest error: ${latest.length > 120 ? `${latest.slice(0, 119)}…` : latest}`;
-}
-
-function calls(count: number): string {
-  return count === 1 ? '1 call' : `${count} calls`;
-}
-
-function fixed(value: number): string {
-  return value.toFixed(2);
-}
-
-function ms(value: number): string {
-  return `${value >= 100 ? value.toFixed(0) : String(Number(value.toPrecision(3)))} ms`;
-}
-
-function ratio(value: number, reference: number): string {
-  return reference > 0 ? `${String(Number((value / reference).toPrecision(3)))}×` : 'up from 0';
 }
 
 /**

@@ -1,6 +1,7 @@
 import { binomialAtLeast, binomialAtMost } from '../core/binomial-tail.ts';
 import type { AggregatableInvocation } from '../storage/aggregate-invocations.ts';
 import { bernoulliCusum, cautiousRate, raisedRate, selfStartingCusum } from './change-detection.ts';
+import { callCount, fixed, ms, percent, probability } from './decision-words.ts';
 import type { DecisionEvidence, EvaluationReason } from './evaluation.ts';
 import type { ResolvedEvaluatorOptions } from './evaluator-options.ts';
 
@@ -82,11 +83,13 @@ export function decideSequential(
   const thresholds = decisionThresholds(options.falseAlarmRate);
   const reasons: EvaluationReason[] = [];
   const evidence: DecisionEvidence[] = [];
-  const level = successRateTest(input, options, thresholds);
+  // Failures among the recent calls: both failure tests read them.
+  const recentFailures = countFailures(input.recent);
+  const level = successRateTest(input, recentFailures, options, thresholds);
   evidence.push(level);
   if (level.outcome === 'flagged') reasons.push({ code: 'LOW_SUCCESS', message: level.summary });
   if (options.degradation !== false) {
-    const failures = failureChangeTest(input, options, thresholds);
+    const failures = failureChangeTest(input, recentFailures, options, thresholds);
     const latency = latencyChangeTest(input.recent, options, thresholds);
     evidence.push(failures, latency);
     const changed = [failures, latency].filter((test) => test.outcome === 'flagged');
@@ -102,10 +105,10 @@ export function decideSequential(
 
 function successRateTest(
   input: SequentialInput,
+  recentFailures: number,
   options: ResolvedEvaluatorOptions,
   { levelAlpha }: DecisionThresholds,
 ): DecisionEvidence {
-  const recentFailures = countFailures(input.recent);
   const useTotals = input.totals !== null && input.totals.calls >= input.recent.length;
   const calls = useTotals ? (input.totals?.calls ?? 0) : input.recent.length;
   const failures = useTotals ? Math.min(calls, input.totals?.failures ?? 0) : recentFailures;
@@ -119,7 +122,7 @@ function successRateTest(
       bound: levelAlpha,
       calls,
       events: failures,
-      summary: `${count(calls)} so far (at least ${options.minInvocations} needed to test the success rate)`,
+      summary: `${callCount(calls)} so far (at least ${options.minInvocations} needed to test the success rate)`,
     };
   }
   const pValue = binomialAtMost(successes, calls, options.minSuccessRate);
@@ -130,7 +133,7 @@ function successRateTest(
     calls,
     failures,
     (flagged) =>
-      `${successes} of ${count(calls)} succeeded (${scope}); if the true success rate were ${fixed(options.minSuccessRate)}, ` +
+      `${successes} of ${callCount(calls)} succeeded (${scope}); if the true success rate were ${fixed(options.minSuccessRate)}, ` +
       `${successes} or fewer would happen with probability ${probability(pValue)} ` +
       `(${flagged ? 'below' : 'not below'} ${probability(levelAlpha)}: ${flagged ? 'the rate is below the minimum' : 'no evidence it is below the minimum'})`,
   );
@@ -138,11 +141,11 @@ function successRateTest(
 
 function failureChangeTest(
   input: SequentialInput,
+  recentFailures: number,
   options: ResolvedEvaluatorOptions,
   { changeThreshold }: DecisionThresholds,
 ): DecisionEvidence {
   const { recent } = input;
-  const recentFailures = countFailures(recent);
   if (options.degradation === false || recent.length < options.minInvocations) {
     return insufficient('failure-change', changeThreshold, recent.length, recentFailures, 'failure change');
   }
@@ -162,7 +165,7 @@ function failureChangeTest(
   const flagged = result.statistic > changeThreshold;
   const before =
     result.baselineCalls > 0
-      ? `${result.baselineBad} of the ${count(result.baselineCalls)} before them failed`
+      ? `${result.baselineBad} of the ${callCount(result.baselineCalls)} before them failed`
       : 'no earlier calls (assumed ~10% failures)';
   return withSummary(
     {
@@ -175,9 +178,9 @@ function failureChangeTest(
     },
     () =>
       result.stretch === 0
-        ? `${recentFailures} of the last ${count(recent.length)} failed; no recent stretch is likelier ` +
+        ? `${recentFailures} of the last ${callCount(recent.length)} failed; no recent stretch is likelier ` +
           `at a failure rate of ${percent(p1)} than at ${percent(p0)} (change threshold e^${fixed(changeThreshold)})`
-        : `${result.badInStretch} of the last ${count(result.stretch)} failed, ${before}; failure rate ${percent(p1)} ` +
+        : `${result.badInStretch} of the last ${callCount(result.stretch)} failed, ${before}; failure rate ${percent(p1)} ` +
           `is e^${fixed(result.statistic)} times likelier than ${percent(p0)} for that stretch ` +
           `(${flagged ? 'above' : 'not above'} the change threshold e^${fixed(changeThreshold)})`,
   );
@@ -218,9 +221,9 @@ function latencyChangeTest(
     },
     () =>
       result.stretch === 0
-        ? `${slowCalls} of the last ${count(recent.length)} took longer than ${ms(limit)} ` +
+        ? `${slowCalls} of the last ${callCount(recent.length)} took longer than ${ms(limit)} ` +
           `(${latencyFactor}× and +${ms(minLatencyIncreaseMs)} over the earlier median ${ms(reference)}); no recent stretch of slow calls`
-        : `${result.badInStretch} of the last ${count(result.stretch)} took longer than ${ms(limit)} ` +
+        : `${result.badInStretch} of the last ${callCount(result.stretch)} took longer than ${ms(limit)} ` +
           `(${latencyFactor}× and +${ms(minLatencyIncreaseMs)} over the earlier median ${ms(reference)}); ` +
           `e^${fixed(result.statistic)} ${flagged ? 'is above' : 'is not above'} the change threshold e^${fixed(changeThreshold)}`,
   );
@@ -246,7 +249,7 @@ function latencyLimitTest(
     calls,
     slow,
     (flagged) =>
-      `${slow} of the last ${count(calls)} took longer than ${ms(options.maxLatencyMs)}; with a median at the limit, ` +
+      `${slow} of the last ${callCount(calls)} took longer than ${ms(options.maxLatencyMs)}; with a median at the limit, ` +
       `${slow} or more would happen with probability ${probability(pValue)} (${flagged ? 'below' : 'not below'} ${probability(levelAlpha)})`,
   );
 }
@@ -286,7 +289,7 @@ function insufficient(
     bound,
     calls,
     events,
-    summary: `${count(calls)} recent: too few to test for a ${what}`,
+    summary: `${callCount(calls)} recent: too few to test for a ${what}`,
   };
 }
 
@@ -305,27 +308,6 @@ function oldestFirst(
     result[newestFirst.length - 1 - index] = bad(newestFirst[index] as AggregatableInvocation);
   }
   return result;
-}
-
-function count(calls: number): string {
-  return calls === 1 ? '1 call' : `${calls} calls`;
-}
-
-function fixed(value: number): string {
-  return value.toFixed(2);
-}
-
-function percent(rate: number): string {
-  return `${(100 * rate).toFixed(1)}%`;
-}
-
-function probability(value: number): string {
-  if (value === 0) return '0';
-  return value >= 0.001 ? String(Number(value.toPrecision(2))) : value.toExponential(1);
-}
-
-function ms(value: number): string {
-  return `${value >= 100 ? value.toFixed(0) : String(Number(value.toPrecision(3)))} ms`;
 }
 
 /** The median of numbers already sorted ascending (the mean of the middle two for an even count). */

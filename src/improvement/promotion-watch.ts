@@ -1,5 +1,5 @@
 import type { TypedEmitter } from '../core/typed-emitter.ts';
-import type { EvaluationSource, Evaluator } from '../evaluation/evaluator.ts';
+import { type EvaluationSource, type Evaluator, judgedCalls } from '../evaluation/evaluator.ts';
 import {
   type EvaluatorOptions,
   type ResolvedEvaluatorOptions,
@@ -98,6 +98,18 @@ export class PromotionWatch {
     const watch = this.#watches.get(toolName);
     if (!watch || watch.version !== version) return undefined;
     watch.calls += 1;
+    return this.claim(toolName, version);
+  }
+
+  /**
+   * The watch of `version`, to be checked now (pass it to {@link PromotionWatch.check}), when no
+   * check of it runs; `'counted'` while one runs (it checks again when it ends); `undefined`
+   * when `version` is not watched. Counts no call: a wrong answer reported with
+   * `agent.feedback` claims the watch this way.
+   */
+  claim(toolName: string, version: number): Watch | 'counted' | undefined {
+    const watch = this.#watches.get(toolName);
+    if (!watch || watch.version !== version) return undefined;
     if (watch.checking) return 'counted';
     watch.checking = true;
     return watch;
@@ -281,13 +293,8 @@ async function watchedCalls(
   version: number,
   limit: number,
 ): Promise<readonly AggregatableInvocation[]> {
-  const read = memory.calls ?? memory.recent;
-  if (typeof read === 'function') {
-    const calls = await read.call(memory, toolName, { version, limit });
-    return calls.map((call) =>
-      call.success && call.feedback === 'wrong' ? { ...call, success: false } : call,
-    );
-  }
+  const judged = await judgedCalls(memory, toolName, { version, limit });
+  if (judged !== undefined) return judged;
   const summary = await memory.summary(toolName, { version, window: limit });
   return Array.from({ length: summary.invocations }, (_, index) => ({
     startedAt: 0,

@@ -160,15 +160,7 @@ export class ToolImprover {
     if (state.sinceEvaluation < options.evaluateEvery && !(options.evaluateOnAnomaly && anomaly)) {
       return undefined;
     }
-    state.sinceEvaluation = 0;
-    if (options.mode === 'inline') return this.#track(this.#evaluate(toolName, version));
-    // Background: start after this turn of the event loop, so the caller's next call reaches
-    // the sandbox first and the evaluation runs while that call executes (off its latency).
-    return this.#track(
-      new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-        this.#closed ? undefined : this.#evaluate(toolName, version),
-      ),
-    );
+    return this.#scheduleEvaluation(toolName, version);
   }
 
   /**
@@ -182,14 +174,21 @@ export class ToolImprover {
     // Without evaluateOnAnomaly the verdict waits for the cadence like any call.
     if (!this.#parts.options.evaluateOnAnomaly) return undefined;
     // A watched version: the wrong answer is the watch's evidence, tested now.
-    const watching = this.#parts.watch.get(toolName);
-    if (watching?.version === version) {
-      if (watching.checking) return undefined;
-      watching.checking = true;
-      return this.#track(this.#checkWatch(toolName, watching));
-    }
+    const watched = this.#parts.watch.claim(toolName, version);
+    if (watched === 'counted') return undefined;
+    if (watched !== undefined) return this.#track(this.#checkWatch(toolName, watched));
+    return this.#scheduleEvaluation(toolName, version);
+  }
+
+  /**
+   * Evaluates the version now (inline) or on the next turn of the event loop (background), and
+   * restarts the count of calls since the last evaluation.
+   */
+  #scheduleEvaluation(toolName: string, version: number): Promise<void> {
     this.#state(toolName).sinceEvaluation = 0;
     if (this.#parts.options.mode === 'inline') return this.#track(this.#evaluate(toolName, version));
+    // Background: start after this turn of the event loop, so the caller's next call reaches
+    // the sandbox first and the evaluation runs while that call executes (off its latency).
     return this.#track(
       new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
         this.#closed ? undefined : this.#evaluate(toolName, version),

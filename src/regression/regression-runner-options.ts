@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { integerOption, numberOption, objectOption } from '../core/options.ts';
+import { LATENCY_FLOOR_MS } from '../evaluation/evaluator-options.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
 import type { SecretSource } from '../sandbox/sandbox-secrets.ts';
 import type { ToolCapabilities } from '../storage/records.ts';
@@ -180,7 +181,7 @@ export function resolveRegressionRunnerOptions(
     maxRepeats: integerOption('maxRepeats', options.maxRepeats ?? Math.max(12, repeats), repeats, 100),
     alpha,
     latencyMargin: numberOption('latencyMargin', options.latencyMargin ?? 0.5, 0),
-    latencyMarginMs: numberOption('latencyMarginMs', options.latencyMarginMs ?? 100, 0),
+    latencyMarginMs: numberOption('latencyMarginMs', options.latencyMarginMs ?? LATENCY_FLOOR_MS, 0),
     heldOutFraction: numberOption('heldOutFraction', options.heldOutFraction ?? 0.2, 0, 0.9),
     timeoutMs:
       options.timeoutMs === undefined ? undefined : integerOption('timeoutMs', options.timeoutMs, 1, 600_000),
