@@ -28,12 +28,14 @@ export {
   InvalidFeedbackError,
   type InvokeDetails,
   type InvokeOptions,
+  type MeasureToolsOptions,
   SelfImprovingAgent,
   type SelfImprovingAgentOptions,
   type ToolCreatedEvent,
   type ToolCreationRequest,
   type ToolFeedbackEvent,
   type ToolRefusedEvent,
+  type ToolStateChangedEvent,
   UnknownCallError,
 } from './agent/index.ts';
 // --- core: errors, events, logging ---------------------------------------------------------
@@ -121,6 +123,7 @@ export {
   type PromotionProposal,
   type RegressionCompletedEvent,
   type SkipReason,
+  type ToolDegradedEvent,
   type ToolEvaluatedEvent,
   type ToolKeptEvent,
   type ToolPromotedEvent,
@@ -238,6 +241,7 @@ export {
 export {
   type ManagedTool,
   parseCallId,
+  ToolDisabledError,
   ToolInputError,
   ToolInvocationError,
   type ToolInvokedEvent,

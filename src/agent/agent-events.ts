@@ -6,15 +6,18 @@ import type { VersionAuthor } from '../storage/records.ts';
 import type { FeedbackEvents } from './agent-feedback.ts';
 import type { CreationRefusalCode } from './creation-grant.ts';
 
-/** A tool was registered: generated through `request_new_tool`, or added with `addTool`. */
+/**
+ * A tool was registered: generated through `request_new_tool`, added with `addTool`, or one of
+ * the app's own tools measured for the first time (`measureTools`).
+ */
 export interface ToolCreatedEvent {
   toolName: string;
   /** Always 1. */
   version: number;
   /** Who wrote the source. */
   author: VersionAuthor;
-  /** How it came: the model asked for it, or the app added it. */
-  via: 'request_new_tool' | 'addTool';
+  /** How it came: the model asked for it, the app added it, or the app measures its own tool. */
+  via: 'request_new_tool' | 'addTool' | 'measureTools';
   /** Generation attempts (1 for `addTool`). */
   attempts: number;
   /** Tokens spent generating it. */
@@ -32,6 +35,15 @@ export interface ToolRefusedEvent {
   message: string;
 }
 
+/** A tool was disabled or enabled again (`agent.disableTool` / `agent.enableTool`). */
+export interface ToolStateChangedEvent {
+  toolName: string;
+  /** Why, as given (or a default). */
+  reason: string;
+  /** Who did it (the agent's `instanceId` unless given). */
+  actor: string;
+}
+
 /**
  * The events of {@link SelfImprovingAgent}; each listener gets one payload object: the tool
  * runtime's (`tool:invoked`), the improvement loop's, the agent's own (creation, `tool:feedback`)
@@ -40,5 +52,7 @@ export interface ToolRefusedEvent {
 export interface AgentEvents extends RuntimeEvents, ImprovementEvents, FeedbackEvents {
   'tool:created': (event: ToolCreatedEvent) => void;
   'tool:refused': (event: ToolRefusedEvent) => void;
+  'tool:disabled': (event: ToolStateChangedEvent) => void;
+  'tool:enabled': (event: ToolStateChangedEvent) => void;
   'storage:error': (event: MemoryStorageErrorEvent) => void;
 }

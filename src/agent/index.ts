@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 export { AgentClosedError } from './agent-errors.ts';
-export type { AgentEvents, ToolCreatedEvent, ToolRefusedEvent } from './agent-events.ts';
+export type { AgentEvents, ToolCreatedEvent, ToolRefusedEvent, ToolStateChangedEvent } from './agent-events.ts';
 export {
   AgentFeedback,
   type AgentFeedbackParts,
@@ -29,6 +29,13 @@ export type {
 } from './ai-sdk-tools.ts';
 export { type CreationRefusalCode, isSensitiveHost } from './creation-grant.ts';
 export { InvalidFeedbackError, UnknownCallError } from './feedback-errors.ts';
+export {
+  type HostToolRegistry,
+  HostTools,
+  type HostToolsParts,
+  type MeasuredTool,
+  type MeasureToolsOptions,
+} from './host-tools.ts';
 export {
   REQUEST_NEW_TOOL_DESCRIPTION,
   type RequestNewToolInput,

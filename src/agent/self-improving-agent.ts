@@ -51,6 +51,7 @@ import {
 } from './agent-options.ts';
 import { AiSdkTools, type AiSdkToolsOptions } from './ai-sdk-tools.ts';
 import { CreationGrant } from './creation-grant.ts';
+import { HostTools, type MeasureToolsOptions } from './host-tools.ts';
 import { ToolCreation } from './tool-creation.ts';
 
 /** A hand-written tool for {@link SelfImprovingAgent.addTool}. */
@@ -183,6 +184,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   readonly #secrets: SecretSource | undefined;
   readonly #creation: ToolCreation;
   readonly #feedback: AgentFeedback;
+  readonly #hostTools: HostTools;
   #closed = false;
 
   constructor(options: SelfImprovingAgentOptions = {}) {
@@ -352,6 +354,20 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       },
     });
 
+    this.#hostTools = new HostTools({
+      registry: this.registry,
+      catalog: this.#catalog,
+      memory: this.memory,
+      events: this,
+      afterCall: (toolName, version, input, outcome) =>
+        this.#improver.afterCall(toolName, version, input, outcome),
+      inline: this.improvement.mode === 'inline',
+      secrets: this.#secrets,
+      secretNames: this.creation.secrets,
+      actor: this.instanceId,
+      logger: options.logger,
+    });
+
     // Another process promoted or rolled back: serve the new active version from the next call.
     this.#unwatch = storage.watchActive?.((change) => {
       const known = this.#catalog.get(change.toolName);
@@ -497,6 +513,92 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       usage: emptyUsage(),
     });
     return version;
+  }
+
+  /**
+   * Disables a tool of either kind: its calls are refused with `ToolDisabledError` (code
+   * `TOOL_DISABLED`; through `tools()` and `run` the model gets `{ error: { code: 'TOOL_DISABLED',
+   * … } }`) without running or being recorded, `tools()` and `run` stop offering it, and no
+   * improvement starts for it. Its versions, calls and history are kept. Recorded in the audit
+   * log (`tool:disabled`, with `reason` and `actor`) and emitted as `tool:disabled`. Other
+   * processes sharing the storage refuse it within 5 s. Same as `sia tools disable <tool>`.
+   * Resolves whether anything changed (false when it was already disabled).
+   */
+  async disableTool(toolName: string, options: { reason?: string; actor?: string } = {}): Promise<boolean> {
+    return this.#setDisabled('disableTool', toolName, true, options);
+  }
+
+  /**
+   * Enables a disabled tool again (audit entry and event `tool:enabled`); the reverse of
+   * {@link SelfImprovingAgent.disableTool}. Resolves whether anything changed.
+   */
+  async enableTool(toolName: string, options: { reason?: string; actor?: string } = {}): Promise<boolean> {
+    return this.#setDisabled('enableTool', toolName, false, options);
+  }
+
+  async #setDisabled(
+    operation: string,
+    toolName: string,
+    disabled: boolean,
+    options: { reason?: string; actor?: string },
+  ): Promise<boolean> {
+    await this.#open(operation);
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidOptionError({ field: 'options', expected: 'an object { reason?, actor? }', value: options });
+    }
+    const changed = await this.registry.setDisabled(toolName, disabled, {
+      reason: options.reason ?? (disabled ? 'disabled by the app' : 'enabled by the app'),
+      actor: options.actor ?? this.instanceId,
+    });
+    this.#catalog.setDisabled(toolName, disabled);
+    if (changed) {
+      this.emit(disabled ? 'tool:disabled' : 'tool:enabled', {
+        toolName,
+        reason: options.reason ?? (disabled ? 'disabled by the app' : 'enabled by the app'),
+        actor: options.actor ?? this.instanceId,
+      });
+    }
+    return changed;
+  }
+
+  /**
+   * Measures your own AI SDK tools (host tools: functions that call your database or your APIs):
+   * returns the same `ToolSet` with each `execute` wrapped, so every call is recorded under the
+   * release you name (`version`: a release or a git sha, mapped to the registry's next integer
+   * version the first time it is seen), emitted as `tool:invoked`, evaluated with the same
+   * decisions as managed tools (`tool:evaluated`), and shown by the CLI and the report. A tool
+   * whose evaluation asks for a rewrite raises `tool:degraded` ({ toolName, version, kind:
+   * 'host', label, evaluation }) for you to alert on.
+   *
+   * What differs from managed tools: host tools run on the host as you wrote them (never in the
+   * sandbox: they get your process's full power), are never rewritten, promoted or rolled back by
+   * the library (a new `version` label is your deploy; an older label again is your rollback),
+   * are not offered by `tools()` (pass the returned set to the AI SDK yourself), and their errors
+   * are thrown on to the AI SDK as they are (recorded with the error's `code` when it has one,
+   * else `TOOL_ERROR`, with the app's secret values replaced). A disabled one
+   * (`disableTool`) throws `ToolDisabledError` without running. Tools without `execute` and
+   * provider-defined tools are passed through unmeasured. Registry names are the keys in
+   * snake_case unless `names` says otherwise.
+   * @example
+   * const tools = await agent.measureTools({ getOrder: tool({ description: 'Reads an order', inputSchema: z.object({ id: z.string() }), execute: ({ id }) => db.order(id) }) }, { version: process.env.GIT_SHA ?? 'dev' });
+   * const result = streamText({ model, tools: { ...tools, ...(await agent.toolSet()) }, messages });
+   */
+  async measureTools<T extends ToolSet>(tools: T, options: MeasureToolsOptions): Promise<T> {
+    await this.#open('measureTools');
+    const { tools: measured, measured: registered } = await this.#hostTools.measure(tools, options);
+    for (const entry of registered) {
+      if (entry.created) {
+        this.emit('tool:created', {
+          toolName: entry.toolName,
+          version: entry.version.version,
+          author: entry.version.author,
+          via: 'measureTools',
+          attempts: 1,
+          usage: emptyUsage(),
+        });
+      }
+    }
+    return measured as T;
   }
 
   /**

@@ -1,12 +1,32 @@
 import type { DecisionEvidence, Evaluation } from '../evaluation/evaluation.ts';
 import type { RegressionReport } from '../regression/regression-report.ts';
 import type { ShadowResult } from '../regression/shadow-gate.ts';
-import type { VersionAuthor } from '../storage/records.ts';
+import type { ToolKind, VersionAuthor } from '../storage/records.ts';
 
 /** A version was scored. */
 export interface ToolEvaluatedEvent {
   toolName: string;
   version: number;
+  evaluation: Evaluation;
+}
+
+/**
+ * A version's evaluation asked for a rewrite (it fails too often, degraded or got too slow): a
+ * signal to alert on, for managed and host tools alike. Raised once when a version starts
+ * needing a rewrite, and again only after an evaluation found it healthy in between (so one
+ * episode is one event). A sandboxed tool then goes on to the improvement loop; a host tool
+ * (the app's own function) is never rewritten: fixing it is the app's job. Also written to the
+ * audit log (`tool:degraded`).
+ */
+export interface ToolDegradedEvent {
+  toolName: string;
+  /** The version that degraded (the active one). */
+  version: number;
+  /** How the tool runs: `host` tools are only measured. */
+  kind: ToolKind;
+  /** The version's label (the app's release name), for host tools that have one. */
+  label?: string;
+  /** The evaluation that asked for the rewrite: its `reasons` and `evidence` say why. */
   evaluation: Evaluation;
 }
 
@@ -166,6 +186,7 @@ export interface ImprovementSkippedEvent {
 /** The events of the improvement loop ({@link ToolImprover}); each listener gets one payload object. */
 export interface ImprovementEvents {
   'tool:evaluated': (event: ToolEvaluatedEvent) => void;
+  'tool:degraded': (event: ToolDegradedEvent) => void;
   'improvement:started': (event: ImprovementStartedEvent) => void;
   'improvement:attempt-failed': (event: ImprovementAttemptFailedEvent) => void;
   'regression:completed': (event: RegressionCompletedEvent) => void;

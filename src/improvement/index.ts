@@ -24,6 +24,7 @@ export type {
   ImprovementStartedEvent,
   RegressionCompletedEvent,
   SkipReason,
+  ToolDegradedEvent,
   ToolEvaluatedEvent,
   ToolKeptEvent,
   ToolPromotedEvent,

@@ -11,6 +11,7 @@ const run = {
 };
 const catalog = {
   get: () => ({ version: { capabilities: { network: ['api.example.com'], secrets: ['TOKEN'] } } }) as never,
+  isDisabled: () => false,
 };
 
 /** The real runtime over a fake sandbox (its `run` is what the shadow phase calls). */

@@ -16,7 +16,7 @@ import type { Rewriter } from '../rewriting/rewriter.ts';
 import type { ToolCatalog } from '../runtime/tool-catalog.ts';
 import type { ToolRuntime } from '../runtime/tool-runtime.ts';
 import type { ImprovementEvidence } from '../storage/audit-evidence.ts';
-import type { JsonObject, ToolRecord } from '../storage/records.ts';
+import type { JsonObject, ToolRecord, ToolVersion } from '../storage/records.ts';
 import {
   type AttemptRejection,
   type ImprovementCandidate,
@@ -52,6 +52,8 @@ interface ToolState {
   noCandidateAt: number | null;
   /** The active version's usual latency, for `evaluateOnAnomaly`. */
   latency: LatencyTracker;
+  /** The version `tool:degraded` was raised for, until an evaluation finds the tool healthy. */
+  degraded: number | null;
 }
 
 /** Everything the improver works with, each part typed by the role it plays; the agent builds it. */
@@ -67,6 +69,7 @@ export interface ToolImproverParts {
     | 'improvementCount'
     | 'recordRewrite'
     | 'recordImprovement'
+    | 'recordDegraded'
   >;
   /** Where the calls are (evaluation, harvesting). */
   readonly memory: EvaluationSource & HarvestSource;
@@ -80,8 +83,11 @@ export interface ToolImproverParts {
   readonly validator: GenerationValidator;
   /** Runs candidates in shadow (sandboxed, with the app's grant and secrets, recording nothing). */
   readonly runtime: Pick<ToolRuntime, 'run'>;
-  /** The versions being served; updated on promotion. */
-  readonly catalog: Pick<ToolCatalog, 'get' | 'set' | 'refresh'>;
+  /**
+   * The versions being served (sandboxed tools, updated on promotion) and the host tools' active
+   * versions (measured and evaluated, never rewritten).
+   */
+  readonly catalog: Pick<ToolCatalog, 'get' | 'set' | 'refresh' | 'host' | 'servedVersion'>;
   /** Where the loop's events go. */
   readonly events: Pick<TypedEmitter<ImprovementEvents>, 'emit'>;
   /** The per-tool lease (one improver per tool across processes). */
@@ -154,7 +160,7 @@ export class ToolImprover {
     const watched = watch.count(toolName, version);
     if (watched === 'counted') return undefined;
     if (watched !== undefined) return this.#track(this.#checkWatch(toolName, watched));
-    if (catalog.get(toolName)?.version.version !== version) return undefined;
+    if (catalog.servedVersion(toolName) !== version) return undefined;
     state.sinceEvaluation += 1;
     const anomaly = callNeedsEvaluation(state.latency, outcome.success, outcome.latencyMs);
     if (state.sinceEvaluation < options.evaluateEvery && !(options.evaluateOnAnomaly && anomaly)) {
@@ -170,7 +176,7 @@ export class ToolImprover {
    * which `inline` mode awaits.
    */
   afterFeedback(toolName: string, version: number): Promise<void> | undefined {
-    if (this.#closed || this.#parts.catalog.get(toolName)?.version.version !== version) return undefined;
+    if (this.#closed || this.#parts.catalog.servedVersion(toolName) !== version) return undefined;
     // Without evaluateOnAnomaly the verdict waits for the cadence like any call.
     if (!this.#parts.options.evaluateOnAnomaly) return undefined;
     // A watched version: the wrong answer is the watch's evidence, tested now.
@@ -220,6 +226,7 @@ export class ToolImprover {
         firstFailing: null,
         noCandidateAt: null,
         latency: { usualMs: null },
+        degraded: null,
       };
       this.#states.set(toolName, state);
     }
@@ -257,8 +264,16 @@ export class ToolImprover {
     const state = this.#state(toolName);
     if (!evaluation.needsRewrite) {
       state.firstFailing = null;
+      state.degraded = null;
       return;
     }
+    const host = catalog.host(toolName);
+    if (state.degraded !== version) {
+      state.degraded = version;
+      await this.#degraded(toolName, version, evaluation, host);
+    }
+    // A host tool is the app's own function: measured and evaluated, never rewritten.
+    if (host !== undefined) return;
     state.firstFailing ??= { calls: state.calls, at: Date.now() };
     const guarded = await this.#guard(toolName, version, state);
     if ('skip' in guarded) return this.#skip(toolName, version, guarded.skip);
@@ -288,6 +303,35 @@ export class ToolImprover {
         state.improving = false;
         await lease.release(toolName);
       }
+    }
+  }
+
+  /** Raises `tool:degraded` and writes its audit entry (a failed write is logged, never thrown). */
+  async #degraded(
+    toolName: string,
+    version: number,
+    evaluation: Evaluation,
+    host: ToolVersion | undefined,
+  ): Promise<void> {
+    this.#parts.events.emit('tool:degraded', {
+      toolName,
+      version,
+      kind: host === undefined ? 'sandboxed' : 'host',
+      ...(host?.label === undefined ? {} : { label: host.label }),
+      evaluation,
+    });
+    try {
+      await this.#parts.registry.recordDegraded(toolName, {
+        version,
+        evaluation: toJson(evaluation) as JsonObject,
+        reason: evaluation.reasons.map((reason) => reason.message).join('; ') || 'the evaluation asked for a rewrite',
+        actor: this.#parts.instanceId,
+      });
+    } catch (error) {
+      this.#parts.logger?.warn?.('could not record a degraded tool in the audit log', {
+        toolName,
+        error: errorInfo(error).message,
+      });
     }
   }
 

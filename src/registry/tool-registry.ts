@@ -2,6 +2,7 @@ import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { compileSchema } from '../core/json-schema.ts';
 import { outputViolation } from '../core/output-schema.ts';
 import {
+  DEGRADED_AUDIT_TYPE,
   IMPROVEMENT_AUDIT_TYPE,
   type ImprovementEvidence,
   REGISTRY_AUDIT_TYPES,
@@ -511,6 +512,24 @@ export class ToolRegistry {
       fromVersion: entry.fromVersion,
       ...(evidence.toVersion === undefined ? {} : { toVersion: evidence.toVersion }),
       evidence: checkJson(evidence, 'evidence') as JsonObject,
+    });
+  }
+
+  /**
+   * Records that `version` started needing a rewrite (a `tool:degraded` entry whose evidence is
+   * the evaluation), so the report and `sia history` show it for tools of either kind.
+   */
+  async recordDegraded(
+    name: string,
+    entry: { version: number; evaluation: JsonObject; reason: string; actor?: string },
+  ): Promise<AuditEntry> {
+    return this.#storage.appendAudit({
+      type: DEGRADED_AUDIT_TYPE,
+      toolName: checkToolName(name),
+      actor: this.#actorOf(entry),
+      reason: entry.reason,
+      fromVersion: entry.version,
+      evidence: checkJson(entry.evaluation, 'evaluation') as JsonObject,
     });
   }
 

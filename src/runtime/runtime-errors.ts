@@ -3,6 +3,7 @@ import { SiaError } from '../core/sia-error.ts';
 const invocationMarker = Symbol.for('self-improving-agent.error.ToolInvocationError');
 const inputMarker = Symbol.for('self-improving-agent.error.ToolInputError');
 const unavailableMarker = Symbol.for('self-improving-agent.error.ToolUnavailableError');
+const disabledMarker = Symbol.for('self-improving-agent.error.ToolDisabledError');
 
 /**
  * Thrown by `agent.invoke()` when the tool ran and failed (it threw, timed out, was denied a
@@ -125,5 +126,31 @@ export class ToolUnavailableError extends SiaError {
   /** True when `error` is a {@link ToolUnavailableError} (from any copy of the package). */
   static override isInstance(error: unknown): error is ToolUnavailableError {
     return SiaError.hasMarker(error, unavailableMarker);
+  }
+}
+
+/**
+ * Thrown (or given to the model as `{ error: { code: 'TOOL_DISABLED', … } }`) when a call names a
+ * tool that is disabled (`agent.disableTool`, `sia tools disable`). The tool did not run and
+ * nothing was recorded; its versions and history are kept. Enable it again with
+ * `agent.enableTool(name)` or `sia tools enable <name>`.
+ */
+export class ToolDisabledError extends SiaError {
+  readonly [disabledMarker] = true;
+  /** The tool. */
+  readonly toolName: string;
+
+  constructor(toolName: string) {
+    super({
+      code: 'TOOL_DISABLED',
+      message: `Tool "${toolName}" is disabled: it did not run. Use another tool, or enable it again (agent.enableTool("${toolName}") or \`sia tools enable ${toolName}\`).`,
+    });
+    this.name = 'ToolDisabledError';
+    this.toolName = toolName;
+  }
+
+  /** True when `error` is a {@link ToolDisabledError} (from any copy of the package). */
+  static override isInstance(error: unknown): error is ToolDisabledError {
+    return SiaError.hasMarker(error, disabledMarker);
   }
 }

@@ -3,7 +3,7 @@ import { type ProviderSchema, toProviderSchema } from '../core/provider-schema.t
 import { formatIssue } from '../generation/code-validator.ts';
 import type { GenerationValidator } from '../generation/tool-generator.ts';
 import type { ToolRegistry } from '../registry/tool-registry.ts';
-import type { ToolVersion } from '../storage/records.ts';
+import type { ToolRecord, ToolVersion } from '../storage/records.ts';
 
 /** A tool as the runtime serves it: the active version and what is needed to call it. */
 export interface ManagedTool {
@@ -32,6 +32,18 @@ export interface ManagedTool {
 /** The part of the registry the catalog reads: `ToolRegistry` fits. */
 export type CatalogRegistry = Pick<ToolRegistry, 'list' | 'active' | 'find'>;
 
+/** Options of {@link ToolCatalog}. */
+export interface ToolCatalogOptions {
+  /**
+   * How often the tools' disabled state is read again from storage while calls come in, ms, so
+   * a tool disabled by another process (`sia tools disable`) is refused here within that time.
+   * The read starts from a call and never delays it. @default 5000
+   */
+  stateRefreshMs?: number;
+  /** Receives a warning when that read fails (the last known state stays). */
+  onRefreshError?: (error: unknown) => void;
+}
+
 /**
  * The runtime's view of the registry: the active version of every tool, re-validated when loaded
  * from storage, and updated on promotion, rollback and notices from other processes. A call
@@ -43,17 +55,32 @@ export class ToolCatalog {
   readonly #validator: GenerationValidator;
   readonly #schemas: SchemaCache;
   readonly #tools = new Map<string, ManagedTool>();
+  /** Host tools (the app's own, measured only): their active versions. */
+  readonly #hosts = new Map<string, ToolVersion>();
+  readonly #disabled = new Set<string>();
+  readonly #stateRefreshMs: number;
+  readonly #onRefreshError: ((error: unknown) => void) | undefined;
+  #stateReadAt = 0;
+  #stateReading = false;
 
-  constructor(registry: CatalogRegistry, validator: GenerationValidator, schemas: SchemaCache) {
+  constructor(
+    registry: CatalogRegistry,
+    validator: GenerationValidator,
+    schemas: SchemaCache,
+    options: ToolCatalogOptions = {},
+  ) {
     this.#registry = registry;
     this.#validator = validator;
     this.#schemas = schemas;
+    this.#stateRefreshMs = options.stateRefreshMs ?? 5000;
+    this.#onRefreshError = options.onRefreshError;
   }
 
   /** Loads every stored tool and its active version. */
   async load(): Promise<void> {
+    this.#stateReadAt = Date.now();
     for (const record of await this.#registry.list()) {
-      this.set(record.description, await this.#registry.active(record.name));
+      this.#apply(record, await this.#registry.active(record.name));
     }
   }
 
@@ -67,12 +94,65 @@ export class ToolCatalog {
     return [...this.#tools.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** Re-reads a tool's active version from storage (after a change elsewhere). */
+  /** Re-reads a tool's active version and state from storage (after a change elsewhere). */
   async refresh(name: string): Promise<ManagedTool | undefined> {
     const record = await this.#registry.find(name);
     if (!record) return undefined;
-    const version = await this.#registry.active(name);
+    return this.#apply(record, await this.#registry.active(name));
+  }
+
+  /**
+   * Whether calls of the tool are refused (it is disabled). Also starts, at most every
+   * `stateRefreshMs`, a read of every tool's state from storage (without waiting for it), so a
+   * tool disabled elsewhere is seen here soon.
+   */
+  isDisabled(name: string): boolean {
+    if (!this.#stateReading && Date.now() - this.#stateReadAt >= this.#stateRefreshMs) this.#readStates();
+    return this.#disabled.has(name);
+  }
+
+  /** Records a tool's disabled state (after this process changed it in storage). */
+  setDisabled(name: string, disabled: boolean): void {
+    if (disabled) this.#disabled.add(name);
+    else this.#disabled.delete(name);
+  }
+
+  /** The active version of a host tool (the app's own, measured only), or undefined. */
+  host(name: string): ToolVersion | undefined {
+    return this.#hosts.get(name);
+  }
+
+  /** Serves `version` of a host tool from now on (registered or deployed by this process). */
+  setHost(version: ToolVersion): void {
+    this.#hosts.set(version.toolName, version);
+  }
+
+  /** The version serving calls of a tool of either kind, or undefined when the catalog has none. */
+  servedVersion(name: string): number | undefined {
+    return this.#tools.get(name)?.version.version ?? this.#hosts.get(name)?.version;
+  }
+
+  #apply(record: ToolRecord, version: ToolVersion): ManagedTool | undefined {
+    this.setDisabled(record.name, record.disabled === true);
+    if (record.kind === 'host') {
+      this.#hosts.set(record.name, version);
+      return undefined;
+    }
     return this.set(record.description, version);
+  }
+
+  #readStates(): void {
+    this.#stateReading = true;
+    this.#stateReadAt = Date.now();
+    this.#registry
+      .list()
+      .then((records) => {
+        for (const record of records) this.setDisabled(record.name, record.disabled === true);
+      })
+      .catch((error: unknown) => this.#onRefreshError?.(error))
+      .finally(() => {
+        this.#stateReading = false;
+      });
   }
 
   /** Serves `version` from now on; its source is validated again. */

@@ -13,7 +13,7 @@ import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secre
 import type { ToolCapabilities } from '../storage/records.ts';
 import { ToolNotFoundError } from '../storage/storage-errors.ts';
 import { newCallId } from './call-id.ts';
-import { ToolInputError, ToolInvocationError, ToolUnavailableError } from './runtime-errors.ts';
+import { ToolDisabledError, ToolInputError, ToolInvocationError, ToolUnavailableError } from './runtime-errors.ts';
 import type { RuntimeEvents } from './runtime-events.ts';
 import type { ToolCatalog } from './tool-catalog.ts';
 
@@ -57,7 +57,7 @@ export interface SandboxOutcome {
 /** Everything the runtime works with; the agent builds it. */
 export interface ToolRuntimeParts {
   /** The active version of every tool. */
-  readonly catalog: Pick<ToolCatalog, 'get'>;
+  readonly catalog: Pick<ToolCatalog, 'get' | 'isDisabled'>;
   /** Where every tool version runs. Never the host. */
   readonly sandbox: Pick<Sandbox, 'runDetailed'>;
   /** Where every call is recorded. */
@@ -114,7 +114,7 @@ export type ToolCallOutcome =
 
 /**
  * Runs one call of a managed tool: picks the version the catalog serves (kept to the end of the
- * call, so a promotion never interrupts it), refuses input that is not plain JSON or does not
+ * call, so a promotion never interrupts it), refuses calls of a disabled tool, refuses input that is not plain JSON or does not
  * match the tool's schema (nothing runs, nothing is recorded), runs the version in the sandbox
  * with the capabilities the app grants, records the call with its version, emits
  * `tool:invoked`, and hands the outcome to the improvement loop.
@@ -130,6 +130,7 @@ export class ToolRuntime {
   async execute(toolName: string, input: unknown, context: CallContext = {}): Promise<ToolCallOutcome> {
     const managed = this.#parts.catalog.get(toolName);
     if (!managed) return { ok: false, error: new ToolNotFoundError(toolName) };
+    if (this.#parts.catalog.isDisabled(toolName)) return { ok: false, error: new ToolDisabledError(toolName) };
     const version = managed.version;
     if (managed.problem !== null) {
       return {

@@ -19,6 +19,12 @@ export const REGISTRY_AUDIT_TYPES = Object.freeze({
   improvementsReset: 'tool:improvements-reset',
 } as const);
 
+/**
+ * Audit entry type written when a version starts needing a rewrite (`tool:degraded` event); its
+ * evidence is the evaluation (reasons, evidence, statistics).
+ */
+export const DEGRADED_AUDIT_TYPE = 'tool:degraded';
+
 /** Audit entry type written at the end of every improvement (its tokens feed the daily budget). */
 export const IMPROVEMENT_AUDIT_TYPE = 'improvement:finished';
 

@@ -231,6 +231,8 @@ export interface NewToolVersion {
   reason: string;
   /** Who wrote it. */
   author: VersionAuthor;
+  /** The app's name for the version (a release, a git sha): host tools' versions carry one. */
+  label?: string;
 }
 
 /** A stored tool version. Never changes once written. */
@@ -251,6 +253,13 @@ export interface ToolCounters {
   lastRewriteAt: number | null;
 }
 
+/**
+ * How a tool runs: `sandboxed` tools are JavaScript sources run in the QuickJS sandbox, their
+ * versions written by the generator, the rewriters or the app; `host` tools are the app's own
+ * functions, measured only: their versions carry no source and are never rewritten.
+ */
+export type ToolKind = 'sandboxed' | 'host';
+
 /** A stored tool. */
 export interface ToolRecord {
   /** snake_case name, unique in the store. */
@@ -265,12 +274,18 @@ export interface ToolRecord {
   pinned: boolean;
   /** Counters that survive restarts. */
   counters: ToolCounters;
+  /** How the tool runs; absent means `sandboxed` (adapters written for the older contract). */
+  kind?: ToolKind;
+  /** Disabled tools refuse calls (their history is kept); absent means false. */
+  disabled?: boolean;
 }
 
 /** Input of `ToolStore.createTool`. */
 export interface NewTool {
   name: string;
   description: string;
+  /** How the tool runs. @default 'sandboxed' */
+  kind?: ToolKind;
   /** Version 1, which becomes active. Its `parentVersion` must be `null`. */
   firstVersion: NewToolVersion;
   /** Regression test cases stored with the tool, in the same transaction. @default [] */

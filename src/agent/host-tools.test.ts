@@ -1,0 +1,296 @@
+import { generateText, jsonSchema, stepCountIs, tool } from 'ai';
+import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { ToolDegradedEvent } from '../improvement/improvement-events.ts';
+import { ToolDisabledError } from '../runtime/runtime-errors.ts';
+import type { ToolInvokedEvent } from '../runtime/runtime-events.ts';
+import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
+import { memoryStorage } from '../storage/memory-storage.ts';
+import type { StorageAdapter } from '../storage/storage-adapter.ts';
+import { scriptedModel } from '../testing/scripted-model.ts';
+import type { SelfImprovingAgentOptions } from './agent-options.ts';
+import { snakeCase } from './host-tools.ts';
+import { SelfImprovingAgent } from './self-improving-agent.ts';
+
+const sandbox = new QuickJsSandbox({ workers: 1, timeoutMs: 10_000 });
+afterAll(async () => {
+  await sandbox.close();
+});
+
+function agentOn(storage: StorageAdapter, options: Omit<SelfImprovingAgentOptions, 'sandbox' | 'storage'> = {}) {
+  return new SelfImprovingAgent({ storage, sandbox, improvement: { mode: 'inline' }, ...options });
+}
+
+/** A host tool: the app's own function, here an order lookup that can be told to fail. */
+function orderTools(behaviour: { fail?: boolean; error?: unknown } = {}) {
+  const seen: unknown[] = [];
+  const tools = {
+    getOrder: tool({
+      description: 'Reads an order by id',
+      inputSchema: z.object({ id: z.string() }),
+      execute: async ({ id }: { id: string }) => {
+        seen.push(id);
+        if (behaviour.fail) throw behaviour.error ?? new Error(`order ${id} not found`);
+        return { id, total: 42, placedAt: new Date(0) };
+      },
+    }),
+  };
+  return { tools, seen };
+}
+
+describe('agent.measureTools', () => {
+  it('wraps the app’s tools: values and errors pass through as they are, every call is recorded under the labelled version', async () => {
+    const storage = memoryStorage();
+    const agent = agentOn(storage);
+    const invoked: ToolInvokedEvent[] = [];
+    agent.on('tool:invoked', (event) => invoked.push(event));
+    const created: string[] = [];
+    agent.on('tool:created', (event) => created.push(`${event.toolName}:${event.via}:${event.author}`));
+    try {
+      const { tools, seen } = orderTools();
+      const measured = await agent.measureTools(tools, { version: '2026.12.1' });
+      expect(Object.keys(measured)).toEqual(['getOrder']);
+      expect(created).toEqual(['get_order:measureTools:host']);
+
+      const model = scriptedModel((call) =>
+        call.index === 0 ? { toolCalls: [{ toolName: 'getOrder', input: { id: 'A-1' } }] } : { text: 'done' },
+      );
+      const result = await generateText({
+        model,
+        tools: measured,
+        prompt: 'Find order A-1',
+        stopWhen: stepCountIs(3),
+      });
+      expect(seen).toEqual(['A-1']);
+      // The value reaches the AI SDK untouched (a Date stays a Date).
+      const output = result.steps[0]?.toolResults[0]?.output as { placedAt: unknown };
+      expect(output.placedAt).toBeInstanceOf(Date);
+      expect(invoked).toHaveLength(1);
+      expect(invoked[0]).toMatchObject({ toolName: 'get_order', version: 1, success: true });
+      expect(invoked[0]?.toolCallId).toBe(result.steps[0]?.toolCalls[0]?.toolCallId);
+      expect(invoked[0]?.callId).toMatch(/^get_order@1:/);
+
+      const record = await agent.registry.find('get_order');
+      expect(record?.kind).toBe('host');
+      const version = await agent.registry.active('get_order');
+      expect(version).toMatchObject({ version: 1, label: '2026.12.1', author: 'host', source: '' });
+      expect(version.inputSchema).toMatchObject({ type: 'object', properties: { id: { type: 'string' } } });
+      await agent.idle();
+      expect(agent.memory.statistics('get_order', 1)).toMatchObject({ calls: 1, failures: 0 });
+      // Not offered as a managed tool: the app passes its own set.
+      expect(Object.keys(agent.tools())).not.toContain('get_order');
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('maps labels to versions: the same label adds nothing, a new one deploys the next version, an old one deploys it again', async () => {
+    const storage = memoryStorage();
+    const first = agentOn(storage);
+    await first.measureTools(orderTools().tools, { version: 'v1' });
+    await first.close();
+
+    const second = agentOn(storage);
+    try {
+      await second.measureTools(orderTools().tools, { version: 'v1' });
+      expect((await second.registry.versions('get_order')).map((v) => v.label)).toEqual(['v1']);
+      await second.measureTools(orderTools().tools, { version: 'v2' });
+      expect(await second.registry.active('get_order')).toMatchObject({ version: 2, label: 'v2' });
+      await second.measureTools(orderTools().tools, { version: 'v1' });
+      expect(await second.registry.active('get_order')).toMatchObject({ version: 1, label: 'v1' });
+      expect((await second.registry.versions('get_order')).map((v) => v.label)).toEqual(['v1', 'v2']);
+    } finally {
+      await second.close();
+      await storage.close();
+    }
+  });
+
+  it('records a failure with the error’s own code, the secrets replaced, and throws the error itself on', async () => {
+    const storage = memoryStorage();
+    const agent = agentOn(storage, { secrets: { DB_PASSWORD: 'hunter2-very-secret' } });
+    const invoked: ToolInvokedEvent[] = [];
+    agent.on('tool:invoked', (event) => invoked.push(event));
+    try {
+      const error = Object.assign(new Error('cannot connect with password hunter2-very-secret'), {
+        code: 'ECONNREFUSED',
+      });
+      const measured = await agent.measureTools(orderTools({ fail: true, error }).tools, { version: 'r1' });
+      const execute = measured.getOrder.execute as (input: unknown, options: unknown) => Promise<unknown>;
+      await expect(execute({ id: 'B' }, { toolCallId: 't1', messages: [] })).rejects.toBe(error);
+      const plain = await agent.measureTools(
+        {
+          getOrder: tool({
+            inputSchema: z.object({ id: z.string() }),
+            execute: async (_input: { id: string }): Promise<string> => {
+              throw 'a string';
+            },
+          }),
+        },
+        { version: 'r2' },
+      );
+      await expect(
+        (plain.getOrder.execute as (input: unknown, options: unknown) => Promise<unknown>)({ id: 'C' }, {}),
+      ).rejects.toBe('a string');
+      expect(invoked.map((event) => event.error)).toEqual([
+        { code: 'ECONNREFUSED', message: 'cannot connect with password [secret:DB_PASSWORD]' },
+        { code: 'TOOL_ERROR', message: 'a string' },
+      ]);
+      await agent.idle();
+      const stored = await storage.recentInvocations({ toolName: 'get_order', limit: 10 });
+      expect(stored.map((call) => call.errorMessage)).toEqual(['a string', 'cannot connect with password [secret:DB_PASSWORD]']);
+      expect(JSON.stringify(stored)).not.toContain('hunter2');
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('evaluates host calls with the same decisions and raises tool:degraded once per episode, never rewriting', async () => {
+    const storage = memoryStorage();
+    const agent = agentOn(storage);
+    const degraded: ToolDegradedEvent[] = [];
+    agent.on('tool:degraded', (event) => degraded.push(event));
+    let evaluations = 0;
+    agent.on('tool:evaluated', () => {
+      evaluations += 1;
+    });
+    const started: string[] = [];
+    agent.on('improvement:started', (event) => started.push(event.toolName));
+    try {
+      const behaviour = { fail: false };
+      const { tools } = orderTools(behaviour);
+      const measured = await agent.measureTools(tools, { version: 'release-7' });
+      const execute = measured.getOrder.execute as (input: unknown, options: unknown) => Promise<unknown>;
+      for (let i = 0; i < 30; i += 1) await execute({ id: `ok-${i}` }, {});
+      behaviour.fail = true;
+      for (let i = 0; i < 30; i += 1) await execute({ id: `bad-${i}` }, {}).catch(() => undefined);
+      await agent.idle();
+      expect(evaluations).toBeGreaterThan(1);
+      expect(degraded).toHaveLength(1);
+      expect(degraded[0]).toMatchObject({ toolName: 'get_order', version: 1, kind: 'host', label: 'release-7' });
+      expect(degraded[0]?.evaluation.needsRewrite).toBe(true);
+      expect(started).toEqual([]);
+      expect(await agent.registry.versions('get_order')).toHaveLength(1);
+      const audit = await storage.listAudit({ toolName: 'get_order', type: 'tool:degraded' });
+      expect(audit).toHaveLength(1);
+      expect(audit[0]?.fromVersion).toBe(1);
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('raises tool:degraded for a managed tool too, before its improvement', async () => {
+    const storage = memoryStorage();
+    const agent = agentOn(storage);
+    const order: string[] = [];
+    agent.on('tool:degraded', (event) => order.push(`degraded:${event.kind}`));
+    agent.on('improvement:started', () => order.push('improvement'));
+    try {
+      await agent.addTool({
+        name: 'flaky',
+        description: 'Fails for odd n',
+        inputSchema: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
+        source: 'function flaky({ n }) { if (n % 2) throw new Error("odd"); return n; }',
+      });
+      for (let n = 0; n < 40; n += 1) await agent.invoke('flaky', { n: 2 * n + 1 }).catch(() => undefined);
+      await agent.idle();
+      expect(order[0]).toBe('degraded:sandboxed');
+      expect(order.filter((entry) => entry.startsWith('degraded'))).toHaveLength(1);
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('refuses calls of a disabled host tool without running or recording them', async () => {
+    const storage = memoryStorage();
+    const agent = agentOn(storage);
+    try {
+      const { tools, seen } = orderTools();
+      const measured = await agent.measureTools(tools, { version: 'v1' });
+      const execute = measured.getOrder.execute as (input: unknown, options: unknown) => Promise<unknown>;
+      await agent.disableTool('get_order', { reason: 'database migration' });
+      expect(() => execute({ id: 'X' }, {})).toThrow(ToolDisabledError);
+      expect(seen).toEqual([]);
+      await agent.enableTool('get_order');
+      await execute({ id: 'Y' }, {});
+      expect(seen).toEqual(['Y']);
+      await agent.idle();
+      expect(agent.memory.statistics('get_order', 1)?.calls).toBe(1);
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('measures a tool that streams preliminary results when its stream ends, and passes tools without execute through', async () => {
+    const storage = memoryStorage();
+    const agent = agentOn(storage);
+    const invoked: ToolInvokedEvent[] = [];
+    agent.on('tool:invoked', (event) => invoked.push(event));
+    try {
+      const clientSide = tool({ description: 'Asks the user', inputSchema: jsonSchema({ type: 'object' }) });
+      const measured = await agent.measureTools(
+        {
+          progress: tool({
+            inputSchema: z.object({}),
+            async *execute() {
+              yield { step: 1 };
+              yield { step: 2 };
+            },
+          }),
+          askUser: clientSide,
+        },
+        { version: 'v1' },
+      );
+      expect(measured.askUser).toBe(clientSide);
+      const stream = (measured.progress.execute as (input: unknown, options: unknown) => AsyncIterable<unknown>)({}, {});
+      const values: unknown[] = [];
+      for await (const value of stream) {
+        values.push(value);
+        expect(invoked).toHaveLength(0);
+      }
+      expect(values).toEqual([{ step: 1 }, { step: 2 }]);
+      expect(invoked).toMatchObject([{ toolName: 'progress', success: true }]);
+      expect(await agent.registry.find('ask_user')).toBeUndefined();
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('refuses bad options naming the field and the value', async () => {
+    const agent = agentOn(memoryStorage());
+    try {
+      const { tools } = orderTools();
+      await expect(agent.measureTools(tools, { version: '' })).rejects.toMatchObject({
+        code: 'INVALID_OPTION',
+        field: 'version',
+      });
+      await expect(agent.measureTools(tools, { version: 'a\nb' })).rejects.toMatchObject({ field: 'version' });
+      await expect(
+        agent.measureTools(tools, { version: 'v1', names: { getOrder: 'Not-Snake' } }),
+      ).rejects.toMatchObject({ field: 'names.getOrder', value: 'Not-Snake' });
+      await expect(
+        agent.measureTools(tools, { version: 'v1', names: { nope: 'x' } }),
+      ).rejects.toMatchObject({ field: 'names.nope' });
+      await expect(
+        agent.measureTools({ ...tools, get_order: tools.getOrder }, { version: 'v1' }),
+      ).rejects.toMatchObject({ field: 'names.get_order' });
+      await agent.addTool({
+        name: 'taken',
+        description: 'A sandboxed tool',
+        inputSchema: { type: 'object' },
+        source: 'function taken() { return 1; }',
+      });
+      await expect(agent.measureTools({ taken: tools.getOrder }, { version: 'v1' })).rejects.toMatchObject({
+        code: 'TOOL_KIND_MISMATCH',
+      });
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('names keys in snake_case', () => {
+    expect(snakeCase('getWeather')).toBe('get_weather');
+    expect(snakeCase('HTTPGet')).toBe('http_get');
+    expect(snakeCase('fetch-page')).toBe('fetch_page');
+    expect(snakeCase('already_snake')).toBe('already_snake');
+  });
+});

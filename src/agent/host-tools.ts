@@ -1,0 +1,386 @@
+import { asSchema, type ToolSet } from 'ai';
+import { hashValue } from '../core/hash-value.ts';
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import type { JsonObject } from '../core/json-value.ts';
+import type { Logger } from '../core/logger.ts';
+import type { TypedEmitter } from '../core/typed-emitter.ts';
+import type { PerformanceMemory } from '../memory/performance-memory.ts';
+import { TOOL_NAME_PATTERN } from '../registry/tool-definition.ts';
+import type { CallOutcome } from '../regression/shadow-gate.ts';
+import { newCallId } from '../runtime/call-id.ts';
+import { ToolDisabledError } from '../runtime/runtime-errors.ts';
+import type { RuntimeEvents } from '../runtime/runtime-events.ts';
+import type { ToolCatalog } from '../runtime/tool-catalog.ts';
+import { resolveSecretValues, SecretScrubber, type SecretSource } from '../sandbox/sandbox-secrets.ts';
+import type { ToolVersion } from '../storage/records.ts';
+
+/** Options of `agent.measureTools`. */
+export interface MeasureToolsOptions {
+  /**
+   * The app's name for this release of the tools: a version number, a release name or a git
+   * sha (1 to 128 characters, no control characters). Each new label becomes the tools' next
+   * integer version in the registry (the label is kept beside it); a label seen before serves
+   * the version it was given (so a restart, or a rollback of the app, adds nothing).
+   */
+  version: string;
+  /**
+   * Registry names for tools whose keys are not snake_case: `{ getWeather: 'weather' }`. A key
+   * without an entry is stored as its snake_case form (`getWeather` → `get_weather`). Events,
+   * the CLI and the report use the registry name; the returned `ToolSet` keeps your keys.
+   * @default each key in snake_case
+   */
+  names?: Record<string, string>;
+}
+
+/** A host tool as {@link HostTools} measures it: its registry name and version. */
+export interface MeasuredTool {
+  /** The key in the app's `ToolSet`. */
+  readonly key: string;
+  /** The tool's name in the registry, the events, the CLI and the report. */
+  readonly toolName: string;
+  /** The registry version its calls are recorded under. */
+  readonly version: ToolVersion;
+  /** Whether this call created the tool (its version 1). */
+  readonly created: boolean;
+  /** Whether this call made `version` the active one (a new label, or an older one again). */
+  readonly deployed: boolean;
+}
+
+/** The registry's part in measuring host tools: `ToolRegistry` fits. */
+export interface HostToolRegistry {
+  /** Registers a host tool's labelled version and makes it active (see `ToolRegistry.registerHostTool`). */
+  registerHostTool(input: {
+    name: string;
+    description: string;
+    inputSchema: JsonObject;
+    label: string;
+    actor?: string;
+  }): Promise<{ version: ToolVersion; created: boolean; deployed: boolean }>;
+}
+
+/** What {@link HostTools} works with; the agent builds it. */
+export interface HostToolsParts {
+  /** Registers the tools and their labelled versions. */
+  readonly registry: HostToolRegistry;
+  /** Knows which tools are disabled, and serves the host tools' active versions to the loop. */
+  readonly catalog: Pick<ToolCatalog, 'isDisabled' | 'setHost'>;
+  /** Where every call is recorded. */
+  readonly memory: Pick<PerformanceMemory, 'record'>;
+  /** Where `tool:invoked` goes. */
+  readonly events: Pick<TypedEmitter<RuntimeEvents>, 'emit'>;
+  /** Called after every recorded call (the improvement loop evaluates it). */
+  readonly afterCall: (
+    toolName: string,
+    version: number,
+    input: object,
+    outcome: CallOutcome,
+  ) => Promise<void> | undefined;
+  /** Await the work `afterCall` returns before the call returns (`improvement.mode: 'inline'`). */
+  readonly inline: boolean;
+  /** The app's secrets: their values are replaced by `[secret:NAME]` in recorded errors and captures. */
+  readonly secrets: SecretSource | undefined;
+  /** Names of secrets resolved when `secrets` is a function (it cannot be listed). */
+  readonly secretNames: readonly string[];
+  /** The actor of registrations in the audit log. */
+  readonly actor: string;
+  /** Receives a warning when the secrets cannot be resolved for scrubbing. */
+  readonly logger: Logger | undefined;
+}
+
+/** The input hash of a call whose input JSON cannot carry (a BigInt, a cycle). */
+const UNHASHABLE = 'unhashable';
+
+/** Longest error message recorded for a failed host call (the rest is cut). */
+const MAX_ERROR_MESSAGE = 2000;
+
+/**
+ * Measures the app's own AI SDK tools ("host tools"): each is registered under the label the app
+ * names, and every call of the wrapped `execute` is recorded (latency, success, error code) under
+ * that version, emitted as `tool:invoked` and handed to the improvement loop, which evaluates it
+ * with the same decisions as a managed tool and raises `tool:degraded` when it needs a fix. The
+ * function runs on the host as the app wrote it: never sandboxed, never rewritten.
+ */
+export class HostTools {
+  readonly #parts: HostToolsParts;
+  #scrubber: SecretScrubber = new SecretScrubber({});
+
+  constructor(parts: HostToolsParts) {
+    this.#parts = parts;
+  }
+
+  /**
+   * Registers every tool of `tools` that has an `execute` and returns the same `ToolSet` with
+   * measured `execute`s (other tools, such as provider-defined ones or tools without `execute`,
+   * are passed through unchanged), and what was registered.
+   */
+  async measure(
+    tools: ToolSet,
+    options: MeasureToolsOptions,
+  ): Promise<{ tools: ToolSet; measured: MeasuredTool[] }> {
+    const { label, names } = checkMeasureOptions(tools, options);
+    await this.#refreshScrubber();
+    const plan = planNames(tools, names);
+    const wrapped: Record<string, ToolSet[string]> = {};
+    const measured: MeasuredTool[] = [];
+    for (const [key, tool] of Object.entries(tools)) {
+      const toolName = plan.get(key);
+      if (toolName === undefined) {
+        wrapped[key] = tool;
+        continue;
+      }
+      const inputSchema = await jsonSchemaOf(tool, key);
+      const registration = await this.#parts.registry.registerHostTool({
+        name: toolName,
+        description: describe(tool, key),
+        inputSchema,
+        label,
+        actor: this.#parts.actor,
+      });
+      this.#parts.catalog.setHost(registration.version);
+      measured.push({ key, toolName, ...registration });
+      wrapped[key] = { ...tool, execute: this.#measured(toolName, registration.version.version, tool) } as ToolSet[string];
+    }
+    return { tools: wrapped as ToolSet, measured };
+  }
+
+  #measured(toolName: string, version: number, tool: ToolSet[string]): NonNullable<ToolSet[string]['execute']> {
+    const execute = tool.execute as (input: unknown, options: unknown) => unknown;
+    return (input: unknown, options: unknown) => {
+      if (this.#parts.catalog.isDisabled(toolName)) throw new ToolDisabledError(toolName);
+      const callId = newCallId(toolName, version);
+      const startedAt = Date.now();
+      const started = performance.now();
+      const finish = (success: boolean, value: unknown, error: unknown) =>
+        this.#finish({ toolName, version, callId, startedAt, started, input, success, value, error, options });
+      let result: unknown;
+      try {
+        result = execute.call(tool, input, options);
+      } catch (error) {
+        return finish(false, undefined, error).then(() => {
+          throw error;
+        });
+      }
+      if (isAsyncIterable(result)) return this.#measuredStream(result, finish);
+      return Promise.resolve(result).then(
+        async (value) => {
+          await finish(true, value, undefined);
+          return value;
+        },
+        async (error: unknown) => {
+          await finish(false, undefined, error);
+          throw error;
+        },
+      );
+    };
+  }
+
+  /** A tool that streams preliminary results: the call ends when its iteration does. */
+  async *#measuredStream(
+    stream: AsyncIterable<unknown>,
+    finish: (success: boolean, value: unknown, error: unknown) => Promise<void>,
+  ): AsyncGenerator<unknown> {
+    let last: unknown;
+    try {
+      for await (const value of stream) {
+        last = value;
+        yield value;
+      }
+    } catch (error) {
+      await finish(false, undefined, error);
+      throw error;
+    }
+    await finish(true, last, undefined);
+  }
+
+  async #finish(call: {
+    toolName: string;
+    version: number;
+    callId: string;
+    startedAt: number;
+    started: number;
+    input: unknown;
+    success: boolean;
+    value: unknown;
+    error: unknown;
+    options: unknown;
+  }): Promise<void> {
+    const latencyMs = Math.max(0, performance.now() - call.started);
+    const { toolName, version, callId, success } = call;
+    const failure = success ? undefined : this.#failure(call.error);
+    const input = this.#scrubbed(call.input);
+    const output = success ? this.#scrubbed(call.value) : undefined;
+    const outputHash = success ? safeHash(output) : undefined;
+    this.#parts.memory.record({
+      toolName,
+      version,
+      startedAt: call.startedAt,
+      latencyMs,
+      success,
+      inputHash: safeHash(input) ?? UNHASHABLE,
+      callId,
+      ...(input === undefined ? {} : { input }),
+      ...(failure ? { errorCode: failure.code, errorMessage: failure.message } : {}),
+      ...(output === undefined ? {} : { output }),
+      ...(outputHash === undefined ? {} : { outputHash }),
+    });
+    const toolCallId = (call.options as { toolCallId?: unknown } | undefined)?.toolCallId;
+    this.#parts.events.emit('tool:invoked', {
+      toolName,
+      version,
+      callId,
+      ...(typeof toolCallId === 'string' ? { toolCallId } : {}),
+      latencyMs,
+      success,
+      ...(failure ? { error: failure } : {}),
+    });
+    const input_ = typeof call.input === 'object' && call.input !== null ? call.input : {};
+    const work = this.#parts.afterCall(toolName, version, input_, { success, latencyMs });
+    if (work && this.#parts.inline) await work;
+  }
+
+  /** The error as a record keeps it: its own code when it has a plain one, secrets replaced. */
+  #failure(error: unknown): { code: string; message: string } {
+    const { code, message } = (typeof error === 'object' && error !== null ? error : {}) as {
+      code?: unknown;
+      message?: unknown;
+    };
+    const text = typeof message === 'string' ? message : String(error);
+    return {
+      code: typeof code === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(code) ? code : 'TOOL_ERROR',
+      message: this.#scrubber.text(text).slice(0, MAX_ERROR_MESSAGE),
+    };
+  }
+
+  /**
+   * `value` as the memory may capture it: as it is without secrets to hide (the memory stores a
+   * JSON copy), else a JSON copy with every secret value replaced (`undefined` when JSON cannot
+   * carry it).
+   */
+  #scrubbed(value: unknown): unknown {
+    if (value === undefined || this.#scrubber.empty) return value;
+    try {
+      return this.#scrubber.json(JSON.stringify(value));
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #refreshScrubber(): Promise<void> {
+    const { secrets, secretNames } = this.#parts;
+    if (secrets === undefined) return;
+    try {
+      this.#scrubber = new SecretScrubber(
+        typeof secrets === 'object' ? secrets : await resolveSecretValues([...secretNames], secrets),
+      );
+    } catch (error) {
+      this.#parts.logger?.warn?.('could not resolve the secrets to scrub host tool records', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+}
+
+function checkMeasureOptions(
+  tools: ToolSet,
+  options: MeasureToolsOptions,
+): { label: string; names: Record<string, string> } {
+  if (typeof tools !== 'object' || tools === null || Array.isArray(tools)) {
+    throw new InvalidOptionError({ field: 'tools', expected: 'an AI SDK ToolSet (an object of tools)', value: tools });
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError({ field: 'options', expected: 'an object { version, names? }', value: options });
+  }
+  const label = options.version;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (typeof label !== 'string' || label.trim() === '' || label.length > 128 || /[\u0000-\u001f\u007f]/.test(label)) {
+    throw new InvalidOptionError({
+      field: 'version',
+      expected: 'the release label of these tools: a string of 1 to 128 characters without control characters (e.g. "2026.12.1" or a git sha)',
+      value: label,
+    });
+  }
+  const names = options.names ?? {};
+  if (typeof names !== 'object' || names === null || Array.isArray(names)) {
+    throw new InvalidOptionError({ field: 'names', expected: 'a record { toolKey: registry_name }', value: names });
+  }
+  for (const key of Object.keys(names)) {
+    if (!Object.hasOwn(tools, key)) {
+      throw new InvalidOptionError({ field: `names.${key}`, expected: 'a key of the ToolSet', value: key });
+    }
+  }
+  return { label, names };
+}
+
+/** The registry name of every measurable tool (keys without an `execute` are left out). */
+function planNames(tools: ToolSet, names: Record<string, string>): Map<string, string> {
+  const plan = new Map<string, string>();
+  const owners = new Map<string, string>();
+  for (const [key, tool] of Object.entries(tools)) {
+    if (typeof tool !== 'object' || tool === null) {
+      throw new InvalidOptionError({ field: `tools.${key}`, expected: 'an AI SDK tool', value: tool });
+    }
+    if (typeof tool.execute !== 'function' || (tool as { type?: string }).type === 'provider') continue;
+    const name = names[key] ?? snakeCase(key);
+    if (!TOOL_NAME_PATTERN.test(name)) {
+      throw new InvalidOptionError({
+        field: names[key] === undefined ? `tools.${key}` : `names.${key}`,
+        expected: `a registry name in snake_case (a-z, 0-9, _), starting with a letter, 1 to 64 characters${names[key] === undefined ? `; the key's snake_case form is "${name}": name it in options.names` : ''}`,
+        value: name,
+      });
+    }
+    const owner = owners.get(name);
+    if (owner !== undefined) {
+      throw new InvalidOptionError({
+        field: `names.${key}`,
+        expected: `a registry name of its own ("${name}" is also the name of "${owner}")`,
+        value: name,
+      });
+    }
+    owners.set(name, key);
+    plan.set(key, name);
+  }
+  return plan;
+}
+
+/** `getWeather` → `get_weather`, `fetch-page` → `fetch_page`, `HTTPGet` → `http_get`. */
+export function snakeCase(key: string): string {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .toLowerCase();
+}
+
+async function jsonSchemaOf(tool: ToolSet[string], key: string): Promise<JsonObject> {
+  try {
+    const schema = await asSchema(tool.inputSchema as Parameters<typeof asSchema>[0]).jsonSchema;
+    const json = JSON.parse(JSON.stringify(schema ?? {})) as unknown;
+    if (typeof json === 'object' && json !== null && !Array.isArray(json)) return json as JsonObject;
+  } catch {
+    // Reported below with the key.
+  }
+  throw new InvalidOptionError({
+    field: `tools.${key}.inputSchema`,
+    expected: 'a schema the AI SDK can turn into a JSON Schema object (zod, jsonSchema(), …)',
+    value: '(not convertible)',
+  });
+}
+
+function describe(tool: ToolSet[string], key: string): string {
+  const description = (tool as { description?: unknown }).description;
+  return typeof description === 'string' && description.trim() !== '' ? description : `The app's tool "${key}".`;
+}
+
+function safeHash(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return hashValue(value);
+  } catch {
+    return undefined;
+  }
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
