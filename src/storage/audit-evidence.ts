@@ -17,6 +17,9 @@ export const REGISTRY_AUDIT_TYPES = Object.freeze({
   pinned: 'tool:pinned',
   unpinned: 'tool:unpinned',
   improvementsReset: 'tool:improvements-reset',
+  disabled: 'tool:disabled',
+  enabled: 'tool:enabled',
+  deployed: 'tool:deployed',
 } as const);
 
 /** Audit entry type written at the end of every improvement (its tokens feed the daily budget). */
