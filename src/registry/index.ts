@@ -2,6 +2,8 @@ export {
   InvalidToolError,
   PromotionConflictError,
   RollbackUnavailableError,
+  StorageCapabilityMissingError,
+  ToolKindMismatchError,
   ToolPinnedError,
 } from './registry-errors.ts';
 export { type DiffSide, sourceDiff } from './source-diff.ts';
@@ -21,6 +23,8 @@ export {
   type CandidateInput,
   type ChangeContext,
   type CreateContext,
+  type HostToolInput,
+  type HostToolRegistration,
   type PromoteOptions,
   type RollbackOptions,
   ToolRegistry,

@@ -1,5 +1,6 @@
 import { InvalidValueError, type InvalidValueInit } from '../core/invalid-value-error.ts';
 import { SiaError } from '../core/sia-error.ts';
+import type { ToolKind } from '../storage/records.ts';
 
 const promotionConflictMarker = Symbol.for('self-improving-agent.error.PromotionConflictError');
 const toolPinnedMarker = Symbol.for('self-improving-agent.error.ToolPinnedError');
@@ -121,5 +122,78 @@ export class RollbackUnavailableError extends SiaError {
   /** True when `error` is a {@link RollbackUnavailableError} (from any copy of the package). */
   static override isInstance(error: unknown): error is RollbackUnavailableError {
     return SiaError.hasMarker(error, rollbackUnavailableMarker);
+  }
+}
+
+const toolKindMismatchMarker = Symbol.for('self-improving-agent.error.ToolKindMismatchError');
+const storageCapabilityMissingMarker = Symbol.for('self-improving-agent.error.StorageCapabilityMissingError');
+
+/**
+ * Thrown when a tool of one kind is asked for what only the other kind can do: registering a
+ * host tool under the name of a sandboxed one (`registry.registerHostTool`), or adding a
+ * rewritten source to a host tool (`registry.addCandidate`: host versions have no source and
+ * are never rewritten). Nothing was written.
+ */
+export class ToolKindMismatchError extends SiaError {
+  readonly [toolKindMismatchMarker] = true;
+  /** The tool. */
+  readonly toolName: string;
+  /** The kind the stored tool has. */
+  readonly kind: ToolKind;
+  /** What was attempted: `register-host-tool` or `add-candidate`. */
+  readonly operation: 'register-host-tool' | 'add-candidate';
+
+  constructor({
+    toolName,
+    kind,
+    operation,
+  }: {
+    readonly toolName: string;
+    readonly kind: ToolKind;
+    readonly operation: 'register-host-tool' | 'add-candidate';
+  }) {
+    super({
+      code: 'TOOL_KIND_MISMATCH',
+      message:
+        operation === 'register-host-tool'
+          ? `Cannot register "${toolName}" as a host tool: the name is taken by a ${kind} tool (its versions are sandboxed source). Pick another name for the host tool. Nothing was written.`
+          : `Cannot add a candidate version to "${toolName}": it is a ${kind} tool (the app's own function, measured only), so it has no source to rewrite. Ship a new release of the app's function instead; it is registered under its version label. Nothing was written.`,
+    });
+    this.name = 'ToolKindMismatchError';
+    this.toolName = toolName;
+    this.kind = kind;
+    this.operation = operation;
+  }
+
+  /** True when `error` is a {@link ToolKindMismatchError} (from any copy of the package). */
+  static override isInstance(error: unknown): error is ToolKindMismatchError {
+    return SiaError.hasMarker(error, toolKindMismatchMarker);
+  }
+}
+
+/**
+ * Thrown when a change needs an optional storage method the storage adapter does not have, e.g.
+ * `setDisabled` (adapters written for an older contract). Nothing was written.
+ */
+export class StorageCapabilityMissingError extends SiaError {
+  readonly [storageCapabilityMissingMarker] = true;
+  /** The adapter's `name`. */
+  readonly storage: string;
+  /** The missing method, e.g. `setDisabled`. */
+  readonly capability: string;
+
+  constructor({ storage, capability }: { readonly storage: string; readonly capability: string }) {
+    super({
+      code: 'STORAGE_CAPABILITY_MISSING',
+      message: `The storage "${storage}" has no ${capability}(), which this change needs. Use a built-in adapter (memoryStorage, sqlJsStorage, nodeSqliteStorage, postgresStorage) or add ${capability} to the adapter (runStorageContract checks it). Nothing was written.`,
+    });
+    this.name = 'StorageCapabilityMissingError';
+    this.storage = storage;
+    this.capability = capability;
+  }
+
+  /** True when `error` is a {@link StorageCapabilityMissingError} (from any copy of the package). */
+  static override isInstance(error: unknown): error is StorageCapabilityMissingError {
+    return SiaError.hasMarker(error, storageCapabilityMissingMarker);
   }
 }

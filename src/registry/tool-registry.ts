@@ -19,12 +19,16 @@ import type {
   VersionAuthor,
 } from '../storage/records.ts';
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
-import { ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
+import { ToolExistsError, ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
+import { LABEL_EXPECTED, labelProblem } from '../storage/storage-input.ts';
+import { isDisabled, toolKind } from '../storage/tool-state.ts';
 import type { CompareAndSetOptions, CompareAndSetResult } from '../storage/tool-store.ts';
 import {
   InvalidToolError,
   PromotionConflictError,
   RollbackUnavailableError,
+  StorageCapabilityMissingError,
+  ToolKindMismatchError,
   ToolPinnedError,
 } from './registry-errors.ts';
 import { sourceDiff } from './source-diff.ts';
@@ -124,6 +128,36 @@ export interface ActivationResult {
   toVersion: number;
   /** The audit entry that records the change. */
   audit: AuditEntry;
+}
+
+/** Input of {@link ToolRegistry.registerHostTool}: one of the app's own tools, at one release. */
+export interface HostToolInput {
+  /** The tool's name (snake_case, as for every stored tool). */
+  name: string;
+  /** What the tool does; stored with the tool when it is created. */
+  description: string;
+  /** The JSON Schema (object) of the tool's input, as the app's tool declares it. */
+  inputSchema: JsonObject;
+  /**
+   * The app's name for this version of the tool: a release, a git sha. 1 to 128 characters, no
+   * control characters. Each new label becomes a new integer version of the tool.
+   */
+  label: string;
+  /** Who is recorded as the actor of the change. @default options.actor */
+  actor?: string;
+}
+
+/** What {@link ToolRegistry.registerHostTool} did. */
+export interface HostToolRegistration {
+  /** The active version now: the one with the given label. */
+  version: ToolVersion;
+  /** True when the tool did not exist and was created (version 1). */
+  created: boolean;
+  /**
+   * True when an existing tool's active version changed: a new version was added for a new
+   * label, or an earlier version with this label was made active again (a rollback of the app).
+   */
+  deployed: boolean;
 }
 
 /**
@@ -328,6 +362,9 @@ export class ToolRegistry {
     const source = checkText(candidate.source, 'candidate.source');
     const reason = checkText(candidate.reason, 'candidate.reason');
     const author = checkAuthor(candidate.author, 'candidate.author');
+    const tool = await this.tool(name);
+    if (toolKind(tool) === 'host')
+      throw new ToolKindMismatchError({ toolName: name, kind: 'host', operation: 'add-candidate' });
     const parent = await this.version(name, candidate.parentVersion);
     const actor = this.#actorOf(candidate);
     // The entry needs the number the store assigns, so the store makes it inside the version's
@@ -442,6 +479,181 @@ export class ToolRegistry {
   /** Unpins a tool so the library may change it again. */
   async unpin(name: string, context: ChangeContext = {}): Promise<AuditEntry> {
     return this.#setPinned(name, false, context);
+  }
+
+  /**
+   * Disables (`true`) or re-enables (`false`) a tool: an agent refuses a disabled tool's calls
+   * with a clear error, and keeps its versions, calls and history. Writes the state and a
+   * `tool:disabled` / `tool:enabled` audit entry in one transaction. Resolves `true` when the
+   * state changed, `false` (and writes nothing) when the tool already was in that state.
+   * @throws ToolNotFoundError for an unknown tool; {@link StorageCapabilityMissingError} when the
+   *   storage has no `setDisabled`; InvalidToolError for a `disabled` that is not a boolean.
+   */
+  async setDisabled(name: string, disabled: boolean, options: ChangeContext = {}): Promise<boolean> {
+    if (typeof disabled !== 'boolean')
+      throw new InvalidToolError({ field: 'disabled', expected: 'true or false', value: disabled });
+    const actor = this.#actorOf(options);
+    const reason = options.reason === undefined ? undefined : checkText(options.reason, 'reason');
+    const tool = await this.tool(name);
+    if (isDisabled(tool) === disabled) return false;
+    const setDisabled = this.#storage.setDisabled;
+    if (setDisabled === undefined)
+      throw new StorageCapabilityMissingError({ storage: this.#storage.name, capability: 'setDisabled' });
+    const audit: ToolAuditEntry = {
+      type: disabled ? REGISTRY_AUDIT_TYPES.disabled : REGISTRY_AUDIT_TYPES.enabled,
+      actor,
+      reason: reason ?? (disabled ? 'disabled' : 'enabled'),
+      fromVersion: tool.activeVersion,
+      toVersion: tool.activeVersion,
+    };
+    // The state and its audit entry are one transaction: both or neither.
+    const stored = await setDisabled.call(this.#storage, name, disabled, audit);
+    await this.#storedOrAppended(name, stored, audit);
+    return true;
+  }
+
+  /**
+   * Registers one of the app's own tools (a host tool: it runs on the host, is measured and
+   * evaluated, never sandboxed nor rewritten) at the version the app names with `label`, and
+   * makes that version active. Called on every start of the app, so the common case (the active
+   * version already has this label) only reads:
+   * - no tool of that name: creates it (kind `host`, version 1 with the label; `tool:created`);
+   * - the active version has the label: returns it, writes nothing;
+   * - an earlier version has the label: makes it active again (`tool:deployed`, a rollback of the
+   *   app's release);
+   * - otherwise: adds a version with the label and makes it active in one transaction
+   *   (`tool:deployed`). Its input schema is the one given; the tool's stored description is
+   *   the one it was created with (storage has no way to change it).
+   *
+   * Host versions are stored with `source: ''`, `author: 'host'`, no capabilities, and the
+   * previous active version as parent. When two processes create the same tool at once, the
+   * loser reads the winner's tool and goes on from there.
+   * @throws {@link ToolKindMismatchError} when a sandboxed tool has the name; InvalidOptionError
+   *   naming `version` for a bad label; InvalidToolError for a bad name, description or schema.
+   */
+  async registerHostTool(input: HostToolInput): Promise<HostToolRegistration> {
+    if (typeof input !== 'object' || input === null)
+      throw new InvalidToolError({
+        field: 'input',
+        expected: 'an object { name, description, inputSchema, label }',
+        value: input,
+      });
+    const name = checkToolName(input.name);
+    const description = checkText(input.description, 'description');
+    const inputSchema = checkJson(input.inputSchema, 'inputSchema');
+    if (typeof inputSchema !== 'object' || inputSchema === null || Array.isArray(inputSchema))
+      throw new InvalidToolError({
+        field: 'inputSchema',
+        expected: 'a JSON Schema object',
+        value: input.inputSchema,
+      });
+    const label = input.label;
+    if (labelProblem(label) !== undefined)
+      throw new InvalidOptionError({ field: 'version', expected: LABEL_EXPECTED, value: label });
+    const actor = this.#actorOf(input);
+    const hostVersion = (parentVersion: number | null, reason: string) => ({
+      source: '',
+      inputSchema: inputSchema as JsonObject,
+      capabilities: { network: [] },
+      parentVersion,
+      reason,
+      author: 'host',
+      label,
+    });
+    for (let attempt = 0; ; attempt += 1) {
+      const [tool, active] = await Promise.all([
+        this.#storage.getTool(name),
+        this.#storage.getActiveVersion(name),
+      ]);
+      if (tool === undefined) {
+        const reason = `host tool registered at version "${label}"`;
+        try {
+          const created = await this.#storage.createTool({
+            name,
+            description,
+            kind: 'host',
+            firstVersion: hostVersion(null, reason),
+            audit: {
+              type: REGISTRY_AUDIT_TYPES.created,
+              actor,
+              reason,
+              toVersion: 1,
+              // Host tools run the app's own code: never run twice in shadow.
+              evidence: { kind: 'host', label, sideEffects: true },
+            },
+          });
+          if (created.audit === undefined)
+            await this.#storedOrAppended(name, undefined, {
+              type: REGISTRY_AUDIT_TYPES.created,
+              actor,
+              reason,
+              toVersion: 1,
+              evidence: { kind: 'host', label, sideEffects: true },
+            });
+          return { version: created.version, created: true, deployed: false };
+        } catch (error) {
+          // Another process created it first: go on from what it stored.
+          if (ToolExistsError.isInstance(error) && attempt === 0) continue;
+          throw error;
+        }
+      }
+      if (toolKind(tool) !== 'host')
+        throw new ToolKindMismatchError({
+          toolName: name,
+          kind: toolKind(tool),
+          operation: 'register-host-tool',
+        });
+      if (active !== undefined && active.version === tool.activeVersion && active.label === label)
+        return { version: active, created: false, deployed: false };
+      const from = tool.activeVersion;
+      const previousLabel = active?.label ?? null;
+      const earlier = (await this.#storage.listVersions(name)).findLast((version) => version.label === label);
+      if (earlier !== undefined) {
+        const audit: ToolAuditEntry = {
+          type: REGISTRY_AUDIT_TYPES.deployed,
+          actor,
+          reason: `version "${label}" deployed again (v${from} → v${earlier.version})`,
+          fromVersion: from,
+          toVersion: earlier.version,
+          evidence: { label, previousLabel },
+        };
+        const swapped = await this.#compareAndSet(name, from, earlier.version, audit, {});
+        if (swapped.swapped) return { version: earlier, created: false, deployed: true };
+        // Another process changed the active version meanwhile: look again, once.
+        if (attempt === 0) continue;
+        throw new PromotionConflictError({
+          toolName: name,
+          expectedActive: from,
+          actualActive: swapped.actual,
+          requested: earlier.version,
+        });
+      }
+      const reason = `version "${label}" deployed`;
+      const entryFor = (version: ToolVersion): ToolAuditEntry => ({
+        type: REGISTRY_AUDIT_TYPES.deployed,
+        actor,
+        reason: `${reason} (v${from} → v${version.version})`,
+        fromVersion: from,
+        toVersion: version.version,
+        evidence: { label, previousLabel },
+      });
+      let written = false;
+      const added = await this.#storage.addVersion(
+        name,
+        hostVersion(from, reason),
+        (stored) => {
+          written = true;
+          return entryFor(stored);
+        },
+        { activate: true },
+      );
+      if (!written) await this.#storedOrAppended(name, undefined, entryFor(added));
+      // An adapter written before `activate` leaves the version inactive: activate it now.
+      const after = await this.#storage.getTool(name);
+      if (after !== undefined && after.activeVersion === from && from !== added.version)
+        await this.#storage.compareAndSetActive(name, from, added.version);
+      return { version: added, created: false, deployed: true };
+    }
   }
 
   /**

@@ -17,6 +17,9 @@ export const REGISTRY_AUDIT_TYPES = Object.freeze({
   pinned: 'tool:pinned',
   unpinned: 'tool:unpinned',
   improvementsReset: 'tool:improvements-reset',
+  disabled: 'tool:disabled',
+  enabled: 'tool:enabled',
+  deployed: 'tool:deployed',
 } as const);
 
 /**

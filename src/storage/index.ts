@@ -59,6 +59,7 @@ export type {
   ToolAuditEntry,
   ToolCapabilities,
   ToolCounters,
+  ToolKind,
   ToolRecord,
   ToolVersion,
   VersionAuthor,
@@ -84,8 +85,10 @@ export {
 } from './storage-errors.ts';
 export type { StoreLifecycle } from './store-lifecycle.ts';
 export { type SummarizableBucket, summarizeHistory } from './summarize-history.ts';
+export { isDisabled, toolKind } from './tool-state.ts';
 export type {
   AddedTestCase,
+  AddVersionOptions,
   CompareAndSetOptions,
   CompareAndSetResult,
   TestCaseAuditFactory,

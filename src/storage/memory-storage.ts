@@ -13,6 +13,7 @@ import type {
   NewToolVersion,
   StoredInvocation,
   StoredTestCase,
+  ToolKind,
   ToolRecord,
   ToolVersion,
 } from './records.ts';
@@ -47,8 +48,10 @@ interface ToolState {
   readonly name: string;
   readonly description: string;
   readonly createdAt: number;
+  readonly kind: ToolKind;
   activeVersion: number;
   pinned: boolean;
+  disabled: boolean;
   rewrites: number;
   lastRewriteAt: number | null;
   readonly versions: ToolVersion[];
@@ -112,6 +115,8 @@ export function memoryStorage(): StorageAdapter {
     activeVersion: tool.activeVersion,
     pinned: tool.pinned,
     counters: { rewrites: tool.rewrites, lastRewriteAt: tool.lastRewriteAt },
+    kind: tool.kind,
+    disabled: tool.disabled,
   });
   const storeVersion = (
     tool: ToolState,
@@ -132,6 +137,7 @@ export function memoryStorage(): StorageAdapter {
     };
     if (version.outputSchema !== undefined)
       stored.outputSchema = cloneJson<JsonObject>(`${field}.outputSchema`, version.outputSchema);
+    if (version.label !== undefined) stored.label = version.label;
     tool.versions.push(stored);
     return stored;
   };
@@ -371,8 +377,10 @@ export function memoryStorage(): StorageAdapter {
         name: tool.name,
         description: tool.description,
         createdAt,
+        kind: tool.kind ?? 'sandboxed',
         activeVersion: 1,
         pinned: false,
+        disabled: false,
         rewrites: 0,
         lastRewriteAt: null,
         versions: [],
@@ -403,21 +411,26 @@ export function memoryStorage(): StorageAdapter {
         .map(toolRecord);
     },
 
-    async addVersion(toolName, version, entry) {
+    async addVersion(toolName, version, entry, options) {
       assertOpen();
       checkNewVersion('version', version);
+      const activate = options?.activate === true;
       const tool = requireTool(toolName);
       const stored = storeVersion(tool, 'version', version, Date.now());
-      if (entry === undefined) return copyVersion(stored);
-      let prepared: Omit<AuditEntry, 'id'>;
+      let prepared: Omit<AuditEntry, 'id'> | undefined;
       try {
-        prepared = prepareAudit({ ...entry(copyVersion(stored)), toolName });
+        prepared =
+          entry === undefined ? undefined : prepareAudit({ ...entry(copyVersion(stored)), toolName });
       } catch (error) {
         // Nothing ran in between (no await): taking the version back leaves the store as it was.
         tool.versions.pop();
         throw error;
       }
-      commitAudit(prepared);
+      if (prepared !== undefined) commitAudit(prepared);
+      if (activate) {
+        tool.activeVersion = stored.version;
+        notifyActive(toolName, stored.version);
+      }
       return copyVersion(stored);
     },
 
@@ -460,6 +473,14 @@ export function memoryStorage(): StorageAdapter {
       checkBoolean('pinned', pinned);
       const prepared = entry === undefined ? undefined : prepareAudit({ ...entry, toolName });
       requireTool(toolName).pinned = pinned;
+      return prepared === undefined ? undefined : commitAudit(prepared);
+    },
+
+    async setDisabled(toolName, disabled, entry) {
+      assertOpen();
+      checkBoolean('disabled', disabled);
+      const prepared = entry === undefined ? undefined : prepareAudit({ ...entry, toolName });
+      requireTool(toolName).disabled = disabled;
       return prepared === undefined ? undefined : commitAudit(prepared);
     },
 

@@ -11,8 +11,21 @@ import type { JsonObject, JsonValue } from '../core/json-value.ts';
 
 export type { JsonObject, JsonValue };
 
-/** The authors the library itself writes versions as. */
-export type KnownVersionAuthor = 'generator' | 'llm-rewriter' | 'hardening' | 'human';
+/**
+ * The authors the library itself writes versions as; `host` marks a version of a host tool (the
+ * app's own function, measured under the app's label, see {@link ToolKind}).
+ */
+export type KnownVersionAuthor = 'generator' | 'llm-rewriter' | 'hardening' | 'human' | 'host';
+
+/**
+ * What a tool is:
+ * - `sandboxed`: JavaScript source run in the QuickJS sandbox; its versions are written by the
+ *   generator, the rewriters or the app, and the library may rewrite it.
+ * - `host`: the app's own function (an AI SDK tool's `execute`), run on the host and only
+ *   measured: its versions carry no source (`source: ''`), are named by the app's label (a
+ *   release, a git sha) and are never rewritten.
+ */
+export type ToolKind = 'sandboxed' | 'host';
 
 /**
  * Who wrote a tool version: one of the {@link KnownVersionAuthor}s, or any other name (a
@@ -231,7 +244,11 @@ export interface NewToolVersion {
   reason: string;
   /** Who wrote it. */
   author: VersionAuthor;
-  /** The app's name for the version (a release, a git sha): host tools' versions carry one. */
+  /**
+   * The app's name for this version (a release, a git sha): 1 to 128 characters, no control
+   * characters. Host tools' versions carry one; any version may. Stores do not require labels to
+   * be unique per tool (the registry looks them up). Absent when the version has none.
+   */
   label?: string;
 }
 
@@ -253,13 +270,6 @@ export interface ToolCounters {
   lastRewriteAt: number | null;
 }
 
-/**
- * How a tool runs: `sandboxed` tools are JavaScript sources run in the QuickJS sandbox, their
- * versions written by the generator, the rewriters or the app; `host` tools are the app's own
- * functions, measured only: their versions carry no source and are never rewritten.
- */
-export type ToolKind = 'sandboxed' | 'host';
-
 /** A stored tool. */
 export interface ToolRecord {
   /** snake_case name, unique in the store. */
@@ -274,9 +284,15 @@ export interface ToolRecord {
   pinned: boolean;
   /** Counters that survive restarts. */
   counters: ToolCounters;
-  /** How the tool runs; absent means `sandboxed` (adapters written for the older contract). */
+  /**
+   * What the tool is; absent means `'sandboxed'` (adapters written before host tools). The
+   * built-in adapters always return it. Read it with `toolKind(record)`.
+   */
   kind?: ToolKind;
-  /** Disabled tools refuse calls (their history is kept); absent means false. */
+  /**
+   * Whether the tool is disabled (its calls are refused, its history is kept); absent means
+   * `false`. The built-in adapters always return it. Read it with `isDisabled(record)`.
+   */
   disabled?: boolean;
 }
 
@@ -284,7 +300,7 @@ export interface ToolRecord {
 export interface NewTool {
   name: string;
   description: string;
-  /** How the tool runs. @default 'sandboxed' */
+  /** What the tool is. @default 'sandboxed' */
   kind?: ToolKind;
   /** Version 1, which becomes active. Its `parentVersion` must be `null`. */
   firstVersion: NewToolVersion;

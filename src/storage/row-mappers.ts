@@ -24,10 +24,11 @@ import { checkNewAuditEntry, copyCapabilities, toJsonText } from './storage-inpu
 export type StoredRow = Readonly<Record<string, unknown>>;
 
 /** The columns of a tools row, in the order {@link toToolRecord} reads them. */
-export const toolColumns = 'name, description, created_at, active_version, pinned, rewrites, last_rewrite_at';
+export const toolColumns =
+  'name, description, created_at, active_version, pinned, rewrites, last_rewrite_at, kind, disabled';
 /** The columns of a tool_versions row, in the order of {@link toVersionRow}'s values. */
 export const versionColumns =
-  'tool_name, version, source, input_schema, capabilities, parent_version, reason, author, created_at, output_schema';
+  'tool_name, version, source, input_schema, capabilities, parent_version, reason, author, created_at, output_schema, label';
 /** The columns of a test_cases row. */
 export const testCaseColumns =
   'id, tool_name, input, expect, description, origin, input_hash, max_latency_ms, held_out, created_at';
@@ -48,6 +49,7 @@ export interface VersionRow {
     string,
     string,
     number,
+    string | null,
     string | null,
   ];
 }
@@ -78,6 +80,7 @@ export function toVersionRow(
     createdAt,
   };
   if (outputSchema !== null) stored.outputSchema = JSON.parse(outputSchema) as JsonObject;
+  if (version.label !== undefined) stored.label = version.label;
   return {
     version: stored,
     values: [
@@ -91,6 +94,7 @@ export function toVersionRow(
       stored.author,
       createdAt,
       outputSchema,
+      version.label ?? null,
     ],
   };
 }
@@ -145,6 +149,8 @@ export function toToolRecord(row: StoredRow): ToolRecord {
     activeVersion: row.active_version as number,
     pinned: flag(row.pinned),
     counters: { rewrites: row.rewrites as number, lastRewriteAt: row.last_rewrite_at as number | null },
+    kind: row.kind === 'host' ? 'host' : 'sandboxed',
+    disabled: flag(row.disabled),
   };
 }
 
@@ -164,6 +170,7 @@ export function toToolVersion(row: StoredRow): ToolVersion {
   // NULL (and a row read before the column existed) means the version declares no output schema.
   if (row.output_schema !== null && row.output_schema !== undefined)
     version.outputSchema = JSON.parse(row.output_schema as string) as JsonObject;
+  if (row.label !== null && row.label !== undefined) version.label = row.label as string;
   return version;
 }
 

@@ -20,6 +20,7 @@ import type {
   RetentionPolicy,
   TestCaseOrigin,
   ToolCapabilities,
+  ToolKind,
   VersionAuthor,
 } from './records.ts';
 import { MINUTE_MS } from './rollup-tiers.ts';
@@ -38,6 +39,26 @@ import { StorageInputError } from './storage-errors.ts';
  */
 const MAX_AUTHOR_LENGTH = 64;
 const origins: ReadonlySet<string> = new Set<TestCaseOrigin>(['manual', 'example', 'harvested', 'feedback']);
+const kinds: ReadonlySet<string> = new Set<ToolKind>(['sandboxed', 'host']);
+
+/** Longest version label a store accepts (a release name, a git sha, a short tag). */
+export const MAX_LABEL_LENGTH = 128;
+const CONTROL_CHARACTER = /\p{Cc}/u;
+
+/**
+ * Why `value` cannot be a version label (a string of 1 to {@link MAX_LABEL_LENGTH} characters
+ * without control characters), or `undefined` when it can. Shared by the stores and the registry.
+ */
+export function labelProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'not a string';
+  if (value.length === 0) return 'empty';
+  if (value.length > MAX_LABEL_LENGTH) return `longer than ${MAX_LABEL_LENGTH} characters`;
+  if (CONTROL_CHARACTER.test(value)) return 'it contains a control character';
+  return undefined;
+}
+
+/** What a version label must be, in words, for error messages. */
+export const LABEL_EXPECTED = `a label of 1 to ${MAX_LABEL_LENGTH} characters without control characters (a release, a git sha)`;
 
 const storageInput: InvalidValueFactory = (field, expected, value) =>
   new StorageInputError({ field, expected, value });
@@ -186,6 +207,8 @@ export function checkNewVersion(field: string, version: NewToolVersion): void {
   if (version.parentVersion !== null) checkInteger(`${field}.parentVersion`, version.parentVersion, 1);
   checkString(`${field}.reason`, version.reason);
   checkAuthor(`${field}.author`, version.author);
+  if (version.label !== undefined && labelProblem(version.label) !== undefined)
+    throw new StorageInputError({ field: `${field}.label`, expected: LABEL_EXPECTED, value: version.label });
 }
 
 /**
@@ -222,6 +245,8 @@ export function checkNewTool(tool: NewTool): void {
     throw new StorageInputError({ field: 'tool', expected: 'an object', value: tool });
   checkName('tool.name', tool.name);
   checkString('tool.description', tool.description);
+  if (tool.kind !== undefined && !kinds.has(tool.kind))
+    throw new StorageInputError({ field: 'tool.kind', expected: "'sandboxed' or 'host'", value: tool.kind });
   checkNewVersion('tool.firstVersion', tool.firstVersion);
   if (tool.firstVersion.parentVersion !== null)
     throw new StorageInputError({

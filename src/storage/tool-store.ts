@@ -49,6 +49,18 @@ export type CompareAndSetResult =
   | { swapped: true; audit?: AuditEntry }
   | { swapped: false; actual: number; pinned?: true };
 
+/** Options of {@link ToolStore.addVersion}. */
+export interface AddVersionOptions {
+  /**
+   * Also make the new version the active one, in the same transaction as the version and its
+   * audit entry (one entry, from the factory): a host tool's new release is stored and deployed
+   * at once. Adapters written before `activate` existed ignore it; the registry sees the version
+   * still inactive and activates it with a second write (`compareAndSetActive`).
+   * @default false
+   */
+  activate?: boolean;
+}
+
 /** Options of {@link ToolStore.compareAndSetActive}. */
 export interface CompareAndSetOptions {
   /**
@@ -71,7 +83,7 @@ export interface CompareAndSetOptions {
  * `close()`. All other failures are thrown as they come.
  *
  * One change, one transaction: `createTool`, `addVersion`, `compareAndSetActive`, `setPinned`,
- * `addTestCase` and `removeTestCase` take the audit entry (and `createTool` the test cases) that belong to the change and write them in
+ * `setDisabled`, `addTestCase` and `removeTestCase` take the audit entry (and `createTool` the test cases) that belong to the change and write them in
  * the same transaction as the change itself, all or nothing. A call that throws must leave the
  * store as it was, so the caller can retry it.
  */
@@ -88,10 +100,16 @@ export interface ToolStore extends StoreLifecycle {
   listTools(): Promise<ToolRecord[]>;
   /**
    * Adds the next version (number assigned by the store, no gaps), appending the audit entry
-   * `audit` makes from the stored version in the same transaction: both or neither. Throws
-   * `ToolNotFoundError`.
+   * `audit` makes from the stored version in the same transaction: both or neither. With
+   * `options.activate` the version also becomes the active one in that transaction (see
+   * {@link AddVersionOptions}). Throws `ToolNotFoundError`.
    */
-  addVersion(toolName: string, version: NewToolVersion, audit?: VersionAuditFactory): Promise<ToolVersion>;
+  addVersion(
+    toolName: string,
+    version: NewToolVersion,
+    audit?: VersionAuditFactory,
+    options?: AddVersionOptions,
+  ): Promise<ToolVersion>;
   /** One version, or `undefined`. */
   getVersion(toolName: string, version: number): Promise<ToolVersion | undefined>;
   /** Every version of a tool, oldest first (empty when the tool does not exist). */
@@ -119,6 +137,14 @@ export interface ToolStore extends StoreLifecycle {
    * `ToolNotFoundError`.
    */
   setPinned(toolName: string, pinned: boolean, audit?: ToolAuditEntry): Promise<AuditEntry | undefined>;
+  /**
+   * Disables or re-enables a tool (a disabled tool's calls are refused; its versions, calls and
+   * history are kept), appending `audit` in the same transaction; resolves with the stored entry
+   * (`undefined` without `audit`). When any part fails nothing is written. Throws
+   * `ToolNotFoundError`. Optional: every built-in adapter has it; the registry refuses to
+   * disable tools on a store without it.
+   */
+  setDisabled?(toolName: string, disabled: boolean, audit?: ToolAuditEntry): Promise<AuditEntry | undefined>;
   /** Adds one to the tool's rewrite counter and sets its last rewrite time. Throws `ToolNotFoundError`. */
   recordRewrite(toolName: string, at: number): Promise<ToolCounters>;
 

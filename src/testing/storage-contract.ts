@@ -1,7 +1,12 @@
 import { SiaError } from '../core/sia-error.ts';
 import type { JsonValue, NewToolVersion, StoredTestCase, ToolVersion } from '../storage/records.ts';
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
-import { ToolExistsError, ToolNotFoundError, VersionNotFoundError } from '../storage/storage-errors.ts';
+import {
+  StorageInputError,
+  ToolExistsError,
+  ToolNotFoundError,
+  VersionNotFoundError,
+} from '../storage/storage-errors.ts';
 import {
   type InvocationStoreContractOptions,
   runInvocationStoreContract,
@@ -70,6 +75,8 @@ export function runStorageContract(
             activeVersion: 1,
             pinned: false,
             counters: { rewrites: 0, lastRewriteAt: null },
+            kind: 'sandboxed',
+            disabled: false,
           });
           expect(created.tool.createdAt).toBeGreaterThanOrEqual(before);
           expect(created.tool.createdAt).toBeLessThanOrEqual(after);
@@ -688,6 +695,234 @@ export function runStorageContract(
           ]);
           expect(await storage.removeTestCase('add', kept.id, () => entry)).toBe(false);
           expect(await storage.listAudit()).toHaveLength(1);
+        },
+        timeout,
+      );
+    });
+
+    describe('host tools, labels and disabling', () => {
+      /** Evidence no store can hold (JSON has no BigInt): the entry fails inside the change. */
+      const unstorable = { count: 1n } as unknown as JsonValue;
+      const hostVersion = (overrides: Partial<NewToolVersion> = {}): NewToolVersion => ({
+        source: '',
+        inputSchema: { type: 'object', properties: { city: { type: 'string' } } },
+        capabilities: { network: [] },
+        parentVersion: null,
+        reason: 'release 2026.1.0',
+        author: 'host',
+        label: '2026.1.0',
+        ...overrides,
+      });
+
+      it(
+        'stores a host tool (no source, a label per version) and keeps labels apart from numbers',
+        async () => {
+          const storage = await open();
+          const created = await storage.createTool({
+            name: 'weather',
+            description: 'The app’s weather lookup',
+            kind: 'host',
+            firstVersion: hostVersion(),
+          });
+          expect(created.tool).toMatchObject({ kind: 'host', disabled: false, activeVersion: 1 });
+          expect(created.version).toEqual({
+            ...hostVersion(),
+            toolName: 'weather',
+            version: 1,
+            createdAt: created.version.createdAt,
+          });
+          expect(await storage.getTool('weather')).toEqual(created.tool);
+          expect((await storage.listTools()).map((tool) => [tool.name, tool.kind])).toEqual([
+            ['weather', 'host'],
+          ]);
+          const sha = 'a3f9c2e 🚀 ünï';
+          const second = await storage.addVersion(
+            'weather',
+            hostVersion({ parentVersion: 1, label: sha, reason: 'deployed' }),
+          );
+          expect(second).toMatchObject({ version: 2, label: sha, source: '', author: 'host' });
+          // The same label again is stored: uniqueness is the registry's business.
+          const third = await storage.addVersion('weather', hostVersion({ parentVersion: 2, label: sha }));
+          expect(third.label).toBe(sha);
+          const unlabelled = await storage.addVersion(
+            'weather',
+            hostVersion({ parentVersion: 3, label: undefined }),
+          );
+          expect('label' in unlabelled).toBe(false);
+          expect((await storage.listVersions('weather')).map((version) => version.label)).toEqual([
+            '2026.1.0',
+            sha,
+            sha,
+            undefined,
+          ]);
+          expect(await storage.getVersion('weather', 2)).toEqual(second);
+          expect(await storage.getActiveVersion('weather')).toEqual(created.version);
+          // A sandboxed version may carry a label too.
+          const sandboxed = await storage.createTool({
+            name: 'add',
+            description: 'Adds',
+            firstVersion: toolVersion({ label: 'x'.repeat(128) }),
+          });
+          expect(sandboxed.tool.kind).toBe('sandboxed');
+          expect((await storage.getVersion('add', 1))?.label).toBe('x'.repeat(128));
+        },
+        timeout,
+      );
+
+      it(
+        'refuses a bad label or kind with StorageInputError, writing nothing',
+        async () => {
+          const storage = await open();
+          await storage.createTool({
+            name: 'weather',
+            description: 'W',
+            kind: 'host',
+            firstVersion: hostVersion(),
+          });
+          for (const label of ['', 'x'.repeat(129), 'line\nbreak', 'nul\u0000', 'del\u007f', 42]) {
+            const added = await rejection(
+              storage.addVersion('weather', hostVersion({ parentVersion: 1, label: label as string })),
+            );
+            expect(StorageInputError.isInstance(added)).toBe(true);
+            expect((added as StorageInputError).field).toBe('version.label');
+            const created = await rejection(
+              storage.createTool({
+                name: 'other',
+                description: 'O',
+                kind: 'host',
+                firstVersion: hostVersion({ label: label as string }),
+              }),
+            );
+            expect(StorageInputError.isInstance(created)).toBe(true);
+          }
+          const kind = await rejection(
+            storage.createTool({
+              name: 'other',
+              description: 'O',
+              kind: 'remote' as 'host',
+              firstVersion: hostVersion(),
+            }),
+          );
+          expect(StorageInputError.isInstance(kind)).toBe(true);
+          expect((await storage.listTools()).map((tool) => tool.name)).toEqual(['weather']);
+          expect(await storage.listVersions('weather')).toHaveLength(1);
+        },
+        timeout,
+      );
+
+      it(
+        'disables and re-enables a tool together with its audit entry, or writes neither',
+        async () => {
+          const storage = await open();
+          await storage.createTool({ name: 'add', description: 'Adds', firstVersion: toolVersion() });
+          if (storage.setDisabled === undefined) {
+            // An adapter without the optional capability: its tools are never disabled.
+            expect((await storage.getTool('add'))?.disabled).not.toBe(true);
+            return;
+          }
+          const entry = { type: 'tool:disabled', actor: 'test', reason: 'broken upstream', toVersion: 1 };
+          const failed = await rejection(
+            storage.setDisabled('add', true, { ...entry, evidence: unstorable }),
+          );
+          expect(failed).toBeInstanceOf(Error);
+          expect((await storage.getTool('add'))?.disabled).toBe(false);
+          expect(await storage.listAudit()).toEqual([]);
+          const missing = await rejection(storage.setDisabled('missing', true, entry));
+          expect(ToolNotFoundError.isInstance(missing)).toBe(true);
+          expect(await storage.listAudit()).toEqual([]);
+
+          const disabled = await storage.setDisabled('add', true, entry);
+          expect(disabled).toEqual({
+            ...entry,
+            toolName: 'add',
+            evidence: null,
+            id: disabled?.id,
+            at: disabled?.at,
+          });
+          const record = await storage.getTool('add');
+          expect(record).toMatchObject({ disabled: true, pinned: false, activeVersion: 1 });
+          expect((await storage.listTools())[0]?.disabled).toBe(true);
+          // History is kept: versions stay, and so does what a disabled tool could still be given.
+          expect(await storage.listVersions('add')).toHaveLength(1);
+          const enabled = await storage.setDisabled('add', false, { ...entry, type: 'tool:enabled' });
+          expect((await storage.getTool('add'))?.disabled).toBe(false);
+          expect(await storage.listAudit()).toEqual([disabled, enabled]);
+          expect(await storage.setDisabled('add', true)).toBeUndefined();
+          expect((await storage.getTool('add'))?.disabled).toBe(true);
+          expect(await storage.listAudit()).toHaveLength(2);
+        },
+        timeout,
+      );
+
+      it(
+        'adds a version and makes it active in one transaction with its audit entry (activate)',
+        async () => {
+          const storage = await open();
+          await storage.createTool({
+            name: 'weather',
+            description: 'W',
+            kind: 'host',
+            firstVersion: hostVersion(),
+          });
+          const failing = [
+            () => {
+              throw new Error('entry failed');
+            },
+            () => ({ type: 'tool:deployed', actor: 'contract', reason: 'r', evidence: unstorable }),
+          ];
+          for (const entry of failing) {
+            const failed = await rejection(
+              storage.addVersion('weather', hostVersion({ parentVersion: 1, label: '2' }), entry, {
+                activate: true,
+              }),
+            );
+            expect(failed).toBeInstanceOf(Error);
+            expect((await storage.getTool('weather'))?.activeVersion).toBe(1);
+            expect(await storage.listVersions('weather')).toHaveLength(1);
+            expect(await storage.listAudit()).toEqual([]);
+          }
+          const added = await storage.addVersion(
+            'weather',
+            hostVersion({ parentVersion: 1, label: '2026.2.0' }),
+            (version) => ({
+              type: 'tool:deployed',
+              actor: 'contract',
+              reason: `deployed ${version.label}`,
+              fromVersion: 1,
+              toVersion: version.version,
+            }),
+            { activate: true },
+          );
+          expect(added.version).toBe(2);
+          expect((await storage.getTool('weather'))?.activeVersion).toBe(2);
+          expect(await storage.getActiveVersion('weather')).toEqual(added);
+          expect(await storage.listAudit()).toEqual([
+            expect.objectContaining({
+              type: 'tool:deployed',
+              toolName: 'weather',
+              reason: 'deployed 2026.2.0',
+              toVersion: 2,
+            }),
+          ]);
+          // Without an entry, and with activate: false (the default), as before.
+          const third = await storage.addVersion(
+            'weather',
+            hostVersion({ parentVersion: 2, label: '3' }),
+            undefined,
+            {
+              activate: true,
+            },
+          );
+          expect((await storage.getTool('weather'))?.activeVersion).toBe(third.version);
+          await storage.addVersion('weather', hostVersion({ parentVersion: 3, label: '4' }), undefined, {
+            activate: false,
+          });
+          expect((await storage.getTool('weather'))?.activeVersion).toBe(3);
+          expect(await storage.listAudit()).toHaveLength(1);
+          const missing = await rejection(
+            storage.addVersion('missing', hostVersion(), undefined, { activate: true }),
+          );
+          expect(ToolNotFoundError.isInstance(missing)).toBe(true);
         },
         timeout,
       );

@@ -27,6 +27,9 @@ export interface PostgresMigration {
  * `LATENCY_HISTOGRAM_BOUNDS_MS` (h0…h14), and their failures per error code beside them.
  * Step 3 adds `output_schema` to versions: the JSON text of the version's output schema, NULL
  * for versions without one (every version written before the step).
+ * Step 4 adds host tools and disabling: `tools.kind` (`sandboxed` for every tool written before
+ * the step), `tools.disabled` (false) and `tool_versions.label` (NULL), in the migration's one
+ * transaction (PostgreSQL DDL is transactional: a crash halfway leaves the schema at step 3).
  * The space of deleted rows is left to autovacuum, which makes it reusable (PostgreSQL files do
  * not shrink without `VACUUM FULL`, which locks the table; rows inserted later fill the space).
  */
@@ -158,6 +161,16 @@ export const postgresMigrations: readonly PostgresMigration[] = [
     description: "tool versions' output schema (nullable: NULL when a version declares none)",
     sql: (schema) => `
       ALTER TABLE ${schema}.tool_versions ADD COLUMN output_schema text;
+    `,
+  },
+  {
+    version: 4,
+    description:
+      "tools' kind (sandboxed or host) and disabled flag; versions' label (the app's name for a version)",
+    sql: (schema) => `
+      ALTER TABLE ${schema}.tools ADD COLUMN kind text NOT NULL DEFAULT 'sandboxed';
+      ALTER TABLE ${schema}.tools ADD COLUMN disabled boolean NOT NULL DEFAULT false;
+      ALTER TABLE ${schema}.tool_versions ADD COLUMN label text;
     `,
   },
 ];

@@ -148,9 +148,9 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
       await client.query('BEGIN');
       const first = await migratePostgres(client, schema);
       await client.query('COMMIT');
-      expect(first).toEqual({ from: 0, to: 3, applied: [1, 2, 3] });
+      expect(first).toEqual({ from: 0, to: 4, applied: [1, 2, 3, 4] });
       await client.query('BEGIN');
-      expect(await migratePostgres(client, schema)).toEqual({ from: 3, to: 3, applied: [] });
+      expect(await migratePostgres(client, schema)).toEqual({ from: 4, to: 4, applied: [] });
       await client.query('COMMIT');
     } finally {
       client.release();
@@ -175,7 +175,7 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
     await storage.ready?.();
     expect(await storage.listTools()).toEqual([]);
     await storage.close();
-    expect(postgresMigrations.map((step) => step.version)).toEqual([1, 2, 3]);
+    expect(postgresMigrations.map((step) => step.version)).toEqual([1, 2, 3, 4]);
   });
 
   it('upgrades a schema-2 schema in place: its versions have no outputSchema, new ones keep theirs', async () => {
@@ -224,6 +224,63 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
     ]);
   });
 
+  it('upgrades a schema-3 schema in place: its tools are sandboxed and enabled, its versions unlabelled', async () => {
+    const schema = database.schema();
+    const client = await database.admin.connect();
+    try {
+      await client.query('BEGIN');
+      await migratePostgres(
+        client,
+        schema,
+        postgresMigrations.filter((step) => step.version <= 3),
+      );
+      await client.query(
+        `INSERT INTO "${schema}".tools (name, description, created_at, active_version) VALUES ('add', 'Adds', 1, 1)`,
+      );
+      await client.query(
+        `INSERT INTO "${schema}".tool_versions (tool_name, version, source, input_schema, capabilities, parent_version, reason, author, created_at)
+         VALUES ('add', 1, 'function add({ a, b }) { return a + b; }', '{"type":"object"}', '{"network":[]}', NULL, 'first', 'human', 1)`,
+      );
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    const storage = open(schema);
+    expect(await storage.getTool('add')).toMatchObject({ kind: 'sandboxed', disabled: false });
+    const [old] = await storage.listVersions('add');
+    expect('label' in (old as object)).toBe(false);
+    await storage.setDisabled?.('add', true);
+    await storage.createTool({
+      name: 'weather',
+      description: 'W',
+      kind: 'host',
+      firstVersion: {
+        source: '',
+        inputSchema: { type: 'object' },
+        capabilities: { network: [] },
+        parentVersion: null,
+        reason: 'r',
+        author: 'host',
+        label: 'abc1234',
+      },
+    });
+    await storage.close();
+    const tools = await database.admin.query(
+      `SELECT name, kind, disabled FROM "${schema}".tools ORDER BY name`,
+    );
+    expect(tools.rows).toEqual([
+      { name: 'add', kind: 'sandboxed', disabled: true },
+      { name: 'weather', kind: 'host', disabled: false },
+    ]);
+    const versions = await database.admin.query(
+      `SELECT tool_name, label FROM "${schema}".tool_versions ORDER BY tool_name`,
+    );
+    expect(versions.rows).toEqual([
+      { tool_name: 'add', label: null },
+      { tool_name: 'weather', label: 'abc1234' },
+    ]);
+  });
+
   it('refuses a schema migrated by a newer release', async () => {
     const storage = open();
     await storage.ready?.();
@@ -233,7 +290,7 @@ describe.skipIf(databaseUrl === undefined)('postgresStorage() on a real server',
     const again = open(schema);
     const error = await again.listTools().catch((caught: unknown) => caught);
     expect(PostgresSchemaTooNewError.isInstance(error)).toBe(true);
-    expect(error).toMatchObject({ schema, found: 99, supported: 3, code: 'POSTGRES_SCHEMA_TOO_NEW' });
+    expect(error).toMatchObject({ schema, found: 99, supported: 4, code: 'POSTGRES_SCHEMA_TOO_NEW' });
     expect((error as Error).message).toContain('Upgrade self-improving-agent');
     await again.close();
   });

@@ -6,6 +6,7 @@ import type {
   InvocationQuery,
   NewToolVersion,
   StoredTestCase,
+  ToolAuditEntry,
   ToolVersion,
   WindowAggregate,
 } from '../records.ts';
@@ -221,7 +222,7 @@ export function postgresStorage(
   ): Promise<ToolVersion> => {
     const row = toVersionRow(toolName, field, version, number, createdAt);
     await client.query(
-      `INSERT INTO ${table('tool_versions')} (${versionColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      `INSERT INTO ${table('tool_versions')} (${versionColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
       row.values,
     );
     return row.version;
@@ -457,9 +458,9 @@ export function postgresStorage(
         async (client) => {
           const createdAt = Date.now();
           const inserted = await client.query(
-            `INSERT INTO ${table('tools')} (${toolColumns}) VALUES ($1, $2, $3, 1, false, 0, NULL)
+            `INSERT INTO ${table('tools')} (${toolColumns}) VALUES ($1, $2, $3, 1, false, 0, NULL, $4, false)
            ON CONFLICT (name) DO NOTHING RETURNING ${toolColumns}`,
-            [tool.name, tool.description, createdAt],
+            [tool.name, tool.description, createdAt, tool.kind ?? 'sandboxed'],
           );
           const row = inserted.rows[0];
           if (!row) throw new ToolExistsError(tool.name);
@@ -498,8 +499,9 @@ export function postgresStorage(
       return rows.map(toToolRecord);
     },
 
-    async addVersion(toolName, version, audit) {
+    async addVersion(toolName, version, audit, options) {
       checkNewVersion('version', version);
+      const activate = options?.activate === true;
       const { executor } = await open();
       const added = await executor.write(
         async (client): Promise<{ version: ToolVersion; audit?: AuditEntry }> => {
@@ -512,10 +514,21 @@ export function postgresStorage(
             )
           ).rows[0]?.next as number;
           const stored = await insertVersion(client, toolName, 'version', version, next, Date.now());
-          if (audit === undefined) return { version: stored };
-          // The entry commits with the version, or neither does.
-          const entry = audit(structuredClone(stored));
-          checkNewAuditEntry(entry);
+          let entry: ToolAuditEntry | undefined;
+          if (audit !== undefined) {
+            // The entry commits with the version, or neither does.
+            entry = audit(structuredClone(stored));
+            checkNewAuditEntry(entry);
+          }
+          if (activate) {
+            await client.query(`UPDATE ${table('tools')} SET active_version = $1 WHERE name = $2`, [
+              stored.version,
+              toolName,
+            ]);
+            // Delivered to listeners only if and when this transaction commits.
+            await notifyActive(client, toolName, stored.version);
+          }
+          if (entry === undefined) return { version: stored };
           return { version: stored, audit: await insertAudit(client, toAuditParams({ ...entry, toolName })) };
         },
         audit === undefined
@@ -608,6 +621,23 @@ export function postgresStorage(
         async (client) => {
           const result = await client.query(`UPDATE ${table('tools')} SET pinned = $1 WHERE name = $2`, [
             pinned,
+            toolName,
+          ]);
+          if (result.rowCount === 0) throw new ToolNotFoundError(toolName);
+          return entry === undefined ? undefined : insertAudit(client, entry);
+        },
+        entry === undefined ? {} : { committed: (queryable, stored) => auditCommitted(queryable, stored) },
+      );
+    },
+
+    async setDisabled(toolName, disabled, audit) {
+      checkBoolean('disabled', disabled);
+      const entry = toToolAuditParams(toolName, audit);
+      const { executor } = await open();
+      return executor.write(
+        async (client) => {
+          const result = await client.query(`UPDATE ${table('tools')} SET disabled = $1 WHERE name = $2`, [
+            disabled,
             toolName,
           ]);
           if (result.rowCount === 0) throw new ToolNotFoundError(toolName);

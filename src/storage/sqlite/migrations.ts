@@ -26,6 +26,10 @@ export interface Migration {
  *
  * Step 3 adds `output_schema` to versions: the JSON text of the version's output schema, NULL
  * for versions without one (every version written before the step).
+ *
+ * Step 4 adds host tools and disabling: `sia_tools.kind` (`sandboxed` for every tool written
+ * before the step), `sia_tools.disabled` (0) and `sia_tool_versions.label` (NULL). Like every
+ * step it runs in the migration's one transaction: a crash halfway leaves the file at step 3.
  */
 export const migrations: readonly Migration[] = [
   {
@@ -149,6 +153,16 @@ export const migrations: readonly Migration[] = [
     description: "tool versions' output schema (nullable: NULL when a version declares none)",
     sql: `
       ALTER TABLE sia_tool_versions ADD COLUMN output_schema TEXT;
+    `,
+  },
+  {
+    version: 4,
+    description:
+      "tools' kind (sandboxed or host) and disabled flag; versions' label (the app's name for a version)",
+    sql: `
+      ALTER TABLE sia_tools ADD COLUMN kind TEXT NOT NULL DEFAULT 'sandboxed';
+      ALTER TABLE sia_tools ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE sia_tool_versions ADD COLUMN label TEXT;
     `,
   },
 ];

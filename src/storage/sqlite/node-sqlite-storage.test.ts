@@ -42,7 +42,7 @@ describe('nodeSqliteStorage()', () => {
       expect(reader.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
       expect(reader.prepare('SELECT count(*) AS n FROM sia_invocations').get()).toEqual({ n: 1 });
       expect(reader.prepare("SELECT value FROM sia_meta WHERE key = 'schema_version'").get()).toEqual({
-        value: '3',
+        value: '4',
       });
     } finally {
       reader.close();

@@ -68,7 +68,7 @@ const joinedVersionColumns = versionColumns
   .split(', ')
   .map((column) => `v.${column}`)
   .join(', ');
-const insertVersion = `INSERT INTO sia_tool_versions (${versionColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const insertVersion = `INSERT INTO sia_tool_versions (${versionColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /**
  * The SQL for the most recent invocations of a query. The ORDER BY matches an index exactly
@@ -244,8 +244,8 @@ export function sqliteAdapter(options: SqliteAdapterOptions): StorageAdapter {
         if (toolRow(driver, tool.name)) throw new ToolExistsError(tool.name);
         const createdAt = Date.now();
         driver.run(
-          'INSERT INTO sia_tools (name, description, created_at, active_version, pinned, rewrites, last_rewrite_at) VALUES (?, ?, ?, 1, 0, 0, NULL)',
-          [tool.name, tool.description, createdAt],
+          'INSERT INTO sia_tools (name, description, created_at, active_version, pinned, rewrites, last_rewrite_at, kind, disabled) VALUES (?, ?, ?, 1, 0, 0, NULL, ?, 0)',
+          [tool.name, tool.description, createdAt, tool.kind ?? 'sandboxed'],
         );
         const version = addVersionRow(
           driver,
@@ -277,8 +277,9 @@ export function sqliteAdapter(options: SqliteAdapterOptions): StorageAdapter {
       return driver.all(`SELECT ${toolColumns} FROM sia_tools ORDER BY name`).map(toToolRecord);
     },
 
-    async addVersion(toolName, version, audit) {
+    async addVersion(toolName, version, audit, options) {
       checkNewVersion('version', version);
+      const activate = options?.activate === true;
       return write((driver) => {
         requireTool(driver, toolName);
         const next = driver.all(
@@ -292,6 +293,8 @@ export function sqliteAdapter(options: SqliteAdapterOptions): StorageAdapter {
           checkNewAuditEntry(entry);
           insertAudit(driver, toAuditParams({ ...entry, toolName }));
         }
+        if (activate)
+          driver.run('UPDATE sia_tools SET active_version = ? WHERE name = ?', [stored.version, toolName]);
         return stored;
       });
     },
@@ -355,6 +358,18 @@ export function sqliteAdapter(options: SqliteAdapterOptions): StorageAdapter {
       const entry = toToolAuditParams(toolName, audit);
       return write((driver) => {
         if (driver.run('UPDATE sia_tools SET pinned = ? WHERE name = ?', [pinned ? 1 : 0, toolName]) === 0)
+          throw new ToolNotFoundError(toolName);
+        return entry === undefined ? undefined : insertAudit(driver, entry);
+      });
+    },
+
+    async setDisabled(toolName, disabled, audit) {
+      checkBoolean('disabled', disabled);
+      const entry = toToolAuditParams(toolName, audit);
+      return write((driver) => {
+        if (
+          driver.run('UPDATE sia_tools SET disabled = ? WHERE name = ?', [disabled ? 1 : 0, toolName]) === 0
+        )
           throw new ToolNotFoundError(toolName);
         return entry === undefined ? undefined : insertAudit(driver, entry);
       });
