@@ -20,7 +20,10 @@ const bare = tool({
   inputSchema: z.object({ a: z.number(), b: z.number() }),
   execute: async ({ a, b }: { a: number; b: number }) => ({ sum: a + b }),
 });
-type Execute = (input: { a: number; b: number }, options: { toolCallId: string; messages: [] }) => Promise<unknown>;
+type Execute = (
+  input: { a: number; b: number },
+  options: { toolCallId: string; messages: [] },
+) => Promise<unknown>;
 
 async function measuredOn(storage: StorageAdapter): Promise<{ agent: SelfImprovingAgent; execute: Execute }> {
   const agent = new SelfImprovingAgent({ storage, closeStorage: true });
@@ -36,10 +39,16 @@ const options = { toolCallId: 'bench', messages: [] as [] };
 const results = await measureInterleaved(
   [
     { name: 'bare execute()', operation: (index) => bareExecute({ a: index, b: 1 }, options) },
-    { name: 'measured execute(), memoryStorage()', operation: (index) => onMemory.execute({ a: index, b: 1 }, options) },
-    { name: 'measured execute(), sqlJsStorage()', operation: (index) => onSqlJs.execute({ a: index, b: 1 }, options) },
+    {
+      name: 'measured execute(), memoryStorage()',
+      operation: (index) => onMemory.execute({ a: index, b: 1 }, options),
+    },
+    {
+      name: 'measured execute(), sqlJsStorage()',
+      operation: (index) => onSqlJs.execute({ a: index, b: 1 }, options),
+    },
   ],
-  { operations: 5_000, trials: 9 },
+  { operations: 2_000, trials: 9 },
 );
 const baseline = results[0]?.medianMicros ?? 0;
 const notes: Record<string, string> = {};

@@ -17,7 +17,10 @@ afterAll(async () => {
   await sandbox.close();
 });
 
-function agentOn(storage: StorageAdapter, options: Omit<SelfImprovingAgentOptions, 'sandbox' | 'storage'> = {}) {
+function agentOn(
+  storage: StorageAdapter,
+  options: Omit<SelfImprovingAgentOptions, 'sandbox' | 'storage'> = {},
+) {
   return new SelfImprovingAgent({ storage, sandbox, improvement: { mode: 'inline' }, ...options });
 }
 
@@ -137,7 +140,10 @@ describe('agent.measureTools', () => {
       ]);
       await agent.idle();
       const stored = await storage.recentInvocations({ toolName: 'get_order', limit: 10 });
-      expect(stored.map((call) => call.errorMessage)).toEqual(['a string', 'cannot connect with password [secret:DB_PASSWORD]']);
+      expect(stored.map((call) => call.errorMessage)).toEqual([
+        'a string',
+        'cannot connect with password [secret:DB_PASSWORD]',
+      ]);
       expect(JSON.stringify(stored)).not.toContain('hunter2');
     } finally {
       await agent.close();
@@ -166,7 +172,12 @@ describe('agent.measureTools', () => {
       await agent.idle();
       expect(evaluations).toBeGreaterThan(1);
       expect(degraded).toHaveLength(1);
-      expect(degraded[0]).toMatchObject({ toolName: 'get_order', version: 1, kind: 'host', label: 'release-7' });
+      expect(degraded[0]).toMatchObject({
+        toolName: 'get_order',
+        version: 1,
+        kind: 'host',
+        label: 'release-7',
+      });
       expect(degraded[0]?.evaluation.needsRewrite).toBe(true);
       expect(started).toEqual([]);
       expect(await agent.registry.versions('get_order')).toHaveLength(1);
@@ -208,7 +219,7 @@ describe('agent.measureTools', () => {
       const measured = await agent.measureTools(tools, { version: 'v1' });
       const execute = measured.getOrder.execute as (input: unknown, options: unknown) => Promise<unknown>;
       await agent.disableTool('get_order', { reason: 'database migration' });
-      expect(() => execute({ id: 'X' }, {})).toThrow(ToolDisabledError);
+      await expect(execute({ id: 'X' }, {})).rejects.toBeInstanceOf(ToolDisabledError);
       expect(seen).toEqual([]);
       await agent.enableTool('get_order');
       await execute({ id: 'Y' }, {});
@@ -241,7 +252,9 @@ describe('agent.measureTools', () => {
         { version: 'v1' },
       );
       expect(measured.askUser).toBe(clientSide);
-      const stream = (measured.progress.execute as (input: unknown, options: unknown) => AsyncIterable<unknown>)({}, {});
+      const stream = (
+        measured.progress.execute as (input: unknown, options: unknown) => AsyncIterable<unknown>
+      )({}, {});
       const values: unknown[] = [];
       for await (const value of stream) {
         values.push(value);
@@ -263,13 +276,15 @@ describe('agent.measureTools', () => {
         code: 'INVALID_OPTION',
         field: 'version',
       });
-      await expect(agent.measureTools(tools, { version: 'a\nb' })).rejects.toMatchObject({ field: 'version' });
+      await expect(agent.measureTools(tools, { version: 'a\nb' })).rejects.toMatchObject({
+        field: 'version',
+      });
       await expect(
         agent.measureTools(tools, { version: 'v1', names: { getOrder: 'Not-Snake' } }),
       ).rejects.toMatchObject({ field: 'names.getOrder', value: 'Not-Snake' });
-      await expect(
-        agent.measureTools(tools, { version: 'v1', names: { nope: 'x' } }),
-      ).rejects.toMatchObject({ field: 'names.nope' });
+      await expect(agent.measureTools(tools, { version: 'v1', names: { nope: 'x' } })).rejects.toMatchObject({
+        field: 'names.nope',
+      });
       await expect(
         agent.measureTools({ ...tools, get_order: tools.getOrder }, { version: 'v1' }),
       ).rejects.toMatchObject({ field: 'names.get_order' });

@@ -4,15 +4,16 @@ import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import type { JsonObject } from '../core/json-value.ts';
 import type { Logger } from '../core/logger.ts';
 import type { TypedEmitter } from '../core/typed-emitter.ts';
-import type { PerformanceMemory } from '../memory/performance-memory.ts';
+import type { PerformanceMemory, RecordInput } from '../memory/performance-memory.ts';
 import { TOOL_NAME_PATTERN } from '../registry/tool-definition.ts';
 import type { CallOutcome } from '../regression/shadow-gate.ts';
 import { newCallId } from '../runtime/call-id.ts';
 import { ToolDisabledError } from '../runtime/runtime-errors.ts';
-import type { RuntimeEvents } from '../runtime/runtime-events.ts';
+import type { RuntimeEvents, ToolInvokedEvent } from '../runtime/runtime-events.ts';
 import type { ToolCatalog } from '../runtime/tool-catalog.ts';
 import { resolveSecretValues, SecretScrubber, type SecretSource } from '../sandbox/sandbox-secrets.ts';
 import type { ToolVersion } from '../storage/records.ts';
+import { LABEL_EXPECTED, labelProblem } from '../storage/storage-input.ts';
 
 /** Options of `agent.measureTools`. */
 export interface MeasureToolsOptions {
@@ -87,6 +88,18 @@ export interface HostToolsParts {
   readonly logger: Logger | undefined;
 }
 
+/** A host call under way. */
+interface PendingCall {
+  readonly toolName: string;
+  readonly version: number;
+  readonly input: unknown;
+  /** The AI SDK's execution options (`toolCallId`, `abortSignal`, …). */
+  readonly options: unknown;
+  readonly startedAt: number;
+  /** `performance.now()` at the start. */
+  readonly started: number;
+}
+
 /** The input hash of a call whose input JSON cannot carry (a BigInt, a cycle). */
 const UNHASHABLE = 'unhashable';
 
@@ -138,47 +151,60 @@ export class HostTools {
       });
       this.#parts.catalog.setHost(registration.version);
       measured.push({ key, toolName, ...registration });
-      wrapped[key] = { ...tool, execute: this.#measured(toolName, registration.version.version, tool) } as ToolSet[string];
+      wrapped[key] = {
+        ...tool,
+        execute: this.#measured(toolName, registration.version.version, tool),
+      } as ToolSet[string];
     }
     return { tools: wrapped as ToolSet, measured };
   }
 
-  #measured(toolName: string, version: number, tool: ToolSet[string]): NonNullable<ToolSet[string]['execute']> {
+  #measured(
+    toolName: string,
+    version: number,
+    tool: ToolSet[string],
+  ): NonNullable<ToolSet[string]['execute']> {
     const execute = tool.execute as (input: unknown, options: unknown) => unknown;
+    // Not async itself: a tool that streams preliminary results returns an async iterable,
+    // which must reach the AI SDK as one (not wrapped in a promise).
     return (input: unknown, options: unknown) => {
-      if (this.#parts.catalog.isDisabled(toolName)) throw new ToolDisabledError(toolName);
-      const callId = newCallId(toolName, version);
-      const startedAt = Date.now();
-      const started = performance.now();
-      const finish = (success: boolean, value: unknown, error: unknown) =>
-        this.#finish({ toolName, version, callId, startedAt, started, input, success, value, error, options });
+      if (this.#parts.catalog.isDisabled(toolName)) return Promise.reject(new ToolDisabledError(toolName));
+      const call: PendingCall = {
+        toolName,
+        version,
+        input,
+        options,
+        startedAt: Date.now(),
+        started: performance.now(),
+      };
       let result: unknown;
       try {
         result = execute.call(tool, input, options);
       } catch (error) {
-        return finish(false, undefined, error).then(() => {
-          throw error;
-        });
+        const work = this.#record(call, false, undefined, error);
+        return work ? work.then(() => Promise.reject(error)) : Promise.reject(error);
       }
-      if (isAsyncIterable(result)) return this.#measuredStream(result, finish);
-      return Promise.resolve(result).then(
-        async (value) => {
-          await finish(true, value, undefined);
-          return value;
-        },
-        async (error: unknown) => {
-          await finish(false, undefined, error);
-          throw error;
-        },
-      );
+      if (isAsyncIterable(result)) return this.#measuredStream(call, result);
+      return this.#awaited(call, result);
     };
   }
 
+  async #awaited(call: PendingCall, pending: unknown): Promise<unknown> {
+    let value: unknown;
+    try {
+      value = await pending;
+    } catch (error) {
+      const work = this.#record(call, false, undefined, error);
+      if (work) await work;
+      throw error;
+    }
+    const work = this.#record(call, true, value, undefined);
+    if (work) await work;
+    return value;
+  }
+
   /** A tool that streams preliminary results: the call ends when its iteration does. */
-  async *#measuredStream(
-    stream: AsyncIterable<unknown>,
-    finish: (success: boolean, value: unknown, error: unknown) => Promise<void>,
-  ): AsyncGenerator<unknown> {
+  async *#measuredStream(call: PendingCall, stream: AsyncIterable<unknown>): AsyncGenerator<unknown> {
     let last: unknown;
     try {
       for await (const value of stream) {
@@ -186,31 +212,24 @@ export class HostTools {
         yield value;
       }
     } catch (error) {
-      await finish(false, undefined, error);
+      const work = this.#record(call, false, undefined, error);
+      if (work) await work;
       throw error;
     }
-    await finish(true, last, undefined);
+    const work = this.#record(call, true, last, undefined);
+    if (work) await work;
   }
 
-  async #finish(call: {
-    toolName: string;
-    version: number;
-    callId: string;
-    startedAt: number;
-    started: number;
-    input: unknown;
-    success: boolean;
-    value: unknown;
-    error: unknown;
-    options: unknown;
-  }): Promise<void> {
+  /**
+   * Records the call, emits `tool:invoked` and hands it to the improvement loop; returns the
+   * loop's work when the caller must wait for it (`inline`), else undefined.
+   */
+  #record(call: PendingCall, success: boolean, value: unknown, error: unknown): Promise<void> | undefined {
     const latencyMs = Math.max(0, performance.now() - call.started);
-    const { toolName, version, callId, success } = call;
-    const failure = success ? undefined : this.#failure(call.error);
+    const { toolName, version } = call;
+    const callId = newCallId(toolName, version);
     const input = this.#scrubbed(call.input);
-    const output = success ? this.#scrubbed(call.value) : undefined;
-    const outputHash = success ? safeHash(output) : undefined;
-    this.#parts.memory.record({
+    const record: RecordInput = {
       toolName,
       version,
       startedAt: call.startedAt,
@@ -218,24 +237,29 @@ export class HostTools {
       success,
       inputHash: safeHash(input) ?? UNHASHABLE,
       callId,
-      ...(input === undefined ? {} : { input }),
-      ...(failure ? { errorCode: failure.code, errorMessage: failure.message } : {}),
-      ...(output === undefined ? {} : { output }),
-      ...(outputHash === undefined ? {} : { outputHash }),
-    });
+    };
+    if (input !== undefined) record.input = input;
+    const failure = success ? undefined : this.#failure(error);
+    if (failure) {
+      record.errorCode = failure.code;
+      record.errorMessage = failure.message;
+    } else {
+      const output = this.#scrubbed(value);
+      if (output !== undefined) {
+        record.output = output;
+        const outputHash = safeHash(output);
+        if (outputHash !== undefined) record.outputHash = outputHash;
+      }
+    }
+    this.#parts.memory.record(record);
+    const event: ToolInvokedEvent = { toolName, version, callId, latencyMs, success };
     const toolCallId = (call.options as { toolCallId?: unknown } | undefined)?.toolCallId;
-    this.#parts.events.emit('tool:invoked', {
-      toolName,
-      version,
-      callId,
-      ...(typeof toolCallId === 'string' ? { toolCallId } : {}),
-      latencyMs,
-      success,
-      ...(failure ? { error: failure } : {}),
-    });
+    if (typeof toolCallId === 'string') event.toolCallId = toolCallId;
+    if (failure) event.error = failure;
+    this.#parts.events.emit('tool:invoked', event);
     const input_ = typeof call.input === 'object' && call.input !== null ? call.input : {};
     const work = this.#parts.afterCall(toolName, version, input_, { success, latencyMs });
-    if (work && this.#parts.inline) await work;
+    return work && this.#parts.inline ? work : undefined;
   }
 
   /** The error as a record keeps it: its own code when it has a plain one, secrets replaced. */
@@ -285,23 +309,35 @@ function checkMeasureOptions(
   options: MeasureToolsOptions,
 ): { label: string; names: Record<string, string> } {
   if (typeof tools !== 'object' || tools === null || Array.isArray(tools)) {
-    throw new InvalidOptionError({ field: 'tools', expected: 'an AI SDK ToolSet (an object of tools)', value: tools });
+    throw new InvalidOptionError({
+      field: 'tools',
+      expected: 'an AI SDK ToolSet (an object of tools)',
+      value: tools,
+    });
   }
   if (typeof options !== 'object' || options === null) {
-    throw new InvalidOptionError({ field: 'options', expected: 'an object { version, names? }', value: options });
+    throw new InvalidOptionError({
+      field: 'options',
+      expected: 'an object { version, names? }',
+      value: options,
+    });
   }
   const label = options.version;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (typeof label !== 'string' || label.trim() === '' || label.length > 128 || /[\u0000-\u001f\u007f]/.test(label)) {
+  // Checked here too (the registry does), so that a bad label fails before anything is registered.
+  if (labelProblem(label) !== undefined || (label as string).trim() === '') {
     throw new InvalidOptionError({
       field: 'version',
-      expected: 'the release label of these tools: a string of 1 to 128 characters without control characters (e.g. "2026.12.1" or a git sha)',
+      expected: `the release of these tools: ${LABEL_EXPECTED}, e.g. "2026.12.1" or a git sha`,
       value: label,
     });
   }
   const names = options.names ?? {};
   if (typeof names !== 'object' || names === null || Array.isArray(names)) {
-    throw new InvalidOptionError({ field: 'names', expected: 'a record { toolKey: registry_name }', value: names });
+    throw new InvalidOptionError({
+      field: 'names',
+      expected: 'a record { toolKey: registry_name }',
+      value: names,
+    });
   }
   for (const key of Object.keys(names)) {
     if (!Object.hasOwn(tools, key)) {
@@ -369,7 +405,9 @@ async function jsonSchemaOf(tool: ToolSet[string], key: string): Promise<JsonObj
 
 function describe(tool: ToolSet[string], key: string): string {
   const description = (tool as { description?: unknown }).description;
-  return typeof description === 'string' && description.trim() !== '' ? description : `The app's tool "${key}".`;
+  return typeof description === 'string' && description.trim() !== ''
+    ? description
+    : `The app's tool "${key}".`;
 }
 
 function safeHash(value: unknown): string | undefined {

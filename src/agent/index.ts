@@ -4,7 +4,12 @@
  * @packageDocumentation
  */
 export { AgentClosedError } from './agent-errors.ts';
-export type { AgentEvents, ToolCreatedEvent, ToolRefusedEvent, ToolStateChangedEvent } from './agent-events.ts';
+export type {
+  AgentEvents,
+  ToolCreatedEvent,
+  ToolRefusedEvent,
+  ToolStateChangedEvent,
+} from './agent-events.ts';
 export {
   AgentFeedback,
   type AgentFeedbackParts,

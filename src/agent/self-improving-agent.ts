@@ -544,7 +544,11 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   ): Promise<boolean> {
     await this.#open(operation);
     if (typeof options !== 'object' || options === null) {
-      throw new InvalidOptionError({ field: 'options', expected: 'an object { reason?, actor? }', value: options });
+      throw new InvalidOptionError({
+        field: 'options',
+        expected: 'an object { reason?, actor? }',
+        value: options,
+      });
     }
     const changed = await this.registry.setDisabled(toolName, disabled, {
       reason: options.reason ?? (disabled ? 'disabled by the app' : 'enabled by the app'),

@@ -324,7 +324,9 @@ export class ToolImprover {
       await this.#parts.registry.recordDegraded(toolName, {
         version,
         evaluation: toJson(evaluation) as JsonObject,
-        reason: evaluation.reasons.map((reason) => reason.message).join('; ') || 'the evaluation asked for a rewrite',
+        reason:
+          evaluation.reasons.map((reason) => reason.message).join('; ') ||
+          'the evaluation asked for a rewrite',
         actor: this.#parts.instanceId,
       });
     } catch (error) {

@@ -4,7 +4,12 @@
  * @packageDocumentation
  */
 export { type CallIdParts, newCallId, parseCallId } from './call-id.ts';
-export { ToolDisabledError, ToolInputError, ToolInvocationError, ToolUnavailableError } from './runtime-errors.ts';
+export {
+  ToolDisabledError,
+  ToolInputError,
+  ToolInvocationError,
+  ToolUnavailableError,
+} from './runtime-errors.ts';
 export type { RuntimeEvents, ToolInvokedEvent } from './runtime-events.ts';
 export { type CatalogRegistry, type ManagedTool, ToolCatalog } from './tool-catalog.ts';
 export {

@@ -13,7 +13,12 @@ import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secre
 import type { ToolCapabilities } from '../storage/records.ts';
 import { ToolNotFoundError } from '../storage/storage-errors.ts';
 import { newCallId } from './call-id.ts';
-import { ToolDisabledError, ToolInputError, ToolInvocationError, ToolUnavailableError } from './runtime-errors.ts';
+import {
+  ToolDisabledError,
+  ToolInputError,
+  ToolInvocationError,
+  ToolUnavailableError,
+} from './runtime-errors.ts';
 import type { RuntimeEvents } from './runtime-events.ts';
 import type { ToolCatalog } from './tool-catalog.ts';
 
@@ -130,7 +135,8 @@ export class ToolRuntime {
   async execute(toolName: string, input: unknown, context: CallContext = {}): Promise<ToolCallOutcome> {
     const managed = this.#parts.catalog.get(toolName);
     if (!managed) return { ok: false, error: new ToolNotFoundError(toolName) };
-    if (this.#parts.catalog.isDisabled(toolName)) return { ok: false, error: new ToolDisabledError(toolName) };
+    if (this.#parts.catalog.isDisabled(toolName))
+      return { ok: false, error: new ToolDisabledError(toolName) };
     const version = managed.version;
     if (managed.problem !== null) {
       return {
