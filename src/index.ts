@@ -335,3 +335,5 @@ export {
   VersionNotFoundError,
   type WindowAggregate,
 } from './storage/index.ts';
+// --- telemetry --------------------------------------------------------------------------------
+export { SIA_SPAN_ATTRIBUTES, SIA_SPAN_NAMES, TRACER_NAME } from './telemetry/index.ts';

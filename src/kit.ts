@@ -167,3 +167,15 @@ export {
   summarizeHistory,
   tallyFeedback,
 } from './storage/index.ts';
+// --- telemetry: the spans' starter, for a loop or a tool path of your own ------------------------
+export {
+  AgentTracing,
+  decisionAttributes,
+  evaluationAttributes,
+  ToolCallSpan,
+  type ToolCallSpanEnd,
+  type ToolCallSpanOutcome,
+  type ToolCallSpanStart,
+  TRACER_VERSION,
+  TracedSpan,
+} from './telemetry/index.ts';

@@ -6,18 +6,24 @@
  * byte written (the database file, the export, the report) and every byte sent to the model,
  * every event payload and every log line is searched for the token in any form: 0 occurrences.
  * The app also gives feedback quoting the token (note, expected output, input, refused fields).
+ * Tracing is on (the OpenTelemetry SDK's in-memory exporter and the AI SDK's `@ai-sdk/otel`,
+ * which records prompts, tool arguments and results): every exported span's name, attributes,
+ * events and status, ours and the AI SDK's, is searched too.
  * To cover a new feature, add its byte sources to `sources` below.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OpenTelemetry } from '@ai-sdk/otel';
+import { registerTelemetry } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SelfImprovingAgent } from '../src/agent/self-improving-agent.ts';
 import { collectReport } from '../src/report/collect-report.ts';
 import { renderHtmlReport } from '../src/report/render-html-report.ts';
 import { QuickJsSandbox } from '../src/sandbox/quickjs-sandbox.ts';
 import { sqlJsStorage } from '../src/storage/sqlite/sql-js-storage.ts';
+import { registerTestTracing, type TestTracing } from '../src/telemetry/test-tracing.ts';
 import { scriptedModel } from '../src/testing/scripted-model.ts';
 import { startTestServer, type TestServer } from './support/http-server.ts';
 import { runSia } from './support/run-sia.ts';
@@ -50,8 +56,13 @@ describe('a secret through a whole run', () => {
   let server: TestServer;
   let dir: string;
   const sandbox = new QuickJsSandbox({ workers: 2, timeoutMs: 10_000 });
+  let tracing: TestTracing;
+  let integrations: typeof globalThis.AI_SDK_TELEMETRY_INTEGRATIONS;
 
   beforeAll(async () => {
+    tracing = registerTestTracing();
+    integrations = globalThis.AI_SDK_TELEMETRY_INTEGRATIONS;
+    registerTelemetry(new OpenTelemetry());
     dir = await mkdtemp(join(tmpdir(), 'sia-secret-'));
     server = await startTestServer((request, response) => {
       const authorized = request.headers.authorization === `Bearer ${TOKEN}`;
@@ -61,6 +72,8 @@ describe('a secret through a whole run', () => {
     });
   });
   afterAll(async () => {
+    globalThis.AI_SDK_TELEMETRY_INTEGRATIONS = integrations;
+    await tracing.reset();
     await server.close();
     await sandbox.close();
     await rm(dir, { recursive: true, force: true });
@@ -236,6 +249,20 @@ describe('a secret through a whole run', () => {
     await reportStorage.close();
     await writeFile(join(dir, 'report.html'), renderHtmlReport(report, { title: 'secret run' }));
 
+    const spans = tracing.spans();
+    const spanNames = new Set(spans.map((span) => span.name));
+    for (const name of [
+      'sia.tool_call leaky_tool',
+      'execute_tool leaky_tool',
+      'sia.evaluate leaky_tool',
+      'sia.improve leaky_tool',
+      'sia.rewriter leaky_tool',
+    ]) {
+      expect(spanNames).toContain(name);
+    }
+    // The AI SDK recorded the tool results it gave the model (redacted by the sandbox).
+    expect(render(spans.map((span) => span.attributes))).toContain('[secret:API_TOKEN]');
+
     const sources: ByteSource[] = [
       ...(await fileSources(dir)),
       { label: 'sia export output', bytes: exported.stdout + exported.stderr },
@@ -244,6 +271,16 @@ describe('a secret through a whole run', () => {
       ...events.map((bytes, index) => ({ label: `event ${index}`, bytes })),
       ...logs.map((bytes, index) => ({ label: `log ${index}`, bytes })),
       ...appSaw.map((value, index) => ({ label: `returned to the app ${index}`, bytes: render(value) })),
+      ...spans.map((span, index) => ({
+        label: `span ${index} ${span.name}`,
+        bytes: render({
+          name: span.name,
+          attributes: span.attributes,
+          events: span.events,
+          status: span.status,
+          links: span.links,
+        }),
+      })),
     ];
     expect(sources.some((source) => source.label.endsWith('agent.sqlite'))).toBe(true);
     expect(sources.some((source) => source.label.endsWith('leaky_tool.js'))).toBe(true);

@@ -1,3 +1,4 @@
+import type { Tracer } from '@opentelemetry/api';
 import type { LanguageModel } from 'ai';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import type { Logger } from '../core/logger.ts';
@@ -162,6 +163,17 @@ export interface SelfImprovingAgentOptions {
    * `[secret:NAME]` in everything a tool returns, logs or throws. @default none
    */
   secrets?: SecretSource;
+  /**
+   * The OpenTelemetry tracer of the agent's spans: one per tool call (`sia.tool_call <tool>`),
+   * evaluation, improvement attempt and its stages, promotion, keep and rollback (see the
+   * README's "Tracing with OpenTelemetry"). They nest under the active span, such as the AI
+   * SDK's `execute_tool` span when `@ai-sdk/otel` is registered. Spans carry names, versions,
+   * codes and numbers: never inputs, outputs, error messages or secrets. Without an SDK
+   * registered every span is a no-op.
+   * @default trace.getTracer('self-improving-agent', <package version>), resolved when each span
+   * starts (so an SDK registered after the agent is built is used)
+   */
+  tracer?: Tracer;
 }
 
 /** The agent's deadlines with defaults applied. */

@@ -37,6 +37,7 @@ import type { SecretSource } from '../sandbox/sandbox-secrets.ts';
 import type { ToolVersion } from '../storage/records.ts';
 import { sqlJsStorage } from '../storage/sqlite/sql-js-storage.ts';
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
+import { tracingOption } from '../telemetry/agent-tracing.ts';
 import { AgentClosedError } from './agent-errors.ts';
 import type { AgentEvents } from './agent-events.ts';
 import { AgentFeedback, type FeedbackInput, type FeedbackResult } from './agent-feedback.ts';
@@ -226,6 +227,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     const secrets = this.#secrets === undefined ? {} : { secrets: this.#secrets };
     const capabilities = (toolName: string, stored: ToolVersion['capabilities']) =>
       this.#creation.capabilities(toolName, stored);
+    const tracing = tracingOption(options.tracer);
     this.storage = storage;
     this.sandbox = sandbox;
     this.memory = new PerformanceMemory({
@@ -265,7 +267,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
               new HardeningRewriter(),
               new LlmRewriter({ model: options.model, modelTimeoutMs: this.#timeouts.modelTimeoutMs }),
             ],
-            { logger: options.logger },
+            { logger: options.logger, tracer: options.tracer },
           )
         : new HardeningRewriter());
     this.#catalog = new ToolCatalog(this.registry, this.#validator, new SchemaCache());
@@ -290,6 +292,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       afterCall: (toolName, version, input, outcome) =>
         this.#improver.afterCall(toolName, version, input, outcome),
       inline: this.improvement.mode === 'inline',
+      tracing,
     });
 
     // --- the improvement loop: evaluation, policy, lease, rewrite → validate → gate, shadow,
@@ -321,6 +324,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
         events: this,
         options: this.improvement,
         actor: this.instanceId,
+        tracing,
       }),
       options: this.improvement,
       approve: options.approve as ((proposal: PromotionProposal) => boolean | Promise<boolean>) | undefined,
@@ -328,6 +332,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       captureEnabled: options.capture?.inputs === true && options.capture?.outputs === true,
       instanceId: this.instanceId,
       logger: options.logger,
+      tracing,
     });
 
     this.#aiTools = new AiSdkTools({

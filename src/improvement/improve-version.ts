@@ -13,6 +13,8 @@ import type {
   Rewriter,
 } from '../rewriting/rewriter.ts';
 import type { ToolRecord, ToolVersion } from '../storage/records.ts';
+import { AgentTracing } from '../telemetry/agent-tracing.ts';
+import { SIA_SPAN_ATTRIBUTES as A, SIA_SPAN_NAMES } from '../telemetry/span-attributes.ts';
 import type { AttemptStage } from './improvement-events.ts';
 
 /** The gate `improveVersion` runs candidates through: {@link RegressionRunner} fits. */
@@ -91,6 +93,12 @@ export interface ImproveVersionOptions {
   readonly onAttemptFailed?: (rejection: AttemptRejection) => void;
   /** Called with each gate report. */
   readonly onGateCompleted?: (attempt: number, report: RegressionReport) => void;
+  /**
+   * Traces each attempt's stages as spans under the active one: `sia.rewrite`, `sia.validate`
+   * and `sia.gate` (names, codes and numbers only; see `SIA_SPAN_NAMES`).
+   * @default new AgentTracing() (the global tracer; a no-op without an OpenTelemetry SDK)
+   */
+  readonly tracing?: AgentTracing;
 }
 
 /** The outcome of {@link improveVersion}. */
@@ -146,6 +154,7 @@ export type ImproveVersionResult =
 export async function improveVersion(options: ImproveVersionOptions): Promise<ImproveVersionResult> {
   const { toolName, version, evaluation, rewriter, gate, tools, abortSignal } = options;
   const validator = options.validator ?? new CodeValidator();
+  const tracing = options.tracing ?? new AgentTracing();
   const maxAttempts = options.attempts ?? 3;
   const reasons: string[] = [];
   const codes: string[] = [];
@@ -206,10 +215,23 @@ export async function improveVersion(options: ImproveVersionOptions): Promise<Im
         ...(abortSignal === undefined ? {} : { abortSignal }),
         onDecline: (decline) => declines.push(decline),
       };
-      const proposal = await withDeadline(() => rewriter.rewrite(request), {
-        abortSignal,
-        operation: 'the rewrite',
-      });
+      const proposal = await tracing.span(
+        SIA_SPAN_NAMES.rewrite,
+        toolName,
+        { [A.toolVersion]: version, [A.attempt]: attempt, [A.rewriterName]: rewriter.name },
+        async (span) => {
+          const proposal = await withDeadline(() => rewriter.rewrite(request), {
+            abortSignal,
+            operation: 'the rewrite',
+          });
+          span.set({
+            [A.rewriteOutcome]: proposal ? 'proposed' : 'declined',
+            [A.tokens]: proposal?.usage?.totalTokens ?? 0,
+            ...(proposal ? {} : { [A.improveReasons]: declines.map((decline) => decline.code) }),
+          });
+          return proposal;
+        },
+      );
       tokens += proposal?.usage?.totalTokens ?? 0;
       if (!proposal) {
         reject({
@@ -227,7 +249,19 @@ export async function improveVersion(options: ImproveVersionOptions): Promise<Im
         proposed = true;
         await options.onProposal?.(proposal);
       }
-      const validation = validator.validate(proposal.source, { name: toolName });
+      const validation = tracing.spanSync(
+        SIA_SPAN_NAMES.validate,
+        toolName,
+        { [A.attempt]: attempt },
+        (span) => {
+          const validation = validator.validate(proposal.source, { name: toolName });
+          span.set({
+            [A.validationIssues]: validation.ok ? 0 : validation.issues.length,
+            ...(validation.ok ? {} : { [A.improveReasons]: validation.issues.map((issue) => issue.code) }),
+          });
+          return validation;
+        },
+      );
       if (!validation.ok) {
         reject({
           attempt,
@@ -238,10 +272,24 @@ export async function improveVersion(options: ImproveVersionOptions): Promise<Im
         });
         continue;
       }
-      const report = await gate.run(toolName, validation.source, {
-        baselineVersion: version,
-        ...(abortSignal === undefined ? {} : { signal: abortSignal }),
-      });
+      const report = await tracing.span(
+        SIA_SPAN_NAMES.gate,
+        toolName,
+        { [A.toolVersion]: version, [A.attempt]: attempt },
+        async (span) => {
+          const report = await gate.run(toolName, validation.source, {
+            baselineVersion: version,
+            ...(abortSignal === undefined ? {} : { signal: abortSignal }),
+          });
+          span.set({
+            [A.gateVerdict]: report.verdict,
+            [A.gateCases]: report.cases.length,
+            [A.gateRepeats]: report.repeats,
+            [A.improveReasons]: report.reasons.map(reasonCode),
+          });
+          return report;
+        },
+      );
       options.onGateCompleted?.(attempt, report);
       // Inconclusive is turned down like a rejection (the current version stays) and the next
       // attempt hears why: a rewriter may find a candidate that is clearly no slower.

@@ -15,6 +15,8 @@ import type { ToolRegistry } from '../registry/tool-registry.ts';
 import type { ToolCatalog } from '../runtime/tool-catalog.ts';
 import type { AggregatableInvocation } from '../storage/aggregate-invocations.ts';
 import type { JsonObject } from '../storage/records.ts';
+import { AgentTracing, decisionAttributes } from '../telemetry/agent-tracing.ts';
+import { SIA_SPAN_ATTRIBUTES as A, SIA_SPAN_NAMES } from '../telemetry/span-attributes.ts';
 import type { ImprovementEvents } from './improvement-events.ts';
 import type { ResolvedImprovementOptions } from './improvement-options.ts';
 import { toJson } from './to-json.ts';
@@ -62,6 +64,13 @@ export interface PromotionWatchParts {
   >;
   /** The actor of rollbacks in the audit log. */
   readonly actor: string;
+  /**
+   * Traces each decision as `sia.keep <tool>` or `sia.rollback <tool>` (with its evidence's
+   * numbers and the final evaluation's `sia.evaluate`) under the active span: the call that
+   * triggered it.
+   * @default new AgentTracing() (the global tracer; a no-op without an OpenTelemetry SDK)
+   */
+  readonly tracing?: AgentTracing;
 }
 
 /**
@@ -74,9 +83,11 @@ export interface PromotionWatchParts {
 export class PromotionWatch {
   readonly #parts: PromotionWatchParts;
   readonly #watches = new Map<string, Watch>();
+  readonly #tracing: AgentTracing;
 
   constructor(parts: PromotionWatchParts) {
     this.#parts = parts;
+    this.#tracing = parts.tracing ?? new AgentTracing();
   }
 
   /** Starts watching `watch.version` of the tool (replacing any earlier watch of it). */
@@ -139,10 +150,27 @@ export class PromotionWatch {
       // evaluated for a rewrite, and a rollback that failed is tried again on the next call.
       let outcome: WatchOutcome;
       try {
-        outcome =
-          decision.outcome === 'keep'
-            ? await this.#keep(toolName, watch, decision)
-            : await this.#rollBack(toolName, watch, decision);
+        outcome = await this.#tracing.span(
+          decision.outcome === 'keep' ? SIA_SPAN_NAMES.keep : SIA_SPAN_NAMES.rollback,
+          toolName,
+          {
+            [A.toolVersion]: watch.version,
+            // As in the audit log: a keep confirms previous → watched, a rollback goes watched → previous.
+            [A.fromVersion]: decision.outcome === 'keep' ? watch.previousVersion : watch.version,
+            [A.toVersion]: decision.outcome === 'keep' ? watch.version : watch.previousVersion,
+            [A.baselineCalls]: watch.baseline.calls,
+            [A.baselineFailures]: watch.baseline.failures,
+            ...decisionAttributes(decision.evidence),
+          },
+          async (span) => {
+            const outcome =
+              decision.outcome === 'keep'
+                ? await this.#keep(toolName, watch, decision)
+                : await this.#rollBack(toolName, watch, decision);
+            span.set({ [A.decisionOutcome]: outcome });
+            return outcome;
+          },
+        );
       } catch (error) {
         this.#settleFailed(toolName, watch, decision, error);
         throw error;
@@ -156,7 +184,9 @@ export class PromotionWatch {
 
   async #keep(toolName: string, watch: Watch, decision: RollbackDecision): Promise<WatchOutcome> {
     const { evaluator, memory, events, registry, actor } = this.#parts;
-    const evaluation = await evaluator.evaluate(memory, toolName, { version: watch.version });
+    const evaluation = await this.#tracing.evaluate(toolName, watch.version, () =>
+      evaluator.evaluate(memory, toolName, { version: watch.version }),
+    );
     events.emit('tool:evaluated', { toolName, version: watch.version, evaluation });
     // The decision to keep is recorded like the one to roll back (one entry, nothing else changes).
     await registry.storage.appendAudit({
@@ -179,7 +209,9 @@ export class PromotionWatch {
 
   async #rollBack(toolName: string, watch: Watch, decision: RollbackDecision): Promise<WatchOutcome> {
     const { evaluator, memory, events, registry, catalog, options, actor } = this.#parts;
-    const evaluation = await evaluator.evaluate(memory, toolName, { version: watch.version });
+    const evaluation = await this.#tracing.evaluate(toolName, watch.version, () =>
+      evaluator.evaluate(memory, toolName, { version: watch.version }),
+    );
     events.emit('tool:evaluated', { toolName, version: watch.version, evaluation });
     const record = await registry.find(toolName);
     if (!record || record.pinned || options.pinned.includes(toolName)) {

@@ -17,6 +17,8 @@ import type { ToolCatalog } from '../runtime/tool-catalog.ts';
 import type { ToolRuntime } from '../runtime/tool-runtime.ts';
 import type { ImprovementEvidence } from '../storage/audit-evidence.ts';
 import type { JsonObject, ToolRecord, ToolVersion } from '../storage/records.ts';
+import { AgentTracing, type TracedSpan } from '../telemetry/agent-tracing.ts';
+import { SIA_SPAN_ATTRIBUTES as A, SIA_SPAN_NAMES } from '../telemetry/span-attributes.ts';
 import {
   type AttemptRejection,
   type ImprovementCandidate,
@@ -108,6 +110,18 @@ export interface ToolImproverParts {
   readonly instanceId: string;
   /** Where unexpected failures are reported. */
   readonly logger: Logger | undefined;
+  /**
+   * Traces evaluations (`sia.evaluate`), improvement attempts (`sia.improve`) with their stages,
+   * and promotions (`sia.promote`) under the active span.
+   * @default new AgentTracing() (the global tracer; a no-op without an OpenTelemetry SDK)
+   */
+  readonly tracing?: AgentTracing;
+}
+
+/** The open spans of an improvement handed over to its shadow phase. */
+interface ShadowSpans {
+  readonly improve: TracedSpan;
+  readonly shadow: TracedSpan;
 }
 
 /**
@@ -124,12 +138,16 @@ export class ToolImprover {
   readonly #states = new Map<string, ToolState>();
   readonly #tasks = new Set<Promise<void>>();
   readonly #shadow: ShadowPhase;
+  readonly #tracing: AgentTracing;
+  /** Improvements waiting for their shadow verdict, per tool: their spans end with it (or `close()`). */
+  readonly #shadowSpans = new Map<string, ShadowSpans>();
   #closed = false;
   /** Aborted by `close()`: cancels model calls, gates and approvals in flight. */
   readonly #abort = new AbortController();
 
   constructor(parts: ToolImproverParts) {
     this.#parts = parts;
+    this.#tracing = parts.tracing ?? new AgentTracing();
     this.#shadow = new ShadowPhase({
       runtime: parts.runtime,
       catalog: parts.catalog,
@@ -214,6 +232,14 @@ export class ToolImprover {
   close(): void {
     this.#closed = true;
     this.#abort.abort(new AbortedError('the improvement work', new Error('the agent is closing')));
+    // A shadow phase never ends once calls stop: its spans end here.
+    for (const { improve, shadow } of this.#shadowSpans.values()) {
+      shadow.fail('ABORTED');
+      shadow.end();
+      improve.set({ [A.improveOutcome]: 'aborted' });
+      improve.end();
+    }
+    this.#shadowSpans.clear();
   }
 
   #state(toolName: string): ToolState {
@@ -242,7 +268,8 @@ export class ToolImprover {
     return task;
   }
 
-  #skip(toolName: string, version: number, skip: ImprovementSkip): void {
+  #skip(toolName: string, version: number, skip: ImprovementSkip, span?: TracedSpan): void {
+    span?.set({ [A.improveOutcome]: 'skipped', [A.improveReasons]: [skip.reason] });
     this.#parts.events.emit('improvement:skipped', {
       toolName,
       version,
@@ -258,8 +285,10 @@ export class ToolImprover {
   }
 
   async #evaluate(toolName: string, version: number): Promise<void> {
-    const { evaluator, memory, events, lease, catalog } = this.#parts;
-    const evaluation = await evaluator.evaluate(memory, toolName, { version });
+    const { evaluator, memory, events } = this.#parts;
+    const evaluation = await this.#tracing.evaluate(toolName, version, () =>
+      evaluator.evaluate(memory, toolName, { version }),
+    );
     events.emit('tool:evaluated', { toolName, version, evaluation });
     const state = this.#state(toolName);
     if (!evaluation.needsRewrite) {
@@ -267,7 +296,7 @@ export class ToolImprover {
       state.degraded = null;
       return;
     }
-    const host = catalog.host(toolName);
+    const host = this.#parts.catalog.host(toolName);
     if (state.degraded !== version) {
       state.degraded = version;
       await this.#degraded(toolName, version, evaluation, host);
@@ -275,13 +304,45 @@ export class ToolImprover {
     // A host tool is the app's own function: measured and evaluated, never rewritten.
     if (host !== undefined) return;
     state.firstFailing ??= { calls: state.calls, at: Date.now() };
+    // One span per improvement attempt, from the guards to its outcome; a shadow phase keeps it open.
+    const span = this.#tracing.start(SIA_SPAN_NAMES.improve, toolName, {
+      [A.toolVersion]: version,
+      [A.fromVersion]: version,
+      [A.evaluationReasons]: evaluation.reasons.map((reason) => reason.code),
+    });
+    let open = false;
+    try {
+      open = await span.with(() => this.#attempt(toolName, version, evaluation, state, span));
+    } catch (error) {
+      span.fail(errorInfo(error).code);
+      throw error;
+    } finally {
+      if (!open) span.end();
+    }
+  }
+
+  /** Guards, lease, then the improvement; returns true when a shadow phase took over `span`. */
+  async #attempt(
+    toolName: string,
+    version: number,
+    evaluation: Evaluation,
+    state: ToolState,
+    span: TracedSpan,
+  ): Promise<boolean> {
+    const { lease, catalog } = this.#parts;
     const guarded = await this.#guard(toolName, version, state);
-    if ('skip' in guarded) return this.#skip(toolName, version, guarded.skip);
+    if ('skip' in guarded) {
+      this.#skip(toolName, version, guarded.skip, span);
+      return false;
+    }
     if (!(await lease.acquire(toolName))) {
-      return this.#skip(toolName, version, {
-        reason: 'leased',
-        detail: 'another instance is improving this tool',
-      });
+      this.#skip(
+        toolName,
+        version,
+        { reason: 'leased', detail: 'another instance is improving this tool' },
+        span,
+      );
+      return false;
     }
     // The lease may have been released by an instance that just promoted: check again. Without
     // shared leases (one process) the guard's read above is current.
@@ -289,21 +350,28 @@ export class ToolImprover {
     if (current !== undefined && current.activeVersion !== version) {
       await lease.release(toolName);
       await catalog.refresh(toolName);
-      return this.#skip(toolName, version, {
-        reason: 'not-active',
-        detail: `version ${current.activeVersion} became active while waiting for the lease`,
-      });
+      this.#skip(
+        toolName,
+        version,
+        {
+          reason: 'not-active',
+          detail: `version ${current.activeVersion} became active while waiting for the lease`,
+        },
+        span,
+      );
+      return false;
     }
     state.improving = true;
     let handedOver = false;
     try {
-      handedOver = await this.#improve(toolName, version, evaluation, current?.counters.rewrites ?? 0);
+      handedOver = await this.#improve(toolName, version, evaluation, current?.counters.rewrites ?? 0, span);
     } finally {
       if (!handedOver) {
         state.improving = false;
         await lease.release(toolName);
       }
     }
+    return handedOver;
   }
 
   /** Raises `tool:degraded` and writes its audit entry (a failed write is logged, never thrown). */
@@ -377,6 +445,7 @@ export class ToolImprover {
     version: number,
     evaluation: Evaluation,
     before: number,
+    span: TracedSpan,
   ): Promise<boolean> {
     const { registry, gate, rewriter, validator, events, options, memory, lease } = this.#parts;
     events.emit('improvement:started', {
@@ -413,6 +482,7 @@ export class ToolImprover {
       onAttemptFailed: attemptFailed,
       onGateCompleted: (attempt, report) =>
         events.emit('regression:completed', { toolName, version, attempt, report }),
+      tracing: this.#tracing,
     });
     const state = this.#state(toolName);
     if (!result.ok) {
@@ -426,6 +496,7 @@ export class ToolImprover {
         result.codes,
         result.error,
         result.inconclusive && result.error === undefined,
+        span,
       );
       return false;
     }
@@ -434,10 +505,26 @@ export class ToolImprover {
     const codes = [...result.codes];
     try {
       if (options.shadowCalls > 0 && !this.#parts.sideEffects.has(toolName)) {
+        span.set({ [A.attempt]: result.attempts, [A.tokens]: result.tokens });
+        const shadow = this.#tracing.start(
+          SIA_SPAN_NAMES.shadow,
+          toolName,
+          { [A.toolVersion]: version, [A.shadowCalls]: options.shadowCalls },
+          span.context,
+        );
+        this.#shadowSpans.set(toolName, { improve: span, shadow });
         this.#shadow.start(toolName, { baseVersion: version, evaluation, candidate, tokens: result.tokens });
         return true;
       }
-      const outcome = await this.#finish(toolName, version, evaluation, candidate, result.tokens, undefined);
+      const outcome = await this.#finish(
+        toolName,
+        version,
+        evaluation,
+        candidate,
+        result.tokens,
+        undefined,
+        span,
+      );
       if (outcome === 'promoted') return false;
       const rejection = { attempt: candidate.attempt, ...outcome, proposal: candidate.proposal };
       attemptFailed(rejection);
@@ -445,12 +532,33 @@ export class ToolImprover {
         ...outcome.reasons.map((reason) => `attempt ${candidate.attempt} (${outcome.stage}): ${reason}`),
       );
       codes.push(...outcome.codes);
-      await this.#failed(toolName, version, result.attempts, reasons, result.tokens, codes);
+      span.set({ [A.improveStage]: outcome.stage });
+      await this.#failed(
+        toolName,
+        version,
+        result.attempts,
+        reasons,
+        result.tokens,
+        codes,
+        undefined,
+        false,
+        span,
+      );
     } catch (error) {
       const { code, message } = errorInfo(error);
       reasons.push(`error: ${code}: ${message}`);
       codes.push(code);
-      await this.#failed(toolName, version, result.attempts, reasons, result.tokens, codes, error);
+      await this.#failed(
+        toolName,
+        version,
+        result.attempts,
+        reasons,
+        result.tokens,
+        codes,
+        error,
+        false,
+        span,
+      );
     }
     return false;
   }
@@ -464,8 +572,16 @@ export class ToolImprover {
     codes: string[],
     error?: unknown,
     inconclusive = false,
+    span?: TracedSpan,
   ): Promise<void> {
     const outcome = inconclusive ? 'inconclusive' : 'failed';
+    span?.set({
+      [A.improveOutcome]: inconclusive ? 'inconclusive' : 'rejected',
+      [A.improveReasons]: codes,
+      [A.attempt]: attempts,
+      [A.tokens]: tokens,
+    });
+    if (error !== undefined) span?.fail(errorInfo(error).code);
     this.#parts.events.emit('improvement:failed', {
       toolName,
       version,
@@ -520,25 +636,35 @@ export class ToolImprover {
     candidate: ImprovementCandidate,
     tokens: number,
     shadow: ShadowResult | undefined,
+    span: TracedSpan | undefined,
   ): Promise<FinishOutcome> {
-    const { registry, catalog, events, approve, instanceId, memory } = this.#parts;
+    const { registry, approve } = this.#parts;
     const active = await registry.version(toolName, version);
     if (approve) {
-      const approved = await this.#untilClosed(
-        async () =>
-          approve({
-            toolName,
-            fromVersion: version,
-            proposal: candidate.proposal,
-            evaluation,
-            regression: candidate.report,
-            diff: sourceDiff(
-              toolName,
-              { label: `v${version}`, source: active.source },
-              { label: 'candidate', source: candidate.source },
-            ),
-          }),
-        'the approval',
+      const approved = await this.#tracing.span(
+        SIA_SPAN_NAMES.approve,
+        toolName,
+        { [A.fromVersion]: version },
+        async (approveSpan) => {
+          const approved = await this.#untilClosed(
+            async () =>
+              approve({
+                toolName,
+                fromVersion: version,
+                proposal: candidate.proposal,
+                evaluation,
+                regression: candidate.report,
+                diff: sourceDiff(
+                  toolName,
+                  { label: `v${version}`, source: active.source },
+                  { label: 'candidate', source: candidate.source },
+                ),
+              }),
+            'the approval',
+          );
+          approveSpan.set({ [A.approved]: approved === true });
+          return approved;
+        },
       );
       if (approved !== true) {
         return {
@@ -548,6 +674,27 @@ export class ToolImprover {
         };
       }
     }
+    const outcome = await this.#tracing.span(
+      SIA_SPAN_NAMES.promote,
+      toolName,
+      { [A.fromVersion]: version, [A.gateCases]: candidate.report.cases.length },
+      (promoteSpan) => this.#promote(toolName, version, evaluation, candidate, tokens, shadow, promoteSpan),
+    );
+    if (outcome === 'promoted') span?.set({ [A.improveOutcome]: 'promoted' });
+    return outcome;
+  }
+
+  /** Candidate version, compare-and-swap promotion, the watch, `tool:promoted` (inside `span`). */
+  async #promote(
+    toolName: string,
+    version: number,
+    evaluation: Evaluation,
+    candidate: ImprovementCandidate,
+    tokens: number,
+    shadow: ShadowResult | undefined,
+    span: TracedSpan,
+  ): Promise<FinishOutcome> {
+    const { registry, catalog, events, instanceId, memory } = this.#parts;
     const state = this.#state(toolName);
     const loop = {
       calls: state.firstFailing ? state.calls - state.firstFailing.calls : 0,
@@ -562,6 +709,7 @@ export class ToolImprover {
       author: candidate.proposal.author,
       actor: instanceId,
     });
+    span.set({ [A.toVersion]: added.version });
     try {
       await registry.promote(toolName, added.version, {
         expectedActive: version,
@@ -578,6 +726,7 @@ export class ToolImprover {
       // A conflict, or a pin that landed after the checks above (refused inside the swap's own
       // transaction): nothing was promoted.
       if (PromotionConflictError.isInstance(error) || ToolPinnedError.isInstance(error)) {
+        span.set({ [A.decisionOutcome]: PromotionConflictError.isInstance(error) ? 'conflict' : 'pinned' });
         await catalog.refresh(toolName);
         return { stage: 'promotion', reasons: [`${error.code}: ${error.message}`], codes: [error.code] };
       }
@@ -587,6 +736,7 @@ export class ToolImprover {
         throw error;
     }
     // Committed: from here on the events and the watch must follow, whatever fails next.
+    span.set({ [A.decisionOutcome]: 'promoted' });
     const description = catalog.get(toolName)?.description ?? (await registry.tool(toolName)).description;
     catalog.set(description, added);
     state.firstFailing = null;
@@ -637,19 +787,53 @@ export class ToolImprover {
 
   /** The shadow gate decided: promote (approval, compare-and-swap) or record the rejection. */
   async #afterShadow(toolName: string, run: ShadowRun, verdict: ShadowVerdict): Promise<void> {
+    const spans = this.#shadowSpans.get(toolName);
+    this.#shadowSpans.delete(toolName);
+    spans?.shadow.set({
+      [A.shadowVerdict]: verdict.verdict,
+      ...(verdict.verdict === 'reject' ? { [A.improveReasons]: verdict.codes } : {}),
+    });
+    spans?.shadow.end();
+    const improve = spans?.improve;
+    // The approval and the promotion belong to the improvement, not to the call that ended the phase.
+    const work = () => this.#settleShadow(toolName, run, verdict, improve);
+    try {
+      await (improve ? improve.with(work) : work());
+    } finally {
+      improve?.end();
+    }
+  }
+
+  async #settleShadow(
+    toolName: string,
+    run: ShadowRun,
+    verdict: ShadowVerdict,
+    improve: TracedSpan | undefined,
+  ): Promise<void> {
     const { baseVersion, evaluation, candidate, tokens } = run;
     try {
       const outcome: FinishOutcome =
         verdict.verdict === 'reject'
           ? { stage: 'shadow', reasons: verdict.reasons, codes: verdict.codes }
-          : await this.#finish(toolName, baseVersion, evaluation, candidate, tokens, verdict.result);
+          : await this.#finish(toolName, baseVersion, evaluation, candidate, tokens, verdict.result, improve);
       if (outcome !== 'promoted') {
         this.#attemptFailed(toolName, baseVersion, {
           attempt: candidate.attempt,
           ...outcome,
           proposal: candidate.proposal,
         });
-        await this.#failed(toolName, baseVersion, candidate.attempt, outcome.reasons, tokens, outcome.codes);
+        improve?.set({ [A.improveStage]: outcome.stage });
+        await this.#failed(
+          toolName,
+          baseVersion,
+          candidate.attempt,
+          outcome.reasons,
+          tokens,
+          outcome.codes,
+          undefined,
+          false,
+          improve,
+        );
       }
     } catch (error) {
       const { code } = errorInfo(error);
@@ -661,6 +845,8 @@ export class ToolImprover {
         tokens,
         [code],
         error,
+        false,
+        improve,
       );
     } finally {
       this.#state(toolName).improving = false;

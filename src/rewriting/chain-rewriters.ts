@@ -1,5 +1,8 @@
+import type { Tracer } from '@opentelemetry/api';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import type { Logger } from '../core/logger.ts';
+import { tracingOption } from '../telemetry/agent-tracing.ts';
+import { SIA_SPAN_ATTRIBUTES, SIA_SPAN_NAMES } from '../telemetry/span-attributes.ts';
 import type { RewriteProposal, RewriteRequest, Rewriter } from './rewriter.ts';
 import { type RewriterFailure, RewritersFailedError } from './rewriting-errors.ts';
 
@@ -7,6 +10,12 @@ import { type RewriterFailure, RewritersFailedError } from './rewriting-errors.t
 export interface ChainRewritersOptions {
   /** Receives a `warn` line for each rewriter that threw while a later one was still tried. */
   readonly logger?: Logger;
+  /**
+   * Traces each member's turn as a `sia.rewriter <name>` span (outcome `proposed`, `declined`
+   * or `failed` with the error's code); an LLM rewriter's model-call spans nest under it.
+   * @default the global tracer, resolved per span (a no-op without an OpenTelemetry SDK)
+   */
+  readonly tracer?: Tracer;
 }
 
 /**
@@ -54,6 +63,7 @@ export function chainRewriters(
   const members = [...rewriters];
   const name = `chain(${members.map((rewriter) => rewriter.name).join(',')})`;
   const logger = options.logger;
+  const tracing = tracingOption(options.tracer, 'options.tracer');
   return {
     name,
     async rewrite(request: RewriteRequest): Promise<RewriteProposal | null> {
@@ -61,7 +71,20 @@ export function chainRewriters(
       for (const rewriter of members) {
         request.abortSignal?.throwIfAborted();
         try {
-          const proposal = await rewriter.rewrite(request);
+          const proposal = await tracing.span(
+            SIA_SPAN_NAMES.rewriter,
+            request.tool.name,
+            {
+              [SIA_SPAN_ATTRIBUTES.rewriterName]: rewriter.name,
+              [SIA_SPAN_ATTRIBUTES.toolVersion]: request.version,
+            },
+            async (span) => {
+              span.set({ [SIA_SPAN_ATTRIBUTES.rewriteOutcome]: 'failed' });
+              const proposal = await rewriter.rewrite(request);
+              span.set({ [SIA_SPAN_ATTRIBUTES.rewriteOutcome]: proposal === null ? 'declined' : 'proposed' });
+              return proposal;
+            },
+          );
           if (proposal !== null) return proposal;
         } catch (error) {
           if (request.abortSignal?.aborted === true) throw error;

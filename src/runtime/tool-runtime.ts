@@ -12,6 +12,7 @@ import type { SandboxDenial } from '../sandbox/sandbox-result.ts';
 import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
 import type { ToolCapabilities } from '../storage/records.ts';
 import { ToolNotFoundError } from '../storage/storage-errors.ts';
+import { AgentTracing, type ToolCallSpan } from '../telemetry/agent-tracing.ts';
 import { newCallId } from './call-id.ts';
 import {
   ToolDisabledError,
@@ -88,6 +89,11 @@ export interface ToolRuntimeParts {
   ) => Promise<void> | undefined;
   /** Await the work `afterCall` returns before the call returns (`improvement.mode: 'inline'`). */
   readonly inline?: boolean;
+  /**
+   * Starts a `sia.tool_call <tool>` span per call; `afterCall` runs with it active.
+   * @default new AgentTracing() (the global tracer provider; a no-op without an SDK)
+   */
+  readonly tracing?: AgentTracing;
 }
 
 /** Where a call came from, for `tool:invoked`. */
@@ -126,32 +132,58 @@ export type ToolCallOutcome =
  */
 export class ToolRuntime {
   readonly #parts: ToolRuntimeParts;
+  readonly #tracing: AgentTracing;
 
   constructor(parts: ToolRuntimeParts) {
     this.#parts = parts;
+    this.#tracing = parts.tracing ?? new AgentTracing();
   }
 
-  /** Runs the active version and records the call; never throws for tool failures. */
+  /**
+   * Runs the active version and records the call; never throws for tool failures. Each call,
+   * refused ones too, has a `sia.tool_call <tool>` span (ended before this resolves).
+   */
   async execute(toolName: string, input: unknown, context: CallContext = {}): Promise<ToolCallOutcome> {
+    const span = this.#tracing.startToolCall({ toolName, toolCallId: context.toolCallId });
+    try {
+      return await this.#execute(toolName, input, context, span);
+    } catch (error) {
+      span.end({ outcome: 'failure', errorCode: errorInfo(error).code });
+      throw error;
+    } finally {
+      // Ends a span the paths below left open (they end it with their outcome first).
+      span.end({ outcome: 'failure', errorCode: 'ERROR' });
+    }
+  }
+
+  async #execute(
+    toolName: string,
+    input: unknown,
+    context: CallContext,
+    span: ToolCallSpan,
+  ): Promise<ToolCallOutcome> {
+    const refuse = (error: Error & { code: string }, version?: number): ToolCallOutcome => {
+      span.end({ outcome: 'refused', version, errorCode: error.code });
+      return { ok: false, error };
+    };
     const managed = this.#parts.catalog.get(toolName);
-    if (!managed) return { ok: false, error: new ToolNotFoundError(toolName) };
-    if (this.#parts.catalog.isDisabled(toolName))
-      return { ok: false, error: new ToolDisabledError(toolName) };
+    if (!managed) return refuse(new ToolNotFoundError(toolName));
+    if (this.#parts.catalog.isDisabled(toolName)) return refuse(new ToolDisabledError(toolName));
     const version = managed.version;
     if (managed.problem !== null) {
-      return {
-        ok: false,
-        error: new ToolUnavailableError({ toolName, version: version.version, problem: managed.problem }),
-      };
+      return refuse(
+        new ToolUnavailableError({ toolName, version: version.version, problem: managed.problem }),
+        version.version,
+      );
     }
     // Before the schema: the validator recurses (a RangeError on deep input) and accepts what
     // JSON cannot carry (Infinity passes `type: "integer"`, then reaches the tool as null).
     const notJson = plainJsonProblem(input, 'input');
     if (notJson !== null) {
-      return {
-        ok: false,
-        error: new ToolInputError(toolName, [`${notJson.path}: ${notJson.message}`], 'is not plain JSON'),
-      };
+      return refuse(
+        new ToolInputError(toolName, [`${notJson.path}: ${notJson.message}`], 'is not plain JSON'),
+        version.version,
+      );
     }
     const problems = managed.inputSchema.validate(input);
     if (typeof input !== 'object' || input === null || Array.isArray(input) || problems.length > 0) {
@@ -159,7 +191,7 @@ export class ToolRuntime {
         problems.length > 0
           ? problems.slice(0, 5).map((problem) => `${problem.path || '(input)'}: ${problem.message}`)
           : ['the input must be a JSON object'];
-      return { ok: false, error: new ToolInputError(toolName, details) };
+      return refuse(new ToolInputError(toolName, details), version.version);
     }
     // Made on the host when the call starts: nothing the tool or the model says can choose it.
     const callId = newCallId(toolName, version.version);
@@ -196,11 +228,22 @@ export class ToolRuntime {
       // Observable even when the tool caught the error: the call still tried an ungranted host.
       ...(denials.length > 0 ? { denials: [...denials] } : {}),
     });
-    const work = this.#parts.afterCall?.(toolName, version.version, input, {
-      success: failure === undefined,
-      latencyMs,
-    });
+    // With the call's span active: the evaluation and improvement it starts (now or later) nest under it.
+    const afterCall = this.#parts.afterCall;
+    const work = afterCall
+      ? span.with(() =>
+          afterCall(toolName, version.version, input, { success: failure === undefined, latencyMs }),
+        )
+      : undefined;
     if (work && this.#parts.inline === true) await work;
+    span.end({
+      outcome: failure ? 'failure' : 'success',
+      version: version.version,
+      callId,
+      latencyMs,
+      startupMs,
+      errorCode: failure?.code,
+    });
     if (failure) {
       return {
         ok: false,
