@@ -638,7 +638,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
    * // app/api/chat/route.ts
    * import { convertToModelMessages, type UIMessage } from 'ai';
    * export async function POST(request: Request): Promise<Response> {
-   *   const { messages }: { messages: UIMessage[] } = await request.json();
+   *   const { messages } = (await request.json()) as { messages: UIMessage[] };
    *   const result = agent.stream(await convertToModelMessages(messages), { abortSignal: request.signal });
    *   return result.toUIMessageStreamResponse();
    * }
