@@ -12,10 +12,16 @@
 export {
   AgentClosedError,
   type AgentEvents,
+  type AgentInput,
+  AgentNotReadyError,
   type AgentRunOptions,
   type AgentRunResult,
+  type AgentStreamOptions,
+  type AgentStreamResult,
   type AgentToolCall,
   type AgentToolDefinition,
+  type AgentUIMessageStreamOptions,
+  type AgentUIMessageStreamResponseOptions,
   type AiSdkToolsOptions,
   type CreationOptions,
   type CreationRefusalCode,
@@ -36,6 +42,7 @@ export {
   type ToolFeedbackEvent,
   type ToolRefusedEvent,
   type ToolStateChangedEvent,
+  type ToolSelectionOptions,
   UnknownCallError,
 } from './agent/index.ts';
 // --- core: errors, events, logging ---------------------------------------------------------
@@ -95,6 +102,7 @@ export {
   ModelTimeoutError,
   type SpecCapabilities,
   type SpecExample,
+  TELEMETRY_FUNCTION_IDS,
   type TokenUsage,
   ToolGenerator,
   type ToolGeneratorOptions,

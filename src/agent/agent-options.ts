@@ -1,5 +1,5 @@
 import type { Tracer } from '@opentelemetry/api';
-import type { LanguageModel } from 'ai';
+import type { LanguageModel, TelemetryOptions } from 'ai';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import type { Logger } from '../core/logger.ts';
 import { integerOption, objectOption } from '../core/options.ts';
@@ -174,6 +174,15 @@ export interface SelfImprovingAgentOptions {
    * starts (so an SDK registered after the agent is built is used)
    */
   tracer?: Tracer;
+  /**
+   * The AI SDK's telemetry settings (`integrations`, `recordInputs`, `functionId`, …) of every
+   * model call the agent makes: `run()`/`stream()` (a run's own `telemetry` fields win), the
+   * default generator's calls and the default LLM rewriter's. When no `functionId` is given, the
+   * calls are named `sia.run`, `sia.generate-tool` and `sia.rewrite-tool`. A generator or
+   * rewriter passed in keeps its own setting.
+   * @default none (the AI SDK's registered integrations, if any, see `registerTelemetry`)
+   */
+  telemetry?: TelemetryOptions;
 }
 
 /** The agent's deadlines with defaults applied. */

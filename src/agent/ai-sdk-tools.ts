@@ -1,4 +1,4 @@
-import { dynamicTool, type JSONValue, jsonSchema, type ToolSet, tool } from 'ai';
+import { dynamicTool, type JSONValue, jsonSchema, type TelemetryOptions, type ToolSet, tool } from 'ai';
 import type { TokenUsage } from '../generation/token-usage.ts';
 import { ToolInvocationError } from '../runtime/runtime-errors.ts';
 import type { ManagedTool, ToolCatalog } from '../runtime/tool-catalog.ts';
@@ -10,6 +10,7 @@ import {
   requestNewToolInput,
 } from './request-new-tool.ts';
 import type { ToolCreation } from './tool-creation.ts';
+import type { ToolSelection, ToolSelectionOptions } from './tool-selection.ts';
 
 /** What the AI SDK view works with; the agent builds it. */
 export interface AiSdkToolsParts {
@@ -19,8 +20,6 @@ export interface AiSdkToolsParts {
   readonly execute: (toolName: string, input: unknown, context: CallContext) => Promise<ToolCallOutcome>;
   /** Answers `request_new_tool`. */
   readonly creation: Pick<ToolCreation, 'request'>;
-  /** Whether `request_new_tool` is offered at all. */
-  readonly creationEnabled: boolean;
   /** Describes what may be requested, in the tool's description. */
   readonly grant: Pick<CreationGrant, 'describeNetwork' | 'describeSecrets'>;
 }
@@ -44,8 +43,8 @@ export interface DetailedToolOutput {
   readonly latencyMs?: number;
 }
 
-/** Options of {@link AiSdkTools.live} (and `agent.tools()`). */
-export interface AiSdkToolsOptions {
+/** Options of `agent.tools()` and `agent.toolSet()`: which tools, and how results are reported. */
+export interface AiSdkToolsOptions extends ToolSelectionOptions {
   /**
    * Each managed tool's result (the step's `toolResults[i].output`) is a {@link DetailedToolOutput}
    * carrying the call id, instead of the bare value; the model is given the same as without it.
@@ -57,33 +56,69 @@ export interface AiSdkToolsOptions {
 /** Called with the AI SDK's tool call id and the call's own id (`callId`) when a call ran. */
 export type CallIdListener = (toolCallId: string, callId: string) => void;
 
+/** What one live tool set offers (see {@link AiSdkTools.live}). */
+export interface LiveToolSetOptions {
+  /** Report {@link DetailedToolOutput}s. @default false */
+  readonly details?: boolean;
+  /** The managed tools offered and whether `request_new_tool` is. @default every tool, no request_new_tool */
+  readonly selection?: ToolSelection;
+  /** The `request_new_tool` offered when the selection asks for it. @default the shared one */
+  readonly requestNewTool?: ToolSet[string];
+  /** Hears the call id of each managed tool call that ran (one run's). */
+  readonly onCall?: CallIdListener;
+}
+
+type CachedTool = { version: number; tool: ToolSet[string] };
+
 /**
- * The managed tools as AI SDK tools: a live `ToolSet` (a tool promoted or created appears in it
- * at once), fixed snapshots for one model step, and `request_new_tool`. Each AI SDK tool is built
- * once per active version; the model is given the schema view providers accept, and a failing
- * call answers `{ error: { code, message } }` so the run goes on.
+ * The managed tools as AI SDK tools: live `ToolSet`s (a tool promoted or created appears in them
+ * at once, so a loop that reads its tools each step offers it in the next step) and
+ * `request_new_tool`. Each AI SDK tool is built once per active version; the model is given the
+ * schema view providers accept, and a failing call answers `{ error: { code, message } }` so the
+ * run goes on.
  */
 export class AiSdkTools {
   readonly #parts: AiSdkToolsParts;
-  readonly #cache = new Map<string, { version: number; tool: ToolSet[string] }>();
-  readonly #detailedCache = new Map<string, { version: number; tool: ToolSet[string] }>();
+  readonly #cache = new Map<string, CachedTool>();
+  readonly #detailedCache = new Map<string, CachedTool>();
 
   constructor(parts: AiSdkToolsParts) {
     this.#parts = parts;
   }
 
-  /** The live tool set: a Proxy whose keys are the managed tools (and `request_new_tool`) now. */
-  live(options: AiSdkToolsOptions = {}): ToolSet {
+  /**
+   * A live tool set: a Proxy whose keys are, at each read, the managed tools the selection
+   * allows (and `request_new_tool` when it asks for it). With `include`, a tool this set's
+   * `request_new_tool` creates joins the set.
+   */
+  live(options: LiveToolSetOptions = {}): ToolSet {
     const detailed = options.details === true;
-    const { catalog, creationEnabled } = this.#parts;
+    const { catalog } = this.#parts;
+    const selection = options.selection ?? { include: undefined, exclude: [], requestNewTool: false };
+    const included = selection.include === undefined ? undefined : new Set(selection.include);
+    const excluded = new Set(selection.exclude);
+    const onCall = options.onCall;
+    // One run's tools report their call ids, so they are built for this set alone.
+    const ownCache = onCall === undefined ? undefined : new Map<string, CachedTool>();
+    let requestNewTool: ToolSet[string] | undefined;
+    if (selection.requestNewTool) {
+      const shared = options.requestNewTool ?? this.requestNewTool();
+      requestNewTool =
+        included === undefined ? shared : joinCreatedTools(shared, (name) => included.add(name));
+    }
+    const offered = (name: string) => (included === undefined || included.has(name)) && !excluded.has(name);
     const names = (): string[] => [
-      ...catalog.list().map((managed) => managed.name),
-      ...(creationEnabled ? ['request_new_tool'] : []),
+      ...catalog
+        .list()
+        .map((managed) => managed.name)
+        .filter(offered),
+      ...(requestNewTool === undefined ? [] : ['request_new_tool']),
     ];
     const lookup = (name: string): ToolSet[string] | undefined => {
-      if (name === 'request_new_tool') return creationEnabled ? this.requestNewTool() : undefined;
+      if (name === 'request_new_tool') return requestNewTool;
+      if (!offered(name)) return undefined;
       const managed = catalog.get(name);
-      return managed ? this.#aiTool(managed, detailed) : undefined;
+      return managed ? this.#aiTool(managed, detailed, ownCache, onCall) : undefined;
     };
     return new Proxy({} as ToolSet, {
       ownKeys: () => names(),
@@ -97,48 +132,34 @@ export class AiSdkTools {
   }
 
   /**
-   * A fixed copy of the live tool set, for one step of a run, with that run's `request_new_tool`;
-   * `onCall` hears the call id of each managed tool call that ran.
+   * The `request_new_tool` AI SDK tool. With `run` (one run), a tool of its own that reports each
+   * generation attempt's tokens to `onUsage` and gives the generation the run's `telemetry`;
+   * without, the one cached for the shared sets.
    */
-  snapshot(requestNewTool: ToolSet[string], onCall?: CallIdListener): ToolSet {
-    const live = this.live();
-    return Object.fromEntries(
-      Object.keys(live).map((name) => {
-        if (name === 'request_new_tool') return [name, requestNewTool];
-        const cached = live[name] as ToolSet[string];
-        if (onCall === undefined) return [name, cached];
-        return [
-          name,
-          {
-            ...cached,
-            execute: async (input: unknown, { toolCallId }: { toolCallId: string }) =>
-              (await this.#call(name, input, toolCallId, onCall)).output,
-          },
-        ];
-      }),
-    ) as ToolSet;
-  }
-
-  /**
-   * The `request_new_tool` AI SDK tool. With `onUsage` (one run), a tool of its own that reports
-   * each generation attempt's tokens; without, the one cached for the live set.
-   */
-  requestNewTool(onUsage?: (usage: TokenUsage) => void): ToolSet[string] {
-    const cached = onUsage ? undefined : this.#cache.get('request_new_tool');
+  requestNewTool(run?: {
+    onUsage: (usage: TokenUsage) => void;
+    telemetry?: TelemetryOptions | undefined;
+  }): ToolSet[string] {
+    const cached = run ? undefined : this.#cache.get('request_new_tool');
     if (cached) return cached.tool;
     const { grant, creation } = this.#parts;
     const created = tool({
       description: requestNewToolDescription(grant.describeNetwork(), grant.describeSecrets()),
       inputSchema: requestNewToolInput,
       execute: async (request: RequestNewToolInput, { abortSignal }) =>
-        creation.request(request, abortSignal, onUsage),
+        creation.request(request, abortSignal, run?.onUsage, run?.telemetry),
     });
-    if (!onUsage) this.#cache.set('request_new_tool', { version: 0, tool: created as ToolSet[string] });
+    if (!run) this.#cache.set('request_new_tool', { version: 0, tool: created as ToolSet[string] });
     return created as ToolSet[string];
   }
 
-  #aiTool(managed: ManagedTool, detailed: boolean): ToolSet[string] {
-    const cache = detailed ? this.#detailedCache : this.#cache;
+  #aiTool(
+    managed: ManagedTool,
+    detailed: boolean,
+    ownCache: Map<string, CachedTool> | undefined,
+    onCall: CallIdListener | undefined,
+  ): ToolSet[string] {
+    const cache = ownCache ?? (detailed ? this.#detailedCache : this.#cache);
     const cached = cache.get(managed.name);
     if (cached && cached.version === managed.version.version) return cached.tool;
     const name = managed.name;
@@ -147,7 +168,7 @@ export class AiSdkTools {
       ? dynamicTool({
           description: managed.description,
           inputSchema,
-          execute: async (input: unknown, { toolCallId }) => this.#call(name, input, toolCallId),
+          execute: async (input: unknown, { toolCallId }) => this.#call(name, input, toolCallId, onCall),
           // The model gets what it gets without details (the AI SDK's default conversion of
           // the bare output); the call id stays with the app.
           toModelOutput: ({ output }) => modelOutputOf((output as DetailedToolOutput).output),
@@ -156,7 +177,7 @@ export class AiSdkTools {
           description: managed.description,
           inputSchema,
           execute: async (input: unknown, { toolCallId }) =>
-            (await this.#call(name, input, toolCallId)).output,
+            (await this.#call(name, input, toolCallId, onCall)).output,
         });
     cache.set(name, { version: managed.version.version, tool: created });
     return created;
@@ -182,6 +203,19 @@ export class AiSdkTools {
       : ((outcome.error as { code?: string }).code ?? 'ERROR');
     return { output: { error: { code, message: outcome.error.message } }, ok: false, ...ran };
   }
+}
+
+/** `request_new_tool` that tells `onCreated` the name of each tool it created. */
+function joinCreatedTools(inner: ToolSet[string], onCreated: (name: string) => void): ToolSet[string] {
+  const execute = inner.execute as (input: unknown, options: unknown) => Promise<unknown>;
+  return {
+    ...inner,
+    execute: async (input: unknown, options: unknown) => {
+      const answer = (await execute(input, options)) as { ok?: unknown; tool?: unknown } | undefined;
+      if (answer?.ok === true && typeof answer.tool === 'string') onCreated(answer.tool);
+      return answer;
+    },
+  } as ToolSet[string];
 }
 
 /** The AI SDK's default conversion of a tool output for the model (text for a string, else JSON). */

@@ -185,7 +185,7 @@ async function agentWith(creation: CreationOptions) {
   const refused: ToolRefusedEvent[] = [];
   agent.on('tool:refused', (event) => refused.push(event));
   const create = async (input: unknown): Promise<Record<string, unknown>> => {
-    const requestTool = agent.tools().request_new_tool as ToolSet[string] & {
+    const requestTool = (await agent.toolSet()).request_new_tool as ToolSet[string] & {
       execute: (input: unknown, options: unknown) => Promise<Record<string, unknown>>;
     };
     return requestTool.execute(input, { toolCallId: 'call-1', messages: [] });
@@ -222,7 +222,7 @@ describe('request_new_tool under the app grant', () => {
         expect.objectContaining({ toolName: 'call_api', code: 'CAPABILITY_NOT_GRANTED' }),
       ]);
       expect(await storage.listTools()).toEqual([]);
-      expect(Object.keys(agent.tools())).toEqual(['request_new_tool']);
+      expect(Object.keys(await agent.toolSet())).toEqual(['request_new_tool']);
       expect(server.requests.length).toBe(before);
       await agent.close();
     },
@@ -274,7 +274,8 @@ describe('request_new_tool under the app grant', () => {
 
   it('lists the granted hosts and secret names in the description the model sees', async () => {
     const { agent } = await agentWith({ network: { allow: [server.hostPort] }, secrets: ['API_TOKEN'] });
-    const description = (agent.tools().request_new_tool as { description?: string }).description ?? '';
+    const description =
+      ((await agent.toolSet()).request_new_tool as { description?: string }).description ?? '';
     expect(description).toContain(server.hostPort);
     expect(description).toContain('API_TOKEN');
     expect(description).not.toContain(TOKEN);
@@ -309,9 +310,9 @@ describe('request_new_tool under the app grant', () => {
       text: `\`\`\`js\nfunction ${call.toolName}() { return 1; }\n\`\`\``,
     }));
     const first = new SelfImprovingAgent({ model, storage, sandbox, creation: { maxTools: 1 } });
-    const execute = (agent: SelfImprovingAgent, name: string) =>
+    const execute = async (agent: SelfImprovingAgent, name: string) =>
       (
-        agent.tools().request_new_tool as unknown as {
+        (await agent.toolSet()).request_new_tool as unknown as {
           execute: (input: unknown, options: unknown) => Promise<Record<string, unknown>>;
         }
       ).execute(request([], undefined, name), { toolCallId: 'c', messages: [] });
@@ -352,8 +353,8 @@ describe('request_new_tool under the app grant', () => {
       inputSchema: { type: 'object' },
       source: 'function app_tool() { return 2; }',
     });
-    expect(Object.keys(agent.tools())).toEqual(['app_tool']);
-    expect('request_new_tool' in agent.tools()).toBe(false);
+    expect(Object.keys(await agent.toolSet())).toEqual(['app_tool']);
+    expect('request_new_tool' in (await agent.toolSet())).toBe(false);
     await agent.run('hello');
     expect(offered).toEqual([['app_tool']]);
     expect(prompts[0]).not.toContain('request_new_tool');

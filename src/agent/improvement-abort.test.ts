@@ -15,6 +15,7 @@ import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { REGISTRY_AUDIT_TYPES } from '../storage/audit-evidence.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
+import { scriptedModel } from '../testing/scripted-model.ts';
 import type { SelfImprovingAgentOptions } from './agent-options.ts';
 import { SelfImprovingAgent } from './self-improving-agent.ts';
 
@@ -404,16 +405,27 @@ describe('rejections carry codes', () => {
   });
 
   it('request_new_tool answers carry a code', async () => {
-    const agent = new SelfImprovingAgent({ sandbox, storage: memoryStorage() });
+    const agent = new SelfImprovingAgent({ sandbox, storage: memoryStorage(), creation: { enabled: false } });
     await agent.ready();
-    const requestNewTool = agent.tools().request_new_tool as unknown as {
+    // Without a model it is not offered at all (asking for it says why).
+    expect('request_new_tool' in agent.tools()).toBe(false);
+    expect(() => agent.tools({ requestNewTool: true })).toThrow(/requestNewTool.*creation is disabled/s);
+    await agent.close();
+    const withModel = new SelfImprovingAgent({
+      sandbox,
+      storage: memoryStorage(),
+      model: scriptedModel(() => ({ text: 'no code here' })),
+      generator: { generate: async () => Promise.reject(new Error('the generator is down')) },
+    });
+    await withModel.ready();
+    const requestNewTool = withModel.tools().request_new_tool as unknown as {
       execute: (input: unknown, options: unknown) => Promise<{ ok: boolean; error?: { code: string } }>;
     };
     const answer = await requestNewTool.execute(
       { name: 'x_tool', description: 'x', inputSchema: { type: 'object' }, returns: 'x' },
       { toolCallId: '1', messages: [] },
     );
-    expect(answer).toMatchObject({ ok: false, error: { code: 'GENERATION_UNAVAILABLE' } });
-    await agent.close();
+    expect(answer).toMatchObject({ ok: false, error: { code: 'GENERATION_FAILED' } });
+    await withModel.close();
   });
 });

@@ -3,7 +3,7 @@
  * closed improvement loop, with an AI SDK tool loop on top.
  * @packageDocumentation
  */
-export { AgentClosedError } from './agent-errors.ts';
+export { AgentClosedError, AgentNotReadyError } from './agent-errors.ts';
 export type {
   AgentEvents,
   ToolCreatedEvent,
@@ -28,6 +28,18 @@ export type {
   ToolCreationRequest,
 } from './agent-options.ts';
 export type {
+  AgentInput,
+  AgentRunOptions,
+  AgentRunResult,
+  AgentStreamOptions,
+  AgentToolCall,
+} from './agent-run.ts';
+export type {
+  AgentStreamResult,
+  AgentUIMessageStreamOptions,
+  AgentUIMessageStreamResponseOptions,
+} from './agent-stream-result.ts';
+export type {
   AiSdkToolsOptions,
   CallIdListener,
   DetailedToolOutput,
@@ -48,11 +60,9 @@ export {
   requestNewToolInput,
 } from './request-new-tool.ts';
 export {
-  type AgentRunOptions,
-  type AgentRunResult,
-  type AgentToolCall,
   type AgentToolDefinition,
   type InvokeDetails,
   type InvokeOptions,
   SelfImprovingAgent,
 } from './self-improving-agent.ts';
+export type { ToolSelectionOptions } from './tool-selection.ts';

@@ -97,7 +97,7 @@ describe('agent input must be plain JSON', () => {
   it.each(NOT_JSON)(
     'the AI SDK tool answers %s with TOOL_INPUT_INVALID; nothing runs or is recorded',
     async (_kind, make, path) => {
-      const echo = agent.tools().echo_n;
+      const echo = (await agent.toolSet()).echo_n;
       const answer = await echo?.execute?.(make(), { toolCallId: 'call-1', messages: [] } as never);
       expect(answer).toMatchObject({ error: { code: 'TOOL_INPUT_INVALID' } });
       expect((answer as { error: { message: string } }).error.message).toContain(`${path}: `);
@@ -199,7 +199,7 @@ describe('request_new_tool examples', () => {
       const storage = memoryStorage();
       const agent = new SelfImprovingAgent({ storage, sandbox, model });
       try {
-        const request = agent.tools().request_new_tool;
+        const request = (await agent.toolSet()).request_new_tool;
         const answer = await request?.execute?.(
           {
             name: 'echo_n',

@@ -41,9 +41,9 @@ function agentAnswering(answers: string[]) {
   const agent = new SelfImprovingAgent({ model, storage, sandbox });
   const refused: ToolRefusedEvent[] = [];
   agent.on('tool:refused', (event) => refused.push(event));
-  const create = (input: unknown) =>
+  const create = async (input: unknown) =>
     (
-      agent.tools().request_new_tool as ToolSet[string] & {
+      (await agent.toolSet()).request_new_tool as ToolSet[string] & {
         execute: (input: unknown, options: unknown) => Promise<Record<string, unknown>>;
       }
     ).execute(input, { toolCallId: 'call-1', messages: [] });

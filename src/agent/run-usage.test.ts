@@ -131,11 +131,11 @@ describe('run().usage', () => {
     }
   });
 
-  it('leaves generation through agent.tools() out of run().usage', async () => {
+  it('leaves generation through agent.toolSet() out of run().usage', async () => {
     const { model } = countingModel(orchestrate(() => 'function double_it({ n }) { return n * 2; }'));
     const agent = new SelfImprovingAgent({ model, storage: memoryStorage(), sandbox });
     try {
-      const requestNewTool = agent.tools().request_new_tool;
+      const requestNewTool = (await agent.toolSet()).request_new_tool;
       const answer = await requestNewTool?.execute?.(
         doubleSpec as never,
         { toolCallId: 'outside', messages: [] } as never,

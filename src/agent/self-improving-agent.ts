@@ -1,4 +1,12 @@
-import { generateText, type LanguageModel, type ModelMessage, type StepResult, type ToolSet } from 'ai';
+import {
+  generateText,
+  isStepCount,
+  type LanguageModel,
+  type StepResult,
+  streamText,
+  type TelemetryOptions,
+  type ToolSet,
+} from 'ai';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { SchemaCache } from '../core/json-schema.ts';
 import type { Logger } from '../core/logger.ts';
@@ -9,7 +17,12 @@ import { CodeValidator, formatIssue } from '../generation/code-validator.ts';
 import { AbortedError } from '../generation/generation-errors.ts';
 import { modelWithDeadline, withDeadline } from '../generation/model-deadline.ts';
 import { checkLanguageModel } from '../generation/model-text.ts';
-import { addUsage, emptyUsage, type TokenUsage, usageFromModel } from '../generation/token-usage.ts';
+import {
+  TELEMETRY_FUNCTION_IDS,
+  telemetryOption,
+  telemetrySettings,
+} from '../generation/telemetry-settings.ts';
+import { emptyUsage, usageFromModel } from '../generation/token-usage.ts';
 import { type GenerationValidator, ToolGenerator } from '../generation/tool-generator.ts';
 import { ImprovementBudget } from '../improvement/improvement-budget.ts';
 import { ImprovementLease } from '../improvement/improvement-lease.ts';
@@ -38,7 +51,7 @@ import type { ToolVersion } from '../storage/records.ts';
 import { sqlJsStorage } from '../storage/sqlite/sql-js-storage.ts';
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { tracingOption } from '../telemetry/agent-tracing.ts';
-import { AgentClosedError } from './agent-errors.ts';
+import { AgentClosedError, AgentNotReadyError } from './agent-errors.ts';
 import type { AgentEvents } from './agent-events.ts';
 import { AgentFeedback, type FeedbackInput, type FeedbackResult } from './agent-feedback.ts';
 import {
@@ -50,29 +63,29 @@ import {
   resolveSecretsOption,
   type SelfImprovingAgentOptions,
 } from './agent-options.ts';
+import {
+  type AgentInput,
+  type AgentRunOptions,
+  type AgentRunResult,
+  type AgentStreamOptions,
+  RunTally,
+  runMessages,
+} from './agent-run.ts';
+import { type AgentStreamResult, agentStreamResult } from './agent-stream-result.ts';
 import { AiSdkTools, type AiSdkToolsOptions } from './ai-sdk-tools.ts';
 import { CreationGrant } from './creation-grant.ts';
 import { HostTools, type MeasureToolsOptions } from './host-tools.ts';
 import { ToolCreation } from './tool-creation.ts';
+import {
+  type CreationUnavailable,
+  resolveToolSelection,
+  type ToolSelectionOptions,
+} from './tool-selection.ts';
 
 /** A hand-written tool for {@link SelfImprovingAgent.addTool}. */
 export interface AgentToolDefinition extends ToolDefinition {
   /** Regression cases to store with the tool (in addition to `examples`). */
   tests?: RegressionCaseInput[];
-}
-
-/** One tool call made during {@link SelfImprovingAgent.run}. */
-export interface AgentToolCall {
-  toolName: string;
-  input: unknown;
-  output: unknown;
-  /** The AI SDK's id of the tool call (as in `steps`). */
-  toolCallId: string;
-  /**
-   * The call's own id (as in `tool:invoked`), for `agent.feedback({ callId, … })`; absent for
-   * `request_new_tool` and for calls refused before they ran (unknown tool, invalid input).
-   */
-  callId?: string;
 }
 
 /** Options of {@link SelfImprovingAgent.invoke}. */
@@ -95,33 +108,6 @@ export interface InvokeDetails<T = unknown> {
   version: number;
   /** The call's latency, ms, without sandbox start-up (as recorded). */
   latencyMs: number;
-}
-
-/** The result of {@link SelfImprovingAgent.run}. */
-export interface AgentRunResult {
-  /** The model's final text. */
-  text: string;
-  /** Every step of the tool loop, as the AI SDK reports it. */
-  steps: StepResult<ToolSet>[];
-  /** Every tool call with its input and output, in order. */
-  toolCalls: AgentToolCall[];
-  /**
-   * Tokens used by the model across all steps, plus every attempt of the tools
-   * `request_new_tool` generated during this run (failed attempts too). Improvement rewrites
-   * run beside calls and are not included: they are counted in `tool:promoted`'s `loop.tokens`.
-   */
-  usage: TokenUsage;
-}
-
-/** Options of {@link SelfImprovingAgent.run}. */
-export interface AgentRunOptions {
-  /** Most model steps (each may call tools). @default 15 */
-  maxSteps?: number;
-  /**
-   * Cancels the run: it rejects at once with `AbortedError` (code `ABORTED`), also while the
-   * model answers or `request_new_tool` is generating a tool (the generation is aborted too).
-   */
-  abortSignal?: AbortSignal;
 }
 
 const DEFAULT_SYSTEM_WITHOUT_CREATION =
@@ -170,7 +156,15 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   readonly #runtime: ToolRuntime;
   readonly #improver: ToolImprover;
   readonly #sideEffects = new Set<string>();
-  readonly #system: string;
+  /** The app's system prompt, if it gave one. */
+  readonly #system: string | undefined;
+  readonly #telemetry: TelemetryOptions | undefined;
+  /** Why `request_new_tool` cannot be offered, or undefined when it can. */
+  readonly #creationUnavailable: CreationUnavailable;
+  /** Whether the stored tools are loaded (or why they could not be). */
+  #loading: { state: 'pending' } | { state: 'ready' } | { state: 'failed'; error: unknown } = {
+    state: 'pending',
+  };
   readonly #owned: { storage: boolean; sandbox: boolean };
   readonly #unwatch: (() => void) | undefined;
   readonly #ready: Promise<void>;
@@ -213,8 +207,8 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     this.#secrets = resolveSecretsOption(options.secrets);
     this.creation = resolveCreationOptions(options.creation, this.#secrets);
     this.#grant = new CreationGrant(this.creation);
-    this.#system =
-      options.system ?? (this.creation.enabled ? DEFAULT_SYSTEM : DEFAULT_SYSTEM_WITHOUT_CREATION);
+    this.#system = options.system;
+    this.#telemetry = telemetryOption('telemetry', options.telemetry);
     const closeStorage =
       options.closeStorage === undefined ? false : booleanOption('closeStorage', options.closeStorage);
     const closeSandbox =
@@ -256,16 +250,26 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
         logger: options.logger,
         modelTimeoutMs: this.#timeouts.modelTimeoutMs,
         ...secrets,
+        ...(this.#telemetry === undefined ? {} : { telemetry: this.#telemetry }),
       });
       this.#generator = this.#ownedGenerator;
     }
+    this.#creationUnavailable = !this.creation.enabled
+      ? 'disabled'
+      : this.#generator === undefined
+        ? 'no-generator'
+        : undefined;
     const rewriter: Rewriter =
       options.rewriter ??
       (options.model
         ? chainRewriters(
             [
               new HardeningRewriter(),
-              new LlmRewriter({ model: options.model, modelTimeoutMs: this.#timeouts.modelTimeoutMs }),
+              new LlmRewriter({
+                model: options.model,
+                modelTimeoutMs: this.#timeouts.modelTimeoutMs,
+                ...(this.#telemetry === undefined ? {} : { telemetry: this.#telemetry }),
+              }),
             ],
             { logger: options.logger, tracer: options.tracer },
           )
@@ -339,7 +343,6 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       catalog: this.#catalog,
       execute: (toolName, input, context) => this.#runtime.execute(toolName, input, context),
       creation: this.#creation,
-      creationEnabled: this.creation.enabled,
       grant: this.#grant,
     });
 
@@ -392,7 +395,14 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       }
     })();
     // Surfaced by the first call that awaits readiness; never an unhandled rejection.
-    this.#ready.catch(() => undefined);
+    this.#ready.then(
+      () => {
+        this.#loading = { state: 'ready' };
+      },
+      (error: unknown) => {
+        this.#loading = { state: 'failed', error };
+      },
+    );
   }
 
   /** Resolves when stored tools are loaded (and their sources re-validated). Rejects if storage cannot open. */
@@ -612,92 +622,212 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
 
   /**
    * The managed tools plus `request_new_tool`, as an AI SDK `ToolSet` for your own
-   * `generateText`/`streamText`. The object is live: a tool created through
-   * `request_new_tool` appears in it. Calls are validated against each tool's real input schema;
-   * the model is given the view providers accept (`ManagedTool.modelSchema`). A tool that fails
-   * answers the model with `{ error: { code, message } }` instead of throwing, so the run goes on.
-   * Call `await agent.ready()` first when the storage holds tools from an earlier run.
+   * `generateText`/`streamText`. The object is live: a tool created through `request_new_tool`
+   * or promoted appears in it (a loop reading its tools each step offers it in the next step).
+   * Calls are validated against each tool's real input schema; the model is given the view
+   * providers accept (`ManagedTool.modelSchema`). A tool that fails answers the model with
+   * `{ error: { code, message } }` instead of throwing, so the run goes on.
+   *
+   * Pick tools with `include` / `exclude` (names; checked for form only here, since the set is
+   * live: use {@link SelfImprovingAgent.toolSet} to have unknown names refused).
+   * `request_new_tool` is offered only when the agent can create tools (a `model` or a
+   * `generator`, and `creation.enabled`); `requestNewTool: false` removes it, `true` on an agent
+   * that cannot create tools throws `InvalidOptionError` naming `requestNewTool`.
+   *
+   * Throws `AgentNotReadyError` (code `AGENT_NOT_READY`) while the stored tools are loading
+   * (a set built then would lack them): call `await agent.ready()` first, or use
+   * `await agent.toolSet()`. Throws `AgentClosedError` after `close()`.
    *
    * With `{ details: true }` each managed tool's result in the steps (`toolResults[i].output`)
    * is a `DetailedToolOutput` `{ output, ok, callId, version, latencyMs }` instead of the bare
    * value, so the app can pass `callId` to `agent.feedback`; the model is given exactly what it
    * gets without `details` (`output`). Without it, join the steps' `toolCallId` with
    * `tool:invoked`'s `toolCallId` to find a call's `callId`.
+   * @example
+   * await agent.ready();
+   * const result = streamText({ model, tools: { ...agent.tools({ exclude: ['send_email'] }), lookupOrder }, prompt });
    */
   tools(options: AiSdkToolsOptions = {}): ToolSet {
+    if (this.#closed) throw new AgentClosedError('build tools');
+    const loading = this.#loading;
+    if (loading.state === 'pending') throw new AgentNotReadyError('build tools with agent.tools()');
+    if (loading.state === 'failed') throw loading.error;
+    return this.#toolSet(options);
+  }
+
+  /**
+   * {@link SelfImprovingAgent.tools} after `await ready()`, so it can never be a stale set; also
+   * checks that every name in `include` / `exclude` is a tool the agent has (else
+   * `InvalidOptionError` naming the entry, e.g. `include[1]`, and the known names).
+   * @example
+   * const tools = await agent.toolSet({ include: ['convert_currency'], requestNewTool: false });
+   * const result = streamText({ model, tools, stopWhen: isStepCount(5), prompt: 'Convert 5 USD to EUR' });
+   */
+  async toolSet(options: AiSdkToolsOptions = {}): Promise<ToolSet> {
+    await this.#open('toolSet');
+    const set = this.#toolSet(options);
+    const known = new Set(this.#catalog.list().map((managed) => managed.name));
+    for (const field of ['include', 'exclude'] as const) {
+      (options[field] ?? []).forEach((name, index) => {
+        if (known.has(name)) return;
+        throw new InvalidOptionError({
+          field: `${field}[${index}]`,
+          expected: `the name of a tool this agent has (${known.size === 0 ? 'it has none yet' : [...known].sort().join(', ')})`,
+          value: name,
+        });
+      });
+    }
+    return set;
+  }
+
+  #toolSet(options: AiSdkToolsOptions): ToolSet {
     if (typeof options !== 'object' || options === null) {
-      throw new InvalidOptionError({ field: 'options', expected: 'an object { details? }', value: options });
+      throw new InvalidOptionError({
+        field: 'options',
+        expected: 'an object { include?, exclude?, requestNewTool?, details? }',
+        value: options,
+      });
     }
     return this.#aiTools.live({
       details: options.details === undefined ? false : booleanOption('details', options.details),
+      selection: resolveToolSelection(options, this.#creationUnavailable),
     });
   }
 
   /**
-   * Runs a task with the model and the managed tools (plus `request_new_tool`). Each step
-   * sees the tools as they are at that moment, so a tool created in one step is callable in the
-   * next. Improvement of the tools happens beside the run (`background`) or inside the calls
-   * that trigger it (`inline`).
+   * Runs a task, or continues a conversation, with the model and the managed tools (plus
+   * `request_new_tool`). Each step sees the tools as they are at that moment, so a tool created
+   * in one step is callable in the next. Improvement of the tools happens beside the run
+   * (`background`) or inside the calls that trigger it (`inline`).
+   *
+   * `input` is a task string or the conversation so far as AI SDK `ModelMessage`s (roles
+   * `user`, `assistant`, `tool`; the system prompt is the agent's `system` option): an invalid
+   * one throws `InvalidOptionError` naming it (`task`, `messages[2].role`, …). Options:
+   * `maxSteps`, `abortSignal` (ends this run and its tool generations, not the agent's
+   * improvements), `onStepFinish`, `telemetry` (the AI SDK's settings, over the agent's), and
+   * `tools` (`include`, `exclude`, `requestNewTool`, as in {@link SelfImprovingAgent.tools}).
+   * @example
+   * const { text, toolCalls, usage } = await agent.run('Convert 5000 USD to ILS', {
+   *   onStepFinish: (step) => console.log(step.toolCalls.map((call) => call.toolName)),
+   *   telemetry: { functionId: 'convert', recordInputs: false },
+   * });
+   * @example
+   * // a conversation: the chat UI's messages, converted with the AI SDK
+   * import { convertToModelMessages } from 'ai';
+   * const { text } = await agent.run(await convertToModelMessages(uiMessages));
    */
-  async run(task: string, options: AgentRunOptions = {}): Promise<AgentRunResult> {
+  async run(input: AgentInput, options: AgentRunOptions = {}): Promise<AgentRunResult> {
     await this.#open('run');
+    const plan = this.#plan(input, options, 'run');
+    const result = await withDeadline(
+      (signal) =>
+        generateText({
+          ...plan.settings,
+          abortSignal: signal,
+          onStepFinish: plan.tally.onStepFinish,
+        }),
+      { abortSignal: plan.abortSignal, operation: 'the run' },
+    );
+    const steps = [...result.steps] as StepResult<ToolSet>[];
+    return {
+      text: result.text,
+      steps,
+      toolCalls: plan.tally.toolCalls(steps),
+      usage: plan.tally.usage(usageFromModel(result.totalUsage)),
+    };
+  }
+
+  /**
+   * {@link SelfImprovingAgent.run} as a stream: returns at once (like the AI SDK's `streamText`)
+   * an {@link AgentStreamResult} with `textStream`, `fullStream`, `toUIMessageStreamResponse()`,
+   * `toUIMessageStream()`, `consumeStream()`, and the promises `text`, `steps`, `usage` and
+   * `toolCalls` (as `run()` reports them). It takes the same input and options as `run()`. Bad
+   * arguments, an agent without a model, or a closed agent throw at once; the first step waits
+   * for the stored tools to load. Errors mid-stream arrive as the AI SDK's `error` parts;
+   * `abortSignal` and `close()` end the stream (an `abort` part) and its tool generations.
+   * @example
+   * // app/api/chat/route.ts
+   * import { convertToModelMessages, type UIMessage } from 'ai';
+   * export async function POST(request: Request): Promise<Response> {
+   *   const { messages } = (await request.json()) as { messages: UIMessage[] };
+   *   const result = agent.stream(await convertToModelMessages(messages), { abortSignal: request.signal });
+   *   return result.toUIMessageStreamResponse();
+   * }
+   */
+  stream(input: AgentInput, options: AgentStreamOptions = {}): AgentStreamResult {
+    if (this.#closed) throw new AgentClosedError('stream');
+    const plan = this.#plan(input, options, 'stream');
+    const ready = this.#ready;
+    const result = streamText({
+      ...plan.settings,
+      abortSignal: plan.abortSignal,
+      onStepFinish: plan.tally.onStepFinish,
+      // stream() returns at once: the first step waits for the stored tools.
+      prepareStep: async ({ stepNumber }) => {
+        if (stepNumber === 0) await ready;
+        return undefined;
+      },
+    });
+    return agentStreamResult(result, plan.tally);
+  }
+
+  /** What run() and stream() share: checked input and options, the run's live tools and tally. */
+  #plan(input: AgentInput, options: AgentRunOptions, operation: 'run' | 'stream') {
     if (!this.#model) {
       throw new InvalidOptionError({
         field: 'model',
-        expected: 'an AI SDK LanguageModel (run() needs a model; invoke() does not)',
+        expected: `an AI SDK LanguageModel (${operation}() needs a model; invoke() does not)`,
         value: undefined,
       });
     }
-    if (typeof task !== 'string' || task.trim() === '')
-      throw new InvalidOptionError({ field: 'task', expected: 'a non-empty string', value: task });
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidOptionError({
+        field: 'options',
+        expected: 'an object { maxSteps?, abortSignal?, onStepFinish?, telemetry?, tools? }',
+        value: options,
+      });
+    }
+    const messages = runMessages(input);
     const maxSteps = integerOption('maxSteps', options.maxSteps ?? 15, 1, 1000);
+    if (options.abortSignal !== undefined && !(options.abortSignal instanceof AbortSignal)) {
+      throw new InvalidOptionError({
+        field: 'abortSignal',
+        expected: 'an AbortSignal',
+        value: options.abortSignal,
+      });
+    }
+    const runTelemetry = telemetryOption('telemetry', options.telemetry);
+    const selection = resolveToolSelection(
+      selectionOption(options.tools),
+      this.#creationUnavailable,
+      'tools.',
+    );
+    const tally = new RunTally(options.onStepFinish, this.#logger);
     // The caller's signal and close() both end the run; each model call has its own deadline.
     const abortSignal =
       options.abortSignal === undefined
         ? this.#closing.signal
         : AbortSignal.any([options.abortSignal, this.#closing.signal]);
-    const model = modelWithDeadline(this.#model, this.#timeouts.modelTimeoutMs);
-    const messages: ModelMessage[] = [{ role: 'user', content: task }];
-    const steps: StepResult<ToolSet>[] = [];
-    const toolCalls: AgentToolCall[] = [];
-    let usage = emptyUsage();
-    // request_new_tool of this run adds its generation attempts' tokens here.
-    const requestNewTool = this.#aiTools.requestNewTool((spent) => {
-      usage = addUsage(usage, spent);
+    const tools = this.#aiTools.live({
+      selection,
+      onCall: tally.onCall,
+      // request_new_tool of this run adds its generation attempts' tokens to the run's usage
+      // and gives the generation the run's telemetry.
+      requestNewTool: this.#aiTools.requestNewTool({
+        onUsage: tally.addGenerationUsage,
+        telemetry: runTelemetry,
+      }),
     });
-    // The AI SDK's tool call id → the call's own id, for `toolCalls[i].callId`.
-    const callIds = new Map<string, string>();
-    const onCall = (toolCallId: string, callId: string) => callIds.set(toolCallId, callId);
-    let text = '';
-    for (let step = 0; step < maxSteps; step += 1) {
-      const result = await withDeadline(
-        (signal) =>
-          generateText({
-            model,
-            system: this.#system,
-            messages,
-            tools: this.#aiTools.snapshot(requestNewTool, onCall),
-            abortSignal: signal,
-          }),
-        { abortSignal, operation: 'the run' },
-      );
-      steps.push(...(result.steps as StepResult<ToolSet>[]));
-      usage = addUsage(usage, usageFromModel(result.totalUsage));
-      for (const call of result.toolResults) {
-        const callId = callIds.get(call.toolCallId);
-        toolCalls.push({
-          toolName: call.toolName,
-          input: call.input,
-          output: call.output,
-          toolCallId: call.toolCallId,
-          ...(callId === undefined ? {} : { callId }),
-        });
-      }
-      messages.push(...result.responseMessages);
-      text = result.text;
-      if (result.finishReason !== 'tool-calls' || result.toolCalls.length === 0) break;
-    }
-    return { text, steps, toolCalls, usage };
+    const settings = {
+      model: modelWithDeadline(this.#model, this.#timeouts.modelTimeoutMs),
+      instructions:
+        this.#system ?? (selection.requestNewTool ? DEFAULT_SYSTEM : DEFAULT_SYSTEM_WITHOUT_CREATION),
+      messages,
+      tools,
+      stopWhen: isStepCount(maxSteps),
+      telemetry: telemetrySettings(TELEMETRY_FUNCTION_IDS.run, this.#telemetry, runTelemetry),
+    };
+    return { settings, tally, abortSignal };
   }
 
   /** Resolves when every background evaluation, improvement and watch started so far has settled. */
@@ -770,6 +900,18 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     if (this.#closed) throw new AgentClosedError(operation);
     await this.#ready;
   }
+}
+
+function selectionOption(value: unknown): ToolSelectionOptions {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidOptionError({
+      field: 'tools',
+      expected: 'an object { include?, exclude?, requestNewTool? }',
+      value,
+    });
+  }
+  return value as ToolSelectionOptions;
 }
 
 function invokeDetailsOption(options: InvokeOptions): boolean {

@@ -1,3 +1,4 @@
+import type { TelemetryOptions } from 'ai';
 import { compileSchema } from '../core/json-schema.ts';
 import { outputSchemaProblem, outputViolation } from '../core/output-schema.ts';
 import { checkProviderSchema } from '../core/provider-schema.ts';
@@ -101,12 +102,14 @@ export class ToolCreation {
    * Answers one `request_new_tool` call: checks the request against the grant and the limits,
    * generates the tool (every attempt's tokens go to `onUsage`), asks the app's approval,
    * registers it and serves it. A refusal is an answer for the model (`{ ok: false, error }`),
-   * also emitted as `tool:refused`; only an abort rejects.
+   * also emitted as `tool:refused`; only an abort rejects. `telemetry` (a run's) goes to the
+   * generator's model calls.
    */
   async request(
     request: RequestNewToolInput,
     abortSignal?: AbortSignal,
     onUsage?: (usage: TokenUsage) => void,
+    telemetry?: TelemetryOptions,
   ): Promise<JsonObject> {
     const name = typeof request?.name === 'string' ? request.name : '';
     if (!this.#parts.creation.enabled) {
@@ -161,7 +164,11 @@ export class ToolCreation {
           `This app allows at most ${this.#parts.creation.maxTools} tools created by the model, and that many exist. Use the available tools.`,
         );
       }
-      return await this.#generate(request, grant.network, grant.secrets, abortSignal, onUsage);
+      return await this.#generate(request, grant.network, grant.secrets, {
+        abortSignal,
+        onUsage,
+        telemetry,
+      });
     } finally {
       this.#pending -= 1;
     }
@@ -171,9 +178,13 @@ export class ToolCreation {
     request: RequestNewToolInput,
     network: string[],
     secrets: string[],
-    abortSignal: AbortSignal | undefined,
-    onUsage: ((usage: TokenUsage) => void) | undefined,
+    run: {
+      abortSignal: AbortSignal | undefined;
+      onUsage: ((usage: TokenUsage) => void) | undefined;
+      telemetry: TelemetryOptions | undefined;
+    },
   ): Promise<JsonObject> {
+    const { abortSignal, onUsage, telemetry } = run;
     const generator = this.#parts.generator as Pick<ToolGenerator, 'generate'>;
     const capabilities = secrets.length === 0 ? { network } : { network, secrets };
     const examples = (request.examples ?? []).map((example) => ({
@@ -196,6 +207,7 @@ export class ToolCreation {
           ...(abortSignal === undefined ? {} : { abortSignal }),
           // Every attempt, failed ones too, so a run's usage counts what generation spent.
           ...(onUsage === undefined ? {} : { onAttempt: (attempt) => onUsage(attempt.usage) }),
+          ...(telemetry === undefined ? {} : { telemetry }),
         },
       );
     } catch (error) {

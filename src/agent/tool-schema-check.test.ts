@@ -72,7 +72,7 @@ describe('request_new_tool schema', () => {
       model: scriptedModel(() => ({ text: 'x' })),
     });
     try {
-      const schema = await modelView(agent.tools().request_new_tool);
+      const schema = await modelView((await agent.toolSet()).request_new_tool);
       const view = toProviderSchema(schema);
       expect(view.adaptations).toEqual([]);
       expect(view.problems).toEqual([]);
@@ -184,7 +184,7 @@ describe('a keyword providers reject is refused at creation', () => {
       agent.on('tool:refused', (event) => refused.push(event));
       try {
         const execute = (
-          agent.tools().request_new_tool as {
+          (await agent.toolSet()).request_new_tool as {
             execute: (input: unknown, options: unknown) => Promise<unknown>;
           }
         ).execute;
@@ -223,7 +223,7 @@ describe('adapted keywords', () => {
         source:
           'function tally({ counts, label }) { return label + ":" + Object.values(counts).reduce((a, b) => a + b, 0); }',
       });
-      const schema = await modelView(agent.tools().tally);
+      const schema = await modelView((await agent.toolSet()).tally);
       expect(JSON.stringify(schema)).not.toContain('propertyNames');
       expect(JSON.stringify(schema)).not.toContain('(?!');
       const [managed] = await agent.listTools();
@@ -271,7 +271,7 @@ describe('adapted keywords', () => {
     const agent = new SelfImprovingAgent({ storage, sandbox });
     try {
       await agent.ready();
-      const schema = await modelView(agent.tools().legacy);
+      const schema = await modelView((await agent.toolSet()).legacy);
       expect(schema).toEqual({ type: 'object', properties: { options: { type: 'object', properties: {} } } });
       const [managed] = await agent.listTools();
       expect(managed?.modelSchema.problems.map((problem) => `${problem.keyword} at ${problem.path}`)).toEqual(

@@ -36,6 +36,7 @@ export {
   generateCodeText,
   toModelCallError,
 } from './model-text.ts';
+export { TELEMETRY_FUNCTION_IDS, telemetrySettings } from './telemetry-settings.ts';
 export { addUsage, emptyUsage, type TokenUsage, usageFromModel } from './token-usage.ts';
 export {
   type GenerateOptions,

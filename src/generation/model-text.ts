@@ -1,4 +1,4 @@
-import { APICallError, generateText, type LanguageModel, RetryError } from 'ai';
+import { APICallError, generateText, type LanguageModel, RetryError, type TelemetryOptions } from 'ai';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { integerOption, numberOption } from '../core/options.ts';
 import { AbortedError, ModelCallError, ModelTimeoutError } from './generation-errors.ts';
@@ -29,6 +29,11 @@ export interface CodeTextRequest {
    * @default 120_000
    */
   readonly timeoutMs?: number;
+  /**
+   * The AI SDK's telemetry settings of the call (`functionId`, `integrations`, `recordInputs`, …),
+   * passed to `generateText` as given. @default none (the AI SDK's registered integrations, if any)
+   */
+  readonly telemetry?: TelemetryOptions;
 }
 
 /** The model's answer and what it cost. */
@@ -63,6 +68,7 @@ export async function generateCodeText(
           ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
           ...(request.maxOutputTokens === undefined ? {} : { maxOutputTokens: request.maxOutputTokens }),
           maxRetries: request.maxRetries ?? 2,
+          ...(request.telemetry === undefined ? {} : { telemetry: request.telemetry }),
           abortSignal,
         }),
       {

@@ -1,4 +1,4 @@
-import type { LanguageModel } from 'ai';
+import type { LanguageModel, TelemetryOptions } from 'ai';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { jsonEqual } from '../core/json-equal.ts';
 import { compileSchema } from '../core/json-schema.ts';
@@ -22,6 +22,7 @@ import {
 } from './generation-errors.ts';
 import { buildGenerationPrompt, buildGenerationSystemPrompt } from './generation-prompt.ts';
 import { checkLanguageModel, generateCodeText, resolveModelCallSettings } from './model-text.ts';
+import { TELEMETRY_FUNCTION_IDS, telemetryOption, telemetrySettings } from './telemetry-settings.ts';
 import { addUsage, emptyUsage, type TokenUsage } from './token-usage.ts';
 import { type ToolSpec, validateToolSpec } from './tool-spec.ts';
 
@@ -81,6 +82,12 @@ export interface ToolGeneratorOptions {
    * run. The model never sees them. @default none (a tool reading a secret fails its examples)
    */
   readonly secrets?: SecretSource;
+  /**
+   * The AI SDK's telemetry settings of every model call (`integrations`, `recordInputs`, …);
+   * `functionId` is `sia.generate-tool` unless given here or per call.
+   * @default none (the AI SDK's registered integrations, if any, with functionId `sia.generate-tool`)
+   */
+  readonly telemetry?: TelemetryOptions;
 }
 
 /** Per-call options of {@link ToolGenerator.generate}. */
@@ -92,6 +99,11 @@ export interface GenerateOptions {
   readonly abortSignal?: AbortSignal;
   /** Called after every attempt, successful or not (errors it throws are logged and ignored). */
   readonly onAttempt?: (attempt: GenerationAttempt) => void;
+  /**
+   * Telemetry settings of this generation's model calls, merged over the constructor's
+   * `telemetry` (its fields win).
+   */
+  readonly telemetry?: TelemetryOptions;
 }
 
 /** A generated tool. */
@@ -113,6 +125,7 @@ interface ResolvedGeneratorOptions {
   readonly modelTimeoutMs: number;
   readonly maxBytes: number | undefined;
   readonly timeoutMs: number | undefined;
+  readonly telemetry: TelemetryOptions | undefined;
 }
 
 const RELATIVE_TOLERANCE = 1e-9;
@@ -183,6 +196,7 @@ export class ToolGenerator {
         options.timeoutMs === undefined
           ? undefined
           : integerOption('timeoutMs', options.timeoutMs, 1, 600_000),
+      telemetry: telemetryOption('telemetry', options.telemetry),
     });
     this.#validator = options.validator ?? new CodeValidator(maxBytes === undefined ? {} : { maxBytes });
     this.#sandbox = options.sandbox;
@@ -205,6 +219,11 @@ export class ToolGenerator {
     const resolved = validateToolSpec(spec);
     objectOption('options', options);
     const { abortSignal, onAttempt } = options;
+    const telemetry = telemetrySettings(
+      TELEMETRY_FUNCTION_IDS.generateTool,
+      this.#options.telemetry,
+      telemetryOption('telemetry', options.telemetry),
+    );
     const system = buildGenerationSystemPrompt();
     const attempts: GenerationAttempt[] = [];
     let usage = emptyUsage();
@@ -234,6 +253,7 @@ export class ToolGenerator {
           prompt,
           maxRetries: this.#options.maxRetries,
           timeoutMs: this.#options.modelTimeoutMs,
+          telemetry,
           ...(this.#options.temperature === undefined ? {} : { temperature: this.#options.temperature }),
           ...(this.#options.maxOutputTokens === undefined
             ? {}

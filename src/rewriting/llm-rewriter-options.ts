@@ -1,8 +1,13 @@
-import type { LanguageModel } from 'ai';
+import type { LanguageModel, TelemetryOptions } from 'ai';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { objectOption } from '../core/options.ts';
 import { CodeValidator } from '../generation/code-validator.ts';
 import { checkLanguageModel, resolveModelCallSettings } from '../generation/model-text.ts';
+import {
+  TELEMETRY_FUNCTION_IDS,
+  telemetryOption,
+  telemetrySettings,
+} from '../generation/telemetry-settings.ts';
 import type { GenerationValidator } from '../generation/tool-generator.ts';
 
 /** Options of `LlmRewriter`. */
@@ -42,6 +47,12 @@ export interface LlmRewriterOptions {
    * @default new CodeValidator()
    */
   readonly validator?: GenerationValidator;
+  /**
+   * The AI SDK's telemetry settings of every rewrite's model call (`integrations`,
+   * `recordInputs`, …); `functionId` is `sia.rewrite-tool` unless given here.
+   * @default none (the AI SDK's registered integrations, if any, with functionId `sia.rewrite-tool`)
+   */
+  readonly telemetry?: TelemetryOptions;
 }
 
 /** The options of an `LlmRewriter` with every default applied. */
@@ -58,6 +69,8 @@ export interface ResolvedLlmRewriterOptions {
   readonly modelTimeoutMs: number;
   /** Tells a refusal from code. */
   readonly validator: GenerationValidator;
+  /** The telemetry settings of each rewrite's model call (`functionId` set). */
+  readonly telemetry: TelemetryOptions;
 }
 
 /**
@@ -78,5 +91,9 @@ export function resolveLlmRewriterOptions(options: LlmRewriterOptions): Resolved
     model: options.model,
     ...resolveModelCallSettings(options),
     validator: options.validator ?? new CodeValidator(),
+    telemetry: telemetrySettings(
+      TELEMETRY_FUNCTION_IDS.rewriteTool,
+      telemetryOption('telemetry', options.telemetry),
+    ),
   });
 }

@@ -75,6 +75,7 @@ export class LlmRewriter implements Rewriter {
       prompt,
       maxRetries: options.maxRetries,
       timeoutMs: options.modelTimeoutMs,
+      telemetry: options.telemetry,
       ...(options.temperature === undefined ? {} : { temperature: options.temperature }),
       ...(options.maxOutputTokens === undefined ? {} : { maxOutputTokens: options.maxOutputTokens }),
       ...(request.abortSignal === undefined ? {} : { abortSignal: request.abortSignal }),

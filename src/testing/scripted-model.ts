@@ -2,6 +2,10 @@ import { MockLanguageModelV4 } from 'ai/test';
 
 type LanguageModelV4CallOptions = Parameters<MockLanguageModelV4['doGenerate']>[0];
 type LanguageModelV4GenerateResult = Awaited<ReturnType<MockLanguageModelV4['doGenerate']>>;
+type LanguageModelV4StreamPart =
+  Awaited<ReturnType<MockLanguageModelV4['doStream']>>['stream'] extends ReadableStream<infer PART>
+    ? PART
+    : never;
 
 /** What a scripted model is being asked to do, recognised from the library's own prompts. */
 export type ScriptedCallKind = 'orchestrator' | 'generator' | 'rewriter';
@@ -28,8 +32,9 @@ export type ScriptedReply = { text: string } | { toolCalls: { toolName: string; 
 /**
  * A language model that answers from a script, for tests and offline demos: an AI SDK
  * `MockLanguageModelV4` whose every answer comes from `respond`, which is told whether the
- * library is orchestrating (`agent.run`), generating a tool or rewriting one. Each answer counts
- * 1 input token per 4 prompt characters and 1 output token per 4 answer characters.
+ * library is orchestrating (`agent.run`, `agent.stream`), generating a tool or rewriting one. It
+ * answers `doGenerate` and `doStream` alike (a stream sends the same answer as parts). Each
+ * answer counts 1 input token per 4 prompt characters and 1 output token per 4 answer characters.
  * @example
  * const model = scriptedModel((call) =>
  *   call.kind === 'generator' ? { text: 'function add({ a, b }) { return a + b; }' } : { text: 'done' });
@@ -37,23 +42,49 @@ export type ScriptedReply = { text: string } | { toolCalls: { toolName: string; 
 export function scriptedModel(respond: (call: ScriptedCall) => ScriptedReply): MockLanguageModelV4 {
   const counters: Record<ScriptedCallKind, number> = { orchestrator: 0, generator: 0, rewriter: 0 };
   let callId = 0;
+  const answer = async (options: LanguageModelV4CallOptions): Promise<LanguageModelV4GenerateResult> => {
+    const call = describeCall(options, counters);
+    const reply = respond(call);
+    const promptChars = call.system.length + call.text.length;
+    if ('toolCalls' in reply) {
+      const content = reply.toolCalls.map((toolCall) => ({
+        type: 'tool-call' as const,
+        toolCallId: `call-${++callId}`,
+        toolName: toolCall.toolName,
+        input: JSON.stringify(toolCall.input),
+      }));
+      return result(content, 'tool-calls', promptChars, JSON.stringify(reply.toolCalls).length);
+    }
+    return result([{ type: 'text', text: reply.text }], 'stop', promptChars, reply.text.length);
+  };
   return new MockLanguageModelV4({
     provider: 'scripted',
     modelId: 'scripted-model',
-    doGenerate: async (options: LanguageModelV4CallOptions): Promise<LanguageModelV4GenerateResult> => {
-      const call = describeCall(options, counters);
-      const reply = respond(call);
-      const promptChars = call.system.length + call.text.length;
-      if ('toolCalls' in reply) {
-        const content = reply.toolCalls.map((toolCall) => ({
-          type: 'tool-call' as const,
-          toolCallId: `call-${++callId}`,
-          toolName: toolCall.toolName,
-          input: JSON.stringify(toolCall.input),
-        }));
-        return result(content, 'tool-calls', promptChars, JSON.stringify(reply.toolCalls).length);
-      }
-      return result([{ type: 'text', text: reply.text }], 'stop', promptChars, reply.text.length);
+    doGenerate: answer,
+    doStream: async (options) => {
+      const { content, finishReason, usage } = await answer(options);
+      const parts: LanguageModelV4StreamPart[] = [{ type: 'stream-start', warnings: [] }];
+      content.forEach((part, index) => {
+        if (part.type === 'text') {
+          const id = `text-${index}`;
+          parts.push(
+            { type: 'text-start', id },
+            { type: 'text-delta', id, delta: part.text },
+            { type: 'text-end', id },
+          );
+        } else if (part.type === 'tool-call') {
+          parts.push(part);
+        }
+      });
+      parts.push({ type: 'finish', finishReason, usage });
+      return {
+        stream: new ReadableStream<LanguageModelV4StreamPart>({
+          start(controller) {
+            for (const part of parts) controller.enqueue(part);
+            controller.close();
+          },
+        }),
+      };
     },
   });
 }

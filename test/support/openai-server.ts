@@ -1,9 +1,9 @@
 /**
  * A small OpenAI-compatible chat-completions server on 127.0.0.1, for tests that drive the real
  * AI SDK provider path (`createOpenAI({ baseURL, apiKey: 'test' }).chat(id)`) without a network.
- * Each POST /v1/chat/completions is answered by `respond(request, index)`: a text answer (sent
- * as a `chat.completion` JSON body, or as SSE chunks when the request asks for `stream: true`)
- * or an error reply with any status, headers and body.
+ * Each POST /v1/chat/completions is answered by `respond(request, index)`: a text answer or tool
+ * calls (sent as a `chat.completion` JSON body, or as SSE chunks when the request asks for
+ * `stream: true`) or an error reply with any status, headers and body.
  */
 import { startTestServer } from './http-server.ts';
 
@@ -18,9 +18,13 @@ export interface ChatRequest {
   readonly [key: string]: unknown;
 }
 
-/** How the server answers one request: a completion, or an error response. */
+/** How the server answers one request: a completion, tool calls, or an error response. */
 export type ChatReply =
   | { readonly content: string; readonly usage?: { prompt_tokens: number; completion_tokens: number } }
+  | {
+      readonly toolCalls: readonly { readonly name: string; readonly arguments: object }[];
+      readonly usage?: { prompt_tokens: number; completion_tokens: number };
+    }
   | { readonly status: number; readonly headers?: Record<string, string>; readonly body?: unknown };
 
 /** A running fake provider. */
@@ -87,6 +91,17 @@ function send(
     reply.usage === undefined
       ? undefined
       : { ...reply.usage, total_tokens: reply.usage.prompt_tokens + reply.usage.completion_tokens };
+  const toolCalls =
+    'toolCalls' in reply
+      ? reply.toolCalls.map((call, position) => ({
+          index: position,
+          id: `call_${index}_${position}`,
+          type: 'function',
+          function: { name: call.name, arguments: JSON.stringify(call.arguments) },
+        }))
+      : undefined;
+  const content = 'content' in reply ? reply.content : null;
+  const finish = toolCalls === undefined ? 'stop' : 'tool_calls';
   if (request.stream === true) {
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const chunk = (delta: object, finishReason: string | null, extra: object = {}) =>
@@ -99,8 +114,9 @@ function send(
         ...extra,
       })}\n\n`;
     response.write(chunk({ role: 'assistant', content: '' }, null));
-    response.write(chunk({ content: reply.content }, null));
-    response.write(chunk({}, 'stop', usage === undefined ? {} : { usage }));
+    if (toolCalls === undefined) response.write(chunk({ content }, null));
+    else response.write(chunk({ tool_calls: toolCalls }, null));
+    response.write(chunk({}, finish, usage === undefined ? {} : { usage }));
     response.end('data: [DONE]\n\n');
     return;
   }
@@ -114,8 +130,15 @@ function send(
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: reply.content, refusal: null },
-          finish_reason: 'stop',
+          message: {
+            role: 'assistant',
+            content,
+            refusal: null,
+            ...(toolCalls === undefined
+              ? {}
+              : { tool_calls: toolCalls.map(({ index: _index, ...call }) => call) }),
+          },
+          finish_reason: finish,
         },
       ],
       ...(usage === undefined ? {} : { usage }),
