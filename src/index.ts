@@ -41,8 +41,8 @@ export {
   type ToolCreationRequest,
   type ToolFeedbackEvent,
   type ToolRefusedEvent,
-  type ToolStateChangedEvent,
   type ToolSelectionOptions,
+  type ToolStateChangedEvent,
   UnknownCallError,
 } from './agent/index.ts';
 // --- core: errors, events, logging ---------------------------------------------------------

@@ -72,6 +72,15 @@ export interface AgentRunOptions {
    * @default every managed tool, and request_new_tool when the agent can create tools
    */
   tools?: ToolSelectionOptions;
+  /**
+   * Your own AI SDK tools, offered to the model beside the managed ones in this run: typically
+   * the set `agent.measureTools()` returned, so their calls are measured too (any AI SDK tools
+   * work; unmeasured ones are just offered). They run as you wrote them. A key that is also a
+   * managed tool's name, or `request_new_tool`, is refused (`InvalidOptionError` naming
+   * `hostTools.<key>`).
+   * @default none
+   */
+  hostTools?: ToolSet;
 }
 
 /** Options of `agent.stream()`: the same as {@link AgentRunOptions}. */

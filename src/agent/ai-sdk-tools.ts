@@ -15,7 +15,7 @@ import type { ToolSelection, ToolSelectionOptions } from './tool-selection.ts';
 /** What the AI SDK view works with; the agent builds it. */
 export interface AiSdkToolsParts {
   /** The managed tools and their active versions. */
-  readonly catalog: Pick<ToolCatalog, 'get' | 'list'>;
+  readonly catalog: Pick<ToolCatalog, 'get' | 'list' | 'isDisabled'>;
   /** Runs one call (the tool runtime). */
   readonly execute: (toolName: string, input: unknown, context: CallContext) => Promise<ToolCallOutcome>;
   /** Answers `request_new_tool`. */
@@ -66,6 +66,11 @@ export interface LiveToolSetOptions {
   readonly requestNewTool?: ToolSet[string];
   /** Hears the call id of each managed tool call that ran (one run's). */
   readonly onCall?: CallIdListener;
+  /**
+   * The app's own AI SDK tools, offered beside the managed ones as they are (a run's
+   * `hostTools`). Their names must not be managed tools' names (checked by the caller).
+   */
+  readonly hostTools?: ToolSet;
 }
 
 type CachedTool = { version: number; tool: ToolSet[string] };
@@ -106,16 +111,22 @@ export class AiSdkTools {
       requestNewTool =
         included === undefined ? shared : joinCreatedTools(shared, (name) => included.add(name));
     }
-    const offered = (name: string) => (included === undefined || included.has(name)) && !excluded.has(name);
+    const hostTools = options.hostTools ?? {};
+    const hostNames = Object.keys(hostTools);
+    // A disabled tool is not offered (a call that names it anyway is refused by the runtime).
+    const offered = (name: string) =>
+      (included === undefined || included.has(name)) && !excluded.has(name) && !catalog.isDisabled(name);
     const names = (): string[] => [
       ...catalog
         .list()
         .map((managed) => managed.name)
         .filter(offered),
+      ...hostNames,
       ...(requestNewTool === undefined ? [] : ['request_new_tool']),
     ];
     const lookup = (name: string): ToolSet[string] | undefined => {
       if (name === 'request_new_tool') return requestNewTool;
+      if (Object.hasOwn(hostTools, name)) return hostTools[name];
       if (!offered(name)) return undefined;
       const managed = catalog.get(name);
       return managed ? this.#aiTool(managed, detailed, ownCache, onCall) : undefined;

@@ -1,5 +1,6 @@
+import { OpenTelemetry } from '@ai-sdk/otel';
 import { generateText, jsonSchema, stepCountIs, tool } from 'ai';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import type { ToolDegradedEvent } from '../improvement/improvement-events.ts';
 import { ToolDisabledError } from '../runtime/runtime-errors.ts';
@@ -7,6 +8,8 @@ import type { ToolInvokedEvent } from '../runtime/runtime-events.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
+import { SIA_SPAN_ATTRIBUTES as A } from '../telemetry/span-attributes.ts';
+import { registerTestTracing, type TestTracing } from '../telemetry/test-tracing.ts';
 import { scriptedModel } from '../testing/scripted-model.ts';
 import type { SelfImprovingAgentOptions } from './agent-options.ts';
 import { snakeCase } from './host-tools.ts';
@@ -307,5 +310,162 @@ describe('agent.measureTools', () => {
     expect(snakeCase('HTTPGet')).toBe('http_get');
     expect(snakeCase('fetch-page')).toBe('fetch_page');
     expect(snakeCase('already_snake')).toBe('already_snake');
+  });
+});
+
+describe('host tools in a run, a stream and a trace', () => {
+  let tracing: TestTracing | undefined;
+  afterEach(async () => {
+    await tracing?.reset();
+    tracing = undefined;
+  });
+
+  it('run({ hostTools }) offers them beside the managed tools and measures their calls', async () => {
+    const storage = memoryStorage();
+    const model = scriptedModel((call) =>
+      call.index === 0
+        ? {
+            toolCalls: [
+              { toolName: 'getOrder', input: { id: 'Z-9' } },
+              { toolName: 'double', input: { n: 21 } },
+            ],
+          }
+        : { text: `order and ${JSON.stringify(call.toolResults.map((result) => result.output))}` },
+    );
+    const agent = agentOn(storage, { model, creation: { enabled: false } });
+    try {
+      await agent.addTool({
+        name: 'double',
+        description: 'Doubles n',
+        inputSchema: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
+        source: 'function double({ n }) { return 2 * n; }',
+      });
+      const { tools, seen } = orderTools();
+      const hostTools = await agent.measureTools(tools, { version: 'v1' });
+      const result = await agent.run('Find order Z-9 and double 21', { hostTools });
+      expect(seen).toEqual(['Z-9']);
+      expect(result.toolCalls.map((call) => call.toolName).sort()).toEqual(['double', 'getOrder']);
+      expect(result.text).toContain('42');
+      expect(agent.memory.statistics('get_order', 1)?.calls).toBe(1);
+      expect(agent.memory.statistics('double', 1)?.calls).toBe(1);
+      expect(() => agent.stream('x', { hostTools: { double: tools.getOrder } })).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTION', field: 'hostTools.double' }),
+      );
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('a host call has its span (kind host) under the AI SDK’s execute_tool span, and its evaluation under it', async () => {
+    tracing = registerTestTracing();
+    const storage = memoryStorage();
+    const agent = agentOn(storage, { improvement: { mode: 'inline', evaluateEvery: 1 } });
+    try {
+      const measured = await agent.measureTools(orderTools().tools, { version: 'v3' });
+      const model = scriptedModel((call) =>
+        call.index === 0 ? { toolCalls: [{ toolName: 'getOrder', input: { id: 'T-1' } }] } : { text: 'ok' },
+      );
+      await generateText({
+        model,
+        tools: measured,
+        prompt: 'order T-1',
+        stopWhen: stepCountIs(3),
+        telemetry: { integrations: [new OpenTelemetry()] },
+      });
+      await agent.idle();
+      const [call] = tracing.named('sia.tool_call get_order');
+      expect(call?.attributes).toMatchObject({
+        [A.toolKind]: 'host',
+        [A.toolVersion]: 1,
+        [A.callOutcome]: 'success',
+        'gen_ai.tool.name': 'get_order',
+      });
+      expect(tracing.parentOf(call as never)?.name).toBe('execute_tool getOrder');
+      const [evaluation] = tracing.named('sia.evaluate get_order');
+      expect(tracing.parentOf(evaluation as never)?.name).toBe('sia.tool_call get_order');
+
+      await agent.disableTool('get_order');
+      await (measured.getOrder.execute as (input: unknown, options: unknown) => Promise<unknown>)(
+        { id: 'U' },
+        {},
+      ).catch(() => undefined);
+      const refused = tracing.named('sia.tool_call get_order').at(-1);
+      expect(refused?.attributes).toMatchObject({
+        [A.callOutcome]: 'refused',
+        [A.errorType]: 'TOOL_DISABLED',
+      });
+    } finally {
+      await agent.close();
+    }
+  });
+});
+
+describe('disabling a managed tool', () => {
+  it('refuses its calls (not recorded), hides it from tools(), audits and emits both changes, and enables it again', async () => {
+    const storage = memoryStorage();
+    const agent = agentOn(storage);
+    const changes: string[] = [];
+    agent.on('tool:disabled', (event) => changes.push(`disabled:${event.toolName}:${event.reason}`));
+    agent.on('tool:enabled', (event) => changes.push(`enabled:${event.toolName}`));
+    try {
+      await agent.addTool({
+        name: 'double',
+        description: 'Doubles n',
+        inputSchema: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
+        source: 'function double({ n }) { return 2 * n; }',
+      });
+      expect(await agent.invoke('double', { n: 2 })).toBe(4);
+      expect(await agent.disableTool('double', { reason: 'wrong rounding' })).toBe(true);
+      expect(await agent.disableTool('double')).toBe(false);
+      await expect(agent.invoke('double', { n: 3 })).rejects.toMatchObject({ code: 'TOOL_DISABLED' });
+      expect(Object.keys(await agent.toolSet())).not.toContain('double');
+      await agent.idle();
+      expect(agent.memory.statistics('double', 1)?.calls).toBe(1);
+      expect((await agent.registry.find('double'))?.disabled).toBe(true);
+
+      // A second agent on the same storage sees it disabled from the start.
+      const other = agentOn(storage);
+      await expect(other.invoke('double', { n: 3 })).rejects.toBeInstanceOf(ToolDisabledError);
+      await other.close();
+
+      expect(await agent.enableTool('double')).toBe(true);
+      expect(await agent.invoke('double', { n: 5 })).toBe(10);
+      expect(changes).toEqual(['disabled:double:wrong rounding', 'enabled:double']);
+      const audit = await storage.listAudit({ toolName: 'double' });
+      expect(audit.map((entry) => entry.type)).toEqual(
+        expect.arrayContaining(['tool:disabled', 'tool:enabled']),
+      );
+      await expect(agent.disableTool('nope')).rejects.toMatchObject({ code: 'TOOL_NOT_FOUND' });
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('another process’s disable reaches a running agent at its next state read', async () => {
+    const storage = memoryStorage();
+    const agent = new SelfImprovingAgent({ storage, sandbox });
+    try {
+      await agent.addTool({
+        name: 'double',
+        description: 'Doubles n',
+        inputSchema: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
+        source: 'function double({ n }) { return 2 * n; }',
+      });
+      expect(await agent.invoke('double', { n: 1 })).toBe(2);
+      // As `sia tools disable` does it: straight through a registry on the same storage.
+      await agent.registry.setDisabled('double', true, { reason: 'from the CLI', actor: 'cli' });
+      expect(await agent.invoke('double', { n: 1 })).toBe(2); // not read again yet
+      // Five seconds later (only the clock is faked: the sandbox keeps its real timers), the
+      // next call starts the read without waiting for it; a later one is refused.
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(Date.now() + 5_001);
+      await agent.invoke('double', { n: 1 });
+      await vi.waitFor(async () => {
+        await expect(agent.invoke('double', { n: 1 })).rejects.toBeInstanceOf(ToolDisabledError);
+      });
+    } finally {
+      vi.useRealTimers();
+      await agent.close();
+    }
   });
 });

@@ -14,6 +14,7 @@ import type { ToolCatalog } from '../runtime/tool-catalog.ts';
 import { resolveSecretValues, SecretScrubber, type SecretSource } from '../sandbox/sandbox-secrets.ts';
 import type { ToolVersion } from '../storage/records.ts';
 import { LABEL_EXPECTED, labelProblem } from '../storage/storage-input.ts';
+import { AgentTracing, type ToolCallSpan } from '../telemetry/agent-tracing.ts';
 
 /** Options of `agent.measureTools`. */
 export interface MeasureToolsOptions {
@@ -84,6 +85,8 @@ export interface HostToolsParts {
   readonly secretNames: readonly string[];
   /** The actor of registrations in the audit log. */
   readonly actor: string;
+  /** Starts each call's `sia.tool_call <tool>` span (kind `host`). @default new AgentTracing() */
+  readonly tracing?: AgentTracing;
   /** Receives a warning when the secrets cannot be resolved for scrubbing. */
   readonly logger: Logger | undefined;
 }
@@ -95,6 +98,8 @@ interface PendingCall {
   readonly input: unknown;
   /** The AI SDK's execution options (`toolCallId`, `abortSignal`, …). */
   readonly options: unknown;
+  /** The call's span, ended when it is recorded. */
+  readonly span: ToolCallSpan;
   readonly startedAt: number;
   /** `performance.now()` at the start. */
   readonly started: number;
@@ -115,10 +120,12 @@ const MAX_ERROR_MESSAGE = 2000;
  */
 export class HostTools {
   readonly #parts: HostToolsParts;
+  readonly #tracing: AgentTracing;
   #scrubber: SecretScrubber = new SecretScrubber({});
 
   constructor(parts: HostToolsParts) {
     this.#parts = parts;
+    this.#tracing = parts.tracing ?? new AgentTracing();
   }
 
   /**
@@ -168,18 +175,29 @@ export class HostTools {
     // Not async itself: a tool that streams preliminary results returns an async iterable,
     // which must reach the AI SDK as one (not wrapped in a promise).
     return (input: unknown, options: unknown) => {
-      if (this.#parts.catalog.isDisabled(toolName)) return Promise.reject(new ToolDisabledError(toolName));
+      const toolCallId = (options as { toolCallId?: unknown } | undefined)?.toolCallId;
+      const span = this.#tracing.startToolCall({
+        toolName,
+        toolCallId: typeof toolCallId === 'string' ? toolCallId : undefined,
+        kind: 'host',
+      });
+      if (this.#parts.catalog.isDisabled(toolName)) {
+        span.end({ outcome: 'refused', version, errorCode: 'TOOL_DISABLED' });
+        return Promise.reject(new ToolDisabledError(toolName));
+      }
       const call: PendingCall = {
         toolName,
         version,
         input,
         options,
+        span,
         startedAt: Date.now(),
         started: performance.now(),
       };
       let result: unknown;
       try {
-        result = execute.call(tool, input, options);
+        // The app's own spans (its database client's, …) nest under the call's.
+        result = span.with(() => execute.call(tool, input, options));
       } catch (error) {
         const work = this.#record(call, false, undefined, error);
         return work ? work.then(() => Promise.reject(error)) : Promise.reject(error);
@@ -257,8 +275,18 @@ export class HostTools {
     if (typeof toolCallId === 'string') event.toolCallId = toolCallId;
     if (failure) event.error = failure;
     this.#parts.events.emit('tool:invoked', event);
+    call.span.end({
+      outcome: success ? 'success' : 'failure',
+      version,
+      callId,
+      latencyMs,
+      ...(failure ? { errorCode: failure.code } : {}),
+    });
     const input_ = typeof call.input === 'object' && call.input !== null ? call.input : {};
-    const work = this.#parts.afterCall(toolName, version, input_, { success, latencyMs });
+    // The evaluation and improvement the call triggers nest under its span.
+    const work = call.span.with(() =>
+      this.#parts.afterCall(toolName, version, input_, { success, latencyMs }),
+    );
     return work && this.#parts.inline ? work : undefined;
   }
 

@@ -374,6 +374,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       secretNames: this.creation.secrets,
       actor: this.instanceId,
       logger: options.logger,
+      tracing,
     });
 
     // Another process promoted or rolled back: serve the new active version from the next call.
@@ -783,7 +784,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     if (typeof options !== 'object' || options === null) {
       throw new InvalidOptionError({
         field: 'options',
-        expected: 'an object { maxSteps?, abortSignal?, onStepFinish?, telemetry?, tools? }',
+        expected: 'an object { maxSteps?, abortSignal?, onStepFinish?, telemetry?, tools?, hostTools? }',
         value: options,
       });
     }
@@ -810,6 +811,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
         : AbortSignal.any([options.abortSignal, this.#closing.signal]);
     const tools = this.#aiTools.live({
       selection,
+      hostTools: this.#hostToolsOption(options.hostTools),
       onCall: tally.onCall,
       // request_new_tool of this run adds its generation attempts' tokens to the run's usage
       // and gives the generation the run's telemetry.
@@ -828,6 +830,31 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       telemetry: telemetrySettings(TELEMETRY_FUNCTION_IDS.run, this.#telemetry, runTelemetry),
     };
     return { settings, tally, abortSignal };
+  }
+
+  /** Checks a run's `hostTools`: an object of AI SDK tools whose keys no managed tool uses. */
+  #hostToolsOption(value: unknown): ToolSet | undefined {
+    if (value === undefined) return undefined;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new InvalidOptionError({
+        field: 'hostTools',
+        expected: 'an AI SDK ToolSet (the set agent.measureTools() returned)',
+        value,
+      });
+    }
+    for (const [key, tool] of Object.entries(value)) {
+      if (typeof tool !== 'object' || tool === null) {
+        throw new InvalidOptionError({ field: `hostTools.${key}`, expected: 'an AI SDK tool', value: tool });
+      }
+      if (key === 'request_new_tool' || this.#catalog.get(key) !== undefined) {
+        throw new InvalidOptionError({
+          field: `hostTools.${key}`,
+          expected: 'a name no managed tool (nor request_new_tool) uses: rename the key',
+          value: key,
+        });
+      }
+    }
+    return value as ToolSet;
   }
 
   /** Resolves when every background evaluation, improvement and watch started so far has settled. */
