@@ -94,4 +94,22 @@ describe.skipIf(!built)('the examples', () => {
     expect(out).toMatch(/fetch_fee: active v1 of 1, pinned true/);
     expect(out).toMatch(/fetch_rate: active v2 of 2, pinned false, 5\/5 calls ok on the active version/);
   });
+
+  it('chat-route: two streamed turns read with the AI SDK reader, a host and a managed tool measured, the spans nested', async () => {
+    const out = await runExample('chat-route');
+    expect(out).toContain('tool lookupOrder({"orderId":"1042"}) -> {"orderId":"1042","total":120');
+    expect(out).toContain('assistant: Order 1042 totals 120 USD.');
+    expect(out).toContain('tool convert_currency({"amount":120,"from":"USD","to":"EUR"}) -> 111.11');
+    expect(out).toContain('assistant: That is 111.11 EUR.');
+    expect(out).toContain(
+      'measured: lookup_order (host, 2026.12.1) 1 call(s); convert_currency (managed) 1 call(s)',
+    );
+    // Ours under the AI SDK's execute_tool span, one level deeper.
+    expect(out).toMatch(
+      /^( +)execute_tool lookupOrder\n\1 {2}sia\.tool_call lookup_order .*tool\.kind=host, call\.outcome=success/m,
+    );
+    expect(out).toMatch(
+      /^( +)execute_tool convert_currency\n\1 {2}sia\.tool_call convert_currency .*tool\.kind=managed/m,
+    );
+  });
 });
