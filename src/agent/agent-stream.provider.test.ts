@@ -44,7 +44,7 @@ describe('agent.stream() through @ai-sdk/openai', () => {
       ]);
       expect((await result.steps).length).toBe(2);
       expect(server.requests.map((request) => request.stream)).toEqual([true, true]);
-      const offered = (server.requests[0]?.tools as { function: { name: string } }[]).map(
+      const offered = ((server.requests[0]?.tools ?? []) as { function: { name: string } }[]).map(
         (entry) => entry.function.name,
       );
       expect(offered).toEqual(['add_numbers', 'request_new_tool']);
