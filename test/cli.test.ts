@@ -447,7 +447,7 @@ describe('sia: reading commands', () => {
       '2025-01-01 12:00:20Z  2025-01-01 12:00:39Z  20     v1        0.70   0.60     2.40 s',
     );
     expect(text.stdout).toMatch(
-      /\n {2}active v1: score \d\.\d\d over its last 20 calls; success \d\.\d\d, p95 \S+ s over all its 50 calls\n$/,
+      /\n {2}active v1: score \d\.\d\d over its last 20 calls; success \d\.\d\d, p95 \S+ s over all its 50 calls\n\ncreated by the model: 1 of 50 \(creation\.maxTools\)\n$/,
     );
     expect(text.stdout).toMatch(
       /promoted +v1→v2 +agent-1 +promote 3\/3 +LOW_SUCCESS: gate passed \(3 cases\)/,
@@ -1143,6 +1143,18 @@ describe('sia: host tools, disabling and creation.maxTools', () => {
       activeLabel: '2026.12.1',
       disabled: false,
     });
+    const report = await sia(['--db', db, 'report', '--max-tools', '3', '--html', 'report.html'], {
+      cwd: dir,
+    });
+    expect(report.code).toBe(0);
+    const html = await readFile(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('data-badge="host"');
+    expect(html).toContain('Tools created by the model: 1 of 3 (creation.maxTools)');
+    const summary = (await sia(['--db', db, 'report', '--tool', 'get_weather'], { cwd: dir })).stdout;
+    expect(summary).toContain(
+      'get_weather [host: measured, never rewritten]: active v2 (2026.12.1), 2 versions',
+    );
+    expect(summary).toContain('\ncreated by the model: 1 of 50 (creation.maxTools)\n');
     const bad = await sia(['--db', db, 'tools', '--max-tools', 'many'], { cwd: dir });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--max-tools must be a whole number');
