@@ -84,6 +84,8 @@ describe('sia: help, version and usage errors', () => {
       'rollback',
       'pin',
       'unpin',
+      'disable',
+      'enable',
       'tests list',
       'tests add',
       'tests remove',
@@ -408,9 +410,10 @@ describe('sia: reading commands', () => {
     expect(text.code).toBe(0);
     expect(text.stdout.split('\n')).toEqual([
       "window: the active version's last 20 calls (the evaluator's window); CALLS counts them, SCORE, SUCCESS and P95 are over them",
-      'TOOL         ACTIVE  PINNED  VERSIONS  CALLS  SCORE  SUCCESS  P95     FEEDBACK',
-      'add_numbers  v1      no      1         3      1.00   1.00     5 ms    –',
-      'fetch_rate   v1      no      2         20     0.76   0.80     2.40 s  –',
+      'TOOL         KIND       ACTIVE  PINNED  DISABLED  VERSIONS  CALLS  SCORE  SUCCESS  P95     FEEDBACK',
+      'add_numbers  sandboxed  v1      no      no        1         3      1.00   1.00     5 ms    –',
+      'fetch_rate   sandboxed  v1      no      no        2         20     0.76   0.80     2.40 s  –',
+      'created by the model: 1 (limit: creation.maxTools, 50 by default; pass --max-tools to compare)',
       '',
     ]);
     const json = JSON.parse((await sia(['--db', db, 'tools', '--json'], { cwd: dir })).stdout);
@@ -444,7 +447,7 @@ describe('sia: reading commands', () => {
       '2025-01-01 12:00:20Z  2025-01-01 12:00:39Z  20     v1        0.70   0.60     2.40 s',
     );
     expect(text.stdout).toMatch(
-      /\n {2}active v1: score \d\.\d\d over its last 20 calls; success \d\.\d\d, p95 \S+ s over all its 50 calls\n$/,
+      /\n {2}active v1: score \d\.\d\d over its last 20 calls; success \d\.\d\d, p95 \S+ s over all its 50 calls\n\ncreated by the model: 1 of 50 \(creation\.maxTools\)\n$/,
     );
     expect(text.stdout).toMatch(
       /promoted +v1→v2 +agent-1 +promote 3\/3 +LOW_SUCCESS: gate passed \(3 cases\)/,
@@ -655,7 +658,7 @@ describe('sia: changing commands', () => {
     expect(again.stdout).toBe('fetch_rate is already pinned; nothing changed\n');
     expect(await readFile(db)).toEqual(pinned);
     const tools = await sia(['--db', db, 'tools'], { cwd: dir });
-    expect(tools.stdout).toMatch(/fetch_rate +v1 +yes /);
+    expect(tools.stdout).toMatch(/fetch_rate +sandboxed +v1 +yes /);
     expect((await sia(['--db', db, 'unpin', SCENARIO_TOOL], { cwd: dir })).stdout).toBe(
       'fetch_rate is now not pinned (active v1)\n',
     );
@@ -683,7 +686,7 @@ describe('sia: changing commands', () => {
       }
     });
     const text = await sia(['--db', db, 'tools'], { cwd: dir });
-    expect(text.stdout).toMatch(/fetch_rate +v1 .* 2\.40 s +2 wrong, 1 correct\n/);
+    expect(text.stdout).toMatch(/fetch_rate +sandboxed +v1 .* 2\.40 s +2 wrong, 1 correct\n/);
     const json = JSON.parse((await sia(['--db', db, 'tools', '--json'], { cwd: dir })).stdout);
     expect(json.tools.map((tool: { feedback: unknown }) => tool.feedback)).toEqual([
       { correct: 0, wrong: 0 },
@@ -912,6 +915,8 @@ describe('sia export and import', () => {
     expect(manifest.tools[1]).toEqual({
       name: SCENARIO_TOOL,
       description: 'Exchange rate between two currencies',
+      kind: 'sandboxed',
+      disabled: false,
       version: 1,
       author: 'generator',
       inputSchema: {
@@ -1106,13 +1111,178 @@ describe('sia export and import', () => {
   });
 });
 
+describe('sia: host tools, disabling and creation.maxTools', () => {
+  /** A fresh scenario copy with a host tool deployed at two labels (v2 "2026.12.1" active). */
+  async function withHostTool(): Promise<{ dir: string; db: string }> {
+    const fresh = await freshDb();
+    await inspect(fresh.db, async (storage) => {
+      const registry = new ToolRegistry({ storage, actor: 'app' });
+      const weather = {
+        name: 'get_weather',
+        description: 'The app’s weather lookup',
+        inputSchema: { type: 'object', properties: { city: { type: 'string' } } },
+      };
+      await registry.registerHostTool({ ...weather, label: '2026.11.0' });
+      await registry.registerHostTool({ ...weather, label: '2026.12.1' });
+    });
+    return fresh;
+  }
+
+  it('tools: kind, the active version with its label, disabled, and the model-created count against --max-tools', async () => {
+    const { dir, db } = await withHostTool();
+    const text = await sia(['--db', db, 'tools', '--max-tools', '3'], { cwd: dir });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/\nget_weather +host +v2 \(2026\.12\.1\) +no +no +2 +0 /);
+    expect(text.stdout).toMatch(/\nfetch_rate +sandboxed +v1 +no +no /);
+    expect(text.stdout).toContain('\ncreated by the model: 1 of 3 (creation.maxTools)\n');
+    const json = JSON.parse((await sia(['--db', db, 'tools', '--json'], { cwd: dir })).stdout);
+    expect(json).toMatchObject({ createdByModel: 1, maxTools: 50, maxToolsGiven: false });
+    expect(json.tools.find((tool: { name: string }) => tool.name === 'get_weather')).toMatchObject({
+      kind: 'host',
+      activeVersion: 2,
+      activeLabel: '2026.12.1',
+      disabled: false,
+    });
+    const report = await sia(['--db', db, 'report', '--max-tools', '3', '--html', 'report.html'], {
+      cwd: dir,
+    });
+    expect(report.code).toBe(0);
+    const html = await readFile(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('data-badge="host"');
+    expect(html).toContain('Tools created by the model: 1 of 3 (creation.maxTools)');
+    const summary = (await sia(['--db', db, 'report', '--tool', 'get_weather'], { cwd: dir })).stdout;
+    expect(summary).toContain(
+      'get_weather [host: measured, never rewritten]: active v2 (2026.12.1), 2 versions',
+    );
+    expect(summary).toContain('\ncreated by the model: 1 of 50 (creation.maxTools)\n');
+    const bad = await sia(['--db', db, 'tools', '--max-tools', 'many'], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--max-tools must be a whole number');
+  });
+
+  it('disable and enable change the state once with an audit entry (actor cli); repeating writes nothing', async () => {
+    const { dir, db } = await withHostTool();
+    const disabled = await sia(['--db', db, 'disable', 'get_weather', '--reason', 'upstream down'], {
+      cwd: dir,
+    });
+    expect(disabled).toMatchObject({ code: 0, stdout: 'get_weather is now disabled (active v2)\n' });
+    const written = await readFile(db);
+    expect((await sia(['--db', db, 'disable', 'get_weather'], { cwd: dir })).stdout).toBe(
+      'get_weather is already disabled; nothing changed\n',
+    );
+    expect(await readFile(db)).toEqual(written);
+    expect((await sia(['--db', db, 'tools'], { cwd: dir })).stdout).toMatch(
+      /\nget_weather +host +v2 \(2026\.12\.1\) +no +yes /,
+    );
+    expect((await sia(['--db', db, 'enable', SCENARIO_TOOL], { cwd: dir })).stdout).toBe(
+      'fetch_rate is already enabled; nothing changed\n',
+    );
+    expect((await sia(['--db', db, 'enable', 'get_weather'], { cwd: dir })).stdout).toBe(
+      'get_weather is now enabled (active v2)\n',
+    );
+    const entries = await inspect(db, (storage) => storage.listAudit({ toolName: 'get_weather' }));
+    expect(
+      entries
+        .filter((entry) => entry.type === 'tool:disabled' || entry.type === 'tool:enabled')
+        .map((entry) => [entry.type, entry.actor, entry.reason]),
+    ).toEqual([
+      ['tool:disabled', 'cli', 'upstream down'],
+      ['tool:enabled', 'cli', 'enabled'],
+    ]);
+    const missing = await sia(['--db', db, 'disable', 'nope'], { cwd: dir });
+    expect(missing.code).toBe(1);
+  });
+
+  it('rollback refuses a host tool: its versions are the app’s releases; nothing changes', async () => {
+    const { dir, db } = await withHostTool();
+    const before = await readFile(db);
+    const run = await sia(['--db', db, 'rollback', 'get_weather', '--to', '1'], { cwd: dir });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('get_weather is a host tool');
+    expect(run.stderr).toContain('deploying the earlier release');
+    expect(await readFile(db)).toEqual(before);
+  });
+
+  it('export and import carry kind, disabled state and labels; a manifest without them still imports', async () => {
+    const { dir, db } = await withHostTool();
+    await sia(['--db', db, 'disable', SCENARIO_TOOL], { cwd: dir });
+    expect((await sia(['--db', db, 'export', 'tools'], { cwd: dir })).code).toBe(0);
+    expect((await readdir(join(dir, 'tools'))).sort()).toEqual([
+      'add_numbers.js',
+      'fetch_rate.js',
+      'manifest.json',
+    ]);
+    const manifest = JSON.parse(await readFile(join(dir, 'tools', 'manifest.json'), 'utf8'));
+    const host = manifest.tools.find((tool: { name: string }) => tool.name === 'get_weather');
+    expect(host).toEqual({
+      name: 'get_weather',
+      description: 'The app’s weather lookup',
+      kind: 'host',
+      disabled: false,
+      label: '2026.12.1',
+      version: 2,
+      author: 'host',
+      inputSchema: { type: 'object', properties: { city: { type: 'string' } } },
+      capabilities: { network: [] },
+    });
+    expect(manifest.tools.find((tool: { name: string }) => tool.name === SCENARIO_TOOL)).toMatchObject({
+      kind: 'sandboxed',
+      disabled: true,
+    });
+
+    // Into an empty database: the host tool is registered at its label, the disabled tool disabled.
+    const target = join(dir, 'target.sqlite');
+    const empty = sqlJsStorage({ path: target });
+    await empty.ready?.();
+    await empty.close();
+    const imported = await sia(['--db', target, 'import', 'tools'], { cwd: dir });
+    expect(imported.stderr).toBe('');
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toContain('fetch_rate: created as v1; disabled');
+    expect(imported.stdout).toContain('get_weather: created as v1');
+    await inspect(target, async (storage) => {
+      expect(await storage.getTool('get_weather')).toMatchObject({ kind: 'host', disabled: false });
+      expect((await storage.getActiveVersion('get_weather'))?.label).toBe('2026.12.1');
+      expect((await storage.getTool(SCENARIO_TOOL))?.disabled).toBe(true);
+    });
+
+    // A manifest as written before host tools (no kind, disabled or label): imports, and leaves
+    // the disabled state alone.
+    const old = {
+      ...manifest,
+      tools: manifest.tools
+        .filter((tool: { kind: string }) => tool.kind === 'sandboxed')
+        .map(({ kind: _kind, disabled: _disabled, ...rest }: Record<string, unknown>) => rest),
+    };
+    await writeFile(join(dir, 'tools', 'manifest.json'), JSON.stringify(old));
+    const again = await sia(['--db', target, 'import', 'tools', '--json'], { cwd: dir });
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout).results.map((result: { action: string }) => result.action)).toEqual([
+      'unchanged',
+      'unchanged',
+    ]);
+    await inspect(target, async (storage) =>
+      expect((await storage.getTool(SCENARIO_TOOL))?.disabled).toBe(true),
+    );
+
+    // A kind that does not match the database's tool is refused, writing nothing.
+    const clash = { ...manifest, tools: [{ ...host, name: SCENARIO_TOOL }] };
+    await writeFile(join(dir, 'tools', 'manifest.json'), JSON.stringify(clash));
+    const refused = await sia(['--db', target, 'import', 'tools'], { cwd: dir });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      'the manifest lists a host tool, but the database holds a sandboxed tool',
+    );
+  });
+});
+
 describe('sia as a process (node src/cli/main.ts): the binding of runCli to the process', () => {
   it('a wrong command line: exit code 2, the reason on stderr without a stack, nothing on stdout', async () => {
     const run = await runSia(['frobnicate'], { cwd: root });
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toBe(
-      'sia: unknown command "frobnicate"; commands: tools, report, history, diff, rollback, pin, unpin, tests, export, import, improvements\nRun "sia --help" for usage.\n',
+      'sia: unknown command "frobnicate"; commands: tools, report, history, diff, rollback, pin, unpin, disable, enable, tests, export, import, improvements\nRun "sia --help" for usage.\n',
     );
   });
 
@@ -1121,7 +1291,7 @@ describe('sia as a process (node src/cli/main.ts): the binding of runCli to the 
     const run = await runSia(['tools'], { cwd: dir, env: { SIA_DB: 'agent.sqlite' } });
     expect(run).toEqual(await sia(['tools'], { cwd: dir, env: { SIA_DB: 'agent.sqlite' } }));
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^window: .*\nTOOL +ACTIVE/);
+    expect(run.stdout).toMatch(/^window: .*\nTOOL +KIND +ACTIVE/);
   });
 
   it('--driver node-sqlite prints no ExperimentalWarning (main.ts filters it; other warnings still pass)', async () => {

@@ -30,6 +30,7 @@ import {
   type StoredInvocation,
   type StoredTestCase,
   ToolExistsError,
+  type ToolKind,
   ToolNotFoundError,
   type ToolRecord,
   type ToolVersion,
@@ -58,14 +59,25 @@ type Operation =
       at: number;
       name: string;
       description: string;
+      /** Absent on lines written before host tools: a sandboxed tool. */
+      kind?: ToolKind;
       firstVersion: NewToolVersion;
       firstCaseId: number;
       cases: NewTestCase[];
       audit?: AuditLine;
     }
-  | { op: 'version'; at: number; toolName: string; version: NewToolVersion; audit?: AuditLine }
+  | {
+      op: 'version';
+      at: number;
+      toolName: string;
+      version: NewToolVersion;
+      /** The version also becomes the active one (`addVersion`'s `activate`). */
+      activate?: boolean;
+      audit?: AuditLine;
+    }
   | { op: 'active'; toolName: string; version: number; audit?: AuditLine }
   | { op: 'pin'; toolName: string; pinned: boolean; audit?: AuditLine }
+  | { op: 'disable'; toolName: string; disabled: boolean; audit?: AuditLine }
   | { op: 'rewrite'; toolName: string; at: number }
   | { op: 'case'; id: number; at: number; toolName: string; testCase: NewTestCase; audit?: AuditLine }
   | { op: 'uncase'; id: number; audit?: AuditLine }
@@ -219,6 +231,13 @@ export function jsonLinesStorage(options: JsonLinesStorageOptions): StorageAdapt
 
     createTool: (tool) =>
       run(async (state, write) => {
+        checkLabel('tool.firstVersion.label', tool.firstVersion.label);
+        if (tool.kind !== undefined && tool.kind !== 'sandboxed' && tool.kind !== 'host')
+          throw new StorageInputError({
+            field: 'tool.kind',
+            expected: "'sandboxed' or 'host'",
+            value: tool.kind,
+          });
         if (state.tools.has(tool.name)) throw new ToolExistsError(tool.name);
         const firstCaseId = state.nextCaseId;
         const cases = [...(tool.testCases ?? [])];
@@ -228,6 +247,7 @@ export function jsonLinesStorage(options: JsonLinesStorageOptions): StorageAdapt
           at: Date.now(),
           name: tool.name,
           description: tool.description,
+          ...(tool.kind === undefined ? {} : { kind: tool.kind }),
           firstVersion: tool.firstVersion,
           firstCaseId,
           cases,
@@ -246,8 +266,9 @@ export function jsonLinesStorage(options: JsonLinesStorageOptions): StorageAdapt
     listTools: () =>
       run((state) => structuredClone([...state.tools.values()].sort((a, b) => a.name.localeCompare(b.name)))),
 
-    addVersion: (toolName, version, entry) =>
+    addVersion: (toolName, version, entry, options) =>
       run(async (state, write) => {
+        checkLabel('version.label', version.label);
         toolOf(state, toolName);
         const at = Date.now();
         const number = (state.versions.get(toolName)?.length ?? 0) + 1;
@@ -259,7 +280,15 @@ export function jsonLinesStorage(options: JsonLinesStorageOptions): StorageAdapt
             toolName,
           },
         );
-        await write({ op: 'version', at, toolName, version, ...(audit ? { audit } : {}) });
+        const activate = options?.activate === true;
+        await write({
+          op: 'version',
+          at,
+          toolName,
+          version,
+          ...(activate ? { activate } : {}),
+          ...(audit ? { audit } : {}),
+        });
         return structuredClone(state.versions.get(toolName)?.at(-1) as ToolVersion);
       }),
 
@@ -293,6 +322,14 @@ export function jsonLinesStorage(options: JsonLinesStorageOptions): StorageAdapt
         toolOf(state, toolName);
         const audit = auditLine(state, entry && { ...entry, toolName });
         await write({ op: 'pin', toolName, pinned, ...(audit ? { audit } : {}) });
+        return audit ? structuredClone(state.audit.at(-1) as AuditEntry) : undefined;
+      }),
+
+    setDisabled: (toolName, disabled, entry) =>
+      run(async (state, write) => {
+        toolOf(state, toolName);
+        const audit = auditLine(state, entry && { ...entry, toolName });
+        await write({ op: 'disable', toolName, disabled, ...(audit ? { audit } : {}) });
         return audit ? structuredClone(state.audit.at(-1) as AuditEntry) : undefined;
       }),
 
@@ -414,6 +451,8 @@ function apply(state: State, operation: Operation): void {
         activeVersion: 1,
         pinned: false,
         counters: { rewrites: 0, lastRewriteAt: null },
+        kind: operation.kind ?? 'sandboxed',
+        disabled: false,
       });
       state.versions.set(operation.name, [
         { ...operation.firstVersion, toolName: operation.name, version: 1, createdAt: operation.at },
@@ -432,6 +471,8 @@ function apply(state: State, operation: Operation): void {
         version: versions.length + 1,
         createdAt: operation.at,
       });
+      if (operation.activate === true)
+        (state.tools.get(operation.toolName) as ToolRecord).activeVersion = versions.length;
       addAudit(state, operation.audit);
       break;
     }
@@ -441,6 +482,10 @@ function apply(state: State, operation: Operation): void {
       break;
     case 'pin':
       (state.tools.get(operation.toolName) as ToolRecord).pinned = operation.pinned;
+      addAudit(state, operation.audit);
+      break;
+    case 'disable':
+      (state.tools.get(operation.toolName) as ToolRecord).disabled = operation.disabled;
       addAudit(state, operation.audit);
       break;
     case 'rewrite': {
@@ -490,4 +535,15 @@ function checkInvocation(record: InvocationRecord, index: number): void {
   if (typeof record.inputHash !== 'string') {
     throw new StorageInputError({ field: field('inputHash'), expected: 'a string', value: record.inputHash });
   }
+}
+
+/** A version label: 1 to 128 characters without control characters, or none. */
+function checkLabel(field: string, label: unknown): void {
+  if (label === undefined) return;
+  if (typeof label !== 'string' || label.length === 0 || label.length > 128 || /\p{Cc}/u.test(label))
+    throw new StorageInputError({
+      field,
+      expected: 'a label of 1 to 128 characters without control characters',
+      value: label,
+    });
 }

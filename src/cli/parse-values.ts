@@ -11,6 +11,16 @@ export function positiveInteger(value: unknown, name: string, command?: string):
   return Number(text);
 }
 
+/** A whole number ≥ 0 option (`--max-tools 0`), or undefined when not given. */
+export function countOption(value: unknown, name: string, command?: string): number | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value);
+  if (!/^(0|[1-9][0-9]{0,14})$/.test(text)) {
+    throw new CliUsageError(`${name} must be a whole number ≥ 0, got "${text}"`, command);
+  }
+  return Number(text);
+}
+
 /** A version argument: `2` or `v2`. */
 export function versionNumber(value: string, name: string, command?: string): number {
   return positiveInteger(value.replace(/^v/i, ''), name, command) as number;

@@ -11,6 +11,7 @@ import {
   writeScenario,
 } from '../../test/support/report-scenario.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { ToolRegistry } from '../registry/tool-registry.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { ToolNotFoundError } from '../storage/storage-errors.ts';
@@ -379,8 +380,43 @@ describe('collectReport', () => {
       storage: 'memory',
       bucketSize: 20,
       maxCallsPerTool: 50_000,
+      createdByModel: 0,
+      maxTools: 50,
       tools: [],
     });
     await empty.close();
+  });
+
+  it('reports kind, disabled state and version labels, and counts model-created tools against maxTools', async () => {
+    const storage = memoryStorage();
+    const registry = new ToolRegistry({ storage });
+    const weather = { name: 'get_weather', description: 'W', inputSchema: { type: 'object' } };
+    await registry.registerHostTool({ ...weather, label: '2026.11.0' });
+    await registry.registerHostTool({ ...weather, label: '2026.12.1' });
+    await registry.create({
+      name: 'made_by_model',
+      description: 'M',
+      inputSchema: { type: 'object' },
+      source: 'function made_by_model() { return 1; }',
+      author: 'generator',
+    });
+    await registry.setDisabled('made_by_model', true);
+    const report = await collectReport(storage, { maxTools: 3 });
+    expect(report).toMatchObject({ createdByModel: 1, maxTools: 3 });
+    const [host, model] = report.tools;
+    expect(host).toMatchObject({ name: 'get_weather', kind: 'host', disabled: false, activeVersion: 2 });
+    expect(host?.versions.map((version) => [version.version, version.label, version.author])).toEqual([
+      [1, '2026.11.0', 'host'],
+      [2, '2026.12.1', 'host'],
+    ]);
+    expect(model).toMatchObject({ kind: 'sandboxed', disabled: true });
+    expect('label' in (model?.versions[0] ?? {})).toBe(false);
+    // Counted over the whole store, also when only some tools are reported.
+    expect((await collectReport(storage, { tools: ['get_weather'] })).createdByModel).toBe(1);
+    for (const maxTools of [-1, 1.5, '50'])
+      await expect(collectReport(storage, { maxTools: maxTools as number })).rejects.toSatisfy(
+        (error: unknown) => InvalidOptionError.isInstance(error) && error.field === 'maxTools',
+      );
+    await storage.close();
   });
 });

@@ -23,6 +23,7 @@ import type {
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { ToolNotFoundError } from '../storage/storage-errors.ts';
 import { aggregateOf, summarizeHistory } from '../storage/summarize-history.ts';
+import { isDisabled, toolKind } from '../storage/tool-state.ts';
 import { historyTimeline, type Timeline, type TimelineEntry } from './history-timeline.ts';
 import type {
   ActiveSince,
@@ -78,7 +79,16 @@ export interface CollectReportOptions {
    * @default true
    */
   history?: boolean;
+  /**
+   * The app's `creation.maxTools`, which the report shows the model-created tools against (the
+   * report reads storage only, so it cannot know the app's value).
+   * @default 50 (the agent's default)
+   */
+  maxTools?: number;
 }
+
+/** The agent's default `creation.maxTools`. */
+const DEFAULT_MAX_TOOLS = 50;
 
 const AUDIT_PAGE = 1000;
 /** A pause must also be this many times the median pause to count as idle. */
@@ -132,6 +142,8 @@ export async function collectReport(
   const idleGapMs =
     options.idleGapMs === undefined ? 60_000 : integerOption('idleGapMs', options.idleGapMs, 1, 1e12);
   const history = options.history === undefined ? true : booleanOption('history', options.history);
+  const maxTools =
+    options.maxTools === undefined ? DEFAULT_MAX_TOOLS : integerOption('maxTools', options.maxTools, 0, 1e9);
 
   const records = await selectTools(storage, options.tools);
   const tools: ToolReport[] = [];
@@ -140,8 +152,34 @@ export async function collectReport(
       await toolReport(storage, record, { bucketSize, maxCallsPerTool, evaluator, idleGapMs, history }),
     );
   }
-  return { generatedAt, storage: storage.name, bucketSize, maxCallsPerTool, tools };
+  return {
+    generatedAt,
+    storage: storage.name,
+    bucketSize,
+    maxCallsPerTool,
+    createdByModel: await countCreatedByModel(storage, options.tools === undefined ? tools : undefined),
+    maxTools,
+    tools,
+  };
 }
+
+/**
+ * Tools whose version 1 the generator wrote (what `creation.maxTools` limits), over the whole
+ * store: from the reports when they cover every tool, else read.
+ */
+async function countCreatedByModel(
+  storage: StorageAdapter,
+  everyTool: readonly ToolReport[] | undefined,
+): Promise<number> {
+  if (everyTool !== undefined)
+    return everyTool.filter((tool) => tool.versions[0]?.author === GENERATOR).length;
+  let count = 0;
+  for (const tool of await storage.listTools())
+    if ((await storage.getVersion(tool.name, 1))?.author === GENERATOR) count += 1;
+  return count;
+}
+
+const GENERATOR = 'generator';
 
 async function selectTools(
   storage: StorageAdapter,
@@ -202,6 +240,8 @@ async function toolReport(
     createdAt: tool.createdAt,
     activeVersion: tool.activeVersion,
     pinned: tool.pinned,
+    kind: toolKind(tool),
+    disabled: isDisabled(tool),
     counters: { ...tool.counters },
     calls: calls.length,
     historyCalls: timeline.historyCalls,
@@ -218,6 +258,7 @@ async function toolReport(
       const insufficient = scored.reasons.some((reason) => reason.code === 'INSUFFICIENT_DATA');
       return {
         version: version.version,
+        ...(version.label === undefined ? {} : { label: version.label }),
         author: version.author,
         reason: version.reason,
         createdAt: version.createdAt,

@@ -23,11 +23,23 @@ export interface ImprovementReport {
   bucketSize: number;
   /** Most calls read per tool (the most recent ones). */
   maxCallsPerTool: number;
+  /**
+   * Tools the model created (their version 1 was written by the generator), counted over the
+   * whole store: what the agent's `creation.maxTools` limits. `collectReport` always sets it
+   * (absent in reports collected by earlier releases).
+   */
+  createdByModel?: number;
+  /** The `creation.maxTools` the count is shown against (`collectReport`'s `maxTools` option). */
+  maxTools?: number;
   /** One entry per tool, by name. */
   tools: ToolReport[];
 }
 
-/** Everything the report says about one tool. */
+/**
+ * Everything the report says about one tool. `collectReport` always sets the record's `kind`
+ * and `disabled` (read them with `toolKind` / `isDisabled`: a report collected by an earlier
+ * release has neither).
+ */
 export interface ToolReport extends ToolRecord {
   /** Calls read for this report (at most `maxCallsPerTool`, the most recent). */
   calls: number;
@@ -68,6 +80,8 @@ export interface ToolReport extends ToolRecord {
 export interface VersionReport {
   /** The version number. */
   version: number;
+  /** The app's name for the version (a release, a git sha), when it has one. */
+  label?: string;
   /** Who wrote it. */
   author: VersionAuthor;
   /** Why it exists. */

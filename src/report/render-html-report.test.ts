@@ -119,6 +119,38 @@ function reportOf(tools: ToolReport[]): ImprovementReport {
 }
 
 describe('renderHtmlReport', () => {
+  it('marks host and disabled tools with badges, shows labels beside version numbers (escaped) and the maxTools line', () => {
+    const tool = hostileTool();
+    const host: ToolReport = {
+      ...tool,
+      name: 'get_weather',
+      kind: 'host',
+      disabled: true,
+      pinned: false,
+      versions: tool.versions.map((version) => ({ ...version, label: `<b>${version.version}.0</b>` })),
+    };
+    const html = renderHtmlReport({ ...reportOf([host]), createdByModel: 4, maxTools: 50 });
+    expect(html).toContain('data-badge="host" title="measured, never rewritten">host</span>');
+    expect(html).toContain('data-badge="disabled">disabled</span>');
+    expect(html).not.toContain('data-badge="pinned"');
+    expect(html).toContain("A host tool: the app's own function, measured, never rewritten.");
+    expect(html).toContain('data-disabled-note');
+    expect(html).toContain('<dd data-kind="host">host</dd>');
+    expect(html).toContain('<dd data-disabled="true">yes</dd>');
+    const active = host.versions.find((version) => version.active)?.version as number;
+    expect(html).toContain(
+      `<dd data-active-version="${active}">v${active} <span class="label" data-label>(&lt;b&gt;${active}.0&lt;/b&gt;)</span></dd>`,
+    );
+    expect(html).not.toContain('<b>');
+    expect(html).toContain('Tools created by the model: 4 of 50 (creation.maxTools)');
+    // A sandboxed tool (and a report of an earlier release, without kind or the count) has none of it.
+    const plain = renderHtmlReport(reportOf([{ ...tool, pinned: false }]));
+    expect(plain).not.toContain('data-badge');
+    expect(plain).not.toContain('data-host-note');
+    expect(plain).not.toContain('data-max-tools');
+    expect(plain).toContain('<dd data-kind="sandboxed">sandboxed</dd>');
+  });
+
   it('escapes every text that comes from storage', () => {
     const html = renderHtmlReport(reportOf([hostileTool()]), { title: '<Report & co>' });
     expect(html).not.toMatch(/<script/i);

@@ -1,5 +1,6 @@
 import { objectOption, stringOption } from '../core/options.ts';
 import type { GateSummary, ImprovementOutcome } from '../storage/audit-evidence.ts';
+import { isDisabled, toolKind } from '../storage/tool-state.ts';
 import { escapeHtml } from './escape-html.ts';
 import type {
   CallWindow,
@@ -73,6 +74,7 @@ export function renderHtmlReport(report: ImprovementReport, options: HtmlReportO
     `<p class="meta">Generated ${escapeHtml(formatTime(report.generatedAt))} from ${escapeHtml(report.storage)} storage · ${plural(tools.length, 'tool')} · charts by call order, ${plural(report.bucketSize, 'call')} per point · “last ${report.bucketSize} calls” is the evaluator's window (as in <span class="cmd">sia tools</span>) · times in UTC</p>`,
     '</header>',
     '<main>',
+    maxToolsLine(report),
     overview(tools, report.bucketSize),
     ...tools.map((tool, index) => toolSection(tool, index, report.bucketSize)),
     '</main>',
@@ -80,6 +82,31 @@ export function renderHtmlReport(report: ImprovementReport, options: HtmlReportO
     '</html>',
     '',
   ].join('\n');
+}
+
+/** `v3 (2026.12.1)`: the active version, with its label when it has one (escaped). */
+function activeLabel(tool: ToolReport): string {
+  const label = tool.versions.find((version) => version.active)?.label;
+  return `v${tool.activeVersion}${label === undefined ? '' : ` <span class="label" data-label>(${escapeHtml(label)})</span>`}`;
+}
+
+/** The badges after a tool's name: host, disabled, pinned. */
+function toolBadges(tool: ToolReport): string {
+  return [
+    toolKind(tool) === 'host'
+      ? '<span class="badge badge-host" data-badge="host" title="measured, never rewritten">host</span>'
+      : '',
+    isDisabled(tool) ? '<span class="badge badge-disabled" data-badge="disabled">disabled</span>' : '',
+    tool.pinned ? '<span class="badge badge-pinned" data-badge="pinned">pinned</span>' : '',
+  ]
+    .filter((badge) => badge !== '')
+    .join(' ');
+}
+
+/** The model-created tools against `creation.maxTools` (absent from reports of earlier releases). */
+function maxToolsLine(report: ImprovementReport): string {
+  if (report.createdByModel === undefined || report.maxTools === undefined) return '';
+  return `<p class="meta" data-max-tools="${report.maxTools}" data-created-by-model="${report.createdByModel}">Tools created by the model: ${report.createdByModel} of ${report.maxTools} (creation.maxTools)</p>`;
 }
 
 function overview(tools: readonly ToolReport[], window: number): string {
@@ -90,7 +117,7 @@ function overview(tools: readonly ToolReport[], window: number): string {
     const forward = tool.changes.filter((change) => change.direction === 'forward').length;
     return (
       `<tr data-tool="${escapeHtml(tool.name)}"><td class="name"><a href="#${toolId(tool, index)}">${escapeHtml(tool.name)}</a></td>` +
-      `<td class="num">v${tool.activeVersion}</td><td>${tool.pinned ? 'pinned' : ''}</td>` +
+      `<td class="num">${activeLabel(tool)}</td><td>${toolBadges(tool)}</td>` +
       `<td class="num">${tool.versions.length}</td>` +
       `<td class="num">${tool.changes.length}${tool.changes.length === 0 ? '' : ` (↑${forward} ↓${tool.changes.length - forward})`}</td>` +
       `<td class="num">${tool.calls + tool.historyCalls}</td>` +
@@ -129,11 +156,19 @@ function toolSection(tool: ToolReport, index: number, window: number): string {
       : '';
   return [
     `<section class="tool" id="${toolId(tool, index)}" data-tool="${escapeHtml(tool.name)}">`,
-    `<h2>${escapeHtml(tool.name)}</h2>`,
+    `<h2>${escapeHtml(tool.name)}${toolBadges(tool) === '' ? '' : ` ${toolBadges(tool)}`}</h2>`,
     `<p class="description">${escapeHtml(tool.description)}</p>`,
+    toolKind(tool) === 'host'
+      ? `<p class="note" data-host-note>A host tool: the app's own function, measured, never rewritten. Its versions are the app's releases, named by their labels.</p>`
+      : '',
+    isDisabled(tool)
+      ? '<p class="note" data-disabled-note>Disabled: agents refuse its calls (sia enable brings it back); its history is kept.</p>'
+      : '',
     '<dl class="facts">',
-    `<div><dt>active</dt><dd data-active-version="${tool.activeVersion}">v${tool.activeVersion}</dd></div>`,
+    `<div><dt>kind</dt><dd data-kind="${toolKind(tool)}">${toolKind(tool)}</dd></div>`,
+    `<div><dt>active</dt><dd data-active-version="${tool.activeVersion}">${activeLabel(tool)}</dd></div>`,
     `<div><dt>pinned</dt><dd>${tool.pinned ? 'yes' : 'no'}</dd></div>`,
+    `<div><dt>disabled</dt><dd data-disabled="${isDisabled(tool)}">${isDisabled(tool) ? 'yes' : 'no'}</dd></div>`,
     `<div><dt>calls in this report</dt><dd>${tool.calls}${tool.truncated ? ' (most recent)' : ''}${tool.historyCalls > 0 ? ` + ${tool.historyCalls} from history` : ''}</dd></div>`,
     `<div><dt>rewrites</dt><dd>${tool.counters.rewrites}</dd></div>`,
     `<div><dt>created</dt><dd>${escapeHtml(formatTime(tool.createdAt))}</dd></div>`,
@@ -188,7 +223,7 @@ function versionTable(tool: ToolReport, window: number): string {
   const rows = tool.versions.map(
     (version) =>
       `<tr data-version="${version.version}"${version.active ? ' class="active"' : ''}>` +
-      `<td class="num">v${version.version}${version.active ? ' <span class="badge">active</span>' : ''}</td>` +
+      `<td class="num">v${version.version}${version.label === undefined ? '' : ` <span class="label" data-label>(${escapeHtml(version.label)})</span>`}${version.active ? ' <span class="badge">active</span>' : ''}</td>` +
       `<td>${escapeHtml(version.author)}</td>` +
       `<td class="num">${version.parentVersion === null ? '–' : `v${version.parentVersion}`}</td>` +
       `<td class="time">${escapeHtml(formatTime(version.createdAt))}</td>` +
@@ -377,6 +412,10 @@ td.reason { min-width: 12em; }
 tr.active td { background: #f0f6ff; }
 td ul { margin: 0; padding-left: 16px; }
 .badge { font-size: 11px; padding: 0 6px; border-radius: 8px; background: var(--score); color: #fff; }
+.badge-host { background: #6b4fbb; }
+.badge-disabled { background: #b3261e; }
+.badge-pinned { background: #555; }
+.label { color: #555; font-size: 12px; }
 dl.facts { display: flex; flex-wrap: wrap; gap: 4px 24px; margin: 12px 0; }
 dl.facts div { display: flex; gap: 6px; }
 dt { color: var(--muted); }

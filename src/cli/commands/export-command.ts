@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TOOL_NAME_PATTERN } from '../../registry/tool-definition.ts';
 import { copyCapabilities } from '../../storage/storage-input.ts';
+import { isDisabled, toolKind } from '../../storage/tool-state.ts';
 import type { CliCommand } from '../cli-command.ts';
 import { CliFailure } from '../cli-errors.ts';
 import {
@@ -22,8 +23,9 @@ export const exportCommand: CliCommand = {
   positionals: ['<dir>'],
   options: { json: { type: 'boolean', description: 'print the manifest as JSON' } },
   help: `Writes the source of each tool's active version to <dir>/<tool>.js (exactly as stored) and
-<dir>/manifest.json with each tool's name, description, version, author, input schema,
-capabilities, file and SHA-256. No timestamps, stable key order: exporting twice gives the same
+<dir>/manifest.json with each tool's name, description, kind, disabled state, version (and its
+label), author, input schema, capabilities, file and SHA-256. Host tools (the app's own
+functions) have no source: they are listed without a file. No timestamps, stable key order: exporting twice gives the same
 files, so git shows only real changes. Edit the files and bring them back with sia import.
 Files of tools that no longer exist are left in place. The database is only read.`,
   async run(context) {
@@ -40,18 +42,22 @@ Files of tools that no longer exist are left in place. The database is only read
       }
       const active = await storage.getActiveVersion(tool.name);
       if (!active) continue;
+      const kind = toolKind(tool);
       const file = `${tool.name}.js`;
-      sources.set(file, active.source);
+      // A host tool is the app's own function: it has no source to write.
+      if (kind === 'sandboxed') sources.set(file, active.source);
       tools.push({
         name: tool.name,
         description: tool.description,
+        kind,
+        disabled: isDisabled(tool),
+        ...(active.label === undefined ? {} : { label: active.label }),
         version: active.version,
         author: active.author,
         inputSchema: active.inputSchema,
         ...(active.outputSchema === undefined ? {} : { outputSchema: active.outputSchema }),
         capabilities: copyCapabilities(active.capabilities),
-        file,
-        sha256: sha256(active.source),
+        ...(kind === 'sandboxed' ? { file, sha256: sha256(active.source) } : {}),
       });
     }
     const manifest: Manifest = { format: MANIFEST_FORMAT, formatVersion: 1, tools };
@@ -62,7 +68,12 @@ Files of tools that no longer exist are left in place. The database is only read
       context.out(json({ dir, manifest }));
       return;
     }
-    for (const tool of tools) context.out(`${tool.name} v${tool.version} → ${join(dir, tool.file)}`);
+    for (const tool of tools)
+      context.out(
+        tool.file === undefined
+          ? `${tool.name} v${tool.version} (host tool: listed in the manifest, no source)`
+          : `${tool.name} v${tool.version} → ${join(dir, tool.file)}`,
+      );
     context.out(`exported ${tools.length} tools to ${dir}`);
   },
 };

@@ -6,6 +6,7 @@ import { CodeValidator, formatIssue } from '../../generation/code-validator.ts';
 import { ToolRegistry } from '../../registry/tool-registry.ts';
 import type { JsonValue } from '../../storage/records.ts';
 import type { StorageAdapter } from '../../storage/storage-adapter.ts';
+import { isDisabled, toolKind } from '../../storage/tool-state.ts';
 import type { CliCommand } from '../cli-command.ts';
 import { CliFailure } from '../cli-errors.ts';
 import { checkManifest, MANIFEST_FILE, type ManifestTool, sha256 } from '../export-manifest.ts';
@@ -14,8 +15,16 @@ import { terminalText } from '../text-table.ts';
 
 type Plan =
   | { action: 'create'; tool: ManifestTool; source: string }
-  | { action: 'update'; tool: ManifestTool; source: string; fromVersion: number; nextVersion: number }
-  | { action: 'skip'; tool: ManifestTool; activeVersion: number };
+  | { action: 'create-host'; tool: ManifestTool; label: string }
+  | {
+      action: 'update';
+      tool: ManifestTool;
+      source: string;
+      fromVersion: number;
+      nextVersion: number;
+      disabled: boolean;
+    }
+  | { action: 'skip'; tool: ManifestTool; activeVersion: number; disabled: boolean };
 
 /** What import did (or would do, with --dry-run) to one tool. */
 interface ImportResult {
@@ -24,6 +33,8 @@ interface ImportResult {
   fromVersion: number | null;
   toVersion: number;
   editedSinceExport: boolean;
+  /** The disabled state the manifest set, when it changed it. */
+  disabledChange?: 'disabled' | 'enabled';
 }
 
 /** `sia import <dir>`: edited sources from `sia export` become new, promoted, human versions. */
@@ -42,7 +53,10 @@ active as a person's change (actor "cli"; this also applies to pinned tools). To
 the database are created. Unchanged files are skipped. Everything is checked first (manifest
 fields, each source with the code validator, the exported version still being the active one,
 input schema and capabilities unchanged); on any problem nothing is written. Imported versions
-do not go through the regression gate: run your cases before committing the change.`,
+do not go through the regression gate: run your cases before committing the change.
+Host tools (kind "host", the app's own functions) have no file: a missing one is registered at
+its label, an existing one is left as it is. A tool's "disabled" in the manifest is applied
+(sia disable / sia enable); a manifest without it (written before host tools) leaves the state.`,
   async run(context) {
     const dir = resolve(context.cwd, context.args[0] as string);
     const manifestPath = join(dir, MANIFEST_FILE);
@@ -66,6 +80,7 @@ do not go through the regression gate: run your cases before committing the chan
     const problems: string[] = [];
     const validator = new CodeValidator();
     for (const tool of checked.manifest.tools) {
+      if (tool.file === undefined) continue; // a host tool: no source
       const path = join(dir, tool.file);
       let source: string;
       try {
@@ -95,13 +110,35 @@ do not go through the regression gate: run your cases before committing the chan
     const registry = new ToolRegistry({ storage, actor: 'cli' });
     const results: ImportResult[] = [];
     for (const item of plans) {
-      const edited = item.action !== 'skip' && sha256(item.source) !== item.tool.sha256;
+      const edited =
+        (item.action === 'create' || item.action === 'update') && sha256(item.source) !== item.tool.sha256;
+      const disabledNow = item.action === 'skip' || item.action === 'update' ? item.disabled : false;
+      const wanted = item.tool.disabled;
+      const disabledChange =
+        wanted === undefined || wanted === disabledNow ? undefined : wanted ? 'disabled' : 'enabled';
       if (item.action === 'skip') {
         results.push({
           tool: item.tool.name,
           action: 'unchanged',
           fromVersion: item.activeVersion,
           toVersion: item.activeVersion,
+          editedSinceExport: false,
+        });
+      } else if (item.action === 'create-host') {
+        if (!dryRun) {
+          await registry.registerHostTool({
+            name: item.tool.name,
+            description: item.tool.description,
+            inputSchema: item.tool.inputSchema,
+            label: item.label,
+            actor: 'cli',
+          });
+        }
+        results.push({
+          tool: item.tool.name,
+          action: 'created',
+          fromVersion: null,
+          toVersion: 1,
           editedSinceExport: false,
         });
       } else if (item.action === 'create') {
@@ -159,6 +196,11 @@ do not go through the regression gate: run your cases before committing the chan
           editedSinceExport: edited,
         });
       }
+      if (disabledChange !== undefined) {
+        if (!dryRun)
+          await registry.setDisabled(item.tool.name, disabledChange === 'disabled', { reason, actor: 'cli' });
+        (results.at(-1) as ImportResult).disabledChange = disabledChange;
+      }
     }
     if (context.values.json === true) {
       context.out(json({ dir, dryRun, results }));
@@ -172,9 +214,11 @@ do not go through the regression gate: run your cases before committing the chan
           : result.action === 'created'
             ? `${result.tool}: ${prefix}created as v1`
             : `${result.tool}: ${prefix}updated v${result.fromVersion} → v${result.toVersion}${dryRun ? '' : ' (active)'}`;
-      context.out(line);
+      context.out(result.disabledChange === undefined ? line : `${line}; ${prefix}${result.disabledChange}`);
     }
-    const changed = results.filter((result) => result.action !== 'unchanged').length;
+    const changed = results.filter(
+      (result) => result.action !== 'unchanged' || result.disabledChange !== undefined,
+    ).length;
     context.out(
       dryRun
         ? `dry run: ${changed} of ${results.length} tools would change; nothing was written`
@@ -191,16 +235,35 @@ async function plan(
 ): Promise<Plan[]> {
   const plans: Plan[] = [];
   for (const tool of tools) {
-    const source = sources.get(tool.name) as string;
+    const kind = tool.kind ?? 'sandboxed';
     const existing = await storage.getTool(tool.name);
     if (!existing) {
-      plans.push({ action: 'create', tool, source });
+      if (kind === 'sandboxed')
+        plans.push({ action: 'create', tool, source: sources.get(tool.name) as string });
+      else if (tool.label === undefined)
+        problems.push(
+          `${tool.name}: a host tool needs its "label" to be created (the app's name for its version)`,
+        );
+      else plans.push({ action: 'create-host', tool, label: tool.label });
+      continue;
+    }
+    if (toolKind(existing) !== kind) {
+      problems.push(
+        `${tool.name}: the manifest lists a ${kind} tool, but the database holds a ${toolKind(existing)} tool of that name; nothing of it can be imported`,
+      );
       continue;
     }
     const active = await storage.getActiveVersion(tool.name);
     if (!active) continue;
+    const disabled = isDisabled(existing);
+    // A host tool's versions are the app's releases: only its disabled state is imported.
+    if (kind === 'host') {
+      plans.push({ action: 'skip', tool, activeVersion: active.version, disabled });
+      continue;
+    }
+    const source = sources.get(tool.name) as string;
     if (active.source === source) {
-      plans.push({ action: 'skip', tool, activeVersion: active.version });
+      plans.push({ action: 'skip', tool, activeVersion: active.version, disabled });
       continue;
     }
     if (active.version !== tool.version) {
@@ -221,7 +284,7 @@ async function plan(
     }
     const versions = await storage.listVersions(tool.name);
     const nextVersion = Math.max(...versions.map((version) => version.version)) + 1;
-    plans.push({ action: 'update', tool, source, fromVersion: active.version, nextVersion });
+    plans.push({ action: 'update', tool, source, fromVersion: active.version, nextVersion, disabled });
   }
   return plans;
 }

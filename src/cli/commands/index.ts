@@ -1,5 +1,6 @@
 import type { CliCommand } from '../cli-command.ts';
 import { diffCommand } from './diff-command.ts';
+import { disableCommand, enableCommand } from './disable-command.ts';
 import { exportCommand } from './export-command.ts';
 import { historyCommand } from './history-command.ts';
 import { importCommand } from './import-command.ts';
@@ -19,6 +20,8 @@ export const COMMANDS: readonly CliCommand[] = [
   rollbackCommand,
   pinCommand,
   unpinCommand,
+  disableCommand,
+  enableCommand,
   testsListCommand,
   testsAddCommand,
   testsRemoveCommand,

@@ -3,10 +3,12 @@ import { dirname, resolve } from 'node:path';
 import { collectReport } from '../../report/collect-report.ts';
 import type { ImprovementReport, ToolReport } from '../../report/improvement-report.ts';
 import { renderHtmlReport } from '../../report/render-html-report.ts';
+import { isDisabled, toolKind } from '../../storage/tool-state.ts';
 import type { CliCommand } from '../cli-command.ts';
 import { CliUsageError } from '../cli-errors.ts';
 import { formatMs, formatRatio, formatTime, json, orDash } from '../format-values.ts';
-import { positiveInteger } from '../parse-values.ts';
+import { DEFAULT_MAX_TOOLS } from '../model-created.ts';
+import { countOption, positiveInteger } from '../parse-values.ts';
 import { requireTool } from '../require-tool.ts';
 import { terminalText, textTable, truncate } from '../text-table.ts';
 
@@ -34,6 +36,11 @@ export const reportCommand: CliCommand = {
       description: 'most recent calls read per tool (default 50000)',
     },
     title: { type: 'string', value: '<text>', description: 'title of the HTML report' },
+    'max-tools': {
+      type: 'string',
+      value: '<n>',
+      description: `the app's creation.maxTools, shown against the model-created tools (default ${DEFAULT_MAX_TOOLS})`,
+    },
   },
   help: `Reads every tool's versions, its recorded calls (scored in buckets of consecutive calls,
 as the evaluator scores a window) and each promotion and rollback with its reason, gate
@@ -44,11 +51,13 @@ version's score covers its last --bucket-size calls, its success rate and p95 al
 that were read (up to --max-calls per tool). sia tools shows the last 20 calls only.
 Calls whose rows were pruned (or not read) are charted from the database's rollups: their rows
 are marked ≈ (p95 estimated from a latency histogram); sia history shows each version's whole
-life.`,
+life. Host tools (the app's own functions) are marked "host": measured, never rewritten; their
+versions show the app's labels. Disabled tools are marked "disabled".`,
   async run(context) {
     const { values } = context;
     const bucketSize = positiveInteger(values['bucket-size'], '--bucket-size');
     const maxCalls = positiveInteger(values['max-calls'], '--max-calls');
+    const maxTools = countOption(values['max-tools'], '--max-tools', 'report');
     if (values.title !== undefined && values.html === undefined) {
       throw new CliUsageError('--title applies to --html <file> only', 'report');
     }
@@ -59,6 +68,7 @@ life.`,
       ...(tools === undefined ? {} : { tools }),
       ...(bucketSize === undefined ? {} : { bucketSize }),
       ...(maxCalls === undefined ? {} : { maxCallsPerTool: maxCalls }),
+      ...(maxTools === undefined ? {} : { maxTools }),
     });
     if (typeof values.html === 'string') {
       const path = resolve(context.cwd, values.html);
@@ -79,8 +89,17 @@ life.`,
       return;
     }
     context.out(report.tools.map((tool) => toolText(tool, report)).join('\n\n'));
+    context.out(
+      `\ncreated by the model: ${report.createdByModel ?? 0} of ${report.maxTools ?? DEFAULT_MAX_TOOLS} (creation.maxTools)`,
+    );
   },
 };
+
+/** ` (2026.12.1)`: the active version's label, or nothing. */
+function activeLabelText(tool: ToolReport): string {
+  const label = tool.versions.find((version) => version.active)?.label;
+  return label === undefined ? '' : ` (${terminalText(label)})`;
+}
 
 function toolText(tool: ToolReport, report: ImprovementReport): string {
   const promotions = tool.changes.filter((change) => change.kind === 'promoted').length;
@@ -93,7 +112,7 @@ function toolText(tool: ToolReport, report: ImprovementReport): string {
       ? read
       : `${read} + ${tool.historyCalls} from history (${tool.truncated ? 'pruned or not read' : 'pruned'})`;
   const lines = [
-    `${terminalText(tool.name)}: active v${tool.activeVersion}${tool.pinned ? ' (pinned)' : ''}, ${plural(tool.versions.length, 'version')}, ${calls}, ${plural(promotions, 'promotion')}, ${plural(rollbacks, 'rollback')}`,
+    `${terminalText(tool.name)}${toolKind(tool) === 'host' ? ' [host: measured, never rewritten]' : ''}${isDisabled(tool) ? ' [disabled]' : ''}: active v${tool.activeVersion}${activeLabelText(tool)}${tool.pinned ? ' (pinned)' : ''}, ${plural(tool.versions.length, 'version')}, ${calls}, ${plural(promotions, 'promotion')}, ${plural(rollbacks, 'rollback')}`,
   ];
   if (tool.series.length > 0) {
     const shown = tool.series.slice(-TEXT_POINTS);

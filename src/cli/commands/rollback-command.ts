@@ -1,4 +1,5 @@
 import { ToolRegistry } from '../../registry/tool-registry.ts';
+import { toolKind } from '../../storage/tool-state.ts';
 import type { CliCommand } from '../cli-command.ts';
 import { CliFailure } from '../cli-errors.ts';
 import { json } from '../format-values.ts';
@@ -22,12 +23,19 @@ export const rollbackCommand: CliCommand = {
   },
   help: `Makes <version> (by default the version that was active before the current one) the active
 version. It is recorded as a person's change (actor "cli"), so it also works on a pinned tool,
-and uses compare-and-swap: if an agent changed the active version meanwhile, nothing changes.`,
+and uses compare-and-swap: if an agent changed the active version meanwhile, nothing changes.
+Host tools (the app's own functions) are refused: their versions are the app's releases, so roll
+back by deploying the earlier release.`,
   async run(context) {
     const name = context.args[0] as string;
     const to = typeof context.values.to === 'string' ? versionNumber(context.values.to, '--to') : undefined;
     const storage = await context.storage();
     const tool = await requireTool(storage, name, context.target);
+    if (toolKind(tool) === 'host') {
+      throw new CliFailure(
+        `${terminalText(name)} is a host tool: its versions are the app's own releases, activated by the app when it starts with a version label. Roll back by deploying the earlier release of the app (it makes that label active again); nothing changed`,
+      );
+    }
     if (to !== undefined) {
       const versions = (await storage.listVersions(name)).map((version) => version.version);
       if (!versions.includes(to)) {
