@@ -37,6 +37,7 @@ const artifacts = join(import.meta.dirname, '..', 'test-artifacts');
 const htmlPath = join(artifacts, 'html-report.html');
 const screenshotPath = (width: number) => join(artifacts, `html-report-${width}.png`);
 const hostileReason = '<script>window.__pwned = true</script> & <img src=x onerror="window.__pwned = true">';
+const hostileLabel = '<img src=x onerror="window.__pwned = true">';
 
 describe.skipIf(!available)('the HTML report in headless Chromium', () => {
   let browser: Browser;
@@ -54,6 +55,16 @@ describe.skipIf(!available)('the HTML report in headless Chromium', () => {
         reason: hostileReason,
         author: 'llm-rewriter',
       });
+      // One of the app's own tools, deployed at two labels (the newer one hostile), then disabled.
+      const registry = new ToolRegistry({ storage, actor: 'app' });
+      const weather = {
+        name: 'get_weather',
+        description: 'The app’s weather lookup',
+        inputSchema: { type: 'object' },
+      };
+      await registry.registerHostTool({ ...weather, label: '2026.11.0' });
+      await registry.registerHostTool({ ...weather, label: hostileLabel });
+      await registry.setDisabled('get_weather', true, { reason: 'upstream down' });
     } finally {
       vi.useRealTimers();
     }
@@ -119,10 +130,41 @@ describe.skipIf(!available)('the HTML report in headless Chromium', () => {
     };
   }
 
+  it('marks a host tool and a disabled one with badges, and shows version labels as text', async () => {
+    const { page, done } = await open(1280);
+    const section = page.locator('section.tool[data-tool="get_weather"]');
+    const host = section.locator('h2 [data-badge="host"]');
+    await expect.poll(() => host.isVisible()).toBe(true);
+    expect(await host.textContent()).toBe('host');
+    expect(await host.getAttribute('title')).toBe('measured, never rewritten');
+    const disabled = section.locator('h2 [data-badge="disabled"]');
+    expect(await disabled.textContent()).toBe('disabled');
+    const colors = await Promise.all(
+      [host, disabled].map((badge) =>
+        badge.evaluate(
+          (element) => (globalThis as unknown as PageGlobals).getComputedStyle(element).backgroundColor,
+        ),
+      ),
+    );
+    expect(colors).toEqual(['rgb(107, 79, 187)', 'rgb(179, 38, 30)']);
+    expect(await section.locator('[data-host-note]').textContent()).toContain('measured, never rewritten');
+    // The hostile label is text beside the version number, never markup.
+    expect(await section.locator('dd[data-active-version="2"] [data-label]').textContent()).toBe(
+      `(${hostileLabel})`,
+    );
+    expect(await section.locator('tr[data-version="1"] [data-label]').textContent()).toBe('(2026.11.0)');
+    expect(await page.locator(`tr[data-tool="get_weather"] [data-badge="host"]`).count()).toBe(1);
+    expect(await page.locator('[data-max-tools]').textContent()).toBe(
+      'Tools created by the model: 1 of 50 (creation.maxTools)',
+    );
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).__pwned)).toBeUndefined();
+    await done();
+  });
+
   it('charts by call order with a step and a forward or backward marker at each change', async () => {
     const { page, done } = await open(1280);
 
-    expect(await page.locator('section[data-tool]').count()).toBe(2);
+    expect(await page.locator('section[data-tool]').count()).toBe(3);
     const chart = page.locator(`svg[data-chart="${SCENARIO_TOOL}"]`);
     await expect.poll(() => chart.isVisible()).toBe(true);
     const box = await chart.boundingBox();
