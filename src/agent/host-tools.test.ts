@@ -452,7 +452,7 @@ describe('disabling a managed tool', () => {
         source: 'function double({ n }) { return 2 * n; }',
       });
       expect(await agent.invoke('double', { n: 1 })).toBe(2);
-      // As `sia tools disable` does it: straight through a registry on the same storage.
+      // As `sia disable` does it: straight through a registry on the same storage.
       await agent.registry.setDisabled('double', true, { reason: 'from the CLI', actor: 'cli' });
       expect(await agent.invoke('double', { n: 1 })).toBe(2); // not read again yet
       // Five seconds later (only the clock is faked: the sandbox keeps its real timers), the

@@ -537,7 +537,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
    * … } }`) without running or being recorded, `tools()` and `run` stop offering it, and no
    * improvement starts for it. Its versions, calls and history are kept. Recorded in the audit
    * log (`tool:disabled`, with `reason` and `actor`) and emitted as `tool:disabled`. Other
-   * processes sharing the storage refuse it within 5 s. Same as `sia tools disable <tool>`.
+   * processes sharing the storage refuse it within 5 s. Same as `sia disable <tool>`.
    * Resolves whether anything changed (false when it was already disabled).
    */
   async disableTool(toolName: string, options: { reason?: string; actor?: string } = {}): Promise<boolean> {

@@ -348,9 +348,10 @@ describe('HardeningRewriter', () => {
     await expect(sandbox.run({ source: proposal.source, entry: 'fetch_rate' }, { to: 'EUR' })).resolves.toBe(
       0.92,
     );
-    const [first, second] = seen.get('hang') ?? [];
-    // Retried after the attempt's own time limit (the first request never answers).
-    expect((second as number) - (first as number)).toBeGreaterThanOrEqual(190);
+    // The first request never answers: the attempt's own time limit cut it off and the retry
+    // answered. (Not the gap between the two arrivals: on a busy machine the first one can
+    // reach the server late, so a time bound here would test the machine.)
+    expect(seen.get('hang')).toHaveLength(2);
   });
 
   it('shares one response between identical GET requests within a call, not across calls', async () => {

@@ -131,9 +131,9 @@ export class ToolUnavailableError extends SiaError {
 
 /**
  * Thrown (or given to the model as `{ error: { code: 'TOOL_DISABLED', … } }`) when a call names a
- * tool that is disabled (`agent.disableTool`, `sia tools disable`). The tool did not run and
+ * tool that is disabled (`agent.disableTool`, `sia disable`). The tool did not run and
  * nothing was recorded; its versions and history are kept. Enable it again with
- * `agent.enableTool(name)` or `sia tools enable <name>`.
+ * `agent.enableTool(name)` or `sia enable <name>`.
  */
 export class ToolDisabledError extends SiaError {
   readonly [disabledMarker] = true;
@@ -143,7 +143,7 @@ export class ToolDisabledError extends SiaError {
   constructor(toolName: string) {
     super({
       code: 'TOOL_DISABLED',
-      message: `Tool "${toolName}" is disabled: it did not run. Use another tool, or enable it again (agent.enableTool("${toolName}") or \`sia tools enable ${toolName}\`).`,
+      message: `Tool "${toolName}" is disabled: it did not run. Use another tool, or enable it again (agent.enableTool("${toolName}") or \`sia enable ${toolName}\`).`,
     });
     this.name = 'ToolDisabledError';
     this.toolName = toolName;

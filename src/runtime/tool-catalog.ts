@@ -36,7 +36,7 @@ export type CatalogRegistry = Pick<ToolRegistry, 'list' | 'active' | 'find'>;
 export interface ToolCatalogOptions {
   /**
    * How often the tools' disabled state is read again from storage while calls come in, ms, so
-   * a tool disabled by another process (`sia tools disable`) is refused here within that time.
+   * a tool disabled by another process (`sia disable`) is refused here within that time.
    * The read starts from a call and never delays it. @default 5000
    */
   stateRefreshMs?: number;
