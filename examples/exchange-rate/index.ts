@@ -172,7 +172,7 @@ try {
   console.log('');
   await printTable(agent);
 
-  const report = await collectReport(agent.storage);
+  const report = await collectReport(agent.storage, { maxTools: agent.creation.maxTools });
   await writeFile(
     reportPath,
     renderHtmlReport(report, { title: 'self-improving-agent demo: exchange rates' }),
