@@ -450,3 +450,31 @@ function safeHash(value: unknown): string | undefined {
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
+
+/**
+ * Checks a run's `hostTools` option: an object of AI SDK tools whose keys no managed tool (nor
+ * `request_new_tool`) uses, so the model's call of a name reaches one tool only.
+ */
+export function hostToolsOption(value: unknown, catalog: Pick<ToolCatalog, 'get'>): ToolSet | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidOptionError({
+      field: 'hostTools',
+      expected: 'an AI SDK ToolSet (the set agent.measureTools() returned)',
+      value,
+    });
+  }
+  for (const [key, tool] of Object.entries(value)) {
+    if (typeof tool !== 'object' || tool === null) {
+      throw new InvalidOptionError({ field: `hostTools.${key}`, expected: 'an AI SDK tool', value: tool });
+    }
+    if (key === 'request_new_tool' || catalog.get(key) !== undefined) {
+      throw new InvalidOptionError({
+        field: `hostTools.${key}`,
+        expected: 'a name no managed tool (nor request_new_tool) uses: rename the key',
+        value: key,
+      });
+    }
+  }
+  return value as ToolSet;
+}

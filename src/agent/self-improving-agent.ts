@@ -74,7 +74,7 @@ import {
 import { type AgentStreamResult, agentStreamResult } from './agent-stream-result.ts';
 import { AiSdkTools, type AiSdkToolsOptions } from './ai-sdk-tools.ts';
 import { CreationGrant } from './creation-grant.ts';
-import { HostTools, type MeasureToolsOptions } from './host-tools.ts';
+import { HostTools, hostToolsOption, type MeasureToolsOptions } from './host-tools.ts';
 import { ToolCreation } from './tool-creation.ts';
 import {
   type CreationUnavailable,
@@ -811,7 +811,7 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
         : AbortSignal.any([options.abortSignal, this.#closing.signal]);
     const tools = this.#aiTools.live({
       selection,
-      hostTools: this.#hostToolsOption(options.hostTools),
+      hostTools: hostToolsOption(options.hostTools, this.#catalog),
       onCall: tally.onCall,
       // request_new_tool of this run adds its generation attempts' tokens to the run's usage
       // and gives the generation the run's telemetry.
@@ -830,31 +830,6 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       telemetry: telemetrySettings(TELEMETRY_FUNCTION_IDS.run, this.#telemetry, runTelemetry),
     };
     return { settings, tally, abortSignal };
-  }
-
-  /** Checks a run's `hostTools`: an object of AI SDK tools whose keys no managed tool uses. */
-  #hostToolsOption(value: unknown): ToolSet | undefined {
-    if (value === undefined) return undefined;
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new InvalidOptionError({
-        field: 'hostTools',
-        expected: 'an AI SDK ToolSet (the set agent.measureTools() returned)',
-        value,
-      });
-    }
-    for (const [key, tool] of Object.entries(value)) {
-      if (typeof tool !== 'object' || tool === null) {
-        throw new InvalidOptionError({ field: `hostTools.${key}`, expected: 'an AI SDK tool', value: tool });
-      }
-      if (key === 'request_new_tool' || this.#catalog.get(key) !== undefined) {
-        throw new InvalidOptionError({
-          field: `hostTools.${key}`,
-          expected: 'a name no managed tool (nor request_new_tool) uses: rename the key',
-          value: key,
-        });
-      }
-    }
-    return value as ToolSet;
   }
 
   /** Resolves when every background evaluation, improvement and watch started so far has settled. */
