@@ -92,7 +92,9 @@ describe.skipIf(!built)('the examples', () => {
     // Every evaluation of the pinned tool that asks for a rewrite is skipped (the failures are seeded).
     expect(out.match(/fetch_fee: improvement skipped \(pinned/g)?.length).toBeGreaterThanOrEqual(2);
     expect(out).toMatch(/fetch_fee: active v1 of 1, pinned true/);
-    expect(out).toMatch(/fetch_rate: active v2 of 2, pinned false, 5\/5 calls ok on the active version/);
+    // Every call the promoted version answered is ok; how many rounds it served depends on when,
+    // in the background, the evidence became enough (the improvement runs beside the calls).
+    expect(out).toMatch(/fetch_rate: active v2 of 2, pinned false, (\d+)\/\1 calls ok on the active version/);
   });
 
   it('chat-route: two streamed turns read with the AI SDK reader, a host and a managed tool measured, the spans nested', async () => {

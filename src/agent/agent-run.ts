@@ -19,8 +19,10 @@ export interface AgentToolCall {
   /** The AI SDK's id of the tool call (as in `steps`). */
   toolCallId: string;
   /**
-   * The call's own id (as in `tool:invoked`), for `agent.feedback({ callId, … })`; absent for
-   * `request_new_tool` and for calls refused before they ran (unknown tool, invalid input).
+   * The call's own id (as in `tool:invoked`), for `agent.feedback({ callId, … })`, of a managed
+   * tool's call; absent for `request_new_tool`, for calls refused before they ran (unknown tool,
+   * invalid input) and for the run's `hostTools` (their `tool:invoked` event carries the id and
+   * this `toolCallId`: join on it).
    */
   callId?: string;
 }

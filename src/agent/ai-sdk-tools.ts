@@ -4,6 +4,7 @@ import { ToolInvocationError } from '../runtime/runtime-errors.ts';
 import type { ManagedTool, ToolCatalog } from '../runtime/tool-catalog.ts';
 import type { CallContext, ToolCallOutcome } from '../runtime/tool-runtime.ts';
 import type { CreationGrant } from './creation-grant.ts';
+import { hostToolName } from './host-tools.ts';
 import {
   type RequestNewToolInput,
   requestNewToolDescription,
@@ -112,7 +113,11 @@ export class AiSdkTools {
         included === undefined ? shared : joinCreatedTools(shared, (name) => included.add(name));
     }
     const hostTools = options.hostTools ?? {};
-    const hostNames = Object.keys(hostTools);
+    // A measured host tool is left out while disabled, under its registry name.
+    const hostOffered = (key: string) => {
+      const name = hostToolName(hostTools[key]);
+      return name === undefined || !catalog.isDisabled(name);
+    };
     // A disabled tool is not offered (a call that names it anyway is refused by the runtime).
     const offered = (name: string) =>
       (included === undefined || included.has(name)) && !excluded.has(name) && !catalog.isDisabled(name);
@@ -121,12 +126,12 @@ export class AiSdkTools {
         .list()
         .map((managed) => managed.name)
         .filter(offered),
-      ...hostNames,
+      ...Object.keys(hostTools).filter(hostOffered),
       ...(requestNewTool === undefined ? [] : ['request_new_tool']),
     ];
     const lookup = (name: string): ToolSet[string] | undefined => {
       if (name === 'request_new_tool') return requestNewTool;
-      if (Object.hasOwn(hostTools, name)) return hostTools[name];
+      if (Object.hasOwn(hostTools, name)) return hostOffered(name) ? hostTools[name] : undefined;
       if (!offered(name)) return undefined;
       const managed = catalog.get(name);
       return managed ? this.#aiTool(managed, detailed, ownCache, onCall) : undefined;

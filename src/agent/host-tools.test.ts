@@ -1,4 +1,5 @@
 import { OpenTelemetry } from '@ai-sdk/otel';
+import type { ToolSet } from 'ai';
 import { generateText, jsonSchema, stepCountIs, tool } from 'ai';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
@@ -465,6 +466,169 @@ describe('disabling a managed tool', () => {
       });
     } finally {
       vi.useRealTimers();
+      await agent.close();
+    }
+  });
+});
+
+describe('review mends', () => {
+  let tracing: TestTracing | undefined;
+  afterEach(async () => {
+    await tracing?.reset();
+    tracing = undefined;
+  });
+
+  it('replicas starting the same new release at once converge on one version and evaluate their calls', async () => {
+    const storage = memoryStorage();
+    const first = agentOn(storage);
+    await first.measureTools(orderTools().tools, { version: 'release-1' });
+    const replicas = [agentOn(storage), agentOn(storage), agentOn(storage)];
+    const evaluated = replicas.map(() => 0);
+    const recorded = replicas.map(() => new Set<number>());
+    replicas.forEach((replica, index) => {
+      replica.on('tool:evaluated', () => {
+        evaluated[index] = (evaluated[index] ?? 0) + 1;
+      });
+      replica.on('tool:invoked', (event) => recorded[index]?.add(event.version));
+    });
+    try {
+      const sets = await Promise.all(
+        replicas.map((replica) => replica.measureTools(orderTools().tools, { version: 'release-2' })),
+      );
+      const active = await first.registry.active('get_order');
+      expect(active.label).toBe('release-2');
+      // The first version with the label is the one every replica serves.
+      const labelled = (await first.registry.versions('get_order')).filter((v) => v.label === 'release-2');
+      expect(active.version).toBe(labelled[0]?.version);
+      for (const set of sets) {
+        const execute = set.getOrder.execute as (input: unknown, options: unknown) => Promise<unknown>;
+        for (let i = 0; i < 25; i += 1) await execute({ id: `${i}` }, {});
+      }
+      for (const replica of replicas) await replica.idle();
+      expect(recorded.map((versions) => [...versions])).toEqual(replicas.map(() => [active.version]));
+      expect(evaluated.every((count) => count > 0)).toBe(true);
+    } finally {
+      for (const replica of replicas) await replica.close();
+      await first.close();
+    }
+  });
+
+  it('a disabled tool is neither evaluated nor improved, even on feedback', async () => {
+    const storage = memoryStorage();
+    const agent = agentOn(storage);
+    const seen: string[] = [];
+    agent.on('tool:evaluated', () => seen.push('evaluated'));
+    agent.on('tool:degraded', () => seen.push('degraded'));
+    agent.on('improvement:started', () => seen.push('improvement'));
+    try {
+      await agent.addTool({
+        name: 'double',
+        description: 'Doubles n',
+        inputSchema: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
+        source: 'function double({ n }) { return 2 * n; }',
+      });
+      const calls = [];
+      for (let n = 0; n < 5; n += 1) calls.push(await agent.invoke('double', { n }, { details: true }));
+      await agent.disableTool('double');
+      seen.length = 0;
+      for (const call of calls) await agent.feedback({ callId: call.callId, correct: false });
+      await agent.idle();
+      expect(seen).toEqual([]);
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('a secret in a host error’s code stays out of the record, the event and the span', async () => {
+    tracing = registerTestTracing();
+    const secret = 'sk_live_ABCDEF0123456789';
+    const storage = memoryStorage();
+    const agent = agentOn(storage, { secrets: { API_KEY: secret } });
+    const invoked: ToolInvokedEvent[] = [];
+    agent.on('tool:invoked', (event) => invoked.push(event));
+    try {
+      const error = Object.assign(new Error(`bad key ${secret}`), { code: secret });
+      const measured = await agent.measureTools(orderTools({ fail: true, error }).tools, { version: 'v1' });
+      await (measured.getOrder.execute as (input: unknown, options: unknown) => Promise<unknown>)(
+        { id: 'A' },
+        {},
+      ).catch(() => undefined);
+      await agent.idle();
+      expect(invoked[0]?.error).toEqual({ code: 'TOOL_ERROR', message: 'bad key [secret:API_KEY]' });
+      const stored = await storage.recentInvocations({ toolName: 'get_order', limit: 5 });
+      expect(JSON.stringify(stored)).not.toContain(secret);
+      const spans = JSON.stringify(
+        tracing
+          .spans()
+          .map((span) => ({ name: span.name, attributes: span.attributes, status: span.status })),
+      );
+      expect(spans).toContain('TOOL_ERROR');
+      expect(spans).not.toContain(secret);
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('a streaming host tool read only in part ends its span as ABORTED and records nothing', async () => {
+    tracing = registerTestTracing();
+    const agent = agentOn(memoryStorage());
+    const invoked: ToolInvokedEvent[] = [];
+    agent.on('tool:invoked', (event) => invoked.push(event));
+    try {
+      const measured = await agent.measureTools(
+        {
+          progress: tool({
+            inputSchema: z.object({}),
+            async *execute() {
+              yield 1;
+              yield 2;
+              yield 3;
+            },
+          }),
+        },
+        { version: 'v1' },
+      );
+      const stream = (
+        measured.progress.execute as (input: unknown, options: unknown) => AsyncIterable<number>
+      )({}, {});
+      for await (const value of stream) if (value === 1) break;
+      await agent.idle();
+      expect(invoked).toEqual([]);
+      expect(tracing.named('sia.tool_call progress').map((span) => span.attributes[A.errorType])).toEqual([
+        'ABORTED',
+      ]);
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('a disabled host tool is not offered by a run, and a bad schema registers none of the set', async () => {
+    let offered: string[] = [];
+    const model = scriptedModel(() => ({ text: 'ok' }));
+    const spy = model.doGenerate.bind(model);
+    model.doGenerate = async (options) => {
+      offered = (options.tools ?? []).map((entry) => entry.name);
+      return spy(options);
+    };
+    const storage = memoryStorage();
+    const agent = agentOn(storage, { model, creation: { enabled: false } });
+    try {
+      const measured = await agent.measureTools(orderTools().tools, { version: 'v1' });
+      await agent.run('hi', { hostTools: measured });
+      expect(offered).toContain('getOrder');
+      await agent.disableTool('get_order');
+      await agent.run('hi', { hostTools: measured });
+      expect(offered).not.toContain('getOrder');
+
+      const broken = {
+        inputSchema: { not: 'a schema' },
+        execute: async () => 1,
+      } as unknown as ToolSet[string];
+      await expect(
+        agent.measureTools({ firstOne: orderTools().tools.getOrder, secondOne: broken }, { version: 'v9' }),
+      ).rejects.toMatchObject({ code: 'INVALID_OPTION', field: 'tools.secondOne.inputSchema' });
+      expect(await agent.registry.find('first_one')).toBeUndefined();
+    } finally {
       await agent.close();
     }
   });

@@ -91,6 +91,19 @@ export interface HostToolsParts {
   readonly logger: Logger | undefined;
 }
 
+/**
+ * Marks a tool `measureTools` returned with its registry name (the `ToolSet` key may differ), so
+ * a run can leave it out while it is disabled.
+ */
+export const HOST_TOOL_NAME: unique symbol = Symbol.for('self-improving-agent.hostToolName');
+
+/** The registry name of a tool `measureTools` returned, or undefined for any other tool. */
+export function hostToolName(tool: unknown): string | undefined {
+  if (typeof tool !== 'object' || tool === null) return undefined;
+  const name = (tool as { [HOST_TOOL_NAME]?: unknown })[HOST_TOOL_NAME];
+  return typeof name === 'string' ? name : undefined;
+}
+
 /** A host call under way. */
 interface PendingCall {
   readonly toolName: string;
@@ -140,15 +153,20 @@ export class HostTools {
     const { label, names } = checkMeasureOptions(tools, options);
     await this.#refreshScrubber();
     const plan = planNames(tools, names);
+    // Every schema first: a tool that cannot be registered leaves none of them deployed.
+    const schemas = new Map<string, JsonObject>();
+    for (const [key, tool] of Object.entries(tools)) {
+      if (plan.has(key)) schemas.set(key, await jsonSchemaOf(tool, key));
+    }
     const wrapped: Record<string, ToolSet[string]> = {};
     const measured: MeasuredTool[] = [];
     for (const [key, tool] of Object.entries(tools)) {
       const toolName = plan.get(key);
-      if (toolName === undefined) {
+      const inputSchema = schemas.get(key);
+      if (toolName === undefined || inputSchema === undefined) {
         wrapped[key] = tool;
         continue;
       }
-      const inputSchema = await jsonSchemaOf(tool, key);
       const registration = await this.#parts.registry.registerHostTool({
         name: toolName,
         description: describe(tool, key),
@@ -158,10 +176,13 @@ export class HostTools {
       });
       this.#parts.catalog.setHost(registration.version);
       measured.push({ key, toolName, ...registration });
-      wrapped[key] = {
+      const measuredTool = {
         ...tool,
         execute: this.#measured(toolName, registration.version.version, tool),
       } as ToolSet[string];
+      // Lets a run leave the tool out while it is disabled (the key may differ from the name).
+      Object.defineProperty(measuredTool, HOST_TOOL_NAME, { value: toolName, enumerable: false });
+      wrapped[key] = measuredTool;
     }
     return { tools: wrapped as ToolSet, measured };
   }
@@ -221,18 +242,28 @@ export class HostTools {
     return value;
   }
 
-  /** A tool that streams preliminary results: the call ends when its iteration does. */
+  /**
+   * A tool that streams preliminary results: the call ends when its iteration does. A consumer
+   * that stops reading early (the AI SDK does when the response it streams into is gone) ends
+   * the call's span as `ABORTED`; nothing is recorded, as the tool neither finished nor failed.
+   */
   async *#measuredStream(call: PendingCall, stream: AsyncIterable<unknown>): AsyncGenerator<unknown> {
     let last: unknown;
+    let ended = false;
     try {
       for await (const value of stream) {
         last = value;
         yield value;
       }
+      ended = true;
     } catch (error) {
+      ended = true;
       const work = this.#record(call, false, undefined, error);
       if (work) await work;
       throw error;
+    } finally {
+      // The consumer returned early (at a `yield`): the code after this block does not run.
+      if (!ended) call.span.end({ outcome: 'failure', version: call.version, errorCode: 'ABORTED' });
     }
     const work = this.#record(call, true, last, undefined);
     if (work) await work;
@@ -297,8 +328,11 @@ export class HostTools {
       message?: unknown;
     };
     const text = typeof message === 'string' ? message : String(error);
+    // The code goes to spans and events as it is: a code that holds a secret is not kept.
+    const plain =
+      typeof code === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(code) && this.#scrubber.text(code) === code;
     return {
-      code: typeof code === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(code) ? code : 'TOOL_ERROR',
+      code: plain ? code : 'TOOL_ERROR',
       message: this.#scrubber.text(text).slice(0, MAX_ERROR_MESSAGE),
     };
   }

@@ -274,7 +274,10 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
             { logger: options.logger, tracer: options.tracer },
           )
         : new HardeningRewriter());
-    this.#catalog = new ToolCatalog(this.registry, this.#validator, new SchemaCache());
+    this.#catalog = new ToolCatalog(this.registry, this.#validator, new SchemaCache(), {
+      onRefreshError: (error) =>
+        options.logger?.warn?.('could not read the tools’ disabled state again', { error: String(error) }),
+    });
     this.#creation = new ToolCreation({
       registry: this.registry,
       catalog: this.#catalog,
@@ -537,7 +540,8 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
    * … } }`) without running or being recorded, `tools()` and `run` stop offering it, and no
    * improvement starts for it. Its versions, calls and history are kept. Recorded in the audit
    * log (`tool:disabled`, with `reason` and `actor`) and emitted as `tool:disabled`. Other
-   * processes sharing the storage refuse it within 5 s. Same as `sia disable <tool>`.
+   * processes sharing the storage see it at their next read of the tools' state (a call starts
+   * one, without waiting for it, when the last is 5 s old). Same as `sia disable <tool>`.
    * Resolves whether anything changed (false when it was already disabled).
    */
   async disableTool(toolName: string, options: { reason?: string; actor?: string } = {}): Promise<boolean> {
@@ -765,7 +769,11 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       onStepFinish: plan.tally.onStepFinish,
       // stream() returns at once: the first step waits for the stored tools.
       prepareStep: async ({ stepNumber }) => {
-        if (stepNumber === 0) await ready;
+        if (stepNumber === 0) {
+          await ready;
+          // Checked again now that the stored tools are known (a clash fails the stream).
+          hostToolsOption(options.hostTools, this.#catalog);
+        }
         return undefined;
       },
     });

@@ -89,7 +89,7 @@ export interface ToolImproverParts {
    * The versions being served (sandboxed tools, updated on promotion) and the host tools' active
    * versions (measured and evaluated, never rewritten).
    */
-  readonly catalog: Pick<ToolCatalog, 'get' | 'set' | 'refresh' | 'host' | 'servedVersion'>;
+  readonly catalog: Pick<ToolCatalog, 'get' | 'set' | 'refresh' | 'host' | 'servedVersion' | 'isDisabled'>;
   /** Where the loop's events go. */
   readonly events: Pick<TypedEmitter<ImprovementEvents>, 'emit'>;
   /** The per-tool lease (one improver per tool across processes). */
@@ -178,7 +178,7 @@ export class ToolImprover {
     const watched = watch.count(toolName, version);
     if (watched === 'counted') return undefined;
     if (watched !== undefined) return this.#track(this.#checkWatch(toolName, watched));
-    if (catalog.servedVersion(toolName) !== version) return undefined;
+    if (!this.#evaluable(toolName, version)) return undefined;
     state.sinceEvaluation += 1;
     const anomaly = callNeedsEvaluation(state.latency, outcome.success, outcome.latencyMs);
     if (state.sinceEvaluation < options.evaluateEvery && !(options.evaluateOnAnomaly && anomaly)) {
@@ -194,7 +194,7 @@ export class ToolImprover {
    * which `inline` mode awaits.
    */
   afterFeedback(toolName: string, version: number): Promise<void> | undefined {
-    if (this.#closed || this.#parts.catalog.servedVersion(toolName) !== version) return undefined;
+    if (this.#closed || !this.#evaluable(toolName, version)) return undefined;
     // Without evaluateOnAnomaly the verdict waits for the cadence like any call.
     if (!this.#parts.options.evaluateOnAnomaly) return undefined;
     // A watched version: the wrong answer is the watch's evidence, tested now.
@@ -202,6 +202,17 @@ export class ToolImprover {
     if (watched === 'counted') return undefined;
     if (watched !== undefined) return this.#track(this.#checkWatch(toolName, watched));
     return this.#scheduleEvaluation(toolName, version);
+  }
+
+  /**
+   * Whether calls of `version` are evaluated: not while the tool is disabled (nothing about it
+   * changes then); for a sandboxed tool only the version served; for a host tool the version the
+   * call ran (the app's code of that release: another process may have deployed a newer one).
+   */
+  #evaluable(toolName: string, version: number): boolean {
+    const { catalog } = this.#parts;
+    if (catalog.isDisabled(toolName)) return false;
+    return catalog.host(toolName) !== undefined || catalog.servedVersion(toolName) === version;
   }
 
   /**
@@ -291,6 +302,8 @@ export class ToolImprover {
     );
     events.emit('tool:evaluated', { toolName, version, evaluation });
     const state = this.#state(toolName);
+    // Disabled while the evaluation ran: no alert, no rewrite.
+    if (this.#parts.catalog.isDisabled(toolName)) return;
     if (!evaluation.needsRewrite) {
       state.firstFailing = null;
       state.degraded = null;

@@ -607,7 +607,8 @@ export class ToolRegistry {
         return { version: active, created: false, deployed: false };
       const from = tool.activeVersion;
       const previousLabel = active?.label ?? null;
-      const earlier = (await this.#storage.listVersions(name)).findLast((version) => version.label === label);
+      // The first version with the label: every process picks the same one (see below).
+      const earlier = (await this.#storage.listVersions(name)).find((version) => version.label === label);
       if (earlier !== undefined) {
         const audit: ToolAuditEntry = {
           type: REGISTRY_AUDIT_TYPES.deployed,
@@ -652,6 +653,28 @@ export class ToolRegistry {
       const after = await this.#storage.getTool(name);
       if (after !== undefined && after.activeVersion === from && from !== added.version)
         await this.#storage.compareAndSetActive(name, from, added.version);
+      // Replicas that start the same new release at once may each add a version for it (the
+      // lookup above is not in the adding transaction). They converge on the first one: each
+      // one that added a later copy hands the active pointer to it, so every replica records
+      // its calls under the same version and the copies stay unused.
+      const first = (await this.#storage.listVersions(name)).find((version) => version.label === label);
+      if (first !== undefined && first.version !== added.version) {
+        await this.#compareAndSet(
+          name,
+          added.version,
+          first.version,
+          {
+            type: REGISTRY_AUDIT_TYPES.deployed,
+            actor,
+            reason: `version "${label}" deployed by another process first (v${added.version} → v${first.version})`,
+            fromVersion: added.version,
+            toVersion: first.version,
+            evidence: { label, previousLabel },
+          },
+          {},
+        );
+        return { version: first, created: false, deployed: true };
+      }
       return { version: added, created: false, deployed: true };
     }
   }

@@ -62,6 +62,8 @@ export class ToolCatalog {
   readonly #onRefreshError: ((error: unknown) => void) | undefined;
   #stateReadAt = 0;
   #stateReading = false;
+  /** Bumped by every local change of a tool's state: a read started before it is stale. */
+  #stateChanges = 0;
 
   constructor(
     registry: CatalogRegistry,
@@ -113,6 +115,11 @@ export class ToolCatalog {
 
   /** Records a tool's disabled state (after this process changed it in storage). */
   setDisabled(name: string, disabled: boolean): void {
+    this.#stateChanges += 1;
+    this.#applyDisabled(name, disabled);
+  }
+
+  #applyDisabled(name: string, disabled: boolean): void {
     if (disabled) this.#disabled.add(name);
     else this.#disabled.delete(name);
   }
@@ -133,7 +140,7 @@ export class ToolCatalog {
   }
 
   #apply(record: ToolRecord, version: ToolVersion): ManagedTool | undefined {
-    this.setDisabled(record.name, record.disabled === true);
+    this.#applyDisabled(record.name, record.disabled === true);
     if (record.kind === 'host') {
       this.#hosts.set(record.name, version);
       return undefined;
@@ -144,10 +151,13 @@ export class ToolCatalog {
   #readStates(): void {
     this.#stateReading = true;
     this.#stateReadAt = Date.now();
+    const changes = this.#stateChanges;
     this.#registry
       .list()
       .then((records) => {
-        for (const record of records) this.setDisabled(record.name, record.disabled === true);
+        // This process changed a state while the read was under way: the read may predate it.
+        if (changes !== this.#stateChanges) return;
+        for (const record of records) this.#applyDisabled(record.name, record.disabled === true);
       })
       .catch((error: unknown) => this.#onRefreshError?.(error))
       .finally(() => {
