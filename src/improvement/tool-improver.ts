@@ -166,7 +166,7 @@ export class ToolImprover {
     outcome: CallOutcome,
   ): Promise<void> | undefined {
     if (this.#closed) return undefined;
-    const { options, watch, catalog } = this.#parts;
+    const { options, watch } = this.#parts;
     const state = this.#state(toolName);
     state.calls += 1;
     const shadowed = this.#shadow.observe(toolName, version, input, outcome);
