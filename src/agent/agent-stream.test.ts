@@ -8,6 +8,7 @@ import {
   type UIMessageChunk,
   uiMessageChunkSchema,
 } from 'ai';
+import { MockLanguageModelV4 } from 'ai/test';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AbortedError } from '../generation/generation-errors.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
@@ -233,4 +234,50 @@ describe('agent.stream()', () => {
       await agent.close();
     });
   }
+
+  it('cuts a stream the provider stalls mid-answer at modelTimeoutMs (MODEL_TIMEOUT) and cancels it', async () => {
+    let cancelled = false;
+    const model = new MockLanguageModelV4({
+      provider: 'stalling',
+      modelId: 'stalls-after-hello',
+      doStream: async () => ({
+        stream: new ReadableStream({
+          start(controller) {
+            controller.enqueue({ type: 'stream-start', warnings: [] });
+            controller.enqueue({ type: 'text-start', id: 't' });
+            controller.enqueue({ type: 'text-delta', id: 't', delta: 'Hello' });
+            // …and never another part: no finish, no close.
+          },
+          cancel() {
+            cancelled = true;
+          },
+        }),
+      }),
+    });
+    const agent = new SelfImprovingAgent({
+      model,
+      sandbox,
+      storage: memoryStorage(),
+      modelTimeoutMs: 300,
+      creation: { enabled: false },
+    });
+    try {
+      const result = agent.stream('say hello');
+      const parts: TextStreamPart<ToolSet>[] = [];
+      // The AI SDK ends the stream with the error (as an error part, or thrown by the iterator).
+      const thrown = await (async () => {
+        for await (const part of result.fullStream) parts.push(part);
+      })().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      const text = parts.flatMap((part) => (part.type === 'text-delta' ? [part.text] : [])).join('');
+      expect(text).toBe('Hello');
+      const part = parts.find((entry) => entry.type === 'error') as { error?: unknown } | undefined;
+      expect(((part?.error ?? thrown) as { code?: string } | undefined)?.code).toBe('MODEL_TIMEOUT');
+      expect(cancelled).toBe(true);
+    } finally {
+      await agent.close();
+    }
+  });
 });

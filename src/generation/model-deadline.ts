@@ -82,10 +82,13 @@ function abortedError(operation: string, reason: unknown): Error {
 type ModelMethod = (options: { abortSignal?: AbortSignal }) => PromiseLike<unknown>;
 
 /**
- * The same model, with a deadline on each of its calls (`doGenerate`, `doStream`): a call that
- * does not answer within `timeoutMs`, or whose `abortSignal` aborts, rejects at once with
- * {@link ModelTimeoutError} / {@link AbortedError}, even when the provider ignores the signal.
- * A model id string is returned as is (the AI SDK resolves it; its provider honours signals).
+ * The same model, with a deadline on each of its calls: a `doGenerate` that does not answer
+ * within `timeoutMs`, or whose `abortSignal` aborts, rejects at once with
+ * {@link ModelTimeoutError} / {@link AbortedError}, even when the provider ignores the signal. A
+ * `doStream` has the same deadline for the whole stream, not only its start: a stream still
+ * open at `timeoutMs` (a provider that stalls mid-answer) errors with {@link ModelTimeoutError}
+ * and the provider's stream is cancelled. A model id string is returned as is (the AI SDK
+ * resolves it; its provider honours signals).
  */
 export function modelWithDeadline(model: LanguageModel, timeoutMs: number): LanguageModel {
   if (typeof model === 'string') return model;
@@ -94,15 +97,13 @@ export function modelWithDeadline(model: LanguageModel, timeoutMs: number): Lang
     readonly doGenerate: ModelMethod;
     readonly doStream: ModelMethod;
   };
-  const deadline =
-    (method: 'doGenerate' | 'doStream') =>
-    (callOptions: { abortSignal?: AbortSignal }): Promise<unknown> =>
-      withDeadline((signal) => inner[method]({ ...callOptions, abortSignal: signal }), {
-        timeoutMs,
-        abortSignal: callOptions.abortSignal,
-        modelId: inner.modelId,
-        operation: 'the model call',
-      });
+  const doGenerate = (callOptions: { abortSignal?: AbortSignal }): Promise<unknown> =>
+    withDeadline((signal) => inner.doGenerate({ ...callOptions, abortSignal: signal }), {
+      timeoutMs,
+      abortSignal: callOptions.abortSignal,
+      modelId: inner.modelId,
+      operation: 'the model call',
+    });
   return {
     specificationVersion: inner.specificationVersion,
     provider: inner.provider,
@@ -110,7 +111,66 @@ export function modelWithDeadline(model: LanguageModel, timeoutMs: number): Lang
     get supportedUrls() {
       return inner.supportedUrls;
     },
-    doGenerate: deadline('doGenerate'),
-    doStream: deadline('doStream'),
+    doGenerate,
+    doStream: (callOptions: { abortSignal?: AbortSignal }) =>
+      streamWithDeadline(inner.doStream, callOptions, timeoutMs, inner.modelId),
   } as unknown as LanguageModel;
+}
+
+/** `doStream` with one deadline from the call to the stream's end (see {@link modelWithDeadline}). */
+async function streamWithDeadline(
+  doStream: ModelMethod,
+  callOptions: { abortSignal?: AbortSignal },
+  timeoutMs: number,
+  modelId: string,
+): Promise<unknown> {
+  const outer = callOptions.abortSignal;
+  const controller = new AbortController();
+  const onOuter = () => controller.abort(abortedError('the model call', outer?.reason));
+  if (outer?.aborted === true) onOuter();
+  else outer?.addEventListener('abort', onOuter, { once: true });
+  const timer = setTimeout(() => controller.abort(new ModelTimeoutError({ timeoutMs, modelId })), timeoutMs);
+  const cleanup = () => {
+    clearTimeout(timer);
+    outer?.removeEventListener('abort', onOuter);
+  };
+  let result: { stream: ReadableStream<unknown> } & Record<string, unknown>;
+  try {
+    result = (await withDeadline((signal) => doStream({ ...callOptions, abortSignal: signal }), {
+      abortSignal: controller.signal,
+      operation: 'the model call',
+    })) as typeof result;
+  } catch (error) {
+    cleanup();
+    throw error;
+  }
+  // Rejects when the deadline passes or the caller aborts, while the stream is still open.
+  const stopped = new Promise<never>((_resolve, reject) => {
+    if (controller.signal.aborted) reject(controller.signal.reason);
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+  });
+  stopped.catch(() => undefined);
+  const reader = result.stream.getReader();
+  const stream = new ReadableStream<unknown>({
+    async pull(streamController) {
+      try {
+        const next = await Promise.race([reader.read(), stopped]);
+        if (next.done) {
+          cleanup();
+          streamController.close();
+        } else {
+          streamController.enqueue(next.value);
+        }
+      } catch (error) {
+        cleanup();
+        reader.cancel(error).catch(() => undefined);
+        streamController.error(error);
+      }
+    },
+    cancel(reason) {
+      cleanup();
+      return reader.cancel(reason);
+    },
+  });
+  return { ...result, stream };
 }
