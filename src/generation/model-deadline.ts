@@ -112,8 +112,9 @@ export function modelWithDeadline(model: LanguageModel, timeoutMs: number): Lang
       return inner.supportedUrls;
     },
     doGenerate,
+    // Called as a method: providers read their own fields (`this.getArgs`).
     doStream: (callOptions: { abortSignal?: AbortSignal }) =>
-      streamWithDeadline(inner.doStream, callOptions, timeoutMs, inner.modelId),
+      streamWithDeadline((options) => inner.doStream(options), callOptions, timeoutMs, inner.modelId),
   } as unknown as LanguageModel;
 }
 
