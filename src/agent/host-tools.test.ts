@@ -632,4 +632,33 @@ describe('review mends', () => {
       await agent.close();
     }
   });
+
+  it('stream() refuses a host tool named like a stored managed tool, also before the stored tools are loaded', async () => {
+    const storage = memoryStorage();
+    const first = agentOn(storage);
+    await first.addTool({
+      name: 'double',
+      description: 'Doubles n',
+      inputSchema: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
+      source: 'function double({ n }) { return 2 * n; }',
+    });
+    await first.close();
+    const model = scriptedModel(() => ({ toolCalls: [{ toolName: 'double', input: { n: 1 } }] }));
+    // A new agent on that storage: stream() returns before the stored tools are loaded.
+    const agent = agentOn(storage, { model, creation: { enabled: false } });
+    try {
+      const result = agent.stream('double 1', { hostTools: { double: orderTools().tools.getOrder } });
+      const thrown = await (async () => {
+        for await (const part of result.fullStream) {
+          if (part.type === 'error') throw part.error;
+        }
+      })().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(thrown).toMatchObject({ code: 'INVALID_OPTION', field: 'hostTools.double' });
+    } finally {
+      await agent.close();
+    }
+  });
 });
