@@ -20,9 +20,9 @@ export interface AgentToolCall {
   toolCallId: string;
   /**
    * The call's own id (as in `tool:invoked`), for `agent.feedback({ callId, … })`, of a managed
-   * tool's call; absent for `request_new_tool`, for calls refused before they ran (unknown tool,
-   * invalid input) and for the run's `hostTools` (their `tool:invoked` event carries the id and
-   * this `toolCallId`: join on it).
+   * tool's call or of a measured host tool's (`hostTools` from `measureTools`); absent for
+   * `request_new_tool`, for calls refused before they ran (unknown tool, invalid input, disabled
+   * tool) and for unmeasured host tools.
    */
   callId?: string;
 }

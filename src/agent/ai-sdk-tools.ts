@@ -4,7 +4,7 @@ import { ToolInvocationError } from '../runtime/runtime-errors.ts';
 import type { ManagedTool, ToolCatalog } from '../runtime/tool-catalog.ts';
 import type { CallContext, ToolCallOutcome } from '../runtime/tool-runtime.ts';
 import type { CreationGrant } from './creation-grant.ts';
-import { hostToolName } from './host-tools.ts';
+import { hostToolName, withCallListener } from './host-tools.ts';
 import {
   type RequestNewToolInput,
   requestNewToolDescription,
@@ -106,6 +106,7 @@ export class AiSdkTools {
     const onCall = options.onCall;
     // One run's tools report their call ids, so they are built for this set alone.
     const ownCache = onCall === undefined ? undefined : new Map<string, CachedTool>();
+    const hostCache = new Map<string, ToolSet[string]>();
     let requestNewTool: ToolSet[string] | undefined;
     if (selection.requestNewTool) {
       const shared = options.requestNewTool ?? this.requestNewTool();
@@ -131,7 +132,10 @@ export class AiSdkTools {
     ];
     const lookup = (name: string): ToolSet[string] | undefined => {
       if (name === 'request_new_tool') return requestNewTool;
-      if (Object.hasOwn(hostTools, name)) return hostOffered(name) ? hostTools[name] : undefined;
+      if (Object.hasOwn(hostTools, name)) {
+        if (!hostOffered(name)) return undefined;
+        return onCall === undefined ? hostTools[name] : this.#reporting(hostTools, name, onCall, hostCache);
+      }
       if (!offered(name)) return undefined;
       const managed = catalog.get(name);
       return managed ? this.#aiTool(managed, detailed, ownCache, onCall) : undefined;
@@ -167,6 +171,32 @@ export class AiSdkTools {
     });
     if (!run) this.#cache.set('request_new_tool', { version: 0, tool: created as ToolSet[string] });
     return created as ToolSet[string];
+  }
+
+  /**
+   * A run's copy of a measured host tool whose calls report their call id to the run (the
+   * tool's own `execute` runs unchanged); other host tools as they are.
+   */
+  #reporting(
+    hostTools: ToolSet,
+    name: string,
+    onCall: CallIdListener,
+    cache: Map<string, ToolSet[string]>,
+  ): ToolSet[string] | undefined {
+    const tool = hostTools[name];
+    if (tool === undefined || hostToolName(tool) === undefined || typeof tool.execute !== 'function')
+      return tool;
+    let copy = cache.get(name);
+    if (copy === undefined) {
+      const execute = tool.execute;
+      copy = {
+        ...tool,
+        execute: (input: unknown, options: Parameters<typeof execute>[1]) =>
+          withCallListener(onCall, () => execute.call(tool, input as never, options)),
+      } as ToolSet[string];
+      cache.set(name, copy);
+    }
+    return copy;
   }
 
   #aiTool(

@@ -343,9 +343,16 @@ describe('host tools in a run, a stream and a trace', () => {
       });
       const { tools, seen } = orderTools();
       const hostTools = await agent.measureTools(tools, { version: 'v1' });
+      const invoked: ToolInvokedEvent[] = [];
+      agent.on('tool:invoked', (event) => invoked.push(event));
       const result = await agent.run('Find order Z-9 and double 21', { hostTools });
       expect(seen).toEqual(['Z-9']);
       expect(result.toolCalls.map((call) => call.toolName).sort()).toEqual(['double', 'getOrder']);
+      // Both calls carry their own id, the host one too (for agent.feedback).
+      const hostCall = result.toolCalls.find((call) => call.toolName === 'getOrder');
+      expect(hostCall?.callId).toMatch(/^get_order@1:/);
+      expect(hostCall?.callId).toBe(invoked.find((event) => event.toolName === 'get_order')?.callId);
+      expect(result.toolCalls.find((call) => call.toolName === 'double')?.callId).toMatch(/^double@1:/);
       expect(result.text).toContain('42');
       expect(agent.memory.statistics('get_order', 1)?.calls).toBe(1);
       expect(agent.memory.statistics('double', 1)?.calls).toBe(1);

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { asSchema, type ToolSet } from 'ai';
 import { hashValue } from '../core/hash-value.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
@@ -104,6 +105,21 @@ export function hostToolName(tool: unknown): string | undefined {
   return typeof name === 'string' ? name : undefined;
 }
 
+/** The run a host call belongs to, when a run offered the tool: it hears the call's id. */
+const runListener = new AsyncLocalStorage<(toolCallId: string, callId: string) => void>();
+
+/**
+ * Runs `work` (a measured host tool's `execute`) so that the call's id reaches `listener` with
+ * the AI SDK's tool call id when the call is recorded: how `run()` and `stream()` fill
+ * `toolCalls[i].callId` for host tools.
+ */
+export function withCallListener<T>(
+  listener: (toolCallId: string, callId: string) => void,
+  work: () => T,
+): T {
+  return runListener.run(listener, work);
+}
+
 /** A host call under way. */
 interface PendingCall {
   readonly toolName: string;
@@ -113,6 +129,8 @@ interface PendingCall {
   readonly options: unknown;
   /** The call's span, ended when it is recorded. */
   readonly span: ToolCallSpan;
+  /** The run that offered the tool, to hear the call's id (see {@link withCallListener}). */
+  readonly listener?: (toolCallId: string, callId: string) => void;
   readonly startedAt: number;
   /** `performance.now()` at the start. */
   readonly started: number;
@@ -206,12 +224,14 @@ export class HostTools {
         span.end({ outcome: 'refused', version, errorCode: 'TOOL_DISABLED' });
         return Promise.reject(new ToolDisabledError(toolName));
       }
+      const listener = runListener.getStore();
       const call: PendingCall = {
         toolName,
         version,
         input,
         options,
         span,
+        ...(listener === undefined ? {} : { listener }),
         startedAt: Date.now(),
         started: performance.now(),
       };
@@ -303,7 +323,10 @@ export class HostTools {
     this.#parts.memory.record(record);
     const event: ToolInvokedEvent = { toolName, version, callId, latencyMs, success };
     const toolCallId = (call.options as { toolCallId?: unknown } | undefined)?.toolCallId;
-    if (typeof toolCallId === 'string') event.toolCallId = toolCallId;
+    if (typeof toolCallId === 'string') {
+      event.toolCallId = toolCallId;
+      call.listener?.(toolCallId, callId);
+    }
     if (failure) event.error = failure;
     this.#parts.events.emit('tool:invoked', event);
     call.span.end({
