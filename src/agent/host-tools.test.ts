@@ -28,6 +28,14 @@ function agentOn(
   return new SelfImprovingAgent({ storage, sandbox, improvement: { mode: 'inline' }, ...options });
 }
 
+/** A managed (sandboxed) tool beside the host ones. */
+const doubleTool = {
+  name: 'double',
+  description: 'Doubles n',
+  inputSchema: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
+  source: 'function double({ n }) { return 2 * n; }',
+};
+
 /** A host tool: the app's own function, here an order lookup that can be told to fail. */
 function orderTools(behaviour: { fail?: boolean; error?: unknown } = {}) {
   const seen: unknown[] = [];
@@ -335,12 +343,7 @@ describe('host tools in a run, a stream and a trace', () => {
     );
     const agent = agentOn(storage, { model, creation: { enabled: false } });
     try {
-      await agent.addTool({
-        name: 'double',
-        description: 'Doubles n',
-        inputSchema: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
-        source: 'function double({ n }) { return 2 * n; }',
-      });
+      await agent.addTool(doubleTool);
       const { tools, seen } = orderTools();
       const hostTools = await agent.measureTools(tools, { version: 'v1' });
       const invoked: ToolInvokedEvent[] = [];
@@ -416,12 +419,7 @@ describe('disabling a managed tool', () => {
     agent.on('tool:disabled', (event) => changes.push(`disabled:${event.toolName}:${event.reason}`));
     agent.on('tool:enabled', (event) => changes.push(`enabled:${event.toolName}`));
     try {
-      await agent.addTool({
-        name: 'double',
-        description: 'Doubles n',
-        inputSchema: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
-        source: 'function double({ n }) { return 2 * n; }',
-      });
+      await agent.addTool(doubleTool);
       expect(await agent.invoke('double', { n: 2 })).toBe(4);
       expect(await agent.disableTool('double', { reason: 'wrong rounding' })).toBe(true);
       expect(await agent.disableTool('double')).toBe(false);
@@ -453,12 +451,7 @@ describe('disabling a managed tool', () => {
     const storage = memoryStorage();
     const agent = new SelfImprovingAgent({ storage, sandbox });
     try {
-      await agent.addTool({
-        name: 'double',
-        description: 'Doubles n',
-        inputSchema: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
-        source: 'function double({ n }) { return 2 * n; }',
-      });
+      await agent.addTool(doubleTool);
       expect(await agent.invoke('double', { n: 1 })).toBe(2);
       // As `sia disable` does it: straight through a registry on the same storage.
       await agent.registry.setDisabled('double', true, { reason: 'from the CLI', actor: 'cli' });
@@ -528,12 +521,7 @@ describe('review mends', () => {
     agent.on('tool:degraded', () => seen.push('degraded'));
     agent.on('improvement:started', () => seen.push('improvement'));
     try {
-      await agent.addTool({
-        name: 'double',
-        description: 'Doubles n',
-        inputSchema: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
-        source: 'function double({ n }) { return 2 * n; }',
-      });
+      await agent.addTool(doubleTool);
       const calls = [];
       for (let n = 0; n < 5; n += 1) calls.push(await agent.invoke('double', { n }, { details: true }));
       await agent.disableTool('double');
@@ -643,12 +631,7 @@ describe('review mends', () => {
   it('stream() refuses a host tool named like a stored managed tool, also before the stored tools are loaded', async () => {
     const storage = memoryStorage();
     const first = agentOn(storage);
-    await first.addTool({
-      name: 'double',
-      description: 'Doubles n',
-      inputSchema: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
-      source: 'function double({ n }) { return 2 * n; }',
-    });
+    await first.addTool(doubleTool);
     await first.close();
     const model = scriptedModel(() => ({ toolCalls: [{ toolName: 'double', input: { n: 1 } }] }));
     // A new agent on that storage: stream() returns before the stored tools are loaded.

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { asSchema, type ToolSet } from 'ai';
+import { errorInfo } from '../core/error-info.ts';
 import { hashValue } from '../core/hash-value.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import type { JsonObject } from '../core/json-value.ts';
@@ -125,8 +126,8 @@ interface PendingCall {
   readonly toolName: string;
   readonly version: number;
   readonly input: unknown;
-  /** The AI SDK's execution options (`toolCallId`, `abortSignal`, …). */
-  readonly options: unknown;
+  /** The AI SDK's id of the tool call, when the AI SDK made it. */
+  readonly toolCallId: string | undefined;
   /** The call's span, ended when it is recorded. */
   readonly span: ToolCallSpan;
   /** The run that offered the tool, to hear the call's id (see {@link withCallListener}). */
@@ -138,6 +139,9 @@ interface PendingCall {
 
 /** The input hash of a call whose input JSON cannot carry (a BigInt, a cycle). */
 const UNHASHABLE = 'unhashable';
+
+/** An error code kept as the app's error gave it; any other becomes `TOOL_ERROR`. */
+const PLAIN_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** Longest error message recorded for a failed host call (the rest is cut). */
 const MAX_ERROR_MESSAGE = 2000;
@@ -214,12 +218,9 @@ export class HostTools {
     // Not async itself: a tool that streams preliminary results returns an async iterable,
     // which must reach the AI SDK as one (not wrapped in a promise).
     return (input: unknown, options: unknown) => {
-      const toolCallId = (options as { toolCallId?: unknown } | undefined)?.toolCallId;
-      const span = this.#tracing.startToolCall({
-        toolName,
-        toolCallId: typeof toolCallId === 'string' ? toolCallId : undefined,
-        kind: 'host',
-      });
+      const given = (options as { toolCallId?: unknown } | undefined)?.toolCallId;
+      const toolCallId = typeof given === 'string' ? given : undefined;
+      const span = this.#tracing.startToolCall({ toolName, toolCallId, kind: 'host' });
       if (this.#parts.catalog.isDisabled(toolName)) {
         span.end({ outcome: 'refused', version, errorCode: 'TOOL_DISABLED' });
         return Promise.reject(new ToolDisabledError(toolName));
@@ -229,7 +230,7 @@ export class HostTools {
         toolName,
         version,
         input,
-        options,
+        toolCallId,
         span,
         ...(listener === undefined ? {} : { listener }),
         startedAt: Date.now(),
@@ -322,10 +323,9 @@ export class HostTools {
     }
     this.#parts.memory.record(record);
     const event: ToolInvokedEvent = { toolName, version, callId, latencyMs, success };
-    const toolCallId = (call.options as { toolCallId?: unknown } | undefined)?.toolCallId;
-    if (typeof toolCallId === 'string') {
-      event.toolCallId = toolCallId;
-      call.listener?.(toolCallId, callId);
+    if (call.toolCallId !== undefined) {
+      event.toolCallId = call.toolCallId;
+      call.listener?.(call.toolCallId, callId);
     }
     if (failure) event.error = failure;
     this.#parts.events.emit('tool:invoked', event);
@@ -346,17 +346,12 @@ export class HostTools {
 
   /** The error as a record keeps it: its own code when it has a plain one, secrets replaced. */
   #failure(error: unknown): { code: string; message: string } {
-    const { code, message } = (typeof error === 'object' && error !== null ? error : {}) as {
-      code?: unknown;
-      message?: unknown;
-    };
-    const text = typeof message === 'string' ? message : String(error);
+    const { code, message } = errorInfo(error);
     // The code goes to spans and events as it is: a code that holds a secret is not kept.
-    const plain =
-      typeof code === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(code) && this.#scrubber.text(code) === code;
+    const plain = code !== 'ERROR' && PLAIN_CODE.test(code) && this.#scrubber.text(code) === code;
     return {
       code: plain ? code : 'TOOL_ERROR',
-      message: this.#scrubber.text(text).slice(0, MAX_ERROR_MESSAGE),
+      message: this.#scrubber.text(message).slice(0, MAX_ERROR_MESSAGE),
     };
   }
 

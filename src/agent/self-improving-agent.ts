@@ -570,18 +570,13 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
         value: options,
       });
     }
-    const changed = await this.registry.setDisabled(toolName, disabled, {
+    const change = {
       reason: options.reason ?? (disabled ? 'disabled by the app' : 'enabled by the app'),
       actor: options.actor ?? this.instanceId,
-    });
+    };
+    const changed = await this.registry.setDisabled(toolName, disabled, change);
     this.#catalog.setDisabled(toolName, disabled);
-    if (changed) {
-      this.emit(disabled ? 'tool:disabled' : 'tool:enabled', {
-        toolName,
-        reason: options.reason ?? (disabled ? 'disabled by the app' : 'enabled by the app'),
-        actor: options.actor ?? this.instanceId,
-      });
-    }
+    if (changed) this.emit(disabled ? 'tool:disabled' : 'tool:enabled', { toolName, ...change });
     return changed;
   }
 
@@ -712,8 +707,9 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
    * improvements), `onStepFinish`, `telemetry` (the AI SDK's settings, over the agent's), and
    * `tools` (`include`, `exclude`, `requestNewTool`, as in {@link SelfImprovingAgent.tools}).
    * @example
+   * const progress: string[][] = [];
    * const { text, toolCalls, usage } = await agent.run('Convert 5000 USD to ILS', {
-   *   onStepFinish: (step) => console.log(step.toolCalls.map((call) => call.toolName)),
+   *   onStepFinish: (step) => progress.push(step.toolCalls.map((call) => call.toolName)),
    *   telemetry: { functionId: 'convert', recordInputs: false },
    * });
    * @example

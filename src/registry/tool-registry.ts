@@ -567,29 +567,23 @@ export class ToolRegistry {
       ]);
       if (tool === undefined) {
         const reason = `host tool registered at version "${label}"`;
+        const audit: ToolAuditEntry = {
+          type: REGISTRY_AUDIT_TYPES.created,
+          actor,
+          reason,
+          toVersion: 1,
+          // Host tools run the app's own code: never run twice in shadow.
+          evidence: { kind: 'host', label, sideEffects: true },
+        };
         try {
           const created = await this.#storage.createTool({
             name,
             description,
             kind: 'host',
             firstVersion: hostVersion(null, reason),
-            audit: {
-              type: REGISTRY_AUDIT_TYPES.created,
-              actor,
-              reason,
-              toVersion: 1,
-              // Host tools run the app's own code: never run twice in shadow.
-              evidence: { kind: 'host', label, sideEffects: true },
-            },
+            audit,
           });
-          if (created.audit === undefined)
-            await this.#storedOrAppended(name, undefined, {
-              type: REGISTRY_AUDIT_TYPES.created,
-              actor,
-              reason,
-              toVersion: 1,
-              evidence: { kind: 'host', label, sideEffects: true },
-            });
+          if (created.audit === undefined) await this.#storedOrAppended(name, undefined, audit);
           return { version: created.version, created: true, deployed: false };
         } catch (error) {
           // Another process created it first: go on from what it stored.
@@ -607,17 +601,18 @@ export class ToolRegistry {
         return { version: active, created: false, deployed: false };
       const from = tool.activeVersion;
       const previousLabel = active?.label ?? null;
+      const deployed = (fromVersion: number, toVersion: number, how: string): ToolAuditEntry => ({
+        type: REGISTRY_AUDIT_TYPES.deployed,
+        actor,
+        reason: `version "${label}" ${how} (v${fromVersion} → v${toVersion})`,
+        fromVersion,
+        toVersion,
+        evidence: { label, previousLabel },
+      });
       // The first version with the label: every process picks the same one (see below).
       const earlier = (await this.#storage.listVersions(name)).find((version) => version.label === label);
       if (earlier !== undefined) {
-        const audit: ToolAuditEntry = {
-          type: REGISTRY_AUDIT_TYPES.deployed,
-          actor,
-          reason: `version "${label}" deployed again (v${from} → v${earlier.version})`,
-          fromVersion: from,
-          toVersion: earlier.version,
-          evidence: { label, previousLabel },
-        };
+        const audit = deployed(from, earlier.version, 'deployed again');
         const swapped = await this.#compareAndSet(name, from, earlier.version, audit, {});
         if (swapped.swapped) return { version: earlier, created: false, deployed: true };
         // Another process changed the active version meanwhile: look again, once.
@@ -629,19 +624,11 @@ export class ToolRegistry {
           requested: earlier.version,
         });
       }
-      const reason = `version "${label}" deployed`;
-      const entryFor = (version: ToolVersion): ToolAuditEntry => ({
-        type: REGISTRY_AUDIT_TYPES.deployed,
-        actor,
-        reason: `${reason} (v${from} → v${version.version})`,
-        fromVersion: from,
-        toVersion: version.version,
-        evidence: { label, previousLabel },
-      });
+      const entryFor = (version: ToolVersion) => deployed(from, version.version, 'deployed');
       let written = false;
       const added = await this.#storage.addVersion(
         name,
-        hostVersion(from, reason),
+        hostVersion(from, `version "${label}" deployed`),
         (stored) => {
           written = true;
           return entryFor(stored);
@@ -663,14 +650,7 @@ export class ToolRegistry {
           name,
           added.version,
           first.version,
-          {
-            type: REGISTRY_AUDIT_TYPES.deployed,
-            actor,
-            reason: `version "${label}" deployed by another process first (v${added.version} → v${first.version})`,
-            fromVersion: added.version,
-            toVersion: first.version,
-            evidence: { label, previousLabel },
-          },
+          deployed(added.version, first.version, 'deployed by another process first'),
           {},
         );
         return { version: first, created: false, deployed: true };

@@ -146,13 +146,11 @@ export class ToolRuntime {
   async execute(toolName: string, input: unknown, context: CallContext = {}): Promise<ToolCallOutcome> {
     const span = this.#tracing.startToolCall({ toolName, toolCallId: context.toolCallId });
     try {
+      // Every path that returns ends the span with its outcome.
       return await this.#execute(toolName, input, context, span);
     } catch (error) {
       span.end({ outcome: 'failure', errorCode: errorInfo(error).code });
       throw error;
-    } finally {
-      // Ends a span the paths below left open (they end it with their outcome first).
-      span.end({ outcome: 'failure', errorCode: 'ERROR' });
     }
   }
 

@@ -50,69 +50,28 @@ export interface ToolCallSpanEnd {
 }
 
 /**
- * The span of one tool call (`sia.tool_call <tool>`), started by {@link AgentTracing.startToolCall}
- * under the active context (the AI SDK's `execute_tool` span when `@ai-sdk/otel` is registered).
- * Run the work the call triggers inside {@link ToolCallSpan.with} so it nests under the call, and
- * {@link ToolCallSpan.end end} it exactly once (later calls are ignored).
- */
-export class ToolCallSpan {
-  readonly #span: Span;
-  readonly #context: Context | undefined;
-  #ended = false;
-
-  /** Wraps a started span; use {@link AgentTracing.startToolCall}. */
-  constructor(span: Span, parent: Context) {
-    this.#span = span;
-    // Without an SDK (an invalid span context) nothing is propagated: no context switch at all.
-    this.#context = isSpanContextValid(span.spanContext()) ? trace.setSpan(parent, span) : undefined;
-  }
-
-  /** Runs `work` with this call's span active: spans it starts (also later, asynchronously) nest under it. */
-  with<T>(work: () => T): T {
-    return this.#context === undefined ? work() : context.with(this.#context, work);
-  }
-
-  /** Records how the call ended and ends the span; status ERROR with the code alone on failure or refusal. */
-  end(end: ToolCallSpanEnd): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    const span = this.#span;
-    if (span.isRecording()) {
-      span.setAttribute(A.callOutcome, end.outcome);
-      if (end.version !== undefined) span.setAttribute(A.toolVersion, end.version);
-      if (end.callId !== undefined) span.setAttribute(A.callId, end.callId);
-      if (end.latencyMs !== undefined) span.setAttribute(A.latencyMs, end.latencyMs);
-      if (end.startupMs !== undefined && end.startupMs > 0) span.setAttribute(A.startupMs, end.startupMs);
-      if (end.errorCode !== undefined) {
-        span.setAttribute(A.errorType, end.errorCode);
-        span.setAttribute(A.errorCode, end.errorCode);
-      }
-      if (end.outcome !== 'success') {
-        span.setStatus({ code: SpanStatusCode.ERROR, message: end.errorCode ?? end.outcome });
-      }
-    }
-    span.end();
-  }
-}
-
-/**
- * A span of the improvement loop ({@link AgentTracing.start}): set attributes while it runs,
- * {@link TracedSpan.fail} it with a code, {@link TracedSpan.end end} it once.
+ * A span of the agent ({@link AgentTracing.start}): set attributes while it runs,
+ * {@link TracedSpan.fail} it with a code, run its work in {@link TracedSpan.with}, and
+ * {@link TracedSpan.end end} it once (later calls are ignored).
  */
 export class TracedSpan {
   readonly #span: Span;
-  readonly #context: Context;
+  readonly #parent: Context;
+  /** The context with this span active; undefined without an SDK (nothing to propagate). */
+  readonly #context: Context | undefined;
   #ended = false;
 
   /** Wraps a started span; use {@link AgentTracing.start}. */
   constructor(span: Span, parent: Context) {
     this.#span = span;
-    this.#context = trace.setSpan(parent, span);
+    this.#parent = parent;
+    // Without an SDK (an invalid span context) there is nothing to propagate: no context switch.
+    this.#context = isSpanContextValid(span.spanContext()) ? trace.setSpan(parent, span) : undefined;
   }
 
   /** The context with this span active: the parent of spans started for its work. */
   get context(): Context {
-    return this.#context;
+    return this.#context ?? this.#parent;
   }
 
   /** Whether the span records (an SDK is registered and sampled it). */
@@ -133,9 +92,9 @@ export class TracedSpan {
     this.#span.setStatus({ code: SpanStatusCode.ERROR, message: code });
   }
 
-  /** Runs `work` with this span active. */
+  /** Runs `work` with this span active: spans it starts (also later, asynchronously) nest under it. */
   with<T>(work: () => T): T {
-    return context.with(this.#context, work);
+    return this.#context === undefined ? work() : context.with(this.#context, work);
   }
 
   /** Ends the span; later calls are ignored. */
@@ -143,6 +102,29 @@ export class TracedSpan {
     if (this.#ended) return;
     this.#ended = true;
     this.#span.end();
+  }
+}
+
+/**
+ * The span of one tool call (`sia.tool_call <tool>`), started by {@link AgentTracing.startToolCall}
+ * under the active context (the AI SDK's `execute_tool` span when `@ai-sdk/otel` is registered).
+ * Run the work the call triggers inside {@link ToolCallSpan.with} so it nests under the call, and
+ * {@link ToolCallSpan.end end} it exactly once with how the call ended (later calls are ignored).
+ */
+export class ToolCallSpan extends TracedSpan {
+  /** Records how the call ended and ends the span; status ERROR with the code alone on failure or refusal. */
+  override end(end?: ToolCallSpanEnd): void {
+    if (end !== undefined && this.recording) {
+      this.set({
+        [A.callOutcome]: end.outcome,
+        [A.toolVersion]: end.version,
+        [A.callId]: end.callId,
+        [A.latencyMs]: end.latencyMs,
+        [A.startupMs]: end.startupMs !== undefined && end.startupMs > 0 ? end.startupMs : undefined,
+      });
+      if (end.outcome !== 'success') this.fail(end.errorCode ?? end.outcome);
+    }
+    super.end();
   }
 }
 
