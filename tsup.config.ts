@@ -9,6 +9,7 @@ export default defineConfig({
     kit: 'src/kit.ts',
     testing: 'src/testing/index.ts',
     postgres: 'src/storage/postgres/index.ts',
+    mcp: 'src/mcp/index.ts',
     'sandbox-worker': 'src/sandbox/worker/sandbox-worker.ts',
     'storage-thread': 'src/storage/sqlite/storage-thread.ts',
     cli: 'src/cli/main.ts',

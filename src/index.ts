@@ -37,12 +37,15 @@ export {
   type MeasureToolsOptions,
   SelfImprovingAgent,
   type SelfImprovingAgentOptions,
+  type ToolAvailability,
   type ToolCreatedEvent,
   type ToolCreationRequest,
   type ToolFeedbackEvent,
+  type ToolRefreshedEvent,
   type ToolRefusedEvent,
   type ToolSelectionOptions,
   type ToolStateChangedEvent,
+  type ToolUnavailability,
   UnknownCallError,
 } from './agent/index.ts';
 // --- core: errors, events, logging ---------------------------------------------------------

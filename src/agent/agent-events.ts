@@ -45,6 +45,20 @@ export interface ToolStateChangedEvent {
 }
 
 /**
+ * Another process sharing the storage changed a tool's active version (its promotion or
+ * rollback, `sia rollback`, `sia import`), or created the tool: this agent serves `toVersion`
+ * from its next call. Heard through the storage's `watchActive` (PostgreSQL), so only agents on
+ * a storage that has it emit it.
+ */
+export interface ToolRefreshedEvent {
+  toolName: string;
+  /** The version this agent served before, or undefined when it did not know the tool. */
+  fromVersion: number | undefined;
+  /** The version it serves now. */
+  toVersion: number;
+}
+
+/**
  * The events of {@link SelfImprovingAgent}; each listener gets one payload object: the tool
  * runtime's (`tool:invoked`), the improvement loop's, the agent's own (creation, `tool:feedback`)
  * and the memory's storage errors.
@@ -54,5 +68,6 @@ export interface AgentEvents extends RuntimeEvents, ImprovementEvents, FeedbackE
   'tool:refused': (event: ToolRefusedEvent) => void;
   'tool:disabled': (event: ToolStateChangedEvent) => void;
   'tool:enabled': (event: ToolStateChangedEvent) => void;
+  'tool:refreshed': (event: ToolRefreshedEvent) => void;
   'storage:error': (event: MemoryStorageErrorEvent) => void;
 }

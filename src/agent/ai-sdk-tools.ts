@@ -1,7 +1,7 @@
 import { dynamicTool, type JSONValue, jsonSchema, type TelemetryOptions, type ToolSet, tool } from 'ai';
 import type { TokenUsage } from '../generation/token-usage.ts';
-import { ToolInvocationError } from '../runtime/runtime-errors.ts';
 import type { ManagedTool, ToolCatalog } from '../runtime/tool-catalog.ts';
+import { toolErrorAnswer } from '../runtime/tool-error-answer.ts';
 import type { CallContext, ToolCallOutcome } from '../runtime/tool-runtime.ts';
 import type { CreationGrant } from './creation-grant.ts';
 import { hostToolName, withCallListener } from './host-tools.ts';
@@ -242,12 +242,7 @@ export class AiSdkTools {
         ? {}
         : { callId: outcome.callId, version: outcome.version, latencyMs: outcome.latencyMs };
     if (outcome.ok) return { output: outcome.value, ok: true, ...ran };
-    // A tool that ran and failed answers with the failure's own code (`INVALID_OUTPUT`,
-    // `TIMEOUT`, `TOOL_ERROR`, …), which tells the model more than `TOOL_FAILED`.
-    const code = ToolInvocationError.isInstance(outcome.error)
-      ? outcome.error.errorCode
-      : ((outcome.error as { code?: string }).code ?? 'ERROR');
-    return { output: { error: { code, message: outcome.error.message } }, ok: false, ...ran };
+    return { output: { error: { ...toolErrorAnswer(outcome.error) } }, ok: false, ...ran };
   }
 }
 

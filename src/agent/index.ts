@@ -7,6 +7,7 @@ export { AgentClosedError, AgentNotReadyError } from './agent-errors.ts';
 export type {
   AgentEvents,
   ToolCreatedEvent,
+  ToolRefreshedEvent,
   ToolRefusedEvent,
   ToolStateChangedEvent,
 } from './agent-events.ts';
@@ -64,5 +65,7 @@ export {
   type InvokeDetails,
   type InvokeOptions,
   SelfImprovingAgent,
+  type ToolAvailability,
+  type ToolUnavailability,
 } from './self-improving-agent.ts';
 export type { ToolSelectionOptions } from './tool-selection.ts';

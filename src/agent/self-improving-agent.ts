@@ -46,7 +46,7 @@ import { type ManagedTool, ToolCatalog } from '../runtime/tool-catalog.ts';
 import { ToolRuntime } from '../runtime/tool-runtime.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
-import type { SecretSource } from '../sandbox/sandbox-secrets.ts';
+import { resolveSecretValues, type SecretSource } from '../sandbox/sandbox-secrets.ts';
 import type { ToolVersion } from '../storage/records.ts';
 import { sqlJsStorage } from '../storage/sqlite/sql-js-storage.ts';
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
@@ -81,6 +81,24 @@ import {
   resolveToolSelection,
   type ToolSelectionOptions,
 } from './tool-selection.ts';
+
+/** Why a managed tool cannot serve calls now (see {@link SelfImprovingAgent.toolAvailability}). */
+export interface ToolUnavailability {
+  /** `disabled`, `invalid` (its active source failed validation) or `secrets-missing`. */
+  readonly reason: 'disabled' | 'invalid' | 'secrets-missing';
+  /** One line saying why and what to do. */
+  readonly message: string;
+  /** With `secrets-missing`: the names the app does not supply. */
+  readonly missingSecrets?: readonly string[];
+}
+
+/** A managed tool and whether calls can use it now ({@link SelfImprovingAgent.toolAvailability}). */
+export interface ToolAvailability {
+  /** The tool with its active version. */
+  readonly tool: ManagedTool;
+  /** Why it cannot serve calls; absent when it can. */
+  readonly unavailable?: ToolUnavailability;
+}
 
 /** A hand-written tool for {@link SelfImprovingAgent.addTool}. */
 export interface AgentToolDefinition extends ToolDefinition {
@@ -384,9 +402,21 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     this.#unwatch = storage.watchActive?.((change) => {
       const known = this.#catalog.get(change.toolName);
       if (known?.version.version === change.activeVersion) return;
-      void this.#catalog.refresh(change.toolName).catch((error: unknown) => {
-        options.logger?.warn?.('could not refresh a tool after a change notice', { error: String(error) });
-      });
+      const fromVersion = known?.version.version;
+      void this.#catalog.refresh(change.toolName).then(
+        (managed) => {
+          // A host tool (not in the catalog's managed tools) or a notice already applied.
+          if (managed === undefined || managed.version.version === fromVersion) return;
+          this.emit('tool:refreshed', {
+            toolName: change.toolName,
+            fromVersion,
+            toVersion: managed.version.version,
+          });
+        },
+        (error: unknown) => {
+          options.logger?.warn?.('could not refresh a tool after a change notice', { error: String(error) });
+        },
+      );
     });
     const catalog = this.#catalog;
     const registry = this.registry;
@@ -418,6 +448,55 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
   async listTools(): Promise<ManagedTool[]> {
     await this.#open('listTools');
     return this.#catalog.list();
+  }
+
+  /**
+   * Every managed tool with whether a call can use it now, and why not: `disabled`
+   * (`disableTool`, `sia disable`), `invalid` (its active source failed validation when loaded:
+   * roll it back), or `secrets-missing` (its version reads secrets that the app's `secrets`
+   * does not supply, or, for a tool the model created, that `creation.secrets` no longer
+   * grants: its calls would fail). What the MCP server serves (`McpToolServer`, `sia mcp`): the
+   * tools without `unavailable`.
+   * @example
+   * for (const { tool, unavailable } of await agent.toolAvailability())
+   *   if (unavailable) log(`${tool.name}: ${unavailable.message}`);
+   */
+  async toolAvailability(): Promise<ToolAvailability[]> {
+    await this.#open('toolAvailability');
+    const availability: ToolAvailability[] = [];
+    for (const tool of this.#catalog.list()) {
+      availability.push({ tool, ...(await this.#unavailable(tool)) });
+    }
+    return availability;
+  }
+
+  async #unavailable(tool: ManagedTool): Promise<{ unavailable?: ToolUnavailability }> {
+    if (this.#catalog.isDisabled(tool.name)) {
+      return {
+        unavailable: { reason: 'disabled', message: `disabled (enable it with sia enable ${tool.name})` },
+      };
+    }
+    if (tool.problem !== null) {
+      return {
+        unavailable: {
+          reason: 'invalid',
+          message: `its active version ${tool.version.version} failed validation (${tool.problem})`,
+        },
+      };
+    }
+    const declared = tool.version.capabilities.secrets ?? [];
+    if (declared.length === 0) return {};
+    const granted = (await this.#creation.capabilities(tool.name, tool.version.capabilities)).secrets;
+    const supplied = await resolveSecretValues(granted, this.#secrets);
+    const missing = declared.filter((name) => !Object.hasOwn(supplied, name));
+    if (missing.length === 0) return {};
+    return {
+      unavailable: {
+        reason: 'secrets-missing',
+        message: `it reads secrets the app does not supply: ${missing.join(', ')} (give them in the agent's secrets option${granted.length < declared.length ? ' and creation.secrets' : ''})`,
+        missingSecrets: missing,
+      },
+    };
   }
 
   /**

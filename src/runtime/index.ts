@@ -12,6 +12,7 @@ export {
 } from './runtime-errors.ts';
 export type { RuntimeEvents, ToolInvokedEvent } from './runtime-events.ts';
 export { type CatalogRegistry, type ManagedTool, ToolCatalog } from './tool-catalog.ts';
+export { type ToolErrorAnswer, toolErrorAnswer } from './tool-error-answer.ts';
 export {
   type CallContext,
   type GrantedCapabilities,

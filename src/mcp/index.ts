@@ -1,0 +1,14 @@
+/**
+ * MCP (the `self-improving-agent/mcp` subpath, needs the optional peer dependency
+ * `@modelcontextprotocol/sdk`): serve an agent's managed tools to any MCP client, and measure
+ * the tools of any MCP server as host tools.
+ * @packageDocumentation
+ */
+export {
+  isLoopbackHost,
+  type McpHttpEndpoint,
+  type McpHttpOptions,
+  serveMcpHttp,
+} from './mcp-http.ts';
+export { mcpErrorResult, mcpToolOf, mcpValueResult } from './mcp-tool-result.ts';
+export { type McpServedAgent, McpToolServer, type McpToolServerOptions } from './mcp-tool-server.ts';

@@ -1,0 +1,365 @@
+/**
+ * The MCP server with the official SDK client over Streamable HTTP (real sockets on 127.0.0.1):
+ * listing with real schemas, structured results, input errors, a promotion seen by a connected
+ * client, availability (disabled, secrets), and the HTTP checks (token, Host, sessions, bad
+ * requests).
+ */
+
+import { request as httpRequest } from 'node:http';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { SelfImprovingAgent } from '../agent/self-improving-agent.ts';
+import { Evaluator } from '../evaluation/evaluator.ts';
+import type { Rewriter } from '../rewriting/rewriter.ts';
+import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
+import { memoryStorage } from '../storage/memory-storage.ts';
+import { isLoopbackHost } from './mcp-http.ts';
+import { McpToolServer } from './mcp-tool-server.ts';
+
+const sandbox = new QuickJsSandbox({ workers: 1 });
+afterAll(() => sandbox.close());
+
+const v1 = `function parse_amount({ text, legacy }) {
+  if (legacy) throw new Error('cannot parse legacy amount ' + text);
+  return Number(text);
+}`;
+const v2 = `function parse_amount({ text, legacy }) {
+  return Number(legacy ? String(text).replace(/,/g, '') : text);
+}`;
+const rewriter: Rewriter = {
+  name: 'scripted',
+  rewrite: async () => ({ source: v2, rationale: 'parses legacy amounts', author: 'llm-rewriter' }),
+};
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function start(options: { secrets?: Record<string, string> } = {}) {
+  const agent = new SelfImprovingAgent({
+    sandbox,
+    storage: memoryStorage(),
+    rewriter,
+    ...(options.secrets ? { secrets: options.secrets } : {}),
+    evaluator: new Evaluator({ policy: 'window', weights: { successRate: 1, latency: 0, consistency: 0 } }),
+    improvement: { evaluateEvery: 5, cooldownMs: 0, watchCalls: 50, shadowCalls: 0 },
+  });
+  cleanups.push(() => agent.close());
+  await agent.addTool({
+    name: 'parse_amount',
+    description: 'Parses an amount',
+    inputSchema: {
+      type: 'object',
+      properties: { text: { type: 'string' }, legacy: { type: 'boolean' } },
+      required: ['text'],
+    },
+    outputSchema: { type: 'number' },
+    source: v1,
+    examples: [{ input: { text: '12.5' }, output: 12.5 }],
+  });
+  await agent.addTool({
+    name: 'split_words',
+    description: 'Splits words',
+    inputSchema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
+    source:
+      'function split_words({ text }) { return { words: text.split(" "), count: text.split(" ").length }; }',
+  });
+  const server = new McpToolServer(agent);
+  cleanups.push(() => server.close());
+  return { agent, server };
+}
+
+async function connect(url: string, headers: Record<string, string> = {}) {
+  const client = new Client({ name: 'test-client', version: '1.0.0' });
+  const changes: number[] = [];
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+    changes.push(changes.length + 1);
+  });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
+  cleanups.push(() => client.close());
+  return { client, changes };
+}
+
+/** How a call of a tool the server does not serve ends: the SDK turns the protocol error into an isError result. */
+async function unknownTool(client: Client, name: string): Promise<string> {
+  const result = await client.callTool({ name, arguments: {} }).catch((error: Error) => error.message);
+  if (typeof result === 'string') return result;
+  expect(result.isError).toBe(true);
+  return (result.content as { text: string }[])[0]?.text ?? '';
+}
+
+/** One raw HTTP request (node:http, so the Host header can be set), its status and JSON body. */
+function raw(
+  port: number,
+  options: { method: string; path?: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: options.method,
+        path: options.path ?? '/mcp',
+        headers: options.headers,
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, body: text === '' ? undefined : JSON.parse(text) }),
+        );
+      },
+    );
+    request.on('error', reject);
+    request.end(options.body);
+  });
+}
+
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let round = 0; round < 2000; round += 1) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('McpToolServer over Streamable HTTP', () => {
+  it('lists each tool with its real schemas and answers with structured content', async () => {
+    const { server } = await start();
+    const endpoint = await server.listen();
+    expect(endpoint.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    const { client } = await connect(endpoint.url);
+    const { tools } = await client.listTools();
+    expect(tools.map((tool) => tool.name)).toEqual(['parse_amount', 'split_words']);
+    expect(tools[0]).toMatchObject({
+      description: 'Parses an amount',
+      inputSchema: { type: 'object', required: ['text'] },
+      // A number is not an object: the output schema is the wrapper's.
+      outputSchema: { type: 'object', properties: { result: { type: 'number' } }, required: ['result'] },
+    });
+    expect(tools[1]?.outputSchema).toBeUndefined();
+
+    const number = await client.callTool({ name: 'parse_amount', arguments: { text: '12.5' } });
+    expect(number).toMatchObject({
+      structuredContent: { result: 12.5 },
+      content: [{ type: 'text', text: '12.5' }],
+    });
+    expect(number.isError).toBeFalsy();
+    const object = await client.callTool({ name: 'split_words', arguments: { text: 'a b c' } });
+    expect(object.structuredContent).toEqual({ words: ['a', 'b', 'c'], count: 3 });
+  });
+
+  it('answers input that violates the schema with isError naming the path, and records nothing', async () => {
+    const { agent, server } = await start();
+    const { client } = await connect((await server.listen()).url);
+    const before = (await agent.memory.summary('parse_amount', { version: 1 })).invocations;
+    const wrongType = await client.callTool({ name: 'parse_amount', arguments: { text: 5 } });
+    expect(wrongType.isError).toBe(true);
+    const text = (wrongType.content as { text: string }[])[0]?.text ?? '';
+    expect(JSON.parse(text)).toMatchObject({ error: { code: 'TOOL_INPUT_INVALID' } });
+    expect(text).toContain('/text');
+    const missing = await client.callTool({ name: 'parse_amount', arguments: {} });
+    expect(missing.isError).toBe(true);
+    expect((missing.content as { text: string }[])[0]?.text).toContain('text');
+    expect((await agent.memory.summary('parse_amount', { version: 1 })).invocations).toBe(before);
+    // A failing tool is an isError result too, with its own code; that call is recorded.
+    const failed = await client.callTool({ name: 'parse_amount', arguments: { text: '1,0', legacy: true } });
+    expect(failed.isError).toBe(true);
+    expect(JSON.parse((failed.content as { text: string }[])[0]?.text ?? '')).toMatchObject({
+      error: { code: 'TOOL_ERROR', message: expect.stringContaining('cannot parse legacy amount') },
+    });
+    expect((await agent.memory.summary('parse_amount', { version: 1 })).invocations).toBe(before + 1);
+    // An unknown tool is a protocol error, as the specification asks.
+    expect(await unknownTool(client, 'no_such_tool')).toMatch(/Unknown tool: no_such_tool/);
+  });
+
+  it('promotes a degrading tool while the client stays connected; the client is told and sees the new behaviour', async () => {
+    const { agent, server } = await start();
+    const { client, changes } = await connect((await server.listen()).url);
+    const promoted: unknown[] = [];
+    agent.on('tool:promoted', (event) => promoted.push(event));
+    for (let call = 0; call < 10 && promoted.length === 0; call += 1) {
+      await client.callTool({ name: 'parse_amount', arguments: { text: '1,000', legacy: call % 2 === 0 } });
+      await agent.idle();
+    }
+    expect(promoted).toMatchObject([{ toolName: 'parse_amount', fromVersion: 1, toVersion: 2 }]);
+    await until(() => changes.length > 0, 'tools/list_changed');
+    const { tools } = await client.listTools();
+    expect(tools.find((tool) => tool.name === 'parse_amount')?._meta).toMatchObject({
+      'self-improving-agent/version': 2,
+    });
+    const after = await client.callTool({ name: 'parse_amount', arguments: { text: '1,000', legacy: true } });
+    expect(after).toMatchObject({ structuredContent: { result: 1000 } });
+    expect(after.isError).toBeFalsy();
+  });
+
+  it('serves only tools a call can use: not disabled, not needing secrets the app does not supply', async () => {
+    const { agent, server } = await start();
+    await agent.addTool({
+      name: 'read_private',
+      description: 'Reads with a token',
+      inputSchema: { type: 'object', properties: {} },
+      capabilities: { network: [], secrets: ['API_TOKEN'] },
+      source: 'function read_private() { return { length: secrets.get("API_TOKEN").length }; }',
+    });
+    const { client, changes } = await connect((await server.listen()).url);
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual([
+      'parse_amount',
+      'split_words',
+    ]);
+    // Not listed; a call anyway is refused without running, saying why.
+    const unserved = await client.callTool({ name: 'read_private', arguments: {} });
+    expect(unserved.isError).toBe(true);
+    expect((unserved.content as { text: string }[])[0]?.text).toMatch(/TOOL_UNAVAILABLE.*API_TOKEN/);
+    const unavailable = await agent.toolAvailability();
+    expect(unavailable.find((entry) => entry.tool.name === 'read_private')?.unavailable).toMatchObject({
+      reason: 'secrets-missing',
+      missingSecrets: ['API_TOKEN'],
+    });
+
+    await agent.disableTool('split_words');
+    await until(() => changes.length > 0, 'tools/list_changed after disableTool');
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['parse_amount']);
+    const refused = await client.callTool({ name: 'split_words', arguments: { text: 'a' } });
+    expect(refused.isError).toBe(true);
+    expect((refused.content as { text: string }[])[0]?.text).toContain('TOOL_DISABLED');
+  });
+
+  it('serves a tool that needs a secret when the app supplies it', async () => {
+    const { agent, server } = await start({ secrets: { API_TOKEN: 'abcdefgh' } });
+    await agent.addTool({
+      name: 'read_private',
+      description: 'Reads with a token',
+      inputSchema: { type: 'object', properties: {} },
+      capabilities: { network: [], secrets: ['API_TOKEN'] },
+      source: 'function read_private() { return { length: secrets.get("API_TOKEN").length }; }',
+    });
+    const { client } = await connect((await server.listen()).url);
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('read_private');
+    expect((await client.callTool({ name: 'read_private', arguments: {} })).structuredContent).toEqual({
+      length: 8,
+    });
+  });
+});
+
+describe('the HTTP endpoint', () => {
+  it('refuses to bind beyond loopback without a token, and a weak token', async () => {
+    const { server } = await start();
+    await expect(server.listen({ host: '0.0.0.0' })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+      field: 'token',
+    });
+    await expect(server.listen({ token: 'short' })).rejects.toMatchObject({ field: 'token' });
+    await expect(server.listen({ port: 70_000 })).rejects.toMatchObject({ field: 'port' });
+    expect([isLoopbackHost('127.0.0.1'), isLoopbackHost('127.3.2.1'), isLoopbackHost('::1')]).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    expect([isLoopbackHost('localhost'), isLoopbackHost('0.0.0.0'), isLoopbackHost('example.com')]).toEqual([
+      true,
+      false,
+      false,
+    ]);
+  });
+
+  it('refuses unauthenticated requests on a non-loopback binding, and serves the right token', async () => {
+    const { server } = await start();
+    const token = 'test-token-0123456789abcdef';
+    // Bound to every interface; the test talks to it over loopback only.
+    const endpoint = await server.listen({ host: '0.0.0.0', token });
+    const url = `http://127.0.0.1:${endpoint.port}/mcp`;
+    const initialize = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    };
+    const post = (headers: Record<string, string>) =>
+      fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          ...headers,
+        },
+        body: JSON.stringify(initialize),
+      });
+    for (const headers of [
+      {} as Record<string, string>,
+      { authorization: 'Bearer wrong-token-0123456789' },
+      { authorization: token },
+    ]) {
+      const response = await post(headers);
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(await response.json()).toMatchObject({
+        jsonrpc: '2.0',
+        error: { message: expect.stringMatching(/Unauthorized/) },
+      });
+    }
+    expect(endpoint.sessions()).toBe(0);
+    await expect(connect(url)).rejects.toThrow();
+    const { client } = await connect(url, { authorization: `Bearer ${token}` });
+    expect((await client.listTools()).tools.length).toBe(2);
+    expect(endpoint.sessions()).toBe(1);
+  });
+
+  it('answers bad requests with JSON-RPC errors and keeps serving', async () => {
+    const { server } = await start();
+    const endpoint = await server.listen({ maxSessions: 1 });
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const cases: [string, Parameters<typeof raw>[1], number][] = [
+      ['malformed JSON', { method: 'POST', headers, body: '{"jsonrpc":' }, 400],
+      [
+        'not initialize, no session',
+        { method: 'POST', headers, body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' },
+        400,
+      ],
+      ['a batch of garbage', { method: 'POST', headers, body: '[1, "x", null]' }, 400],
+      [
+        'unknown session',
+        { method: 'POST', headers: { ...headers, 'mcp-session-id': 'nope' }, body: '{}' },
+        404,
+      ],
+      ['GET without session', { method: 'GET', headers }, 400],
+      ['another path', { method: 'POST', headers, body: '{}', path: '/other' }, 404],
+      [
+        'a foreign Host (DNS rebinding)',
+        { method: 'POST', headers: { ...headers, host: 'evil.example' }, body: '{}' },
+        403,
+      ],
+      [
+        'a foreign Origin',
+        { method: 'POST', headers: { ...headers, origin: 'https://evil.example' }, body: '{}' },
+        403,
+      ],
+      [
+        'wrong content type',
+        { method: 'POST', headers: { accept: headers.accept, 'content-type': 'text/plain' }, body: 'x' },
+        415,
+      ],
+    ];
+    for (const [what, request, status] of cases) {
+      const response = await raw(endpoint.port, request);
+      expect.soft(response.status, what).toBe(status);
+      expect.soft(response.body, what).toMatchObject({ jsonrpc: '2.0', error: { code: expect.any(Number) } });
+    }
+    expect(endpoint.sessions()).toBe(0);
+    const { client } = await connect(endpoint.url);
+    expect((await client.listTools()).tools.length).toBe(2);
+    // maxSessions: 1 — a second client is refused with 503, the first keeps working.
+    await expect(connect(endpoint.url)).rejects.toThrow();
+    expect(
+      (await client.callTool({ name: 'parse_amount', arguments: { text: '2' } })).structuredContent,
+    ).toEqual({
+      result: 2,
+    });
+  });
+});

@@ -1,0 +1,249 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ErrorCode,
+  ListToolsRequestSchema,
+  type ListToolsResult,
+  McpError,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { SelfImprovingAgent } from '../agent/self-improving-agent.ts';
+import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import type { Logger } from '../core/logger.ts';
+import { ToolDisabledError } from '../runtime/runtime-errors.ts';
+import { type McpHttpEndpoint, type McpHttpOptions, serveMcpHttp } from './mcp-http.ts';
+import { mcpErrorResult, mcpToolOf, mcpValueResult } from './mcp-tool-result.ts';
+
+/** The part of the agent the MCP server uses: `SelfImprovingAgent` fits. */
+export type McpServedAgent = Pick<SelfImprovingAgent, 'toolAvailability' | 'invoke' | 'on' | 'off'>;
+
+/** Options of {@link McpToolServer}. */
+export interface McpToolServerOptions {
+  /** The server's name in MCP's `serverInfo`. @default 'self-improving-agent' */
+  name?: string;
+  /** The server's version in MCP's `serverInfo`. @default '0.1.0' (this package's version) */
+  version?: string;
+  /** Serve only these tools (names; a name the agent does not have is simply not served). @default every tool */
+  include?: string[];
+  /** Never serve these tools. @default [] */
+  exclude?: string[];
+  /** Instructions for the client's model, sent on initialize. @default none */
+  instructions?: string;
+  /** Receives warnings: a notification that could not be sent, a failed tool listing. */
+  logger?: Logger;
+}
+
+/** The agent events after which the served tool list (or a tool's behaviour) may have changed. */
+const CHANGES = [
+  'tool:promoted',
+  'tool:rolled-back',
+  'tool:created',
+  'tool:disabled',
+  'tool:enabled',
+  'tool:refreshed',
+] as const;
+
+const PACKAGE_VERSION = '0.1.0';
+
+function namesOption(field: string, value: unknown): ReadonlySet<string> | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.some((name) => typeof name !== 'string')) {
+    throw new InvalidOptionError({ field, expected: 'an array of tool names', value });
+  }
+  return new Set(value as string[]);
+}
+
+function textOption(field: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new InvalidOptionError({ field, expected: 'a non-empty string', value });
+  }
+  return value;
+}
+
+/**
+ * Serves an agent's managed tools to MCP clients (IDEs, desktop assistants, other agents), with
+ * the official `@modelcontextprotocol/sdk`: over stdio (`connect(new StdioServerTransport())`),
+ * over Streamable HTTP (`listen({ port })`), or over any SDK transport.
+ *
+ * Each tool is listed with its description, its real input schema and its output schema, and
+ * answers with structured content (a value that is not an object comes as `{ result }`). Calls
+ * go through `agent.invoke`: validated, sandboxed, recorded, evaluated, improved and promoted
+ * like every other call. Input that does not match the schema gets an `isError: true` result
+ * naming the path and is not recorded; a failing tool answers `isError: true` with its code.
+ * Only tools a call can use are served (`agent.toolAvailability()`: not disabled, valid, with
+ * their secrets supplied). When a promotion, rollback, creation, disabling or a change made by
+ * another process (`tool:refreshed`) may change the list, every connected client is sent
+ * `notifications/tools/list_changed`.
+ * @example
+ * const server = new McpToolServer(agent);
+ * await server.connect(new StdioServerTransport());            // or:
+ * const endpoint = await server.listen({ port: 3333 });         // http://127.0.0.1:3333/mcp
+ */
+export class McpToolServer {
+  readonly #agent: McpServedAgent;
+  readonly #info: { name: string; version: string };
+  readonly #include: ReadonlySet<string> | undefined;
+  readonly #exclude: ReadonlySet<string>;
+  readonly #instructions: string | undefined;
+  readonly #logger: Logger | undefined;
+  readonly #servers = new Set<Server>();
+  readonly #endpoints = new Set<McpHttpEndpoint>();
+  readonly #notify = () => this.notifyToolsChanged();
+  #closed = false;
+
+  constructor(agent: McpServedAgent, options: McpToolServerOptions = {}) {
+    if (typeof agent !== 'object' || agent === null || typeof agent.toolAvailability !== 'function') {
+      throw new InvalidOptionError({ field: 'agent', expected: 'a SelfImprovingAgent', value: agent });
+    }
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidOptionError({ field: 'options', expected: 'an object', value: options });
+    }
+    this.#agent = agent;
+    this.#info = {
+      name: textOption('name', options.name, 'self-improving-agent'),
+      version: textOption('version', options.version, PACKAGE_VERSION),
+    };
+    this.#include = namesOption('include', options.include);
+    this.#exclude = namesOption('exclude', options.exclude) ?? new Set();
+    this.#instructions =
+      options.instructions === undefined ? undefined : textOption('instructions', options.instructions, '');
+    this.#logger = options.logger;
+    for (const event of CHANGES) agent.on(event, this.#notify);
+  }
+
+  /** Connected clients (one per stdio connection or HTTP session). */
+  get connections(): number {
+    return this.#servers.size;
+  }
+
+  /**
+   * A new SDK `Server` wired to the agent, for one connection; `connect` and `listen` make one
+   * per client. Use it to connect a transport the SDK offers that this class does not wrap.
+   */
+  createServer(): Server {
+    this.#checkOpen();
+    const server = new Server(this.#info, {
+      capabilities: { tools: { listChanged: true } },
+      ...(this.#instructions === undefined ? {} : { instructions: this.#instructions }),
+    });
+    server.setRequestHandler(ListToolsRequestSchema, () => this.#list());
+    server.setRequestHandler(CallToolRequestSchema, (request) =>
+      this.#call(request.params.name, request.params.arguments),
+    );
+    this.#servers.add(server);
+    const previous = server.onclose;
+    server.onclose = () => {
+      this.#servers.delete(server);
+      previous?.();
+    };
+    return server;
+  }
+
+  /**
+   * Serves the tools over `transport` (for stdio: `new StdioServerTransport()` from
+   * `@modelcontextprotocol/sdk/server/stdio.js`). Resolves once connected; the connection ends
+   * when the transport closes or on `close()`.
+   */
+  async connect(transport: Transport): Promise<Server> {
+    const server = this.createServer();
+    try {
+      await server.connect(transport);
+    } catch (error) {
+      this.#servers.delete(server);
+      throw error;
+    }
+    return server;
+  }
+
+  /**
+   * Serves the tools over Streamable HTTP (one MCP session per client). Binds to `127.0.0.1` by
+   * default; any other `host` needs a `token` (clients send `Authorization: Bearer <token>`).
+   * See {@link McpHttpOptions}.
+   */
+  async listen(options: McpHttpOptions = {}): Promise<McpHttpEndpoint> {
+    this.#checkOpen();
+    const endpoint = await serveMcpHttp(() => this.createServer(), options);
+    this.#endpoints.add(endpoint);
+    const close = endpoint.close;
+    return {
+      ...endpoint,
+      close: async () => {
+        this.#endpoints.delete(endpoint);
+        await close();
+      },
+    };
+  }
+
+  /**
+   * Tells every connected client that the tool list changed (`notifications/tools/list_changed`);
+   * the server does it by itself after the agent's promotions, rollbacks and other changes.
+   */
+  notifyToolsChanged(): void {
+    for (const server of this.#servers) {
+      // A client that has not finished initializing, or has gone, misses this one.
+      server.sendToolListChanged().catch((error: unknown) => {
+        this.#logger?.debug?.('could not send tools/list_changed to an MCP client', { error: String(error) });
+      });
+    }
+  }
+
+  /** Ends every connection and HTTP endpoint; the agent stays open (it is the app's). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const event of CHANGES) this.#agent.off(event, this.#notify);
+    await Promise.allSettled([...this.#endpoints].map((endpoint) => endpoint.close()));
+    await Promise.allSettled([...this.#servers].map((server) => server.close()));
+    this.#servers.clear();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new McpError(ErrorCode.ConnectionClosed, 'the MCP server was closed');
+  }
+
+  #serves(name: string): boolean {
+    return (this.#include === undefined || this.#include.has(name)) && !this.#exclude.has(name);
+  }
+
+  async #served() {
+    return (await this.#agent.toolAvailability()).filter(
+      (entry) => entry.unavailable === undefined && this.#serves(entry.tool.name),
+    );
+  }
+
+  async #list(): Promise<ListToolsResult> {
+    return { tools: (await this.#served()).map(({ tool }) => mcpToolOf(tool)) };
+  }
+
+  async #call(name: string, input: Record<string, unknown> | undefined): Promise<CallToolResult> {
+    const entry = (await this.#agent.toolAvailability()).find(
+      (candidate) => candidate.tool.name === name && this.#serves(name),
+    );
+    if (entry === undefined) {
+      // The specification's answer to a tool the server does not have: a protocol error.
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `Unknown tool: ${name}. List the tools (tools/list) again.`,
+      );
+    }
+    const { unavailable } = entry;
+    if (unavailable !== undefined) {
+      // Listed earlier, unavailable now: the client's list is stale (a notification is on its way).
+      return mcpErrorResult(
+        unavailable.reason === 'disabled'
+          ? new ToolDisabledError(name)
+          : Object.assign(new Error(`Tool "${name}" cannot serve calls now: ${unavailable.message}.`), {
+              code: 'TOOL_UNAVAILABLE',
+            }),
+      );
+    }
+    try {
+      const value = await this.#agent.invoke(name, input ?? {});
+      return mcpValueResult(entry.tool, value);
+    } catch (error) {
+      return mcpErrorResult(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+}
