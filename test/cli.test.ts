@@ -1282,7 +1282,7 @@ describe('sia as a process (node src/cli/main.ts): the binding of runCli to the 
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toBe(
-      'sia: unknown command "frobnicate"; commands: tools, report, history, diff, rollback, pin, unpin, disable, enable, tests, export, import, improvements\nRun "sia --help" for usage.\n',
+      'sia: unknown command "frobnicate"; commands: tools, report, history, diff, rollback, pin, unpin, disable, enable, tests, export, import, improvements, mcp\nRun "sia --help" for usage.\n',
     );
   });
 

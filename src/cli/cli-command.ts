@@ -22,6 +22,8 @@ export interface CommandContext {
   readonly values: CliValues;
   /** The working directory that relative paths are resolved against. */
   readonly cwd: string;
+  /** The environment (`SIA_MCP_TOKEN`, …). */
+  readonly env: NodeJS.ProcessEnv;
   /** Opens the database on first call (and closes it when the command ends). */
   storage(): Promise<StorageAdapter>;
   /** The database, for messages: a file path or a PostgreSQL URL without its password. */
@@ -48,6 +50,12 @@ export interface CliCommand {
    * read-only check that the file is a self-improving-agent database.
    */
   readonly readOnly?: boolean;
+  /**
+   * The command serves until stopped (`sia mcp`): its database is opened as an agent opens it
+   * (sql.js written periodically from the storage thread, a full PostgreSQL pool), not as a
+   * one-off command's.
+   */
+  readonly serve?: boolean;
   /** A few lines shown in `sia <command> --help` under the usage line. */
   readonly help: string;
   /** Runs the command; throws `CliUsageError` / `CliFailure` / library errors on failure. */

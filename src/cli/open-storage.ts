@@ -45,16 +45,21 @@ export function storageTarget(values: CliValues, env: NodeJS.ProcessEnv, cwd: st
  * migration, nothing written). Otherwise it is first checked read-only, then opened for
  * writing; a sql.js file is opened without a flush interval, so it is written only by
  * `close()` and only when the command changed something; its lock is released by `close()`.
+ * With `serve` (a command that runs until stopped, `sia mcp`) the database is opened for writing
+ * as an agent opens it: the storage thread and periodic writes, a full PostgreSQL pool.
  */
 export async function openStorage(
   target: StorageTarget,
-  options: { readonly readOnly?: boolean } = {},
+  options: { readonly readOnly?: boolean; readonly serve?: boolean } = {},
 ): Promise<StorageAdapter> {
   if (target.kind === 'postgres') {
     // Loaded only here: `pg` is an optional peer dependency.
     const { postgresStorage } = await import('../storage/postgres/index.ts');
     const openPostgres = (readOnly: boolean) =>
-      postgresStorage({ connectionString: target.url }, { schema: target.schema, poolSize: 2, readOnly });
+      postgresStorage(
+        { connectionString: target.url },
+        { schema: target.schema, readOnly, ...(options.serve === true && !readOnly ? {} : { poolSize: 2 }) },
+      );
     // Like files: never create or migrate a schema; a changing command checks it read-only first.
     const checkedSchema = await ready(openPostgres(true));
     if (options.readOnly === true) return checkedSchema;
@@ -69,14 +74,20 @@ export async function openStorage(
   if (!statSync(target.path).isFile()) throw new CliFailure(`${target.path} is not a file; pass --db <file>`);
   // On the calling thread: a command opens, reads or writes a little and exits, so there is no
   // event loop to keep free, and it saves the storage thread's start-up.
+  // A server (`sia mcp`) opens it as an agent does: the storage thread, periodic writes.
+  const serve = options.serve === true;
   const open = (readOnly: boolean): StorageAdapter =>
     target.kind === 'sql.js'
       ? sqlJsStorage(
           readOnly
             ? { path: target.path, readOnly, thread: false }
-            : { path: target.path, flushIntervalMs: 0, thread: false },
+            : serve
+              ? { path: target.path }
+              : { path: target.path, flushIntervalMs: 0, thread: false },
         )
-      : nodeSqliteStorage({ path: target.path, readOnly, thread: false });
+      : nodeSqliteStorage(
+          serve && !readOnly ? { path: target.path } : { path: target.path, readOnly, thread: false },
+        );
   const checked = await ready(open(true));
   if (options.readOnly === true) return checked;
   await checked.close();

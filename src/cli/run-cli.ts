@@ -156,11 +156,12 @@ async function runCommand(command: CliCommand, argv: readonly string[], io: CliI
     args,
     values,
     cwd: io.cwd,
+    env: io.env,
     target: target.display,
     out: io.out,
     err: io.err,
     storage() {
-      opening ??= openStorage(target, { readOnly: command.readOnly === true });
+      opening ??= openStorage(target, { readOnly: command.readOnly === true, serve: command.serve === true });
       return opening;
     },
   };

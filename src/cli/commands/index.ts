@@ -5,6 +5,7 @@ import { exportCommand } from './export-command.ts';
 import { historyCommand } from './history-command.ts';
 import { importCommand } from './import-command.ts';
 import { improvementsResetCommand } from './improvements-command.ts';
+import { mcpCommand } from './mcp-command.ts';
 import { pinCommand, unpinCommand } from './pin-command.ts';
 import { reportCommand } from './report-command.ts';
 import { rollbackCommand } from './rollback-command.ts';
@@ -28,4 +29,5 @@ export const COMMANDS: readonly CliCommand[] = [
   exportCommand,
   importCommand,
   improvementsResetCommand,
+  mcpCommand,
 ];
