@@ -13,7 +13,13 @@ import { SelfImprovingAgent } from '../src/agent/self-improving-agent.ts';
 import { Evaluator } from '../src/evaluation/evaluator.ts';
 import type { Rewriter } from '../src/rewriting/rewriter.ts';
 import { postgresStorage } from '../src/storage/postgres/postgres-storage.ts';
-import { adminPool, databaseUrl, dropSchemas, freshSchema, noteSkipped } from './support/postgres-database.ts';
+import {
+  adminPool,
+  databaseUrl,
+  dropSchemas,
+  freshSchema,
+  noteSkipped,
+} from './support/postgres-database.ts';
 import { SIA_MAIN } from './support/run-sia.ts';
 
 noteSkipped('MCP server on PostgreSQL test');
@@ -41,9 +47,14 @@ describe.skipIf(databaseUrl === undefined)('sia mcp and an agent process on one 
     await admin.end();
   });
 
-  it('a promotion made by the agent is served by the MCP server without a restart', { timeout: 240_000 }, async () => {
+  it('a promotion made by the agent is served by the MCP server without a restart', {
+    timeout: 240_000,
+  }, async () => {
     const agent = new SelfImprovingAgent({
-      storage: postgresStorage({ connectionString: databaseUrl as string }, { schema, onError: () => undefined }),
+      storage: postgresStorage(
+        { connectionString: databaseUrl as string },
+        { schema, onError: () => undefined },
+      ),
       closeStorage: true,
       rewriter,
       evaluator: new Evaluator({ policy: 'window', weights: { successRate: 1, latency: 0, consistency: 0 } }),
@@ -77,7 +88,10 @@ describe.skipIf(databaseUrl === undefined)('sia mcp and an agent process on one 
     });
     try {
       await client.connect(transport);
-      const before = await client.callTool({ name: 'parse_amount', arguments: { text: '1,000', legacy: true } });
+      const before = await client.callTool({
+        name: 'parse_amount',
+        arguments: { text: '1,000', legacy: true },
+      });
       expect(before.isError).toBe(true);
 
       // The agent process (this one) sees the tool degrade, rewrites, gates and promotes it.
@@ -94,7 +108,10 @@ describe.skipIf(databaseUrl === undefined)('sia mcp and an agent process on one 
       expect(changes, `no tools/list_changed; server stderr: ${stderr}`).toBeGreaterThan(0);
       const { tools } = await client.listTools();
       expect(tools[0]?._meta).toMatchObject({ 'self-improving-agent/version': 2 });
-      const after = await client.callTool({ name: 'parse_amount', arguments: { text: '1,000', legacy: true } });
+      const after = await client.callTool({
+        name: 'parse_amount',
+        arguments: { text: '1,000', legacy: true },
+      });
       expect(after.isError).toBeFalsy();
       expect(after.structuredContent).toEqual({ result: 1000 });
       // The server recorded that call under v2, in the shared database.

@@ -9,6 +9,8 @@
  * Tracing is on (the OpenTelemetry SDK's in-memory exporter and the AI SDK's `@ai-sdk/otel`,
  * which records prompts, tool arguments and results): every exported span's name, attributes,
  * events and status, ours and the AI SDK's, is searched too.
+ * The agent's tools are then served over MCP (Streamable HTTP, the official client): every
+ * response and notification the client received is searched too.
  * To cover a new feature, add its byte sources to `sources` below.
  */
 import { randomBytes } from 'node:crypto';
@@ -16,9 +18,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OpenTelemetry } from '@ai-sdk/otel';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { registerTelemetry } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SelfImprovingAgent } from '../src/agent/self-improving-agent.ts';
+import { McpToolServer } from '../src/mcp/mcp-tool-server.ts';
 import { collectReport } from '../src/report/collect-report.ts';
 import { renderHtmlReport } from '../src/report/render-html-report.ts';
 import { QuickJsSandbox } from '../src/sandbox/quickjs-sandbox.ts';
@@ -51,6 +57,46 @@ const rewrittenLeaky = `function leaky_tool({ mode }) {
   if (mode === 'throw') return { token, encoded: btoa(token), mode: 'recovered' };
   return { token, encoded: btoa(token), mode };
 }`;
+
+/**
+ * Serves the agent's tools over MCP (Streamable HTTP on loopback) to the official client, calls
+ * each tool the way the run did (a result carrying the token, a throw quoting it), has a tool
+ * disabled and enabled again (two tools/list_changed notifications), and returns every message
+ * the client received, as JSON.
+ */
+async function mcpExchange(agent: SelfImprovingAgent): Promise<string[]> {
+  const server = new McpToolServer(agent);
+  const endpoint = await server.listen();
+  const transport = new StreamableHTTPClientTransport(new URL(endpoint.url));
+  const client = new Client({ name: 'secret-test', version: '1.0.0' });
+  let notified = 0;
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+    notified += 1;
+  });
+  const messages: string[] = [];
+  await client.connect(transport);
+  const deliver = transport.onmessage;
+  transport.onmessage = (message) => {
+    messages.push(JSON.stringify(message));
+    deliver?.(message);
+  };
+  try {
+    await client.listTools();
+    await client.callTool({ name: 'call_api', arguments: { path: '/mcp' } });
+    await client.callTool({ name: 'leaky_tool', arguments: { mode: 'return' } });
+    await client.callTool({ name: 'leaky_tool', arguments: { mode: 'throw' } });
+    await client.callTool({ name: 'call_api', arguments: { path: 42 } });
+    await agent.disableTool('leaky_tool', { reason: 'secret test' });
+    await agent.enableTool('leaky_tool', { reason: 'secret test' });
+    for (let round = 0; round < 6000 && notified < 2; round += 1)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    await client.listTools();
+  } finally {
+    await client.close();
+    await server.close();
+  }
+  return messages;
+}
 
 describe('a secret through a whole run', () => {
   let server: TestServer;
@@ -239,6 +285,11 @@ describe('a secret through a whole run', () => {
     const versions = await agent.registry.versions('leaky_tool');
     expect(versions.length).toBeGreaterThanOrEqual(2);
     expect(versions.at(-1)?.capabilities).toEqual({ network: [], secrets: ['API_TOKEN'] });
+    // The same tools over MCP: every message the server sent (responses and notifications).
+    const mcpMessages = await mcpExchange(agent);
+    expect(mcpMessages.some((message) => message.includes('notifications/tools/list_changed'))).toBe(true);
+    expect(mcpMessages.some((message) => message.includes('[secret:API_TOKEN]'))).toBe(true);
+
     await agent.close();
     await storage.close();
 
@@ -271,6 +322,7 @@ describe('a secret through a whole run', () => {
       ...events.map((bytes, index) => ({ label: `event ${index}`, bytes })),
       ...logs.map((bytes, index) => ({ label: `log ${index}`, bytes })),
       ...appSaw.map((value, index) => ({ label: `returned to the app ${index}`, bytes: render(value) })),
+      ...mcpMessages.map((bytes, index) => ({ label: `MCP message ${index}`, bytes })),
       ...spans.map((span, index) => ({
         label: `span ${index} ${span.name}`,
         bytes: render({
