@@ -7,9 +7,13 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
-const entries = ['src/index.ts', 'src/kit.ts', 'src/testing/index.ts', 'src/storage/postgres/index.ts'].map(
-  (path) => fileURLToPath(new URL(`../${path}`, import.meta.url)),
-);
+const entries = [
+  'src/index.ts',
+  'src/kit.ts',
+  'src/testing/index.ts',
+  'src/storage/postgres/index.ts',
+  'src/mcp/index.ts',
+].map((path) => fileURLToPath(new URL(`../${path}`, import.meta.url)));
 
 function undocumented(): string[] {
   const program = ts.createProgram(entries, {

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { packageVersion } from '../core/package-version.ts';
 import { SiaError } from '../core/sia-error.ts';
 import type { StorageAdapter } from '../storage/storage-adapter.ts';
 import { StorageLockedError, ToolNotFoundError } from '../storage/storage-errors.ts';
@@ -308,22 +307,4 @@ function helpFor(words: readonly string[]): string {
   const group = COMMANDS.filter((candidate) => candidate.name.startsWith(`${words[0]} `));
   if (group.length > 0) return groupHelp(words[0] as string, group);
   throw new CliUsageError(`unknown command "${terminalText(name)}"; commands: ${commandNames().join(', ')}`);
-}
-
-/** The version in the package's own package.json (found from this file, in src/ or dist/). */
-function packageVersion(): string {
-  let dir = import.meta.dirname;
-  for (let depth = 0; depth < 5; depth += 1) {
-    try {
-      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (manifest.name === 'self-improving-agent' && manifest.version) return manifest.version;
-    } catch {
-      // not here: look one folder up
-    }
-    dir = dirname(dir);
-  }
-  return 'unknown';
 }

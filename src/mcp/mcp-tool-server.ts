@@ -11,6 +11,7 @@ import {
 import type { SelfImprovingAgent } from '../agent/self-improving-agent.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import type { Logger } from '../core/logger.ts';
+import { packageVersion } from '../core/package-version.ts';
 import { ToolDisabledError } from '../runtime/runtime-errors.ts';
 import { type McpHttpEndpoint, type McpHttpOptions, serveMcpHttp } from './mcp-http.ts';
 import { mcpErrorResult, mcpToolOf, mcpValueResult } from './mcp-tool-result.ts';
@@ -22,7 +23,7 @@ export type McpServedAgent = Pick<SelfImprovingAgent, 'toolAvailability' | 'invo
 export interface McpToolServerOptions {
   /** The server's name in MCP's `serverInfo`. @default 'self-improving-agent' */
   name?: string;
-  /** The server's version in MCP's `serverInfo`. @default '0.1.0' (this package's version) */
+  /** The server's version in MCP's `serverInfo`. @default this package's version */
   version?: string;
   /** Serve only these tools (names; a name the agent does not have is simply not served). @default every tool */
   include?: string[];
@@ -43,8 +44,6 @@ const CHANGES = [
   'tool:enabled',
   'tool:refreshed',
 ] as const;
-
-const PACKAGE_VERSION = '0.1.0';
 
 function namesOption(field: string, value: unknown): ReadonlySet<string> | undefined {
   if (value === undefined) return undefined;
@@ -103,7 +102,7 @@ export class McpToolServer {
     this.#agent = agent;
     this.#info = {
       name: textOption('name', options.name, 'self-improving-agent'),
-      version: textOption('version', options.version, PACKAGE_VERSION),
+      version: textOption('version', options.version, packageVersion()),
     };
     this.#include = namesOption('include', options.include);
     this.#exclude = namesOption('exclude', options.exclude) ?? new Set();

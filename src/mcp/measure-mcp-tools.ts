@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -9,6 +7,7 @@ import { snakeCase } from '../agent/host-tools.ts';
 import type { SelfImprovingAgent } from '../agent/self-improving-agent.ts';
 import { errorInfo } from '../core/error-info.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { packageVersion } from '../core/package-version.ts';
 import { SiaError } from '../core/sia-error.ts';
 import { TOOL_NAME_PATTERN } from '../registry/tool-definition.ts';
 import { LABEL_EXPECTED, labelProblem } from '../storage/storage-input.ts';
@@ -423,7 +422,7 @@ function checkOptions(options: MeasureMcpToolsOptions): CheckedOptions {
     include: include === undefined ? undefined : [...include],
     clientInfo: clientInfo
       ? { name: clientInfo.name, version: clientInfo.version }
-      : { name: 'self-improving-agent', version: ownVersion() },
+      : { name: 'self-improving-agent', version: packageVersion() },
   };
 }
 
@@ -621,28 +620,4 @@ async function open(
     });
   }
   return { client, owned: true, where };
-}
-
-/** This package's version (from its package.json, found from this file in src/ or dist/), else '0'. */
-function ownVersion(): string {
-  try {
-    let directory = import.meta.dirname;
-    for (let depth = 0; depth < 4 && typeof directory === 'string'; depth += 1) {
-      try {
-        const manifest = JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')) as {
-          name?: unknown;
-          version?: unknown;
-        };
-        if (manifest.name === 'self-improving-agent' && typeof manifest.version === 'string') {
-          return manifest.version;
-        }
-      } catch {
-        // Not here: one folder up.
-      }
-      directory = dirname(directory);
-    }
-  } catch {
-    // Bundled where import.meta has no dirname.
-  }
-  return '0';
 }
