@@ -94,6 +94,50 @@ describe.skipIf(!built)('the built package', () => {
     }
   });
 
+  it('serves MCP from self-improving-agent/mcp and from the built `sia mcp` (stdio, the SDK client)', async () => {
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      exports: Record<string, unknown>;
+    };
+    expect(manifest.exports['./mcp']).toEqual({ types: './dist/mcp.d.ts', default: './dist/mcp.js' });
+    const mcp = (await import(join(root, 'dist', 'mcp.js'))) as typeof import('../src/mcp/index.ts');
+    expect(typeof mcp.McpToolServer).toBe('function');
+    expect(typeof mcp.measureMcpTools).toBe('function');
+    const { SelfImprovingAgent, sqlJsStorage } = (await import(
+      join(root, 'dist', 'index.js')
+    )) as typeof import('../src/index.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'sia-built-mcp-'));
+    try {
+      const db = join(dir, 'agent.sqlite');
+      const agent = new SelfImprovingAgent({ storage: sqlJsStorage({ path: db }), closeStorage: true });
+      await agent.addTool({
+        name: 'add_numbers',
+        description: 'Adds two numbers',
+        inputSchema: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } } },
+        source: 'function add_numbers({ a, b }) { return a + b; }',
+      });
+      await agent.close();
+      const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+      const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
+      const client = new Client({ name: 'built-test', version: '1.0.0' });
+      await client.connect(
+        new StdioClientTransport({
+          command: process.execPath,
+          args: [join(root, 'dist', 'cli.js'), '--db', db, 'mcp'],
+          stderr: 'ignore',
+        }),
+      );
+      expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['add_numbers']);
+      expect(
+        (await client.callTool({ name: 'add_numbers', arguments: { a: 2, b: 3 } })).structuredContent,
+      ).toEqual({
+        result: 5,
+      });
+      await client.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('runs the demo (`npm run demo`) offline to a clean exit, with a promotion, the table and the report', async () => {
     const data = mkdtempSync(join(tmpdir(), 'sia-demo-'));
     try {

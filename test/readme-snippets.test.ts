@@ -3,7 +3,7 @@
  *
  * Each ```ts / ```typescript block becomes its own module in a temporary folder inside the
  * repository (so `ai`, `zod` and `@ai-sdk/openai` resolve from node_modules), next to a generated
- * tsconfig.json that extends the project's and maps `self-improving-agent`, `/testing` and
+ * tsconfig.json that extends the project's and maps `self-improving-agent`, `/testing`, `/mcp` and
  * `/postgres` to src/. The folder mirrors the repository's layout and is merged with it
  * (`rootDirs`), so a relative import in examples/x/README.md resolves as from examples/x/.
  * One TypeScript program checks all of them; a diagnostic names the README and the line. A snippet that is deliberately partial is preceded by
@@ -127,6 +127,7 @@ beforeAll(() => {
             'self-improving-agent/kit': [fromFolder('src/kit.ts')],
             'self-improving-agent/testing': [fromFolder('src/testing/index.ts')],
             'self-improving-agent/postgres': [fromFolder('src/storage/postgres/index.ts')],
+            'self-improving-agent/mcp': [fromFolder('src/mcp/index.ts')],
           },
         },
         files: [...files.keys()].map((file) => relative(folder, file)),
