@@ -45,10 +45,13 @@ export interface ToolStateChangedEvent {
 }
 
 /**
- * Another process sharing the storage changed a tool's active version (its promotion or
- * rollback, `sia rollback`, `sia import`), or created the tool: this agent serves `toVersion`
- * from its next call. Heard through the storage's `watchActive` (PostgreSQL), so only agents on
- * a storage that has it emit it.
+ * This agent picked up a tool's active version from storage after a change notice: another
+ * process (or agent) sharing the storage promoted or rolled it back, imported a version, or
+ * created the tool, and this agent serves `toVersion` from its next call. Heard through the
+ * storage's `watchActive` (PostgreSQL, and `memoryStorage` shared in one process), so only agents
+ * on such a storage emit it. When the notice of this agent's own change overtakes the agent's
+ * own bookkeeping, it follows that change too (after or beside `tool:promoted`); treat it as "the
+ * served version is now N".
  */
 export interface ToolRefreshedEvent {
   toolName: string;

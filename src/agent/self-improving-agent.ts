@@ -402,21 +402,13 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     this.#unwatch = storage.watchActive?.((change) => {
       const known = this.#catalog.get(change.toolName);
       if (known?.version.version === change.activeVersion) return;
-      const fromVersion = known?.version.version;
-      void this.#catalog.refresh(change.toolName).then(
-        (managed) => {
-          // A host tool (not in the catalog's managed tools) or a notice already applied.
-          if (managed === undefined || managed.version.version === fromVersion) return;
-          this.emit('tool:refreshed', {
-            toolName: change.toolName,
-            fromVersion,
-            toVersion: managed.version.version,
-          });
-        },
-        (error: unknown) => {
+      void this.#catalog
+        .refresh(change.toolName, (fromVersion, toVersion) =>
+          this.emit('tool:refreshed', { toolName: change.toolName, fromVersion, toVersion }),
+        )
+        .catch((error: unknown) => {
           options.logger?.warn?.('could not refresh a tool after a change notice', { error: String(error) });
-        },
-      );
+        });
     });
     const catalog = this.#catalog;
     const registry = this.registry;

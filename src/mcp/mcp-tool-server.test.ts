@@ -248,6 +248,48 @@ describe('McpToolServer over Streamable HTTP', () => {
   });
 });
 
+describe('a change made by another agent on the same storage', () => {
+  it('is served at once: tool:refreshed, tools/list_changed, the new behaviour', async () => {
+    const { agent: serving, server } = await start();
+    // A second agent on the same storage (as another process on PostgreSQL would be).
+    const other = new SelfImprovingAgent({
+      sandbox,
+      storage: serving.storage,
+      rewriter,
+      evaluator: new Evaluator({ policy: 'window', weights: { successRate: 1, latency: 0, consistency: 0 } }),
+      improvement: { evaluateEvery: 5, cooldownMs: 0, watchCalls: 50, shadowCalls: 0 },
+    });
+    cleanups.push(() => other.close());
+    await other.ready();
+    const refreshed: unknown[] = [];
+    serving.on('tool:refreshed', (event) => refreshed.push(event));
+    const { client, changes } = await connect((await server.listen()).url);
+
+    const promoted: unknown[] = [];
+    other.on('tool:promoted', (event) => promoted.push(event));
+    for (let call = 0; call < 20 && promoted.length === 0; call += 1) {
+      await other.invoke('parse_amount', { text: '1,000', legacy: call % 2 === 0 }).catch(() => undefined);
+      await other.idle();
+    }
+    expect(promoted).toHaveLength(1);
+    await until(() => changes.length > 0, 'tools/list_changed after a promotion elsewhere');
+    expect(refreshed).toEqual([{ toolName: 'parse_amount', fromVersion: 1, toVersion: 2 }]);
+    const after = await client.callTool({ name: 'parse_amount', arguments: { text: '1,000', legacy: true } });
+    expect(after.structuredContent).toEqual({ result: 1000 });
+
+    // A tool created elsewhere appears in the list.
+    await other.addTool({
+      name: 'echo_text',
+      description: 'Echoes',
+      inputSchema: { type: 'object', properties: { text: { type: 'string' } } },
+      source: 'function echo_text({ text }) { return { text }; }',
+    });
+    await until(() => changes.length > 1, 'tools/list_changed after a creation elsewhere');
+    expect(refreshed.at(-1)).toEqual({ toolName: 'echo_text', fromVersion: undefined, toVersion: 1 });
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('echo_text');
+  });
+});
+
 describe('the HTTP endpoint', () => {
   it('refuses to bind beyond loopback without a token, and a weak token', async () => {
     const { server } = await start();

@@ -96,11 +96,23 @@ export class ToolCatalog {
     return [...this.#tools.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** Re-reads a tool's active version and state from storage (after a change elsewhere). */
-  async refresh(name: string): Promise<ManagedTool | undefined> {
+  /**
+   * Re-reads a tool's active version and state from storage (after a change elsewhere).
+   * `onChanged` hears when this read changed the version served (from `undefined` for a tool the
+   * catalog did not have), judged at the moment it is applied: a change already applied by this
+   * process is not reported.
+   */
+  async refresh(
+    name: string,
+    onChanged?: (fromVersion: number | undefined, toVersion: number) => void,
+  ): Promise<ManagedTool | undefined> {
     const record = await this.#registry.find(name);
     if (!record) return undefined;
-    return this.#apply(record, await this.#registry.active(name));
+    const active = await this.#registry.active(name);
+    const before = this.servedVersion(name);
+    const tool = this.#apply(record, active);
+    if (tool !== undefined && tool.version.version !== before) onChanged?.(before, tool.version.version);
+    return tool;
   }
 
   /**
