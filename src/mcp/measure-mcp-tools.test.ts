@@ -23,6 +23,7 @@ import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { SiaError } from '../core/sia-error.ts';
 import type { ToolDegradedEvent } from '../improvement/improvement-events.ts';
 import type { ToolInvokedEvent } from '../runtime/runtime-events.ts';
+import { collectReport } from '../report/collect-report.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import { McpToolError } from './mcp-tool-error.ts';
 import { measureMcpTools } from './measure-mcp-tools.ts';
@@ -182,6 +183,10 @@ describe('measureMcpTools over Streamable HTTP', () => {
     expect(improvements).toEqual([]);
     expect(await agent.registry.versions('get_forecast')).toHaveLength(1);
     expect(await agent.registry.active('get_forecast')).toMatchObject({ author: 'host', label: '2.0.0' });
+    // The report (and so `sia report` / `sia tools`) shows it as a host tool with its calls.
+    await agent.memory.flush();
+    const report = await collectReport(agent.storage);
+    expect(report.tools.find((entry) => entry.name === 'get_forecast')).toMatchObject({ kind: 'host' });
   });
 
   it('an abortSignal that fires during a slow call rejects it, cancels it on the server, and is recorded as a thrown error', async () => {
