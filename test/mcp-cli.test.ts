@@ -7,7 +7,8 @@
  * `--config` brings the agent's options; beyond loopback a token is required.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,26 +19,16 @@ import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SelfImprovingAgent } from '../src/agent/self-improving-agent.ts';
 import { sqlJsStorage } from '../src/storage/sqlite/sql-js-storage.ts';
+import { exitOf, parseAmountTool, until } from './support/mcp-fixtures.ts';
 import { SIA_MAIN, sia } from './support/run-sia.ts';
-
-const v1 = `function parse_amount({ text, legacy }) {
-  if (legacy) throw new Error('cannot parse legacy amount ' + text);
-  return Number(text);
-}`;
-const v2 = `function parse_amount({ text, legacy }) {
-  return Number(legacy ? String(text).replace(/,/g, '') : text);
-}`;
 
 const src = (path: string) => pathToFileURL(join(import.meta.dirname, '..', 'src', path)).href;
 
 /** A --config module: a scripted rewriter (no model here), decisions on success alone, quick evaluation. */
-const configSource = `import { Evaluator } from ${JSON.stringify(src('evaluation/evaluator.ts'))};
-export default async () => ({
-  rewriter: { name: 'scripted', rewrite: async () => ({ source: ${JSON.stringify(v2)}, rationale: 'parses legacy amounts', author: 'llm-rewriter' }) },
-  evaluator: new Evaluator({ policy: 'window', weights: { successRate: 1, latency: 0, consistency: 0 } }),
-  improvement: { evaluateEvery: 5, cooldownMs: 0, watchCalls: 50, shadowCalls: 0 },
-  secrets: { API_TOKEN: 'token-from-config' },
-});
+const configSource = `import { promotingOptions } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, 'support', 'mcp-fixtures.ts')).href)};
+// A config that logs on load (as dotenv does) must not break the protocol on stdout.
+console.log('config loaded');
+export default async () => ({ ...promotingOptions(), secrets: { API_TOKEN: 'token-from-config' } });
 `;
 
 let dir: string;
@@ -45,6 +36,12 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sia-mcp-cli-'));
   await writeFile(join(dir, 'config.mjs'), configSource);
   await writeFile(join(dir, 'not-options.mjs'), 'export default 42;\n');
+  await writeFile(
+    join(dir, 'own-storage.mjs'),
+    `import { sqlJsStorage } from ${JSON.stringify(src('storage/sqlite/sql-js-storage.ts'))};
+export default { storage: sqlJsStorage({ path: ${JSON.stringify(join(dir, 'own.sqlite'))} }) };
+`,
+  );
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -53,18 +50,7 @@ async function seed(name: string): Promise<string> {
   const path = join(dir, `${name}.sqlite`);
   const storage = sqlJsStorage({ path });
   const agent = new SelfImprovingAgent({ storage, closeStorage: true });
-  await agent.addTool({
-    name: 'parse_amount',
-    description: 'Parses an amount',
-    inputSchema: {
-      type: 'object',
-      properties: { text: { type: 'string' }, legacy: { type: 'boolean' } },
-      required: ['text'],
-    },
-    outputSchema: { type: 'number' },
-    source: v1,
-    examples: [{ input: { text: '12.5' }, output: 12.5 }],
-  });
+  await agent.addTool(parseAmountTool);
   await agent.addTool({
     name: 'read_private',
     description: 'Reads with a token',
@@ -82,14 +68,6 @@ function watchChanges(client: Client): number[] {
     changes.push(changes.length + 1);
   });
   return changes;
-}
-
-async function until(check: () => boolean, what: string, stderr: () => string): Promise<void> {
-  for (let round = 0; round < 6000; round += 1) {
-    if (check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out waiting for ${what}; server stderr: ${stderr()}`);
 }
 
 const text = (result: unknown) => ((result as { content?: { text: string }[] }).content ?? [])[0]?.text ?? '';
@@ -164,17 +142,13 @@ describe('sia mcp over stdio', () => {
     expect(text(invalid)).toMatch(/TOOL_INPUT_INVALID.*\/text/);
 
     const callsBeforePromotion = await degradeUntilPromoted(client, changes, () => stderr);
+    // Stopped the way a service manager stops it; the shutdown writes every record.
+    const pid = transport.pid as number;
+    process.kill(pid, 'SIGTERM');
+    await exitOf(pid, () => stderr);
+    expect(stderr).toContain('stopping (SIGTERM)');
+    expect(stderr).toContain('config loaded');
     await client.close();
-    await until(
-      () => /stopping \(stdin closed\)/.test(stderr),
-      'the server to stop',
-      () => stderr,
-    );
-    await until(
-      () => transport.pid === null,
-      'the server process to exit',
-      () => stderr,
-    );
 
     const { activeVersion, calls } = await stored(db);
     expect(activeVersion).toBe(2);
@@ -203,7 +177,70 @@ describe('sia mcp over stdio', () => {
     await client.connect(transport);
     expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['parse_amount']);
     expect(stderr).toMatch(/not serving read_private: it reads secrets the app does not supply: API_TOKEN/);
+    // The client goes away (closes stdin): the server stops by itself.
+    const pid = transport.pid as number;
     await client.close();
+    await exitOf(pid, () => stderr);
+    expect(stderr).toMatch(/stopping \((stdin closed|stdio closed)\)/);
+  });
+
+  it('stops cleanly (records written, lock released) when the stdio stream fails: a line over 10 MB', {
+    timeout: 120_000,
+  }, async () => {
+    const db = await seed('huge-line');
+    const child = spawn(process.execPath, [SIA_MAIN, '--db', db, 'mcp'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    child.stdin.on('error', () => undefined);
+    await until(
+      () => stderr.includes('serving on stdio'),
+      'the server to start',
+      () => stderr,
+    );
+    expect(existsSync(`${db}.lock`)).toBe(true);
+    child.stdin.write('x'.repeat(11 * 1024 * 1024));
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('stopping (stdio closed)');
+    expect(existsSync(`${db}.lock`)).toBe(false);
+  });
+
+  it('closes a storage the --config module made (its lock is released) when it stops', {
+    timeout: 120_000,
+  }, async () => {
+    const own = join(dir, 'own.sqlite');
+    const seeded = await seed('own-seed');
+    await writeFile(own, await readFile(seeded));
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [SIA_MAIN, 'mcp', '--config', join(dir, 'own-storage.mjs')],
+      cwd: dir,
+      stderr: 'pipe',
+    });
+    let stderr = '';
+    transport.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    const client = new Client({ name: 'stdio-test', version: '1.0.0' });
+    await client.connect(transport);
+    expect(
+      (await client.callTool({ name: 'parse_amount', arguments: { text: '7' } })).structuredContent,
+    ).toEqual({
+      result: 7,
+    });
+    expect(existsSync(`${own}.lock`)).toBe(true);
+    const pid = transport.pid as number;
+    process.kill(pid, 'SIGTERM');
+    await exitOf(pid, () => stderr);
+    await client.close();
+    expect(existsSync(`${own}.lock`)).toBe(false);
+    expect((await stored(own)).calls.v1).toBe(1);
   });
 });
 
@@ -250,7 +287,8 @@ describe('sia mcp --http', () => {
     await client.close();
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
-    expect(server.stdout()).toBe('');
+    // sia itself writes nothing to stdout; only the config module logged there.
+    expect(server.stdout()).toBe('config loaded\n');
     expect((await stored(db)).activeVersion).toBe(2);
   });
 

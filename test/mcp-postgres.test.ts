@@ -10,9 +10,8 @@ import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SelfImprovingAgent } from '../src/agent/self-improving-agent.ts';
-import { Evaluator } from '../src/evaluation/evaluator.ts';
-import type { Rewriter } from '../src/rewriting/rewriter.ts';
 import { postgresStorage } from '../src/storage/postgres/postgres-storage.ts';
+import { exitOf, parseAmountTool, promotingOptions, until } from './support/mcp-fixtures.ts';
 import {
   adminPool,
   databaseUrl,
@@ -23,18 +22,6 @@ import {
 import { SIA_MAIN } from './support/run-sia.ts';
 
 noteSkipped('MCP server on PostgreSQL test');
-
-const v1 = `function parse_amount({ text, legacy }) {
-  if (legacy) throw new Error('cannot parse legacy amount ' + text);
-  return Number(text);
-}`;
-const v2 = `function parse_amount({ text, legacy }) {
-  return Number(legacy ? String(text).replace(/,/g, '') : text);
-}`;
-const rewriter: Rewriter = {
-  name: 'scripted',
-  rewrite: async () => ({ source: v2, rationale: 'parses legacy amounts', author: 'llm-rewriter' }),
-};
 
 describe.skipIf(databaseUrl === undefined)('sia mcp and an agent process on one PostgreSQL database', () => {
   const schema = freshSchema('sia_mcp');
@@ -56,21 +43,9 @@ describe.skipIf(databaseUrl === undefined)('sia mcp and an agent process on one 
         { schema, onError: () => undefined },
       ),
       closeStorage: true,
-      rewriter,
-      evaluator: new Evaluator({ policy: 'window', weights: { successRate: 1, latency: 0, consistency: 0 } }),
-      improvement: { evaluateEvery: 5, cooldownMs: 0, watchCalls: 50, shadowCalls: 0, mode: 'inline' },
+      ...promotingOptions(),
     });
-    await agent.addTool({
-      name: 'parse_amount',
-      description: 'Parses an amount',
-      inputSchema: {
-        type: 'object',
-        properties: { text: { type: 'string' }, legacy: { type: 'boolean' } },
-        required: ['text'],
-      },
-      source: v1,
-      examples: [{ input: { text: '12.5' }, output: 12.5 }],
-    });
+    await agent.addTool(parseAmountTool);
 
     const transport = new StdioClientTransport({
       command: process.execPath,
@@ -99,13 +74,15 @@ describe.skipIf(databaseUrl === undefined)('sia mcp and an agent process on one 
       agent.on('tool:promoted', (event) => promoted.push(event));
       for (let call = 0; call < 20 && promoted.length === 0; call += 1) {
         await agent.invoke('parse_amount', { text: '1,000', legacy: call % 2 === 0 }).catch(() => undefined);
+        await agent.idle();
       }
       expect(promoted).toMatchObject([{ toolName: 'parse_amount', toVersion: 2 }]);
 
-      for (let round = 0; round < 6000 && changes === 0; round += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      expect(changes, `no tools/list_changed; server stderr: ${stderr}`).toBeGreaterThan(0);
+      await until(
+        () => changes > 0,
+        'tools/list_changed',
+        () => `server stderr: ${stderr}`,
+      );
       const { tools } = await client.listTools();
       expect(tools[0]?._meta).toMatchObject({ 'self-improving-agent/version': 2 });
       const after = await client.callTool({
@@ -114,11 +91,10 @@ describe.skipIf(databaseUrl === undefined)('sia mcp and an agent process on one 
       });
       expect(after.isError).toBeFalsy();
       expect(after.structuredContent).toEqual({ result: 1000 });
-      // The server recorded that call under v2, in the shared database.
-      await client.close();
-      for (let round = 0; round < 6000 && transport.pid !== null; round += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      // The server recorded that call under v2, in the shared database (written by its shutdown).
+      const pid = transport.pid as number;
+      process.kill(pid, 'SIGTERM');
+      await exitOf(pid, () => `server stderr: ${stderr}`);
       const served = await agent.memory.summary('parse_amount', { version: 2, window: 100 });
       expect(served.invocations).toBeGreaterThanOrEqual(1);
     } finally {

@@ -90,6 +90,7 @@ async function mcpExchange(agent: SelfImprovingAgent): Promise<string[]> {
     await agent.enableTool('leaky_tool', { reason: 'secret test' });
     for (let round = 0; round < 6000 && notified < 2; round += 1)
       await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(notified).toBeGreaterThanOrEqual(2);
     await client.listTools();
   } finally {
     await client.close();

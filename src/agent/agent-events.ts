@@ -45,20 +45,23 @@ export interface ToolStateChangedEvent {
 }
 
 /**
- * This agent picked up a tool's active version from storage after a change notice: another
- * process (or agent) sharing the storage promoted or rolled it back, imported a version, or
- * created the tool, and this agent serves `toVersion` from its next call. Heard through the
- * storage's `watchActive` (PostgreSQL, and `memoryStorage` shared in one process), so only agents
- * on such a storage emit it. When the notice of this agent's own change overtakes the agent's
- * own bookkeeping, it follows that change too (after or beside `tool:promoted`); treat it as "the
- * served version is now N".
+ * This agent's view of a managed tool changed after it read storage: another process (or agent)
+ * sharing the storage promoted or rolled it back, imported a version or created the tool (heard
+ * through the storage's `watchActive`: PostgreSQL, or one `memoryStorage` shared in a process),
+ * or disabled or enabled it (`sia disable`; seen at the agent's next read of the tools' state,
+ * at most every 5 s while calls or `toolAvailability()` come in). This agent serves `toVersion`
+ * from its next call. When the notice of this agent's own change overtakes the agent's own
+ * bookkeeping, it follows that change too (beside `tool:promoted`): read it as "the tool is now
+ * served as N, disabled or not".
  */
 export interface ToolRefreshedEvent {
   toolName: string;
   /** The version this agent served before, or undefined when it did not know the tool. */
   fromVersion: number | undefined;
-  /** The version it serves now. */
+  /** The version it serves now (equal to `fromVersion` when only `disabled` changed). */
   toVersion: number;
+  /** Whether the tool is disabled now. */
+  disabled: boolean;
 }
 
 /**

@@ -295,6 +295,12 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     this.#catalog = new ToolCatalog(this.registry, this.#validator, new SchemaCache(), {
       onRefreshError: (error) =>
         options.logger?.warn?.('could not read the tools’ disabled state again', { error: String(error) }),
+      // Another process disabled or enabled a managed tool (`sia disable`): say so.
+      onStateChange: (toolName, disabled) => {
+        const served = this.#catalog.get(toolName)?.version.version;
+        if (served === undefined) return;
+        this.emit('tool:refreshed', { toolName, fromVersion: served, toVersion: served, disabled });
+      },
     });
     this.#creation = new ToolCreation({
       registry: this.registry,
@@ -403,8 +409,8 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       const known = this.#catalog.get(change.toolName);
       if (known?.version.version === change.activeVersion) return;
       void this.#catalog
-        .refresh(change.toolName, (fromVersion, toVersion) =>
-          this.emit('tool:refreshed', { toolName: change.toolName, fromVersion, toVersion }),
+        .refresh(change.toolName, (found) =>
+          this.emit('tool:refreshed', { toolName: change.toolName, ...found }),
         )
         .catch((error: unknown) => {
           options.logger?.warn?.('could not refresh a tool after a change notice', { error: String(error) });
@@ -448,15 +454,21 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
    * roll it back), or `secrets-missing` (its version reads secrets that the app's `secrets`
    * does not supply, or, for a tool the model created, that `creation.secrets` no longer
    * grants: its calls would fail). What the MCP server serves (`McpToolServer`, `sia mcp`): the
-   * tools without `unavailable`.
+   * tools without `unavailable`. With `toolName`, only that tool (an empty list when the agent
+   * does not have it), without resolving the other tools' secrets.
    * @example
    * for (const { tool, unavailable } of await agent.toolAvailability())
    *   if (unavailable) log(`${tool.name}: ${unavailable.message}`);
    */
-  async toolAvailability(): Promise<ToolAvailability[]> {
+  async toolAvailability(toolName?: string): Promise<ToolAvailability[]> {
     await this.#open('toolAvailability');
+    if (toolName !== undefined && typeof toolName !== 'string') {
+      throw new InvalidOptionError({ field: 'toolName', expected: 'a tool name', value: toolName });
+    }
+    const one = toolName === undefined ? undefined : this.#catalog.get(toolName);
+    const tools = toolName === undefined ? this.#catalog.list() : one === undefined ? [] : [one];
     const availability: ToolAvailability[] = [];
-    for (const tool of this.#catalog.list()) {
+    for (const tool of tools) {
       availability.push({ tool, ...(await this.#unavailable(tool)) });
     }
     return availability;

@@ -13,7 +13,12 @@ export {
 } from './mcp-http.ts';
 export { McpToolError } from './mcp-tool-error.ts';
 export { mcpErrorResult, mcpToolOf, mcpValueResult } from './mcp-tool-result.ts';
-export { type McpServedAgent, McpToolServer, type McpToolServerOptions } from './mcp-tool-server.ts';
+export {
+  type McpServedAgent,
+  type McpToolAvailability,
+  McpToolServer,
+  type McpToolServerOptions,
+} from './mcp-tool-server.ts';
 export {
   type McpServerSource,
   type MeasuredMcpTools,

@@ -1,11 +1,12 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { integerOption } from '../core/options.ts';
+import { classifyAddress } from '../sandbox/network-policy.ts';
 
 /** Options of `McpToolServer.listen`: the Streamable HTTP endpoint. */
 export interface McpHttpOptions {
@@ -32,8 +33,17 @@ export interface McpHttpOptions {
    * (the token guards the endpoint) unless this lists them.
    */
   allowedHosts?: string[];
-  /** Most MCP sessions open at once; an initialize beyond it is refused with 503. @default 100 */
+  /**
+   * Most MCP sessions open at once; an initialize beyond it is refused with 503 (`Retry-After`)
+   * until a session ends (`DELETE`) or is closed for idleness. @default 1000
+   */
   maxSessions?: number;
+  /**
+   * A session with no request in progress and no notification stream open for this long is
+   * closed (a client that went away without `DELETE`, as the SDK's own client does); the client
+   * starts a new one when it comes back. @default 300000 (5 minutes)
+   */
+  sessionIdleMs?: number;
 }
 
 /** A listening Streamable HTTP endpoint. */
@@ -50,17 +60,9 @@ export interface McpHttpEndpoint {
   close(): Promise<void>;
 }
 
-const loopback = new BlockList();
-loopback.addSubnet('127.0.0.0', 8, 'ipv4');
-loopback.addAddress('::1', 'ipv6');
-loopback.addSubnet('::ffff:127.0.0.0', 104, 'ipv6');
-
-/** Whether `host` is a loopback address or `localhost`. */
+/** Whether `host` is a loopback address (`127.0.0.0/8`, `::1`, IPv4-mapped ones) or `localhost`. */
 export function isLoopbackHost(host: string): boolean {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (bare.toLowerCase() === 'localhost') return true;
-  const family = isIP(bare);
-  return family !== 0 && loopback.check(bare, family === 4 ? 'ipv4' : 'ipv6');
+  return host.toLowerCase() === 'localhost' || classifyAddress(host) === 'loopback';
 }
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
@@ -133,17 +135,22 @@ function checkOptions(options: McpHttpOptions) {
     });
   }
   const maxSessions =
-    options.maxSessions === undefined ? 100 : integerOption('maxSessions', options.maxSessions, 1);
+    options.maxSessions === undefined ? 1000 : integerOption('maxSessions', options.maxSessions, 1);
+  const sessionIdleMs =
+    options.sessionIdleMs === undefined
+      ? 300_000
+      : integerOption('sessionIdleMs', options.sessionIdleMs, 1000);
   return {
     host,
     port,
     path,
     token,
     maxSessions,
+    sessionIdleMs,
     allowedHosts: allowed
       ? new Set(allowed.map((name) => name.toLowerCase()))
       : local
-        ? new Set(LOOPBACK_NAMES)
+        ? new Set([...LOOPBACK_NAMES, (isIP(host) === 6 ? `[${host}]` : host).toLowerCase()])
         : undefined,
     local,
   };
@@ -152,6 +159,20 @@ function checkOptions(options: McpHttpOptions) {
 interface Session {
   readonly transport: StreamableHTTPServerTransport;
   readonly server: Server;
+  /** Requests (and notification streams) of the session in progress. */
+  active: number;
+  /** When its last request ended (or started), ms. */
+  lastSeen: number;
+}
+
+/** Counts a request of `session` as in progress until its response closes. */
+function track(session: Session, response: ServerResponse): void {
+  session.active += 1;
+  session.lastSeen = Date.now();
+  response.once('close', () => {
+    session.active -= 1;
+    session.lastSeen = Date.now();
+  });
 }
 
 /**
@@ -174,6 +195,22 @@ export async function serveMcpHttp(
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
     return match !== null && timingSafeEqual(digest(match[1] as string), expected);
   };
+
+  const end = async (session: Session): Promise<void> => {
+    if (session.transport.sessionId !== undefined) sessions.delete(session.transport.sessionId);
+    await session.server.close().catch(() => undefined);
+  };
+  // Closes sessions whose client went away without DELETE; never keeps the process alive.
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const session of [...sessions.values()]) {
+        if (session.active === 0 && now - session.lastSeen >= config.sessionIdleMs) void end(session);
+      }
+    },
+    Math.min(config.sessionIdleMs, 60_000),
+  );
+  sweep.unref();
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? '/', 'http://localhost');
@@ -207,6 +244,7 @@ export async function serveMcpHttp(
         reply(response, 404, ErrorCode.InvalidRequest, 'Session not found: initialize a new session');
         return;
       }
+      track(session, response);
       await session.transport.handleRequest(request, response);
       return;
     }
@@ -230,7 +268,9 @@ export async function serveMcpHttp(
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, server });
+        const session: Session = { transport, server, active: 0, lastSeen: Date.now() };
+        sessions.set(id, session);
+        track(session, response);
       },
       onsessionclosed: (id) => {
         sessions.delete(id);
@@ -255,9 +295,12 @@ export async function serveMcpHttp(
     else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
+    http.once('error', (error) => {
+      clearInterval(sweep);
+      reject(error);
+    });
     http.listen(config.port, config.host, () => {
-      http.off('error', reject);
+      http.removeAllListeners('error');
       resolve();
     });
   });
@@ -272,6 +315,7 @@ export async function serveMcpHttp(
     sessions: () => sessions.size,
     close: () => {
       closing ??= (async () => {
+        clearInterval(sweep);
         const open = [...sessions.values()];
         sessions.clear();
         await Promise.allSettled(open.map((session) => session.server.close()));

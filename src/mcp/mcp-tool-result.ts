@@ -1,4 +1,5 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { JsonObject } from '../core/json-value.ts';
 import type { ManagedTool } from '../runtime/tool-catalog.ts';
 import { toolErrorAnswer } from '../runtime/tool-error-answer.ts';
 
@@ -17,22 +18,68 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * A managed tool as MCP lists it: its name, description, its real input schema, and its output
- * schema when its version declares one (wrapped as `{ result }` when it is not an object schema).
+ * Keywords of JSON Schema 2019-09 / 2020-12 that draft-07 validators (the MCP SDK client's Ajv)
+ * do not know or read differently (`items` beside `prefixItems`): a client would refuse results
+ * the tool's own check accepts, so such an output schema is not advertised.
+ */
+const NEWER_KEYWORDS = new Set([
+  'prefixItems',
+  '$dynamicRef',
+  '$dynamicAnchor',
+  '$recursiveRef',
+  '$recursiveAnchor',
+  'unevaluatedItems',
+  'unevaluatedProperties',
+  'dependentSchemas',
+  'dependentRequired',
+  'minContains',
+  'maxContains',
+]);
+
+function usesNewerKeywords(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(usesNewerKeywords);
+  if (typeof value !== 'object' || value === null) return false;
+  return Object.entries(value).some(([key, inner]) => NEWER_KEYWORDS.has(key) || usesNewerKeywords(inner));
+}
+
+/**
+ * The wrapper `{ type: 'object', properties: { result: schema }, required: ['result'] }`, with the
+ * schema's root-only members (`$defs`, `definitions`, `$schema`, `$id`) kept at the root, so its
+ * `#/$defs/…` references still resolve.
+ */
+function wrapped(schema: JsonObject): JsonObject {
+  const { $defs, definitions, $schema, $id, ...inner } = schema;
+  return {
+    ...($schema === undefined ? {} : { $schema }),
+    ...($id === undefined ? {} : { $id }),
+    type: 'object',
+    properties: { result: inner },
+    required: ['result'],
+    ...($defs === undefined ? {} : { $defs }),
+    ...(definitions === undefined ? {} : { definitions }),
+  };
+}
+
+/**
+ * A managed tool as MCP lists it: its name, description, its real input schema (with
+ * `type: 'object'` stated, which MCP requires), and its output schema when its version declares
+ * one (wrapped as `{ result }` when it is not an object schema; left out when it uses keywords
+ * newer than draft-07, see `NEWER_KEYWORDS`). `_meta['self-improving-agent/version']` is the
+ * active version.
  */
 export function mcpToolOf(tool: ManagedTool): Tool {
   const outputSchema = tool.version.outputSchema;
+  const advertised =
+    outputSchema === undefined || usesNewerKeywords(outputSchema)
+      ? undefined
+      : wrapsBySchema(tool)
+        ? wrapped(outputSchema)
+        : outputSchema;
   return {
     name: tool.name,
     description: tool.description,
-    inputSchema: tool.version.inputSchema as Tool['inputSchema'],
-    ...(outputSchema === undefined
-      ? {}
-      : {
-          outputSchema: (wrapsBySchema(tool)
-            ? { type: 'object', properties: { result: outputSchema }, required: ['result'] }
-            : outputSchema) as Tool['outputSchema'],
-        }),
+    inputSchema: { ...tool.version.inputSchema, type: 'object' } as Tool['inputSchema'],
+    ...(advertised === undefined ? {} : { outputSchema: advertised as Tool['outputSchema'] }),
     _meta: { 'self-improving-agent/version': tool.version.version },
   };
 }

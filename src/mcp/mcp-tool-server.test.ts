@@ -9,10 +9,9 @@ import { request as httpRequest } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { parseAmountTool, promotingOptions, until } from '../../test/support/mcp-fixtures.ts';
 import { SelfImprovingAgent } from '../agent/self-improving-agent.ts';
-import { Evaluator } from '../evaluation/evaluator.ts';
-import type { Rewriter } from '../rewriting/rewriter.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import { isLoopbackHost } from './mcp-http.ts';
@@ -20,18 +19,6 @@ import { McpToolServer } from './mcp-tool-server.ts';
 
 const sandbox = new QuickJsSandbox({ workers: 1 });
 afterAll(() => sandbox.close());
-
-const v1 = `function parse_amount({ text, legacy }) {
-  if (legacy) throw new Error('cannot parse legacy amount ' + text);
-  return Number(text);
-}`;
-const v2 = `function parse_amount({ text, legacy }) {
-  return Number(legacy ? String(text).replace(/,/g, '') : text);
-}`;
-const rewriter: Rewriter = {
-  name: 'scripted',
-  rewrite: async () => ({ source: v2, rationale: 'parses legacy amounts', author: 'llm-rewriter' }),
-};
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -42,24 +29,11 @@ async function start(options: { secrets?: Record<string, string> } = {}) {
   const agent = new SelfImprovingAgent({
     sandbox,
     storage: memoryStorage(),
-    rewriter,
+    ...promotingOptions(),
     ...(options.secrets ? { secrets: options.secrets } : {}),
-    evaluator: new Evaluator({ policy: 'window', weights: { successRate: 1, latency: 0, consistency: 0 } }),
-    improvement: { evaluateEvery: 5, cooldownMs: 0, watchCalls: 50, shadowCalls: 0 },
   });
   cleanups.push(() => agent.close());
-  await agent.addTool({
-    name: 'parse_amount',
-    description: 'Parses an amount',
-    inputSchema: {
-      type: 'object',
-      properties: { text: { type: 'string' }, legacy: { type: 'boolean' } },
-      required: ['text'],
-    },
-    outputSchema: { type: 'number' },
-    source: v1,
-    examples: [{ input: { text: '12.5' }, output: 12.5 }],
-  });
+  await agent.addTool(parseAmountTool);
   await agent.addTool({
     name: 'split_words',
     description: 'Splits words',
@@ -72,14 +46,30 @@ async function start(options: { secrets?: Record<string, string> } = {}) {
   return { agent, server };
 }
 
+/**
+ * Connects the SDK client and waits until its notification stream (the GET the client opens
+ * after initializing) is open: a notification sent before it would not reach the client.
+ */
 async function connect(url: string, headers: Record<string, string> = {}) {
   const client = new Client({ name: 'test-client', version: '1.0.0' });
   const changes: number[] = [];
   client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
     changes.push(changes.length + 1);
   });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
+  let streamOpen: () => void = () => undefined;
+  const opened = new Promise<void>((resolve) => {
+    streamOpen = resolve;
+  });
+  const observed: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    if (init?.method === 'GET' && response.ok) streamOpen();
+    return response;
+  };
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers }, fetch: observed }),
+  );
   cleanups.push(() => client.close());
+  await opened;
   return { client, changes };
 }
 
@@ -111,22 +101,15 @@ function raw(
         response.on('data', (chunk: string) => {
           text += chunk;
         });
-        response.on('end', () =>
-          resolve({ status: response.statusCode ?? 0, body: text === '' ? undefined : JSON.parse(text) }),
-        );
+        response.on('end', () => {
+          const json = /json/.test(response.headers['content-type'] ?? '');
+          resolve({ status: response.statusCode ?? 0, body: json && text !== '' ? JSON.parse(text) : text });
+        });
       },
     );
     request.on('error', reject);
     request.end(options.body);
   });
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let round = 0; round < 2000; round += 1) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('McpToolServer over Streamable HTTP', () => {
@@ -153,6 +136,56 @@ describe('McpToolServer over Streamable HTTP', () => {
     expect(number.isError).toBeFalsy();
     const object = await client.callTool({ name: 'split_words', arguments: { text: 'a b c' } });
     expect(object.structuredContent).toEqual({ words: ['a', 'b', 'c'], count: 3 });
+  });
+
+  it('lists tools with any schema the registry accepts in a form the SDK client accepts, and their results pass its checks', async () => {
+    const { agent, server } = await start();
+    await agent.addTool({
+      name: 'no_type',
+      description: 'An input schema without type',
+      inputSchema: { properties: { n: { type: 'number' } } },
+      source: 'function no_type({ n }) { return { n }; }',
+    });
+    await agent.addTool({
+      name: 'with_defs',
+      description: 'An array output schema with $defs',
+      inputSchema: { type: 'object', properties: {} },
+      outputSchema: { type: 'array', items: { $ref: '#/$defs/item' }, $defs: { item: { type: 'number' } } },
+      source: 'function with_defs() { return [1, 2]; }',
+    });
+    await agent.addTool({
+      name: 'newer_keywords',
+      description: 'An output schema only draft 2020-12 reads right',
+      inputSchema: { type: 'object', properties: {} },
+      outputSchema: {
+        type: 'object',
+        properties: { pair: { type: 'array', prefixItems: [{ type: 'string' }], items: { type: 'number' } } },
+      },
+      source: 'function newer_keywords() { return { pair: ["a", 1] }; }',
+    });
+    const { client } = await connect((await server.listen()).url);
+    const { tools } = await client.listTools();
+    const byName = new Map(tools.map((tool) => [tool.name, tool]));
+    expect(byName.get('no_type')?.inputSchema).toMatchObject({
+      type: 'object',
+      properties: { n: { type: 'number' } },
+    });
+    expect(byName.get('with_defs')?.outputSchema).toMatchObject({
+      type: 'object',
+      properties: { result: { type: 'array', items: { $ref: '#/$defs/item' } } },
+      $defs: { item: { type: 'number' } },
+    });
+    // Not advertised: a draft-07 client would refuse the tool's valid results.
+    expect(byName.get('newer_keywords')?.outputSchema).toBeUndefined();
+    expect((await client.callTool({ name: 'no_type', arguments: { n: 1 } })).structuredContent).toEqual({
+      n: 1,
+    });
+    expect((await client.callTool({ name: 'with_defs', arguments: {} })).structuredContent).toEqual({
+      result: [1, 2],
+    });
+    expect((await client.callTool({ name: 'newer_keywords', arguments: {} })).structuredContent).toEqual({
+      pair: ['a', 1],
+    });
   });
 
   it('answers input that violates the schema with isError naming the path, and records nothing', async () => {
@@ -255,9 +288,7 @@ describe('a change made by another agent on the same storage', () => {
     const other = new SelfImprovingAgent({
       sandbox,
       storage: serving.storage,
-      rewriter,
-      evaluator: new Evaluator({ policy: 'window', weights: { successRate: 1, latency: 0, consistency: 0 } }),
-      improvement: { evaluateEvery: 5, cooldownMs: 0, watchCalls: 50, shadowCalls: 0 },
+      ...promotingOptions(),
     });
     cleanups.push(() => other.close());
     await other.ready();
@@ -273,7 +304,7 @@ describe('a change made by another agent on the same storage', () => {
     }
     expect(promoted).toHaveLength(1);
     await until(() => changes.length > 0, 'tools/list_changed after a promotion elsewhere');
-    expect(refreshed).toEqual([{ toolName: 'parse_amount', fromVersion: 1, toVersion: 2 }]);
+    expect(refreshed).toEqual([{ toolName: 'parse_amount', fromVersion: 1, toVersion: 2, disabled: false }]);
     const after = await client.callTool({ name: 'parse_amount', arguments: { text: '1,000', legacy: true } });
     expect(after.structuredContent).toEqual({ result: 1000 });
 
@@ -285,8 +316,39 @@ describe('a change made by another agent on the same storage', () => {
       source: 'function echo_text({ text }) { return { text }; }',
     });
     await until(() => changes.length > 1, 'tools/list_changed after a creation elsewhere');
-    expect(refreshed.at(-1)).toEqual({ toolName: 'echo_text', fromVersion: undefined, toVersion: 1 });
+    expect(refreshed.at(-1)).toEqual({
+      toolName: 'echo_text',
+      fromVersion: undefined,
+      toVersion: 1,
+      disabled: false,
+    });
     expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('echo_text');
+  });
+});
+
+describe('a tool disabled by another agent on the same storage', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('leaves the list at the next read of the tools’ state, and the client is told', async () => {
+    const { agent: serving, server } = await start();
+    const other = new SelfImprovingAgent({ sandbox, storage: serving.storage });
+    cleanups.push(() => other.close());
+    await other.ready();
+    const { client, changes } = await connect((await server.listen()).url);
+    const refreshed: unknown[] = [];
+    serving.on('tool:refreshed', (event) => refreshed.push(event));
+    await other.disableTool('split_words', { reason: 'broken upstream' });
+    // The serving agent reads the tools' state again once the last read is 5 s old (only the
+    // clock is faked); the MCP server's own timer asks for it, as a call would.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 6000);
+    await serving.toolAvailability();
+    await until(() => refreshed.length > 0, 'tool:refreshed for the disabled tool');
+    expect(refreshed).toEqual([{ toolName: 'split_words', fromVersion: 1, toVersion: 1, disabled: true }]);
+    await until(() => changes.length > 0, 'tools/list_changed after a disable elsewhere');
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['parse_amount']);
   });
 });
 
@@ -299,11 +361,9 @@ describe('the HTTP endpoint', () => {
     });
     await expect(server.listen({ token: 'short' })).rejects.toMatchObject({ field: 'token' });
     await expect(server.listen({ port: 70_000 })).rejects.toMatchObject({ field: 'port' });
-    expect([isLoopbackHost('127.0.0.1'), isLoopbackHost('127.3.2.1'), isLoopbackHost('::1')]).toEqual([
-      true,
-      true,
-      true,
-    ]);
+    expect(
+      ['127.0.0.1', '127.3.2.1', '::1', '[::1]', '::ffff:127.0.0.1'].map((host) => isLoopbackHost(host)),
+    ).toEqual([true, true, true, true, true]);
     expect([isLoopbackHost('localhost'), isLoopbackHost('0.0.0.0'), isLoopbackHost('example.com')]).toEqual([
       true,
       false,
@@ -351,6 +411,33 @@ describe('the HTTP endpoint', () => {
     const { client } = await connect(url, { authorization: `Bearer ${token}` });
     expect((await client.listTools()).tools.length).toBe(2);
     expect(endpoint.sessions()).toBe(1);
+  });
+
+  it('closes sessions whose client went away without DELETE', async () => {
+    const { server } = await start();
+    const endpoint = await server.listen({ sessionIdleMs: 1000 });
+    const initialize = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'gone', version: '1' } },
+    });
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    // A client that initializes and never comes back (no DELETE, no notification stream)…
+    expect((await raw(endpoint.port, { method: 'POST', headers, body: initialize })).status).toBe(200);
+    // …and one that stays connected (its notification stream is open): only the first is closed.
+    const { client } = await connect(endpoint.url);
+    await until(() => endpoint.sessions() === 2, 'both sessions');
+    await until(() => endpoint.sessions() === 1, 'the idle session to be closed');
+    expect((await client.listTools()).tools.length).toBe(2);
+  });
+
+  it('serves its own URL on any loopback address (Host check included)', async () => {
+    const { server } = await start();
+    const endpoint = await server.listen({ host: '127.0.0.2' });
+    expect(endpoint.url).toMatch(/^http:\/\/127\.0\.0\.2:\d+\/mcp$/);
+    const { client } = await connect(endpoint.url);
+    expect((await client.listTools()).tools.length).toBe(2);
   });
 
   it('answers bad requests with JSON-RPC errors and keeps serving', async () => {

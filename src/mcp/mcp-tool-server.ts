@@ -8,13 +8,26 @@ import {
   type ListToolsResult,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { SelfImprovingAgent } from '../agent/self-improving-agent.ts';
+import type {
+  SelfImprovingAgent,
+  ToolAvailability,
+  ToolUnavailability,
+} from '../agent/self-improving-agent.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import type { Logger } from '../core/logger.ts';
+import { stringOption } from '../core/options.ts';
 import { packageVersion } from '../core/package-version.ts';
 import { ToolDisabledError } from '../runtime/runtime-errors.ts';
 import { type McpHttpEndpoint, type McpHttpOptions, serveMcpHttp } from './mcp-http.ts';
 import { mcpErrorResult, mcpToolOf, mcpValueResult } from './mcp-tool-result.ts';
+
+/** A managed tool and whether {@link McpToolServer} serves it, and why not. */
+export interface McpToolAvailability {
+  /** The tool with its active version. */
+  readonly tool: ToolAvailability['tool'];
+  /** Why it is not served (the agent's reasons, or `excluded` by `include` / `exclude`); absent when it is. */
+  readonly unavailable?: ToolUnavailability | { readonly reason: 'excluded'; readonly message: string };
+}
 
 /** The part of the agent the MCP server uses: `SelfImprovingAgent` fits. */
 export type McpServedAgent = Pick<SelfImprovingAgent, 'toolAvailability' | 'invoke' | 'on' | 'off'>;
@@ -54,11 +67,7 @@ function namesOption(field: string, value: unknown): ReadonlySet<string> | undef
 }
 
 function textOption(field: string, value: unknown, fallback: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new InvalidOptionError({ field, expected: 'a non-empty string', value });
-  }
-  return value;
+  return value === undefined ? fallback : stringOption(field, value);
 }
 
 /**
@@ -90,6 +99,11 @@ export class McpToolServer {
   readonly #servers = new Set<Server>();
   readonly #endpoints = new Set<McpHttpEndpoint>();
   readonly #notify = () => this.notifyToolsChanged();
+  /**
+   * While clients are connected, reads the tools' state every few seconds, so a tool disabled
+   * by another process (`sia disable`) is seen (`tool:refreshed`) and clients are told.
+   */
+  #stateTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
   constructor(agent: McpServedAgent, options: McpToolServerOptions = {}) {
@@ -132,6 +146,13 @@ export class McpToolServer {
       this.#call(request.params.name, request.params.arguments),
     );
     this.#servers.add(server);
+    this.#stateTimer ??= setInterval(() => {
+      if (this.#servers.size === 0) return;
+      this.#agent.toolAvailability().catch((error: unknown) => {
+        this.#logger?.warn?.('could not read the tools’ state', { error: String(error) });
+      });
+    }, 5000);
+    this.#stateTimer.unref?.();
     const previous = server.onclose;
     server.onclose = () => {
       this.#servers.delete(server);
@@ -193,6 +214,7 @@ export class McpToolServer {
     if (this.#closed) return;
     this.#closed = true;
     for (const event of CHANGES) this.#agent.off(event, this.#notify);
+    clearInterval(this.#stateTimer);
     await Promise.allSettled([...this.#endpoints].map((endpoint) => endpoint.close()));
     await Promise.allSettled([...this.#servers].map((server) => server.close()));
     this.#servers.clear();
@@ -206,20 +228,25 @@ export class McpToolServer {
     return (this.#include === undefined || this.#include.has(name)) && !this.#exclude.has(name);
   }
 
-  async #served() {
-    return (await this.#agent.toolAvailability()).filter(
-      (entry) => entry.unavailable === undefined && this.#serves(entry.tool.name),
+  /**
+   * Every managed tool of the agent and whether this server serves it: the agent's
+   * `toolAvailability()`, with tools left out by `include` / `exclude` marked `excluded`.
+   */
+  async tools(): Promise<McpToolAvailability[]> {
+    return (await this.#agent.toolAvailability()).map((entry) =>
+      this.#serves(entry.tool.name) || entry.unavailable !== undefined
+        ? entry
+        : { tool: entry.tool, unavailable: { reason: 'excluded', message: 'left out by include / exclude' } },
     );
   }
 
   async #list(): Promise<ListToolsResult> {
-    return { tools: (await this.#served()).map(({ tool }) => mcpToolOf(tool)) };
+    const served = (await this.tools()).filter((entry) => entry.unavailable === undefined);
+    return { tools: served.map(({ tool }) => mcpToolOf(tool)) };
   }
 
   async #call(name: string, input: Record<string, unknown> | undefined): Promise<CallToolResult> {
-    const entry = (await this.#agent.toolAvailability()).find(
-      (candidate) => candidate.tool.name === name && this.#serves(name),
-    );
+    const entry = this.#serves(name) ? (await this.#agent.toolAvailability(name))[0] : undefined;
     if (entry === undefined) {
       // The specification's answer to a tool the server does not have: a protocol error.
       throw new McpError(

@@ -22,8 +22,8 @@ import { SelfImprovingAgent } from '../agent/self-improving-agent.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import { SiaError } from '../core/sia-error.ts';
 import type { ToolDegradedEvent } from '../improvement/improvement-events.ts';
-import type { ToolInvokedEvent } from '../runtime/runtime-events.ts';
 import { collectReport } from '../report/collect-report.ts';
+import type { ToolInvokedEvent } from '../runtime/runtime-events.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import { McpToolError } from './mcp-tool-error.ts';
 import { measureMcpTools } from './measure-mcp-tools.ts';
@@ -95,6 +95,22 @@ async function startMcpServer(build: () => McpServer | Server): Promise<TestServ
   };
   cleanups.push(() => started.close());
   return started;
+}
+
+/**
+ * Whether process `pid` is gone, waiting for it: the SDK's close() ends stdin, then signals the
+ * child after 2 s each, and returns after the last signal without waiting for the exit.
+ */
+async function exitOf(pid: number): Promise<boolean> {
+  for (let round = 0; round < 6000; round += 1) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
 }
 
 type Execute = (input: unknown, options: unknown) => Promise<CallToolResult>;
@@ -183,6 +199,12 @@ describe('measureMcpTools over Streamable HTTP', () => {
     expect(improvements).toEqual([]);
     expect(await agent.registry.versions('get_forecast')).toHaveLength(1);
     expect(await agent.registry.active('get_forecast')).toMatchObject({ author: 'host', label: '2.0.0' });
+    // close() ends the session on the server (DELETE), which the SDK client's close() does not.
+    await measured.close();
+    expect(server.requests.at(-1)).toMatchObject({
+      method: 'DELETE',
+      headers: { 'mcp-session-id': expect.any(String) },
+    });
     // The report (and so `sia report` / `sia tools`) shows it as a host tool with its calls.
     await agent.memory.flush();
     const report = await collectReport(agent.storage);
@@ -295,7 +317,7 @@ describe('measureMcpTools over stdio', () => {
     await measured.close();
     await measured.close();
     expect(closed).toBe(true);
-    expect(() => process.kill(pid as number, 0)).toThrow();
+    expect(await exitOf(pid as number)).toBe(true);
   });
 
   it('records under an explicit version instead of the server’s; refuses names and include entries the server does not list', async () => {
@@ -429,7 +451,7 @@ describe('measureMcpTools and a hostile server', () => {
     });
     const pid = Number(readFileSync(pidFile, 'utf8'));
     expect(pid).toBeGreaterThan(0);
-    expect(() => process.kill(pid, 0)).toThrow();
+    expect(await exitOf(pid)).toBe(true);
     expect(await other.registry.list()).toEqual([]);
   });
 });

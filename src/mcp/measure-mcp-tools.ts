@@ -162,12 +162,12 @@ export async function measureMcpTools(
       version,
       client: connection.client,
       close: () => {
-        closing ??= connection.owned ? connection.client.close() : Promise.resolve();
+        closing ??= connection.owned ? closeOwned(connection.client) : Promise.resolve();
         return closing;
       },
     });
   } catch (error) {
-    if (connection.owned) await connection.client.close().catch(() => undefined);
+    if (connection.owned) await closeOwned(connection.client).catch(() => undefined);
     throw error;
   }
 }
@@ -599,6 +599,18 @@ function refuseOtherKeys(keys: string[], allowed: string[], shape: string): void
       });
     }
   }
+}
+
+/**
+ * Closes a client this module opened. Over Streamable HTTP it first ends its session on the
+ * server (`DELETE`), which the SDK's `close()` does not do, so the server can free it at once.
+ */
+async function closeOwned(client: Client): Promise<void> {
+  const transport = client.transport;
+  if (transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined) {
+    await transport.terminateSession().catch(() => undefined);
+  }
+  await client.close();
 }
 
 /** Connects a new client on `transport`; on failure it is closed and the error names `where`. */

@@ -11,7 +11,7 @@ export {
   ToolUnavailableError,
 } from './runtime-errors.ts';
 export type { RuntimeEvents, ToolInvokedEvent } from './runtime-events.ts';
-export { type CatalogRegistry, type ManagedTool, ToolCatalog } from './tool-catalog.ts';
+export { type CatalogChange, type CatalogRegistry, type ManagedTool, ToolCatalog } from './tool-catalog.ts';
 export { type ToolErrorAnswer, toolErrorAnswer } from './tool-error-answer.ts';
 export {
   type CallContext,

@@ -42,6 +42,21 @@ export interface ToolCatalogOptions {
   stateRefreshMs?: number;
   /** Receives a warning when that read fails (the last known state stays). */
   onRefreshError?: (error: unknown) => void;
+  /**
+   * Hears when that read finds a tool's disabled state changed by another process (not the
+   * changes this process makes through `setDisabled`).
+   */
+  onStateChange?: (toolName: string, disabled: boolean) => void;
+}
+
+/** What {@link ToolCatalog.refresh} found changed. */
+export interface CatalogChange {
+  /** The version served before, or undefined when the catalog did not have the tool. */
+  readonly fromVersion: number | undefined;
+  /** The version served now. */
+  readonly toVersion: number;
+  /** Whether the tool is disabled now. */
+  readonly disabled: boolean;
 }
 
 /**
@@ -60,6 +75,7 @@ export class ToolCatalog {
   readonly #disabled = new Set<string>();
   readonly #stateRefreshMs: number;
   readonly #onRefreshError: ((error: unknown) => void) | undefined;
+  readonly #onStateChange: ((toolName: string, disabled: boolean) => void) | undefined;
   #stateReadAt = 0;
   #stateReading = false;
   /** Bumped by every local change of a tool's state: a read started before it is stale. */
@@ -76,6 +92,7 @@ export class ToolCatalog {
     this.#schemas = schemas;
     this.#stateRefreshMs = options.stateRefreshMs ?? 5000;
     this.#onRefreshError = options.onRefreshError;
+    this.#onStateChange = options.onStateChange;
   }
 
   /** Loads every stored tool and its active version. */
@@ -98,20 +115,21 @@ export class ToolCatalog {
 
   /**
    * Re-reads a tool's active version and state from storage (after a change elsewhere).
-   * `onChanged` hears when this read changed the version served (from `undefined` for a tool the
-   * catalog did not have), judged at the moment it is applied: a change already applied by this
-   * process is not reported.
+   * `onChanged` hears when this read changed the managed tool's served version (from `undefined`
+   * for a tool the catalog did not have) or its disabled state, judged at the moment it is
+   * applied: a change already applied by this process is not reported.
    */
-  async refresh(
-    name: string,
-    onChanged?: (fromVersion: number | undefined, toVersion: number) => void,
-  ): Promise<ManagedTool | undefined> {
+  async refresh(name: string, onChanged?: (change: CatalogChange) => void): Promise<ManagedTool | undefined> {
     const record = await this.#registry.find(name);
     if (!record) return undefined;
     const active = await this.#registry.active(name);
     const before = this.servedVersion(name);
+    const wasDisabled = this.#disabled.has(name);
     const tool = this.#apply(record, active);
-    if (tool !== undefined && tool.version.version !== before) onChanged?.(before, tool.version.version);
+    const disabled = this.#disabled.has(name);
+    if (tool !== undefined && (tool.version.version !== before || disabled !== wasDisabled)) {
+      onChanged?.({ fromVersion: before, toVersion: tool.version.version, disabled });
+    }
     return tool;
   }
 
@@ -169,7 +187,12 @@ export class ToolCatalog {
       .then((records) => {
         // This process changed a state while the read was under way: the read may predate it.
         if (changes !== this.#stateChanges) return;
-        for (const record of records) this.#applyDisabled(record.name, record.disabled === true);
+        for (const record of records) {
+          const disabled = record.disabled === true;
+          if (this.#disabled.has(record.name) === disabled) continue;
+          this.#applyDisabled(record.name, disabled);
+          this.#onStateChange?.(record.name, disabled);
+        }
       })
       .catch((error: unknown) => this.#onRefreshError?.(error))
       .finally(() => {

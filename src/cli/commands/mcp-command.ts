@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { formatWithOptions } from 'node:util';
 import type { SelfImprovingAgentOptions } from '../../agent/agent-options.ts';
 import { SelfImprovingAgent } from '../../agent/self-improving-agent.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -131,26 +132,54 @@ function stderrLogger(context: CommandContext): Logger {
   return { warn: line('warning'), error: line('error') };
 }
 
-/** Resolves on SIGINT/SIGTERM, or (stdio) when stdin ends: the client went away. */
-function stopped(stdio: boolean): Promise<string> {
-  return new Promise((done) => {
-    const stop = (why: string) => () => {
+/**
+ * How the server is told to stop: SIGINT/SIGTERM, or on stdio the client going away (stdin
+ * ends, the transport closes, stdout breaks). The signal handlers stay until `release()`, so a
+ * second signal (an MCP client escalates from closing stdin to SIGTERM) does not cut the
+ * shutdown short.
+ */
+function stopSignals(stdio: boolean) {
+  let stop: (why: string) => void = () => undefined;
+  const stopped = new Promise<string>((resolve) => {
+    stop = resolve;
+  });
+  const onInt = () => stop('SIGINT');
+  const onTerm = () => stop('SIGTERM');
+  const onEnd = () => stop('stdin closed');
+  const onBrokenOut = () => stop('stdout closed');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  if (stdio) {
+    process.stdin.once('end', onEnd);
+    process.stdin.once('close', onEnd);
+    process.stdout.on('error', onBrokenOut);
+  }
+  return {
+    stopped,
+    stop: (why: string) => stop(why),
+    release: () => {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
       process.stdin.off('end', onEnd);
       process.stdin.off('close', onEnd);
-      done(why);
-    };
-    const onInt = stop('SIGINT');
-    const onTerm = stop('SIGTERM');
-    const onEnd = stop('stdin closed');
-    process.once('SIGINT', onInt);
-    process.once('SIGTERM', onTerm);
-    if (stdio) {
-      process.stdin.once('end', onEnd);
-      process.stdin.once('close', onEnd);
-    }
-  });
+      process.stdout.off('error', onBrokenOut);
+    },
+  };
+}
+
+/**
+ * On stdio, stdout carries the protocol: what a --config module logs goes to stderr instead.
+ * Returns the function that puts the console back.
+ */
+function keepStdoutForProtocol(): () => void {
+  const saved = { log: console.log, info: console.info, debug: console.debug };
+  const toStderr = (...args: unknown[]) => {
+    process.stderr.write(`${formatWithOptions({ colors: false }, ...args)}\n`);
+  };
+  Object.assign(console, { log: toStderr, info: toStderr, debug: toStderr });
+  return () => {
+    Object.assign(console, saved);
+  };
 }
 
 async function runMcp(context: CommandContext): Promise<void> {
@@ -162,33 +191,58 @@ async function runMcp(context: CommandContext): Promise<void> {
     }
   }
   const port = portOption(values.port);
+  const signals = stopSignals(!http);
+  const restoreConsole = http ? () => undefined : keepStdoutForProtocol();
+  try {
+    await serve(context, http, port, signals);
+  } finally {
+    restoreConsole();
+    signals.release();
+  }
+}
+
+async function serve(
+  context: CommandContext,
+  http: boolean,
+  port: number,
+  signals: ReturnType<typeof stopSignals>,
+): Promise<void> {
+  const { values } = context;
   const config = await loadConfig(context);
   if (config.storage !== undefined && (values.db !== undefined || values.postgres !== undefined)) {
     throw new CliUsageError('--config gives a storage of its own: leave out --db / --postgres', 'mcp');
   }
   const { McpToolServer, StdioServerTransport } = await loadMcp();
-  // A storage from --config stays the config's to close (like any storage passed to an agent).
   const storage = config.storage ?? (await context.storage());
   const agent = new SelfImprovingAgent({
     logger: stderrLogger(context),
     instanceId: `sia-mcp:${process.pid}`,
+    // An MCP client that closes stdin sends SIGTERM 2 s later: stop improvement work sooner.
+    ...(http ? {} : { closeTimeoutMs: 1000 }),
     ...config,
     storage,
+    // This process ends with the command: a storage from --config is closed with the agent.
+    ...(config.storage === undefined ? {} : { closeStorage: true }),
   });
+  const include = Array.isArray(values.include) ? values.include : undefined;
   const server = new McpToolServer(agent, {
-    ...(Array.isArray(values.include) ? { include: values.include } : {}),
+    ...(include ? { include } : {}),
     ...(Array.isArray(values.exclude) ? { exclude: values.exclude } : {}),
   });
   try {
     await agent.ready();
-    for (const { tool, unavailable } of await agent.toolAvailability()) {
+    const tools = await server.tools();
+    for (const { tool, unavailable } of tools) {
       context.err(
         unavailable
           ? `sia mcp: not serving ${terminalText(tool.name)}: ${terminalText(unavailable.message)}`
           : `sia mcp: serving ${terminalText(tool.name)} v${tool.version.version}`,
       );
     }
-    const stop = stopped(!http);
+    for (const name of include ?? []) {
+      if (!tools.some((entry) => entry.tool.name === name))
+        context.err(`sia mcp: warning: --include ${terminalText(name)}: the database has no such tool`);
+    }
     if (http) {
       const token = context.env[MCP_TOKEN_ENV];
       const endpoint = await server.listen({
@@ -199,10 +253,13 @@ async function runMcp(context: CommandContext): Promise<void> {
       });
       context.err(`sia mcp: listening on ${endpoint.url}${token ? ' (bearer token required)' : ''}`);
     } else {
-      await server.connect(new StdioServerTransport());
+      const transport = new StdioServerTransport();
+      // Set before connecting: the SDK chains it, and calls it when the stream closes or fails.
+      transport.onclose = () => signals.stop('stdio closed');
+      await server.connect(transport);
       context.err('sia mcp: serving on stdio');
     }
-    context.err(`sia mcp: stopping (${await stop})`);
+    context.err(`sia mcp: stopping (${await signals.stopped})`);
   } finally {
     await server.close();
     await agent.close();
