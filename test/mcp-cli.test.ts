@@ -19,7 +19,7 @@ import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SelfImprovingAgent } from '../src/agent/self-improving-agent.ts';
 import { sqlJsStorage } from '../src/storage/sqlite/sql-js-storage.ts';
-import { exitOf, parseAmountTool, until } from './support/mcp-fixtures.ts';
+import { exitOf, parseAmountTool, readPrivateTool, until } from './support/mcp-fixtures.ts';
 import { SIA_MAIN, sia } from './support/run-sia.ts';
 
 const src = (path: string) => pathToFileURL(join(import.meta.dirname, '..', 'src', path)).href;
@@ -51,15 +51,19 @@ async function seed(name: string): Promise<string> {
   const storage = sqlJsStorage({ path });
   const agent = new SelfImprovingAgent({ storage, closeStorage: true });
   await agent.addTool(parseAmountTool);
-  await agent.addTool({
-    name: 'read_private',
-    description: 'Reads with a token',
-    inputSchema: { type: 'object', properties: {} },
-    capabilities: { network: [], secrets: ['API_TOKEN'] },
-    source: 'function read_private() { return { length: secrets.get("API_TOKEN").length }; }',
-  });
+  await agent.addTool(readPrivateTool);
   await agent.close();
   return path;
+}
+
+/** `sia …args` on stdio as an MCP client starts it, with the SDK client (not yet connected). */
+function stdioServer(args: string[]) {
+  const transport = new StdioClientTransport({ command: process.execPath, args, cwd: dir, stderr: 'pipe' });
+  let output = '';
+  transport.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  return { transport, client: new Client({ name: 'stdio-test', version: '1.0.0' }), stderr: () => output };
 }
 
 function watchChanges(client: Client): number[] {
@@ -113,18 +117,14 @@ describe('sia mcp over stdio', () => {
     timeout: 240_000,
   }, async () => {
     const db = await seed('stdio');
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [SIA_MAIN, '--db', db, 'mcp', '--config', join(dir, 'config.mjs')],
-      cwd: dir,
-      stderr: 'pipe',
-      env: { PATH: process.env.PATH ?? '' },
-    });
-    let stderr = '';
-    transport.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    const client = new Client({ name: 'stdio-test', version: '1.0.0' });
+    const { transport, client, stderr } = stdioServer([
+      SIA_MAIN,
+      '--db',
+      db,
+      'mcp',
+      '--config',
+      join(dir, 'config.mjs'),
+    ]);
     const changes = watchChanges(client);
     await client.connect(transport);
     expect(client.getServerVersion()).toMatchObject({ name: 'self-improving-agent' });
@@ -141,13 +141,13 @@ describe('sia mcp over stdio', () => {
     expect(invalid.isError).toBe(true);
     expect(text(invalid)).toMatch(/TOOL_INPUT_INVALID.*\/text/);
 
-    const callsBeforePromotion = await degradeUntilPromoted(client, changes, () => stderr);
+    const callsBeforePromotion = await degradeUntilPromoted(client, changes, stderr);
     // Stopped the way a service manager stops it; the shutdown writes every record.
     const pid = transport.pid as number;
     process.kill(pid, 'SIGTERM');
-    await exitOf(pid, () => stderr);
-    expect(stderr).toContain('stopping (SIGTERM)');
-    expect(stderr).toContain('config loaded');
+    await exitOf(pid, stderr);
+    expect(stderr()).toContain('stopping (SIGTERM)');
+    expect(stderr()).toContain('config loaded');
     await client.close();
 
     const { activeVersion, calls } = await stored(db);
@@ -156,32 +156,22 @@ describe('sia mcp over stdio', () => {
     // (a call made while the promotion landed ran on v2 before the client heard of it)
     expect(calls.v1 + calls.v2).toBe(callsBeforePromotion + 1);
     expect(calls.v2).toBeGreaterThanOrEqual(1);
-    expect(stderr).toContain('serving parse_amount v1');
+    expect(stderr()).toContain('serving parse_amount v1');
   });
 
   it('without --config serves what needs no secret, and says why it leaves the rest out', {
     timeout: 120_000,
   }, async () => {
     const db = await seed('plain');
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [SIA_MAIN, '--db', db, 'mcp'],
-      cwd: dir,
-      stderr: 'pipe',
-    });
-    let stderr = '';
-    transport.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    const client = new Client({ name: 'stdio-test', version: '1.0.0' });
+    const { transport, client, stderr } = stdioServer([SIA_MAIN, '--db', db, 'mcp']);
     await client.connect(transport);
     expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['parse_amount']);
-    expect(stderr).toMatch(/not serving read_private: it reads secrets the app does not supply: API_TOKEN/);
+    expect(stderr()).toMatch(/not serving read_private: it reads secrets the app does not supply: API_TOKEN/);
     // The client goes away (closes stdin): the server stops by itself.
     const pid = transport.pid as number;
     await client.close();
-    await exitOf(pid, () => stderr);
-    expect(stderr).toMatch(/stopping \((stdin closed|stdio closed)\)/);
+    await exitOf(pid, stderr);
+    expect(stderr()).toMatch(/stopping \((stdin closed|stdio closed)\)/);
   });
 
   it('stops cleanly (records written, lock released) when the stdio stream fails: a line over 10 MB', {
@@ -217,17 +207,12 @@ describe('sia mcp over stdio', () => {
     const own = join(dir, 'own.sqlite');
     const seeded = await seed('own-seed');
     await writeFile(own, await readFile(seeded));
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [SIA_MAIN, 'mcp', '--config', join(dir, 'own-storage.mjs')],
-      cwd: dir,
-      stderr: 'pipe',
-    });
-    let stderr = '';
-    transport.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    const client = new Client({ name: 'stdio-test', version: '1.0.0' });
+    const { transport, client, stderr } = stdioServer([
+      SIA_MAIN,
+      'mcp',
+      '--config',
+      join(dir, 'own-storage.mjs'),
+    ]);
     await client.connect(transport);
     expect(
       (await client.callTool({ name: 'parse_amount', arguments: { text: '7' } })).structuredContent,
@@ -237,7 +222,7 @@ describe('sia mcp over stdio', () => {
     expect(existsSync(`${own}.lock`)).toBe(true);
     const pid = transport.pid as number;
     process.kill(pid, 'SIGTERM');
-    await exitOf(pid, () => stderr);
+    await exitOf(pid, stderr);
     await client.close();
     expect(existsSync(`${own}.lock`)).toBe(false);
     expect((await stored(own)).calls.v1).toBe(1);

@@ -10,7 +10,12 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { parseAmountTool, promotingOptions, until } from '../../test/support/mcp-fixtures.ts';
+import {
+  parseAmountTool,
+  promotingOptions,
+  readPrivateTool,
+  until,
+} from '../../test/support/mcp-fixtures.ts';
 import { SelfImprovingAgent } from '../agent/self-improving-agent.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
@@ -234,13 +239,7 @@ describe('McpToolServer over Streamable HTTP', () => {
 
   it('serves only tools a call can use: not disabled, not needing secrets the app does not supply', async () => {
     const { agent, server } = await start();
-    await agent.addTool({
-      name: 'read_private',
-      description: 'Reads with a token',
-      inputSchema: { type: 'object', properties: {} },
-      capabilities: { network: [], secrets: ['API_TOKEN'] },
-      source: 'function read_private() { return { length: secrets.get("API_TOKEN").length }; }',
-    });
+    await agent.addTool(readPrivateTool);
     const { client, changes } = await connect((await server.listen()).url);
     expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual([
       'parse_amount',
@@ -266,13 +265,7 @@ describe('McpToolServer over Streamable HTTP', () => {
 
   it('serves a tool that needs a secret when the app supplies it', async () => {
     const { agent, server } = await start({ secrets: { API_TOKEN: 'abcdefgh' } });
-    await agent.addTool({
-      name: 'read_private',
-      description: 'Reads with a token',
-      inputSchema: { type: 'object', properties: {} },
-      capabilities: { network: [], secrets: ['API_TOKEN'] },
-      source: 'function read_private() { return { length: secrets.get("API_TOKEN").length }; }',
-    });
+    await agent.addTool(readPrivateTool);
     const { client } = await connect((await server.listen()).url);
     expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('read_private');
     expect((await client.callTool({ name: 'read_private', arguments: {} })).structuredContent).toEqual({

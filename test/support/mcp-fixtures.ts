@@ -32,6 +32,15 @@ export const parseAmountTool: AgentToolDefinition = {
   examples: [{ input: { text: '12.5' }, output: 12.5 }],
 };
 
+/** A tool that reads the secret `API_TOKEN` (served only when the app supplies it). */
+export const readPrivateTool: AgentToolDefinition = {
+  name: 'read_private',
+  description: 'Reads with a token',
+  inputSchema: { type: 'object', properties: {} },
+  capabilities: { network: [], secrets: ['API_TOKEN'] },
+  source: 'function read_private() { return { length: secrets.get("API_TOKEN").length }; }',
+};
+
 /** Proposes v2 for any version: the rewrite a model would write, without a model. */
 export const fixingRewriter: Rewriter = {
   name: 'scripted',
