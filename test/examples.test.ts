@@ -70,6 +70,21 @@ describe.skipIf(!built)('the examples', () => {
     expect(out).toMatch(/webhooks received: tool:promoted, tool:rolled-back$/m);
   });
 
+  it('mcp: a connected client sees the promotion and the fix; a failing third-party MCP tool raises tool:degraded', async () => {
+    const out = await runExample('mcp');
+    expect(out).toContain(
+      'client: parse_amount (v1), output {"type":"object","properties":{"result":{"type":"number"}}',
+    );
+    expect(out).toContain('client: parse_amount("1,250") → isError true');
+    expect(out).toMatch(/client: parse_amount\(1250\) → \{"error":\{"code":"TOOL_INPUT_INVALID".*\/text/);
+    expect(out).toContain('agent: parse_amount promoted v1 → v2');
+    expect(out).toContain('client: told the list changed; parse_amount is v2');
+    expect(out).toContain('client: parse_amount("1,250") → {"result":1250}');
+    expect(out).toContain('measured: get_forecast under release 3.1.0');
+    expect(out).toContain('agent: tool:degraded get_forecast (host, release 3.1.0)');
+    expect(out).toContain('measured: get_forecast has 1 version (never rewritten)');
+  });
+
   it('ai-sdk-tools: agent.tools() works inside a plain generateText beside the app’s own tool', async () => {
     const out = await runExample('ai-sdk-tools');
     expect(out).toMatch(/^model: scripted \(offline, no API key\)/m);
