@@ -256,7 +256,8 @@ export class McpToolServer {
     }
     const { unavailable } = entry;
     if (unavailable !== undefined) {
-      // Listed earlier, unavailable now: the client's list is stale (a notification is on its way).
+      // A tool the agent has but cannot serve now (disabled, invalid, secrets missing): refused
+      // without running, saying why (a client that listed it before has been told the list changed).
       return mcpErrorResult(
         unavailable.reason === 'disabled'
           ? new ToolDisabledError(name)
