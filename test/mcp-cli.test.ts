@@ -163,10 +163,24 @@ describe('sia mcp over stdio', () => {
     timeout: 120_000,
   }, async () => {
     const db = await seed('plain');
-    const { transport, client, stderr } = stdioServer([SIA_MAIN, '--db', db, 'mcp']);
+    const { transport, client, stderr } = stdioServer([
+      SIA_MAIN,
+      '--db',
+      db,
+      'mcp',
+      '--exclude',
+      'nope',
+      '--include',
+      'parse_amount',
+      '--include',
+      'read_private',
+      '--include',
+      'typo_tool',
+    ]);
     await client.connect(transport);
     expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['parse_amount']);
     expect(stderr()).toMatch(/not serving read_private: it reads secrets the app does not supply: API_TOKEN/);
+    expect(stderr()).toContain('warning: --include typo_tool: the database has no such tool');
     // The client goes away (closes stdin): the server stops by itself.
     const pid = transport.pid as number;
     await client.close();
@@ -199,6 +213,32 @@ describe('sia mcp over stdio', () => {
     expect(await exited).toBe(0);
     expect(stderr).toContain('stopping (stdio closed)');
     expect(existsSync(`${db}.lock`)).toBe(false);
+  });
+
+  it('ends at once on a signal that comes before it serves (a slow --config)', {
+    timeout: 120_000,
+  }, async () => {
+    const db = await seed('slow-config');
+    await writeFile(
+      join(dir, 'slow.mjs'),
+      "console.error('config loading');\nawait new Promise((resolve) => setTimeout(resolve, 600_000));\nexport default {};\n",
+    );
+    const child = spawn(process.execPath, [SIA_MAIN, '--db', db, 'mcp', '--config', join(dir, 'slow.mjs')], {
+      cwd: dir,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await until(
+      () => stderr.includes('config loading'),
+      'the config to start loading',
+      () => stderr,
+    );
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
   });
 
   it('closes a storage the --config module made (its lock is released) when it stops', {

@@ -89,7 +89,7 @@ for (let wait = 0; wait < 500 && listChanged === 0; wait += 1)
 const [relisted] = (await client.listTools()).tools;
 const fixed = await call('1,250');
 console.log(
-  `client: told the list changed; parse_amount is v${relisted?._meta?.['self-improving-agent/version']}`,
+  `client: ${listChanged > 0 ? 'told the list changed' : 'NOT told the list changed'}; parse_amount is v${relisted?._meta?.['self-improving-agent/version']}`,
 );
 console.log(`client: parse_amount("1,250") → ${JSON.stringify(fixed.structuredContent)}`);
 

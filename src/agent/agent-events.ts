@@ -48,8 +48,9 @@ export interface ToolStateChangedEvent {
  * This agent's view of a managed tool changed after it read storage: another process (or agent)
  * sharing the storage promoted or rolled it back, imported a version or created the tool (heard
  * through the storage's `watchActive`: PostgreSQL, or one `memoryStorage` shared in a process),
- * or disabled or enabled it (`sia disable`; seen at the agent's next read of the tools' state,
- * at most every 5 s while calls or `toolAvailability()` come in). This agent serves `toVersion`
+ * or disabled or enabled it (`sia disable`; seen at the agent's next read of the tools' state:
+ * `readToolStates()`, or one a call starts when the last is 5 s old). Said once, by whichever
+ * read (a change notice, the improvement loop meeting a conflict, a state read) saw it first. This agent serves `toVersion`
  * from its next call. When the notice of this agent's own change overtakes the agent's own
  * bookkeeping, it follows that change too (beside `tool:promoted`): read it as "the tool is now
  * served as N, disabled or not".

@@ -295,12 +295,9 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     this.#catalog = new ToolCatalog(this.registry, this.#validator, new SchemaCache(), {
       onRefreshError: (error) =>
         options.logger?.warn?.('could not read the tools’ disabled state again', { error: String(error) }),
-      // Another process disabled or enabled a managed tool (`sia disable`): say so.
-      onStateChange: (toolName, disabled) => {
-        const served = this.#catalog.get(toolName)?.version.version;
-        if (served === undefined) return;
-        this.emit('tool:refreshed', { toolName, fromVersion: served, toVersion: served, disabled });
-      },
+      // What the catalog took in from storage: another process's promotion, rollback, creation,
+      // disabling (`sia disable`), … Said once, by whichever read saw it first.
+      onChange: (toolName, change) => this.emit('tool:refreshed', { toolName, ...change }),
     });
     this.#creation = new ToolCreation({
       registry: this.registry,
@@ -408,13 +405,9 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
     this.#unwatch = storage.watchActive?.((change) => {
       const known = this.#catalog.get(change.toolName);
       if (known?.version.version === change.activeVersion) return;
-      void this.#catalog
-        .refresh(change.toolName, (found) =>
-          this.emit('tool:refreshed', { toolName: change.toolName, ...found }),
-        )
-        .catch((error: unknown) => {
-          options.logger?.warn?.('could not refresh a tool after a change notice', { error: String(error) });
-        });
+      void this.#catalog.refresh(change.toolName).catch((error: unknown) => {
+        options.logger?.warn?.('could not refresh a tool after a change notice', { error: String(error) });
+      });
     });
     const catalog = this.#catalog;
     const registry = this.registry;
@@ -472,6 +465,17 @@ export class SelfImprovingAgent extends TypedEmitter<AgentEvents> {
       availability.push({ tool, ...(await this.#unavailable(tool)) });
     }
     return availability;
+  }
+
+  /**
+   * Reads every tool's disabled state from storage now, so a tool another process disabled or
+   * enabled (`sia disable`, another agent's `disableTool`) is refused or served from the next
+   * call; each change is emitted as `tool:refreshed`. Calls start such a read by themselves when
+   * the last is 5 s old; the MCP server calls this while clients are connected, so they are told.
+   */
+  async readToolStates(): Promise<void> {
+    await this.#open('readToolStates');
+    await this.#catalog.readStates();
   }
 
   async #unavailable(tool: ManagedTool): Promise<{ unavailable?: ToolUnavailability }> {

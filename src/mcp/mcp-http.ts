@@ -40,8 +40,10 @@ export interface McpHttpOptions {
   maxSessions?: number;
   /**
    * A session with no request in progress and no notification stream open for this long is
-   * closed (a client that went away without `DELETE`, as the SDK's own client does); the client
-   * starts a new one when it comes back. @default 300000 (5 minutes)
+   * closed (a client that went away without `DELETE`, as the SDK's own client does). A client
+   * that comes back with its id gets 404 "Session not found" and must initialize again (the
+   * SDK's client reports the error rather than doing so). Clients that keep their notification
+   * stream open, as the SDK's client does while connected, are never closed. @default 300000
    */
   sessionIdleMs?: number;
 }

@@ -1,4 +1,5 @@
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, type Tool, ToolSchema } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { JsonObject } from '../core/json-value.ts';
 import type { ManagedTool } from '../runtime/tool-catalog.ts';
 import { toolErrorAnswer } from '../runtime/tool-error-answer.ts';
@@ -42,46 +43,123 @@ function usesNewerKeywords(value: unknown): boolean {
   return Object.entries(value).some(([key, inner]) => NEWER_KEYWORDS.has(key) || usesNewerKeywords(inner));
 }
 
+/** Keywords whose value is a map of names to subschemas. */
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas']);
+/** Keywords whose value is a subschema (or, for `items`, a list of them in draft-07). */
+const SCHEMA_ONE = new Set([
+  'items',
+  'additionalItems',
+  'additionalProperties',
+  'contains',
+  'propertyNames',
+  'not',
+  'if',
+  'then',
+  'else',
+]);
+/** Keywords whose value is a list of subschemas. */
+const SCHEMA_LISTS = new Set(['allOf', 'anyOf', 'oneOf']);
+
 /**
- * The wrapper `{ type: 'object', properties: { result: schema }, required: ['result'] }`, with the
- * schema's root-only members (`$defs`, `definitions`, `$schema`, `$id`) kept at the root, so its
- * `#/$defs/…` references still resolve.
+ * A schema as MCP clients read it: boolean subschemas written as objects (`true` → `{}`, `false`
+ * → `{ not: {} }`: MCP's tool schema wants objects), `format` left out of output schemas when
+ * `dropFormat` (clients check formats differently from the tool's own check, and would refuse
+ * results it accepted), and local `$ref`s moved under `refPrefix` when the schema is wrapped.
  */
-function wrapped(schema: JsonObject): JsonObject {
-  const { $defs, definitions, $schema, $id, ...inner } = schema;
-  return {
-    ...($schema === undefined ? {} : { $schema }),
-    ...($id === undefined ? {} : { $id }),
-    type: 'object',
-    properties: { result: inner },
-    required: ['result'],
-    ...($defs === undefined ? {} : { $defs }),
-    ...(definitions === undefined ? {} : { definitions }),
-  };
+function forClients(schema: unknown, options: { dropFormat: boolean; refPrefix: string }): unknown {
+  if (schema === true) return {};
+  if (schema === false) return { not: {} };
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return schema;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'format' && options.dropFormat) continue;
+    if (key === '$ref' && typeof value === 'string' && value.startsWith('#') && options.refPrefix !== '') {
+      out[key] = `#${options.refPrefix}${value.slice(1)}`;
+    } else if (SCHEMA_MAPS.has(key) && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      out[key] = Object.fromEntries(
+        Object.entries(value).map(([name, inner]) => [name, forClients(inner, options)]),
+      );
+    } else if (SCHEMA_ONE.has(key) || SCHEMA_LISTS.has(key)) {
+      out[key] = Array.isArray(value)
+        ? value.map((inner) => forClients(inner, options))
+        : forClients(value, options);
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
 }
 
 /**
- * A managed tool as MCP lists it: its name, description, its real input schema (with
- * `type: 'object'` stated, which MCP requires), and its output schema when its version declares
- * one (wrapped as `{ result }` when it is not an object schema; left out when it uses keywords
- * newer than draft-07, see `NEWER_KEYWORDS`). `_meta['self-improving-agent/version']` is the
- * active version.
+ * The output schema a client is given: the tool's own when it is an object schema, else the
+ * wrapper `{ type: 'object', properties: { result: schema }, required: ['result'] }` with the
+ * schema's local references moved under `/properties/result`; undefined when clients would read it
+ * differently from the tool's own check (see {@link NEWER_KEYWORDS}).
  */
-export function mcpToolOf(tool: ManagedTool): Tool {
-  const outputSchema = tool.version.outputSchema;
-  const advertised =
-    outputSchema === undefined || usesNewerKeywords(outputSchema)
-      ? undefined
-      : wrapsBySchema(tool)
-        ? wrapped(outputSchema)
-        : outputSchema;
+function advertisedOutput(tool: ManagedTool): JsonObject | undefined {
+  const schema = tool.version.outputSchema;
+  if (schema === undefined || usesNewerKeywords(schema)) return undefined;
+  if (!wrapsBySchema(tool)) return forClients(schema, { dropFormat: true, refPrefix: '' }) as JsonObject;
+  const { $schema, $id: _id, ...inner } = schema;
   return {
+    ...($schema === undefined ? {} : { $schema }),
+    type: 'object',
+    properties: {
+      result: forClients(inner, { dropFormat: true, refPrefix: '/properties/result' }) as JsonObject,
+    },
+    required: ['result'],
+  };
+}
+
+const clientValidator = new AjvJsonSchemaValidator();
+
+/** Whether the SDK client's validator (Ajv, as the client uses it) compiles `schema`. */
+function clientCompiles(schema: unknown): boolean {
+  try {
+    clientValidator.getValidator(schema as never);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Listings already built, per version (a version never changes). */
+const listed = new WeakMap<object, Tool | null>();
+
+/**
+ * A managed tool as MCP lists it: its name, description, its input schema (with `type:
+ * 'object'` stated, which MCP requires, and boolean subschemas as objects), and its output schema
+ * when its version declares one a client can use (see `advertisedOutput`; left out when the SDK
+ * client's validator cannot compile it). `_meta['self-improving-agent/version']` is the active
+ * version. Every listing is checked against the MCP SDK's tool schema, so one tool cannot make
+ * a client refuse the whole list: undefined when even the listing without output schema fails
+ * (the server leaves that tool out and logs why).
+ */
+export function mcpToolOf(tool: ManagedTool): Tool | undefined {
+  const cached = listed.get(tool.version);
+  if (cached !== undefined) return cached ?? undefined;
+  const inputSchema = {
+    ...(forClients(tool.version.inputSchema, { dropFormat: false, refPrefix: '' }) as JsonObject),
+    type: 'object',
+  } as Tool['inputSchema'];
+  const base: Tool = {
     name: tool.name,
     description: tool.description,
-    inputSchema: { ...tool.version.inputSchema, type: 'object' } as Tool['inputSchema'],
-    ...(advertised === undefined ? {} : { outputSchema: advertised as Tool['outputSchema'] }),
+    inputSchema,
     _meta: { 'self-improving-agent/version': tool.version.version },
   };
+  const output = advertisedOutput(tool);
+  const withOutput =
+    output !== undefined && clientCompiles(output)
+      ? { ...base, outputSchema: output as Tool['outputSchema'] }
+      : base;
+  const result = ToolSchema.safeParse(withOutput).success
+    ? withOutput
+    : ToolSchema.safeParse(base).success
+      ? base
+      : null;
+  listed.set(tool.version, result);
+  return result ?? undefined;
 }
 
 /**

@@ -9,7 +9,7 @@ import { request as httpRequest } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   parseAmountTool,
   promotingOptions,
@@ -20,7 +20,7 @@ import { SelfImprovingAgent } from '../agent/self-improving-agent.ts';
 import { QuickJsSandbox } from '../sandbox/quickjs-sandbox.ts';
 import { memoryStorage } from '../storage/memory-storage.ts';
 import { isLoopbackHost } from './mcp-http.ts';
-import { McpToolServer } from './mcp-tool-server.ts';
+import { McpToolServer, type McpToolServerOptions } from './mcp-tool-server.ts';
 
 const sandbox = new QuickJsSandbox({ workers: 1 });
 afterAll(() => sandbox.close());
@@ -30,7 +30,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function start(options: { secrets?: Record<string, string> } = {}) {
+async function start(options: { secrets?: Record<string, string>; server?: McpToolServerOptions } = {}) {
   const agent = new SelfImprovingAgent({
     sandbox,
     storage: memoryStorage(),
@@ -46,7 +46,7 @@ async function start(options: { secrets?: Record<string, string> } = {}) {
     source:
       'function split_words({ text }) { return { words: text.split(" "), count: text.split(" ").length }; }',
   });
-  const server = new McpToolServer(agent);
+  const server = new McpToolServer(agent, options.server);
   cleanups.push(() => server.close());
   return { agent, server };
 }
@@ -90,7 +90,7 @@ async function unknownTool(client: Client, name: string): Promise<string> {
 function raw(
   port: number,
   options: { method: string; path?: string; headers?: Record<string, string>; body?: string },
-): Promise<{ status: number; body: unknown }> {
+): Promise<{ status: number; body: unknown; session: string | undefined }> {
   return new Promise((resolve, reject) => {
     const request = httpRequest(
       {
@@ -108,7 +108,11 @@ function raw(
         });
         response.on('end', () => {
           const json = /json/.test(response.headers['content-type'] ?? '');
-          resolve({ status: response.statusCode ?? 0, body: json && text !== '' ? JSON.parse(text) : text });
+          resolve({
+            status: response.statusCode ?? 0,
+            body: json && text !== '' ? JSON.parse(text) : text,
+            session: response.headers['mcp-session-id'] as string | undefined,
+          });
         });
       },
     );
@@ -168,17 +172,72 @@ describe('McpToolServer over Streamable HTTP', () => {
       },
       source: 'function newer_keywords() { return { pair: ["a", 1] }; }',
     });
+    const more: [string, object, object | undefined, string, unknown][] = [
+      // Boolean subschemas (MCP's tool schema wants objects).
+      ['bool_input', { type: 'object', properties: { x: true } }, undefined, '({ x }) => ({ x })', { x: 1 }],
+      [
+        'bool_output',
+        { type: 'object' },
+        { type: 'object', properties: { x: true } },
+        '() => ({ x: 1 })',
+        { x: 1 },
+      ],
+      // References into the root of a wrapped schema.
+      [
+        'root_ref',
+        { type: 'object' },
+        { anyOf: [{ type: 'string' }, { type: 'array', items: { $ref: '#/anyOf/0' } }] },
+        '() => ["a"]',
+        { result: ['a'] },
+      ],
+      [
+        'recursive',
+        { type: 'object' },
+        { type: 'array', items: { anyOf: [{ type: 'number' }, { $ref: '#' }] } },
+        '() => [1, [2]]',
+        { result: [1, [2]] },
+      ],
+      // A format the tool's check and the client's would judge differently.
+      [
+        'with_format',
+        { type: 'object' },
+        { type: 'object', properties: { email: { type: 'string', format: 'email' } } },
+        '() => ({ email: "a@b" })',
+        { email: 'a@b' },
+      ],
+    ];
+    for (const [name, inputSchema, outputSchema, body] of more) {
+      await agent.addTool({
+        name,
+        description: name,
+        inputSchema: inputSchema as never,
+        ...(outputSchema === undefined ? {} : { outputSchema: outputSchema as never }),
+        source: `function ${name}(input) { return (${body})(input); }`,
+      });
+    }
     const { client } = await connect((await server.listen()).url);
     const { tools } = await client.listTools();
     const byName = new Map(tools.map((tool) => [tool.name, tool]));
+    for (const [name, , , , expected] of more) {
+      expect(byName.has(name), name).toBe(true);
+      const result = await client.callTool({ name, arguments: name === 'bool_input' ? { x: 1 } : {} });
+      expect(result.isError, name).toBeFalsy();
+      expect(result.structuredContent, name).toEqual(expected);
+    }
     expect(byName.get('no_type')?.inputSchema).toMatchObject({
       type: 'object',
       properties: { n: { type: 'number' } },
     });
+    // Wrapped: its references now point into /properties/result, where its $defs went.
     expect(byName.get('with_defs')?.outputSchema).toMatchObject({
       type: 'object',
-      properties: { result: { type: 'array', items: { $ref: '#/$defs/item' } } },
-      $defs: { item: { type: 'number' } },
+      properties: {
+        result: {
+          type: 'array',
+          items: { $ref: '#/properties/result/$defs/item' },
+          $defs: { item: { type: 'number' } },
+        },
+      },
     });
     // Not advertised: a draft-07 client would refuse the tool's valid results.
     expect(byName.get('newer_keywords')?.outputSchema).toBeUndefined();
@@ -320,12 +379,9 @@ describe('a change made by another agent on the same storage', () => {
 });
 
 describe('a tool disabled by another agent on the same storage', () => {
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
-  it('leaves the list at the next read of the tools’ state, and the client is told', async () => {
-    const { agent: serving, server } = await start();
+  it('leaves the list at the server’s next read of the tools’ state, and the client is told', async () => {
+    // The server reads the tools' state every stateRefreshMs while a client is connected.
+    const { agent: serving, server } = await start({ server: { stateRefreshMs: 50 } });
     const other = new SelfImprovingAgent({ sandbox, storage: serving.storage });
     cleanups.push(() => other.close());
     await other.ready();
@@ -333,15 +389,33 @@ describe('a tool disabled by another agent on the same storage', () => {
     const refreshed: unknown[] = [];
     serving.on('tool:refreshed', (event) => refreshed.push(event));
     await other.disableTool('split_words', { reason: 'broken upstream' });
-    // The serving agent reads the tools' state again once the last read is 5 s old (only the
-    // clock is faked); the MCP server's own timer asks for it, as a call would.
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(Date.now() + 6000);
-    await serving.toolAvailability();
-    await until(() => refreshed.length > 0, 'tool:refreshed for the disabled tool');
-    expect(refreshed).toEqual([{ toolName: 'split_words', fromVersion: 1, toVersion: 1, disabled: true }]);
     await until(() => changes.length > 0, 'tools/list_changed after a disable elsewhere');
+    expect(refreshed).toEqual([{ toolName: 'split_words', fromVersion: 1, toVersion: 1, disabled: true }]);
     expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['parse_amount']);
+    await other.enableTool('split_words');
+    await until(() => changes.length > 1, 'tools/list_changed after an enable elsewhere');
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual([
+      'parse_amount',
+      'split_words',
+    ]);
+  });
+
+  it('serves only what include / exclude name, and says so in tools()', async () => {
+    const { agent } = await start();
+    const server = new McpToolServer(agent, {
+      include: ['parse_amount', 'split_words'],
+      exclude: ['split_words'],
+    });
+    cleanups.push(() => server.close());
+    const { client } = await connect((await server.listen()).url);
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['parse_amount']);
+    expect(await unknownTool(client, 'split_words')).toMatch(/Unknown tool: split_words/);
+    expect((await server.tools()).map(({ tool, unavailable }) => [tool.name, unavailable?.reason])).toEqual([
+      ['parse_amount', undefined],
+      ['split_words', 'excluded'],
+    ]);
+    expect(() => new McpToolServer(agent, { include: 'parse_amount' as never })).toThrow(/include/);
+    expect(() => new McpToolServer(agent, { stateRefreshMs: 0 })).toThrow(/stateRefreshMs/);
   });
 });
 
@@ -416,12 +490,25 @@ describe('the HTTP endpoint', () => {
       params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'gone', version: '1' } },
     });
     const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-    // A client that initializes and never comes back (no DELETE, no notification stream)…
-    expect((await raw(endpoint.port, { method: 'POST', headers, body: initialize })).status).toBe(200);
-    // …and one that stays connected (its notification stream is open): only the first is closed.
+    // A client that stays connected (its notification stream is open)…
     const { client } = await connect(endpoint.url);
-    await until(() => endpoint.sessions() === 2, 'both sessions');
+    // …and one that initializes and never comes back (no DELETE, no notification stream).
+    const gone = await raw(endpoint.port, { method: 'POST', headers, body: initialize });
+    expect(gone.status).toBe(200);
+    const ping = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' });
+    const again = () =>
+      raw(endpoint.port, {
+        method: 'POST',
+        headers: {
+          ...headers,
+          'mcp-session-id': gone.session as string,
+          'mcp-protocol-version': '2025-06-18',
+        },
+        body: ping,
+      });
+    // Only the idle one is closed (asking it anything would keep it alive): its id is then unknown.
     await until(() => endpoint.sessions() === 1, 'the idle session to be closed');
+    expect((await again()).status).toBe(404);
     expect((await client.listTools()).tools.length).toBe(2);
   });
 

@@ -7,6 +7,7 @@ import {
   ListToolsRequestSchema,
   type ListToolsResult,
   McpError,
+  type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type {
   SelfImprovingAgent,
@@ -15,7 +16,7 @@ import type {
 } from '../agent/self-improving-agent.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import type { Logger } from '../core/logger.ts';
-import { stringOption } from '../core/options.ts';
+import { integerOption, stringOption } from '../core/options.ts';
 import { packageVersion } from '../core/package-version.ts';
 import { ToolDisabledError } from '../runtime/runtime-errors.ts';
 import { type McpHttpEndpoint, type McpHttpOptions, serveMcpHttp } from './mcp-http.ts';
@@ -30,7 +31,10 @@ export interface McpToolAvailability {
 }
 
 /** The part of the agent the MCP server uses: `SelfImprovingAgent` fits. */
-export type McpServedAgent = Pick<SelfImprovingAgent, 'toolAvailability' | 'invoke' | 'on' | 'off'>;
+export type McpServedAgent = Pick<
+  SelfImprovingAgent,
+  'toolAvailability' | 'readToolStates' | 'invoke' | 'on' | 'off'
+>;
 
 /** Options of {@link McpToolServer}. */
 export interface McpToolServerOptions {
@@ -44,7 +48,13 @@ export interface McpToolServerOptions {
   exclude?: string[];
   /** Instructions for the client's model, sent on initialize. @default none */
   instructions?: string;
-  /** Receives warnings: a notification that could not be sent, a failed tool listing. */
+  /**
+   * How often the tools' disabled state is read from storage while clients are connected, ms,
+   * so a tool disabled or enabled by another process leaves or rejoins their list (they are
+   * told). @default 5000
+   */
+  stateRefreshMs?: number;
+  /** Receives warnings: a notification that could not be sent, a failed read of the tools' state. */
   logger?: Logger;
 }
 
@@ -96,6 +106,7 @@ export class McpToolServer {
   readonly #exclude: ReadonlySet<string>;
   readonly #instructions: string | undefined;
   readonly #logger: Logger | undefined;
+  readonly #stateRefreshMs: number;
   readonly #servers = new Set<Server>();
   readonly #endpoints = new Set<McpHttpEndpoint>();
   readonly #notify = () => this.notifyToolsChanged();
@@ -123,6 +134,10 @@ export class McpToolServer {
     this.#instructions =
       options.instructions === undefined ? undefined : textOption('instructions', options.instructions, '');
     this.#logger = options.logger;
+    this.#stateRefreshMs =
+      options.stateRefreshMs === undefined
+        ? 5000
+        : integerOption('stateRefreshMs', options.stateRefreshMs, 10);
     for (const event of CHANGES) agent.on(event, this.#notify);
   }
 
@@ -148,10 +163,10 @@ export class McpToolServer {
     this.#servers.add(server);
     this.#stateTimer ??= setInterval(() => {
       if (this.#servers.size === 0) return;
-      this.#agent.toolAvailability().catch((error: unknown) => {
+      this.#agent.readToolStates().catch((error: unknown) => {
         this.#logger?.warn?.('could not read the tools’ state', { error: String(error) });
       });
-    }, 5000);
+    }, this.#stateRefreshMs);
     this.#stateTimer.unref?.();
     const previous = server.onclose;
     server.onclose = () => {
@@ -241,8 +256,18 @@ export class McpToolServer {
   }
 
   async #list(): Promise<ListToolsResult> {
-    const served = (await this.tools()).filter((entry) => entry.unavailable === undefined);
-    return { tools: served.map(({ tool }) => mcpToolOf(tool)) };
+    const tools: Tool[] = [];
+    for (const { tool, unavailable } of await this.tools()) {
+      if (unavailable !== undefined) continue;
+      const listed = mcpToolOf(tool);
+      // One tool MCP cannot describe must not make clients refuse the whole list.
+      if (listed === undefined) {
+        this.#logger?.warn?.('a tool’s schema cannot be listed over MCP: left out', { toolName: tool.name });
+      } else {
+        tools.push(listed);
+      }
+    }
+    return { tools };
   }
 
   async #call(name: string, input: Record<string, unknown> | undefined): Promise<CallToolResult> {

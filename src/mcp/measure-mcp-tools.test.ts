@@ -60,13 +60,18 @@ function newAgent(): SelfImprovingAgent {
  * Starts a third-party MCP server over Streamable HTTP on 127.0.0.1 and a free port (stateful:
  * one `McpServer` from `build` per session, so a cancellation reaches the request it cancels).
  */
-async function startMcpServer(build: () => McpServer | Server): Promise<TestServer & { url: string }> {
+async function startMcpServer(
+  build: () => McpServer | Server,
+  options: { ignoreDelete?: boolean } = {},
+): Promise<TestServer & { url: string }> {
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   const servers: (McpServer | Server)[] = [];
   const http = await startTestServer((request, response) => {
     const body: unknown = request.body === '' ? undefined : JSON.parse(request.body);
     const sessionId = request.headers['mcp-session-id'];
     const known = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
+    // A server that never answers the session's DELETE.
+    if (options.ignoreDelete === true && request.method === 'DELETE') return;
     if (known !== undefined) {
       void known.handleRequest(request, response, body);
       return;
@@ -270,6 +275,24 @@ describe('measureMcpTools over Streamable HTTP', () => {
 
     await measured.close();
     expect((await client.listTools()).tools.map((listed) => listed.name)).toEqual(['slow-lookup']);
+  });
+});
+
+describe('measureMcpTools close()', () => {
+  it('ends the HTTP session, and does not wait for ever on a server that never answers the DELETE', async () => {
+    const server = await startMcpServer(
+      () => {
+        const mcp = new McpServer({ name: 'silent-on-delete', version: '1.0.0' });
+        mcp.registerTool('ping', { description: 'Pings', inputSchema: {} }, async () => ({
+          content: [{ type: 'text', text: 'pong' }],
+        }));
+        return mcp;
+      },
+      { ignoreDelete: true },
+    );
+    const measured = await measureMcpTools(newAgent(), { url: server.url });
+    await measured.close(); // bounded: the test's own timeout is the hang detector
+    expect(server.requests.at(-1)?.method).toBe('DELETE');
   });
 });
 

@@ -601,14 +601,25 @@ function refuseOtherKeys(keys: string[], allowed: string[], shape: string): void
   }
 }
 
+/** How long `close()` waits for the server to answer the session's `DELETE`, ms. */
+const TERMINATE_MS = 3000;
+
 /**
  * Closes a client this module opened. Over Streamable HTTP it first ends its session on the
- * server (`DELETE`), which the SDK's `close()` does not do, so the server can free it at once.
+ * server (`DELETE`, which the SDK's `close()` does not send, so the server can free it at once),
+ * waiting at most {@link TERMINATE_MS}: `client.close()` then cancels a `DELETE` still in flight.
  */
 async function closeOwned(client: Client): Promise<void> {
   const transport = client.transport;
   if (transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined) {
-    await transport.terminateSession().catch(() => undefined);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      transport.terminateSession().catch(() => undefined),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, TERMINATE_MS);
+      }),
+    ]);
+    clearTimeout(timer);
   }
   await client.close();
 }

@@ -88,3 +88,83 @@ describe('ToolCatalog disabled state', () => {
     expect(catalog.isDisabled('t')).toBe(true);
   });
 });
+
+describe('ToolCatalog changes taken in from storage (onChange)', () => {
+  const version = (n: number) => ({
+    toolName: 't',
+    version: n,
+    source: 'function t() { return 1; }',
+    inputSchema: { type: 'object' },
+    capabilities: { network: [] },
+    parentVersion: n === 1 ? null : n - 1,
+    reason: 'test',
+    author: 'human' as const,
+    createdAt: 0,
+  });
+  /** A registry holding one tool `t`, whose reads of it can be held back. */
+  function storedTool() {
+    const state = { active: 1, disabled: false };
+    let hold: Promise<void> | undefined;
+    const registry = {
+      list: async () => [{ ...record('t', state.disabled), activeVersion: state.active }],
+      find: async () => {
+        const read = { ...record('t', state.disabled), activeVersion: state.active };
+        await hold;
+        return read;
+      },
+      active: async () => version(state.active),
+    } as unknown as CatalogRegistry;
+    return {
+      registry,
+      state,
+      holdReads: () => {
+        let release: () => void = () => undefined;
+        hold = new Promise((resolve) => {
+          release = resolve;
+        });
+        return () => {
+          hold = undefined;
+          release();
+        };
+      },
+    };
+  }
+
+  it('reports a version or state another process changed once, by whichever refresh or read saw it first', async () => {
+    const { registry, state } = storedTool();
+    const changes: unknown[] = [];
+    const catalog = new ToolCatalog(registry, new CodeValidator(), new SchemaCache(), {
+      onChange: (toolName, change) => changes.push({ toolName, ...change }),
+    });
+    await catalog.load();
+    expect(changes).toEqual([]);
+    state.active = 2;
+    await catalog.refresh('t'); // e.g. the improvement loop after a conflict, before any notice
+    await catalog.refresh('t'); // the notice, arriving later: already applied
+    state.disabled = true;
+    await catalog.readStates();
+    await catalog.readStates();
+    expect(changes).toEqual([
+      { toolName: 't', fromVersion: 1, toVersion: 2, disabled: false },
+      { toolName: 't', fromVersion: 2, toVersion: 2, disabled: true },
+    ]);
+    // A change this process applies itself is not reported.
+    catalog.setDisabled('t', false);
+    catalog.set('t', { ...version(3), toolName: 't' });
+    expect(changes).toHaveLength(2);
+  });
+
+  it('does not apply a disabled state a refresh read before this process changed it', async () => {
+    const { registry, state, holdReads } = storedTool();
+    const catalog = new ToolCatalog(registry, new CodeValidator(), new SchemaCache());
+    await catalog.load();
+    state.active = 2;
+    const release = holdReads();
+    const refreshing = catalog.refresh('t'); // reads "enabled"…
+    catalog.setDisabled('t', true); // …then this process disables it
+    release();
+    await refreshing;
+    expect(catalog.servedVersion('t')).toBe(2);
+    expect(catalog.isDisabled('t')).toBe(true);
+  });
+});

@@ -43,10 +43,12 @@ export interface ToolCatalogOptions {
   /** Receives a warning when that read fails (the last known state stays). */
   onRefreshError?: (error: unknown) => void;
   /**
-   * Hears when that read finds a tool's disabled state changed by another process (not the
-   * changes this process makes through `setDisabled`).
+   * Hears every change this catalog takes in from storage: a managed tool's served version or
+   * disabled state changed by a {@link ToolCatalog.refresh} (after a change notice, or a conflict
+   * the improvement loop met) or by a read of the tools' state. Not the changes this process
+   * applies itself (`set`, `setDisabled`).
    */
-  onStateChange?: (toolName: string, disabled: boolean) => void;
+  onChange?: (toolName: string, change: CatalogChange) => void;
 }
 
 /** What {@link ToolCatalog.refresh} found changed. */
@@ -75,7 +77,7 @@ export class ToolCatalog {
   readonly #disabled = new Set<string>();
   readonly #stateRefreshMs: number;
   readonly #onRefreshError: ((error: unknown) => void) | undefined;
-  readonly #onStateChange: ((toolName: string, disabled: boolean) => void) | undefined;
+  readonly #onChange: ((toolName: string, change: CatalogChange) => void) | undefined;
   #stateReadAt = 0;
   #stateReading = false;
   /** Bumped by every local change of a tool's state: a read started before it is stale. */
@@ -92,7 +94,7 @@ export class ToolCatalog {
     this.#schemas = schemas;
     this.#stateRefreshMs = options.stateRefreshMs ?? 5000;
     this.#onRefreshError = options.onRefreshError;
-    this.#onStateChange = options.onStateChange;
+    this.#onChange = options.onChange;
   }
 
   /** Loads every stored tool and its active version. */
@@ -114,23 +116,46 @@ export class ToolCatalog {
   }
 
   /**
-   * Re-reads a tool's active version and state from storage (after a change elsewhere).
-   * `onChanged` hears when this read changed the managed tool's served version (from `undefined`
-   * for a tool the catalog did not have) or its disabled state, judged at the moment it is
-   * applied: a change already applied by this process is not reported.
+   * Re-reads a tool's active version and state from storage (after a change elsewhere). What it
+   * changes for a managed tool (its served version, from `undefined` for a tool the catalog did
+   * not have, or its disabled state) goes to `onChange`, judged when it is applied: a change this
+   * process applied first is not reported. A disabled state read before this process changed it
+   * (`setDisabled` during the read) is not applied.
    */
-  async refresh(name: string, onChanged?: (change: CatalogChange) => void): Promise<ManagedTool | undefined> {
+  async refresh(name: string): Promise<ManagedTool | undefined> {
+    const changes = this.#stateChanges;
     const record = await this.#registry.find(name);
     if (!record) return undefined;
     const active = await this.#registry.active(name);
     const before = this.servedVersion(name);
     const wasDisabled = this.#disabled.has(name);
-    const tool = this.#apply(record, active);
+    const stale = changes !== this.#stateChanges;
+    const tool = this.#apply(stale ? { ...record, disabled: wasDisabled } : record, active);
     const disabled = this.#disabled.has(name);
     if (tool !== undefined && (tool.version.version !== before || disabled !== wasDisabled)) {
-      onChanged?.({ fromVersion: before, toVersion: tool.version.version, disabled });
+      this.#onChange?.(name, { fromVersion: before, toVersion: tool.version.version, disabled });
     }
     return tool;
+  }
+
+  /**
+   * Reads every tool's disabled state from storage now (not waiting for `stateRefreshMs`), and
+   * reports each change to `onChange`. Resolves when done; a failed read rejects.
+   */
+  async readStates(): Promise<void> {
+    this.#stateReadAt = Date.now();
+    const changes = this.#stateChanges;
+    const records = await this.#registry.list();
+    // This process changed a state while the read was under way: the read may predate it.
+    if (changes !== this.#stateChanges) return;
+    for (const record of records) {
+      const disabled = record.disabled === true;
+      if (this.#disabled.has(record.name) === disabled) continue;
+      this.#applyDisabled(record.name, disabled);
+      const served = this.#tools.get(record.name)?.version.version;
+      if (served !== undefined)
+        this.#onChange?.(record.name, { fromVersion: served, toVersion: served, disabled });
+    }
   }
 
   /**
@@ -180,20 +205,7 @@ export class ToolCatalog {
 
   #readStates(): void {
     this.#stateReading = true;
-    this.#stateReadAt = Date.now();
-    const changes = this.#stateChanges;
-    this.#registry
-      .list()
-      .then((records) => {
-        // This process changed a state while the read was under way: the read may predate it.
-        if (changes !== this.#stateChanges) return;
-        for (const record of records) {
-          const disabled = record.disabled === true;
-          if (this.#disabled.has(record.name) === disabled) continue;
-          this.#applyDisabled(record.name, disabled);
-          this.#onStateChange?.(record.name, disabled);
-        }
-      })
+    this.readStates()
       .catch((error: unknown) => this.#onRefreshError?.(error))
       .finally(() => {
         this.#stateReading = false;

@@ -1,6 +1,6 @@
+import { Console } from 'node:console';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { formatWithOptions } from 'node:util';
 import type { SelfImprovingAgentOptions } from '../../agent/agent-options.ts';
 import { SelfImprovingAgent } from '../../agent/self-improving-agent.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -134,17 +134,26 @@ function stderrLogger(context: CommandContext): Logger {
 
 /**
  * How the server is told to stop: SIGINT/SIGTERM, or on stdio the client going away (stdin
- * ends, the transport closes, stdout breaks). The signal handlers stay until `release()`, so a
- * second signal (an MCP client escalates from closing stdin to SIGTERM) does not cut the
- * shutdown short.
+ * ends, the transport closes, stdout breaks). A signal before the server serves ends the process
+ * at once (nothing to save yet; a lock left behind is taken over, its pid being dead). Once it
+ * serves, the first signal starts the shutdown, or is ignored when the shutdown is already under
+ * way (an MCP client closes stdin, then sends SIGTERM 2 s later); a second signal ends the
+ * process at once.
  */
 function stopSignals(stdio: boolean) {
   let stop: (why: string) => void = () => undefined;
   const stopped = new Promise<string>((resolve) => {
     stop = resolve;
   });
-  const onInt = () => stop('SIGINT');
-  const onTerm = () => stop('SIGTERM');
+  let serving = false;
+  let signals = 0;
+  const onSignal = (name: 'SIGINT' | 'SIGTERM') => () => {
+    signals += 1;
+    if (!serving || signals > 1) process.exit(name === 'SIGINT' ? 130 : 143);
+    stop(name);
+  };
+  const onInt = onSignal('SIGINT');
+  const onTerm = onSignal('SIGTERM');
   const onEnd = () => stop('stdin closed');
   const onBrokenOut = () => stop('stdout closed');
   process.on('SIGINT', onInt);
@@ -157,6 +166,10 @@ function stopSignals(stdio: boolean) {
   return {
     stopped,
     stop: (why: string) => stop(why),
+    /** The server serves from now on: a first signal shuts it down cleanly. */
+    serving: () => {
+      serving = true;
+    },
     release: () => {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
@@ -167,18 +180,32 @@ function stopSignals(stdio: boolean) {
   };
 }
 
+/** The console methods that write to stdout. */
+const STDOUT_METHODS = [
+  'log',
+  'info',
+  'debug',
+  'dir',
+  'dirxml',
+  'table',
+  'group',
+  'groupCollapsed',
+  'count',
+  'timeLog',
+  'timeEnd',
+] as const;
+
 /**
- * On stdio, stdout carries the protocol: what a --config module logs goes to stderr instead.
- * Returns the function that puts the console back.
+ * On stdio, stdout carries the protocol: what a --config module (or a library it loads) writes
+ * through the console goes to stderr instead. Returns the function that puts the console back.
+ * Direct writes to `process.stdout` are not caught: a config must not make them.
  */
 function keepStdoutForProtocol(): () => void {
-  const saved = { log: console.log, info: console.info, debug: console.debug };
-  const toStderr = (...args: unknown[]) => {
-    process.stderr.write(`${formatWithOptions({ colors: false }, ...args)}\n`);
-  };
-  Object.assign(console, { log: toStderr, info: toStderr, debug: toStderr });
+  const toStderr = new Console({ stdout: process.stderr, stderr: process.stderr });
+  const saved = STDOUT_METHODS.map((name) => [name, console[name]] as const);
+  for (const name of STDOUT_METHODS) Object.assign(console, { [name]: toStderr[name].bind(toStderr) });
   return () => {
-    Object.assign(console, saved);
+    for (const [name, method] of saved) Object.assign(console, { [name]: method });
   };
 }
 
@@ -259,6 +286,7 @@ async function serve(
       await server.connect(transport);
       context.err('sia mcp: serving on stdio');
     }
+    signals.serving();
     context.err(`sia mcp: stopping (${await signals.stopped})`);
   } finally {
     await server.close();
