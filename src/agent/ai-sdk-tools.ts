@@ -242,7 +242,7 @@ export class AiSdkTools {
         ? {}
         : { callId: outcome.callId, version: outcome.version, latencyMs: outcome.latencyMs };
     if (outcome.ok) return { output: outcome.value, ok: true, ...ran };
-    return { output: { error: { ...toolErrorAnswer(outcome.error) } }, ok: false, ...ran };
+    return { output: { error: toolErrorAnswer(outcome.error) }, ok: false, ...ran };
   }
 }
 

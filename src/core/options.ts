@@ -70,6 +70,19 @@ export function booleanOption(
   return value;
 }
 
+/**
+ * Returns a copy of `value` if it is an array of non-empty strings (`names`: tool names, …),
+ * else throws an {@link InvalidOptionError} naming the option, or the entry (`include[2]`).
+ */
+export function stringArrayOption(option: string, value: unknown, names = 'names'): string[] {
+  if (!Array.isArray(value)) throw invalidOption(option, `an array of ${names}`, value);
+  return value.map((item: unknown, index) => {
+    if (typeof item !== 'string' || item === '')
+      throw invalidOption(`${option}[${index}]`, `one of the ${names} (a non-empty string)`, item);
+    return item;
+  });
+}
+
 /** Returns `value` if it is a plain object (not null, not an array), else throws {@link InvalidOptionError}. */
 export function objectOption(option: string, value: unknown): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value))

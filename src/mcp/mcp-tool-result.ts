@@ -1,6 +1,6 @@
 import { type CallToolResult, type Tool, ToolSchema } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
-import type { JsonObject } from '../core/json-value.ts';
+import { isPlainObject, type JsonObject } from '../core/json-value.ts';
 import type { ManagedTool } from '../runtime/tool-catalog.ts';
 import { toolErrorAnswer } from '../runtime/tool-error-answer.ts';
 
@@ -12,10 +12,6 @@ import { toolErrorAnswer } from '../runtime/tool-error-answer.ts';
 function wrapsBySchema(tool: ManagedTool): boolean {
   const schema = tool.version.outputSchema;
   return schema !== undefined && schema.type !== 'object';
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
@@ -37,12 +33,6 @@ const NEWER_KEYWORDS = new Set([
   'maxContains',
 ]);
 
-function usesNewerKeywords(value: unknown): boolean {
-  if (Array.isArray(value)) return value.some(usesNewerKeywords);
-  if (typeof value !== 'object' || value === null) return false;
-  return Object.entries(value).some(([key, inner]) => NEWER_KEYWORDS.has(key) || usesNewerKeywords(inner));
-}
-
 /** Keywords whose value is a map of names to subschemas. */
 const SCHEMA_MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas']);
 /** Keywords whose value is a subschema (or, for `items`, a list of them in draft-07). */
@@ -60,22 +50,34 @@ const SCHEMA_ONE = new Set([
 /** Keywords whose value is a list of subschemas. */
 const SCHEMA_LISTS = new Set(['allOf', 'anyOf', 'oneOf']);
 
+/** How {@link forClients} rewrites a schema, and what it reports. */
+interface ClientSchemaOptions {
+  /** Leave `format` out (output schemas). */
+  readonly dropFormat: boolean;
+  /** Where local `$ref`s move to (`/properties/result` in a wrapper), or `''`. */
+  readonly refPrefix: string;
+  /** Receives each keyword of {@link NEWER_KEYWORDS} met at a keyword position. */
+  readonly newer?: string[];
+}
+
 /**
- * A schema as MCP clients read it: boolean subschemas written as objects (`true` → `{}`, `false`
- * → `{ not: {} }`: MCP's tool schema wants objects), `format` left out of output schemas when
- * `dropFormat` (clients check formats differently from the tool's own check, and would refuse
- * results it accepted), and local `$ref`s moved under `refPrefix` when the schema is wrapped.
+ * A schema as MCP clients read it, in one walk over its keyword positions: boolean subschemas
+ * written as objects (`true` → `{}`, `false` → `{ not: {} }`: MCP's tool schema wants objects),
+ * `format` left out of output schemas when `dropFormat` (clients check formats differently from
+ * the tool's own check, and would refuse results it accepted), local `$ref`s moved under
+ * `refPrefix` when the schema is wrapped, and the newer keywords met listed in `newer`.
  */
-function forClients(schema: unknown, options: { dropFormat: boolean; refPrefix: string }): unknown {
+function forClients(schema: unknown, options: ClientSchemaOptions): unknown {
   if (schema === true) return {};
   if (schema === false) return { not: {} };
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return schema;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(schema)) {
+    if (NEWER_KEYWORDS.has(key)) options.newer?.push(key);
     if (key === 'format' && options.dropFormat) continue;
     if (key === '$ref' && typeof value === 'string' && value.startsWith('#') && options.refPrefix !== '') {
       out[key] = `#${options.refPrefix}${value.slice(1)}`;
-    } else if (SCHEMA_MAPS.has(key) && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    } else if (SCHEMA_MAPS.has(key) && isPlainObject(value)) {
       out[key] = Object.fromEntries(
         Object.entries(value).map(([name, inner]) => [name, forClients(inner, options)]),
       );
@@ -98,15 +100,21 @@ function forClients(schema: unknown, options: { dropFormat: boolean; refPrefix: 
  */
 function advertisedOutput(tool: ManagedTool): JsonObject | undefined {
   const schema = tool.version.outputSchema;
-  if (schema === undefined || usesNewerKeywords(schema)) return undefined;
-  if (!wrapsBySchema(tool)) return forClients(schema, { dropFormat: true, refPrefix: '' }) as JsonObject;
-  const { $schema, $id: _id, ...inner } = schema;
+  if (schema === undefined) return undefined;
+  const wraps = wrapsBySchema(tool);
+  const { $schema, $id, ...inner } = schema;
+  const newer: string[] = [];
+  const written = forClients(wraps ? inner : schema, {
+    dropFormat: true,
+    refPrefix: wraps ? '/properties/result' : '',
+    newer,
+  }) as JsonObject;
+  if (newer.length > 0) return undefined;
+  if (!wraps) return written;
   return {
     ...($schema === undefined ? {} : { $schema }),
     type: 'object',
-    properties: {
-      result: forClients(inner, { dropFormat: true, refPrefix: '/properties/result' }) as JsonObject,
-    },
+    properties: { result: written },
     required: ['result'],
   };
 }

@@ -16,9 +16,8 @@ import type {
 } from '../agent/self-improving-agent.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
 import type { Logger } from '../core/logger.ts';
-import { integerOption, stringOption } from '../core/options.ts';
+import { integerOption, stringArrayOption, stringOption } from '../core/options.ts';
 import { packageVersion } from '../core/package-version.ts';
-import { ToolDisabledError } from '../runtime/runtime-errors.ts';
 import { type McpHttpEndpoint, type McpHttpOptions, serveMcpHttp } from './mcp-http.ts';
 import { mcpErrorResult, mcpToolOf, mcpValueResult } from './mcp-tool-result.ts';
 
@@ -69,11 +68,7 @@ const CHANGES = [
 ] as const;
 
 function namesOption(field: string, value: unknown): ReadonlySet<string> | undefined {
-  if (value === undefined) return undefined;
-  if (!Array.isArray(value) || value.some((name) => typeof name !== 'string')) {
-    throw new InvalidOptionError({ field, expected: 'an array of tool names', value });
-  }
-  return new Set(value as string[]);
+  return value === undefined ? undefined : new Set(stringArrayOption(field, value, 'tool names'));
 }
 
 function textOption(field: string, value: unknown, fallback: string): string {
@@ -279,16 +274,13 @@ export class McpToolServer {
         `Unknown tool: ${name}. List the tools (tools/list) again.`,
       );
     }
-    const { unavailable } = entry;
-    if (unavailable !== undefined) {
-      // A tool the agent has but cannot serve now (disabled, invalid, secrets missing): refused
-      // without running, saying why (a client that listed it before has been told the list changed).
+    // Disabled and invalid tools are refused by the runtime itself (TOOL_DISABLED,
+    // TOOL_UNAVAILABLE); a tool whose secrets the app does not supply would run and fail.
+    if (entry.unavailable?.reason === 'secrets-missing') {
       return mcpErrorResult(
-        unavailable.reason === 'disabled'
-          ? new ToolDisabledError(name)
-          : Object.assign(new Error(`Tool "${name}" cannot serve calls now: ${unavailable.message}.`), {
-              code: 'TOOL_UNAVAILABLE',
-            }),
+        Object.assign(new Error(`Tool "${name}" cannot serve calls now: ${entry.unavailable.message}.`), {
+          code: 'TOOL_UNAVAILABLE',
+        }),
       );
     }
     try {

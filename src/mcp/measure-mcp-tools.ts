@@ -7,6 +7,7 @@ import { snakeCase } from '../agent/host-tools.ts';
 import type { SelfImprovingAgent } from '../agent/self-improving-agent.ts';
 import { errorInfo } from '../core/error-info.ts';
 import { InvalidOptionError } from '../core/invalid-option-error.ts';
+import { stringArrayOption, stringOption } from '../core/options.ts';
 import { packageVersion } from '../core/package-version.ts';
 import { SiaError } from '../core/sia-error.ts';
 import { TOOL_NAME_PATTERN } from '../registry/tool-definition.ts';
@@ -219,13 +220,18 @@ function textOf(content: unknown): string {
 /** The label of the server's own version, or InvalidOptionError asking for `version`. */
 function serverLabel(client: Client): string {
   const serverVersion = client.getServerVersion()?.version;
-  const problem = labelProblem(serverVersion) ?? (serverVersion?.trim() === '' ? 'blank' : undefined);
+  const problem = releaseLabelProblem(serverVersion);
   if (problem === undefined) return serverVersion as string;
   throw new InvalidOptionError({
     field: 'version',
     expected: `a release label; none was given and the server's own version (serverInfo.version) cannot be one (${problem}): pass options.version, ${LABEL_EXPECTED}`,
     value: serverVersion,
   });
+}
+
+/** Why `value` cannot be a release label (`labelProblem`, and not blank either), or undefined. */
+function releaseLabelProblem(value: unknown): string | undefined {
+  return labelProblem(value) ?? (typeof value === 'string' && value.trim() === '' ? 'blank' : undefined);
 }
 
 /** Every tool the server lists, following `nextCursor`. */
@@ -363,7 +369,7 @@ function checkOptions(options: MeasureMcpToolsOptions): CheckedOptions {
     });
   }
   const { version, names = {}, include, clientInfo } = options;
-  if (version !== undefined && (labelProblem(version) !== undefined || version.trim() === '')) {
+  if (version !== undefined && releaseLabelProblem(version) !== undefined) {
     throw new InvalidOptionError({
       field: 'version',
       expected: `the release the calls are recorded under: ${LABEL_EXPECTED}`,
@@ -386,40 +392,16 @@ function checkOptions(options: MeasureMcpToolsOptions): CheckedOptions {
       });
     }
   }
-  if (include !== undefined) {
-    if (!Array.isArray(include)) {
-      throw new InvalidOptionError({
-        field: 'include',
-        expected: 'an array of MCP tool names',
-        value: include,
-      });
-    }
-    include.forEach((name, index) => {
-      if (typeof name !== 'string' || name === '') {
-        throw new InvalidOptionError({
-          field: `include[${index}]`,
-          expected: 'an MCP tool name',
-          value: name,
-        });
-      }
-    });
-  }
+  const picked = include === undefined ? undefined : stringArrayOption('include', include, 'MCP tool names');
   if (clientInfo !== undefined) {
     for (const field of ['name', 'version'] as const) {
-      const value = (clientInfo as Partial<Record<string, unknown>> | null)?.[field];
-      if (typeof value !== 'string' || value === '') {
-        throw new InvalidOptionError({
-          field: `clientInfo.${field}`,
-          expected: 'a non-empty string',
-          value,
-        });
-      }
+      stringOption(`clientInfo.${field}`, (clientInfo as Partial<Record<string, unknown>> | null)?.[field]);
     }
   }
   return {
     version,
     names: { ...names },
-    include: include === undefined ? undefined : [...include],
+    include: picked,
     clientInfo: clientInfo
       ? { name: clientInfo.name, version: clientInfo.version }
       : { name: 'self-improving-agent', version: packageVersion() },

@@ -1,5 +1,6 @@
 import { jsonEqual } from '../core/json-equal.ts';
 import { compileSchema, describeViolations, type SchemaCache, schemaProblem } from '../core/json-schema.ts';
+import { isPlainObject } from '../core/json-value.ts';
 import { plainJsonProblem } from '../core/plain-json.ts';
 import type { JsonObject, JsonValue } from '../storage/records.ts';
 import { InvalidExpectationError } from './regression-errors.ts';
@@ -338,12 +339,6 @@ function copyJson(value: unknown, field: string): JsonValue {
     expected: 'a JSON value (null, boolean, number, string, array or plain object)',
     value,
   });
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const prototype = Object.getPrototypeOf(value) as unknown;
-  return prototype === Object.prototype || prototype === null;
 }
 
 /** JSON of a value for a reason, cut at {@link PREVIEW_CHARS}. */

@@ -127,14 +127,11 @@ export class ToolCatalog {
     const record = await this.#registry.find(name);
     if (!record) return undefined;
     const active = await this.#registry.active(name);
-    const before = this.servedVersion(name);
+    const before = this.#tools.get(name)?.version.version;
     const wasDisabled = this.#disabled.has(name);
     const stale = changes !== this.#stateChanges;
     const tool = this.#apply(stale ? { ...record, disabled: wasDisabled } : record, active);
-    const disabled = this.#disabled.has(name);
-    if (tool !== undefined && (tool.version.version !== before || disabled !== wasDisabled)) {
-      this.#onChange?.(name, { fromVersion: before, toVersion: tool.version.version, disabled });
-    }
+    this.#reportChange(name, before, wasDisabled);
     return tool;
   }
 
@@ -149,12 +146,18 @@ export class ToolCatalog {
     // This process changed a state while the read was under way: the read may predate it.
     if (changes !== this.#stateChanges) return;
     for (const record of records) {
-      const disabled = record.disabled === true;
-      if (this.#disabled.has(record.name) === disabled) continue;
-      this.#applyDisabled(record.name, disabled);
-      const served = this.#tools.get(record.name)?.version.version;
-      if (served !== undefined)
-        this.#onChange?.(record.name, { fromVersion: served, toVersion: served, disabled });
+      const wasDisabled = this.#disabled.has(record.name);
+      this.#applyDisabled(record.name, record.disabled === true);
+      this.#reportChange(record.name, this.#tools.get(record.name)?.version.version, wasDisabled);
+    }
+  }
+
+  /** Tells `onChange` what a read from storage changed for a managed tool, if anything. */
+  #reportChange(name: string, fromVersion: number | undefined, wasDisabled: boolean): void {
+    const toVersion = this.#tools.get(name)?.version.version;
+    const disabled = this.#disabled.has(name);
+    if (toVersion !== undefined && (toVersion !== fromVersion || disabled !== wasDisabled)) {
+      this.#onChange?.(name, { fromVersion, toVersion, disabled });
     }
   }
 
